@@ -1,0 +1,113 @@
+//! `custom_jvp` and `custom_vjp`: functions with user-supplied derivative rules (for example a
+//! numerically stable `log1p(exp(x))`).
+
+use super::{flat_fn, Function, OutTemplate};
+use crate::array::Array;
+use crate::core::error::{catch, Error, Result};
+use crate::core::trace::bind;
+use crate::prims::control::{BwdRule, ControlOp, FwdRule, JvpRule};
+use crate::prims::Prim;
+use crate::pytree::{ArgTuple, Pytree};
+use crate::transform::stage::trace_to_jaxpr;
+use std::sync::Arc;
+
+/// `custom_jvp(f, rule)`: `f` whose JVP is `rule(primals, tangents) -> (outputs, tangent
+/// outputs)`, on flat lists of arrays (one per leaf of the arguments and outputs).
+pub fn custom_jvp<F, R>(f: F, rule: R) -> CustomJvp<F>
+where
+    R: Fn(&[Array], &[Array]) -> (Vec<Array>, Vec<Array>) + Send + Sync + 'static,
+{
+    let rule: JvpRule = Arc::new(move |p: &[Array], t: &[Array]| catch(|| Ok(rule(p, t))));
+    CustomJvp { f, rule }
+}
+
+#[derive(Clone)]
+pub struct CustomJvp<F> {
+    f: F,
+    rule: JvpRule,
+}
+
+impl<Args, F> Function<Args> for CustomJvp<F>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    type Output = F::Output;
+
+    fn call(&self, args: Args) -> Result<F::Output> {
+        let out = OutTemplate::new();
+        let flat = flat_fn(&self.f, &args, &out);
+        let leaves = args.leaves();
+        let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
+        let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
+        let prim = Prim::Control(ControlOp::CustomJvpCall {
+            name: self.f.name(),
+            call_jaxpr,
+            jvp: self.rule.clone(),
+        });
+        let outs = bind(prim, &leaves)?;
+        out.take().rebuild(outs)
+    }
+
+    fn name(&self) -> String {
+        self.f.name()
+    }
+}
+
+/// `custom_vjp(f, fwd, bwd)`: `fwd(primals) -> (outputs, residuals)` and
+/// `bwd(residuals, output cotangents) -> input cotangents`, on flat lists of arrays.
+pub fn custom_vjp<F, Fw, Bw>(f: F, fwd: Fw, bwd: Bw) -> CustomVjp<F>
+where
+    Fw: Fn(&[Array]) -> (Vec<Array>, Vec<Array>) + Send + Sync + 'static,
+    Bw: Fn(&[Array], &[Array]) -> Vec<Array> + Send + Sync + 'static,
+{
+    let fwd: FwdRule = Arc::new(move |p: &[Array]| catch(|| Ok(fwd(p))));
+    let bwd: BwdRule = Arc::new(move |r: &[Array], c: &[Array]| catch(|| Ok(bwd(r, c))));
+    CustomVjp { f, fwd, bwd }
+}
+
+#[derive(Clone)]
+pub struct CustomVjp<F> {
+    f: F,
+    fwd: FwdRule,
+    bwd: BwdRule,
+}
+
+impl<Args, F> Function<Args> for CustomVjp<F>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    type Output = F::Output;
+
+    fn call(&self, args: Args) -> Result<F::Output> {
+        let out = OutTemplate::new();
+        let flat = flat_fn(&self.f, &args, &out);
+        let leaves = args.leaves();
+        let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
+        let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
+        let n_out = call_jaxpr.out_avals().len();
+        let prim = Prim::Control(ControlOp::CustomVjpCall {
+            name: self.f.name(),
+            call_jaxpr,
+            fwd: self.fwd.clone(),
+            bwd: self.bwd.clone(),
+        });
+        let outs = bind(prim, &leaves)?;
+        if outs.len() != n_out {
+            return Err(Error::type_err(
+                "custom_vjp: forward pass returned the wrong number of outputs",
+            ));
+        }
+        out.take().rebuild(outs)
+    }
+
+    fn name(&self) -> String {
+        self.f.name()
+    }
+}
+
+/// Helper so users can check a pytree's leaf count when writing flat rules.
+pub fn num_leaves<T: Pytree>(t: &T) -> usize {
+    t.num_leaves()
+}

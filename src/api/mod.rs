@@ -1,0 +1,126 @@
+//! The user-facing transformations, with JAX's names: each wraps a function and is itself a
+//! function (`Function`), so they compose: `jit(vmap(grad(f)))`, `hessian(f)`.
+//! Functions take and return pytrees; internally everything runs on flat lists of arrays.
+
+pub mod autodiff;
+pub mod batching;
+pub mod custom;
+pub mod jit;
+
+use crate::array::Array;
+use crate::core::error::{catch, Result};
+use crate::ir::ClosedJaxpr;
+use crate::pytree::{ArgTuple, Pytree};
+use crate::transform::stage::trace_to_jaxpr;
+use std::cell::RefCell;
+
+/// A function of a tuple of pytree arguments. Implemented by Rust closures and `fn`s of one
+/// to four `&` arguments (`Fn(&A, &B) -> R`) and by every transformation's result.
+pub trait Function<Args: ArgTuple> {
+    type Output: Pytree;
+    /// Call with a tuple of arguments. Errors raised inside (shape mismatches, escaped
+    /// tracers) come back as `Err`.
+    fn call(&self, args: Args) -> Result<Self::Output>;
+
+    /// A name for jaxprs and logs (`pjit[name=...]`).
+    fn name(&self) -> String {
+        "<lambda>".into()
+    }
+}
+
+/// The name of a Rust function type as JAX would print it: `product` for `fn product`,
+/// `<lambda>` for closures.
+pub fn fn_name<F>() -> String {
+    let full = std::any::type_name::<F>();
+    let last = full.rsplit("::").next().unwrap_or(full);
+    if last.contains('{') || last.contains('<') || last.contains('>') {
+        "<lambda>".into()
+    } else {
+        last.to_string()
+    }
+}
+
+macro_rules! closure_function {
+    ($($T:ident $a:ident $i:tt),+) => {
+        impl<Func, R, $($T),+> Function<($($T,)+)> for Func
+        where
+            Func: Fn($(&$T),+) -> R,
+            R: Pytree,
+            $($T: Pytree),+
+        {
+            type Output = R;
+            fn call(&self, args: ($($T,)+)) -> Result<R> {
+                catch(|| Ok(self($(&args.$i),+)))
+            }
+            fn name(&self) -> String {
+                fn_name::<Func>()
+            }
+        }
+    };
+}
+closure_function!(A a 0);
+closure_function!(A a 0, B b 1);
+closure_function!(A a 0, B b 1, C c 2);
+closure_function!(A a 0, B b 1, C c 2, D d 3);
+
+/// Holds the output of the last call of a flattened function, as a structure template.
+pub(crate) struct OutTemplate<T>(pub RefCell<Option<T>>);
+
+impl<T: Pytree> OutTemplate<T> {
+    pub fn new() -> Self {
+        OutTemplate(RefCell::new(None))
+    }
+    pub fn take(&self) -> T {
+        self.0.borrow_mut().take().expect("the function was called")
+    }
+    pub fn get(&self) -> T {
+        self.0.borrow().clone().expect("the function was called")
+    }
+}
+
+/// `f` as a function of the flat leaves of arguments shaped like `template`, recording its
+/// output structure in `out`.
+pub(crate) fn flat_fn<'a, Args, F>(
+    f: &'a F,
+    template: &'a Args,
+    out: &'a OutTemplate<F::Output>,
+) -> impl Fn(&[Array]) -> Result<Vec<Array>> + 'a
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    move |leaves: &[Array]| {
+        let args = template.rebuild(leaves.to_vec())?;
+        let r = f.call(args)?;
+        let flat = r.leaves();
+        *out.0.borrow_mut() = Some(r);
+        Ok(flat)
+    }
+}
+
+/// `make_jaxpr(f)`: the jaxpr of `f` at the arguments' shapes and dtypes.
+pub fn make_jaxpr<F>(f: F) -> MakeJaxpr<F> {
+    MakeJaxpr { f }
+}
+
+pub struct MakeJaxpr<F> {
+    f: F,
+}
+
+impl<F> MakeJaxpr<F> {
+    /// Trace `f` on `args` (only their shapes and dtypes matter).
+    pub fn call<Args: ArgTuple>(&self, args: Args) -> Result<ClosedJaxpr>
+    where
+        F: Function<Args>,
+    {
+        let out = OutTemplate::new();
+        let flat = flat_fn(&self.f, &args, &out);
+        let avals: Vec<_> = args.leaves().iter().map(|a| a.aval().clone()).collect();
+        trace_to_jaxpr(&flat, &avals)
+    }
+}
+
+/// Evaluate a closed jaxpr on arrays with the reference interpreter.
+pub fn eval_jaxpr(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
+    crate::ir::eval::eval_closed(jaxpr, args)
+}

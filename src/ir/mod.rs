@@ -1,0 +1,127 @@
+//! The typed IR: a `Jaxpr` is a list of equations over variables, as JAX's.
+//! `builder` stages equations, `pretty` prints JAX's format, `eval` is the reference interpreter.
+
+pub mod builder;
+pub mod eval;
+pub mod pretty;
+
+use crate::array::Array;
+use crate::core::aval::Aval;
+use crate::dtype::Scalar;
+use crate::prims::Prim;
+use std::fmt;
+use std::sync::Arc;
+
+/// A variable: an index into its jaxpr's `avals`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var(pub u32);
+
+/// An equation operand: a variable or an inline scalar literal.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Atom {
+    Var(Var),
+    Lit(Literal),
+}
+
+/// A scalar constant inlined into an equation (`1.0` in `mul 1.0 b`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Literal {
+    pub value: Scalar,
+    pub weak_type: bool,
+}
+
+impl Literal {
+    pub fn aval(&self) -> Aval {
+        Aval::scalar(self.value.dtype()).weak(self.weak_type)
+    }
+
+    pub fn to_array(&self) -> Array {
+        if self.weak_type {
+            Array::weak_scalar(self.value.to_f64(), self.value.dtype())
+        } else {
+            Array::from_scalar(self.value)
+        }
+    }
+}
+
+/// `outputs = prim inputs`.
+#[derive(Clone, Debug)]
+pub struct Eqn {
+    pub prim: Prim,
+    pub inputs: Vec<Atom>,
+    pub outputs: Vec<Var>,
+}
+
+/// A function in A-normal form: `{ lambda constvars ; invars . let eqns in outvars }`.
+#[derive(Clone, Debug)]
+pub struct Jaxpr {
+    /// The type of every variable, indexed by `Var`.
+    pub avals: Vec<Aval>,
+    pub constvars: Vec<Var>,
+    pub invars: Vec<Var>,
+    pub eqns: Vec<Eqn>,
+    pub outvars: Vec<Atom>,
+}
+
+impl Jaxpr {
+    pub fn aval(&self, v: Var) -> &Aval {
+        &self.avals[v.0 as usize]
+    }
+
+    pub fn atom_aval(&self, a: &Atom) -> Aval {
+        match a {
+            Atom::Var(v) => self.aval(*v).clone(),
+            Atom::Lit(l) => l.aval(),
+        }
+    }
+
+    pub fn in_avals(&self) -> Vec<Aval> {
+        self.invars.iter().map(|v| self.aval(*v).clone()).collect()
+    }
+
+    pub fn out_avals(&self) -> Vec<Aval> {
+        self.outvars.iter().map(|a| self.atom_aval(a)).collect()
+    }
+}
+
+/// A jaxpr with values for its constvars.
+#[derive(Clone)]
+pub struct ClosedJaxpr {
+    pub jaxpr: Arc<Jaxpr>,
+    pub consts: Vec<Array>,
+}
+
+impl ClosedJaxpr {
+    pub fn in_avals(&self) -> Vec<Aval> {
+        self.jaxpr.in_avals()
+    }
+
+    pub fn out_avals(&self) -> Vec<Aval> {
+        self.jaxpr.out_avals()
+    }
+}
+
+impl fmt::Debug for ClosedJaxpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for ClosedJaxpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.jaxpr)
+    }
+}
+
+impl fmt::Display for Jaxpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&pretty::pp_jaxpr(self))
+    }
+}
+
+impl PartialEq for ClosedJaxpr {
+    /// Identity: two handles to the same staged jaxpr.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.jaxpr, &other.jaxpr)
+    }
+}

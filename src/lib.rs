@@ -1,0 +1,37 @@
+//! cranax: JAX's transformation core in Rust. Trace a Rust function into a typed IR (a jaxpr),
+//! differentiate and batch it, and compile it to native code with Cranelift.
+//!
+//! The pipeline, as the folders show it: `core` (tracing, `bind`) → `prims` (the primitives and
+//! all their rules) → `ir` (jaxprs, the reference interpreter, printing) → `transform` (jvp,
+//! linearize, transpose, vmap, staging) → `backend` (Cranelift lowering and the compile cache).
+
+pub mod array;
+mod array_format;
+pub mod core;
+pub mod dtype;
+pub mod ir;
+pub mod lax;
+pub mod prims;
+pub mod transform;
+
+pub use array::{Array, Data, Element};
+pub use core::aval::Aval;
+pub use core::error::{Error, Result};
+pub use dtype::{DType, Scalar};
+pub use ir::ClosedJaxpr;
+pub mod api;
+pub mod backend;
+pub mod pytree;
+
+pub use api::autodiff::{
+    grad, hessian, jacfwd, jacobian, jacrev, jvp, linearize, value_and_grad, vjp, Argnum, ARG0,
+    ARG1, ARG2, ARG3,
+};
+pub use api::batching::{vmap, Axes};
+pub use api::custom::{custom_jvp, custom_vjp};
+pub use api::jit::{jit, CacheStats, Jit, Signature};
+pub use api::{eval_jaxpr, make_jaxpr, Function};
+pub use pytree::{Pytree, Static};
+pub mod nn;
+pub mod numpy;
+mod ops;

@@ -1,0 +1,343 @@
+//! `dot_general`: contraction over paired axes with shared batch axes. Eager evaluation
+//! canonicalises to batched row-major matmuls and calls the runtime's gemm.
+
+use super::binary::sum_terms;
+use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
+use crate::array::{Array, Data};
+use crate::core::aval::Aval;
+use crate::core::error::{shape_str, Error, Result};
+use crate::core::trace::bind1;
+use crate::dtype::{DType, Scalar};
+use crate::ir::pretty::Param;
+use crate::lax;
+
+/// `dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))`.
+/// Output axes: batch, then lhs free, then rhs free.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DotGeneral {
+    pub lhs_contracting: Vec<usize>,
+    pub rhs_contracting: Vec<usize>,
+    pub lhs_batch: Vec<usize>,
+    pub rhs_batch: Vec<usize>,
+    pub preferred_element_type: Option<DType>,
+}
+
+impl DotGeneral {
+    /// Contract `lhs` axis `l` with `rhs` axis `r`, no batch axes.
+    pub fn contract(l: usize, r: usize) -> DotGeneral {
+        DotGeneral {
+            lhs_contracting: vec![l],
+            rhs_contracting: vec![r],
+            lhs_batch: vec![],
+            rhs_batch: vec![],
+            preferred_element_type: None,
+        }
+    }
+
+    pub fn params(&self) -> Vec<(&'static str, Param)> {
+        let list = |v: &[usize]| {
+            format!(
+                "[{}]",
+                v.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        vec![
+            (
+                "dimension_numbers",
+                Param::Text(format!(
+                    "(({}, {}), ({}, {}))",
+                    list(&self.lhs_contracting),
+                    list(&self.rhs_contracting),
+                    list(&self.lhs_batch),
+                    list(&self.rhs_batch)
+                )),
+            ),
+            ("precision", Param::Text("None".into())),
+            (
+                "preferred_element_type",
+                Param::Text(
+                    self.preferred_element_type
+                        .map(|d| d.numpy_name().to_string())
+                        .unwrap_or_else(|| "None".into()),
+                ),
+            ),
+        ]
+    }
+
+    fn free(axes_c: &[usize], axes_b: &[usize], ndim: usize) -> Vec<usize> {
+        (0..ndim)
+            .filter(|d| !axes_c.contains(d) && !axes_b.contains(d))
+            .collect()
+    }
+
+    pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
+        let bad = |why: &str| {
+            Err(Error::type_err(format!(
+                "dot_general {why}: lhs {x} and rhs {y} with dimension_numbers (({:?}, {:?}), ({:?}, {:?}))",
+                self.lhs_contracting, self.rhs_contracting, self.lhs_batch, self.rhs_batch
+            )))
+        };
+        if x.dtype != y.dtype {
+            return bad("requires operands of the same dtype");
+        }
+        if x.dtype == DType::Bool {
+            return bad("does not accept bool operands");
+        }
+        let (lc, rc, lb, rb) = (
+            &self.lhs_contracting,
+            &self.rhs_contracting,
+            &self.lhs_batch,
+            &self.rhs_batch,
+        );
+        if lc.len() != rc.len() || lb.len() != rb.len() {
+            return bad("needs as many lhs as rhs contracting (and batch) axes");
+        }
+        let in_range = |axes: &[usize], n: usize| {
+            axes.iter().all(|&a| a < n) && (0..axes.len()).all(|i| !axes[..i].contains(&axes[i]))
+        };
+        let lhs_axes: Vec<usize> = lc.iter().chain(lb).copied().collect();
+        let rhs_axes: Vec<usize> = rc.iter().chain(rb).copied().collect();
+        if !in_range(&lhs_axes, x.ndim()) || !in_range(&rhs_axes, y.ndim()) {
+            return bad("has axes out of range or repeated");
+        }
+        if lc.iter().zip(rc).any(|(&a, &b)| x.shape[a] != y.shape[b]) {
+            return bad(&format!(
+                "got incompatible contracting sizes ({} vs {})",
+                shape_str(&x.shape),
+                shape_str(&y.shape)
+            ));
+        }
+        if lb.iter().zip(rb).any(|(&a, &b)| x.shape[a] != y.shape[b]) {
+            return bad("got incompatible batch sizes");
+        }
+        let mut shape: Vec<usize> = lb.iter().map(|&a| x.shape[a]).collect();
+        shape.extend(Self::free(lc, lb, x.ndim()).iter().map(|&a| x.shape[a]));
+        shape.extend(Self::free(rc, rb, y.ndim()).iter().map(|&a| y.shape[a]));
+        let dtype = self.preferred_element_type.unwrap_or(x.dtype);
+        Ok(Aval::new(shape, dtype).weak(x.weak_type && y.weak_type))
+    }
+
+    /// The canonical layout: lhs as [B, M, K] and rhs as [B, K, N] (permutations and sizes).
+    pub fn canonical(&self, x: &[usize], y: &[usize]) -> Canonical {
+        let (lc, rc, lb, rb) = (
+            &self.lhs_contracting,
+            &self.rhs_contracting,
+            &self.lhs_batch,
+            &self.rhs_batch,
+        );
+        let lf = Self::free(lc, lb, x.len());
+        let rf = Self::free(rc, rb, y.len());
+        let size = |s: &[usize], axes: &[usize]| axes.iter().map(|&a| s[a]).product::<usize>();
+        Canonical {
+            lhs_perm: lb.iter().chain(&lf).chain(lc).copied().collect(),
+            rhs_perm: rb.iter().chain(rc).chain(&rf).copied().collect(),
+            batch: size(x, lb),
+            m: size(x, &lf),
+            k: size(x, lc),
+            n: size(y, &rf),
+        }
+    }
+
+    pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
+        let c = self.canonical(x.shape(), y.shape());
+        let xt = permuted(x, &c.lhs_perm)?;
+        let yt = permuted(y, &c.rhs_perm)?;
+        let (b, m, k, n) = (c.batch, c.m, c.k, c.n);
+        let data = match (&xt, &yt) {
+            (Data::F32(a), Data::F32(bb)) => {
+                let mut r = vec![0.0f32; b * m * n];
+                cranax_runtime::matmul_f32(b, m, k, n, a, bb, &mut r);
+                Data::F32(r)
+            }
+            (Data::F64(a), Data::F64(bb)) => {
+                let mut r = vec![0.0f64; b * m * n];
+                cranax_runtime::matmul_f64(b, m, k, n, a, bb, &mut r);
+                Data::F64(r)
+            }
+            _ => {
+                // Integers: a plain loop with wrapping arithmetic.
+                let (a, bb) = (xt, yt);
+                let vals = (0..b * m * n).map(|o| {
+                    let (bi, mi, ni) = (o / (m * n), (o / n) % m, o % n);
+                    let acc = (0..k).fold(0i64, |acc, p| {
+                        let l = a.get(bi * m * k + mi * k + p).to_f64() as i64;
+                        let r = bb.get(bi * k * n + p * n + ni).to_f64() as i64;
+                        acc.wrapping_add(l.wrapping_mul(r))
+                    });
+                    Scalar::F64(acc as i32 as f64)
+                });
+                Data::from_scalars(x.dtype(), vals)
+            }
+        };
+        let data = if data.dtype() != out.dtype {
+            super::unary::convert_data(&data, out.dtype)
+        } else {
+            data
+        };
+        Ok(Array::from_concrete(out, data))
+    }
+
+    /// Bilinear: `dot(lhs_dot, rhs) + dot(lhs, rhs_dot)`.
+    pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
+        let ans = bind1(Prim::Dot(self.clone()), &[x.clone(), y.clone()])?;
+        let t = sum_terms([
+            xd.as_ref()
+                .map(|t| lax::dot_general(t, y, self.clone()))
+                .transpose()?,
+            yd.as_ref()
+                .map(|t| lax::dot_general(x, t, self.clone()))
+                .transpose()?,
+        ])?;
+        Ok((vec![ans], vec![t]))
+    }
+
+    pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
+        let Some(ct) = ct else {
+            return Ok(vec![None, None]);
+        };
+        match (x, y) {
+            (LinArg::Linear(xa), LinArg::Known(yv)) => {
+                Ok(vec![Some(self.transpose_lhs(ct, xa, yv, false)?), None])
+            }
+            (LinArg::Known(xv), LinArg::Linear(ya)) => {
+                let swapped = DotGeneral {
+                    lhs_contracting: self.rhs_contracting.clone(),
+                    rhs_contracting: self.lhs_contracting.clone(),
+                    lhs_batch: self.rhs_batch.clone(),
+                    rhs_batch: self.lhs_batch.clone(),
+                    preferred_element_type: self.preferred_element_type,
+                };
+                Ok(vec![None, Some(swapped.transpose_lhs(ct, ya, xv, true)?)])
+            }
+            _ => Err(Error::type_err(
+                "transpose of dot_general: exactly one operand must be linear",
+            )),
+        }
+    }
+
+    /// JAX's `_dot_general_transpose_lhs`: contract the cotangent with the other operand over
+    /// its free axes, then permute into the linear operand's layout.
+    fn transpose_lhs(&self, g: &Array, x: &Aval, y: &Array, swap_ans: bool) -> Result<Array> {
+        let (xc, yc, xb, yb) = (
+            &self.lhs_contracting,
+            &self.rhs_contracting,
+            &self.lhs_batch,
+            &self.rhs_batch,
+        );
+        let x_kept = Self::free(xc, xb, x.ndim());
+        let y_kept = Self::free(yc, yb, y.ndim());
+        let nb = xb.len();
+        let ans_batch: Vec<usize> = (0..nb).collect();
+        let ans_y: Vec<usize> = if swap_ans {
+            (nb..nb + y_kept.len()).collect()
+        } else {
+            (nb + x_kept.len()..nb + x_kept.len() + y_kept.len()).collect()
+        };
+        let dims = DotGeneral {
+            lhs_contracting: ans_y,
+            rhs_contracting: y_kept,
+            lhs_batch: ans_batch,
+            rhs_batch: yb.clone(),
+            preferred_element_type: self.preferred_element_type,
+        };
+        let mut order: Vec<usize> = (0..yc.len()).collect();
+        order.sort_by_key(|&i| yc[i]);
+        let x_contract_sorted_by_y: Vec<usize> = order.iter().map(|&i| xc[i]).collect();
+        let layout: Vec<usize> = xb
+            .iter()
+            .chain(&x_kept)
+            .chain(&x_contract_sorted_by_y)
+            .copied()
+            .collect();
+        let mut out_axes: Vec<usize> = (0..layout.len()).collect();
+        out_axes.sort_by_key(|&i| layout[i]);
+        let r = lax::dot_general(g, y, dims)?;
+        let r = lax::transpose(&r, &out_axes)?;
+        if r.dtype() != x.dtype {
+            lax::convert_element_type(&r, x.dtype)
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// The batch axis joins the batch dimensions (both batched) or a free dimension (one).
+    pub fn batch(
+        &self,
+        x: &Array,
+        y: &Array,
+        dx: Option<usize>,
+        dy: Option<usize>,
+    ) -> Result<BatchOut> {
+        let shift = |axes: &[usize]| axes.iter().map(|a| a + 1).collect::<Vec<_>>();
+        match (dx, dy) {
+            (Some(dx), Some(dy)) => {
+                let (x, y) = (lax::moveaxis(x, dx, 0)?, lax::moveaxis(y, dy, 0)?);
+                let dims = DotGeneral {
+                    lhs_contracting: shift(&self.lhs_contracting),
+                    rhs_contracting: shift(&self.rhs_contracting),
+                    lhs_batch: [vec![0], shift(&self.lhs_batch)].concat(),
+                    rhs_batch: [vec![0], shift(&self.rhs_batch)].concat(),
+                    preferred_element_type: self.preferred_element_type,
+                };
+                Ok((vec![lax::dot_general(&x, &y, dims)?], vec![Some(0)]))
+            }
+            (Some(dx), None) => {
+                let x = lax::moveaxis(x, dx, 0)?;
+                let dims = DotGeneral {
+                    lhs_contracting: shift(&self.lhs_contracting),
+                    lhs_batch: shift(&self.lhs_batch),
+                    ..self.clone()
+                };
+                // Axis 0 of lhs is its first free axis: it lands right after the batch axes.
+                Ok((
+                    vec![lax::dot_general(&x, y, dims)?],
+                    vec![Some(self.lhs_batch.len())],
+                ))
+            }
+            (None, Some(dy)) => {
+                let y = lax::moveaxis(y, dy, 0)?;
+                let dims = DotGeneral {
+                    rhs_contracting: shift(&self.rhs_contracting),
+                    rhs_batch: shift(&self.rhs_batch),
+                    ..self.clone()
+                };
+                let lhs_free = x.ndim() - self.lhs_contracting.len() - self.lhs_batch.len();
+                Ok((
+                    vec![lax::dot_general(x, &y, dims)?],
+                    vec![Some(self.lhs_batch.len() + lhs_free)],
+                ))
+            }
+            (None, None) => unreachable!("a batching rule runs only with a batched operand"),
+        }
+    }
+}
+
+/// The canonical matmul layout of a `dot_general`.
+pub struct Canonical {
+    pub lhs_perm: Vec<usize>,
+    pub rhs_perm: Vec<usize>,
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+/// The data of `x` transposed by `perm` (row-major).
+fn permuted(x: &Array, perm: &[usize]) -> Result<Data> {
+    let data = x.data()?;
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return Ok(data.clone());
+    }
+    let in_strides = super::shape::strides(x.shape());
+    let out_shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
+    let src = super::shape::for_each_index(&out_shape, |o| {
+        perm.iter()
+            .enumerate()
+            .map(|(k, &p)| o[k] * in_strides[p])
+            .sum()
+    });
+    Ok(data.take(src.into_iter()))
+}

@@ -1,0 +1,257 @@
+//! The closed set of primitives. Each family file holds ALL the rules of its primitives:
+//! shape/dtype rule (`abstract_eval`), eager evaluation, JVP, transpose (for linear ones) and
+//! batching. Adding a primitive is one enum variant in its family plus its rules there; the
+//! exhaustive matches make the compiler list anything missing.
+
+pub mod binary;
+pub mod control;
+pub mod dot;
+pub mod random;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
+use crate::array::Array;
+use crate::core::aval::Aval;
+use crate::core::error::{Error, Result};
+use crate::core::trace::escaped;
+use crate::ir::pretty::Param;
+
+pub use binary::BinaryOp;
+pub use control::ControlOp;
+pub use dot::DotGeneral;
+pub use random::RandomOp;
+pub use reduce::ReduceOp;
+pub use shape::ShapeOp;
+pub use unary::UnaryOp;
+
+/// A primitive with its parameters. Hashable and comparable, so jaxprs can be cache keys.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prim {
+    /// Elementwise, one operand: `neg`, `exp`, `tanh`, `convert_element_type`, ...
+    Unary(UnaryOp),
+    /// Elementwise, two operands (scalars broadcast): `add`, `mul`, `lt`, `and`, ...
+    Binary(BinaryOp),
+    /// `select_n(which, *cases)`: elementwise choice among cases by a bool or int predicate.
+    SelectN,
+    /// `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin` over axes.
+    Reduce(ReduceOp),
+    /// Layout and indexing: `broadcast_in_dim`, `reshape`, `transpose`, `slice`, `gather`, ...
+    Shape(ShapeOp),
+    /// `dot_general`.
+    Dot(DotGeneral),
+    /// `threefry2x32`.
+    Random(RandomOp),
+    /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
+    Control(ControlOp),
+}
+
+/// How a transpose rule sees an operand: a linear input (its cotangent is wanted) or a
+/// known value (a residual or literal).
+#[derive(Clone)]
+pub enum LinArg {
+    Linear(Aval),
+    Known(Array),
+}
+
+impl LinArg {
+    pub fn is_linear(&self) -> bool {
+        matches!(self, LinArg::Linear(_))
+    }
+
+    pub fn aval(&self) -> Aval {
+        match self {
+            LinArg::Linear(a) => a.clone(),
+            LinArg::Known(x) => x.aval().clone(),
+        }
+    }
+
+    /// The known value (transpose rules ask for it only for non-linear operands).
+    pub fn known(&self) -> Result<&Array> {
+        match self {
+            LinArg::Known(x) => Ok(x),
+            LinArg::Linear(a) => Err(Error::type_err(format!(
+                "transpose: a {a} operand was expected to be known but is linear (the function is not linear in it)"
+            ))),
+        }
+    }
+}
+
+/// Tangents: `None` is a symbolic zero.
+pub type Tangent = Option<Array>;
+/// JVP rule result: primal outputs and their tangents.
+pub type JvpOut = (Vec<Array>, Vec<Tangent>);
+/// Batching rule result: outputs and their batch dimensions (`None`: not batched).
+pub type BatchOut = (Vec<Array>, Vec<Option<usize>>);
+
+impl Prim {
+    /// The name JAX prints: `mul`, `reduce_sum`, `broadcast_in_dim`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Prim::Unary(op) => op.name(),
+            Prim::Binary(op) => op.name(),
+            Prim::SelectN => "select_n",
+            Prim::Reduce(op) => op.name(),
+            Prim::Shape(op) => op.name(),
+            Prim::Dot(_) => "dot_general",
+            Prim::Random(op) => op.name(),
+            Prim::Control(op) => op.name(),
+        }
+    }
+
+    /// Parameters as printed in a jaxpr, sorted by name.
+    pub fn params(&self) -> Vec<(&'static str, Param)> {
+        let mut ps = match self {
+            Prim::Unary(op) => op.params(),
+            Prim::Binary(_) | Prim::SelectN => vec![],
+            Prim::Reduce(op) => op.params(),
+            Prim::Shape(op) => op.params(),
+            Prim::Dot(d) => d.params(),
+            Prim::Random(_) => vec![],
+            Prim::Control(op) => op.params(),
+        };
+        ps.sort_by_key(|(k, _)| *k);
+        ps
+    }
+
+    /// The output types for these input types, or an error naming the op, shapes and dtypes.
+    pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
+        self.check_arity(avals.len())?;
+        match self {
+            Prim::Unary(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
+            Prim::SelectN => binary::select_n_abstract_eval(avals).map(|a| vec![a]),
+            Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
+            Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
+            Prim::Random(op) => op.abstract_eval(avals),
+            Prim::Control(op) => op.abstract_eval(avals),
+        }
+    }
+
+    /// How many operands the primitive takes (`None`: variadic).
+    fn arity(&self) -> Option<usize> {
+        match self {
+            Prim::Unary(_) | Prim::Reduce(_) => Some(1),
+            Prim::Binary(_) | Prim::Dot(_) => Some(2),
+            Prim::SelectN => None,
+            Prim::Shape(op) => op.arity(),
+            Prim::Random(op) => op.arity(),
+            Prim::Control(_) => None,
+        }
+    }
+
+    fn check_arity(&self, n: usize) -> Result<()> {
+        match self.arity() {
+            Some(k) if k != n => Err(Error::type_err(format!(
+                "{} takes {k} operands, got {n}",
+                self.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Evaluate on concrete arrays (types already checked).
+    fn eval(&self, args: &[Array], out_avals: Vec<Aval>) -> Result<Vec<Array>> {
+        match self {
+            Prim::Unary(op) => op
+                .eval(&args[0], out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
+            Prim::Binary(op) => op
+                .eval(
+                    &args[0],
+                    &args[1],
+                    out_avals.into_iter().next().expect("one output"),
+                )
+                .map(|a| vec![a]),
+            Prim::SelectN => {
+                binary::select_n_eval(args, out_avals.into_iter().next().expect("one output"))
+                    .map(|a| vec![a])
+            }
+            Prim::Reduce(op) => op
+                .eval(&args[0], out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
+            Prim::Shape(op) => op
+                .eval(args, out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
+            Prim::Dot(d) => d
+                .eval(
+                    &args[0],
+                    &args[1],
+                    out_avals.into_iter().next().expect("one output"),
+                )
+                .map(|a| vec![a]),
+            Prim::Random(op) => op.eval(args),
+            Prim::Control(op) => op.eval(args),
+        }
+    }
+
+    /// JVP rule: primal and tangent outputs, binding in the current context.
+    pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+        match self {
+            Prim::Unary(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            Prim::SelectN => binary::select_n_jvp(primals, tangents),
+            Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Shape(op) => op.jvp(primals, tangents),
+            Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            Prim::Random(op) => op.jvp(primals, tangents),
+            Prim::Control(op) => op.jvp(primals, tangents),
+        }
+    }
+
+    /// Transpose rule of a linear primitive: cotangents for the linear operands.
+    pub fn transpose(&self, cts: &[Tangent], args: &[LinArg]) -> Result<Vec<Tangent>> {
+        let not_linear = || {
+            Error::type_err(format!(
+                "transpose of {} is not defined: it is not linear",
+                self.name()
+            ))
+        };
+        match self {
+            Prim::Unary(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Binary(op) => op.transpose(&cts[0], &args[0], &args[1]),
+            Prim::SelectN => binary::select_n_transpose(&cts[0], args),
+            Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Shape(op) => op.transpose(&cts[0], args),
+            Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
+            Prim::Random(_) => Err(not_linear()),
+            Prim::Control(op) => op.transpose(cts, args),
+        }
+    }
+
+    /// Batching rule: outputs with their batch dimensions, binding in the current context.
+    pub fn batch(
+        &self,
+        args: &[Array],
+        dims: &[Option<usize>],
+        axis_size: usize,
+    ) -> Result<BatchOut> {
+        match self {
+            Prim::Unary(op) => op.batch(&args[0], dims[0]),
+            Prim::Binary(op) => binary::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
+            Prim::SelectN => binary::select_n_batch(args, dims),
+            Prim::Reduce(op) => op.batch(&args[0], dims[0]),
+            Prim::Shape(op) => op.batch(args, dims, axis_size),
+            Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
+            Prim::Random(op) => op.batch(args, dims),
+            Prim::Control(op) => op.batch(args, dims, axis_size),
+        }
+    }
+}
+
+/// Eager evaluation: type-check, then compute on concrete arrays.
+pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
+    for a in args {
+        if let Some(t) = a.tracer() {
+            return Err(escaped(t));
+        }
+    }
+    if let Prim::Control(op) = prim {
+        // Control primitives evaluate their jaxprs (and check their own types).
+        return op.eval(args);
+    }
+    let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
+    let out_avals = prim.abstract_eval(&avals)?;
+    prim.eval(args, out_avals)
+}

@@ -1,0 +1,288 @@
+//! Reductions over axes: `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin`.
+
+use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
+use crate::array::{Array, Data};
+use crate::core::aval::Aval;
+use crate::core::error::{shape_str, Error, Result};
+use crate::core::trace::bind1;
+use crate::dtype::{DType, Scalar};
+use crate::ir::pretty::{py_tuple, Param};
+use crate::lax;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReduceOp {
+    Sum {
+        axes: Vec<usize>,
+    },
+    Max {
+        axes: Vec<usize>,
+    },
+    Min {
+        axes: Vec<usize>,
+    },
+    /// Index of the first maximum along one axis (NaN counts as the maximum).
+    Argmax {
+        axes: Vec<usize>,
+        index_dtype: DType,
+    },
+    Argmin {
+        axes: Vec<usize>,
+        index_dtype: DType,
+    },
+}
+
+use ReduceOp::*;
+
+impl ReduceOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Sum { .. } => "reduce_sum",
+            Max { .. } => "reduce_max",
+            Min { .. } => "reduce_min",
+            Argmax { .. } => "argmax",
+            Argmin { .. } => "argmin",
+        }
+    }
+
+    pub fn axes(&self) -> &[usize] {
+        match self {
+            Sum { axes }
+            | Max { axes }
+            | Min { axes }
+            | Argmax { axes, .. }
+            | Argmin { axes, .. } => axes,
+        }
+    }
+
+    fn with_axes(&self, axes: Vec<usize>) -> ReduceOp {
+        match self {
+            Sum { .. } => Sum { axes },
+            Max { .. } => Max { axes },
+            Min { .. } => Min { axes },
+            Argmax { index_dtype, .. } => Argmax {
+                axes,
+                index_dtype: *index_dtype,
+            },
+            Argmin { index_dtype, .. } => Argmin {
+                axes,
+                index_dtype: *index_dtype,
+            },
+        }
+    }
+
+    pub fn params(&self) -> Vec<(&'static str, Param)> {
+        let mut ps = vec![("axes", Param::Text(py_tuple(self.axes())))];
+        if let Argmax { index_dtype, .. } | Argmin { index_dtype, .. } = self {
+            ps.push(("index_dtype", Param::Text(index_dtype.numpy_name().into())));
+        }
+        ps
+    }
+
+    pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
+        let axes = self.axes();
+        for (i, &a) in axes.iter().enumerate() {
+            if a >= x.ndim() || axes[..i].contains(&a) {
+                return Err(Error::value_err(format!(
+                    "{}: axes {} are out of range or repeated for an operand of shape {}",
+                    self.name(),
+                    py_tuple(axes),
+                    shape_str(&x.shape)
+                )));
+            }
+        }
+        let shape: Vec<usize> = (0..x.ndim())
+            .filter(|d| !axes.contains(d))
+            .map(|d| x.shape[d])
+            .collect();
+        match self {
+            Sum { .. } if x.dtype == DType::Bool => Err(Error::type_err(
+                "reduce_sum does not accept dtype bool; convert it first".to_string(),
+            )),
+            Argmax { index_dtype, .. } | Argmin { index_dtype, .. } => {
+                if axes.len() != 1 {
+                    return Err(Error::value_err(format!(
+                        "{} takes exactly one axis, got {}",
+                        self.name(),
+                        py_tuple(axes)
+                    )));
+                }
+                if x.shape[axes[0]] == 0 {
+                    return Err(Error::value_err(format!(
+                        "{} of an empty axis (operand shape {}) is not defined",
+                        self.name(),
+                        shape_str(&x.shape)
+                    )));
+                }
+                Ok(Aval::new(shape, *index_dtype))
+            }
+            _ => Ok(Aval::new(shape, x.dtype).weak(x.weak_type)),
+        }
+    }
+
+    pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
+        let data = x.data()?;
+        let groups = reduction_groups(x.shape(), self.axes());
+        let result = match self {
+            Sum { .. } => Data::from_scalars(
+                out.dtype,
+                groups.iter().map(|g| match data {
+                    Data::F32(v) => Scalar::F32(g.iter().map(|&i| v[i] as f64).sum::<f64>() as f32),
+                    Data::F64(v) => {
+                        Scalar::F64(pairwise_sum(&g.iter().map(|&i| v[i]).collect::<Vec<_>>()))
+                    }
+                    Data::I32(v) => Scalar::I32(g.iter().fold(0i32, |a, &i| a.wrapping_add(v[i]))),
+                    Data::U32(v) => Scalar::U32(g.iter().fold(0u32, |a, &i| a.wrapping_add(v[i]))),
+                    Data::Bool(_) => unreachable!("rejected by abstract_eval"),
+                }),
+            ),
+            Max { .. } | Min { .. } => {
+                let is_max = matches!(self, Max { .. });
+                Data::from_scalars(
+                    out.dtype,
+                    groups.iter().map(|g| {
+                        let init = identity(data.dtype(), is_max);
+                        g.iter()
+                            .fold(init, |acc, &i| choose(acc, data.get(i), is_max))
+                    }),
+                )
+            }
+            Argmax { .. } | Argmin { .. } => {
+                let is_max = matches!(self, Argmax { .. });
+                Data::from_scalars(
+                    out.dtype,
+                    groups.iter().map(|g| {
+                        let mut best = 0usize;
+                        for (k, &i) in g.iter().enumerate().skip(1) {
+                            let (cur, cand) = (data.get(g[best]).to_f64(), data.get(i).to_f64());
+                            if cur.is_nan() {
+                                break;
+                            }
+                            if cand.is_nan() || (is_max && cand > cur) || (!is_max && cand < cur) {
+                                best = k;
+                            }
+                        }
+                        Scalar::I32(best as i32)
+                    }),
+                )
+            }
+        };
+        Ok(Array::from_concrete(out, result))
+    }
+
+    pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
+        let ans = bind1(Prim::Reduce(self.clone()), std::slice::from_ref(x))?;
+        let Some(g) = g else {
+            return Ok((vec![ans], vec![None]));
+        };
+        let t = match self {
+            Sum { axes } => Some(lax::reduce_sum(g, axes)?),
+            Max { axes } | Min { axes } => {
+                // JAX's `_reduce_chooser_jvp_rule`: the mean of g over the locations of the extremum.
+                let kept: Vec<usize> = (0..x.ndim()).filter(|d| !axes.contains(d)).collect();
+                let ans_b = lax::broadcast_in_dim(&ans, x.shape(), &kept)?;
+                let location = lax::convert_element_type(&lax::eq(x, &ans_b)?, g.dtype())?;
+                let counts = lax::reduce_sum(&location, axes)?;
+                Some(lax::div(
+                    &lax::reduce_sum(&lax::mul(g, &location)?, axes)?,
+                    &counts,
+                )?)
+            }
+            Argmax { .. } | Argmin { .. } => None,
+        };
+        Ok((vec![ans], vec![t]))
+    }
+
+    /// `reduce_sum` is linear: its transpose broadcasts the cotangent back.
+    pub fn transpose(&self, ct: &Tangent, x: &LinArg) -> Result<Tangent> {
+        let Some(ct) = ct else { return Ok(None) };
+        match self {
+            Sum { axes } => {
+                let aval = x.aval();
+                let kept: Vec<usize> = (0..aval.ndim()).filter(|d| !axes.contains(d)).collect();
+                Ok(Some(lax::broadcast_in_dim(ct, &aval.shape, &kept)?))
+            }
+            _ => Err(Error::type_err(format!(
+                "transpose of {} is not defined: it is not linear",
+                self.name()
+            ))),
+        }
+    }
+
+    /// The batch dimension is an extra axis: reduce the shifted axes around it.
+    pub fn batch(&self, x: &Array, d: Option<usize>) -> Result<BatchOut> {
+        let d = d.expect("batched operand");
+        let axes: Vec<usize> = self
+            .axes()
+            .iter()
+            .map(|&a| if a >= d { a + 1 } else { a })
+            .collect();
+        let out_dim = d - axes.iter().filter(|&&a| a < d).count();
+        let out = bind1(Prim::Reduce(self.with_axes(axes)), std::slice::from_ref(x))?;
+        Ok((vec![out], vec![Some(out_dim)]))
+    }
+}
+
+/// For each output element, the flat input indices reduced into it (in row-major order).
+pub fn reduction_groups(shape: &[usize], axes: &[usize]) -> Vec<Vec<usize>> {
+    let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
+    let out_size: usize = kept.iter().map(|&d| shape[d]).product();
+    let mut groups = vec![Vec::new(); out_size];
+    let total: usize = shape.iter().product();
+    let mut idx = vec![0usize; shape.len()];
+    for flat in 0..total {
+        let o = kept.iter().fold(0usize, |acc, &d| acc * shape[d] + idx[d]);
+        groups[o].push(flat);
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    groups
+}
+
+fn pairwise_sum(v: &[f64]) -> f64 {
+    if v.len() <= 16 {
+        v.iter().sum()
+    } else {
+        let (a, b) = v.split_at(v.len() / 2);
+        pairwise_sum(a) + pairwise_sum(b)
+    }
+}
+
+fn identity(dtype: DType, is_max: bool) -> Scalar {
+    match (dtype, is_max) {
+        (DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
+        (DType::F32, false) => Scalar::F32(f32::INFINITY),
+        (DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
+        (DType::F64, false) => Scalar::F64(f64::INFINITY),
+        (DType::I32, true) => Scalar::I32(i32::MIN),
+        (DType::I32, false) => Scalar::I32(i32::MAX),
+        (DType::U32, true) => Scalar::U32(0),
+        (DType::U32, false) => Scalar::U32(u32::MAX),
+        (DType::Bool, true) => Scalar::Bool(false),
+        (DType::Bool, false) => Scalar::Bool(true),
+    }
+}
+
+fn choose(acc: Scalar, v: Scalar, is_max: bool) -> Scalar {
+    use super::binary::{float_max, float_min};
+    match (acc, v) {
+        (Scalar::F32(a), Scalar::F32(b)) => Scalar::F32(if is_max {
+            float_max(a as f64, b as f64)
+        } else {
+            float_min(a as f64, b as f64)
+        } as f32),
+        (Scalar::F64(a), Scalar::F64(b)) => Scalar::F64(if is_max {
+            float_max(a, b)
+        } else {
+            float_min(a, b)
+        }),
+        (Scalar::I32(a), Scalar::I32(b)) => Scalar::I32(if is_max { a.max(b) } else { a.min(b) }),
+        (Scalar::U32(a), Scalar::U32(b)) => Scalar::U32(if is_max { a.max(b) } else { a.min(b) }),
+        (Scalar::Bool(a), Scalar::Bool(b)) => Scalar::Bool(if is_max { a | b } else { a & b }),
+        _ => unreachable!("one dtype per array"),
+    }
+}

@@ -1,0 +1,185 @@
+//! Pytrees: nested containers of arrays that transformations take and return. Arrays are the
+//! leaves; tuples, `Vec`s, fixed-size arrays and `Option`s nest; a user struct joins with a
+//! small `Pytree` impl (flatten its fields in order, rebuild them in the same order).
+
+use crate::array::Array;
+use crate::core::error::{Error, Result};
+
+/// A value made of arrays. `flatten` lists the leaves; `unflatten` rebuilds a value of the
+/// same structure as `self` (the template) from leaves; `treedef` describes the structure
+/// (part of the jit cache key).
+pub trait Pytree: Clone + 'static {
+    fn flatten(&self, leaves: &mut Vec<Array>);
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self>;
+    fn treedef(&self, out: &mut String);
+
+    /// The leaves as a new vector.
+    fn leaves(&self) -> Vec<Array> {
+        let mut v = Vec::new();
+        self.flatten(&mut v);
+        v
+    }
+
+    /// Rebuild from a list of leaves that must be exactly the right number.
+    fn rebuild(&self, leaves: Vec<Array>) -> Result<Self> {
+        let n = leaves.len();
+        let mut it = leaves.into_iter();
+        let out = self.unflatten(&mut it)?;
+        if it.next().is_some() {
+            return Err(Error::type_err(format!(
+                "pytree rebuild got {n} leaves, more than the structure holds"
+            )));
+        }
+        Ok(out)
+    }
+
+    fn num_leaves(&self) -> usize {
+        self.leaves().len()
+    }
+}
+
+fn next_leaf(leaves: &mut dyn Iterator<Item = Array>) -> Result<Array> {
+    leaves
+        .next()
+        .ok_or_else(|| Error::type_err("pytree rebuild ran out of leaves"))
+}
+
+impl Pytree for Array {
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        leaves.push(self.clone());
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        next_leaf(leaves)
+    }
+    fn treedef(&self, out: &mut String) {
+        out.push('*');
+    }
+}
+
+impl Pytree for () {
+    fn flatten(&self, _: &mut Vec<Array>) {}
+    fn unflatten(&self, _: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        Ok(())
+    }
+    fn treedef(&self, out: &mut String) {
+        out.push_str("()");
+    }
+}
+
+impl<T: Pytree> Pytree for Vec<T> {
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        self.iter().for_each(|x| x.flatten(leaves));
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        self.iter().map(|x| x.unflatten(leaves)).collect()
+    }
+    fn treedef(&self, out: &mut String) {
+        out.push('[');
+        self.iter().for_each(|x| {
+            x.treedef(out);
+            out.push(',');
+        });
+        out.push(']');
+    }
+}
+
+impl<T: Pytree, const N: usize> Pytree for [T; N] {
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        self.iter().for_each(|x| x.flatten(leaves));
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        let v: Vec<T> = self
+            .iter()
+            .map(|x| x.unflatten(leaves))
+            .collect::<Result<_>>()?;
+        Ok(v.try_into()
+            .unwrap_or_else(|_| unreachable!("same length as the template")))
+    }
+    fn treedef(&self, out: &mut String) {
+        out.push('[');
+        self.iter().for_each(|x| {
+            x.treedef(out);
+            out.push(',');
+        });
+        out.push(']');
+    }
+}
+
+impl<T: Pytree> Pytree for Option<T> {
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        if let Some(x) = self {
+            x.flatten(leaves);
+        }
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        self.as_ref().map(|x| x.unflatten(leaves)).transpose()
+    }
+    fn treedef(&self, out: &mut String) {
+        match self {
+            None => out.push_str("None"),
+            Some(x) => {
+                out.push_str("Some(");
+                x.treedef(out);
+                out.push(')');
+            }
+        }
+    }
+}
+
+macro_rules! tuple_pytree {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: Pytree),+> Pytree for ($($T,)+) {
+            fn flatten(&self, leaves: &mut Vec<Array>) {
+                $(self.$i.flatten(leaves);)+
+            }
+            fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+                Ok(($(self.$i.unflatten(leaves)?,)+))
+            }
+            fn treedef(&self, out: &mut String) {
+                out.push('(');
+                $(self.$i.treedef(out); out.push(',');)+
+                out.push(')');
+            }
+        }
+    };
+}
+tuple_pytree!(A 0);
+tuple_pytree!(A 0, B 1);
+tuple_pytree!(A 0, B 1, C 2);
+tuple_pytree!(A 0, B 1, C 2, D 3);
+tuple_pytree!(A 0, B 1, C 2, D 3, E 4);
+tuple_pytree!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A tuple of positional arguments: how many leaves each argument has.
+pub trait ArgTuple: Pytree {
+    fn arg_leaf_counts(&self) -> Vec<usize>;
+}
+
+macro_rules! arg_tuple {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: Pytree),+> ArgTuple for ($($T,)+) {
+            fn arg_leaf_counts(&self) -> Vec<usize> {
+                vec![$(self.$i.num_leaves()),+]
+            }
+        }
+    };
+}
+arg_tuple!(A 0);
+arg_tuple!(A 0, B 1);
+arg_tuple!(A 0, B 1, C 2);
+arg_tuple!(A 0, B 1, C 2, D 3);
+
+/// A static (compile-time) argument: not traced, no leaves; its value is part of the jit cache
+/// key (JAX's `static_argnums`). Use it for sizes, flags, modes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Static<T>(pub T);
+
+impl<T: Clone + std::fmt::Debug + 'static> Pytree for Static<T> {
+    fn flatten(&self, _: &mut Vec<Array>) {}
+    fn unflatten(&self, _: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        Ok(self.clone())
+    }
+    fn treedef(&self, out: &mut String) {
+        out.push_str(&format!("Static({:?})", self.0));
+    }
+}

@@ -1,0 +1,83 @@
+//! `linearize`: primal outputs computed now (in the parent trace) and the tangent map staged
+//! as a linear jaxpr whose constvars are the residuals (JAX's `LinearizeTrace`).
+
+use super::jvp::JvpInterp;
+use super::stage::StagingInterp;
+use crate::array::Array;
+use crate::core::aval::Aval;
+use crate::core::error::Result;
+use crate::core::trace::{self, with_interpreter, Interpreter};
+use crate::ir::eval::eval_closed;
+use crate::ir::ClosedJaxpr;
+use crate::prims::Tangent;
+use std::rc::Rc;
+
+/// The linear map `tangents in -> tangents out` of a function at a point.
+#[derive(Clone)]
+pub struct LinearFn {
+    /// `{ lambda residuals ; tangents . ... }`.
+    pub jaxpr: ClosedJaxpr,
+    /// The types of the inputs (and so of their tangents and cotangents).
+    pub in_avals: Vec<Aval>,
+    pub out_avals: Vec<Aval>,
+}
+
+impl LinearFn {
+    /// Apply the linear map (the JVP at the linearization point).
+    pub fn call(&self, tangents: &[Array]) -> Result<Vec<Array>> {
+        eval_closed(&self.jaxpr, tangents)
+    }
+}
+
+/// Linearize a flat function at `primals`, differentiating the inputs where `wrt` is true.
+pub fn linearize_flat(
+    f: &dyn Fn(&[Array]) -> Result<Vec<Array>>,
+    primals: &[Array],
+    wrt: &[bool],
+) -> Result<(Vec<Array>, LinearFn)> {
+    let parent = trace::current();
+    let tangent_trace = StagingInterp::new(parent.clone(), true);
+    let tangent_ctx: Rc<dyn Interpreter> = tangent_trace.clone();
+    let interp = JvpInterp::new(parent, Some(tangent_ctx));
+    let mut in_avals = Vec::new();
+    let ins: Vec<Array> = primals
+        .iter()
+        .zip(wrt)
+        .map(|(p, &w)| {
+            if w {
+                let aval = p.aval().clone().weak(false);
+                in_avals.push(aval.clone());
+                let t = tangent_trace.new_arg(aval);
+                interp.dual(p.clone(), Some(t))
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    let dyn_interp: Rc<dyn Interpreter> = interp.clone();
+    let outs = with_interpreter(Some(dyn_interp), || f(&ins))?;
+    let mut primal_outs = Vec::with_capacity(outs.len());
+    let mut tangent_outs = Vec::with_capacity(outs.len());
+    let mut out_avals = Vec::with_capacity(outs.len());
+    for o in &outs {
+        let (p, t): (Array, Tangent) = interp.unpack(o)?;
+        out_avals.push(p.aval().clone().weak(false));
+        let t = match t {
+            Some(t) => t,
+            None => with_interpreter(trace::current(), || {
+                crate::lax::zeros(&p.aval().clone().weak(false))
+            })?,
+        };
+        primal_outs.push(p);
+        tangent_outs.push(t);
+    }
+    let jaxpr = tangent_trace.finish(&tangent_outs)?;
+    Ok((
+        primal_outs,
+        LinearFn {
+            jaxpr,
+            in_avals,
+            out_avals,
+        },
+    ))
+}

@@ -1,0 +1,133 @@
+//! Staging: an interpreter that records equations into a jaxpr instead of computing them.
+//! `make_jaxpr` and `jit` trace with it; linearize uses it in partial-evaluation mode for the
+//! tangent side, where equations that touch no tangent are handed to the parent to compute.
+
+use crate::array::{Array, Repr};
+use crate::core::aval::Aval;
+use crate::core::error::Result;
+use crate::core::trace::{
+    self, bind, escaped, is_live_in, with_interpreter, Interpreter, Payload, Tag, Tracer,
+};
+use crate::ir::builder::{literal_of, JaxprBuilder};
+use crate::ir::{Atom, ClosedJaxpr};
+use crate::prims::Prim;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub struct StagingInterp {
+    tag: Tag,
+    parent: Option<Rc<dyn Interpreter>>,
+    builder: RefCell<JaxprBuilder>,
+    /// Partial evaluation: equations with no operand of this trace are computed by the parent.
+    forward_known: bool,
+}
+
+impl StagingInterp {
+    pub fn new(parent: Option<Rc<dyn Interpreter>>, forward_known: bool) -> Rc<StagingInterp> {
+        Rc::new(StagingInterp {
+            tag: Tag::fresh(),
+            parent,
+            builder: RefCell::new(JaxprBuilder::new()),
+            forward_known,
+        })
+    }
+
+    /// A new input variable and the tracer standing for it.
+    pub fn new_arg(&self, aval: Aval) -> Array {
+        let v = self.builder.borrow_mut().add_invar(aval.clone());
+        Array::from_tracer(Tracer {
+            tag: self.tag,
+            aval,
+            payload: Payload::Staged(v),
+        })
+    }
+
+    /// The operand for a value: own variable, inline literal, or constvar.
+    pub fn to_atom(&self, x: &Array) -> Result<Atom> {
+        if let Repr::Tracer(t) = &x.repr {
+            if t.tag == self.tag {
+                if let Payload::Staged(v) = t.payload {
+                    return Ok(Atom::Var(v));
+                }
+            }
+            if !is_live_in(t.tag, &self.parent) {
+                return Err(escaped(t));
+            }
+        } else if let Some(lit) = literal_of(x) {
+            return Ok(Atom::Lit(lit));
+        }
+        let mut b = self.builder.borrow_mut();
+        let v = match b.find_const(x) {
+            Some(v) => v,
+            None => b.add_const(x.clone()),
+        };
+        Ok(Atom::Var(v))
+    }
+
+    fn owns(&self, x: &Array) -> bool {
+        x.tracer().is_some_and(|t| t.tag == self.tag)
+    }
+
+    /// Finish: the jaxpr with `outs` as its outputs.
+    pub fn finish(&self, outs: &[Array]) -> Result<ClosedJaxpr> {
+        let atoms = outs
+            .iter()
+            .map(|o| self.to_atom(o))
+            .collect::<Result<Vec<_>>>()?;
+        let builder = std::mem::take(&mut *self.builder.borrow_mut());
+        Ok(builder.build(atoms))
+    }
+}
+
+impl Interpreter for StagingInterp {
+    fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    fn parent(&self) -> Option<Rc<dyn Interpreter>> {
+        self.parent.clone()
+    }
+
+    fn name(&self) -> &'static str {
+        "make_jaxpr"
+    }
+
+    fn process(&self, prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
+        if self.forward_known && !args.iter().any(|a| self.owns(a)) {
+            return with_interpreter(self.parent.clone(), || bind(prim.clone(), args));
+        }
+        let atoms = args
+            .iter()
+            .map(|a| self.to_atom(a))
+            .collect::<Result<Vec<_>>>()?;
+        let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
+        let out_avals = prim.abstract_eval(&avals)?;
+        let vars = self
+            .builder
+            .borrow_mut()
+            .add_eqn(prim.clone(), atoms, out_avals.clone());
+        Ok(vars
+            .into_iter()
+            .zip(out_avals)
+            .map(|(v, aval)| {
+                Array::from_tracer(Tracer {
+                    tag: self.tag,
+                    aval,
+                    payload: Payload::Staged(v),
+                })
+            })
+            .collect())
+    }
+}
+
+/// Trace a flat function on arguments of the given types into a closed jaxpr.
+pub fn trace_to_jaxpr(
+    f: &dyn Fn(&[Array]) -> Result<Vec<Array>>,
+    in_avals: &[Aval],
+) -> Result<ClosedJaxpr> {
+    let interp = StagingInterp::new(trace::current(), false);
+    let args: Vec<Array> = in_avals.iter().map(|a| interp.new_arg(a.clone())).collect();
+    let dyn_interp: Rc<dyn Interpreter> = interp.clone();
+    let outs = with_interpreter(Some(dyn_interp), || f(&args))?;
+    interp.finish(&outs)
+}
