@@ -35,3 +35,5 @@ pub use pytree::{Pytree, Static};
 pub mod nn;
 pub mod numpy;
 mod ops;
+pub mod test_util;
+pub use test_util::check_grads;

@@ -305,8 +305,8 @@ impl BinaryOp {
                     xd.as_ref()
                         .map(|g| -> Result<Array> {
                             // d/dx x^y = y * x^(y-1), and 0 where y == 0.
-                            let y_safe = lax::select(&lax::eq(y, &zero)?, &one, y)?;
-                            let jac = lax::mul(&y_safe, &lax::pow(x, &lax::sub(y, &one)?)?)?;
+                            let jac =
+                                lax::mul(&replace_zero(y)?, &lax::pow(x, &lax::sub(y, &one)?)?)?;
                             let jac =
                                 lax::select(&lax::eq(y, &zero)?, &lax::zeros(jac.aval())?, &jac)?;
                             lax::mul(g, &jac)
@@ -315,12 +315,7 @@ impl BinaryOp {
                     yd.as_ref()
                         .map(|g| -> Result<Array> {
                             // d/dy x^y = log(x) * x^y, with log(0) replaced by log(1).
-                            let x_safe = lax::select(
-                                &lax::eq(x, &scalar_like(x, 0.0))?,
-                                &scalar_like(x, 1.0),
-                                x,
-                            )?;
-                            lax::mul(g, &lax::mul(&lax::log(&x_safe)?, &ans)?)
+                            lax::mul(g, &lax::mul(&lax::log(&replace_zero(x)?)?, &ans)?)
                         })
                         .transpose()?,
                 ])?
@@ -417,13 +412,24 @@ pub fn float_min(p: f64, q: f64) -> f64 {
     }
 }
 
-/// JAX's `_balanced_eq(x, z, y)`: 1 where x == z != y, 0.5 where both equal z, else 0.
+/// JAX's `_balanced_eq(x, z, y)`: 1 where x == z != y, 0.5 where both equal z, else 0, as
+/// `select(x == z, 1, 0) / select(y == z, 2, 1)`. The constants are full arrays of `z`'s type
+/// (`_ones(z)`), since `select_n` cases must have the predicate's shape.
 fn balanced_eq(x: &Array, z: &Array, y: &Array) -> Result<Array> {
-    let one = scalar_like(z, 1.0);
-    let half = scalar_like(z, 0.5);
-    let zero = scalar_like(z, 0.0);
-    let y_eq = lax::select(&lax::eq(y, z)?, &half, &one)?;
-    lax::select(&lax::eq(x, z)?, &y_eq, &zero)
+    let full = |v: f64| lax::full(z.aval(), v);
+    lax::div(
+        &lax::select(&lax::eq(x, z)?, &full(1.0)?, &full(0.0)?)?,
+        &lax::select(&lax::eq(y, z)?, &full(2.0)?, &full(1.0)?)?,
+    )
+}
+
+/// JAX's `_replace_zero(x)`: `x` with its zeros replaced by ones.
+fn replace_zero(x: &Array) -> Result<Array> {
+    lax::select(
+        &lax::eq(x, &scalar_like(x, 0.0))?,
+        &lax::full(x.aval(), 1.0)?,
+        x,
+    )
 }
 
 /// JAX's `add_tangents` over the terms of a sum: zeros skipped, the rest combined by `add_any`.
