@@ -4,10 +4,15 @@
 
 use cranax::core::error::or_raise;
 use cranax::lax;
+use cranax::numpy as jnp;
 use cranax::prims::DotGeneral;
 use cranax::test_util::{check_grads_with, CheckOptions, Mode, FWD_REV};
 use cranax::*;
+use proptest::prelude::*;
 use serde_json::Value;
+
+#[path = "support/programs.rs"]
+mod programs;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -126,11 +131,13 @@ fn seed_product_gradients_and_jaxprs() {
 // 2. Every differentiable primitive through check_grads: fwd and rev, to order 2, in f64 and
 //    f32, at points away from kinks and ties (JAX's `LAX_GRAD_OPS` table, `testOpGrad`).
 
+type PrimFn = Box<dyn Fn(&[Array]) -> Array>;
+
 /// One row: a primitive applied to differentiable operands (integer operands such as indices
 /// and predicates are closed over), and the points to check at (f64; cast per dtype).
 struct Row {
     name: &'static str,
-    f: Box<dyn Fn(&[Array]) -> Array>,
+    f: PrimFn,
     args: Vec<Array>,
     /// A finite-difference step: linear primitives are exact at any step, and JAX checks them
     /// with `eps=1` (`testConvertElementTypeGrad`, `testConcatenateGrad`).
@@ -700,4 +707,623 @@ fn primitive_derivatives_equal_jax() {
             assert!(r.is_ok(), "{name} {what}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. The transpose identity <ct, J t> = <Jᵀ ct, t> on randomly generated programs: the JVP
+//    (forward rules, run directly) against the VJP (linearize, then the transpose rules).
+
+fn dot(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let terms = a.iter().zip(b).map(|(p, q)| p * q);
+    terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn transpose_identity_on_random_programs(
+        steps in programs::program(),
+        xv in programs::values(12),
+        yv in programs::values(4),
+        tx in programs::values(12),
+        ty in programs::values(4),
+        cv in programs::values(12),
+        cs in -2.0f64..2.0,
+    ) {
+        let f = |x: &Array, y: &Array| programs::run(&steps, x, y);
+        let (x, y) = (f64s(&xv, &[3, 4]), f64s(&yv, &[4]));
+        let (tx_a, ty_a) = (f64s(&tx, &[3, 4]), f64s(&ty, &[4]));
+        let ((v, s), (tv, ts)) = jvp(&f, (x.clone(), y.clone()), (tx_a.clone(), ty_a.clone())).unwrap();
+        let ((v2, s2), lin) = vjp(&f, (x.clone(), y.clone())).unwrap();
+        let (gx, gy) = lin.vjp((f64s(&cv, &[3, 4]), Array::scalar(cs))).unwrap();
+        // The primal outputs agree however they were computed.
+        let (ve, se) = f(&x, &y);
+        prop_assert_eq!(vals(&v), vals(&ve));
+        prop_assert_eq!(vals(&v2), vals(&ve));
+        prop_assert_eq!(vals(&s), vals(&se));
+        prop_assert_eq!(vals(&s2), vals(&se));
+        // <ct, J t> = <Jᵀ ct, t>.
+        let (l1, m1) = dot(&cv, &vals(&tv));
+        let (l2, m2) = (cs * vals(&ts)[0], (cs * vals(&ts)[0]).abs());
+        let (r1, n1) = dot(&vals(&gx), &tx);
+        let (r2, n2) = dot(&vals(&gy), &ty);
+        let (lhs, rhs) = (l1 + l2, r1 + r2);
+        let scale = m1 + m2 + n1 + n2 + 1.0;
+        prop_assert!((lhs - rhs).abs() <= 1e-11 * scale, "<ct, J t> = {} but <Jᵀ ct, t> = {}", lhs, rhs);
+        // linearize's linear map is the JVP.
+        let (tv2, ts2) = lin.jvp((tx_a, ty_a)).unwrap();
+        for (a, b) in vals(&tv2).iter().chain(&vals(&ts2)).zip(vals(&tv).iter().chain(&vals(&ts))) {
+            prop_assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "linearize {} vs jvp {}", a, b);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Real functions against JAX (tests/data/jax_autodiff.json, made by gen_jax_reference.py
+//    with the same definitions and inputs), in f64 and f32.
+
+/// mean(-y log p - (1 - y) log(1 - p)), p = sigmoid(X w + b).
+fn logreg_loss(w: &Array, b: &Array, xm: &Array, y: &Array) -> Array {
+    let p = jnp::sigmoid(jnp::matmul(xm, w) + b);
+    jnp::mean(
+        -y * jnp::log(&p) - (1.0 - y) * jnp::log(1.0 - &p),
+        None,
+        false,
+    )
+}
+
+/// z - max(z) - log(sum(exp(z - max(z)))), no stop_gradient (as the reference script).
+fn log_softmax(z: &Array) -> Array {
+    let m = jnp::max(z, None, false);
+    z - &m - jnp::log(jnp::sum(jnp::exp(z - &m), None, false))
+}
+
+fn softmax(z: &Array) -> Array {
+    let e = jnp::exp(z - jnp::max(z, None, false));
+    &e / jnp::sum(&e, None, false)
+}
+
+/// -sum(onehot * log_softmax(x @ W)).
+fn softmax_xent(w: &Array, x: &Array, onehot: &Array) -> Array {
+    -jnp::sum(onehot * log_softmax(&jnp::matmul(x, w)), None, false)
+}
+
+type Mlp = (Array, Array, Array, Array);
+
+/// sum((tanh(x @ W1 + b1) @ W2 + b2) ** 2), params a tuple.
+fn mlp2(params: &Mlp, x: &Array) -> Array {
+    let (w1, b1, w2, b2) = params;
+    let h = jnp::tanh(jnp::matmul(x, w1) + b1);
+    jnp::sum((jnp::matmul(&h, w2) + b2).pow(2), None, false)
+}
+
+/// The same network with params as a Vec (a list pytree; a function of `&Vec<Array>` takes a
+/// `Vec` argument).
+#[allow(clippy::ptr_arg)]
+fn mlp2_vec(params: &Vec<Array>, x: &Array) -> Array {
+    let p = (
+        params[0].clone(),
+        params[1].clone(),
+        params[2].clone(),
+        params[3].clone(),
+    );
+    mlp2(&p, x)
+}
+
+/// sum(tanh(x)^2 * x).
+fn cubic_tanh(x: &Array) -> Array {
+    jnp::sum(jnp::tanh(x).pow(2) * x, None, false)
+}
+
+/// JAX's values within `rtol` (and an absolute floor of rtol/10).
+#[track_caller]
+fn assert_jax(got: &Array, want: &Value, rtol: f64) {
+    let want = arr(want);
+    assert_eq!(got.dtype(), want.dtype(), "{got:?}");
+    assert_close(got, &want, rtol, rtol / 10.0);
+}
+
+fn jax_section(dtype: &str) -> (Value, f64) {
+    let data = load("jax_autodiff.json");
+    let rtol = if dtype == "f64" { 1e-10 } else { 2e-5 };
+    (data[dtype].clone(), rtol)
+}
+
+fn logreg_vs_jax(dtype: &str) {
+    let (sec, rtol) = jax_section(dtype);
+    let case = &sec["logreg_loss"];
+    let i = |k: &str| arr(&case["inputs"][k]);
+    let (w, b, xm, y) = (i("w"), i("b"), i("X"), i("y"));
+    let out = &case["outputs"];
+    assert_jax(&logreg_loss(&w, &b, &xm, &y), &out["value"], rtol);
+    let (gw, gb) = grad(logreg_loss)
+        .argnums((ARG0, ARG1))
+        .call((w.clone(), b.clone(), xm.clone(), y.clone()))
+        .unwrap();
+    assert_jax(&gw, &out["grad_w"], rtol);
+    assert_jax(&gb, &out["grad_b"], rtol);
+    let h = hessian(|w: &Array| logreg_loss(w, &b, &xm, &y))
+        .call((w,))
+        .unwrap();
+    assert_jax(&h, &out["hessian_w"], rtol * 10.0);
+}
+
+fn softmax_vs_jax(dtype: &str) {
+    let (sec, rtol) = jax_section(dtype);
+    let case = &sec["softmax_xent"];
+    let i = |k: &str| arr(&case["inputs"][k]);
+    let (w, x, onehot) = (i("W"), i("x"), i("label_onehot"));
+    let out = &case["outputs"];
+    assert_jax(&softmax_xent(&w, &x, &onehot), &out["value"], rtol);
+    let gw = grad(softmax_xent)
+        .call((w.clone(), x.clone(), onehot))
+        .unwrap();
+    assert_jax(&gw, &out["grad_W"], rtol);
+    let jac = jacrev(|x: &Array| softmax(&jnp::matmul(x, &w)))
+        .call((x,))
+        .unwrap();
+    assert_jax(&jac, &out["jacrev_softmax_logits_wrt_x"], rtol);
+}
+
+fn mlp_vs_jax(dtype: &str) {
+    let (sec, rtol) = jax_section(dtype);
+    let case = &sec["mlp2"];
+    let i = |k: &str| arr(&case["inputs"][k]);
+    let params = (i("W1"), i("b1"), i("W2"), i("b2"));
+    let x = i("x");
+    let out = &case["outputs"];
+    assert_jax(&mlp2(&params, &x), &out["value"], rtol);
+    // A tuple of parameters: the gradient is a tuple of the same structure.
+    let (g1, gb1, g2, gb2) = grad(mlp2).call((params.clone(), x.clone())).unwrap();
+    for (g, k) in [
+        (g1, "grad_W1"),
+        (gb1, "grad_b1"),
+        (g2, "grad_W2"),
+        (gb2, "grad_b2"),
+    ] {
+        assert_jax(&g, &out[k], rtol);
+    }
+    // A Vec of parameters: a Vec of gradients.
+    let pv = vec![params.0, params.1, params.2, params.3];
+    let gv = grad(mlp2_vec).call((pv, x)).unwrap();
+    assert_eq!(gv.len(), 4);
+    for (g, k) in gv.iter().zip(["grad_W1", "grad_b1", "grad_W2", "grad_b2"]) {
+        assert_jax(g, &out[k], rtol);
+    }
+}
+
+fn cubic_tanh_vs_jax(dtype: &str) {
+    let (sec, rtol) = jax_section(dtype);
+    let case = &sec["cubic_tanh"];
+    let x = arr(&case["inputs"]["x"]);
+    let out = &case["outputs"];
+    assert_jax(&cubic_tanh(&x), &out["value"], rtol);
+    assert_jax(
+        &grad(cubic_tanh).call((x.clone(),)).unwrap(),
+        &out["grad"],
+        rtol,
+    );
+    let h = hessian(cubic_tanh).call((x.clone(),)).unwrap();
+    assert_jax(&h, &out["hessian"], rtol * 10.0);
+    let jg = jacfwd(grad(cubic_tanh)).call((x.clone(),)).unwrap();
+    assert_jax(&jg, &out["jacfwd_grad"], rtol * 10.0);
+    // Every route to the second derivative agrees: jacfwd(jacrev), jacrev(jacrev),
+    // jacrev(grad), jacfwd(jacfwd).
+    for other in [
+        jacrev(jacrev(cubic_tanh)).call((x.clone(),)).unwrap(),
+        jacrev(grad(cubic_tanh)).call((x.clone(),)).unwrap(),
+        jacfwd(jacfwd(cubic_tanh)).call((x.clone(),)).unwrap(),
+    ] {
+        assert_close(&other, &h, rtol * 10.0, rtol);
+    }
+}
+
+fn product_vs_jax(dtype: &str) {
+    let (sec, rtol) = jax_section(dtype);
+    let case = &sec["product"];
+    let (x, y) = (arr(&case["inputs"]["x"]), arr(&case["inputs"]["y"]));
+    let out = &case["outputs"];
+    let args = (x, y);
+    assert_jax(
+        &grad(product).call(args.clone()).unwrap(),
+        &out["grad_argnums_0"],
+        rtol,
+    );
+    assert_jax(
+        &grad(product).argnums(ARG1).call(args.clone()).unwrap(),
+        &out["grad_argnums_1"],
+        rtol,
+    );
+    let (gx, gy) = grad(product).argnums((ARG0, ARG1)).call(args).unwrap();
+    assert_jax(&gx, &out["grad_argnums_01"][0], rtol);
+    assert_jax(&gy, &out["grad_argnums_01"][1], rtol);
+}
+
+#[test]
+fn logistic_regression_loss_equals_jax() {
+    logreg_vs_jax("f64");
+    logreg_vs_jax("f32");
+}
+
+#[test]
+fn softmax_cross_entropy_equals_jax() {
+    softmax_vs_jax("f64");
+    softmax_vs_jax("f32");
+}
+
+#[test]
+fn two_layer_tanh_mlp_equals_jax() {
+    mlp_vs_jax("f64");
+    mlp_vs_jax("f32");
+}
+
+#[test]
+fn sum_tanh_squared_times_x_equals_jax() {
+    cubic_tanh_vs_jax("f64");
+    cubic_tanh_vs_jax("f32");
+}
+
+#[test]
+fn product_gradients_equal_jax() {
+    product_vs_jax("f64");
+    product_vs_jax("f32");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The API, composed: grad of grad, value_and_grad, has_aux, jvp, linearize, vjp,
+//    jacobians, stop_gradient, custom rules, pytrees.
+
+fn scalar64(v: f64) -> Array {
+    Array::scalar(v)
+}
+
+fn item(x: &Array) -> f64 {
+    x.to_f64_vec().unwrap()[0]
+}
+
+#[test]
+fn grad_of_grad() {
+    let cube = |x: &Array| x * x * x;
+    let x = scalar64(1.5);
+    // d/dx x^3 = 3x^2, d2/dx2 x^3 = 6x, d3/dx3 x^3 = 6.
+    assert_eq!(
+        item(&grad(cube).call((x.clone(),)).unwrap()),
+        3.0 * 1.5 * 1.5
+    );
+    assert_eq!(item(&grad(grad(cube)).call((x.clone(),)).unwrap()), 9.0);
+    assert_eq!(
+        item(&grad(grad(grad(cube))).call((x.clone(),)).unwrap()),
+        6.0
+    );
+    // d2/dx2 sin x = -sin x.
+    let s = grad(grad(|x: &Array| jnp::sin(x))).call((x,)).unwrap();
+    assert!((item(&s) + 1.5f64.sin()).abs() < 1e-15);
+}
+
+#[test]
+fn grad_with_several_argnums_in_their_order() {
+    // f(x, y, z) = x * y^2 + z: df/dy = 2xy, df/dx = y^2.
+    let f = |x: &Array, y: &Array, z: &Array| x * &(y * y) + z;
+    let args = (scalar64(2.0), scalar64(3.0), scalar64(5.0));
+    let (dy, dx) = grad(f).argnums((ARG1, ARG0)).call(args.clone()).unwrap();
+    assert_eq!((item(&dy), item(&dx)), (12.0, 9.0));
+    let (dx, dz) = grad(f).argnums((ARG0, ARG2)).call(args).unwrap();
+    assert_eq!((item(&dx), item(&dz)), (9.0, 1.0));
+}
+
+#[test]
+fn grad_of_a_constant_function_is_zero() {
+    let f = |_x: &Array| Array::from(7.0f32);
+    let g = grad(f).call((f32s(&[1.0, 2.0, 3.0], &[3]),)).unwrap();
+    assert_eq!(g.shape(), &[3]);
+    assert_eq!(g.to_vec::<f32>().unwrap(), vec![0.0; 3]);
+}
+
+#[test]
+fn value_and_grad_returns_both() {
+    // f(x) = sum(x^2): value 14, gradient 2x.
+    let f = |x: &Array| jnp::sum(x * x, None, false);
+    let (v, g) = value_and_grad(f)
+        .call((f64s(&[1.0, 2.0, 3.0], &[3]),))
+        .unwrap();
+    assert_eq!(item(&v), 14.0);
+    assert_eq!(vals(&g), vec![2.0, 4.0, 6.0]);
+    let (v, (gx, gy)) = value_and_grad(product)
+        .argnums((ARG0, ARG1))
+        .call((scalar64(3.0), scalar64(4.0)))
+        .unwrap();
+    assert_eq!((item(&v), item(&gx), item(&gy)), (12.0, 4.0, 3.0));
+}
+
+#[test]
+fn has_aux_returns_the_auxiliary_output_undifferentiated() {
+    // loss = sum(x^2), aux = (mean x, x * 10): only the loss is differentiated.
+    let f = |x: &Array| {
+        let aux: (Array, Array) = (jnp::mean(x, None, false), x * 10.0);
+        (jnp::sum(x * x, None, false), aux)
+    };
+    let x = f64s(&[1.0, -2.0], &[2]);
+    let (g, (m, x10)) = grad(f).has_aux().call((x.clone(),)).unwrap();
+    assert_eq!(vals(&g), vec![2.0, -4.0]);
+    assert_eq!(item(&m), -0.5);
+    assert!(m.is_concrete() && x10.is_concrete());
+    assert_eq!(vals(&x10), vec![10.0, -20.0]);
+    let ((v, (m2, _)), g2) = value_and_grad(f).has_aux().call((x,)).unwrap();
+    assert_eq!((item(&v), item(&m2)), (5.0, -0.5));
+    assert_eq!(vals(&g2), vec![2.0, -4.0]);
+}
+
+#[test]
+fn jvp_linearize_and_vjp() {
+    // f(x, y) = (sin x * y, x + y): J = [[cos x * y, sin x], [1, 1]].
+    let f = |x: &Array, y: &Array| (jnp::sin(x) * y, x + y);
+    let (x, y) = (scalar64(0.7), scalar64(-1.3));
+    let (tx, ty) = (scalar64(0.5), scalar64(2.0));
+    let j = [[0.7f64.cos() * -1.3, 0.7f64.sin()], [1.0, 1.0]];
+    let ((p0, p1), (t0, t1)) = jvp(&f, (x.clone(), y.clone()), (tx.clone(), ty.clone())).unwrap();
+    assert!((item(&p0) - 0.7f64.sin() * -1.3).abs() < 1e-15);
+    assert_eq!(item(&p1), 0.7 - 1.3);
+    let want_t = [j[0][0] * 0.5 + j[0][1] * 2.0, j[1][0] * 0.5 + j[1][1] * 2.0];
+    assert!((item(&t0) - want_t[0]).abs() < 1e-15);
+    assert!((item(&t1) - want_t[1]).abs() < 1e-15);
+
+    let ((q0, _), lin) = linearize(&f, (x.clone(), y.clone())).unwrap();
+    assert_eq!(item(&q0), item(&p0));
+    let (l0, l1) = lin.jvp((tx, ty)).unwrap();
+    assert_eq!((item(&l0), item(&l1)), (item(&t0), item(&t1)));
+    // The linear map holds no sin or cos, only products with residuals.
+    let text = format!("{}", lin.jaxpr());
+    assert!(!text.contains("sin") && !text.contains("cos"), "{text}");
+
+    let (_, pullback) = vjp(&f, (x, y)).unwrap();
+    let (cx, cy) = pullback.vjp((scalar64(1.0), scalar64(3.0))).unwrap();
+    // Jᵀ [1, 3] = [j00 + 3 j10, j01 + 3 j11].
+    assert!((item(&cx) - (j[0][0] + 3.0)).abs() < 1e-15);
+    assert!((item(&cy) - (j[0][1] + 3.0)).abs() < 1e-15);
+}
+
+#[test]
+fn vjp_of_a_pytree_argument() {
+    // f((a, b)) = a * b elementwise; the pullback returns a tuple of the same structure.
+    let f = |p: &(Array, Array)| &p.0 * &p.1;
+    let p = (f64s(&[1.0, 2.0], &[2]), f64s(&[3.0, 4.0], &[2]));
+    let (out, pb) = vjp(&f, (p,)).unwrap();
+    assert_eq!(vals(&out), vec![3.0, 8.0]);
+    let ((ga, gb),) = pb.vjp(f64s(&[1.0, 10.0], &[2])).unwrap();
+    assert_eq!(vals(&ga), vec![3.0, 40.0]);
+    assert_eq!(vals(&gb), vec![1.0, 20.0]);
+}
+
+#[test]
+fn jacobians_have_output_then_input_axes() {
+    // f: R^3 -> R^(2, 2), f(x) = [[x0 x1, x2], [sin x0, x1 + x2]].
+    let f = |x: &Array| {
+        let (a, b, c) = (x.at(0), x.at(1), x.at(2));
+        jnp::reshape(
+            jnp::stack(&[&a * &b, c.clone(), jnp::sin(&a), &b + &c], 0),
+            &[2, 2],
+        )
+    };
+    let x = f64s(&[0.5, -1.0, 2.0], &[3]);
+    let want = [
+        -1.0,
+        0.5,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        0.5f64.cos(),
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        1.0,
+    ];
+    for j in [
+        jacfwd(f).call((x.clone(),)).unwrap(),
+        jacrev(f).call((x.clone(),)).unwrap(),
+        jacobian(f).call((x.clone(),)).unwrap(),
+    ] {
+        assert_eq!(j.shape(), &[2, 2, 3]);
+        assert_vals(&j, &want, 1e-15);
+    }
+}
+
+#[test]
+fn hessian_is_jacfwd_of_jacrev() {
+    // f(x) = xᵀ A x: the Hessian is A + Aᵀ.
+    let a = f64s(&[1.0, 2.0, 0.5, -1.0, 3.0, 0.0, 4.0, 1.5, -2.0], &[3, 3]);
+    let f = {
+        let a = a.clone();
+        move |x: &Array| jnp::dot(x, jnp::matmul(&a, x))
+    };
+    let x = f64s(&[0.3, -0.7, 1.1], &[3]);
+    let h = hessian(f.clone()).call((x.clone(),)).unwrap();
+    let h2 = jacfwd(jacrev(f)).call((x,)).unwrap();
+    let a_at = jnp::add(&a, jnp::transpose(&a, None));
+    assert_eq!(vals(&h), vals(&a_at));
+    assert_eq!(vals(&h2), vals(&a_at));
+}
+
+#[test]
+fn stop_gradient_blocks_differentiation() {
+    // d/dx x * sg(x) = sg(x) = x (not 2x); d2/dx2 = 0... of the blocked factor: grad of x is 1.
+    let f = |x: &Array| x * jnp::stop_gradient(x);
+    let x = scalar64(3.0);
+    assert_eq!(item(&grad(f).call((x.clone(),)).unwrap()), 3.0);
+    assert_eq!(item(&grad(grad(f)).call((x.clone(),)).unwrap()), 0.0);
+    let g = |x: &Array| jnp::stop_gradient(jnp::sin(x));
+    assert_eq!(item(&grad(g).call((x.clone(),)).unwrap()), 0.0);
+    let (_, t) = jvp(&g, (x.clone(),), (scalar64(1.0),)).unwrap();
+    assert_eq!(item(&t), 0.0);
+}
+
+/// log(1 + exp(x)), differentiated as the naive formula would be.
+fn log1pexp_naive(x: &Array) -> Array {
+    jnp::log(1.0 + jnp::exp(x))
+}
+
+/// log(1 + exp(x)) with the stable derivative `t (1 - 1 / (1 + exp(x)))` (JAX's custom_jvp
+/// tutorial example).
+fn log1pexp() -> impl Function<(Array,), Output = Array> + Clone {
+    custom_jvp(log1pexp_naive, |p: &[Array], t: &[Array]| {
+        let x = &p[0];
+        let ans = log1pexp_naive(x);
+        let slope = 1.0 - 1.0 / (1.0 + jnp::exp(x));
+        (vec![ans], vec![&t[0] * &slope])
+    })
+}
+
+#[test]
+fn custom_jvp_gives_a_finite_gradient_where_the_naive_one_is_nan() {
+    let x = Array::from(100.0f32);
+    // exp(100) overflows f32: the naive derivative is inf / inf.
+    let naive = grad(log1pexp_naive).call((x.clone(),)).unwrap();
+    assert!(naive.item::<f32>().unwrap().is_nan());
+    let stable = grad(log1pexp()).call((x.clone(),)).unwrap();
+    assert_eq!(stable.item::<f32>().unwrap(), 1.0);
+    // Away from overflow it is the same function with the same derivatives, to order 2:
+    // d/dx = sigmoid(x), d2/dx2 = sigmoid(x) (1 - sigmoid(x)).
+    let x = scalar64(0.8);
+    let s = 1.0 / (1.0 + (-0.8f64).exp());
+    assert!((item(&grad(log1pexp()).call((x.clone(),)).unwrap()) - s).abs() < 1e-15);
+    let d2 = item(&grad(grad(log1pexp())).call((x.clone(),)).unwrap());
+    assert!((d2 - s * (1.0 - s)).abs() < 1e-14, "{d2}");
+    check_grads(&log1pexp(), (f64s(&[-1.5, 0.2, 3.0], &[3]),), 2, FWD_REV).unwrap();
+}
+
+/// The identity, whose backward pass clips the cotangent to [-1, 1].
+fn clip_gradient() -> impl Function<(Array,), Output = Array> + Clone {
+    custom_vjp(
+        |x: &Array| x.clone(),
+        |p: &[Array]| (vec![p[0].clone()], vec![]),
+        |_res: &[Array], ct: &[Array]| {
+            let one = lax::scalar_like(&ct[0], 1.0);
+            let minus_one = lax::scalar_like(&ct[0], -1.0);
+            vec![ok(
+                lax::min(&ct[0], &one).and_then(|c| lax::max(&c, &minus_one))
+            )]
+        },
+    )
+}
+
+#[test]
+fn custom_vjp_clips_gradients() {
+    // f(x) = sum(clip_gradient(x) * [10, 0.5, -3]): the gradient is clip([10, 0.5, -3]).
+    let w = f64s(&[10.0, 0.5, -3.0], &[3]);
+    let f = {
+        let w = w.clone();
+        move |x: &Array| {
+            jnp::sum(
+                clip_gradient().call((x.clone(),)).unwrap() * &w,
+                None,
+                false,
+            )
+        }
+    };
+    let x = f64s(&[1.0, 2.0, 3.0], &[3]);
+    // The forward pass is the identity.
+    assert_eq!(vals(&f(&x)), vec![10.0 + 1.0 - 9.0]);
+    assert_eq!(
+        vals(&grad(f).call((x.clone(),)).unwrap()),
+        vec![1.0, 0.5, -1.0]
+    );
+    // Reverse mode through a custom_vjp inside a larger program (vjp, jacrev).
+    let j = jacrev(|x: &Array| clip_gradient().call((x.clone(),)).unwrap() * 5.0)
+        .call((x,))
+        .unwrap();
+    assert_eq!(vals(&j), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn nested_tuple_pytree_gradients() {
+    // f((a, (b, c))) = a * b + sum(c): grads (b, (a, ones)).
+    let f = |p: &(Array, (Array, Array))| &p.0 * &p.1 .0 + jnp::sum(&p.1 .1, None, false);
+    let p = (scalar64(2.0), (scalar64(5.0), f64s(&[1.0, 1.0, 1.0], &[3])));
+    let (ga, (gb, gc)) = grad(f).call((p,)).unwrap();
+    assert_eq!((item(&ga), item(&gb)), (5.0, 2.0));
+    assert_eq!(vals(&gc), vec![1.0; 3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Bad input: clear errors, in JAX's words.
+
+#[test]
+fn grad_of_a_non_scalar_output_is_an_error() {
+    let f = |x: &Array| jnp::sin(x);
+    let e = grad(f).call((f32s(&[1.0; 5], &[5]),)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Gradient only defined for scalar-output functions. Output had shape: (5,)"
+    );
+    // Also when the value is the first of (value, aux).
+    let g = |x: &Array| (x * 2.0, x.sum());
+    let e = grad(g)
+        .has_aux()
+        .call((f32s(&[1.0; 3], &[3]),))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Gradient only defined for scalar-output functions. Output had shape: (3,)"
+    );
+}
+
+#[test]
+fn grad_of_an_integer_input_is_an_error() {
+    let f = |x: &Array| jnp::sum(jnp::multiply(x, 2), None, false);
+    let e = grad(f).call((i32s(&[1, 2], &[2]),)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "grad requires real-valued inputs (input dtype that is a sub-dtype of np.floating), but got int32. If you want to use integer-valued inputs, use vjp or set allow_int to True."
+    );
+    // Only the differentiated arguments need to be floats.
+    let g = |x: &Array, n: &Array| x * jnp::astype(n, DType::F32);
+    let d = grad(g)
+        .call((Array::from(2.0f32), Array::scalar(3i32)))
+        .unwrap();
+    assert_eq!(d.item::<f32>().unwrap(), 3.0);
+    let e = grad(g)
+        .argnums(ARG1)
+        .call((Array::from(2.0f32), Array::scalar(3i32)));
+    assert!(e.unwrap_err().to_string().contains("but got int32"));
+}
+
+#[test]
+fn grad_of_an_integer_output_is_an_error() {
+    let f = |x: &Array| jnp::argmax(x, None);
+    let e = grad(f).call((f32s(&[1.0, 3.0], &[2]),)).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("grad requires real-valued outputs"),
+        "{e}"
+    );
+}
+
+#[test]
+fn jvp_and_vjp_with_mismatched_types_are_errors() {
+    let f = |x: &Array| jnp::sin(x);
+    let e = jvp(&f, (f32s(&[1.0, 2.0], &[2]),), (f32s(&[1.0], &[1]),)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "jvp called with different primal and tangent types: primal f32[2] and tangent f32[1]"
+    );
+    let e = jvp(&f, (f32s(&[1.0], &[1]),), (f64s(&[1.0], &[1]),)).unwrap_err();
+    assert!(
+        e.to_string().contains("primal f32[1] and tangent f64[1]"),
+        "{e}"
+    );
+    let (_, pb) = vjp(&f, (f32s(&[1.0, 2.0], &[2]),)).unwrap();
+    let e = pb.vjp(f32s(&[1.0, 2.0, 3.0], &[3])).unwrap_err();
+    assert!(e.to_string().contains("f32[3]"), "{e}");
+}
+
+#[test]
+fn errors_inside_a_differentiated_function_come_back_as_err() {
+    let f = |x: &Array| jnp::sum(x * f32s(&[1.0, 2.0, 3.0], &[3]), None, false);
+    let e = grad(f).call((f32s(&[1.0; 4], &[4]),)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "mul got incompatible shapes for broadcasting: (4,), (3,)"
+    );
 }

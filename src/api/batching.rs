@@ -75,15 +75,71 @@ impl Axes {
     }
 }
 
-/// Normalise a possibly negative axis against a rank.
-fn normalize(axis: isize, rank: usize, what: &str, index: usize) -> Result<usize> {
-    let a = if axis < 0 { axis + rank as isize } else { axis };
-    if a < 0 || a as usize >= rank.max(1) && !(rank == 0 && a == 0) {
-        return Err(Error::value_err(format!(
-            "vmap {what} {axis} is out of range for leaf {index} of rank {rank}"
-        )));
+/// Where leaf `i` of the flattened arguments (or outputs) comes from, for messages:
+/// `argument 1` when that argument is one array, `leaf 2 of argument 1` in a pytree.
+fn leaf_name(what: &str, counts: &[usize], i: usize) -> String {
+    let mut start = 0;
+    for (k, &c) in counts.iter().enumerate() {
+        if i < start + c {
+            return if c == 1 {
+                format!("{what} {k}")
+            } else {
+                format!("leaf {} of {what} {k}", i - start)
+            };
+        }
+        start += c;
     }
-    Ok(a as usize)
+    format!("{what} leaf {i}")
+}
+
+/// JAX's message for batch sizes that differ: the sizes grouped, most common first, each with
+/// an example axis, argument and type.
+fn inconsistent_sizes(
+    leaves: &[crate::array::Array],
+    axes: &[Option<usize>],
+    counts: &[usize],
+) -> Option<Error> {
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, (x, a)) in leaves.iter().zip(axes).enumerate() {
+        let Some(a) = a else { continue };
+        let n = x.shape()[*a];
+        match groups.iter_mut().find(|(m, _)| *m == n) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((n, vec![i])),
+        }
+    }
+    if groups.len() <= 1 {
+        return None;
+    }
+    groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+    let describe = |i: usize| {
+        format!(
+            "axis {} of {} of type {}",
+            axes[i].expect("mapped"),
+            leaf_name("argument", counts, i),
+            leaves[i].aval()
+        )
+    };
+    let lines: Vec<String> = groups
+        .iter()
+        .enumerate()
+        .map(|(g, (n, members))| {
+            if members.len() == 1 {
+                format!("  * one axis had size {n}: {}", describe(members[0]))
+            } else {
+                format!(
+                    "  * {} axes ({} of them) had size {n}, e.g. {}",
+                    if g == 0 { "most" } else { "some" },
+                    members.len(),
+                    describe(members[0])
+                )
+            }
+        })
+        .collect();
+    Some(Error::value_err(format!(
+        "vmap got inconsistent sizes for array axes to be mapped:\n{}",
+        lines.join(";\n")
+    )))
 }
 
 /// `vmap(f)`: `f` mapped over axis 0 of every argument, results stacked on axis 0.
@@ -132,7 +188,8 @@ where
 
     fn call(&self, args: Args) -> Result<F::Output> {
         let leaves = args.leaves();
-        let in_axes = self.in_axes.per_leaf("in_axes", &args.arg_leaf_counts())?;
+        let counts = args.arg_leaf_counts();
+        let in_axes = self.in_axes.per_leaf("in_axes", &counts)?;
         let in_axes: Vec<Option<usize>> = in_axes
             .iter()
             .zip(&leaves)
@@ -142,10 +199,11 @@ where
                     let r = if a < 0 { a + x.ndim() as isize } else { a };
                     if r < 0 || r as usize >= x.ndim() {
                         Err(Error::value_err(format!(
-                            "vmap was requested to map its argument along axis {a}, which implies that its rank should be at least {}, but is only {} (its shape is {}); leaf {i}",
+                            "vmap was requested to map its argument along axis {a}, which implies that its rank should be at least {}, but is only {} (its shape is {}); in_axes for {}",
                             if a < 0 { -a } else { a + 1 },
                             x.ndim(),
-                            crate::core::error::shape_str(x.shape())
+                            crate::core::error::shape_str(x.shape()),
+                            leaf_name("argument", &counts, i)
                         )))
                     } else {
                         Ok(r as usize)
@@ -154,26 +212,44 @@ where
                 .transpose()
             })
             .collect::<Result<_>>()?;
-        // Per-example abstract call is unknown until traced; out_axes are resolved per output
-        // leaf once the outputs exist.
+        if let Some(e) = inconsistent_sizes(&leaves, &in_axes, &counts) {
+            return Err(e);
+        }
+        // The outputs exist only once `f` has been traced: out_axes are checked against them
+        // (each output's rank once batched) inside the trace, and applied by `vmap_flat`.
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
-        let out_spec = std::cell::RefCell::new(None::<Vec<Option<isize>>>);
-        let out_ranks = std::cell::RefCell::new(Vec::<usize>::new());
+        let out_axes = std::cell::RefCell::new(Vec::<Option<usize>>::new());
         let traced = |xs: &[crate::array::Array]| {
             let r = flat(xs)?;
             let template = out.get();
-            let counts = per_output_counts(&template);
-            *out_spec.borrow_mut() = Some(self.out_axes.per_leaf("out_axes", &counts)?);
-            *out_ranks.borrow_mut() = r.iter().map(|o| o.ndim() + 1).collect();
+            let out_counts = per_output_counts(&template);
+            let spec = self.out_axes.per_leaf("out_axes", &out_counts)?;
+            let resolved = spec
+                .iter()
+                .zip(&r)
+                .enumerate()
+                .map(|(j, (a, o))| {
+                    a.map(|a| {
+                        let rank = o.ndim() + 1;
+                        let n = if a < 0 { a + rank as isize } else { a };
+                        if n < 0 || n as usize >= rank {
+                            Err(Error::value_err(format!(
+                                "vmap out_axes {a} is out of range for {} of per-example shape {}: batched, it has rank {rank}, so out_axes must be in [-{rank}, {rank})",
+                                leaf_name("output", &out_counts, j),
+                                crate::core::error::shape_str(o.shape()),
+                            )))
+                        } else {
+                            Ok(n as usize)
+                        }
+                    })
+                    .transpose()
+                })
+                .collect::<Result<Vec<_>>>()?;
+            *out_axes.borrow_mut() = resolved;
             Ok(r)
         };
-        let resolve = |j: usize| -> Option<usize> {
-            let spec = out_spec.borrow();
-            let a = spec.as_ref().and_then(|s| s.get(j).copied()).flatten()?;
-            let rank = out_ranks.borrow()[j];
-            normalize(a, rank, "out_axes", j).ok().or(Some(usize::MAX))
-        };
+        let resolve = |j: usize| out_axes.borrow().get(j).copied().flatten();
         let outs = vmap_flat(&traced, &leaves, &in_axes, &resolve, self.axis_size)?;
         out.take().rebuild(outs)
     }
