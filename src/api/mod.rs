@@ -4,6 +4,7 @@
 
 pub mod autodiff;
 pub mod batching;
+pub mod control;
 pub mod custom;
 pub mod jit;
 
