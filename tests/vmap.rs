@@ -591,9 +591,14 @@ enum Where {
 
 const B: usize = 3;
 
-/// Check `vmap(f)` against a loop for one placement of the batch axis per operand.
-fn check_row(r: &Row, placement: &[Where]) -> std::result::Result<(), String> {
-    let examples: Vec<Vec<Array>> = (0..B).map(|b| (r.example)(b)).collect();
+/// The operands of `count` examples stacked per `placement` (an unbatched operand is example
+/// 0's), and the in_axes that say so.
+fn batched_operands(
+    r: &Row,
+    placement: &[Where],
+    count: usize,
+) -> (Vec<Vec<Array>>, Vec<Array>, Vec<Option<isize>>) {
+    let examples: Vec<Vec<Array>> = (0..count).map(|b| (r.example)(b)).collect();
     let n = examples[0].len();
     let mut batched = Vec::with_capacity(n);
     let mut axes = Vec::with_capacity(n);
@@ -623,6 +628,13 @@ fn check_row(r: &Row, placement: &[Where]) -> std::result::Result<(), String> {
             }
         }
     }
+    (examples, batched, axes)
+}
+
+/// Check `vmap(f)` against a loop for one placement of the batch axis per operand.
+fn check_row(r: &Row, placement: &[Where]) -> std::result::Result<(), String> {
+    let (examples, batched, axes) = batched_operands(r, placement, B);
+    let n = examples[0].len();
     let f = |xs: &Vec<Array>| (r.f)(xs);
     let got = vmap(f)
         .in_axes(Axes::PerLeaf(axes.clone()))
@@ -664,23 +676,7 @@ fn every_primitive_vmap_equals_a_loop() {
     let mut checked = 0;
     for r in rows() {
         let n = (r.example)(0).len();
-        let mut placements: Vec<Vec<Where>> = vec![
-            vec![Where::First; n],
-            vec![Where::Last; n],
-            vec![Where::Middle; n],
-        ];
-        if n > 1 {
-            for k in 0..n {
-                // Operand k alone unbatched, and operand k alone batched (at its last axis).
-                let mut p = vec![Where::First; n];
-                p[k] = Where::Unbatched;
-                placements.push(p);
-                let mut q = vec![Where::Unbatched; n];
-                q[k] = Where::Last;
-                placements.push(q);
-            }
-        }
-        for p in placements {
+        for p in placements(n) {
             checked += 1;
             if let Err(e) = check_row(&r, &p) {
                 failures.push(format!("{}: {e}", r.name));
@@ -694,6 +690,51 @@ fn every_primitive_vmap_equals_a_loop() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every placement checked for a row: all first, all last, all in the middle, and with more
+/// than one operand each one alone unbatched and each one alone batched.
+fn placements(n: usize) -> Vec<Vec<Where>> {
+    let mut ps = vec![
+        vec![Where::First; n],
+        vec![Where::Last; n],
+        vec![Where::Middle; n],
+    ];
+    if n > 1 {
+        for k in 0..n {
+            let mut p = vec![Where::First; n];
+            p[k] = Where::Unbatched;
+            ps.push(p);
+            let mut q = vec![Where::Unbatched; n];
+            q[k] = Where::Last;
+            ps.push(q);
+        }
+    }
+    ps
+}
+
+/// The rules move the batch axis instead of looping: the jaxpr of vmap(f) has as many
+/// equations for 2 examples as for 5.
+#[test]
+fn batching_rules_do_not_loop_over_examples() {
+    let mut failures = Vec::new();
+    for r in rows() {
+        let n = (r.example)(0).len();
+        for p in placements(n) {
+            let f = |xs: &Vec<Array>| (r.f)(xs);
+            let count = |b: usize| {
+                let (_, batched, axes) = batched_operands(&r, &p, b);
+                make_jaxpr(vmap(f).in_axes(Axes::PerLeaf(axes)))
+                    .call((batched,))
+                    .map(|j| j.jaxpr.eqns.len())
+            };
+            match (count(2), count(5)) {
+                (Ok(a), Ok(b)) if a == b => {}
+                (a, b) => failures.push(format!("{} {p:?}: {a:?} vs {b:?} equations", r.name)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -719,18 +719,24 @@ impl ShapeOp {
                 one(lax::concatenate(&xs, dimension + 1)?, 0)
             }
             Pad { padding_config } => {
-                if dims[1].is_some() {
-                    return crate::transform::vmap::batch_by_loop(
-                        &Prim::Shape(self.clone()),
-                        args,
-                        dims,
-                        size,
-                    );
+                // JAX's `_pad_batch_rule`: the batch axis stays where it is, unpadded.
+                let (x, d) = match dims[0] {
+                    Some(d) => (args[0].clone(), d),
+                    None => (front(0)?, 0),
+                };
+                let mut config = padding_config.clone();
+                config.insert(d, (0, 0, 0));
+                if dims[1].is_none() {
+                    return one(lax::pad(&x, &args[1], &config)?, d);
                 }
-                let x = front(0)?;
-                let mut config = vec![(0, 0, 0)];
-                config.extend(padding_config);
-                one(lax::pad(&x, &args[1], &config)?, 0)
+                // A padding value per example: pad with zeros, then select each example's
+                // value where the padding is.
+                let zero = lax::scalar_like(&args[1], 0.0);
+                let padded = lax::pad(&x, &zero, &config)?;
+                let inside = lax::full(&Aval::new(x.shape(), DType::Bool), 1.0)?;
+                let mask = lax::pad(&inside, &Array::scalar(false), &config)?;
+                let value = lax::broadcast_in_dim(&args[1], padded.shape(), &[d])?;
+                one(lax::select(&mask, &padded, &value)?, d)
             }
             Slice {
                 start_indices,
@@ -760,12 +766,17 @@ impl ShapeOp {
             }
             DynamicUpdateSlice => {
                 if dims[2..].iter().any(|d| d.is_some()) {
-                    return crate::transform::vmap::batch_by_loop(
-                        &Prim::Shape(self.clone()),
+                    // Start indices per example: the update placed by gathers at
+                    // `clamp(iota - start)` and selected inside the window, batched by the
+                    // gather and select rules.
+                    let mut out = crate::transform::vmap::vmap_flat(
+                        &|a: &[Array]| Ok(vec![update_by_gathers(&a[0], &a[1], &a[2..])?]),
                         args,
                         dims,
-                        size,
-                    );
+                        &|_| Some(0),
+                        Some(size),
+                    )?;
+                    return one(out.pop().expect("one output"), 0);
                 }
                 let (x, u) = (front(0)?, front(1)?);
                 let mut starts = vec![Array::scalar(0i32)];
@@ -787,12 +798,8 @@ impl ShapeOp {
             },
             ScatterAdd { axis } => {
                 if dims[1].is_some() {
-                    return crate::transform::vmap::batch_by_loop(
-                        &Prim::Shape(self.clone()),
-                        args,
-                        dims,
-                        size,
-                    );
+                    let (x, idx, u) = (front(0)?, front(1)?, front(2)?);
+                    return one(batched_scatter_add(&x, &idx, &u, *axis)?, 0);
                 }
                 // Indices shared by every example: the batch is one more leading axis of the
                 // operand, and of the updates.
@@ -924,6 +931,78 @@ fn batched_gather(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
     perm.extend(1..1 + ni);
     perm.extend(1 + ni + npre..1 + ni + npre + npost);
     lax::transpose(&g, &perm)
+}
+
+/// `dynamic_update_slice(x, u, starts)` of one example as gathers and a select: along each
+/// axis `k`, `u` is gathered at `clamp(iota(n_k) - s_k, 0, u_k - 1)` (so it covers `x`'s shape),
+/// and the window `s_k <= iota < s_k + u_k` selects it (starts clamped so the update fits).
+fn update_by_gathers(x: &Array, u: &Array, starts: &[Array]) -> Result<Array> {
+    let mut placed = u.clone();
+    let mut mask: Option<Array> = None;
+    for (k, s) in starts.iter().enumerate() {
+        let (n, m) = (x.shape()[k], u.shape()[k]);
+        let s = lax::convert_element_type(s, DType::I32)?;
+        let s = lax::max(
+            &lax::min(&s, &Array::scalar((n - m) as i32))?,
+            &Array::scalar(0i32),
+        )?;
+        let iota = lax::iota(DType::I32, &[n], 0)?;
+        let shifted = lax::sub(&iota, &s)?;
+        let idx = lax::max(
+            &lax::min(&shifted, &Array::scalar(m.max(1) as i32 - 1))?,
+            &Array::scalar(0i32),
+        )?;
+        placed = lax::gather(&placed, &idx, k)?;
+        let inside = lax::and(
+            &lax::ge(&shifted, &Array::scalar(0i32))?,
+            &lax::lt(&shifted, &Array::scalar(m as i32))?,
+        )?;
+        let inside = lax::broadcast_in_dim(&inside, x.shape(), &[k])?;
+        mask = Some(match mask {
+            None => inside,
+            Some(m) => lax::and(&m, &inside)?,
+        });
+    }
+    match mask {
+        Some(mask) => lax::select(&mask, &placed, x),
+        None => Ok(u.clone()),
+    }
+}
+
+/// `scatter-add` with operand, indices and updates all batched at axis 0: fold the batch into
+/// the scattered axis (`b * n + i`, indices clamped per example as the primitive does), scatter
+/// once, and unfold.
+fn batched_scatter_add(x: &Array, idx: &Array, u: &Array, axis: usize) -> Result<Array> {
+    let (b, xs) = (x.shape()[0], x.shape()[1..].to_vec());
+    let n = xs[axis];
+    // x: [b, pre..., n, post...] -> [b, n, pre..., post...] -> [b*n, pre..., post...].
+    let xm = lax::moveaxis(x, axis + 1, 1)?;
+    let moved_shape = xm.shape().to_vec();
+    let mut folded = vec![b * n];
+    folded.extend(&moved_shape[2..]);
+    let xf = lax::reshape(&xm, &folded)?;
+    // Indices: clamp per example, then offset by b * n.
+    let idx = lax::convert_element_type(idx, DType::I32)?;
+    let hi = Array::scalar((n as i32 - 1).max(0));
+    let idx = lax::max(&lax::min(&idx, &hi)?, &Array::scalar(0i32))?;
+    let offsets = lax::mul(
+        &lax::iota(DType::I32, idx.shape(), 0)?,
+        &Array::scalar(n as i32),
+    )?;
+    let idx = lax::add(&idx, &offsets)?;
+    // Updates: [b, pre..., I..., post...] -> [b, I..., pre..., post...] to match the folded
+    // operand scattered along axis 0.
+    let ni = idx.ndim() - 1;
+    let npre = axis;
+    let npost = xs.len() - axis - 1;
+    let mut perm = vec![0];
+    perm.extend(1 + npre..1 + npre + ni);
+    perm.extend(1..1 + npre);
+    perm.extend(1 + npre + ni..1 + npre + ni + npost);
+    let uf = lax::transpose(u, &perm)?;
+    let r = lax::scatter_add(&xf, &idx, &uf, 0)?;
+    let r = lax::reshape(&r, &moved_shape)?;
+    lax::moveaxis(&r, 1, axis + 1)
 }
 
 /// `dynamic_slice` with batched start indices, as one `take` per axis of the indices
