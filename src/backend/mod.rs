@@ -1,24 +1,262 @@
-//! The native backend: jaxprs lowered to Cranelift functions, cached by signature.
-//! (Placeholder interface while the Cranelift lowering lands: `compile` must return native code.)
+//! The native backend: a closed jaxpr lowered to one Cranelift function, cached by signature in
+//! `api::jit`.
+//!
+//! The pipeline, one module per step:
+//! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined);
+//! - [`plan`]: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
+//!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
+//!   intermediate buffers;
+//! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
+//!   transposes) and the collapsing of loop dimensions;
+//! - [`emit`]: loop nests, vectorised innermost loops (f32x4/i32x4/f64x2, unrolled 4 times,
+//!   scalar tail), reductions with several vector accumulators, `dot_general` via the runtime's
+//!   gemm;
+//! - [`ops`]: one element of each primitive (scalar or vector instructions);
+//! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
+//! - `math`: transcendental functions.
+//!
+//! # Seeing what was compiled
+//!
+//! ```no_run
+//! use cranax::api::jit::signature_of;
+//! use cranax::{jit, Array, Function};
+//! let f = jit(|x: &Array| cranax::numpy::tanh(x));
+//! let x = Array::from_slice(&[1.0f32, 2.0]);
+//! f.call((x.clone(),)).unwrap();
+//! let exe = f.executable_for(&signature_of(&(x,))).unwrap();
+//! println!("{}", exe.clif_ir());          // the Cranelift IR
+//! println!("{:?}", exe.compile_time());   // lowering + Cranelift time
+//! std::fs::write("/tmp/f.bin", exe.machine_code()).unwrap();
+//! // objdump -D -b binary -mi386:x86-64 /tmp/f.bin
+//! // With CRANAX_JIT_DISASM=1, exe.disassembly() has Cranelift's own listing.
+//! ```
 
-use crate::array::Array;
-use crate::core::error::Result;
+mod codegen;
+mod emit;
+mod graph;
+mod index;
+mod libm_shim;
+mod ops;
+mod plan;
+
+use libm_shim as math;
+
+use crate::array::{Array, Concrete, Data};
+use crate::core::aval::Aval;
+use crate::core::error::{shape_str, Error, Result};
 use crate::ir::ClosedJaxpr;
-use std::sync::Arc;
+use cranelift_jit::JITModule;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// A compiled function for one input signature.
+/// The compiled entry point: input pointers, output pointers, scratch memory.
+type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8);
+
+/// A compiled function for one input signature. `Send + Sync`: the code is immutable once
+/// finalized, so any number of threads may `run` it at once.
 pub struct Executable {
-    jaxpr: ClosedJaxpr,
+    entry: EntryFn,
+    /// Owns the code; freed on drop.
+    module: Mutex<Option<JITModule>>,
+    in_avals: Vec<Aval>,
+    out_avals: Vec<Aval>,
+    scratch_bytes: usize,
+    /// Constants the code reads in place (by absolute address).
+    _consts: Vec<Arc<Concrete>>,
+    clif: String,
+    code: Vec<u8>,
+    disasm: Option<String>,
+    compile_time: Duration,
+    kernels: usize,
+}
+
+thread_local! {
+    /// Per-thread scratch for intermediate buffers (grown on demand, reused across calls).
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Executable {
+    /// Run on `args`, which must match the compiled signature exactly (count, shapes, dtypes).
     pub fn run(&self, args: &[Array]) -> Result<Vec<Array>> {
-        crate::ir::eval::eval_closed(&self.jaxpr, args)
+        if args.len() != self.in_avals.len() {
+            return Err(Error::Jit(format!(
+                "the compiled function takes {} arguments, got {}",
+                self.in_avals.len(),
+                args.len()
+            )));
+        }
+        const STACK: usize = 8;
+        let mut in_small = [std::ptr::null::<u8>(); STACK];
+        let mut in_big = Vec::new();
+        if args.len() > STACK {
+            in_big.resize(args.len(), std::ptr::null());
+        }
+        let ins: &mut [*const u8] = if args.len() > STACK {
+            &mut in_big
+        } else {
+            &mut in_small[..args.len()]
+        };
+        for (i, (a, want)) in args.iter().zip(&self.in_avals).enumerate() {
+            let got = a.aval();
+            if got.shape != want.shape || got.dtype != want.dtype {
+                return Err(Error::Jit(format!(
+                    "argument {i} has type {}{} but the function was compiled for {}{}",
+                    got.dtype,
+                    shape_str(&got.shape),
+                    want.dtype,
+                    shape_str(&want.shape)
+                )));
+            }
+            let data = a.data().map_err(|_| {
+                Error::Jit(format!(
+                    "argument {i} is a tracer; compiled code runs on concrete arrays"
+                ))
+            })?;
+            ins[i] = data.as_ptr();
+        }
+        let mut outs: Vec<Data> = self
+            .out_avals
+            .iter()
+            .map(|a| Data::zeros(a.dtype, a.size()))
+            .collect();
+        let mut out_small = [std::ptr::null_mut::<u8>(); STACK];
+        let mut out_big = Vec::new();
+        if outs.len() > STACK {
+            out_big.resize(outs.len(), std::ptr::null_mut());
+        }
+        let out_ptrs: &mut [*mut u8] = if outs.len() > STACK {
+            &mut out_big
+        } else {
+            &mut out_small[..outs.len()]
+        };
+        for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
+            *p = d.as_mut_ptr();
+        }
+        let call = |scratch: *mut u8| {
+            // SAFETY: every argument was checked above to have exactly the shape and dtype the
+            // code was compiled for, and every output buffer was allocated with the size and
+            // dtype of its compiled output; the code only indexes within those static shapes
+            // (dynamic indices are clamped in the code), and within `scratch_bytes` of
+            // `scratch`. The module owning the code lives as long as `self`.
+            unsafe { (self.entry)(ins.as_ptr(), out_ptrs.as_ptr(), scratch) }
+        };
+        if self.scratch_bytes == 0 {
+            call(std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8);
+        } else {
+            SCRATCH.with(|s| {
+                let mut s = s.borrow_mut();
+                let words = self.scratch_bytes.div_ceil(8);
+                if s.len() < words {
+                    s.resize(words, 0);
+                }
+                call(s.as_mut_ptr() as *mut u8);
+            });
+        }
+        Ok(outs
+            .into_iter()
+            .zip(&self.out_avals)
+            .map(|(d, a)| Array::from_concrete(a.clone(), d))
+            .collect())
+    }
+
+    /// The Cranelift IR of the compiled function (as `Function::display` prints it).
+    pub fn clif_ir(&self) -> &str {
+        &self.clif
+    }
+
+    /// The machine code (x86-64: `objdump -D -b binary -mi386:x86-64 file`).
+    pub fn machine_code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// Cranelift's annotated listing of the machine code, when compiled with
+    /// `CRANAX_JIT_DISASM=1` in the environment.
+    pub fn disassembly(&self) -> Option<&str> {
+        self.disasm.as_deref()
+    }
+
+    /// Time spent lowering and compiling (not tracing).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// How many kernels (loop nests and library calls) the function runs.
+    pub fn num_kernels(&self) -> usize {
+        self.kernels
+    }
+
+    /// Bytes of per-call scratch memory for intermediate buffers.
+    pub fn scratch_bytes(&self) -> usize {
+        self.scratch_bytes
+    }
+
+    pub fn in_avals(&self) -> &[Aval] {
+        &self.in_avals
+    }
+
+    pub fn out_avals(&self) -> &[Aval] {
+        &self.out_avals
     }
 }
 
+impl Drop for Executable {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.get_mut().ok().and_then(|m| m.take()) {
+            // SAFETY: `run` borrows `self`, so no call of this code is in progress once the
+            // executable is being dropped (callers hold it in an `Arc` while running), and the
+            // entry pointer dies with `self`.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl std::fmt::Debug for Executable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Executable({} -> {}, {} kernels, {} bytes of code)",
+            self.in_avals
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.out_avals
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.kernels,
+            self.code.len()
+        )
+    }
+}
+
+/// Lower and compile `jaxpr` for its input types.
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
+    let start = Instant::now();
+    let mut g = graph::build(jaxpr)?;
+    let plan = plan::plan(&mut g)?;
+    let c = codegen::compile(&g, &plan)?;
+    // SAFETY: the code was compiled with exactly this signature (three pointer parameters,
+    // no results, the platform's default calling convention).
+    let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
     Ok(Arc::new(Executable {
-        jaxpr: jaxpr.clone(),
+        entry,
+        module: Mutex::new(Some(c.module)),
+        in_avals: jaxpr.in_avals(),
+        out_avals: jaxpr.out_avals(),
+        scratch_bytes: plan.scratch_bytes,
+        _consts: g.consts,
+        clif: c.clif,
+        code: c.code,
+        disasm: c.disasm,
+        compile_time: start.elapsed(),
+        kernels: plan.kernels.len(),
     }))
+}
+
+/// Whether compiled code uses fused multiply-add on this machine.
+pub fn uses_fma() -> bool {
+    codegen::host_has_fma()
 }

@@ -1,0 +1,1222 @@
+//! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
+//! the executable. Loop dimensions are collapsed where every access allows it; the innermost
+//! loop is vectorised (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail) when every access
+//! along it is contiguous or uniform and every op on it has a vector form. Values of inline
+//! nodes are computed at the index each consumer needs (no intermediate buffers) and shared
+//! within one loop body.
+
+use super::graph::{Graph, Kind, NodeId};
+use super::index::{self, Aff, Map};
+use super::ops::{self, sconst, sty, to_vec, vty, Cx, Val};
+use super::plan::{
+    is_inline_kind, reduce_combiner, reduce_identity, Buf, Dest, Kernel, KernelKind, Out, Plan,
+};
+use crate::core::error::{Error, Result};
+use crate::dtype::DType;
+use crate::prims::{BinaryOp, ReduceOp};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::FunctionBuilder;
+use std::collections::{HashMap, HashSet};
+
+/// How many vector bodies one iteration of a vectorised loop runs (and accumulators a
+/// vectorised reduction keeps).
+const UNROLL: usize = 4;
+
+/// Global state for emitting one function.
+pub struct Ctx<'a> {
+    pub g: &'a Graph,
+    pub plan: &'a Plan,
+    pub fma: bool,
+    /// Base address of every buffer (defined in the entry block).
+    pub bases: HashMap<Buf, Value>,
+    /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
+    pub matmul: [FuncRef; 2],
+}
+
+#[derive(Clone, Copy)]
+enum Cached {
+    One(Val),
+    Two(Val, Val),
+}
+
+/// Per-kernel state.
+struct Kern {
+    /// Original loop dimensions.
+    nl: usize,
+    /// Collapsed loop groups: (extent, original dims).
+    groups: Vec<(usize, Vec<usize>)>,
+    /// The original dims of the vectorised group (empty in scalar kernels).
+    inner_dims: Vec<usize>,
+    /// Current value of each group's loop variable.
+    vars: Vec<Option<Value>>,
+    roots: HashSet<NodeId>,
+    maps: Vec<Map>,
+    map_ids: HashMap<Map, u32>,
+    cache: HashMap<(NodeId, u32, u8), Cached>,
+    /// Lanes of the code being emitted now (1 in scalar bodies).
+    lanes: u8,
+    /// Unroll copy being emitted (part of the cache key of non-uniform values).
+    copy: u8,
+}
+
+const EMPTY: u32 = 0;
+
+impl Kern {
+    fn new(nl: usize, roots: HashSet<NodeId>) -> Kern {
+        let mut k = Kern {
+            nl,
+            groups: Vec::new(),
+            inner_dims: Vec::new(),
+            vars: Vec::new(),
+            roots,
+            maps: Vec::new(),
+            map_ids: HashMap::new(),
+            cache: HashMap::new(),
+            lanes: 1,
+            copy: 0,
+        };
+        k.intern(Vec::new());
+        k
+    }
+
+    fn intern(&mut self, m: Map) -> u32 {
+        if let Some(&id) = self.map_ids.get(&m) {
+            return id;
+        }
+        let id = self.maps.len() as u32;
+        self.maps.push(m.clone());
+        self.map_ids.insert(m, id);
+        id
+    }
+
+    /// Does `form` not move along the vectorised loop?
+    fn aff_uniform(&self, a: &Aff) -> bool {
+        self.inner_dims.iter().all(|&d| a.k[d] == 0)
+    }
+
+    fn uniform(&self, m: u32) -> bool {
+        self.maps[m as usize].iter().all(|a| self.aff_uniform(a))
+    }
+
+    /// The coefficient of `form` along the vectorised loop.
+    fn inner_coef(&self, a: &Aff) -> i64 {
+        self.inner_dims.last().map(|&d| a.k[d]).unwrap_or(0)
+    }
+
+    fn key(&self, n: NodeId, m: u32) -> (NodeId, u32, u8) {
+        let copy = if self.lanes > 1 && self.uniform(m) {
+            u8::MAX
+        } else {
+            self.copy
+        };
+        (n, m, copy)
+    }
+}
+
+/// What evaluating a node at a map takes.
+enum Step {
+    /// Read from its buffer.
+    Leaf,
+    /// Compute from these operands (node, map).
+    Expand(Vec<(NodeId, u32)>),
+}
+
+pub struct Emitter<'a, 'c> {
+    pub cx: &'c Ctx<'a>,
+    k: Kern,
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// `for i in (start..end).step_by(step)`, threading `carried` values through the iterations.
+fn for_range<S>(
+    st: &mut S,
+    b: &mut FunctionBuilder,
+    start: i64,
+    end: i64,
+    step: i64,
+    carried: Vec<Value>,
+    body: &mut dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>>,
+) -> Result<Vec<Value>> {
+    if start >= end {
+        return Ok(carried);
+    }
+    if start + step >= end {
+        let i = b.ins().iconst(types::I64, start);
+        return body(st, b, i, carried);
+    }
+    let header = b.create_block();
+    let body_block = b.create_block();
+    let exit = b.create_block();
+    b.append_block_param(header, types::I64);
+    for &c in &carried {
+        let ty = b.func.dfg.value_type(c);
+        b.append_block_param(header, ty);
+        b.append_block_param(exit, ty);
+    }
+    let i0 = b.ins().iconst(types::I64, start);
+    let args: Vec<BlockArg> = std::iter::once(i0)
+        .chain(carried.iter().copied())
+        .map(BlockArg::Value)
+        .collect();
+    b.ins().jump(header, &args);
+    b.switch_to_block(header);
+    let params = b.block_params(header).to_vec();
+    let i = params[0];
+    let cond = b.ins().icmp_imm_s(IntCC::SignedLessThan, i, end);
+    let exit_args: Vec<BlockArg> = params[1..].iter().copied().map(BlockArg::Value).collect();
+    b.ins().brif(cond, body_block, &[], exit, &exit_args);
+    b.switch_to_block(body_block);
+    let next = body(st, b, i, params[1..].to_vec())?;
+    let i2 = b.ins().iadd_imm_s(i, step);
+    let args: Vec<BlockArg> = std::iter::once(i2)
+        .chain(next)
+        .map(BlockArg::Value)
+        .collect();
+    b.ins().jump(header, &args);
+    b.switch_to_block(exit);
+    Ok(b.block_params(exit).to_vec())
+}
+
+impl<'a, 'c> Emitter<'a, 'c> {
+    pub fn new(cx: &'c Ctx<'a>) -> Self {
+        Emitter {
+            cx,
+            k: Kern::new(0, HashSet::new()),
+        }
+    }
+
+    fn g(&self) -> &'a Graph {
+        self.cx.g
+    }
+
+    fn dt(&self, n: NodeId) -> DType {
+        self.cx.g.nodes[n].dtype
+    }
+
+    fn base(&self, buf: Buf) -> Value {
+        self.cx.bases[&buf]
+    }
+
+    fn ops_cx(&self) -> Cx {
+        Cx {
+            fma: self.cx.fma,
+            lanes: self.k.lanes,
+        }
+    }
+
+    pub fn kernel(&mut self, b: &mut FunctionBuilder, kern: &Kernel) -> Result<()> {
+        if kern.dims.contains(&0) {
+            // Nothing to do, except reductions over an empty axis (they write identities).
+            let kept_empty = match &kern.kind {
+                KernelKind::Reduce { kept, .. } => kern.dims[..kept.len()].contains(&0),
+                _ => true,
+            };
+            if kept_empty {
+                return Ok(());
+            }
+        }
+        match &kern.kind {
+            KernelKind::Map { outs } => self.map_kernel(b, kern, outs),
+            KernelKind::Reduce {
+                node,
+                x,
+                op,
+                kept,
+                reduced,
+            } => self.reduce_kernel(b, kern, *node, *x, op, kept, reduced),
+            KernelKind::MatMul {
+                node,
+                lhs,
+                rhs,
+                batch,
+                m,
+                k,
+                n,
+            } => self.matmul(b, *node, *lhs, *rhs, [*batch, *m, *k, *n]),
+        }
+    }
+
+    // ----- evaluation of inline expressions -------------------------------------------------
+
+    fn step(&mut self, n: NodeId, m: u32) -> Step {
+        let g = self.g();
+        let node = &g.nodes[n];
+        let inline = is_inline_kind(&node.kind)
+            && (self.k.roots.contains(&n) || self.cx.plan.owner[n].is_none());
+        if !inline {
+            return Step::Leaf;
+        }
+        let sub = |_: &mut Kern, a: NodeId| -> (NodeId, u32) {
+            if g.nodes[a].shape.is_empty() {
+                (a, EMPTY)
+            } else {
+                (a, m)
+            }
+        };
+        let map = self.k.maps[m as usize].clone();
+        let nl = self.k.nl;
+        let children = match &node.kind {
+            Kind::Lit(_) | Kind::Iota { .. } => vec![],
+            Kind::Unary(_, a) => vec![sub(&mut self.k, *a)],
+            Kind::Binary(_, a, c) => vec![sub(&mut self.k, *a), sub(&mut self.k, *c)],
+            Kind::Select(xs) => xs.iter().map(|&a| sub(&mut self.k, a)).collect(),
+            Kind::Threefry(xs) => xs.iter().map(|&a| sub(&mut self.k, a)).collect(),
+            Kind::Proj(t, _) => vec![(*t, m)],
+            Kind::Broadcast { dims } => {
+                let arg = &g.nodes[node.arg];
+                let amap: Map = (0..arg.shape.len())
+                    .map(|i| {
+                        if arg.shape[i] == 1 {
+                            Aff::zero(nl)
+                        } else {
+                            map[dims[i]].clone()
+                        }
+                    })
+                    .collect();
+                vec![(node.arg, self.k.intern(amap))]
+            }
+            Kind::Transpose { perm } => {
+                let mut amap = vec![Aff::zero(nl); perm.len()];
+                for (k, &p) in perm.iter().enumerate() {
+                    amap[p] = map[k].clone();
+                }
+                vec![(node.arg, self.k.intern(amap))]
+            }
+            Kind::Reshape | Kind::Squeeze => {
+                let plan = self.cx.plan.reshape[n]
+                    .as_ref()
+                    .expect("inline reshapes have a plan");
+                let amap = index::apply_reshape(plan, &map, nl);
+                vec![(node.arg, self.k.intern(amap))]
+            }
+            Kind::Slice { start, strides } => {
+                let amap: Map = map
+                    .iter()
+                    .enumerate()
+                    .map(|(d, a)| a.scale_add(strides[d] as i64, start[d] as i64))
+                    .collect();
+                vec![(node.arg, self.k.intern(amap))]
+            }
+            Kind::DynSlice { starts, .. } => starts.iter().map(|&s| (s, EMPTY)).collect(),
+            Kind::Gather { axis, idx, .. } => {
+                let ni = g.nodes[*idx].shape.len();
+                let imap: Map = map[*axis..axis + ni].to_vec();
+                vec![(*idx, self.k.intern(imap))]
+            }
+            other => unreachable!("{other:?} is not inline"),
+        };
+        Step::Expand(children)
+    }
+
+    /// The i64 value of `form` at the current loop variables.
+    fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
+        let mut acc = b.ins().iconst(types::I64, f.c);
+        for (gi, (_, dims)) in self.k.groups.iter().enumerate() {
+            let coef = f.k[*dims.last().expect("groups are non-empty")];
+            if coef == 0 {
+                continue;
+            }
+            let v = self.k.vars[gi].expect("loop variable is defined");
+            let t = if coef == 1 {
+                v
+            } else {
+                b.ins().imul_imm_s(v, coef)
+            };
+            acc = b.ins().iadd(acc, t);
+        }
+        acc
+    }
+
+    /// `base + esize * offset`.
+    fn address(&self, b: &mut FunctionBuilder, base: Value, offset: Value, dt: DType) -> Value {
+        let bytes = b.ins().imul_imm_s(offset, dt.size_bytes() as i64);
+        b.ins().iadd(base, bytes)
+    }
+
+    /// An integer index value as i64, clamped into `[0, hi]`.
+    fn clamped_index(&self, b: &mut FunctionBuilder, v: Val, dt: DType, hi: i64) -> Value {
+        let Val::S(v) = v else {
+            unreachable!("dynamic indices are uniform in vector code")
+        };
+        let w = if dt == DType::U32 {
+            b.ins().uextend(types::I64, v)
+        } else {
+            b.ins().sextend(types::I64, v)
+        };
+        let zero = b.ins().iconst(types::I64, 0);
+        let hi = b.ins().iconst(types::I64, hi.max(0));
+        let t = b.ins().smax(w, zero);
+        b.ins().smin(t, hi)
+    }
+
+    fn load(&self, b: &mut FunctionBuilder, addr: Value, dt: DType, vector: bool) -> Val {
+        if vector {
+            Val::V(b.ins().load(vty(dt, self.k.lanes), flags(), addr, 0))
+        } else {
+            Val::S(b.ins().load(sty(dt), flags(), addr, 0))
+        }
+    }
+
+    fn leaf(&mut self, b: &mut FunctionBuilder, n: NodeId, m: u32) -> Result<Val> {
+        let node = &self.g().nodes[n];
+        let buf = self.cx.plan.buf_of(n).ok_or_else(|| {
+            Error::Jit(format!(
+                "internal: node {n} ({:?}) has no buffer",
+                node.kind
+            ))
+        })?;
+        let form = index::linear(
+            &self.k.maps[m as usize],
+            &index::row_strides(&node.shape),
+            self.k.nl,
+        );
+        let off = self.form(b, &form);
+        let addr = self.address(b, self.base(buf), off, node.dtype);
+        let vector = self.k.lanes > 1 && !self.k.uniform(m);
+        Ok(self.load(b, addr, node.dtype, vector))
+    }
+
+    fn eval(&mut self, b: &mut FunctionBuilder, n: NodeId, m: u32) -> Result<Val> {
+        match self.eval_cached(b, n, m)? {
+            Cached::One(v) => Ok(v),
+            Cached::Two(..) => unreachable!("multi-output nodes are read through Proj"),
+        }
+    }
+
+    fn eval_cached(&mut self, b: &mut FunctionBuilder, n: NodeId, m: u32) -> Result<Cached> {
+        if let Some(&v) = self.k.cache.get(&self.k.key(n, m)) {
+            return Ok(v);
+        }
+        let mut stack: Vec<(NodeId, u32, Option<Vec<(NodeId, u32)>>)> = vec![(n, m, None)];
+        while let Some((n, m, children)) = stack.pop() {
+            let key = self.k.key(n, m);
+            if self.k.cache.contains_key(&key) {
+                continue;
+            }
+            let v = match children {
+                None => match self.step(n, m) {
+                    Step::Leaf => Cached::One(self.leaf(b, n, m)?),
+                    Step::Expand(ch) => {
+                        let pending: Vec<(NodeId, u32)> = ch
+                            .iter()
+                            .copied()
+                            .filter(|&(c, cm)| !self.k.cache.contains_key(&self.k.key(c, cm)))
+                            .collect();
+                        stack.push((n, m, Some(ch)));
+                        for (c, cm) in pending {
+                            stack.push((c, cm, None));
+                        }
+                        continue;
+                    }
+                },
+                Some(ch) => {
+                    let vals: Vec<Cached> = ch
+                        .iter()
+                        .map(|&(c, cm)| self.k.cache[&self.k.key(c, cm)])
+                        .collect();
+                    self.emit_node(b, n, m, &ch, &vals)?
+                }
+            };
+            self.k.cache.insert(key, v);
+        }
+        Ok(self.k.cache[&self.k.key(n, m)])
+    }
+
+    fn emit_node(
+        &mut self,
+        b: &mut FunctionBuilder,
+        n: NodeId,
+        m: u32,
+        ch: &[(NodeId, u32)],
+        vals: &[Cached],
+    ) -> Result<Cached> {
+        let g = self.g();
+        let node = &g.nodes[n];
+        let one = |v: &Cached| match v {
+            Cached::One(v) => *v,
+            Cached::Two(..) => unreachable!(),
+        };
+        let vs: Vec<Val> = vals
+            .iter()
+            .filter(|v| matches!(v, Cached::One(_)))
+            .map(one)
+            .collect();
+        let cx = self.ops_cx();
+        let v = match &node.kind {
+            Kind::Lit(s) => Val::S(sconst(b, *s)),
+            Kind::Iota { dimension } => {
+                let row = self.k.maps[m as usize][*dimension].clone();
+                self.iota(b, &row, node.dtype)
+            }
+            Kind::Unary(op, a) => ops::unary(b, &cx, op, self.dt(*a), node.dtype, vs[0]),
+            Kind::Binary(op, a, _) => ops::binary(b, &cx, op, self.dt(*a), vs[0], vs[1]),
+            Kind::Select(xs) => ops::select_n(b, &cx, self.dt(xs[0]), node.dtype, vs[0], &vs[1..]),
+            Kind::Threefry(_) => {
+                let (y0, y1) = ops::threefry(b, &cx, [vs[0], vs[1], vs[2], vs[3]]);
+                return Ok(Cached::Two(y0, y1));
+            }
+            Kind::Proj(_, k) => match vals[0] {
+                Cached::Two(a, c) => {
+                    if *k == 0 {
+                        a
+                    } else {
+                        c
+                    }
+                }
+                Cached::One(_) => unreachable!("Proj reads a multi-output node"),
+            },
+            Kind::Broadcast { .. }
+            | Kind::Transpose { .. }
+            | Kind::Reshape
+            | Kind::Squeeze
+            | Kind::Slice { .. } => vs[0],
+            Kind::DynSlice { x, starts } => {
+                let xn = &g.nodes[*x];
+                let strides = index::row_strides(&xn.shape);
+                let form = index::linear(&self.k.maps[m as usize], &strides, self.k.nl);
+                let mut off = self.form(b, &form);
+                for (d, (&s, &(_, _))) in starts.iter().zip(ch).enumerate() {
+                    let hi = (xn.shape[d] - node.shape[d]) as i64;
+                    let st = self.clamped_index(b, vs[d], self.dt(s), hi);
+                    let t = b.ins().imul_imm_s(st, strides[d]);
+                    off = b.ins().iadd(off, t);
+                }
+                let buf = self
+                    .cx
+                    .plan
+                    .buf_of(*x)
+                    .expect("dynamic_slice operand has a buffer");
+                let addr = self.address(b, self.base(buf), off, node.dtype);
+                let vector = self.k.lanes > 1 && !self.k.uniform(m);
+                self.load(b, addr, node.dtype, vector)
+            }
+            Kind::Gather { axis, x, idx } => {
+                let xn = &g.nodes[*x];
+                let ni = g.nodes[*idx].shape.len();
+                let strides = index::row_strides(&xn.shape);
+                let map = &self.k.maps[m as usize];
+                let mut form = Aff::zero(self.k.nl);
+                for d in 0..*axis {
+                    form.add_assign(&map[d], strides[d]);
+                }
+                for d in axis + 1..xn.shape.len() {
+                    form.add_assign(&map[d - 1 + ni], strides[d]);
+                }
+                let mut off = self.form(b, &form);
+                let i = self.clamped_index(b, vs[0], self.dt(*idx), xn.shape[*axis] as i64 - 1);
+                let t = b.ins().imul_imm_s(i, strides[*axis]);
+                off = b.ins().iadd(off, t);
+                let buf = self
+                    .cx
+                    .plan
+                    .buf_of(*x)
+                    .expect("gather operand has a buffer");
+                let addr = self.address(b, self.base(buf), off, node.dtype);
+                let vector = self.k.lanes > 1 && !self.k.aff_uniform(&form);
+                self.load(b, addr, node.dtype, vector)
+            }
+            other => {
+                return Err(Error::Jit(format!(
+                    "internal: {other:?} cannot be evaluated inline"
+                )))
+            }
+        };
+        Ok(Cached::One(v))
+    }
+
+    fn iota(&mut self, b: &mut FunctionBuilder, row: &Aff, dt: DType) -> Val {
+        let base = self.form(b, row);
+        let lanes = self.k.lanes;
+        if lanes == 1 || self.k.aff_uniform(row) {
+            return Val::S(match dt {
+                DType::F32 | DType::F64 => b.ins().fcvt_from_sint(sty(dt), base),
+                _ => b.ins().ireduce(types::I32, base),
+            });
+        }
+        let k = self.k.inner_coef(row);
+        match dt {
+            DType::F64 => {
+                let f = b.ins().fcvt_from_sint(types::F64, base);
+                let v = b.ins().splat(types::F64X2, f);
+                let lane_bytes: Vec<u8> = [0.0f64, k as f64]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes())
+                    .collect();
+                let c = b.func.dfg.constants.insert(lane_bytes.into());
+                let steps = b.ins().vconst(types::F64X2, c);
+                Val::V(b.ins().fadd(v, steps))
+            }
+            _ => {
+                let i = b.ins().ireduce(types::I32, base);
+                let v = b.ins().splat(types::I32X4, i);
+                let lane_bytes: Vec<u8> = (0..4)
+                    .flat_map(|l| ((l * k) as i32).to_le_bytes())
+                    .collect();
+                let c = b.func.dfg.constants.insert(lane_bytes.into());
+                let steps = b.ins().vconst(types::I32X4, c);
+                let r = b.ins().iadd(v, steps);
+                Val::V(if dt == DType::F32 {
+                    b.ins().fcvt_from_sint(types::F32X4, r)
+                } else {
+                    r
+                })
+            }
+        }
+    }
+
+    // ----- analysis: collapsing and vectorisation ------------------------------------------
+
+    /// Visit every (node, map) the expressions rooted at `roots` need, with the linear forms
+    /// they address. Returns (node, map, is_leaf) in visiting order.
+    fn analyze(
+        &mut self,
+        roots: &[(NodeId, u32)],
+        forms: &mut Vec<Aff>,
+    ) -> Vec<(NodeId, u32, bool)> {
+        let g = self.g();
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack: Vec<(NodeId, u32)> = roots.to_vec();
+        while let Some((n, m)) = stack.pop() {
+            if !seen.insert((n, m)) {
+                continue;
+            }
+            let node = &g.nodes[n];
+            match self.step(n, m) {
+                Step::Leaf => {
+                    forms.push(index::linear(
+                        &self.k.maps[m as usize],
+                        &index::row_strides(&node.shape),
+                        self.k.nl,
+                    ));
+                    out.push((n, m, true));
+                }
+                Step::Expand(ch) => {
+                    let map = &self.k.maps[m as usize];
+                    match &node.kind {
+                        Kind::Iota { dimension } => forms.push(map[*dimension].clone()),
+                        Kind::DynSlice { x, .. } => forms.push(index::linear(
+                            map,
+                            &index::row_strides(&g.nodes[*x].shape),
+                            self.k.nl,
+                        )),
+                        Kind::Gather { axis, x, idx } => {
+                            let xs = &g.nodes[*x].shape;
+                            let ni = g.nodes[*idx].shape.len();
+                            let strides = index::row_strides(xs);
+                            let mut f = Aff::zero(self.k.nl);
+                            for d in 0..*axis {
+                                f.add_assign(&map[d], strides[d]);
+                            }
+                            for d in axis + 1..xs.len() {
+                                f.add_assign(&map[d - 1 + ni], strides[d]);
+                            }
+                            forms.push(f);
+                        }
+                        _ => {}
+                    }
+                    out.push((n, m, false));
+                    stack.extend(ch);
+                }
+            }
+        }
+        out
+    }
+
+    /// Lanes for the innermost loop (1: scalar), given the visited expressions and the
+    /// stores (dest dtype, dest form, uniform dynamic terms?).
+    fn choose_lanes(
+        &self,
+        visited: &[(NodeId, u32, bool)],
+        dests: &[(DType, Aff, bool)],
+        inner_extent: usize,
+    ) -> u8 {
+        if self.k.inner_dims.is_empty() {
+            return 1;
+        }
+        let g = self.g();
+        let mut widths = HashSet::new();
+        for &(n, m, leaf) in visited {
+            if self.k.uniform(m) {
+                continue;
+            }
+            let node = &g.nodes[n];
+            let dt = node.dtype;
+            if dt != DType::Bool {
+                widths.insert(dt.size_bytes());
+            }
+            let map = &self.k.maps[m as usize];
+            let ok = if leaf {
+                dt != DType::Bool
+                    && self.k.inner_coef(&index::linear(
+                        map,
+                        &index::row_strides(&node.shape),
+                        self.k.nl,
+                    )) == 1
+            } else {
+                match &node.kind {
+                    Kind::Unary(op, a) => ops::unary_vectorizes(op, g.nodes[*a].dtype, dt),
+                    Kind::Binary(op, a, c) => {
+                        ops::binary_vectorizes(op, g.nodes[*a].dtype, g.nodes[*c].shape.is_empty())
+                    }
+                    Kind::DynSlice { x, .. } => {
+                        dt != DType::Bool
+                            && self.k.inner_coef(&index::linear(
+                                map,
+                                &index::row_strides(&g.nodes[*x].shape),
+                                self.k.nl,
+                            )) == 1
+                    }
+                    Kind::Gather { axis, x, idx } => {
+                        let xs = &g.nodes[*x].shape;
+                        let ni = g.nodes[*idx].shape.len();
+                        let strides = index::row_strides(xs);
+                        let mut f = Aff::zero(self.k.nl);
+                        for d in 0..*axis {
+                            f.add_assign(&map[d], strides[d]);
+                        }
+                        for d in axis + 1..xs.len() {
+                            f.add_assign(&map[d - 1 + ni], strides[d]);
+                        }
+                        let idx_uniform =
+                            map[*axis..axis + ni].iter().all(|a| self.k.aff_uniform(a));
+                        dt != DType::Bool && idx_uniform && self.k.inner_coef(&f) == 1
+                    }
+                    _ => true,
+                }
+            };
+            if !ok {
+                return 1;
+            }
+        }
+        for (dt, form, dyn_uniform) in dests {
+            if *dt == DType::Bool || !dyn_uniform || self.k.inner_coef(form) != 1 {
+                return 1;
+            }
+            if widths.is_empty() {
+                widths.insert(dt.size_bytes());
+            }
+        }
+        if widths.len() != 1 {
+            return 1;
+        }
+        let w = *widths.iter().next().expect("one width");
+        let lanes = (16 / w) as u8;
+        if inner_extent < UNROLL * lanes as usize {
+            return 1;
+        }
+        lanes
+    }
+
+    /// Reset per-kernel state for a kernel over `dims` evaluating `roots` inline.
+    fn start_kernel(&mut self, nl: usize, roots: HashSet<NodeId>) {
+        self.k = Kern::new(nl, roots);
+    }
+
+    // ----- Map kernels ------------------------------------------------------------------------
+
+    fn map_kernel(&mut self, b: &mut FunctionBuilder, kern: &Kernel, outs: &[Out]) -> Result<()> {
+        let nl = kern.dims.len();
+        self.start_kernel(nl, kern.roots(self.g()));
+        let mut out_maps = Vec::new();
+        for o in outs {
+            let id = self.k.intern(o.map.clone());
+            out_maps.push(id);
+        }
+        let mut dyn_maps = Vec::new();
+        for o in outs {
+            let ids: Vec<u32> = o
+                .dest
+                .dyn_terms
+                .iter()
+                .map(|t| self.k.intern(t.map.clone()))
+                .collect();
+            dyn_maps.push(ids);
+        }
+        let mut roots: Vec<(NodeId, u32)> = outs
+            .iter()
+            .zip(out_maps.iter().copied())
+            .filter(|(o, _)| o.store)
+            .map(|(o, m)| (o.node, m))
+            .collect();
+        for (o, ids) in outs.iter().zip(&dyn_maps) {
+            roots.extend(
+                o.dest
+                    .dyn_terms
+                    .iter()
+                    .map(|t| t.node)
+                    .zip(ids.iter().copied()),
+            );
+        }
+        let mut forms = Vec::new();
+        let visited = self.analyze(&roots, &mut forms);
+        forms.extend(outs.iter().filter(|o| o.store).map(|o| o.dest.form.clone()));
+        let form_refs: Vec<&Aff> = forms.iter().collect();
+        self.k.groups = index::collapse(&kern.dims, &form_refs, &[]);
+        self.k.vars = vec![None; self.k.groups.len()];
+        let inner_extent = self.k.groups.last().map(|g| g.0).unwrap_or(1);
+        self.k.inner_dims = self
+            .k
+            .groups
+            .last()
+            .map(|g| g.1.clone())
+            .unwrap_or_default();
+        let dests: Vec<(DType, Aff, bool)> = outs
+            .iter()
+            .zip(&dyn_maps)
+            .filter(|(o, _)| o.store)
+            .map(|(o, ids)| {
+                let dyn_ok = (o.combine.is_none() || o.dest.dyn_terms.is_empty())
+                    && ids.iter().all(|&id| self.k.uniform(id));
+                (self.dt(o.node), o.dest.form.clone(), dyn_ok)
+            })
+            .collect();
+        let lanes = self.choose_lanes(&visited, &dests, inner_extent);
+        let ctx = MapCtx {
+            outs,
+            out_maps: &out_maps,
+            dyn_maps: &dyn_maps,
+            lanes,
+        };
+        self.map_loops(b, &ctx, 0)
+    }
+
+    fn map_loops(&mut self, b: &mut FunctionBuilder, c: &MapCtx, gi: usize) -> Result<()> {
+        let ng = self.k.groups.len();
+        if ng == 0 {
+            self.k.lanes = 1;
+            self.k.cache.clear();
+            return self.map_body(b, c);
+        }
+        let ext = self.k.groups[gi].0 as i64;
+        if gi + 1 < ng {
+            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+                s.k.vars[gi] = Some(i);
+                s.map_loops(b, c, gi + 1)?;
+                Ok(vec![])
+            })?;
+            return Ok(());
+        }
+        let lanes = c.lanes as i64;
+        let step = lanes * UNROLL as i64;
+        let nv = if lanes > 1 { ext / step * step } else { 0 };
+        if nv > 0 {
+            for_range(self, b, 0, nv, step, vec![], &mut |s, b, i, _| {
+                s.k.lanes = c.lanes;
+                s.k.cache.clear();
+                for u in 0..UNROLL {
+                    s.k.copy = u as u8;
+                    let iu = if u == 0 {
+                        i
+                    } else {
+                        b.ins().iadd_imm_s(i, u as i64 * lanes)
+                    };
+                    s.k.vars[gi] = Some(iu);
+                    s.map_body(b, c)?;
+                }
+                s.k.copy = 0;
+                Ok(vec![])
+            })?;
+        }
+        for_range(self, b, nv, ext, 1, vec![], &mut |s, b, i, _| {
+            s.k.lanes = 1;
+            s.k.copy = 0;
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            s.map_body(b, c)?;
+            Ok(vec![])
+        })?;
+        Ok(())
+    }
+
+    fn dest_address(
+        &mut self,
+        b: &mut FunctionBuilder,
+        dest: &Dest,
+        ids: &[u32],
+        dt: DType,
+    ) -> Result<Value> {
+        let mut off = self.form(b, &dest.form);
+        for (t, &id) in dest.dyn_terms.iter().zip(ids) {
+            let v = self.eval(b, t.node, id)?;
+            let i = self.clamped_index(b, v, self.dt(t.node), t.hi);
+            let s = b.ins().imul_imm_s(i, t.stride);
+            off = b.ins().iadd(off, s);
+        }
+        let base = self.base(self.cx.plan.target_buf(dest.target));
+        Ok(self.address(b, base, off, dt))
+    }
+
+    fn map_body(&mut self, b: &mut FunctionBuilder, c: &MapCtx) -> Result<()> {
+        let vector = self.k.lanes > 1;
+        let cx = self.ops_cx();
+        for (o, (&m, ids)) in c.outs.iter().zip(c.out_maps.iter().zip(c.dyn_maps)) {
+            if !o.store {
+                continue;
+            }
+            let dt = self.dt(o.node);
+            let v = self.eval(b, o.node, m)?;
+            let addr = self.dest_address(b, &o.dest, ids, dt)?;
+            let v = if vector {
+                Val::V(to_vec(b, &cx, dt, v))
+            } else {
+                v
+            };
+            let v = match &o.combine {
+                Some(op) => {
+                    let old = self.load(b, addr, dt, vector);
+                    ops::combine(b, &cx, op, dt, old, v)
+                }
+                None => v,
+            };
+            let raw = match v {
+                Val::S(x) | Val::V(x) => x,
+            };
+            b.ins().store(flags(), raw, addr, 0);
+        }
+        Ok(())
+    }
+
+    // ----- reductions -------------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_kernel(
+        &mut self,
+        b: &mut FunctionBuilder,
+        kern: &Kernel,
+        node: NodeId,
+        x: NodeId,
+        op: &ReduceOp,
+        kept: &[usize],
+        reduced: &[usize],
+    ) -> Result<()> {
+        let nl = kern.dims.len();
+        let nk = kept.len();
+        self.start_kernel(nl, HashSet::new());
+        // x dim d is loop var position of d in kept ++ reduced.
+        let order: Vec<usize> = kept.iter().chain(reduced).copied().collect();
+        let mut xmap = vec![Aff::zero(nl); nl];
+        for (pos, &d) in order.iter().enumerate() {
+            xmap[d] = Aff::var(nl, pos);
+        }
+        let xm = self.k.intern(xmap);
+        let out_shape = &self.g().nodes[node].shape;
+        let ostrides = index::row_strides(out_shape);
+        let mut dest_form = Aff::zero(nl);
+        for j in 0..nk {
+            dest_form.k[j] = ostrides[j];
+        }
+        let mut forms = Vec::new();
+        let visited = self.analyze(&[(x, xm)], &mut forms);
+        forms.push(dest_form.clone());
+        let form_refs: Vec<&Aff> = forms.iter().collect();
+        self.k.groups = index::collapse(&kern.dims, &form_refs, &[nk]);
+        self.k.vars = vec![None; self.k.groups.len()];
+        let n_kept_groups = self
+            .k
+            .groups
+            .iter()
+            .take_while(|(_, dims)| dims[0] < nk)
+            .count();
+        let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. });
+        let xdt = self.dt(x);
+        let last_is_reduced = self.k.groups.len() > n_kept_groups;
+        let lanes = if !is_arg && last_is_reduced && xdt != DType::Bool {
+            let g = self.k.groups.last().expect("checked").clone();
+            self.k.inner_dims = g.1.clone();
+            let l = self.choose_lanes(&visited, &[], g.0);
+            if l == 1 {
+                self.k.inner_dims.clear();
+            }
+            l
+        } else {
+            1
+        };
+        let rc = RedCtx {
+            node,
+            x,
+            xm,
+            op,
+            n_kept_groups,
+            lanes,
+            dest_form,
+        };
+        self.reduce_outer(b, &rc, 0)
+    }
+
+    fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &RedCtx, gi: usize) -> Result<()> {
+        if gi < c.n_kept_groups {
+            let ext = self.k.groups[gi].0 as i64;
+            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+                s.k.vars[gi] = Some(i);
+                s.reduce_outer(b, c, gi + 1)?;
+                Ok(vec![])
+            })?;
+            return Ok(());
+        }
+        let out_dt = self.dt(c.node);
+        let result = if matches!(c.op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. }) {
+            self.arg_reduce(b, c)?
+        } else {
+            self.accumulate(b, c)?
+        };
+        let off = self.form(b, &c.dest_form);
+        let base = self.base(
+            self.cx
+                .plan
+                .buf_of(c.node)
+                .expect("reductions have buffers"),
+        );
+        let addr = self.address(b, base, off, out_dt);
+        b.ins().store(flags(), result, addr, 0);
+        Ok(())
+    }
+
+    /// Sum/max/min over the reduced groups: several vector accumulators on the innermost
+    /// contiguous group when vectorised, one scalar accumulator otherwise.
+    fn accumulate(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+        let dt = self.dt(c.x);
+        let comb = reduce_combiner(c.op, dt);
+        let id = sconst(b, reduce_identity(c.op, dt));
+        let lanes = c.lanes;
+        let mut carried = vec![id];
+        if lanes > 1 {
+            let cx = Cx {
+                fma: self.cx.fma,
+                lanes,
+            };
+            let v = to_vec(b, &cx, dt, Val::S(id));
+            carried.extend(std::iter::repeat_n(v, UNROLL));
+        }
+        let ng = self.k.groups.len();
+        let out = if c.n_kept_groups == ng {
+            // Nothing to reduce (all reduced extents are 1): one element.
+            self.k.lanes = 1;
+            self.k.cache.clear();
+            let v = self.eval(b, c.x, c.xm)?;
+            let r = ops::combine(b, &self.ops_cx(), &comb, dt, Val::S(id), v);
+            vec![val_raw(r)]
+        } else {
+            self.reduce_loops(b, c, &comb, c.n_kept_groups, carried)?
+        };
+        let mut acc = Val::S(out[0]);
+        if lanes > 1 {
+            let cx = Cx {
+                fma: self.cx.fma,
+                lanes,
+            };
+            let v = &out[1..];
+            let a = ops::combine(b, &cx, &comb, dt, Val::V(v[0]), Val::V(v[1]));
+            let d = ops::combine(b, &cx, &comb, dt, Val::V(v[2]), Val::V(v[3]));
+            let t = val_raw(ops::combine(b, &cx, &comb, dt, a, d));
+            let scx = Cx {
+                fma: self.cx.fma,
+                lanes: 1,
+            };
+            let mut h = Val::S(b.ins().extractlane(t, 0));
+            for l in 1..lanes {
+                let e = Val::S(b.ins().extractlane(t, l));
+                h = ops::combine(b, &scx, &comb, dt, h, e);
+            }
+            acc = ops::combine(b, &scx, &comb, dt, h, acc);
+        }
+        Ok(val_raw(acc))
+    }
+
+    fn reduce_loops(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &RedCtx,
+        comb: &BinaryOp,
+        gi: usize,
+        carried: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let ng = self.k.groups.len();
+        let ext = self.k.groups[gi].0 as i64;
+        let dt = self.dt(c.x);
+        if gi + 1 < ng {
+            return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
+                s.k.vars[gi] = Some(i);
+                s.reduce_loops(b, c, comb, gi + 1, cs)
+            });
+        }
+        let lanes = c.lanes as i64;
+        let step = lanes * UNROLL as i64;
+        let nv = if lanes > 1 { ext / step * step } else { 0 };
+        let mut carried = carried;
+        if nv > 0 {
+            carried = for_range(self, b, 0, nv, step, carried, &mut |s, b, i, mut cs| {
+                s.k.lanes = c.lanes;
+                s.k.cache.clear();
+                let cx = s.ops_cx();
+                for u in 0..UNROLL {
+                    s.k.copy = u as u8;
+                    let iu = if u == 0 {
+                        i
+                    } else {
+                        b.ins().iadd_imm_s(i, u as i64 * lanes)
+                    };
+                    s.k.vars[gi] = Some(iu);
+                    let v = s.eval(b, c.x, c.xm)?;
+                    let v = Val::V(to_vec(b, &cx, dt, v));
+                    cs[1 + u] = val_raw(ops::combine(b, &cx, comb, dt, Val::V(cs[1 + u]), v));
+                }
+                s.k.copy = 0;
+                Ok(cs)
+            })?;
+        }
+        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
+            s.k.lanes = 1;
+            s.k.copy = 0;
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            let v = s.eval(b, c.x, c.xm)?;
+            let cx = s.ops_cx();
+            cs[0] = val_raw(ops::combine(b, &cx, comb, dt, Val::S(cs[0]), v));
+            Ok(cs)
+        })
+    }
+
+    /// argmax/argmin along one axis: the first extremum, NaN counting as the extremum.
+    fn arg_reduce(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+        let dt = self.dt(c.x);
+        let is_max = matches!(c.op, ReduceOp::Argmax { .. });
+        let gi = c.n_kept_groups;
+        self.k.lanes = 1;
+        let zero = b.ins().iconst(types::I64, 0);
+        if gi >= self.k.groups.len() {
+            return Ok(b.ins().ireduce(types::I32, zero));
+        }
+        let ext = self.k.groups[gi].0 as i64;
+        self.k.vars[gi] = Some(zero);
+        self.k.cache.clear();
+        let first = val_raw(self.eval(b, c.x, c.xm)?);
+        let out = for_range(self, b, 1, ext, 1, vec![first, zero], &mut |s, b, i, cs| {
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            let v = val_raw(s.eval(b, c.x, c.xm)?);
+            let (best, idx) = (cs[0], cs[1]);
+            let take = if dt.is_float() {
+                let better = b.ins().fcmp(
+                    if is_max {
+                        FloatCC::GreaterThan
+                    } else {
+                        FloatCC::LessThan
+                    },
+                    v,
+                    best,
+                );
+                let v_nan = b.ins().fcmp(FloatCC::Unordered, v, v);
+                let best_ok = b.ins().fcmp(FloatCC::Ordered, best, best);
+                let t = b.ins().bor(better, v_nan);
+                b.ins().band(t, best_ok)
+            } else {
+                let cc = match (dt == DType::I32, is_max) {
+                    (true, true) => IntCC::SignedGreaterThan,
+                    (true, false) => IntCC::SignedLessThan,
+                    (false, true) => IntCC::UnsignedGreaterThan,
+                    (false, false) => IntCC::UnsignedLessThan,
+                };
+                b.ins().icmp(cc, v, best)
+            };
+            let nb = b.ins().select(take, v, best);
+            let ni = b.ins().select(take, i, idx);
+            Ok(vec![nb, ni])
+        })?;
+        Ok(b.ins().ireduce(types::I32, out[1]))
+    }
+
+    // ----- dot_general ------------------------------------------------------------------------
+
+    fn matmul(
+        &mut self,
+        b: &mut FunctionBuilder,
+        node: NodeId,
+        lhs: NodeId,
+        rhs: NodeId,
+        [batch, m, k, n]: [usize; 4],
+    ) -> Result<()> {
+        if batch * m * n == 0 {
+            return Ok(());
+        }
+        let plan = self.cx.plan;
+        let a = self.base(plan.buf_of(lhs).expect("dot operands have buffers"));
+        let bb = self.base(plan.buf_of(rhs).expect("dot operands have buffers"));
+        let cc = self.base(plan.buf_of(node).expect("dot results have buffers"));
+        let dt = self.dt(node);
+        if dt.is_float() {
+            let f = self.cx.matmul[if dt == DType::F32 { 0 } else { 1 }];
+            let dims: Vec<Value> = [batch, m, k, n]
+                .iter()
+                .map(|&d| b.ins().iconst(types::I64, d as i64))
+                .collect();
+            b.ins()
+                .call(f, &[dims[0], dims[1], dims[2], dims[3], a, bb, cc]);
+            return Ok(());
+        }
+        // Integers: a plain loop with wrapping arithmetic.
+        let (mi, ki, ni) = (m as i64, k as i64, n as i64);
+        self.k = Kern::new(0, HashSet::new());
+        for_range(self, b, 0, batch as i64, 1, vec![], &mut |s, b, bi, _| {
+            for_range(s, b, 0, mi, 1, vec![], &mut |s, b, r, _| {
+                for_range(s, b, 0, ni, 1, vec![], &mut |s, b, col, _| {
+                    let z = b.ins().iconst(types::I32, 0);
+                    let acc = for_range(s, b, 0, ki, 1, vec![z], &mut |s, b, p, cs| {
+                        // a[bi, r, p] and b[bi, p, col]
+                        let ao = b.ins().imul_imm_s(bi, mi * ki);
+                        let ro = b.ins().imul_imm_s(r, ki);
+                        let ao = b.ins().iadd(ao, ro);
+                        let ao = b.ins().iadd(ao, p);
+                        let bo = b.ins().imul_imm_s(bi, ki * ni);
+                        let po = b.ins().imul_imm_s(p, ni);
+                        let bo = b.ins().iadd(bo, po);
+                        let bo = b.ins().iadd(bo, col);
+                        let aa = s.address(b, a, ao, dt);
+                        let ba = s.address(b, bb, bo, dt);
+                        let x = b.ins().load(types::I32, flags(), aa, 0);
+                        let y = b.ins().load(types::I32, flags(), ba, 0);
+                        let t = b.ins().imul(x, y);
+                        Ok(vec![b.ins().iadd(cs[0], t)])
+                    })?;
+                    let co = b.ins().imul_imm_s(bi, mi * ni);
+                    let ro = b.ins().imul_imm_s(r, ni);
+                    let co = b.ins().iadd(co, ro);
+                    let co = b.ins().iadd(co, col);
+                    let ca = s.address(b, cc, co, dt);
+                    b.ins().store(flags(), acc[0], ca, 0);
+                    Ok(vec![])
+                })?;
+                Ok(vec![])
+            })?;
+            Ok(vec![])
+        })?;
+        Ok(())
+    }
+}
+
+fn val_raw(v: Val) -> Value {
+    match v {
+        Val::S(x) | Val::V(x) => x,
+    }
+}
+
+struct MapCtx<'o> {
+    outs: &'o [Out],
+    out_maps: &'o [u32],
+    dyn_maps: &'o [Vec<u32>],
+    lanes: u8,
+}
+
+struct RedCtx<'o> {
+    node: NodeId,
+    x: NodeId,
+    xm: u32,
+    op: &'o ReduceOp,
+    n_kept_groups: usize,
+    lanes: u8,
+    dest_form: Aff,
+}

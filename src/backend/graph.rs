@@ -1,0 +1,326 @@
+//! The backend's input form: a closed jaxpr flattened into one graph of nodes, with nested
+//! calls (`pjit`, `custom_jvp_call`, `custom_vjp_call`) inlined, literals and consts as nodes,
+//! and `dot_general` split into a same-dtype product plus a conversion.
+
+use crate::array::{Array, Concrete};
+use crate::core::error::{Error, Result};
+use crate::dtype::{DType, Scalar};
+use crate::ir::{Atom, ClosedJaxpr, Jaxpr};
+use crate::prims::{BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
+use std::sync::Arc;
+
+/// Index of a node in `Graph::nodes` (nodes are in topological order).
+pub type NodeId = usize;
+
+/// What a node computes.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// The `i`-th argument of the compiled function.
+    Input(usize),
+    /// The `i`-th constant (`Graph::consts`).
+    Const(usize),
+    /// A scalar literal.
+    Lit(Scalar),
+    Unary(UnaryOp, NodeId),
+    Binary(BinaryOp, NodeId, NodeId),
+    /// `select_n(which, cases...)`.
+    Select(Vec<NodeId>),
+    /// Both words of `threefry2x32(k0, k1, x0, x1)`; read through `Proj`.
+    Threefry([NodeId; 4]),
+    /// Output `k` of a multi-output node.
+    Proj(NodeId, usize),
+    Iota {
+        dimension: usize,
+    },
+    Broadcast {
+        dims: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Reshape,
+    Squeeze,
+    Slice {
+        start: Vec<usize>,
+        strides: Vec<usize>,
+    },
+    DynSlice {
+        x: NodeId,
+        starts: Vec<NodeId>,
+    },
+    Gather {
+        axis: usize,
+        x: NodeId,
+        idx: NodeId,
+    },
+    Reduce(ReduceOp, NodeId),
+    /// A `dot_general` computed in the operands' dtype.
+    Dot(DotGeneral, NodeId, NodeId),
+    Pad {
+        config: Vec<(usize, usize, usize)>,
+        x: NodeId,
+        value: NodeId,
+    },
+    Concat {
+        dim: usize,
+        xs: Vec<NodeId>,
+    },
+    UpdateSlice {
+        x: NodeId,
+        update: NodeId,
+        starts: Vec<NodeId>,
+    },
+    ScatterAdd {
+        axis: usize,
+        x: NodeId,
+        idx: NodeId,
+        updates: NodeId,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub kind: Kind,
+    pub shape: Vec<usize>,
+    pub dtype: DType,
+    /// The single array operand of a view (`Broadcast`, `Transpose`, `Reshape`, `Squeeze`,
+    /// `Slice`) or of a unary op; unused otherwise.
+    pub arg: NodeId,
+}
+
+impl Node {
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Operands, in order.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match &self.kind {
+            Kind::Input(_) | Kind::Const(_) | Kind::Lit(_) | Kind::Iota { .. } => vec![],
+            Kind::Unary(_, a) | Kind::Reduce(_, a) | Kind::Proj(a, _) => vec![*a],
+            Kind::Binary(_, a, b) | Kind::Dot(_, a, b) => vec![*a, *b],
+            Kind::Select(xs) | Kind::Concat { xs, .. } => xs.clone(),
+            Kind::Threefry(xs) => xs.to_vec(),
+            Kind::Broadcast { .. }
+            | Kind::Transpose { .. }
+            | Kind::Reshape
+            | Kind::Squeeze
+            | Kind::Slice { .. } => vec![self.arg],
+            Kind::DynSlice { x, starts } => std::iter::once(*x).chain(starts.clone()).collect(),
+            Kind::Gather { x, idx, .. } => vec![*x, *idx],
+            Kind::Pad { x, value, .. } => vec![*x, *value],
+            Kind::UpdateSlice { x, update, starts } => {
+                [*x, *update].into_iter().chain(starts.clone()).collect()
+            }
+            Kind::ScatterAdd {
+                x, idx, updates, ..
+            } => vec![*x, *idx, *updates],
+        }
+    }
+}
+
+/// The flattened program.
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    /// Constant arrays (kept alive by the executable; compiled code reads them in place).
+    pub consts: Vec<Arc<Concrete>>,
+    pub outputs: Vec<NodeId>,
+}
+
+impl Graph {
+    pub fn node(&self, n: NodeId) -> &Node {
+        &self.nodes[n]
+    }
+
+    fn push(&mut self, kind: Kind, shape: Vec<usize>, dtype: DType, arg: NodeId) -> NodeId {
+        self.nodes.push(Node {
+            kind,
+            shape,
+            dtype,
+            arg,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Add `kind` with the shape and dtype of `like`.
+    fn push_like(&mut self, kind: Kind, like: &crate::core::aval::Aval, arg: NodeId) -> NodeId {
+        self.push(kind, like.shape.clone(), like.dtype, arg)
+    }
+}
+
+/// Flatten `cj` (its inputs become `Input` nodes).
+pub fn build(cj: &ClosedJaxpr) -> Result<Graph> {
+    let mut g = Graph {
+        nodes: Vec::new(),
+        consts: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let inputs: Vec<NodeId> = cj
+        .jaxpr
+        .invars
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let a = cj.jaxpr.aval(*v);
+            g.push(Kind::Input(i), a.shape.clone(), a.dtype, usize::MAX)
+        })
+        .collect();
+    g.outputs = inline(&mut g, &cj.jaxpr, &cj.consts, &inputs)?;
+    Ok(g)
+}
+
+fn const_node(g: &mut Graph, c: &Array) -> Result<NodeId> {
+    let Some(concrete) = (match &c.repr {
+        crate::array::Repr::Concrete(k) => Some(k.clone()),
+        crate::array::Repr::Tracer(_) => None,
+    }) else {
+        return Err(Error::Jit(format!(
+            "a constant of type {} is a tracer; only concrete constants can be compiled",
+            c.aval()
+        )));
+    };
+    g.consts.push(concrete);
+    let i = g.consts.len() - 1;
+    Ok(g.push(Kind::Const(i), c.shape().to_vec(), c.dtype(), usize::MAX))
+}
+
+/// Add the equations of `jaxpr` with its invars bound to `args`; returns its outputs.
+fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Result<Vec<NodeId>> {
+    let mut env: Vec<NodeId> = vec![usize::MAX; jaxpr.avals.len()];
+    for (v, c) in jaxpr.constvars.iter().zip(consts) {
+        env[v.0 as usize] = const_node(g, c)?;
+    }
+    for (v, &a) in jaxpr.invars.iter().zip(args) {
+        env[v.0 as usize] = a;
+    }
+    let read = |g: &mut Graph, env: &[NodeId], a: &Atom| -> NodeId {
+        match a {
+            Atom::Var(v) => env[v.0 as usize],
+            Atom::Lit(l) => g.push(Kind::Lit(l.value), vec![], l.value.dtype(), usize::MAX),
+        }
+    };
+    for eqn in &jaxpr.eqns {
+        let ins: Vec<NodeId> = eqn.inputs.iter().map(|a| read(g, &env, a)).collect();
+        let out_aval = |i: usize| jaxpr.aval(eqn.outputs[i]).clone();
+        let outs: Vec<NodeId> = match &eqn.prim {
+            Prim::Unary(op) => vec![g.push_like(Kind::Unary(op.clone(), ins[0]), &out_aval(0), ins[0])],
+            Prim::Binary(op) => vec![g.push_like(Kind::Binary(op.clone(), ins[0], ins[1]), &out_aval(0), usize::MAX)],
+            Prim::SelectN => vec![g.push_like(Kind::Select(ins.clone()), &out_aval(0), usize::MAX)],
+            Prim::Reduce(op) => vec![g.push_like(Kind::Reduce(op.clone(), ins[0]), &out_aval(0), ins[0])],
+            Prim::Random(RandomOp::Threefry2x32) => {
+                let a = out_aval(0);
+                let t = g.push(
+                    Kind::Threefry([ins[0], ins[1], ins[2], ins[3]]),
+                    a.shape.clone(),
+                    DType::U32,
+                    usize::MAX,
+                );
+                vec![
+                    g.push_like(Kind::Proj(t, 0), &a, t),
+                    g.push_like(Kind::Proj(t, 1), &out_aval(1), t),
+                ]
+            }
+            Prim::Dot(d) => {
+                let a = out_aval(0);
+                let in_dtype = g.node(ins[0]).dtype;
+                let dot = g.push(
+                    Kind::Dot(d.clone(), ins[0], ins[1]),
+                    a.shape.clone(),
+                    in_dtype,
+                    usize::MAX,
+                );
+                if a.dtype == in_dtype {
+                    vec![dot]
+                } else {
+                    let conv = UnaryOp::ConvertElementType {
+                        new_dtype: a.dtype,
+                        weak_type: false,
+                    };
+                    vec![g.push_like(Kind::Unary(conv, dot), &a, dot)]
+                }
+            }
+            Prim::Shape(op) => vec![shape_node(g, op, &ins, &out_aval(0))],
+            Prim::Control(op) => match op {
+                ControlOp::Pjit { jaxpr: cj, .. }
+                | ControlOp::CustomJvpCall { call_jaxpr: cj, .. }
+                | ControlOp::CustomVjpCall { call_jaxpr: cj, .. } => {
+                    inline(g, &cj.jaxpr, &cj.consts, &ins)?
+                }
+                ControlOp::CustomLin { .. } => {
+                    return Err(Error::Jit(
+                        "custom_lin (the linear half of a custom_vjp function under linearize) cannot be compiled: it only exists to be transposed; compile grad/vjp of the function instead".into(),
+                    ))
+                }
+            },
+        };
+        for (v, n) in eqn.outputs.iter().zip(outs) {
+            env[v.0 as usize] = n;
+        }
+    }
+    Ok(jaxpr.outvars.iter().map(|a| read(g, &env, a)).collect())
+}
+
+fn shape_node(
+    g: &mut Graph,
+    op: &ShapeOp,
+    ins: &[NodeId],
+    out: &crate::core::aval::Aval,
+) -> NodeId {
+    let x = ins.first().copied().unwrap_or(usize::MAX);
+    let kind = match op {
+        ShapeOp::BroadcastInDim {
+            broadcast_dimensions,
+            ..
+        } => Kind::Broadcast {
+            dims: broadcast_dimensions.clone(),
+        },
+        ShapeOp::Reshape { .. } => Kind::Reshape,
+        ShapeOp::Transpose { permutation } => Kind::Transpose {
+            perm: permutation.clone(),
+        },
+        ShapeOp::Squeeze { .. } => Kind::Squeeze,
+        ShapeOp::Concatenate { dimension } => Kind::Concat {
+            dim: *dimension,
+            xs: ins.to_vec(),
+        },
+        ShapeOp::Pad { padding_config } => Kind::Pad {
+            config: padding_config.clone(),
+            x,
+            value: ins[1],
+        },
+        ShapeOp::Slice {
+            start_indices,
+            strides,
+            ..
+        } => Kind::Slice {
+            start: start_indices.clone(),
+            strides: strides
+                .clone()
+                .unwrap_or_else(|| vec![1; start_indices.len()]),
+        },
+        ShapeOp::DynamicSlice { .. } => Kind::DynSlice {
+            x,
+            starts: ins[1..].to_vec(),
+        },
+        ShapeOp::DynamicUpdateSlice => Kind::UpdateSlice {
+            x,
+            update: ins[1],
+            starts: ins[2..].to_vec(),
+        },
+        ShapeOp::Gather { axis } => Kind::Gather {
+            axis: *axis,
+            x,
+            idx: ins[1],
+        },
+        ShapeOp::ScatterAdd { axis } => Kind::ScatterAdd {
+            axis: *axis,
+            x,
+            idx: ins[1],
+            updates: ins[2],
+        },
+        ShapeOp::Iota { dimension, .. } => Kind::Iota {
+            dimension: *dimension,
+        },
+    };
+    g.push_like(kind, out, x)
+}

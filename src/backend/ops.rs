@@ -1,0 +1,618 @@
+//! Instruction selection for one element (or one vector of elements) of each elementwise
+//! primitive, with the interpreter's semantics: IEEE `max`/`min` (NaN wins, +0 > -0), XLA's
+//! integer division and shift rules, saturating float-to-int conversion, threefry2x32.
+//!
+//! A value is either uniform across the vector lanes (`Val::S`, a scalar: literals, rank-0
+//! operands, broadcasts along the vectorised dimension) or a vector (`Val::V`). Ops on
+//! uniform operands stay scalar (and are hoisted out of loops by Cranelift); mixed operands are
+//! splatted. Bools are `i8` 0/1 as scalars and all-ones lane masks as vectors.
+
+use super::math::{self, MathFn};
+use crate::dtype::{DType, Scalar};
+use crate::prims::{BinaryOp, UnaryOp};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Val {
+    /// The same scalar in every lane.
+    S(Value),
+    /// One element per lane.
+    V(Value),
+}
+
+impl Val {
+    pub fn is_vec(self) -> bool {
+        matches!(self, Val::V(_))
+    }
+}
+
+/// Per-kernel code generation settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Cx {
+    /// The ISA has fused multiply-add.
+    pub fma: bool,
+    /// Lanes of the vector values (4 for 32-bit elements, 2 for f64; 1 in scalar code).
+    pub lanes: u8,
+}
+
+/// The scalar Cranelift type of a dtype.
+pub fn sty(dt: DType) -> Type {
+    match dt {
+        DType::Bool => types::I8,
+        DType::I32 | DType::U32 => types::I32,
+        DType::F32 => types::F32,
+        DType::F64 => types::F64,
+    }
+}
+
+/// The vector type of a dtype with `lanes` lanes (bools are lane masks).
+pub fn vty(dt: DType, lanes: u8) -> Type {
+    match (dt, lanes) {
+        (DType::F32, 4) => types::F32X4,
+        (DType::I32 | DType::U32, 4) | (DType::Bool, 4) => types::I32X4,
+        (DType::F64, 2) | (DType::Bool, 2) => {
+            if dt == DType::F64 {
+                types::F64X2
+            } else {
+                types::I64X2
+            }
+        }
+        _ => unreachable!("no {lanes}-lane vector of {dt}"),
+    }
+}
+
+/// Flags for vector bitcasts (lane layouts must be stated).
+pub fn le() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+
+/// A scalar constant.
+pub fn sconst(b: &mut FunctionBuilder, v: Scalar) -> Value {
+    match v {
+        Scalar::Bool(x) => b.ins().iconst(types::I8, x as i64),
+        Scalar::I32(x) => b.ins().iconst(types::I32, x as u32 as i64),
+        Scalar::U32(x) => b.ins().iconst(types::I32, x as i64),
+        Scalar::F32(x) => b.ins().f32const(x),
+        Scalar::F64(x) => b.ins().f64const(x),
+    }
+}
+
+/// A value as a vector of `dt` (splatting a uniform one).
+pub fn to_vec(b: &mut FunctionBuilder, cx: &Cx, dt: DType, v: Val) -> Value {
+    match v {
+        Val::V(x) => x,
+        Val::S(x) => {
+            let ty = vty(dt, cx.lanes);
+            if dt == DType::Bool {
+                let m = b.ins().bmask(ty.lane_type(), x);
+                b.ins().splat(ty, m)
+            } else {
+                b.ins().splat(ty, x)
+            }
+        }
+    }
+}
+
+/// Operands in one representation: all scalar, or all vectors. Returns (values, vector?).
+fn lift(b: &mut FunctionBuilder, cx: &Cx, dts: &[DType], vals: &[Val]) -> (Vec<Value>, bool) {
+    if vals.iter().any(|v| v.is_vec()) {
+        let vs = vals
+            .iter()
+            .zip(dts)
+            .map(|(&v, &dt)| to_vec(b, cx, dt, v))
+            .collect();
+        (vs, true)
+    } else {
+        let vs = vals
+            .iter()
+            .map(|v| match v {
+                Val::S(x) => *x,
+                Val::V(_) => unreachable!(),
+            })
+            .collect();
+        (vs, false)
+    }
+}
+
+fn wrap(v: Value, vec: bool) -> Val {
+    if vec {
+        Val::V(v)
+    } else {
+        Val::S(v)
+    }
+}
+
+/// `x` as a constant of the type of `like` (scalar or splatted vector).
+fn konst(b: &mut FunctionBuilder, cx: &Cx, v: Scalar, vec: bool) -> Value {
+    let s = sconst(b, v);
+    if vec {
+        let dt = v.dtype();
+        to_vec(b, cx, dt, Val::S(s))
+    } else {
+        s
+    }
+}
+
+fn float_one(dt: DType) -> Scalar {
+    if dt == DType::F32 {
+        Scalar::F32(1.0)
+    } else {
+        Scalar::F64(1.0)
+    }
+}
+
+fn float_zero(dt: DType) -> Scalar {
+    if dt == DType::F32 {
+        Scalar::F32(0.0)
+    } else {
+        Scalar::F64(0.0)
+    }
+}
+
+/// `cond ? x : y` where cond is a bool (i8 or mask) of the same representation as x and y.
+fn choose(b: &mut FunctionBuilder, vec: bool, cond: Value, x: Value, y: Value) -> Value {
+    if vec {
+        let ty = b.func.dfg.value_type(x);
+        let m = if b.func.dfg.value_type(cond) == ty {
+            cond
+        } else {
+            b.ins().bitcast(ty, le(), cond)
+        };
+        b.ins().bitselect(m, x, y)
+    } else {
+        b.ins().select(cond, x, y)
+    }
+}
+
+/// Could this unary op on a vector of `from` be emitted with vector instructions?
+pub fn unary_vectorizes(op: &UnaryOp, from: DType, to: DType) -> bool {
+    match op {
+        UnaryOp::ConvertElementType { .. } => {
+            use DType::*;
+            match (from, to) {
+                (a, b) if a == b => true,
+                (I32, U32) | (U32, I32) | (F32, I32) | (I32, F32) => true,
+                (_, Bool) | (Bool, _) => true,
+                _ => false,
+            }
+        }
+        UnaryOp::BitcastConvertType { .. } => true,
+        _ => true,
+    }
+}
+
+pub fn unary(
+    b: &mut FunctionBuilder,
+    cx: &Cx,
+    op: &UnaryOp,
+    from: DType,
+    to: DType,
+    x: Val,
+) -> Val {
+    use UnaryOp::*;
+    let (xs, vec) = lift(b, cx, &[from], &[x]);
+    let x = xs[0];
+    let ty = if vec { vty(from, cx.lanes) } else { sty(from) };
+    let float = from.is_float();
+    let r = match op {
+        Neg => {
+            if float {
+                b.ins().fneg(x)
+            } else {
+                b.ins().ineg(x)
+            }
+        }
+        Abs => match from {
+            DType::F32 | DType::F64 => b.ins().fabs(x),
+            DType::I32 => b.ins().iabs(x),
+            _ => x,
+        },
+        Sign => match from {
+            DType::F32 | DType::F64 => {
+                let one = konst(b, cx, float_one(from), vec);
+                let zero = konst(b, cx, float_zero(from), vec);
+                let cs = b.ins().fcopysign(one, x);
+                let is0 = b.ins().fcmp(FloatCC::Equal, x, zero);
+                let isnan = b.ins().fcmp(FloatCC::Unordered, x, x);
+                let keep = b.ins().bor(is0, isnan);
+                choose(b, vec, keep, x, cs)
+            }
+            DType::I32 => {
+                let one = konst(b, cx, Scalar::I32(1), vec);
+                let m1 = konst(b, cx, Scalar::I32(-1), vec);
+                let t = b.ins().smin(x, one);
+                b.ins().smax(t, m1)
+            }
+            _ => {
+                let zero = konst(b, cx, Scalar::U32(0), vec);
+                let nz = b.ins().icmp(IntCC::NotEqual, x, zero);
+                bool_to_int(b, cx, nz, vec)
+            }
+        },
+        Square => {
+            if float {
+                b.ins().fmul(x, x)
+            } else {
+                b.ins().imul(x, x)
+            }
+        }
+        Sqrt => b.ins().sqrt(x),
+        Rsqrt => {
+            let one = konst(b, cx, float_one(from), vec);
+            let s = b.ins().sqrt(x);
+            b.ins().fdiv(one, s)
+        }
+        IntegerPow { y } => integer_pow(b, cx, x, *y, from, vec),
+        Not => {
+            if from == DType::Bool && !vec {
+                b.ins().bxor_imm_s(x, 1)
+            } else {
+                b.ins().bnot(x)
+            }
+        }
+        StopGradient => x,
+        Exp => math::emit_math(b, MathFn::Exp, x, ty, cx.fma),
+        Log => math::emit_math(b, MathFn::Log, x, ty, cx.fma),
+        Log1p => math::emit_math(b, MathFn::Log1p, x, ty, cx.fma),
+        Expm1 => math::emit_math(b, MathFn::Expm1, x, ty, cx.fma),
+        Tanh => math::emit_math(b, MathFn::Tanh, x, ty, cx.fma),
+        Logistic => math::emit_math(b, MathFn::Logistic, x, ty, cx.fma),
+        Sin => math::emit_math(b, MathFn::Sin, x, ty, cx.fma),
+        Cos => math::emit_math(b, MathFn::Cos, x, ty, cx.fma),
+        ErfInv => math::emit_math(b, MathFn::ErfInv, x, ty, cx.fma),
+        ConvertElementType { .. } => convert(b, cx, x, from, to, vec),
+        BitcastConvertType { .. } => {
+            if sty(from) == sty(to) && !(from.is_float() ^ to.is_float()) {
+                x
+            } else {
+                let tty = if vec { vty(to, cx.lanes) } else { sty(to) };
+                b.ins().bitcast(tty, le(), x)
+            }
+        }
+    };
+    wrap(r, vec)
+}
+
+/// A bool (i8 0/1 or mask) as an i32 0/1.
+fn bool_to_int(b: &mut FunctionBuilder, cx: &Cx, x: Value, vec: bool) -> Value {
+    if vec {
+        let one = konst(b, cx, Scalar::I32(1), true);
+        b.ins().band(x, one)
+    } else {
+        b.ins().uextend(types::I32, x)
+    }
+}
+
+fn convert(b: &mut FunctionBuilder, cx: &Cx, x: Value, from: DType, to: DType, vec: bool) -> Value {
+    use DType::*;
+    let tty = if vec { vty(to, cx.lanes) } else { sty(to) };
+    match (from, to) {
+        (a, c) if a == c => x,
+        (I32, U32) | (U32, I32) => x,
+        (F32, F64) => b.ins().fpromote(tty, x),
+        (F64, F32) => b.ins().fdemote(tty, x),
+        (F32 | F64, I32) => b.ins().fcvt_to_sint_sat(tty, x),
+        (F32 | F64, U32) => b.ins().fcvt_to_uint_sat(tty, x),
+        (I32, F32 | F64) => b.ins().fcvt_from_sint(tty, x),
+        (U32, F32 | F64) => {
+            debug_assert!(!vec);
+            let w = b.ins().uextend(types::I64, x);
+            b.ins().fcvt_from_sint(tty, w)
+        }
+        (F32 | F64, Bool) => {
+            let zero = konst(b, cx, float_zero(from), vec);
+            b.ins().fcmp(FloatCC::NotEqual, x, zero)
+        }
+        (I32 | U32, Bool) => {
+            let zero = konst(b, cx, Scalar::I32(0), vec);
+            b.ins().icmp(IntCC::NotEqual, x, zero)
+        }
+        (Bool, I32 | U32) => bool_to_int(b, cx, x, vec),
+        (Bool, F32 | F64) => {
+            if vec {
+                let bits = if to == F32 {
+                    Scalar::I32(1.0f32.to_bits() as i32)
+                } else {
+                    // Only reachable with 2 lanes, where masks are i64x2.
+                    return {
+                        let one = b.ins().iconst(types::I64, 1.0f64.to_bits() as i64);
+                        let one = b.ins().splat(types::I64X2, one);
+                        let m = b.ins().band(x, one);
+                        b.ins().bitcast(tty, le(), m)
+                    };
+                };
+                let one = konst(b, cx, bits, true);
+                let m = b.ins().band(x, one);
+                b.ins().bitcast(tty, le(), m)
+            } else {
+                let w = b.ins().uextend(types::I32, x);
+                b.ins().fcvt_from_sint(tty, w)
+            }
+        }
+        _ => unreachable!("convert {from} -> {to}"),
+    }
+}
+
+/// `x ** y` by repeated squaring, in the interpreter's order (so results are bit-identical).
+fn integer_pow(b: &mut FunctionBuilder, cx: &Cx, x: Value, y: i32, dt: DType, vec: bool) -> Value {
+    let float = dt.is_float();
+    let mul = |b: &mut FunctionBuilder, p: Value, q: Value| {
+        if float {
+            b.ins().fmul(p, q)
+        } else {
+            b.ins().imul(p, q)
+        }
+    };
+    let mut acc: Option<Value> = None;
+    let mut base = x;
+    let mut n = y.unsigned_abs();
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = Some(match acc {
+                None => base,
+                Some(a) => mul(b, a, base),
+            });
+        }
+        n >>= 1;
+        if n > 0 {
+            base = mul(b, base, base);
+        }
+    }
+    let one = if float {
+        float_one(dt)
+    } else if dt == DType::U32 {
+        Scalar::U32(1)
+    } else {
+        Scalar::I32(1)
+    };
+    let acc = match acc {
+        Some(a) => a,
+        None => konst(b, cx, one, vec),
+    };
+    if y < 0 {
+        let one = konst(b, cx, one, vec);
+        b.ins().fdiv(one, acc)
+    } else {
+        acc
+    }
+}
+
+/// Could this binary op be emitted with vector instructions (`rhs_uniform`: the right
+/// operand is the same in every lane)?
+pub fn binary_vectorizes(op: &BinaryOp, dt: DType, rhs_uniform: bool) -> bool {
+    match op {
+        BinaryOp::Div => dt.is_float(),
+        BinaryOp::ShiftLeft | BinaryOp::ShiftRightLogical => rhs_uniform,
+        _ => true,
+    }
+}
+
+pub fn binary(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, dt: DType, x: Val, y: Val) -> Val {
+    use BinaryOp::*;
+    if matches!(op, ShiftLeft | ShiftRightLogical) {
+        return shift(b, cx, op, x, y);
+    }
+    let (vs, vec) = lift(b, cx, &[dt, dt], &[x, y]);
+    let (p, q) = (vs[0], vs[1]);
+    let ty = if vec { vty(dt, cx.lanes) } else { sty(dt) };
+    let float = dt.is_float();
+    let signed = dt == DType::I32;
+    let r = match op {
+        Add | AddAny => {
+            if float {
+                b.ins().fadd(p, q)
+            } else {
+                b.ins().iadd(p, q)
+            }
+        }
+        Sub => {
+            if float {
+                b.ins().fsub(p, q)
+            } else {
+                b.ins().isub(p, q)
+            }
+        }
+        Mul => {
+            if float {
+                b.ins().fmul(p, q)
+            } else {
+                b.ins().imul(p, q)
+            }
+        }
+        Div => {
+            if float {
+                b.ins().fdiv(p, q)
+            } else {
+                debug_assert!(!vec);
+                int_div(b, p, q, signed)
+            }
+        }
+        Pow => math::emit_pow(b, p, q, ty, cx.fma),
+        Max => {
+            if float {
+                b.ins().fmax(p, q)
+            } else if signed {
+                b.ins().smax(p, q)
+            } else {
+                b.ins().umax(p, q)
+            }
+        }
+        Min => {
+            if float {
+                b.ins().fmin(p, q)
+            } else if signed {
+                b.ins().smin(p, q)
+            } else {
+                b.ins().umin(p, q)
+            }
+        }
+        And => b.ins().band(p, q),
+        Or => b.ins().bor(p, q),
+        Xor => b.ins().bxor(p, q),
+        Eq | Ne | Lt | Le | Gt | Ge => {
+            if float {
+                let cc = match op {
+                    Eq => FloatCC::Equal,
+                    Ne => FloatCC::NotEqual,
+                    Lt => FloatCC::LessThan,
+                    Le => FloatCC::LessThanOrEqual,
+                    Gt => FloatCC::GreaterThan,
+                    _ => FloatCC::GreaterThanOrEqual,
+                };
+                b.ins().fcmp(cc, p, q)
+            } else {
+                let cc = match (op, signed) {
+                    (Eq, _) => IntCC::Equal,
+                    (Ne, _) => IntCC::NotEqual,
+                    (Lt, true) => IntCC::SignedLessThan,
+                    (Le, true) => IntCC::SignedLessThanOrEqual,
+                    (Gt, true) => IntCC::SignedGreaterThan,
+                    (Ge, true) => IntCC::SignedGreaterThanOrEqual,
+                    (Lt, false) => IntCC::UnsignedLessThan,
+                    (Le, false) => IntCC::UnsignedLessThanOrEqual,
+                    (Gt, false) => IntCC::UnsignedGreaterThan,
+                    _ => IntCC::UnsignedGreaterThanOrEqual,
+                };
+                b.ins().icmp(cc, p, q)
+            }
+        }
+        ShiftLeft | ShiftRightLogical => unreachable!("handled above"),
+    };
+    wrap(r, vec)
+}
+
+/// XLA's integer division: `x / 0` is -1 (all ones for u32), `INT_MIN / -1` is `INT_MIN`.
+fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, signed: bool) -> Value {
+    let zero = b.ins().icmp_imm_s(IntCC::Equal, q, 0);
+    let one = b.ins().iconst(types::I32, 1);
+    let bad = if signed {
+        let m1 = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
+        let min = b.ins().icmp_imm_s(IntCC::Equal, p, i32::MIN as i64);
+        let ovf = b.ins().band(m1, min);
+        b.ins().bor(zero, ovf)
+    } else {
+        zero
+    };
+    let safe_q = b.ins().select(bad, one, q);
+    let r = if signed {
+        b.ins().sdiv(p, safe_q)
+    } else {
+        b.ins().udiv(p, safe_q)
+    };
+    let all_ones = b.ins().iconst(types::I32, -1i32 as u32 as i64);
+    b.ins().select(zero, all_ones, r)
+}
+
+/// Shifts by 32 or more give 0 (Cranelift would take the amount modulo 32).
+fn shift(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, x: Val, y: Val) -> Val {
+    let dt = DType::I32;
+    let (amount, amount_vec) = match y {
+        Val::S(a) => (a, false),
+        Val::V(a) => (a, true),
+    };
+    debug_assert!(!amount_vec || !x.is_vec() || cx.lanes == 1);
+    if amount_vec {
+        // Only in scalar code (vector amounts are not vectorised).
+        unreachable!("vector shift amounts are not vectorised");
+    }
+    let vec = x.is_vec();
+    let p = to_vec_or_scalar(b, cx, dt, x, vec);
+    let r = match op {
+        BinaryOp::ShiftLeft => b.ins().ishl(p, amount),
+        _ => b.ins().ushr(p, amount),
+    };
+    let big = b
+        .ins()
+        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amount, 32);
+    let zero = konst(b, cx, Scalar::I32(0), vec);
+    let r = b.ins().select(big, zero, r);
+    wrap(r, vec)
+}
+
+fn to_vec_or_scalar(b: &mut FunctionBuilder, cx: &Cx, dt: DType, v: Val, vec: bool) -> Value {
+    match (v, vec) {
+        (Val::S(x), false) => x,
+        _ => to_vec(b, cx, dt, v),
+    }
+}
+
+/// `select_n(which, cases...)`: `which` clamped into range, as the interpreter does.
+pub fn select_n(
+    b: &mut FunctionBuilder,
+    cx: &Cx,
+    which_dt: DType,
+    case_dt: DType,
+    which: Val,
+    cases: &[Val],
+) -> Val {
+    let vec = which.is_vec() || cases.iter().any(|c| c.is_vec());
+    let cs: Vec<Value> = cases
+        .iter()
+        .map(|&c| to_vec_or_scalar(b, cx, case_dt, c, vec))
+        .collect();
+    let mut res = cs[0];
+    for (k, &c) in cs.iter().enumerate().skip(1) {
+        match which {
+            Val::S(w) => {
+                let cond = if which_dt == DType::Bool {
+                    w
+                } else {
+                    b.ins()
+                        .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, w, k as i64)
+                };
+                res = b.ins().select(cond, c, res);
+            }
+            Val::V(w) => {
+                let cond = if which_dt == DType::Bool {
+                    w
+                } else {
+                    let kv = konst(b, cx, Scalar::I32(k as i32), true);
+                    b.ins().icmp(IntCC::SignedGreaterThanOrEqual, w, kv)
+                };
+                res = choose(b, true, cond, c, res);
+            }
+        }
+    }
+    wrap(res, vec)
+}
+
+/// threefry2x32 over u32 lanes: (k0, k1, x0, x1) -> (y0, y1).
+pub fn threefry(b: &mut FunctionBuilder, cx: &Cx, args: [Val; 4]) -> (Val, Val) {
+    let dt = DType::U32;
+    let add = |b: &mut FunctionBuilder, p: Val, q: Val| binary(b, cx, &BinaryOp::Add, dt, p, q);
+    let xor = |b: &mut FunctionBuilder, p: Val, q: Val| binary(b, cx, &BinaryOp::Xor, dt, p, q);
+    let c = |b: &mut FunctionBuilder, v: u32| Val::S(b.ins().iconst(types::I32, v as i64));
+    let rotl = |b: &mut FunctionBuilder, v: Val, r: u32| match v {
+        Val::S(x) => Val::S(b.ins().rotl_imm_s(x, r as i64)),
+        Val::V(x) => {
+            let hi = b.ins().ishl_imm_s(x, r as i64);
+            let lo = b.ins().ushr_imm_s(x, (32 - r) as i64);
+            Val::V(b.ins().bor(hi, lo))
+        }
+    };
+    let [k0, k1, b0, b1] = args;
+    let parity = c(b, 0x1BD1_1BDA);
+    let k01 = xor(b, k0, k1);
+    let ks = [k0, k1, xor(b, k01, parity)];
+    let mut x0 = add(b, b0, ks[0]);
+    let mut x1 = add(b, b1, ks[1]);
+    for group in 0..5usize {
+        for &r in &crate::prims::random::ROTATIONS[group % 2] {
+            x0 = add(b, x0, x1);
+            x1 = rotl(b, x1, r);
+            x1 = xor(b, x1, x0);
+        }
+        x0 = add(b, x0, ks[(group + 1) % 3]);
+        let t = add(b, x1, ks[(group + 2) % 3]);
+        let g1 = c(b, group as u32 + 1);
+        x1 = add(b, t, g1);
+    }
+    (x0, x1)
+}
+
+/// A reduction's combining op on two values of one representation.
+pub fn combine(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, dt: DType, x: Val, y: Val) -> Val {
+    binary(b, cx, op, dt, x, y)
+}
