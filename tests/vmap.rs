@@ -7,6 +7,7 @@ use cranax::core::error::raise;
 use cranax::lax;
 use cranax::numpy as jnp;
 use cranax::prims::DotGeneral;
+use cranax::test_util::FWD_REV;
 use cranax::*;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -101,6 +102,10 @@ fn seed_vmap_grad_tanh_jaxpr_and_values() {
     for (a, b) in vals(&g).iter().zip(want) {
         assert!((a - b).abs() <= 1e-6, "{g}");
     }
+    // The seed's finite-difference check of the same function (without jit), and to order 2.
+    let x = f32s(&SEED_X, &[5]);
+    check_grads(&vmap(grad(activate)), (x.clone(),), 1, FWD_REV).unwrap();
+    check_grads(&vmap(grad(activate)), (x.clone(),), 2, FWD_REV).unwrap();
     // JAX's own values for the same input (tests/data/jax_autodiff.json), f32 and f64.
     let data = load("jax_autodiff.json");
     for dtype in ["f32", "f64"] {
@@ -771,6 +776,63 @@ fn nested_vmap_is_a_double_loop() {
             assert_same(&g, &want, 1e-6, "vmap(vmap)");
         }
     }
+}
+
+#[test]
+fn closures_over_outer_values_batch_correctly() {
+    // vmap inside grad, closing over the differentiated w: d/dw sum_i (w . x_i)^2.
+    let w = f64s(&[1.0, 2.0, 3.0], &[3]);
+    let xs = f64s(&[1.0, 0.0, 0.0, 0.0, 1.0, 1.0], &[2, 3]);
+    let loss = |w: &Array| {
+        let per = ok(vmap(|x: &Array| jnp::dot(w, x)).call((xs.clone(),)));
+        jnp::sum(per.pow(2), None, false)
+    };
+    // = sum_i 2 (w . x_i) x_i = 2 * 1 * [1, 0, 0] + 2 * 5 * [0, 1, 1].
+    assert_eq!(vals(&grad(loss).call((w,)).unwrap()), vec![2.0, 10.0, 10.0]);
+    // vmap inside vmap, closing over the outer example: an outer product.
+    let outer = |x: &Array| ok(vmap(|y: &Array| x * y).call((f64s(&[1.0, 10.0], &[2]),)));
+    let r = vmap(outer).call((f64s(&[1.0, 2.0, 3.0], &[3]),)).unwrap();
+    assert_eq!(r.shape(), &[3, 2]);
+    assert_eq!(vals(&r), vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+    // grad inside vmap, closing over the batched example: d/dy sum(x * y) = x.
+    let h = |x: &Array| ok(grad(|y: &Array| (x * y).sum()).call((f64s(&[1.0, 1.0], &[2]),)));
+    let xs = f64s(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    assert_eq!(
+        vals(&vmap(h).call((xs,)).unwrap()),
+        vec![1.0, 2.0, 3.0, 4.0]
+    );
+}
+
+#[test]
+fn pytree_arguments_take_per_argument_or_per_leaf_axes() {
+    let f = |p: &(Array, Array), z: &Array| &p.0 * &p.1 + z;
+    let a = f64s(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+    let at = jnp::transpose(&a, None);
+    let want = vmap(f)
+        .in_axes([Some(0), None])
+        .call(((a.clone(), a.clone()), Array::scalar(1.0f64)))
+        .unwrap();
+    assert_eq!(vals(&want), vec![2.0, 5.0, 10.0, 17.0, 26.0, 37.0]);
+    // One axis for the whole tuple argument.
+    let got = vmap(f)
+        .in_axes([Some(1), None])
+        .call(((at.clone(), at.clone()), Array::scalar(1.0f64)))
+        .unwrap();
+    assert_same(&got, &want, 0.0, "per argument");
+    // One axis per leaf.
+    let got = vmap(f)
+        .in_axes(Axes::PerLeaf(vec![Some(0), Some(1), None]))
+        .call(((a, at), Array::scalar(1.0f64)))
+        .unwrap();
+    assert_same(&got, &want, 0.0, "per leaf");
+}
+
+#[test]
+fn an_empty_batch_gives_empty_results() {
+    let f = |x: &Array| jnp::sum(jnp::sin(x), None, false);
+    let xs = Array::zeros(&[0, 3], DType::F32);
+    assert_eq!(vmap(f).call((xs.clone(),)).unwrap().shape(), &[0]);
+    assert_eq!(vmap(grad(f)).call((xs,)).unwrap().shape(), &[0, 3]);
 }
 
 #[test]
