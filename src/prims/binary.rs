@@ -470,15 +470,31 @@ pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
 /// the rest are scalars, bind directly (a scalar literal stays a scalar); otherwise move every
 /// batch dimension to the front and broadcast the unbatched operands.
 pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
+    batch_elementwise(prim, args, dims, &|_| true)
+}
+
+/// The broadcast batcher, with `may_stay_scalar(i)` saying whether an unbatched rank-0
+/// operand `i` can stay a scalar (true for lax's elementwise ops; for `select_n` only the
+/// predicate, since its cases must share one shape).
+fn batch_elementwise(
+    prim: &Prim,
+    args: &[Array],
+    dims: &[Option<usize>],
+    may_stay_scalar: &dyn Fn(usize) -> bool,
+) -> Result<BatchOut> {
     let (first, first_dim) = args
         .iter()
         .zip(dims)
         .find_map(|(x, d)| d.map(|d| (x, d)))
         .expect("a batching rule runs only with a batched operand");
-    let agree = args.iter().zip(dims).all(|(x, d)| match d {
-        Some(d) => *d == first_dim && x.shape() == first.shape(),
-        None => x.ndim() == 0,
-    });
+    let agree = args
+        .iter()
+        .zip(dims)
+        .enumerate()
+        .all(|(i, (x, d))| match d {
+            Some(d) => *d == first_dim && x.shape() == first.shape(),
+            None => x.ndim() == 0 && may_stay_scalar(i),
+        });
     if agree {
         let outs = crate::core::trace::bind(prim.clone(), args)?;
         let n = outs.len();
@@ -505,7 +521,7 @@ pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) ->
     let mut full = vec![size];
     full.extend(&out_shape);
     let mut moved = Vec::with_capacity(args.len());
-    for ((x, d), pe) in args.iter().zip(dims).zip(&per_example) {
+    for (i, ((x, d), pe)) in args.iter().zip(dims).zip(&per_example).enumerate() {
         moved.push(match d {
             Some(d) => {
                 let x = lax::moveaxis(x, *d, 0)?;
@@ -515,7 +531,7 @@ pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) ->
                     x
                 }
             }
-            None if x.ndim() == 0 => x.clone(),
+            None if x.ndim() == 0 && may_stay_scalar(i) => x.clone(),
             None => {
                 let dims: Vec<usize> = (1..=x.ndim()).collect();
                 lax::broadcast_in_dim(x, &full, &dims)?
@@ -620,5 +636,5 @@ pub fn select_n_transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>>
 }
 
 pub fn select_n_batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
-    broadcast_batcher(&Prim::SelectN, args, dims)
+    batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
 }
