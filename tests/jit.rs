@@ -1,23 +1,1332 @@
-//! The JIT (issue 5) against the reference interpreter.
+//! The JIT (issue 5) against the reference interpreter as the oracle: every primitive at sizes
+//! 0..1000 with edge values (NaN, ±inf, ±0, subnormals, large), f32 and f64, bit-exact where the
+//! operation is exact; random programs (proptest) plain, batched and differentiated; the jit
+//! cache (statistics, recompiles, bound, eviction, clearing), argument checking, threads, and
+//! composition with grad/vmap/nested jit.
 
+use cranax::api::jit::signature_of;
+use cranax::backend;
 use cranax::core::error::or_raise;
 use cranax::lax;
+use cranax::prims::DotGeneral;
+use cranax::transform::stage::trace_to_jaxpr;
 use cranax::*;
+use proptest::prelude::*;
+
+#[path = "support/programs.rs"]
+mod programs;
+
+// ---------------------------------------------------------------------------------------------
+// the oracle
+
+const SIZES: [usize; 11] = [0, 1, 3, 4, 5, 7, 8, 9, 15, 17, 1000];
+
+/// How closely compiled results must match the interpreter's.
+#[derive(Clone, Copy, Debug)]
+enum Tol {
+    /// Bit for bit (NaNs match NaNs of any payload).
+    Exact,
+    /// Within this many units in the last place (f32 or f64 ulps).
+    Ulp(u64),
+    /// `|a - b| <= atol + rtol |b|` (reductions, dots: another summation order).
+    Close(f64, f64),
+}
+
+fn ulp_distance(a: f64, b: f64, f32s: bool) -> u64 {
+    if f32s {
+        let key = |x: f32| {
+            let i = x.to_bits() as i32;
+            if i < 0 {
+                i32::MIN as i64 - i as i64
+            } else {
+                i as i64
+            }
+        };
+        (key(a as f32) - key(b as f32)).unsigned_abs()
+    } else {
+        let key = |x: f64| {
+            let i = x.to_bits() as i64;
+            if i < 0 {
+                (i64::MIN as i128) - i as i128
+            } else {
+                i as i128
+            }
+        };
+        (key(a) - key(b)).unsigned_abs() as u64
+    }
+}
+
+#[track_caller]
+fn assert_matches(what: &str, got: &Array, want: &Array, tol: Tol) {
+    assert_eq!(got.shape(), want.shape(), "{what}: shape");
+    assert_eq!(got.dtype(), want.dtype(), "{what}: dtype");
+    let (g, w) = (got.data().unwrap(), want.data().unwrap());
+    let is_f32 = got.dtype() == DType::F32;
+    for i in 0..g.len() {
+        let (a, b) = (g.get(i), w.get(i));
+        let ok = match (a, b) {
+            (Scalar::F32(x), Scalar::F32(y)) if x.is_nan() && y.is_nan() => true,
+            (Scalar::F64(x), Scalar::F64(y)) if x.is_nan() && y.is_nan() => true,
+            (Scalar::F32(_), Scalar::F32(_)) | (Scalar::F64(_), Scalar::F64(_)) => {
+                let (x, y) = (a.to_f64(), b.to_f64());
+                match tol {
+                    Tol::Exact => a.bits() == b.bits(),
+                    Tol::Ulp(n) => x == y || ulp_distance(x, y, is_f32) <= n,
+                    Tol::Close(rtol, atol) => x == y || (x - y).abs() <= atol + rtol * y.abs(),
+                }
+            }
+            _ => a.bits() == b.bits(),
+        };
+        assert!(
+            ok,
+            "{what}: element {i} of {}: jit gave {a:?}, the interpreter {b:?}",
+            got.aval()
+        );
+    }
+}
+
+/// Trace `f` at `args`, then compare compiled code with the interpreter.
+#[track_caller]
+fn check(what: &str, f: &dyn Fn(&[Array]) -> Result<Vec<Array>>, args: &[Array], tol: Tol) {
+    let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+    let cj = trace_to_jaxpr(f, &avals).unwrap_or_else(|e| panic!("{what}: tracing: {e}"));
+    let want = eval_jaxpr(&cj, args).unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+    let exe = backend::compile(&cj).unwrap_or_else(|e| panic!("{what}: compile: {e}\n{cj}"));
+    let got = exe.run(args).unwrap_or_else(|e| panic!("{what}: run: {e}"));
+    assert_eq!(got.len(), want.len(), "{what}: number of outputs");
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_matches(&format!("{what} (output {k}) {}", cj), g, w, tol);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// inputs
+
+const F32_EDGES: [f32; 16] = [
+    f32::NAN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    0.0,
+    -0.0,
+    1e-40,  // subnormal
+    -1e-45, // smallest subnormal
+    f32::MAX,
+    -f32::MAX,
+    f32::MIN_POSITIVE,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    3e9,
+    -7e-3,
+];
+
+const F64_EDGES: [f64; 16] = [
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    0.0,
+    -0.0,
+    1e-310,
+    -5e-324,
+    f64::MAX,
+    -f64::MAX,
+    f64::MIN_POSITIVE,
+    1.0,
+    -1.0,
+    0.5,
+    -2.5,
+    3e18,
+    -7e-3,
+];
+
+/// A deterministic pseudo-random stream.
+fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s >> 11
+    }
+}
+
+/// `n` values of `dt`: edge values first (when `edges`), then values spread over `[-r, r]`.
+fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
+    let mut next = lcg(seed);
+    let mut unit = move || (next() as f64 / (1u64 << 53) as f64) * 2.0 - 1.0;
+    let data = match dt {
+        DType::F32 => Data::F32(
+            (0..n)
+                .map(|i| {
+                    if edges && i < F32_EDGES.len() {
+                        F32_EDGES[(i + seed as usize) % F32_EDGES.len()]
+                    } else {
+                        (unit() * r) as f32
+                    }
+                })
+                .collect(),
+        ),
+        DType::F64 => Data::F64(
+            (0..n)
+                .map(|i| {
+                    if edges && i < F64_EDGES.len() {
+                        F64_EDGES[(i + seed as usize) % F64_EDGES.len()]
+                    } else {
+                        unit() * r
+                    }
+                })
+                .collect(),
+        ),
+        DType::I32 => {
+            let special = [0, 1, -1, i32::MIN, i32::MAX, 31, 32, 33, -32];
+            Data::I32(
+                (0..n)
+                    .map(|i| {
+                        if edges && i < special.len() {
+                            special[(i + seed as usize) % special.len()]
+                        } else {
+                            (unit() * r) as i32
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        DType::U32 => {
+            let special = [0, 1, u32::MAX, 1 << 31, 31, 32, 33, 7];
+            Data::U32(
+                (0..n)
+                    .map(|i| {
+                        if edges && i < special.len() {
+                            special[(i + seed as usize) % special.len()]
+                        } else {
+                            (unit().abs() * r) as u32
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        DType::Bool => Data::Bool((0..n).map(|_| unit() > 0.0).collect()),
+    };
+    let v: Vec<Scalar> = (0..data.len()).map(|i| data.get(i)).collect();
+    let arr = Array::full(&[n], Scalar::from_f64(0.0, dt));
+    let _ = arr;
+    match data {
+        Data::F32(v) => Array::from_vec(v, &[n]).unwrap(),
+        Data::F64(v) => Array::from_vec(v, &[n]).unwrap(),
+        Data::I32(v) => Array::from_vec(v, &[n]).unwrap(),
+        Data::U32(v) => Array::from_vec(v, &[n]).unwrap(),
+        Data::Bool(_) => Array::from_vec(
+            v.iter().map(|s| s.to_f64() != 0.0).collect::<Vec<_>>(),
+            &[n],
+        )
+        .unwrap(),
+    }
+}
+
+fn reshaped(x: &Array, shape: &[usize]) -> Array {
+    let d = x.data().unwrap();
+    match d {
+        Data::F32(v) => Array::from_vec(v.clone(), shape).unwrap(),
+        Data::F64(v) => Array::from_vec(v.clone(), shape).unwrap(),
+        Data::I32(v) => Array::from_vec(v.clone(), shape).unwrap(),
+        Data::U32(v) => Array::from_vec(v.clone(), shape).unwrap(),
+        Data::Bool(v) => Array::from_vec(v.clone(), shape).unwrap(),
+    }
+}
+
+const FLOATS: [DType; 2] = [DType::F32, DType::F64];
+const ALL: [DType; 5] = [DType::Bool, DType::I32, DType::U32, DType::F32, DType::F64];
+
+fn one(r: Result<Array>) -> Result<Vec<Array>> {
+    r.map(|a| vec![a])
+}
+
+// ---------------------------------------------------------------------------------------------
+// elementwise primitives
+
+fn unary_tol(op: &prims::UnaryOp) -> Tol {
+    use prims::UnaryOp::*;
+    match op {
+        Exp | Log | Log1p => Tol::Ulp(3),
+        Expm1 | Tanh | Logistic | Sin | Cos | ErfInv => Tol::Ulp(5),
+        Rsqrt => Tol::Ulp(1),
+        _ => Tol::Exact,
+    }
+}
+
+#[test]
+fn unary_float_ops_at_every_size() {
+    use prims::UnaryOp::*;
+    let ops = [
+        Neg,
+        Exp,
+        Log,
+        Log1p,
+        Expm1,
+        Sin,
+        Cos,
+        Tanh,
+        Logistic,
+        Sqrt,
+        Rsqrt,
+        Abs,
+        Sign,
+        Square,
+        ErfInv,
+        IntegerPow { y: 2 },
+        IntegerPow { y: 3 },
+        IntegerPow { y: -2 },
+        IntegerPow { y: 0 },
+        IntegerPow { y: 7 },
+        StopGradient,
+    ];
+    for dt in FLOATS {
+        for &n in &SIZES {
+            for op in &ops {
+                // erf_inv lives on [-1, 1]; the others see the whole range.
+                let r = if *op == ErfInv { 1.0 } else { 40.0 };
+                let x = values(dt, n, n as u64 + 3, true, r);
+                let f = |a: &[Array]| {
+                    one(core::trace::bind1(
+                        prims::Prim::Unary(op.clone()),
+                        std::slice::from_ref(&a[0]),
+                    ))
+                };
+                check(&format!("{} {dt}[{n}]", op.name()), &f, &[x], unary_tol(op));
+            }
+        }
+    }
+}
+
+#[test]
+fn unary_integer_and_bool_ops() {
+    use prims::UnaryOp::*;
+    for dt in [DType::I32, DType::U32] {
+        for &n in &SIZES {
+            for op in [
+                Neg,
+                Abs,
+                Sign,
+                Square,
+                IntegerPow { y: 3 },
+                IntegerPow { y: 0 },
+                Not,
+            ] {
+                let x = values(dt, n, n as u64, true, 1e5);
+                let f = |a: &[Array]| {
+                    one(core::trace::bind1(
+                        prims::Prim::Unary(op.clone()),
+                        std::slice::from_ref(&a[0]),
+                    ))
+                };
+                check(&format!("{} {dt}[{n}]", op.name()), &f, &[x], Tol::Exact);
+            }
+        }
+    }
+    for &n in &SIZES {
+        let x = values(DType::Bool, n, 1, true, 1.0);
+        check("not bool", &|a| one(lax::not(&a[0])), &[x], Tol::Exact);
+    }
+}
+
+#[test]
+fn conversions_between_every_pair_of_dtypes() {
+    for from in ALL {
+        for to in ALL {
+            for &n in &SIZES {
+                let x = values(from, n, n as u64 + 1, true, 3e9);
+                check(
+                    &format!("convert {from}->{to} [{n}]"),
+                    &|a| one(lax::convert_element_type(&a[0], to)),
+                    &[x],
+                    Tol::Exact,
+                );
+            }
+        }
+    }
+    for (from, to) in [
+        (DType::F32, DType::I32),
+        (DType::F32, DType::U32),
+        (DType::I32, DType::F32),
+        (DType::U32, DType::F32),
+        (DType::I32, DType::U32),
+        (DType::U32, DType::I32),
+    ] {
+        for &n in &SIZES {
+            let x = values(from, n, 5, true, 1e6);
+            check(
+                &format!("bitcast {from}->{to} [{n}]"),
+                &|a| one(lax::bitcast_convert_type(&a[0], to)),
+                &[x],
+                Tol::Exact,
+            );
+        }
+    }
+}
+
+#[test]
+fn binary_ops_at_every_size_and_dtype() {
+    use prims::BinaryOp::*;
+    let float_ops = [
+        Add, AddAny, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge,
+    ];
+    let int_ops = [
+        Add,
+        Sub,
+        Mul,
+        Div,
+        Max,
+        Min,
+        And,
+        Or,
+        Xor,
+        ShiftLeft,
+        ShiftRightLogical,
+        Eq,
+        Ne,
+        Lt,
+        Le,
+        Gt,
+        Ge,
+    ];
+    let bool_ops = [And, Or, Xor, Eq, Ne, Lt, Le, Gt, Ge];
+    for dt in ALL {
+        let ops: &[prims::BinaryOp] = match dt {
+            DType::F32 | DType::F64 => &float_ops,
+            DType::Bool => &bool_ops,
+            _ => &int_ops,
+        };
+        for &n in &SIZES {
+            for op in ops {
+                let tol = if *op == Pow { Tol::Ulp(4) } else { Tol::Exact };
+                let r = if matches!(op, ShiftLeft | ShiftRightLogical) {
+                    40.0
+                } else {
+                    1e3
+                };
+                let x = values(dt, n, n as u64 + 7, true, 1e3);
+                let y = values(dt, n, n as u64 + 2, true, r);
+                let f = |a: &[Array]| {
+                    one(core::trace::bind1(
+                        prims::Prim::Binary(op.clone()),
+                        &[a[0].clone(), a[1].clone()],
+                    ))
+                };
+                let name = format!("{} {dt}[{n}]", op.name());
+                check(&name, &f, &[x.clone(), y.clone()], tol);
+                // A scalar operand on either side (uniform across vector lanes).
+                if n > 0 {
+                    let s = reshaped(&values(dt, 1, n as u64 + 11, false, r), &[]);
+                    check(
+                        &format!("{name} with scalar rhs"),
+                        &f,
+                        &[x.clone(), s.clone()],
+                        tol,
+                    );
+                    check(&format!("{name} with scalar lhs"), &f, &[s, y], tol);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn integer_division_and_shift_edge_cases() {
+    let x = Array::from_slice(&[7i32, -7, i32::MIN, i32::MIN, 5, 0, -1, 3]);
+    let y = Array::from_slice(&[2i32, 2, -1, 0, 0, 0, 32, -1]);
+    check(
+        "div i32",
+        &|a| one(lax::div(&a[0], &a[1])),
+        &[x.clone(), y.clone()],
+        Tol::Exact,
+    );
+    check(
+        "shl i32",
+        &|a| one(lax::shift_left(&a[0], &a[1])),
+        &[x.clone(), y.clone()],
+        Tol::Exact,
+    );
+    check(
+        "shr i32",
+        &|a| one(lax::shift_right_logical(&a[0], &a[1])),
+        &[x, y],
+        Tol::Exact,
+    );
+    let x = Array::from_slice(&[7u32, u32::MAX, 0, 9]);
+    let y = Array::from_slice(&[0u32, 2, 0, 33]);
+    check(
+        "div u32",
+        &|a| one(lax::div(&a[0], &a[1])),
+        &[x.clone(), y.clone()],
+        Tol::Exact,
+    );
+    check(
+        "shl u32",
+        &|a| one(lax::shift_left(&a[0], &a[1])),
+        &[x, y],
+        Tol::Exact,
+    );
+    // Spot checks of the semantics themselves.
+    let exe = |f: &dyn Fn(&[Array]) -> Result<Vec<Array>>, args: &[Array]| {
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let cj = trace_to_jaxpr(f, &avals).unwrap();
+        backend::compile(&cj).unwrap().run(args).unwrap()
+    };
+    let r = exe(
+        &|a| one(lax::div(&a[0], &a[1])),
+        &[
+            Array::from_slice(&[i32::MIN, 3]),
+            Array::from_slice(&[-1i32, 0]),
+        ],
+    );
+    assert_eq!(r[0].to_vec::<i32>().unwrap(), vec![i32::MIN, -1]);
+    let r = exe(
+        &|a| one(lax::max(&a[0], &a[1])),
+        &[
+            Array::from_slice(&[0.0f32, -0.0, f32::NAN]),
+            Array::from_slice(&[-0.0f32, 0.0, 1.0]),
+        ],
+    );
+    let v = r[0].to_vec::<f32>().unwrap();
+    assert!(v[0].to_bits() == 0 && v[1].to_bits() == 0 && v[2].is_nan());
+}
+
+#[test]
+fn select_n_with_bool_and_int_predicates() {
+    for dt in ALL {
+        for &n in &SIZES {
+            let p = values(DType::Bool, n, n as u64, false, 1.0);
+            let (x, y, z) = (
+                values(dt, n, 1, true, 100.0),
+                values(dt, n, 2, true, 100.0),
+                values(dt, n, 3, true, 100.0),
+            );
+            check(
+                &format!("select_n bool {dt}[{n}]"),
+                &|a| one(lax::select_n(&a[0], &[a[1].clone(), a[2].clone()])),
+                &[p, x.clone(), y.clone()],
+                Tol::Exact,
+            );
+            let w = values(DType::I32, n, 4, false, 4.0); // -4..4: clamped into 0..2
+            check(
+                &format!("select_n i32 {dt}[{n}]"),
+                &|a| {
+                    one(lax::select_n(
+                        &a[0],
+                        &[a[1].clone(), a[2].clone(), a[3].clone()],
+                    ))
+                },
+                &[w, x.clone(), y.clone(), z],
+                Tol::Exact,
+            );
+            if n > 0 {
+                let ps = Array::scalar(true);
+                check(
+                    &format!("select_n scalar predicate {dt}[{n}]"),
+                    &|a| one(lax::select_n(&a[0], &[a[1].clone(), a[2].clone()])),
+                    &[ps, x, y],
+                    Tol::Exact,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn threefry_is_bit_exact() {
+    for &n in &SIZES {
+        let k0 = values(DType::U32, n, 1, true, 4e9);
+        let k1 = values(DType::U32, n, 2, true, 4e9);
+        let x0 = values(DType::U32, n, 3, true, 4e9);
+        let x1 = values(DType::U32, n, 4, true, 4e9);
+        let f = |a: &[Array]| {
+            let (p, q) = lax::threefry2x32(&a[0], &a[1], &a[2], &a[3])?;
+            Ok(vec![p, q])
+        };
+        check(
+            &format!("threefry [{n}]"),
+            &f,
+            &[k0, k1, x0.clone(), x1.clone()],
+            Tol::Exact,
+        );
+        // Scalar keys (the usual case: one key, many counters).
+        let ks = (Array::scalar(0x1319_8a2eu32), Array::scalar(0x0370_7344u32));
+        check(
+            &format!("threefry scalar keys [{n}]"),
+            &f,
+            &[ks.0, ks.1, x0, x1],
+            Tol::Exact,
+        );
+    }
+}
+
+#[test]
+fn iota_in_every_numeric_dtype() {
+    for dt in [DType::I32, DType::U32, DType::F32, DType::F64] {
+        for &n in &SIZES {
+            check(
+                &format!("iota {dt}[{n}]"),
+                &|_| one(lax::iota(dt, &[n], 0)),
+                &[],
+                Tol::Exact,
+            );
+            check(
+                &format!("iota {dt}[3,{n}] dim 0 plus x"),
+                &|a| {
+                    let i = lax::iota(dt, &[3, n], 0)?;
+                    let j = lax::iota(dt, &[3, n], 1)?;
+                    one(lax::add(
+                        &lax::add(&i, &j)?,
+                        &lax::broadcast_in_dim(&a[0], &[3, n], &[1])?,
+                    ))
+                },
+                &[lax::convert_element_type(&values(DType::I32, n, 1, false, 50.0), dt).unwrap()],
+                Tol::Exact,
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reductions
+
+#[test]
+fn reductions_over_every_axis_choice() {
+    for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+        for &n in &SIZES {
+            let x = values(dt, 3 * n, n as u64, false, 10.0);
+            let x2 = reshaped(&x, &[3, n]);
+            let x2t = reshaped(&x, &[n, 3]);
+            let sum_tol = if dt.is_float() {
+                Tol::Close(1e-5, 1e-4)
+            } else {
+                Tol::Exact
+            };
+            for (name, arr, axes) in [
+                ("[3,n] axis 1", &x2, vec![1]),
+                ("[3,n] axis 0", &x2, vec![0]),
+                ("[3,n] both", &x2, vec![0, 1]),
+                ("[n,3] axis 0", &x2t, vec![0]),
+                ("[n,3] axis 1", &x2t, vec![1]),
+                ("[3,n] none", &x2, vec![]),
+            ] {
+                let w = format!("{dt} {name} n={n}");
+                check(
+                    &format!("sum {w}"),
+                    &|a| one(lax::reduce_sum(&a[0], &axes)),
+                    &[arr.clone()],
+                    sum_tol,
+                );
+                check(
+                    &format!("max {w}"),
+                    &|a| one(lax::reduce_max(&a[0], &axes)),
+                    &[arr.clone()],
+                    Tol::Exact,
+                );
+                check(
+                    &format!("min {w}"),
+                    &|a| one(lax::reduce_min(&a[0], &axes)),
+                    &[arr.clone()],
+                    Tol::Exact,
+                );
+                if axes.len() == 1 && arr.shape()[axes[0]] > 0 {
+                    for index_dtype in [DType::I32] {
+                        check(
+                            &format!("argmax {w}"),
+                            &|a| one(lax::argmax(&a[0], axes[0], index_dtype)),
+                            &[arr.clone()],
+                            Tol::Exact,
+                        );
+                        check(
+                            &format!("argmin {w}"),
+                            &|a| one(lax::argmin(&a[0], axes[0], index_dtype)),
+                            &[arr.clone()],
+                            Tol::Exact,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn reductions_with_edge_values() {
+    for dt in FLOATS {
+        for &n in &SIZES {
+            // NaN, ±inf and ±0 among the values: max/min/argmax/argmin exactly.
+            let x = values(dt, n, n as u64, true, 10.0);
+            if n > 0 {
+                check(
+                    "argmax edges",
+                    &|a| one(lax::argmax(&a[0], 0, DType::I32)),
+                    &[x.clone()],
+                    Tol::Exact,
+                );
+                check(
+                    "argmin edges",
+                    &|a| one(lax::argmin(&a[0], 0, DType::I32)),
+                    &[x.clone()],
+                    Tol::Exact,
+                );
+            }
+            check(
+                "max edges",
+                &|a| one(lax::reduce_max(&a[0], &[0])),
+                &[x.clone()],
+                Tol::Exact,
+            );
+            check(
+                "min edges",
+                &|a| one(lax::reduce_min(&a[0], &[0])),
+                &[x.clone()],
+                Tol::Exact,
+            );
+            let zeros = reshaped(
+                &lax::convert_element_type(&Array::from_slice(&vec![-0.0f64; n]), dt).unwrap(),
+                &[n],
+            );
+            check(
+                "sum of -0",
+                &|a| one(lax::reduce_sum(&a[0], &[0])),
+                &[zeros],
+                Tol::Exact,
+            );
+        }
+    }
+    for &n in &SIZES {
+        let b = values(DType::Bool, 2 * n, 3, false, 1.0);
+        let b = reshaped(&b, &[2, n]);
+        for axes in [vec![0], vec![1], vec![0, 1]] {
+            check(
+                "max bool",
+                &|a| one(lax::reduce_max(&a[0], &axes)),
+                &[b.clone()],
+                Tol::Exact,
+            );
+            check(
+                "min bool",
+                &|a| one(lax::reduce_min(&a[0], &axes)),
+                &[b.clone()],
+                Tol::Exact,
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_reduction_of_an_elementwise_expression() {
+    for &n in &SIZES {
+        let x = values(DType::F32, n, 1, false, 2.0);
+        let y = values(DType::F32, n, 2, false, 2.0);
+        check(
+            "sum(x*y + sin x)",
+            &|a| {
+                let t = lax::add(&lax::mul(&a[0], &a[1])?, &lax::sin(&a[0])?)?;
+                one(lax::reduce_sum(&t, &[0]))
+            },
+            &[x, y],
+            Tol::Close(1e-5, 1e-4),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// layout and indexing
+
+#[test]
+fn shape_ops_at_every_size() {
+    for dt in ALL {
+        for &n in &SIZES {
+            let x = values(dt, 2 * n, n as u64, true, 100.0);
+            let x2 = reshaped(&x, &[2, n]);
+            let v = values(dt, n, 9, true, 100.0);
+            let cases: Vec<(
+                &str,
+                Box<dyn Fn(&[Array]) -> Result<Vec<Array>>>,
+                Vec<Array>,
+            )> = vec![
+                (
+                    "broadcast row",
+                    Box::new(move |a: &[Array]| one(lax::broadcast_in_dim(&a[0], &[3, n], &[1]))),
+                    vec![v.clone()],
+                ),
+                (
+                    "broadcast col",
+                    Box::new(move |a: &[Array]| one(lax::broadcast_in_dim(&a[0], &[n, 3], &[0]))),
+                    vec![v.clone()],
+                ),
+                (
+                    "broadcast scalar",
+                    Box::new(move |a: &[Array]| one(lax::broadcast_in_dim(&a[0], &[2, n], &[]))),
+                    vec![reshaped(&values(dt, 1, 4, false, 9.0), &[])],
+                ),
+                (
+                    "transpose",
+                    Box::new(|a: &[Array]| one(lax::transpose(&a[0], &[1, 0]))),
+                    vec![x2.clone()],
+                ),
+                (
+                    "reshape merge",
+                    Box::new(move |a: &[Array]| one(lax::reshape(&a[0], &[2 * n]))),
+                    vec![x2.clone()],
+                ),
+                (
+                    "reshape of transpose",
+                    Box::new(move |a: &[Array]| {
+                        one(lax::reshape(&lax::transpose(&a[0], &[1, 0])?, &[2 * n]))
+                    }),
+                    vec![x2.clone()],
+                ),
+                (
+                    "reshape split",
+                    Box::new(move |a: &[Array]| one(lax::reshape(&a[0], &[n, 1, 2]))),
+                    vec![x.clone()],
+                ),
+                (
+                    "squeeze",
+                    Box::new(move |a: &[Array]| {
+                        one(lax::squeeze(&lax::reshape(&a[0], &[1, n, 1])?, &[0, 2]))
+                    }),
+                    vec![v.clone()],
+                ),
+                (
+                    "concatenate",
+                    Box::new(|a: &[Array]| {
+                        one(lax::concatenate(
+                            &[a[0].clone(), a[1].clone(), a[0].clone()],
+                            1,
+                        ))
+                    }),
+                    vec![x2.clone(), x2.clone()],
+                ),
+                (
+                    "concatenate axis 0",
+                    Box::new(|a: &[Array]| one(lax::concatenate(&[a[0].clone(), a[1].clone()], 0))),
+                    vec![x2.clone(), x2.clone()],
+                ),
+                (
+                    "slice strided",
+                    Box::new(move |a: &[Array]| {
+                        one(lax::slice(&a[0], &[0, n / 3], &[2, n], Some(&[1, 2])))
+                    }),
+                    vec![x2.clone()],
+                ),
+                (
+                    "pad",
+                    Box::new(|a: &[Array]| one(lax::pad(&a[0], &a[1], &[(1, 2, 0), (0, 1, 2)]))),
+                    vec![x2.clone(), reshaped(&values(dt, 1, 3, false, 5.0), &[])],
+                ),
+                (
+                    "rev-like transpose chain",
+                    Box::new(|a: &[Array]| {
+                        one(lax::transpose(&lax::transpose(&a[0], &[1, 0])?, &[1, 0]))
+                    }),
+                    vec![x2.clone()],
+                ),
+            ];
+            for (name, f, args) in cases {
+                check(&format!("{name} {dt}[{n}]"), &*f, &args, Tol::Exact);
+            }
+        }
+    }
+}
+
+#[test]
+fn dynamic_indexing_clamps() {
+    for dt in [DType::F32, DType::I32, DType::F64] {
+        for &n in &SIZES {
+            let x = reshaped(&values(dt, 3 * n, n as u64, true, 100.0), &[3, n]);
+            let len = n.min(4);
+            for start in [-5i32, 0, 1, 2, 1000] {
+                let s0 = Array::scalar(start);
+                let s1 = Array::scalar(start.wrapping_mul(3));
+                check(
+                    &format!("dynamic_slice {dt}[3,{n}] at {start}"),
+                    &|a| {
+                        one(lax::dynamic_slice(
+                            &a[0],
+                            &[a[1].clone(), a[2].clone()],
+                            &[2, len],
+                        ))
+                    },
+                    &[x.clone(), s0.clone(), s1.clone()],
+                    Tol::Exact,
+                );
+                let u = reshaped(&values(dt, 2 * len, 7, false, 9.0), &[2, len]);
+                check(
+                    &format!("dynamic_update_slice {dt}[3,{n}] at {start}"),
+                    &|a| {
+                        one(lax::dynamic_update_slice(
+                            &a[0],
+                            &a[1],
+                            &[a[2].clone(), a[3].clone()],
+                        ))
+                    },
+                    &[x.clone(), u, s0, s1],
+                    Tol::Exact,
+                );
+            }
+            if n > 0 {
+                let idx = Array::from_slice(&[0i32, -3, 2, 1000, 1, 1, n as i32 - 1]);
+                check(
+                    &format!("gather axis 1 {dt}[3,{n}]"),
+                    &|a| one(lax::gather(&a[0], &a[1], 1)),
+                    &[x.clone(), idx.clone()],
+                    Tol::Exact,
+                );
+                let idx0 = Array::from_slice(&[2u32, 0, 7, 1]);
+                check(
+                    &format!("gather axis 0 {dt}[3,{n}]"),
+                    &|a| one(lax::gather(&a[0], &a[1], 0)),
+                    &[x.clone(), idx0.clone()],
+                    Tol::Exact,
+                );
+                let tol = if dt.is_float() {
+                    Tol::Close(1e-6, 1e-5)
+                } else {
+                    Tol::Exact
+                };
+                let upd = reshaped(&values(dt, 3 * 7, 5, false, 9.0), &[3, 7]);
+                check(
+                    &format!("scatter-add axis 1 {dt}[3,{n}]"),
+                    &|a| one(lax::scatter_add(&a[0], &a[1], &a[2], 1)),
+                    &[x.clone(), idx, upd],
+                    tol,
+                );
+                let upd0 = reshaped(&values(dt, 4 * n, 6, false, 9.0), &[4, n]);
+                check(
+                    &format!("scatter-add axis 0 {dt}[3,{n}]"),
+                    &|a| one(lax::scatter_add(&a[0], &a[1], &a[2], 0)),
+                    &[x.clone(), idx0, upd0],
+                    tol,
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dot_general
+
+#[test]
+fn dot_general_canonicalises_and_calls_gemm() {
+    let dims = |lc: &[usize], rc: &[usize], lb: &[usize], rb: &[usize]| DotGeneral {
+        lhs_contracting: lc.to_vec(),
+        rhs_contracting: rc.to_vec(),
+        lhs_batch: lb.to_vec(),
+        rhs_batch: rb.to_vec(),
+        preferred_element_type: None,
+    };
+    for dt in [DType::F32, DType::F64, DType::I32] {
+        let tol = if dt.is_float() {
+            Tol::Close(1e-5, 1e-5)
+        } else {
+            Tol::Exact
+        };
+        for (m, k, n) in [
+            (0, 3, 2),
+            (2, 0, 3),
+            (1, 1, 1),
+            (3, 4, 5),
+            (7, 9, 8),
+            (17, 15, 16),
+            (33, 64, 5),
+        ] {
+            let a = reshaped(&values(dt, m * k, 1, false, 3.0), &[m, k]);
+            let b = reshaped(&values(dt, k * n, 2, false, 3.0), &[k, n]);
+            check(
+                &format!("matmul {dt} {m}x{k}x{n}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], dims(&[1], &[0], &[], &[]))),
+                &[a.clone(), b.clone()],
+                tol,
+            );
+            // Contract the lhs's first axis (a transposed operand).
+            let at = reshaped(&values(dt, k * m, 3, false, 3.0), &[k, m]);
+            check(
+                &format!("aT b {dt}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], dims(&[0], &[0], &[], &[]))),
+                &[at, b.clone()],
+                tol,
+            );
+            // Batched, with the batch axis last on the rhs.
+            let ab = reshaped(&values(dt, 2 * m * k, 4, false, 3.0), &[2, m, k]);
+            let bb = reshaped(&values(dt, k * n * 2, 5, false, 3.0), &[k, n, 2]);
+            check(
+                &format!("batched {dt}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], dims(&[2], &[0], &[0], &[2]))),
+                &[ab, bb],
+                tol,
+            );
+            // A fused elementwise operand.
+            check(
+                &format!("tanh(a) @ b {dt}"),
+                &|x| {
+                    let t = if dt.is_float() {
+                        lax::tanh(&x[0])?
+                    } else {
+                        lax::neg(&x[0])?
+                    };
+                    one(lax::dot_general(&t, &x[1], dims(&[1], &[0], &[], &[])))
+                },
+                &[a, b],
+                if dt.is_float() {
+                    Tol::Close(1e-5, 1e-5)
+                } else {
+                    Tol::Exact
+                },
+            );
+        }
+        // Vector dot (no free axes).
+        let v = values(dt, 9, 1, false, 2.0);
+        check(
+            &format!("vdot {dt}"),
+            &|x| one(lax::dot_general(&x[0], &x[1], dims(&[0], &[0], &[], &[]))),
+            &[v.clone(), v],
+            tol,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// nested calls
+
+#[test]
+fn nested_calls_are_inlined_and_custom_lin_is_refused() {
+    let inner = jit(|x: &Array| or_raise(lax::sin(x)) * 2.0);
+    let f = |a: &[Array]| {
+        let y = inner.call((a[0].clone(),))?;
+        one(lax::add(&y, &a[0]))
+    };
+    check(
+        "pjit inlined",
+        &f,
+        &[values(DType::F32, 9, 1, false, 3.0)],
+        Tol::Exact,
+    );
+    let g = custom_jvp(
+        |x: &Array| or_raise(lax::exp(x)),
+        |p: &[Array], t: &[Array]| {
+            let y = or_raise(lax::exp(&p[0]));
+            (vec![y.clone()], vec![or_raise(lax::mul(&y, &t[0]))])
+        },
+    );
+    let f = |a: &[Array]| one(g.call((a[0].clone(),)));
+    check(
+        "custom_jvp_call inlined",
+        &f,
+        &[values(DType::F64, 9, 1, false, 3.0)],
+        Tol::Ulp(3),
+    );
+    let h = custom_vjp(
+        |x: &Array| or_raise(lax::sin(x)),
+        |p: &[Array]| (vec![or_raise(lax::sin(&p[0]))], vec![p[0].clone()]),
+        |res: &[Array], ct: &[Array]| {
+            vec![or_raise(lax::mul(&ct[0], &or_raise(lax::cos(&res[0]))))]
+        },
+    );
+    let f = |a: &[Array]| one(h.call((a[0].clone(),)));
+    check(
+        "custom_vjp_call inlined",
+        &f,
+        &[values(DType::F32, 9, 1, false, 3.0)],
+        Tol::Ulp(5),
+    );
+    // grad of the custom_vjp function under jit: the user's bwd runs inside compiled code.
+    let dh = jit(grad(|x: &Array| {
+        numpy::sum(h.call((x.clone(),)).unwrap(), None, false)
+    }));
+    let x = values(DType::F32, 9, 2, false, 3.0);
+    let d = dh.call((x.clone(),)).unwrap();
+    for (dv, xv) in d
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .zip(x.to_vec::<f32>().unwrap())
+    {
+        assert!((dv - xv.cos()).abs() < 1e-5);
+    }
+    // custom_lin (the linear half of a custom_vjp function under linearize) is transposed,
+    // never run: compiling it is a clear error, not a silent fallback.
+    let mut b = cranax::ir::builder::JaxprBuilder::new();
+    let aval = Aval::new([3], DType::F32);
+    let v = b.add_invar(aval.clone());
+    let bwd: prims::control::BwdRule =
+        std::sync::Arc::new(|_: &[Array], c: &[Array]| Ok(c.to_vec()));
+    let outs = b.add_eqn(
+        prims::Prim::Control(prims::ControlOp::CustomLin {
+            num_res: 0,
+            out_avals: vec![aval.clone()],
+            bwd,
+        }),
+        vec![ir::Atom::Var(v)],
+        vec![aval],
+    );
+    let cj = b.build(vec![ir::Atom::Var(outs[0])]);
+    let err = backend::compile(&cj).unwrap_err().to_string();
+    assert!(err.contains("custom_lin"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// random programs
+
+fn f64_array(v: &[f64], shape: &[usize], dt: DType) -> Array {
+    let a = Array::from_vec(v.to_vec(), shape).unwrap();
+    lax::convert_element_type(&a, dt).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Elementwise chains, broadcasts, reductions, dots and layout ops: compiled vs
+    /// interpreted, as is, differentiated and batched.
+    #[test]
+    fn random_programs_match_the_interpreter(
+        steps in programs::program(),
+        xv in programs::values(12),
+        yv in programs::values(4),
+        f32s in any::<bool>(),
+    ) {
+        let dt = if f32s { DType::F32 } else { DType::F64 };
+        let tol = if f32s { Tol::Close(2e-4, 2e-4) } else { Tol::Close(1e-9, 1e-9) };
+        let x = f64_array(&xv, &[3, 4], dt);
+        let y = f64_array(&yv, &[4], dt);
+        let f = |a: &[Array]| {
+            let (v, s) = programs::run(&steps, &a[0], &a[1]);
+            Ok(vec![v, s])
+        };
+        check("program", &f, &[x.clone(), y.clone()], tol);
+        let df = |a: &[Array]| {
+            let g = grad(|x: &Array, y: &Array| programs::run(&steps, x, y).1);
+            g.call((a[0].clone(), a[1].clone())).map(|g| vec![g])
+        };
+        check("grad of program", &df, &[x.clone(), y.clone()], tol);
+        let xb = f64_array(&[xv.clone(), xv.iter().map(|v| -v).collect()].concat(), &[2, 3, 4], dt);
+        let vf = |a: &[Array]| {
+            let g = vmap(|x: &Array, y: &Array| programs::run(&steps, x, y).0).in_axes([Some(0), None]);
+            g.call((a[0].clone(), a[1].clone())).map(|g| vec![g])
+        };
+        check("vmap of program", &vf, &[xb, y], tol);
+    }
+
+    /// Long random elementwise chains over broadcast operands fuse into one loop and agree.
+    #[test]
+    fn random_elementwise_chains(
+        ops in prop::collection::vec(0u8..10, 1..40),
+        n in 0usize..40,
+        f32s in any::<bool>(),
+    ) {
+        let dt = if f32s { DType::F32 } else { DType::F64 };
+        let x = values(dt, 3 * n, 1, false, 2.0);
+        let x = reshaped(&x, &[3, n]);
+        let row = values(dt, n, 2, false, 2.0);
+        let col = values(dt, 3, 3, false, 2.0);
+        let f = |a: &[Array]| {
+            let r = lax::broadcast_in_dim(&a[1], &[3, n], &[1])?;
+            let c = lax::broadcast_in_dim(&a[2], &[3, n], &[0])?;
+            let mut v = a[0].clone();
+            for op in &ops {
+                v = match op {
+                    0 => lax::add(&v, &r)?,
+                    1 => lax::mul(&v, &c)?,
+                    2 => lax::sub(&lax::scalar_like(&v, 0.5), &v)?,
+                    3 => lax::max(&v, &lax::neg(&r)?)?,
+                    4 => lax::select(&lax::lt(&v, &c)?, &v, &r)?,
+                    5 => lax::div(&v, &lax::add(&lax::square(&c)?, &lax::scalar_like(&v, 1.0))?)?,
+                    6 => lax::abs(&v)?,
+                    7 => lax::integer_pow(&v, 2)?,
+                    8 => lax::convert_element_type(&lax::convert_element_type(&v, DType::I32)?, dt)?,
+                    _ => lax::min(&v, &lax::scalar_like(&v, 3.0))?,
+                };
+            }
+            Ok(vec![v.clone(), lax::reduce_sum(&v, &[1])?])
+        };
+        check("chain", &f, &[x, row, col], Tol::Close(1e-5, 1e-5));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the jit wrapper: cache, errors, threads, composition
 
 fn seed_x() -> Array {
     Array::from_slice(&[0.9066547f32, -0.9453376, 0.08205657, -1.8436362, 0.45950902])
 }
 
+const SEED_Y: [f32; 5] = [0.482287, 0.45585027, 0.99329686, 0.09532695, 0.8153717];
+
+fn tanh(x: &Array) -> Array {
+    or_raise(lax::tanh(x))
+}
+
 #[test]
-fn seed_jit_vmap_grad_tanh() {
-    let f = jit(vmap(grad(|x: &Array| or_raise(lax::tanh(x)))));
-    let y = f.call((seed_x(),)).unwrap();
-    let want = [0.482287f32, 0.45585027, 0.99329686, 0.09532695, 0.8153717];
-    let got = y.to_vec::<f32>().unwrap();
-    for (g, w) in got.iter().zip(want) {
-        assert!((g - w).abs() < 1e-6, "{got:?}");
+fn seed_workload_compiles_once_then_hits() {
+    let f = jit(vmap(grad(tanh)));
+    for call in 0..3 {
+        let y = f.call((seed_x(),)).unwrap();
+        let got = y.to_vec::<f32>().unwrap();
+        for (g, w) in got.iter().zip(SEED_Y) {
+            assert!((g - w).abs() < 1e-6, "call {call}: {got:?}");
+        }
     }
-    let sig = cranax::api::jit::signature_of(&(seed_x(),));
-    let exe = f.executable_for(&sig).unwrap();
-    eprintln!("{}", exe.clif_ir());
+    let s = f.stats();
+    assert_eq!(
+        (s.misses, s.hits, s.compiles, s.entries),
+        (1, 2, 1, 1),
+        "{s:?}"
+    );
+    // What was compiled can be inspected.
+    let exe = f.executable_for(&signature_of(&(seed_x(),))).unwrap();
+    assert!(exe.clif_ir().contains("function"), "{}", exe.clif_ir());
+    assert!(!exe.machine_code().is_empty());
+    assert!(exe.compile_time().as_nanos() > 0);
+    assert_eq!(exe.num_kernels(), 1, "one fused loop:\n{}", exe.clif_ir());
+    assert_eq!(exe.scratch_bytes(), 0);
+    // A new shape compiles once more; the old one is still cached.
+    let x7 = values(DType::F32, 7, 1, false, 2.0);
+    f.call((x7.clone(),)).unwrap();
+    f.call((x7,)).unwrap();
+    f.call((seed_x(),)).unwrap();
+    let s = f.stats();
+    assert_eq!(
+        (s.misses, s.hits, s.compiles, s.entries),
+        (2, 4, 2, 2),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn wrong_arguments_are_clear_errors() {
+    let cj = trace_to_jaxpr(
+        &|a: &[Array]| one(lax::mul(&a[0], &a[1])),
+        &[Aval::new([3], DType::F32), Aval::new([3], DType::F32)],
+    )
+    .unwrap();
+    let exe = backend::compile(&cj).unwrap();
+    let x = Array::from_slice(&[1.0f32, 2.0, 3.0]);
+    let err = exe.run(std::slice::from_ref(&x)).unwrap_err().to_string();
+    assert!(err.contains("takes 2 arguments, got 1"), "{err}");
+    let bad_dtype = Array::from_slice(&[1.0f64, 2.0, 3.0]);
+    let err = exe.run(&[x.clone(), bad_dtype]).unwrap_err().to_string();
+    assert!(
+        err.contains("argument 1") && err.contains("f64") && err.contains("f32"),
+        "{err}"
+    );
+    let bad_shape = Array::from_slice(&[1.0f32, 2.0]);
+    let err = exe.run(&[bad_shape, x.clone()]).unwrap_err().to_string();
+    assert!(
+        err.contains("argument 0") && err.contains("(2,)") && err.contains("(3,)"),
+        "{err}"
+    );
+    assert_eq!(
+        exe.run(&[x.clone(), x]).unwrap()[0]
+            .to_vec::<f32>()
+            .unwrap(),
+        vec![1.0, 4.0, 9.0]
+    );
+    // Through jit: a mismatch in structure is a new signature, never a wrong call.
+    let f = jit(|x: &Array, y: &Array| x * y);
+    let a = Array::from_slice(&[1.0f32, 2.0]);
+    assert!(f
+        .call((a.clone(), Array::from_slice(&[1.0f32, 2.0, 3.0])))
+        .is_err());
+}
+
+#[test]
+fn cache_bound_eviction_and_clear() {
+    let f = jit(tanh).with_capacity(2);
+    for n in 1..=4 {
+        f.call((values(DType::F32, n, 1, false, 1.0),)).unwrap();
+    }
+    let s = f.stats();
+    assert_eq!((s.compiles, s.entries, s.evictions), (4, 2, 2), "{s:?}");
+    // Evicted code is freed; the survivors still run.
+    let y = f.call((values(DType::F32, 4, 1, false, 1.0),)).unwrap();
+    assert_eq!(y.shape(), &[4]);
+    assert_eq!(f.stats().hits, 1);
+    f.clear_cache();
+    assert_eq!(f.stats().entries, 0);
+    f.call((values(DType::F32, 4, 1, false, 1.0),)).unwrap();
+    assert_eq!(f.stats().compiles, 5);
+    // Dropping many executables frees their code (this would exhaust memory otherwise).
+    for n in 0..200 {
+        let g = jit(tanh);
+        g.call((values(DType::F32, n % 7, 1, false, 1.0),)).unwrap();
+    }
+}
+
+#[test]
+fn many_threads_call_one_compiled_function() {
+    let f = jit(|x: &Array| {
+        let t = or_raise(lax::tanh(x));
+        or_raise(lax::reduce_sum(&(&t * &t), &[0])) + numpy::sum(&t, None, false)
+    });
+    let x = values(DType::F32, 1000, 3, false, 2.0);
+    let want = f.call((x.clone(),)).unwrap().to_vec::<f32>().unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    let y = f.call((x.clone(),)).unwrap();
+                    assert_eq!(y.to_vec::<f32>().unwrap(), want);
+                }
+            });
+        }
+    });
+    assert_eq!(f.stats().compiles, 1);
+    // The executable itself is Send + Sync.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<backend::Executable>();
+}
+
+#[test]
+fn jit_composes_with_grad_vmap_and_itself() {
+    let x = seed_x();
+    let eager = vmap(grad(tanh)).call((x.clone(),)).unwrap();
+    let close = |a: &Array, b: &Array| assert_matches("composition", a, b, Tol::Close(1e-6, 1e-6));
+    // jit(grad(f)) on a scalar, grad(jit(f)), vmap(jit(f)), jit(jit(f)).
+    let s = Array::scalar(0.3f32);
+    let d1 = jit(grad(tanh)).call((s.clone(),)).unwrap();
+    let d2 = grad(jit(tanh)).call((s.clone(),)).unwrap();
+    close(&d1, &d2);
+    let v1 = vmap(jit(grad(tanh))).call((x.clone(),)).unwrap();
+    close(&v1, &eager);
+    let v2 = jit(jit(vmap(grad(tanh)))).call((x.clone(),)).unwrap();
+    close(&v2, &eager);
+    // Nested jit prints as JAX prints it: a pjit with the name and the inner jaxpr.
+    fn double(x: &Array) -> Array {
+        x * 2.0
+    }
+    let j = make_jaxpr(jit(|x: &Array| {
+        jit(double).call((x.clone(),)).unwrap() + 1.0
+    }))
+    .call((x.clone(),))
+    .unwrap()
+    .to_string();
+    assert!(
+        j.contains("pjit[") && j.contains("name=double") && j.contains("jaxpr={"),
+        "{j}"
+    );
+    // A function of several arguments and outputs.
+    let f = jit(|a: &Array, b: &Array| (a * b, a - b));
+    let (p, q) = f.call((x.clone(), x.clone())).unwrap();
+    close(&p, &(&x * &x));
+    close(&q, &(&x - &x));
+}
+
+#[test]
+fn constants_and_repeated_outputs() {
+    let w = values(DType::F32, 5, 3, false, 1.0);
+    let f = jit(move |x: &Array| (x + &w, x.clone(), w.clone()));
+    let x = seed_x();
+    let (a, b, c) = f.call((x.clone(),)).unwrap();
+    assert_eq!(b.to_vec::<f32>().unwrap(), x.to_vec::<f32>().unwrap());
+    assert_eq!(c.shape(), &[5]);
+    assert_eq!(a.shape(), &[5]);
+    let g = jit(|x: &Array| (x * 2.0, x * 2.0, 3.0f32.into()));
+    let (p, q, r): (Array, Array, Array) = g.call((x.clone(),)).unwrap();
+    assert_eq!(p.to_vec::<f32>().unwrap(), q.to_vec::<f32>().unwrap());
+    assert_eq!(r.item::<f32>().unwrap(), 3.0);
 }

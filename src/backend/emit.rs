@@ -8,9 +8,7 @@
 use super::graph::{Graph, Kind, NodeId};
 use super::index::{self, Aff, Map};
 use super::ops::{self, sconst, sty, to_vec, vty, Cx, Val};
-use super::plan::{
-    is_inline_kind, reduce_combiner, reduce_identity, Buf, Dest, Kernel, KernelKind, Out, Plan,
-};
+use super::plan::{reduce_combiner, reduce_identity, Buf, Dest, Kernel, KernelKind, Out, Plan};
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp};
@@ -131,6 +129,13 @@ fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
 }
 
+/// A loop body: (state, builder, induction variable, carried values) -> next carried values.
+type LoopBody<'f, S> =
+    dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+/// An evaluation task: a node at a map, with its operands once they have been pushed.
+type Task = (NodeId, u32, Option<Vec<(NodeId, u32)>>);
+
 /// `for i in (start..end).step_by(step)`, threading `carried` values through the iterations.
 fn for_range<S>(
     st: &mut S,
@@ -139,7 +144,7 @@ fn for_range<S>(
     end: i64,
     step: i64,
     carried: Vec<Value>,
-    body: &mut dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>>,
+    body: &mut LoopBody<S>,
 ) -> Result<Vec<Value>> {
     if start >= end {
         return Ok(carried);
@@ -245,9 +250,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
     fn step(&mut self, n: NodeId, m: u32) -> Step {
         let g = self.g();
         let node = &g.nodes[n];
-        let inline = is_inline_kind(&node.kind)
-            && (self.k.roots.contains(&n) || self.cx.plan.owner[n].is_none());
-        if !inline {
+        if !self.cx.plan.expands(g, n, &self.k.roots) {
             return Step::Leaf;
         }
         let sub = |_: &mut Kern, a: NodeId| -> (NodeId, u32) {
@@ -391,7 +394,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         if let Some(&v) = self.k.cache.get(&self.k.key(n, m)) {
             return Ok(v);
         }
-        let mut stack: Vec<(NodeId, u32, Option<Vec<(NodeId, u32)>>)> = vec![(n, m, None)];
+        let mut stack: Vec<Task> = vec![(n, m, None)];
         while let Some((n, m, children)) = stack.pop() {
             let key = self.k.key(n, m);
             if self.k.cache.contains_key(&key) {
@@ -907,9 +910,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let out_shape = &self.g().nodes[node].shape;
         let ostrides = index::row_strides(out_shape);
         let mut dest_form = Aff::zero(nl);
-        for j in 0..nk {
-            dest_form.k[j] = ostrides[j];
-        }
+        dest_form.k[..nk].copy_from_slice(&ostrides[..nk]);
         let mut forms = Vec::new();
         let visited = self.analyze(&[(x, xm)], &mut forms);
         forms.push(dest_form.clone());

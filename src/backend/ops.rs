@@ -213,7 +213,31 @@ pub fn unary(
             DType::F32 | DType::F64 => {
                 let one = konst(b, cx, float_one(from), vec);
                 let zero = konst(b, cx, float_zero(from), vec);
-                let cs = b.ins().fcopysign(one, x);
+                let cs = if vec {
+                    // fcopysign has no vector lowering on x86-64: do it on the bits.
+                    let ity = if from == DType::F32 {
+                        types::I32X4
+                    } else {
+                        types::I64X2
+                    };
+                    let lane = ity.lane_type();
+                    let xi = b.ins().bitcast(ity, le(), x);
+                    let sign = b.ins().iconst(
+                        lane,
+                        if lane == types::I32 {
+                            0x8000_0000
+                        } else {
+                            i64::MIN
+                        },
+                    );
+                    let sign = b.ins().splat(ity, sign);
+                    let s = b.ins().band(xi, sign);
+                    let oi = b.ins().bitcast(ity, le(), one);
+                    let r = b.ins().bor(s, oi);
+                    b.ins().bitcast(ty, le(), r)
+                } else {
+                    b.ins().fcopysign(one, x)
+                };
                 let is0 = b.ins().fcmp(FloatCC::Equal, x, zero);
                 let isnan = b.ins().fcmp(FloatCC::Unordered, x, x);
                 let keep = b.ins().bor(is0, isnan);

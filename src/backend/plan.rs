@@ -141,6 +141,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Is node `n` computed inline (rather than read from a buffer) in a kernel whose
+    /// roots are `roots`? Inline kinds without a buffer are; so are a kernel's own roots.
+    pub fn expands(&self, g: &Graph, n: NodeId, roots: &HashSet<NodeId>) -> bool {
+        is_inline_kind(&g.nodes[n].kind)
+            && match self.owner[n] {
+                None => true,
+                Some(o) => o == n && roots.contains(&n),
+            }
+    }
+
     /// The buffer holding node `n`, if any.
     pub fn buf_of(&self, n: NodeId) -> Option<Buf> {
         self.owner[n].and_then(|o| self.buf[o])
@@ -194,9 +204,9 @@ pub fn reduce_identity(op: &ReduceOp, dt: DType) -> Scalar {
     let is_max = matches!(op, ReduceOp::Max { .. });
     match op {
         ReduceOp::Sum { .. } => match dt {
-            // -0.0 is the additive identity (and what the interpreter's empty sum gives).
-            DType::F32 => Scalar::F32(-0.0),
-            DType::F64 => Scalar::F64(-0.0),
+            // +0.0, as the interpreter's sums start (so a sum of -0.0s is +0.0 in both).
+            DType::F32 => Scalar::F32(0.0),
+            DType::F64 => Scalar::F64(0.0),
             DType::I32 => Scalar::I32(0),
             DType::U32 => Scalar::U32(0),
             DType::Bool => Scalar::Bool(false),
@@ -226,6 +236,53 @@ pub fn reduce_combiner(op: &ReduceOp, dt: DType) -> BinaryOp {
         (ReduceOp::Min { .. }, _) => BinaryOp::Min,
         _ => unreachable!("argmax/argmin do not combine elementwise"),
     }
+}
+
+/// Does evaluating `n` inline in a loop that also stores `outs` read (from memory) a buffer
+/// one of those outputs writes? Then it cannot share their loop.
+fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bool {
+    let written: HashSet<NodeId> = outs
+        .iter()
+        .filter_map(|o| match o.dest.target {
+            Target::Node(t) => owner[t],
+            Target::Out(_) => None,
+        })
+        .collect();
+    let roots: HashSet<NodeId> = outs.iter().map(|o| o.node).chain([n]).collect();
+    let mut stack = vec![n];
+    let mut seen = HashSet::new();
+    while let Some(m) = stack.pop() {
+        if !seen.insert(m) {
+            continue;
+        }
+        let expand = is_inline_kind(&g.nodes[m].kind)
+            && match owner[m] {
+                None => true,
+                Some(o) => o == m && roots.contains(&m),
+            };
+        if !expand {
+            if owner[m].is_some_and(|o| written.contains(&o)) {
+                return true;
+            }
+            continue;
+        }
+        match &g.nodes[m].kind {
+            Kind::Gather { x, idx, .. } => {
+                if owner[*x].is_some_and(|o| written.contains(&o)) {
+                    return true;
+                }
+                stack.push(*idx);
+            }
+            Kind::DynSlice { x, starts } => {
+                if owner[*x].is_some_and(|o| written.contains(&o)) {
+                    return true;
+                }
+                stack.extend(starts);
+            }
+            _ => stack.extend(g.nodes[m].operands()),
+        }
+    }
+    false
 }
 
 struct Planner<'g> {
@@ -329,7 +386,10 @@ impl Planner<'_> {
                 kind: KernelKind::Map { outs },
             }) = self.kernels.last_mut()
             {
-                if *last_dims == dims && outs.iter().all(|o| o.is_root(g)) {
+                if *last_dims == dims
+                    && outs.iter().all(|o| o.is_root(g))
+                    && !reads_any(g, &self.owner, outs, out.node)
+                {
                     outs.push(out);
                     return;
                 }
@@ -533,11 +593,12 @@ impl Planner<'_> {
                 let umap = ident(&vars, ul);
                 // Operand dims: pre (= update dims 0..axis), [indexed], post.
                 let mut form = Aff::zero(ul);
-                for d in 0..*axis {
-                    form.add_assign(&Aff::var(ul, d), strides[d]);
-                }
-                for d in axis + 1..nl {
-                    form.add_assign(&Aff::var(ul, d - 1 + ni), strides[d]);
+                for (d, &st) in strides.iter().enumerate() {
+                    if d < *axis {
+                        form.add_assign(&Aff::var(ul, d), st);
+                    } else if d > *axis {
+                        form.add_assign(&Aff::var(ul, d - 1 + ni), st);
+                    }
                 }
                 let idx_map: Map = (*axis..axis + ni).map(|v| Aff::var(ul, v)).collect();
                 self.kernels.push(Kernel {
@@ -674,10 +735,10 @@ impl Planner<'_> {
     fn finish(mut self) -> Result<Plan> {
         let n = self.g.nodes.len();
         let mut buf: Vec<Option<Buf>> = vec![None; n];
-        for i in 0..n {
-            match self.g.nodes[i].kind {
-                Kind::Input(k) => buf[i] = Some(Buf::Input(k)),
-                Kind::Const(k) => buf[i] = Some(Buf::Const(k)),
+        for (b, node) in buf.iter_mut().zip(&self.g.nodes) {
+            match node.kind {
+                Kind::Input(k) => *b = Some(Buf::Input(k)),
+                Kind::Const(k) => *b = Some(Buf::Const(k)),
                 _ => {}
             }
         }
