@@ -37,20 +37,35 @@ binary_fns! {
 
 /// `x ** y` for a constant integer `y`.
 pub fn integer_pow(x: &Array, y: i32) -> Result<Array> {
-    bind1(Prim::Unary(UnaryOp::IntegerPow { y }), std::slice::from_ref(x))
+    bind1(
+        Prim::Unary(UnaryOp::IntegerPow { y }),
+        std::slice::from_ref(x),
+    )
 }
 
 pub fn convert_element_type(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype && !x.is_weak() {
         return Ok(x.clone());
     }
-    bind1(
-        Prim::Unary(UnaryOp::ConvertElementType {
+    convert_with(
+        x,
+        UnaryOp::ConvertElementType {
             new_dtype: dtype,
             weak_type: false,
-        }),
-        std::slice::from_ref(x),
+        },
     )
+}
+
+/// A concrete value (a Rust literal in `x * 2.0`) converts right away, as JAX converts Python
+/// scalars without staging, so jaxprs show the literal (`mul a 2.0`); tracers bind.
+fn convert_with(x: &Array, op: UnaryOp) -> Result<Array> {
+    let prim = Prim::Unary(op);
+    if x.is_concrete() {
+        let mut out = crate::prims::eval_eager(&prim, std::slice::from_ref(x))?;
+        Ok(out.pop().expect("one output"))
+    } else {
+        bind1(prim, std::slice::from_ref(x))
+    }
 }
 
 /// Convert keeping weak typing (how a Rust float literal takes an array's dtype).
@@ -58,12 +73,12 @@ pub fn convert_weak(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
-    bind1(
-        Prim::Unary(UnaryOp::ConvertElementType {
+    convert_with(
+        x,
+        UnaryOp::ConvertElementType {
             new_dtype: dtype,
             weak_type: x.is_weak(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
