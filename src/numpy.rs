@@ -35,8 +35,11 @@ impl AsArray for f32 {
     }
 }
 impl AsArray for f64 {
+    /// A weakly typed float, as a Python float in JAX: it takes the other operand's dtype (f32
+    /// alone). It is held in f64 so that `x * 0.1` on an f64 array uses 0.1 itself, not 0.1
+    /// rounded to f32.
     fn as_array(&self) -> Array {
-        Array::weak_scalar(*self, DType::F32)
+        Array::weak_scalar(*self, DType::F64)
     }
 }
 impl AsArray for i32 {
@@ -47,6 +50,55 @@ impl AsArray for i32 {
 impl AsArray for bool {
     fn as_array(&self) -> Array {
         Array::scalar(*self)
+    }
+}
+
+/// Is `x` a Rust `f64` literal (a concrete weakly typed f64 scalar, see `AsArray for f64`)?
+fn is_f64_literal(x: &Array) -> bool {
+    x.is_weak() && x.dtype() == DType::F64 && x.ndim() == 0 && x.is_concrete()
+}
+
+/// The dtype `x` takes part in promotion with: a Rust `f64` literal is a weak float like any
+/// other, which defaults to f32.
+fn promotion_dtype(x: &Array) -> DType {
+    if is_f64_literal(x) {
+        DType::F32
+    } else {
+        x.dtype()
+    }
+}
+
+/// A lone operand: a Rust `f64` literal becomes the weak f32 it stands for (JAX's
+/// `jnp.exp(0.5)` is a weak f32).
+fn operand(x: impl AsArray) -> Array {
+    let x = x.as_array();
+    if is_f64_literal(&x) {
+        let v = x.to_scalar().expect("a concrete scalar").to_f64();
+        Array::weak_scalar(v, DType::F32)
+    } else {
+        x
+    }
+}
+
+/// Convert an operand to the promoted dtype. A concrete weak scalar (a Rust literal) converts
+/// right away, as JAX converts a Python scalar with NumPy, so it stays an inline literal in a
+/// jaxpr (`mul a 2.0`) rather than a staged `convert_element_type` of a literal.
+fn convert_operand(x: &Array, dt: DType, weak: bool) -> Result<Array> {
+    if x.is_weak() && x.ndim() == 0 && x.is_concrete() {
+        if x.dtype() == dt && weak {
+            return Ok(x.clone());
+        }
+        let v = x.to_scalar()?.to_f64();
+        return Ok(if weak {
+            Array::weak_scalar(v, dt)
+        } else {
+            Array::from_scalar(Scalar::from_f64(v, dt))
+        });
+    }
+    if weak {
+        lax::convert_weak(x, dt)
+    } else {
+        lax::convert_element_type(x, dt)
     }
 }
 
@@ -64,12 +116,12 @@ pub fn result_type(xs: &[&Array]) -> (DType, bool) {
     let strong: Vec<DType> = xs
         .iter()
         .filter(|x| !x.is_weak())
-        .map(|x| x.dtype())
+        .map(|x| promotion_dtype(x))
         .collect();
     let weak: Vec<DType> = xs
         .iter()
         .filter(|x| x.is_weak())
-        .map(|x| x.dtype())
+        .map(|x| promotion_dtype(x))
         .collect();
     let strong_dt = strong.iter().copied().reduce(DType::promote);
     let weak_dt = weak.iter().copied().reduce(DType::promote);
@@ -117,11 +169,7 @@ pub fn promote_and_broadcast(name: &str, xs: &[Array]) -> Result<Vec<Array>> {
     let out_shape = broadcast_shapes(name, &shapes)?;
     xs.iter()
         .map(|x| {
-            let x = if weak {
-                lax::convert_weak(x, dt)?
-            } else {
-                lax::convert_element_type(x, dt)?
-            };
+            let x = convert_operand(x, dt, weak)?;
             if x.ndim() == 0 || x.shape() == out_shape.as_slice() {
                 Ok(x)
             } else {
@@ -154,7 +202,7 @@ fn to_float(x: &Array) -> Result<Array> {
 
 macro_rules! float_unary {
     ($($(#[$doc:meta])* $name:ident => $lax:ident),* $(,)?) => {
-        $( $(#[$doc])* pub fn $name(x: impl AsArray) -> Array { or_raise(to_float(&x.as_array()).and_then(|x| lax::$lax(&x))) } )*
+        $( $(#[$doc])* pub fn $name(x: impl AsArray) -> Array { or_raise(to_float(&operand(x)).and_then(|x| lax::$lax(&x))) } )*
     };
 }
 
@@ -170,26 +218,26 @@ float_unary! {
 }
 
 pub fn negative(x: impl AsArray) -> Array {
-    or_raise(lax::neg(&x.as_array()))
+    or_raise(lax::neg(&operand(x)))
 }
 pub fn abs(x: impl AsArray) -> Array {
-    or_raise(lax::abs(&x.as_array()))
+    or_raise(lax::abs(&operand(x)))
 }
 pub fn sign(x: impl AsArray) -> Array {
-    or_raise(lax::sign(&x.as_array()))
+    or_raise(lax::sign(&operand(x)))
 }
 pub fn square(x: impl AsArray) -> Array {
-    or_raise(lax::square(&x.as_array()))
+    or_raise(lax::square(&operand(x)))
 }
 pub fn reciprocal(x: impl AsArray) -> Array {
     divide(1.0f32, x)
 }
 pub fn logical_not(x: impl AsArray) -> Array {
-    or_raise(lax::not(&x.as_array()))
+    or_raise(lax::not(&operand(x)))
 }
 /// The identity with a zero derivative.
 pub fn stop_gradient(x: impl AsArray) -> Array {
-    or_raise(lax::stop_gradient(&x.as_array()))
+    or_raise(lax::stop_gradient(&operand(x)))
 }
 
 pub fn add(a: impl AsArray, b: impl AsArray) -> Array {
@@ -483,34 +531,94 @@ pub fn broadcast_to(x: impl AsArray, shape: &[usize]) -> Array {
     })())
 }
 
-/// `take(x, indices, axis)`: negative indices count from the end; out-of-range ones clamp.
+/// `take(x, indices, axis)`, as `jnp.take` (mode "fill"): negative indices count from the end,
+/// and an index outside `[-n, n)` gives the fill value: NaN for floats, the most negative
+/// `i32`, the largest `u32`, `true`.
 pub fn take(x: impl AsArray, indices: impl AsArray, axis: isize) -> Array {
-    let (x, idx) = (x.as_array(), indices.as_array());
-    or_raise((|| {
-        let axis = normalize_axes("take", Some(&[axis]), x.ndim())?[0];
-        if !idx.dtype().is_int() {
-            return Err(Error::type_err(format!(
-                "take: indices must be integers, got {}",
-                idx.dtype().numpy_name()
-            )));
-        }
-        let idx = lax::convert_element_type(&idx, DType::I32)?;
-        let n = Array::scalar(x.shape()[axis] as i32);
-        let wrapped = lax::select(
-            &lax::lt(&idx, &Array::scalar(0i32))?,
-            &lax::add(&idx, &n)?,
-            &idx,
-        )?;
-        lax::gather(&x, &wrapped, axis)
-    })())
+    or_raise(take_impl(&x.as_array(), &indices.as_array(), axis, true))
 }
 
-/// Pick `x[i, labels[i]]` for each row: `take_along_axis(x, labels[:, None], 1)[:, 0]`.
+/// `take` that clamps out-of-range indices instead of filling (`x[i]` indexing).
+pub(crate) fn take_clamped(x: &Array, indices: &Array, axis: isize) -> Array {
+    or_raise(take_impl(x, indices, axis, false))
+}
+
+/// The value `take` gives for an out-of-range index (JAX's default `fill_value`).
+fn fill_value(dtype: DType) -> f64 {
+    match dtype {
+        DType::F32 | DType::F64 => f64::NAN,
+        DType::I32 => i32::MIN as f64,
+        DType::U32 => u32::MAX as f64,
+        DType::Bool => 1.0,
+    }
+}
+
+/// Indices as i32 with negative ones wrapped (`i + n`), and whether each is in `[0, n)`.
+fn wrap_indices(idx: &Array, n: usize) -> Result<(Array, Array)> {
+    if !idx.dtype().is_int() {
+        return Err(Error::type_err(format!(
+            "take: indices must be integers, got {}",
+            idx.dtype().numpy_name()
+        )));
+    }
+    let idx = convert_operand(idx, DType::I32, false)?;
+    let n = Array::scalar(n as i32);
+    let zero = Array::scalar(0i32);
+    let wrapped = lax::select(&lax::lt(&idx, &zero)?, &lax::add(&idx, &n)?, &idx)?;
+    let valid = lax::and(&lax::ge(&wrapped, &zero)?, &lax::lt(&wrapped, &n)?)?;
+    Ok((wrapped, valid))
+}
+
+/// `where(valid, got, fill)`, with `valid` (of the indices' shape) placed at `dims` of `got`.
+fn fill_invalid(got: &Array, valid: &Array, dims: &[usize]) -> Result<Array> {
+    let valid = lax::broadcast_in_dim(valid, got.shape(), dims)?;
+    let fill = lax::full(&got.aval().clone().weak(false), fill_value(got.dtype()))?;
+    lax::select(&valid, got, &fill)
+}
+
+fn take_impl(x: &Array, idx: &Array, axis: isize, fill: bool) -> Result<Array> {
+    let axis = normalize_axes("take", Some(&[axis]), x.ndim())?[0];
+    let (wrapped, valid) = wrap_indices(idx, x.shape()[axis])?;
+    let got = lax::gather(x, &wrapped, axis)?;
+    if !fill {
+        return Ok(got);
+    }
+    let dims: Vec<usize> = (axis..axis + wrapped.ndim()).collect();
+    fill_invalid(&got, &valid, &dims)
+}
+
+/// Pick `x[..., labels[...]]` along the last axis: `take_along_axis(x, labels[..., None],
+/// -1)[..., 0]`, with `take`'s fill for out-of-range labels. A gather, so other entries of a row
+/// (an `-inf` log-probability, say) never reach the result.
 pub fn take_along_last(x: impl AsArray, labels: impl AsArray) -> Array {
     let (x, labels) = (x.as_array(), labels.as_array());
-    let classes = x.shape().last().copied().unwrap_or(0);
-    let onehot = crate::nn::one_hot(&labels, classes, x.dtype());
-    sum(multiply(&x, &onehot), Some(&[-1]), false)
+    or_raise((|| {
+        let Some((&classes, rows_shape)) = x.shape().split_last() else {
+            return Err(Error::value_err(
+                "take_along_last: the array must have at least one axis",
+            ));
+        };
+        let labels = if labels.shape() == rows_shape {
+            labels
+        } else {
+            broadcast_to(&labels, rows_shape)
+        };
+        let (wrapped, valid) = wrap_indices(&labels, classes)?;
+        // Row r's label l is element r * classes + l of the flattened array.
+        let rows: usize = rows_shape.iter().product();
+        let flat_x = lax::reshape(&x, &[rows * classes])?;
+        let hi = Array::scalar((classes as i32 - 1).max(0));
+        let label = lax::max(&lax::min(&wrapped, &hi)?, &Array::scalar(0i32))?;
+        let label = lax::reshape(&label, &[rows])?;
+        let offsets = lax::mul(
+            &lax::iota(DType::I32, &[rows], 0)?,
+            &Array::scalar(classes as i32),
+        )?;
+        let got = lax::gather(&flat_x, &lax::add(&offsets, &label)?, 0)?;
+        let got = lax::reshape(&got, rows_shape)?;
+        let dims: Vec<usize> = (0..rows_shape.len()).collect();
+        fill_invalid(&got, &valid, &dims)
+    })())
 }
 
 /// `dot(a, b)`: inner product of vectors, matrix-vector and matrix-matrix products (and the
@@ -590,9 +698,7 @@ pub fn outer(a: impl AsArray, b: impl AsArray) -> Array {
 fn promote_and_broadcast_dtypes(xs: &[Array]) -> Result<Vec<Array>> {
     let refs: Vec<&Array> = xs.iter().collect();
     let (dt, _) = result_type(&refs);
-    xs.iter()
-        .map(|x| lax::convert_element_type(x, dt))
-        .collect()
+    xs.iter().map(|x| convert_operand(x, dt, false)).collect()
 }
 
 /// Log of the sum of exponentials over `axes`, computed stably.

@@ -92,9 +92,10 @@ impl Array {
         jnp::power(self, p)
     }
 
-    /// `x[i]` along the first axis (negative counts from the end).
+    /// `x[i]` along the first axis: negative counts from the end, and an out-of-range index
+    /// clamps, as JAX's indexing does (`jnp::take` fills instead).
     pub fn at(&self, i: i32) -> Array {
-        jnp::take(self, Array::scalar(i), 0)
+        jnp::take_clamped(self, &Array::scalar(i), 0)
     }
 
     /// Sum of all elements.
