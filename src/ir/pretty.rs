@@ -121,7 +121,16 @@ impl Namer {
     }
 }
 
-/// The document for a jaxpr; nested jaxprs (in call params) continue the outer naming.
+/// JAX's `pp_vars`: names (with `:type` for binders) joined by `sep` and a break in a group of
+/// its own, all in a nested group. Such a break only becomes a newline when the line is already
+/// full, so long binder lists fill the line (and may overrun it by one name), as JAX's do.
+fn pp_vars(items: Vec<String>, sep: &str) -> Doc {
+    let sep = concat(vec![text(sep), group(brk(" "))]);
+    nest(2, group(join(items.into_iter().map(text).collect(), sep)))
+}
+
+/// The document for a jaxpr, built as JAX's `pp_jaxpr_skeleton` and `_pp_eqn` build it; nested
+/// jaxprs (in call params) continue the outer naming.
 pub fn jaxpr_doc(j: &Jaxpr, namer_next: &mut usize) -> Doc {
     let mut used: HashSet<Var> = HashSet::new();
     for e in &j.eqns {
@@ -141,19 +150,10 @@ pub fn jaxpr_doc(j: &Jaxpr, namer_next: &mut usize) -> Doc {
         next: *namer_next,
     };
     let binder = |namer: &mut Namer, v: Var| format!("{}:{}", namer.bind(v), j.aval(v));
-    let consts: Vec<Doc> = j
-        .constvars
-        .iter()
-        .map(|&v| text(binder(&mut namer, v)))
-        .collect();
-    let invars: Vec<Doc> = j
-        .invars
-        .iter()
-        .map(|&v| text(binder(&mut namer, v)))
-        .collect();
+    let consts: Vec<String> = j.constvars.iter().map(|&v| binder(&mut namer, v)).collect();
+    let invars: Vec<String> = j.invars.iter().map(|&v| binder(&mut namer, v)).collect();
     let mut eqns = Vec::new();
     for e in &j.eqns {
-        let args: Vec<String> = e.inputs.iter().map(|a| atom_str(&namer, a)).collect();
         let lhs: Vec<String> = e
             .outputs
             .iter()
@@ -166,7 +166,7 @@ pub fn jaxpr_doc(j: &Jaxpr, namer_next: &mut usize) -> Doc {
             })
             .collect();
         let params = e.prim.params();
-        let mut rhs = vec![text(e.prim.name())];
+        let mut eqn = vec![pp_vars(lhs, ""), text(" = "), text(e.prim.name())];
         if !params.is_empty() {
             let mut items = Vec::new();
             for (k, v) in params {
@@ -180,41 +180,35 @@ pub fn jaxpr_doc(j: &Jaxpr, namer_next: &mut usize) -> Doc {
                     }
                 }
             }
-            rhs.push(group(concat(vec![
-                text("["),
-                nest(2, concat(vec![brk(""), join(items, brk(" "))])),
+            eqn.push(group(concat(vec![
+                nest(2, concat(vec![text("["), brk(""), join(items, brk(" "))])),
                 brk(""),
                 text("]"),
             ])));
         }
-        if !args.is_empty() {
-            rhs.push(text(format!(" {}", args.join(" "))));
-        }
-        eqns.push(concat(vec![
-            text(format!("{} = ", lhs.join(" "))),
-            group(concat(rhs)),
-        ]));
+        // JAX always emits the space before the operands, even when there are none (`iota`).
+        let args: Vec<String> = e.inputs.iter().map(|a| atom_str(&namer, a)).collect();
+        eqn.push(text(" "));
+        eqn.push(pp_vars(args, ""));
+        eqns.push(concat(eqn));
     }
     let outs: Vec<String> = j.outvars.iter().map(|a| atom_str(&namer, a)).collect();
-    let outs = if outs.len() == 1 {
-        format!("({},)", outs[0])
-    } else {
-        format!("({})", outs.join(", "))
-    };
+    let close = if outs.len() == 1 { ",)" } else { ")" };
     *namer_next = namer.next;
-    let mut body = vec![
+    let body = concat(vec![
         text("{ lambda "),
-        join(consts, text(" ")),
+        pp_vars(consts, ""),
         text("; "),
-        join(invars, text(" ")),
+        pp_vars(invars, ""),
         text(". let"),
-    ];
-    if !eqns.is_empty() {
-        body.push(nest(2, concat(vec![brk(" "), join(eqns, brk("; "))])));
-    }
-    body.push(brk(" "));
-    body.push(text(format!("in {outs}")));
-    concat(vec![group(nest(2, concat(body))), text(" }")])
+        nest(2, concat(vec![brk(" "), join(eqns, brk("; "))])),
+        brk(" "),
+        text("in ("),
+        pp_vars(outs, ","),
+        text(close),
+    ]);
+    // The closing ` }` is inside the group: a jaxpr stays on one line only if all of it fits.
+    group(concat(vec![nest(2, body), text(" }")]))
 }
 
 fn atom_str(namer: &Namer, a: &Atom) -> String {

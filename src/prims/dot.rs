@@ -7,7 +7,7 @@ use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
-use crate::dtype::{DType, Scalar};
+use crate::dtype::DType;
 use crate::ir::pretty::Param;
 use crate::lax;
 
@@ -34,6 +34,8 @@ impl DotGeneral {
         }
     }
 
+    /// As JAX's `_dot_general_pp_rule` prints them: dimension numbers as lists, and
+    /// `precision` / `preferred_element_type` only when set (never, for precision, here).
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         let list = |v: &[usize]| {
             format!(
@@ -44,27 +46,23 @@ impl DotGeneral {
                     .join(", ")
             )
         };
-        vec![
-            (
-                "dimension_numbers",
-                Param::Text(format!(
-                    "(({}, {}), ({}, {}))",
-                    list(&self.lhs_contracting),
-                    list(&self.rhs_contracting),
-                    list(&self.lhs_batch),
-                    list(&self.rhs_batch)
-                )),
-            ),
-            ("precision", Param::Text("None".into())),
-            (
+        let mut ps = vec![(
+            "dimension_numbers",
+            Param::Text(format!(
+                "(({}, {}), ({}, {}))",
+                list(&self.lhs_contracting),
+                list(&self.rhs_contracting),
+                list(&self.lhs_batch),
+                list(&self.rhs_batch)
+            )),
+        )];
+        if let Some(d) = self.preferred_element_type {
+            ps.push((
                 "preferred_element_type",
-                Param::Text(
-                    self.preferred_element_type
-                        .map(|d| d.numpy_name().to_string())
-                        .unwrap_or_else(|| "None".into()),
-                ),
-            ),
-        ]
+                Param::Text(d.numpy_name().to_string()),
+            ));
+        }
+        ps
     }
 
     fn free(axes_c: &[usize], axes_b: &[usize], ndim: usize) -> Vec<usize> {
@@ -158,18 +156,20 @@ impl DotGeneral {
                 Data::F64(r)
             }
             _ => {
-                // Integers: a plain loop with wrapping arithmetic.
+                // Integers: a plain loop with wrapping arithmetic (mod 2^32, as i32 and u32 wrap).
                 let (a, bb) = (xt, yt);
-                let vals = (0..b * m * n).map(|o| {
+                let dot = |o: usize| -> i64 {
                     let (bi, mi, ni) = (o / (m * n), (o / n) % m, o % n);
-                    let acc = (0..k).fold(0i64, |acc, p| {
+                    (0..k).fold(0i64, |acc, p| {
                         let l = a.get(bi * m * k + mi * k + p).to_f64() as i64;
                         let r = bb.get(bi * k * n + p * n + ni).to_f64() as i64;
                         acc.wrapping_add(l.wrapping_mul(r))
-                    });
-                    Scalar::F64(acc as i32 as f64)
-                });
-                Data::from_scalars(x.dtype(), vals)
+                    })
+                };
+                match x.dtype() {
+                    DType::U32 => Data::U32((0..b * m * n).map(|o| dot(o) as u32).collect()),
+                    _ => Data::I32((0..b * m * n).map(|o| dot(o) as i32).collect()),
+                }
             }
         };
         let data = if data.dtype() != out.dtype {
