@@ -126,7 +126,11 @@ impl ReduceOp {
             Sum { .. } => Data::from_scalars(
                 out.dtype,
                 groups.iter().map(|g| match data {
-                    Data::F32(v) => Scalar::F32(g.iter().map(|&i| v[i] as f64).sum::<f64>() as f32),
+                    // From +0.0, as XLA's reduce from its init value: an empty sum (or one of
+                    // -0.0s) is +0.0 (std's `Sum` for floats starts from -0.0).
+                    Data::F32(v) => {
+                        Scalar::F32(g.iter().fold(0.0f64, |a, &i| a + v[i] as f64) as f32)
+                    }
                     Data::F64(v) => {
                         Scalar::F64(pairwise_sum(&g.iter().map(|&i| v[i]).collect::<Vec<_>>()))
                     }
@@ -245,7 +249,7 @@ pub fn reduction_groups(shape: &[usize], axes: &[usize]) -> Vec<Vec<usize>> {
 
 fn pairwise_sum(v: &[f64]) -> f64 {
     if v.len() <= 16 {
-        v.iter().sum()
+        v.iter().fold(0.0, |a, &x| a + x)
     } else {
         let (a, b) = v.split_at(v.len() / 2);
         pairwise_sum(a) + pairwise_sum(b)

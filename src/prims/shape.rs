@@ -505,7 +505,12 @@ impl ShapeOp {
                         for (j, &i) in dst.iter().enumerate() {
                             ints[i] = ints[i].wrapping_add(ud[j] as i64);
                         }
-                        acc = ints.iter().map(|&v| v as i32 as f64).collect();
+                        // Wrap mod 2^32 into the dtype's own range (u32 sums above 2^31 too).
+                        acc = if x.dtype() == DType::U32 {
+                            ints.iter().map(|&v| v as u32 as f64).collect()
+                        } else {
+                            ints.iter().map(|&v| v as i32 as f64).collect()
+                        };
                     }
                     _ => {
                         for (j, &i) in dst.iter().enumerate() {
