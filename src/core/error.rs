@@ -54,9 +54,14 @@ pub fn shape_str(shape: &[usize]) -> String {
 }
 
 /// Raise an error from inside an infallible API (an operator, a `numpy` function): the
-/// transformations catch it and return it as `Err`.
+/// transformations catch it and return it as `Err`. With no transformation (no `catch`) to
+/// return it, it is an ordinary panic with the message as its payload, so the default hook
+/// prints it and `#[should_panic(expected = "...")]` matches it.
 #[track_caller]
 pub fn raise(err: Error) -> ! {
+    if CATCH_DEPTH.get() == 0 {
+        panic!("{err}");
+    }
     install_quiet_panic_hook();
     std::panic::panic_any(err)
 }
