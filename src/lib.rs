@@ -36,5 +36,6 @@ pub use pytree::{Pytree, Static};
 pub mod nn;
 pub mod numpy;
 mod ops;
+pub mod random;
 pub mod test_util;
 pub use test_util::check_grads;

@@ -1,0 +1,695 @@
+//! The float functions behind JAX's samplers exactly as XLA computes them on an x86-64 CPU
+//! with FMA (the machine and JAX 0.10 that made tests/data's reference numbers), written in
+//! lax ops so they trace, batch and compile like the rest of `random`, and give the same bits
+//! eagerly and under `jit`, whatever the backend's own `erf_inv` or `log1p` do.
+//!
+//! What XLA does that a plain reading of JAX's Python does not show: its CPU code fuses a
+//! multiply feeding an add into one `fma` (so `u * (hi - lo) + lo` in `uniform` rounds once, as
+//! does every Horner step), `log1p` is a Cephes rational function below `sqrt(2) - 1`, f32 `log`
+//! is Cephes' polynomial as Eigen arranges it, and f64 `log` is the C library's (here the lax
+//! `log`, whose reference evaluation calls it too). These were read from XLA's sources and the
+//! machine code of JAX's compiled functions, and checked against JAX on millions of inputs.
+//!
+//! cranax has no `fma` primitive, so `fma` is emulated: exactly for f32 (through f64), and for
+//! f64 by an exact two-term product and sum. An `fma` primitive would make this cheaper.
+
+// Coefficients are written as their sources publish them (some are near, not equal to, named
+// constants such as 2/sqrt(pi)).
+#![allow(clippy::excessive_precision, clippy::approx_constant)]
+
+use crate::array::Array;
+use crate::core::error::Result;
+use crate::dtype::{DType, Scalar};
+use crate::lax;
+
+/// A scalar of `dtype`.
+fn c(v: f64, dtype: DType) -> Array {
+    Array::from_scalar(Scalar::from_f64(v, dtype))
+}
+
+/// `v` in the shape and dtype of `like`.
+fn fill(v: f64, like: &Array) -> Result<Array> {
+    lax::broadcast_in_dim(&c(v, like.dtype()), like.shape(), &[])
+}
+
+/// `a * b + c` rounded once, as XLA's fused code computes it.
+pub(super) fn fma(a: &Array, b: &Array, c: &Array) -> Result<Array> {
+    match a.dtype() {
+        DType::F32 => fma_f32(a, b, c),
+        _ => fma_f64(a, b, c),
+    }
+}
+
+/// f32: the product of two f32 is exact in f64, so the sum is formed in f64 and rounded to f32.
+/// That is a hardware fma's number except when the f64 sum lands exactly on an f32 tie, which a
+/// random input hits with probability about 2^-29.
+fn fma_f32(a: &Array, b: &Array, c: &Array) -> Result<Array> {
+    let wide = |x: &Array| lax::convert_element_type(x, DType::F64);
+    let sum = lax::add(&lax::mul(&wide(a)?, &wide(b)?)?, &wide(c)?)?;
+    lax::convert_element_type(&sum, DType::F32)
+}
+
+/// f64: `a * b = ph + pl` exactly (Dekker's product), `ph + c = s + e` exactly (Knuth's
+/// two-sum), then `s + (e + pl)`: the fma's number unless the exact sum lies within about
+/// 2^-100 of it of a rounding tie. Beyond 2^996 the splitting overflows; there the plain
+/// `a * b + c` stands in.
+fn fma_f64(a: &Array, b: &Array, c: &Array) -> Result<Array> {
+    let (ph, pl) = two_product(a, b)?;
+    let (s, e) = two_sum(&ph, c)?;
+    let fused = lax::add(&s, &lax::add(&e, &pl)?)?;
+    let plain = lax::add(&lax::mul(a, b)?, c)?;
+    lax::select(&lax::ne(&fused, &fused)?, &plain, &fused)
+}
+
+/// `x = hi + lo` with `hi` holding the upper 26 bits (Veltkamp's split).
+fn split(x: &Array) -> Result<(Array, Array)> {
+    let t = lax::mul(x, &c(134_217_729.0, DType::F64))?; // 2^27 + 1
+    let hi = lax::sub(&t, &lax::sub(&t, x)?)?;
+    Ok((hi.clone(), lax::sub(x, &hi)?))
+}
+
+/// `a * b = p + err` exactly (Dekker).
+fn two_product(a: &Array, b: &Array) -> Result<(Array, Array)> {
+    let p = lax::mul(a, b)?;
+    let ((ah, al), (bh, bl)) = (split(a)?, split(b)?);
+    let err = lax::sub(&lax::mul(&ah, &bh)?, &p)?;
+    let err = lax::add(&err, &lax::mul(&ah, &bl)?)?;
+    let err = lax::add(&err, &lax::mul(&al, &bh)?)?;
+    Ok((p, lax::add(&err, &lax::mul(&al, &bl)?)?))
+}
+
+/// `a + b = s + err` exactly (Knuth).
+fn two_sum(a: &Array, b: &Array) -> Result<(Array, Array)> {
+    let s = lax::add(a, b)?;
+    let b_part = lax::sub(&s, a)?;
+    let a_part = lax::sub(&s, &b_part)?;
+    let err = lax::add(&lax::sub(a, &a_part)?, &lax::sub(b, &b_part)?)?;
+    Ok((s, err))
+}
+
+/// Horner's rule with a fused step per coefficient: `p = c0; p = fma(p, x, c_i)`.
+fn horner(x: &Array, coeffs: &[f64]) -> Result<Array> {
+    let mut p = c(coeffs[0], x.dtype());
+    for &k in &coeffs[1..] {
+        p = fma(&p, x, &c(k, x.dtype()))?;
+    }
+    Ok(p)
+}
+
+/// `log` as XLA computes it: Cephes' for f32, the C library's for f64.
+pub(super) fn log(x: &Array) -> Result<Array> {
+    match x.dtype() {
+        DType::F32 => log_f32(x),
+        _ => lax::log(x),
+    }
+}
+
+/// XLA's f32 `log`: `x = m 2^e` with `m` in `[sqrt(1/2), sqrt(2))`, `log(m)` by Cephes' degree-8
+/// polynomial in `t = m - 1` (evaluated in three interleaved parts), and `e ln 2` added in two
+/// parts (`0.693359375 - 2.12194440e-4`). Zero gives `-inf`, negatives NaN, `+inf` itself.
+fn log_f32(v: &Array) -> Result<Array> {
+    const P: [u32; 9] = [
+        0x3D90_21BB, // 7.0376836292e-2
+        0xBDEB_D1B8, // -1.1514610310e-1
+        0x3DEF_251A, // 1.1676998740e-1
+        0xBDFE_5D4F, // -1.2420140846e-1
+        0x3E11_E9BF, // 1.4249322787e-1
+        0xBE2A_AE50, // -1.6668057665e-1
+        0x3E4C_CEAC, // 2.0000714765e-1
+        0xBE7F_FFFC, // -2.4999993993e-1
+        0x3EAA_AAAA, // 3.3333331174e-1
+    ];
+    let f = |v: f32| Array::scalar(v);
+    let p = |i: usize| f(f32::from_bits(P[i]));
+
+    // Mantissa in [0.5, 1) and exponent from the bits (subnormals are first raised to the
+    // smallest normal), then the mantissa moved into [sqrt(1/2), sqrt(2)).
+    let x = lax::max(v, &f(f32::MIN_POSITIVE))?;
+    let bits = lax::bitcast_convert_type(&x, DType::U32)?;
+    let mantissa = lax::or(
+        &lax::and(&bits, &Array::scalar(0x807F_FFFFu32))?,
+        &Array::scalar(0x3F00_0000u32),
+    )?;
+    let m = lax::bitcast_convert_type(&mantissa, DType::F32)?;
+    let biased = lax::shift_right_logical(&bits, &Array::scalar(23u32))?;
+    let biased = lax::convert_element_type(&biased, DType::F32)?;
+    let below = lax::lt(&m, &f(std::f32::consts::FRAC_1_SQRT_2))?;
+    let e = lax::sub(
+        &lax::add(&biased, &f(-126.0))?,
+        &lax::select(&below, &fill(1.0, &m)?, &fill(0.0, &m)?)?,
+    )?;
+    let t = lax::add(
+        &lax::sub(&m, &f(1.0))?,
+        &lax::select(&below, &m, &fill(0.0, &m)?)?,
+    )?;
+
+    let t2 = lax::mul(&t, &t)?;
+    let t3 = lax::mul(&t2, &t)?;
+    let y0 = fma(&fma(&p(0), &t, &p(1))?, &t, &p(2))?;
+    let y1 = fma(&fma(&p(3), &t, &p(4))?, &t, &p(5))?;
+    let y2 = fma(&fma(&p(6), &t, &p(7))?, &t, &p(8))?;
+    let y = fma(&fma(&y0, &t3, &y1)?, &t3, &y2)?;
+    let (ln2_hi, ln2_lo) = (
+        f(f32::from_bits(0x3F31_8000)),
+        f(f32::from_bits(0xB95E_8083)),
+    );
+    let y = fma(&y, &t3, &lax::mul(&e, &ln2_lo)?)?;
+    let r = lax::add(&fma(&t2, &f(-0.5), &t)?, &y)?;
+    let r = fma(&e, &ln2_hi, &r)?;
+
+    let invalid = lax::not(&lax::gt(v, &f(0.0))?)?; // negative or NaN
+    let r = lax::select(&invalid, &fill(f64::NAN, v)?, &r)?;
+    let r = lax::select(
+        &lax::eq(v, &f(f32::INFINITY))?,
+        &fill(f64::INFINITY, v)?,
+        &r,
+    )?;
+    lax::select(&lax::eq(v, &f(0.0))?, &fill(f64::NEG_INFINITY, v)?, &r)
+}
+
+/// XLA's `log1p`: Cephes' rational approximation `x - x^2/2 + x^3 P(x)/Q(x)` for
+/// `|x| < sqrt(2) - 1`, `log(1 + x)` beyond.
+pub(super) fn log1p(x: &Array) -> Result<Array> {
+    const NUM: [f64; 7] = [
+        4.527_000_086_244_52e-5,
+        4.985_410_282_319_337_6e-1,
+        6.578_732_594_206_104,
+        2.991_191_932_855_307_3e1,
+        6.094_966_798_098_779e1,
+        5.711_296_359_058_554e1,
+        2.003_955_349_920_128e1,
+    ];
+    const DEN: [f64; 7] = [
+        1.0,
+        1.506_290_908_346_919_2e1,
+        8.304_756_596_796_721e1,
+        2.217_623_982_373_285_7e2,
+        3.090_987_222_531_206e2,
+        2.164_278_861_449_594_8e2,
+        6.011_866_049_760_384e1,
+    ];
+    let dt = x.dtype();
+    let large = log(&lax::add(x, &c(1.0, dt))?)?;
+    let x2 = lax::mul(x, x)?;
+    let ratio = lax::div(&horner(x, &NUM)?, &horner(x, &DEN)?)?;
+    let small = lax::mul(&lax::mul(x, &x2)?, &ratio)?;
+    let small = lax::add(x, &fma(&c(-0.5, dt), &x2, &small)?)?;
+    let is_small = lax::lt(&lax::abs(x)?, &c(std::f64::consts::SQRT_2 - 1.0, dt))?;
+    lax::select(&is_small, &small, &large)
+}
+
+/// One range of Giles' `erf_inv`: for `w` below `below`, a polynomial in `w - shift` (or in
+/// `sqrt(w) - shift`).
+struct Piece {
+    below: f64,
+    sqrt: bool,
+    shift: f64,
+    coeffs: &'static [f64],
+}
+
+/// XLA's `erf_inv` (Giles' approximations, two ranges in f32 and three in f64):
+/// `w = -log1p(-x^2)`, the range's polynomial by fused Horner steps, times `x`; `±1` give `±inf`.
+pub(super) fn erf_inv(x: &Array) -> Result<Array> {
+    let pieces: &[Piece] = match x.dtype() {
+        DType::F32 => &[
+            Piece {
+                below: 5.0,
+                sqrt: false,
+                shift: 2.5,
+                coeffs: &GILES32_CENTRAL,
+            },
+            Piece {
+                below: f64::INFINITY,
+                sqrt: true,
+                shift: 3.0,
+                coeffs: &GILES32_TAIL,
+            },
+        ],
+        _ => &[
+            Piece {
+                below: 6.25,
+                sqrt: false,
+                shift: 3.125,
+                coeffs: &GILES64_CENTRAL,
+            },
+            Piece {
+                below: 16.0,
+                sqrt: true,
+                shift: 3.25,
+                coeffs: &GILES64_MIDDLE,
+            },
+            Piece {
+                below: f64::INFINITY,
+                sqrt: true,
+                shift: 5.0,
+                coeffs: &GILES64_TAIL,
+            },
+        ],
+    };
+    let dt = x.dtype();
+    let w = lax::neg(&log1p(&lax::neg(&lax::mul(x, x)?)?)?)?;
+    let root = lax::sqrt(&w)?;
+    // Per element: which range (the first whose bound `w` is below), its argument, and its
+    // coefficients, aligned at the constant term (shorter polynomials start with zeros).
+    let in_range: Vec<Array> = pieces
+        .iter()
+        .map(|p| lax::lt(&w, &c(p.below, dt)))
+        .collect::<Result<_>>()?;
+    let pick = |value: &dyn Fn(&Piece) -> Result<Array>| -> Result<Array> {
+        let mut out = value(&pieces[pieces.len() - 1])?;
+        for (piece, cond) in pieces.iter().zip(&in_range).rev().skip(1) {
+            out = lax::select(cond, &value(piece)?, &out)?;
+        }
+        Ok(out)
+    };
+    let z = pick(&|p| lax::sub(if p.sqrt { &root } else { &w }, &c(p.shift, dt)))?;
+    let terms = pieces.iter().map(|p| p.coeffs.len()).max().unwrap_or(0);
+    let coeff = |p: &Piece, i: usize| -> Result<Array> {
+        let k = (i + p.coeffs.len())
+            .checked_sub(terms)
+            .map_or(0.0, |j| p.coeffs[j]);
+        fill(k, &w)
+    };
+    let mut acc = pick(&|p| coeff(p, 0))?;
+    for i in 1..terms {
+        acc = fma(&acc, &z, &pick(&|p| coeff(p, i))?)?;
+    }
+    let out = lax::mul(&acc, x)?;
+    let at_one = lax::eq(&lax::abs(x)?, &c(1.0, dt))?;
+    lax::select(&at_one, &lax::mul(x, &c(f64::INFINITY, dt))?, &out)
+}
+
+/// `erf` as XLA computes it.
+pub(super) fn erf(x: &Array) -> Result<Array> {
+    match x.dtype() {
+        DType::F32 => erf_f32(x),
+        _ => erf_f64(x),
+    }
+}
+
+/// XLA's f32 `erf`: an odd rational function of degree 9/12 on `|x| < 3.8325`, `±1` beyond.
+fn erf_f32(x: &Array) -> Result<Array> {
+    const NUM: [f64; 5] = [
+        0.000_229_050_66,
+        0.003_408_291,
+        0.050_955_694,
+        0.185_208_32,
+        1.128_379_1,
+    ];
+    const DEN: [f64; 7] = [
+        -1.179_160_3e-7,
+        2.354_796_6e-5,
+        0.001_017_962_6,
+        0.014_070_47,
+        0.110_985_05,
+        0.497_469_25,
+        1.0,
+    ];
+    let x2 = lax::mul(x, x)?;
+    let ratio = lax::div(&lax::mul(x, &horner(&x2, &NUM)?)?, &horner(&x2, &DEN)?)?;
+    let saturated = lax::ge(&lax::abs(x)?, &Array::scalar(3.832_507f32))?;
+    let negative = lax::lt(x, &Array::scalar(0.0f32))?;
+    let sign = lax::select(&negative, &fill(-1.0, x)?, &fill(1.0, x)?)?;
+    lax::select(&saturated, &sign, &ratio)
+}
+
+const GILES32_CENTRAL: [f64; 9] = [
+    2.810_226_36e-8,
+    3.432_739_39e-7,
+    -3.523_387_7e-6,
+    -4.391_506_54e-6,
+    0.000_218_580_87,
+    -0.001_253_725_03,
+    -0.004_177_681_64,
+    0.246_640_727,
+    1.501_409_41,
+];
+
+const GILES32_TAIL: [f64; 9] = [
+    -0.000_200_214_257,
+    0.000_100_950_558,
+    0.001_349_343_22,
+    -0.003_673_428_44,
+    0.005_739_507_73,
+    -0.007_622_461_3,
+    0.009_438_870_47,
+    1.001_674_06,
+    2.832_976_82,
+];
+
+const GILES64_CENTRAL: [f64; 23] = [
+    -3.644_412_064_017_82e-21,
+    -1.685_059_138_182_016_6e-19,
+    1.285_848_071_525_64e-18,
+    1.115_787_767_802_518_1e-17,
+    -1.333_171_662_854_621e-16,
+    2.097_276_787_596_856_2e-17,
+    6.637_638_134_358_324e-15,
+    -4.054_566_272_975_207e-14,
+    -8.151_934_197_605_472e-14,
+    2.633_509_315_308_232_3e-12,
+    -1.297_513_325_345_353_2e-11,
+    -5.415_412_054_294_628e-11,
+    1.051_212_273_321_532_3e-9,
+    -4.112_633_980_346_984e-9,
+    -2.907_036_995_788_200_5e-8,
+    4.234_787_782_793_240_4e-7,
+    -1.365_469_200_083_467_9e-6,
+    -1.388_252_336_278_646_9e-5,
+    0.000_186_734_208_034_057_13,
+    -0.000_740_702_534_166_267,
+    -0.006_033_670_871_430_149,
+    0.240_158_182_425_589_62,
+    1.653_654_562_683_102_7,
+];
+const GILES64_MIDDLE: [f64; 19] = [
+    2.213_737_692_177_578_7e-9,
+    9.075_656_193_888_539e-8,
+    -2.751_740_629_706_454_5e-7,
+    1.823_962_921_438_922_8e-8,
+    1.502_740_396_890_982_8e-6,
+    -4.013_867_526_981_546e-6,
+    2.923_444_908_995_544_6e-6,
+    1.247_530_448_167_177_9e-5,
+    -4.731_822_900_905_573_4e-5,
+    6.828_485_145_957_318e-5,
+    2.403_111_038_709_789_4e-5,
+    -0.000_355_037_520_362_847_5,
+    0.000_953_289_379_737_380_5,
+    -0.001_688_275_556_023_504_7,
+    0.002_491_442_096_107_851,
+    -0.003_751_208_507_569_241,
+    0.005_370_914_553_590_064,
+    1.005_258_967_694_159_2,
+    3.083_885_610_492_220_8,
+];
+const GILES64_TAIL: [f64; 17] = [
+    -2.710_992_061_643_857_3e-11,
+    -2.555_641_816_996_525e-10,
+    1.507_657_269_350_054_8e-9,
+    -3.789_465_440_126_737e-9,
+    7.615_701_208_078_34e-9,
+    -1.496_002_662_714_924e-8,
+    2.914_795_345_090_108e-8,
+    -6.771_199_775_845_234e-8,
+    2.290_048_222_802_665_5e-7,
+    -9.929_827_294_231_7e-7,
+    4.526_062_597_223_154e-6,
+    -1.968_177_810_553_167e-5,
+    7.599_527_703_001_776e-5,
+    -0.000_215_030_119_300_444_77,
+    -0.000_138_719_318_336_231_22,
+    1.010_300_464_864_534_4,
+    4.849_906_401_408_584,
+];
+
+/// XLA's f64 `erf`, which is the C library's: glibc's (fdlibm's rational approximations on
+/// `|x|` below 0.84375 and 1.25; beyond, `exp(-z^2 - 0.5625) exp((z - x)(z + x) + R/S) / x` with
+/// `z` the upper 21 bits of `x`; ±1 from 6 on), in glibc's evaluation order, plain f64 ops.
+/// The `exp` is lax's, which the reference evaluation computes with the C library too.
+fn erf_f64(x: &Array) -> Result<Array> {
+    let k = |v: f64| c(v, DType::F64);
+    let (add, mul, div) = (lax::add, lax::mul, lax::div);
+    // `a + s * b` for constants, and a left-to-right sum `t0 + p1 t1 + p2 t2 + ...`.
+    let lin = |a: f64, b: f64, s: &Array| add(&k(a), &mul(s, &k(b))?);
+    let sum = |t0: Array, rest: &[(&Array, &Array)]| -> Result<Array> {
+        rest.iter()
+            .try_fold(t0, |acc, (p, t)| add(&acc, &mul(p, t)?))
+    };
+    let ax = lax::abs(x)?;
+    let positive = lax::ge(x, &k(0.0))?;
+    let signed = |pos: Array, neg: Array| lax::select(&positive, &pos, &neg);
+
+    // |x| < 0.84375: x + x R(x^2)/S(x^2).
+    let z = mul(x, x)?;
+    let (z2, r1, r2, s1, s2, s3) = (
+        mul(&z, &z)?,
+        lin(ERF_PP[0], ERF_PP[1], &z)?,
+        lin(ERF_PP[2], ERF_PP[3], &z)?,
+        lin(1.0, ERF_QQ[0], &z)?,
+        lin(ERF_QQ[1], ERF_QQ[2], &z)?,
+        lin(ERF_QQ[3], ERF_QQ[4], &z)?,
+    );
+    let z4 = mul(&z2, &z2)?;
+    let r = sum(r1, &[(&z2, &r2), (&z4, &k(ERF_PP[4]))])?;
+    let s = sum(s1, &[(&z2, &s2), (&z4, &s3)])?;
+    let near_zero = add(x, &mul(x, &div(&r, &s)?)?)?;
+    let tiny = add(x, &mul(&k(ERF_EFX), x)?)?;
+    let subnormal = mul(
+        &k(0.0625),
+        &add(&mul(&k(16.0), x)?, &mul(&k(16.0 * ERF_EFX), x)?)?,
+    )?;
+
+    // 0.84375 <= |x| < 1.25: erx + P(s)/Q(s) with s = |x| - 1.
+    let s = lax::sub(&ax, &k(1.0))?;
+    let (s2, p1, q1, p2, q2, p3, q3) = (
+        mul(&s, &s)?,
+        lin(ERF_PA[0], ERF_PA[1], &s)?,
+        lin(1.0, ERF_QA[0], &s)?,
+        lin(ERF_PA[2], ERF_PA[3], &s)?,
+        lin(ERF_QA[1], ERF_QA[2], &s)?,
+        lin(ERF_PA[4], ERF_PA[5], &s)?,
+        lin(ERF_QA[3], ERF_QA[4], &s)?,
+    );
+    let s4 = mul(&s2, &s2)?;
+    let s6 = mul(&s4, &s2)?;
+    let p = sum(p1, &[(&s2, &p2), (&s4, &p3), (&s6, &k(ERF_PA[6]))])?;
+    let q = sum(q1, &[(&s2, &q2), (&s4, &q3), (&s6, &k(ERF_QA[5]))])?;
+    let ratio = div(&p, &q)?;
+    let middle = signed(add(&k(ERF_ERX), &ratio)?, lax::sub(&k(-ERF_ERX), &ratio)?)?;
+
+    // 1.25 <= |x| < 6: 1 - exp(-z^2 - 0.5625) exp((z - x)(z + x) + R(s)/S(s)) / |x|, s = 1/x^2,
+    // with one rational function below 1/0.35 and another above.
+    let s = div(&k(1.0), &mul(&ax, &ax)?)?;
+    let (s2, s4) = (mul(&s, &s)?, mul(&mul(&s, &s)?, &mul(&s, &s)?)?);
+    let (s6, s8) = (mul(&s4, &s2)?, mul(&s4, &s4)?);
+    let lower = lax::div(
+        &sum(
+            lin(ERF_RA[0], ERF_RA[1], &s)?,
+            &[
+                (&s2, &lin(ERF_RA[2], ERF_RA[3], &s)?),
+                (&s4, &lin(ERF_RA[4], ERF_RA[5], &s)?),
+                (&s6, &lin(ERF_RA[6], ERF_RA[7], &s)?),
+            ],
+        )?,
+        &sum(
+            lin(1.0, ERF_SA[0], &s)?,
+            &[
+                (&s2, &lin(ERF_SA[1], ERF_SA[2], &s)?),
+                (&s4, &lin(ERF_SA[3], ERF_SA[4], &s)?),
+                (&s6, &lin(ERF_SA[5], ERF_SA[6], &s)?),
+                (&s8, &k(ERF_SA[7])),
+            ],
+        )?,
+    )?;
+    let upper = lax::div(
+        &sum(
+            lin(ERF_RB[0], ERF_RB[1], &s)?,
+            &[
+                (&s2, &lin(ERF_RB[2], ERF_RB[3], &s)?),
+                (&s4, &lin(ERF_RB[4], ERF_RB[5], &s)?),
+                (&s6, &k(ERF_RB[6])),
+            ],
+        )?,
+        &sum(
+            lin(1.0, ERF_SB[0], &s)?,
+            &[
+                (&s2, &lin(ERF_SB[1], ERF_SB[2], &s)?),
+                (&s4, &lin(ERF_SB[3], ERF_SB[4], &s)?),
+                (&s6, &lin(ERF_SB[5], ERF_SB[6], &s)?),
+            ],
+        )?,
+    )?;
+    let below_third = lax::lt(&ax, &k(f64::from_bits(0x4006_DB6E_0000_0000)))?; // ~1/0.35
+    let rs = lax::select(&below_third, &lower, &upper)?;
+    // z: |x| cut to its upper 21 significant bits (glibc clears the low 32 bits of the double),
+    // by truncating |x| 2^(20 - exponent) to an integer; |x| < 8 here.
+    let scale = lax::select(
+        &lax::lt(&ax, &k(2.0))?,
+        &fill(2f64.powi(20), &ax)?,
+        &lax::select(
+            &lax::lt(&ax, &k(4.0))?,
+            &fill(2f64.powi(19), &ax)?,
+            &fill(2f64.powi(18), &ax)?,
+        )?,
+    )?;
+    let whole = lax::convert_element_type(&lax::mul(&ax, &scale)?, DType::I32)?;
+    let z = div(&lax::convert_element_type(&whole, DType::F64)?, &scale)?;
+    let e1 = lax::exp(&lax::sub(&mul(&lax::neg(&z)?, &z)?, &k(0.5625))?)?;
+    let e2 = lax::exp(&add(&mul(&lax::sub(&z, &ax)?, &add(&z, &ax)?)?, &rs)?)?;
+    let tail = div(&mul(&e1, &e2)?, &ax)?;
+    let far = signed(lax::sub(&k(1.0), &tail)?, lax::sub(&tail, &k(1.0))?)?;
+    let saturated = signed(fill(1.0, x)?, fill(-1.0, x)?)?;
+
+    let pieces = [
+        (2f64.powi(-1015), subnormal),
+        (2f64.powi(-28), tiny),
+        (0.84375, near_zero),
+        (1.25, middle),
+        (6.0, far),
+    ];
+    let mut out = saturated;
+    for (bound, value) in pieces.into_iter().rev() {
+        out = lax::select(&lax::lt(&ax, &k(bound))?, &value, &out)?;
+    }
+    lax::select(&lax::ne(x, x)?, x, &out) // NaN stays NaN
+}
+
+// fdlibm's erf coefficients (as in glibc and musl), as published.
+const ERF_ERX: f64 = 8.45062911510467529297e-01;
+const ERF_EFX: f64 = 1.28379167095512586316e-01;
+const ERF_PP: [f64; 5] = [
+    1.28379167095512558561e-01,
+    -3.25042107247001499370e-01,
+    -2.84817495755985104766e-02,
+    -5.77027029648944159157e-03,
+    -2.37630166566501626084e-05,
+];
+const ERF_QQ: [f64; 5] = [
+    3.97917223959155352819e-01,
+    6.50222499887672944485e-02,
+    5.08130628187576562776e-03,
+    1.32494738004321644526e-04,
+    -3.96022827877536812320e-06,
+];
+const ERF_PA: [f64; 7] = [
+    -2.36211856075265944077e-03,
+    4.14856118683748331666e-01,
+    -3.72207876035701323847e-01,
+    3.18346619901161753674e-01,
+    -1.10894694282396677476e-01,
+    3.54783043256182359371e-02,
+    -2.16637559486879084300e-03,
+];
+const ERF_QA: [f64; 6] = [
+    1.06420880400844228286e-01,
+    5.40397917702171048937e-01,
+    7.18286544141962662868e-02,
+    1.26171219808761642112e-01,
+    1.36370839120290507362e-02,
+    1.19844998467991074170e-02,
+];
+const ERF_RA: [f64; 8] = [
+    -9.86494403484714822705e-03,
+    -6.93858572707181764372e-01,
+    -1.05586262253232909814e+01,
+    -6.23753324503260060396e+01,
+    -1.62396669462573470355e+02,
+    -1.84605092906711035994e+02,
+    -8.12874355063065934246e+01,
+    -9.81432934416914548592e+00,
+];
+const ERF_SA: [f64; 8] = [
+    1.96512716674392571292e+01,
+    1.37657754143519042600e+02,
+    4.34565877475229228821e+02,
+    6.45387271733267880336e+02,
+    4.29008140027567833386e+02,
+    1.08635005541779435134e+02,
+    6.57024977031928170135e+00,
+    -6.04244152148580987438e-02,
+];
+const ERF_RB: [f64; 7] = [
+    -9.86494292470009928597e-03,
+    -7.99283237680523006574e-01,
+    -1.77579549177547519889e+01,
+    -1.60636384855821916062e+02,
+    -6.37566443368389627722e+02,
+    -1.02509513161107724954e+03,
+    -4.83519191608651397019e+02,
+];
+const ERF_SB: [f64; 7] = [
+    3.03380607434824582924e+01,
+    3.25792512996573918826e+02,
+    1.53672958608443695994e+03,
+    3.19985821950859553908e+03,
+    2.55305040643316442583e+03,
+    4.74528541206955367215e+02,
+    -2.24409524465858183362e+01,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random finite floats of varied magnitude (a fixed xorshift stream).
+    fn floats(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let mantissa = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                mantissa * 2f64.powi((s % 40) as i32 - 20)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fma_is_the_hardware_fma() {
+        let (a, b, c) = (floats(20_000, 1), floats(20_000, 2), floats(20_000, 3));
+        let arr64 = |v: &[f64]| Array::from_slice(v);
+        let got = fma(&arr64(&a), &arr64(&b), &arr64(&c))
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap();
+        for i in 0..a.len() {
+            assert_eq!(
+                got[i].to_bits(),
+                a[i].mul_add(b[i], c[i]).to_bits(),
+                "f64 {i}"
+            );
+        }
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+        let (a, b, c) = (f32s(&a), f32s(&b), f32s(&c));
+        let arr32 = |v: &[f32]| Array::from_slice(v);
+        let got = fma(&arr32(&a), &arr32(&b), &arr32(&c))
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        for i in 0..a.len() {
+            assert_eq!(
+                got[i].to_bits(),
+                a[i].mul_add(b[i], c[i]).to_bits(),
+                "f32 {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_special_values() {
+        let x = Array::from_slice(&[0.0f32, -1.0, f32::INFINITY, f32::NAN, 1.0, 1e-45]);
+        let y = log(&x).unwrap().to_vec::<f32>().unwrap();
+        assert_eq!(y[0], f32::NEG_INFINITY);
+        assert!(y[1].is_nan() && y[3].is_nan());
+        assert_eq!(y[2], f32::INFINITY);
+        assert_eq!(y[4], 0.0);
+        // Subnormals are raised to the smallest normal first, as XLA does.
+        assert_eq!(y[5], (f32::MIN_POSITIVE as f64).ln() as f32);
+    }
+
+    #[test]
+    fn erf_and_erf_inv_invert_each_other() {
+        for dtype in [DType::F32, DType::F64] {
+            let xs: Vec<f64> = (-19..=19).map(|i| i as f64 / 20.0).collect();
+            let x = lax::convert_element_type(&Array::from_slice(&xs), dtype).unwrap();
+            let back = erf(&erf_inv(&x).unwrap()).unwrap().to_vec::<f64>();
+            let back = back.unwrap_or_else(|_| {
+                let y = erf(&erf_inv(&x).unwrap()).unwrap();
+                y.to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|&v| v as f64)
+                    .collect()
+            });
+            let tol = if dtype == DType::F32 { 1e-6 } else { 1e-15 };
+            for (a, b) in xs.iter().zip(&back) {
+                assert!((a - b).abs() <= tol, "{dtype}: erf(erf_inv({a})) = {b}");
+            }
+        }
+        let ends = Array::from_slice(&[1.0f32, -1.0]);
+        let inf = erf_inv(&ends).unwrap().to_vec::<f32>().unwrap();
+        assert_eq!(inf, [f32::INFINITY, f32::NEG_INFINITY]);
+    }
+}
