@@ -1,0 +1,86 @@
+//! The JIT's own costs (issue 5): the seed workload `jit(vmap(grad(tanh)))` on f32[5] as a first
+//! call (trace, transform, compile, run with a fresh `jit` each iteration), as a cached call, and
+//! eagerly; and compile time against jaxpr size (chains of 10, 100 and 1000 elementwise ops,
+//! which should grow about linearly).
+//!
+//! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
+
+use cranax::core::error::or_raise;
+use cranax::transform::stage::trace_to_jaxpr;
+use cranax::{backend, grad, jit, lax, vmap, Array, Aval, DType, Function};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn tanh(x: &Array) -> Array {
+    or_raise(lax::tanh(x))
+}
+
+fn seed_x() -> Array {
+    Array::from_slice(&[0.9066547f32, -0.9453376, 0.08205657, -1.8436362, 0.45950902])
+}
+
+fn seed(c: &mut Criterion) {
+    let x = seed_x();
+    // Warm the one-time set-up (host ISA detection) outside the figures.
+    jit(vmap(grad(tanh))).call((x.clone(),)).unwrap();
+    let mut g = c.benchmark_group("seed_vmap_grad_tanh_n5");
+    g.bench_function("first_call", |b| {
+        b.iter(|| {
+            let f = jit(vmap(grad(tanh)));
+            black_box(f.call((x.clone(),)).unwrap())
+        })
+    });
+    let f = jit(vmap(grad(tanh)));
+    f.call((x.clone(),)).unwrap();
+    g.bench_function("cached_call", |b| {
+        b.iter(|| black_box(f.call((x.clone(),)).unwrap()))
+    });
+    let cj = cranax::make_jaxpr(vmap(grad(tanh)))
+        .call((x.clone(),))
+        .unwrap();
+    let exe = backend::compile(&cj).unwrap();
+    let args = [x.clone()];
+    g.bench_function("executable_run", |b| {
+        b.iter(|| black_box(exe.run(&args).unwrap()))
+    });
+    let eager = vmap(grad(tanh));
+    g.bench_function("eager", |b| {
+        b.iter(|| black_box(eager.call((x.clone(),)).unwrap()))
+    });
+    g.finish();
+}
+
+/// `n` elementwise ops on one f32[1000] input (cycling through cheap and mixed ops).
+fn chain_jaxpr(n: usize) -> cranax::ClosedJaxpr {
+    let f = move |a: &[Array]| -> cranax::Result<Vec<Array>> {
+        let mut v = a[0].clone();
+        for k in 0..n {
+            v = match k % 5 {
+                0 => lax::add(&v, &a[0])?,
+                1 => lax::mul(&v, &lax::scalar_like(&v, 0.5))?,
+                2 => lax::max(&v, &a[0])?,
+                3 => lax::sub(&v, &lax::scalar_like(&v, 0.25))?,
+                _ => lax::neg(&v)?,
+            };
+        }
+        Ok(vec![v])
+    };
+    trace_to_jaxpr(&f, &[Aval::new([1000], DType::F32)]).unwrap()
+}
+
+fn compile_time(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile_chain");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(4));
+    for n in [10usize, 100, 1000] {
+        let cj = chain_jaxpr(n);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &cj, |b, cj| {
+            b.iter(|| black_box(backend::compile(cj).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, seed, compile_time);
+criterion_main!(benches);
