@@ -13,7 +13,7 @@
 //!   gemm;
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
 //! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
-//! - `math`: transcendental functions.
+//! - [`math`]: transcendental functions as inline polynomials (no libm calls).
 //!
 //! # Seeing what was compiled
 //!
@@ -35,11 +35,9 @@ mod codegen;
 mod emit;
 mod graph;
 mod index;
-mod libm_shim;
+mod math;
 mod ops;
 mod plan;
-
-use libm_shim as math;
 
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
