@@ -1340,3 +1340,25 @@ fn constants_and_repeated_outputs() {
     assert_eq!(p.to_vec::<f32>().unwrap(), q.to_vec::<f32>().unwrap());
     assert_eq!(r.item::<f32>().unwrap(), 3.0);
 }
+
+#[test]
+fn large_kernels_are_fused_and_vectorised() {
+    let x = values(DType::F32, 1000, 1, false, 2.0);
+    let f = jit(vmap(grad(tanh)));
+    f.call((x.clone(),)).unwrap();
+    let exe = f.executable_for(&signature_of(&(x.clone(),))).unwrap();
+    assert_eq!(exe.num_kernels(), 1);
+    assert!(exe.clif_ir().contains("f32x4"), "{}", exe.clif_ir());
+    // An elementwise chain reduced along the contiguous axis: one loop, vector accumulators.
+    let g = jit(|x: &Array| numpy::sum(numpy::exp(numpy::sin(x)) * numpy::cos(x), None, false));
+    g.call((x.clone(),)).unwrap();
+    let exe = g.executable_for(&signature_of(&(x.clone(),))).unwrap();
+    assert_eq!(exe.num_kernels(), 1, "{}", exe.clif_ir());
+    assert!(exe.clif_ir().contains("f32x4"));
+    assert_eq!(exe.scratch_bytes(), 0);
+    // f64 uses f64x2 lanes.
+    let x64 = values(DType::F64, 1000, 1, false, 2.0);
+    f.call((x64.clone(),)).unwrap();
+    let exe = f.executable_for(&signature_of(&(x64,))).unwrap();
+    assert!(exe.clif_ir().contains("f64x2"));
+}
