@@ -25,7 +25,13 @@ pub fn cond<T: Pytree, R: Pytree>(
     }
     if let Some(c) = pred.concrete() {
         let taken = c.data.get(0).to_f64() != 0.0;
-        return catch(|| Ok(if taken { true_fn(operand) } else { false_fn(operand) }));
+        return catch(|| {
+            Ok(if taken {
+                true_fn(operand)
+            } else {
+                false_fn(operand)
+            })
+        });
     }
     let (t, f) = catch(|| Ok((true_fn(operand), false_fn(operand))))?;
     let (tl, fl) = (t.leaves(), f.leaves());
@@ -33,20 +39,38 @@ pub fn cond<T: Pytree, R: Pytree>(
     let mut def_f = String::new();
     t.treedef(&mut def_t);
     f.treedef(&mut def_f);
-    if def_t != def_f || tl.iter().zip(&fl).any(|(a, b)| a.shape() != b.shape() || a.dtype() != b.dtype()) {
-        let show = |v: &[Array]| v.iter().map(|a| a.aval().to_string()).collect::<Vec<_>>().join(", ");
+    if def_t != def_f
+        || tl
+            .iter()
+            .zip(&fl)
+            .any(|(a, b)| a.shape() != b.shape() || a.dtype() != b.dtype())
+    {
+        let show = |v: &[Array]| {
+            v.iter()
+                .map(|a| a.aval().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Err(Error::type_err(format!(
             "cond: true_fun and false_fun output must have identical types, got ({}) and ({})",
             show(&tl),
             show(&fl)
         )));
     }
-    let p = if pred.dtype() == crate::DType::Bool { pred.clone() } else { lax::ne(pred, &lax::scalar_like(pred, 0.0))? };
+    let p = if pred.dtype() == crate::DType::Bool {
+        pred.clone()
+    } else {
+        lax::ne(pred, &lax::scalar_like(pred, 0.0))?
+    };
     let picked = tl
         .iter()
         .zip(&fl)
         .map(|(a, b)| {
-            let p = if a.ndim() == 0 { p.clone() } else { lax::broadcast_in_dim(&p, a.shape(), &[])? };
+            let p = if a.ndim() == 0 {
+                p.clone()
+            } else {
+                lax::broadcast_in_dim(&p, a.shape(), &[])?
+            };
             lax::select(&p, a, b)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -55,7 +79,12 @@ pub fn cond<T: Pytree, R: Pytree>(
 
 /// `fori_loop(lower, upper, body, init)`: `carry = body(i, carry)` for `i` in `lower..upper`
 /// (`i` an i32 scalar).
-pub fn fori_loop<C: Pytree>(lower: i32, upper: i32, body: impl Fn(&Array, &C) -> C, init: C) -> Result<C> {
+pub fn fori_loop<C: Pytree>(
+    lower: i32,
+    upper: i32,
+    body: impl Fn(&Array, &C) -> C,
+    init: C,
+) -> Result<C> {
     let mut carry = init;
     for i in lower..upper {
         let i = Array::scalar(i);
@@ -66,9 +95,15 @@ pub fn fori_loop<C: Pytree>(lower: i32, upper: i32, body: impl Fn(&Array, &C) ->
 
 /// `scan(f, init, xs)`: `(carry, y) = f(carry, x)` over the leading axis of `xs`; returns the
 /// final carry and the `y`s stacked along a new leading axis.
-pub fn scan<C: Pytree>(f: impl Fn(&C, &Array) -> (C, Array), init: C, xs: &Array) -> Result<(C, Array)> {
+pub fn scan<C: Pytree>(
+    f: impl Fn(&C, &Array) -> (C, Array),
+    init: C,
+    xs: &Array,
+) -> Result<(C, Array)> {
     if xs.ndim() == 0 {
-        return Err(Error::type_err("scan: xs must have a leading axis to scan over, got a scalar"));
+        return Err(Error::type_err(
+            "scan: xs must have a leading axis to scan over, got a scalar",
+        ));
     }
     let mut carry = init;
     let mut ys = Vec::with_capacity(xs.shape()[0]);
@@ -79,7 +114,9 @@ pub fn scan<C: Pytree>(f: impl Fn(&C, &Array) -> (C, Array), init: C, xs: &Array
         ys.push(y);
     }
     if ys.is_empty() {
-        return Err(Error::value_err("scan over an empty leading axis: the output type of f is unknown"));
+        return Err(Error::value_err(
+            "scan over an empty leading axis: the output type of f is unknown",
+        ));
     }
     Ok((carry, catch(|| Ok(jnp::stack(&ys, 0)))?))
 }
