@@ -31,22 +31,25 @@ macro_rules! binop {
                 $f(self, &rhs)
             }
         }
+        // One generic impl for the scalar on the right: its output type is known before the
+        // literal's type is, so `let y = &x * 2.0; y.dtype()` compiles (with one impl per
+        // scalar type, the unresolved `{float}` left `y`'s type unknown: E0282).
+        impl<S: ScalarOperand> $Trait<S> for &Array {
+            type Output = Array;
+            fn $method(self, rhs: S) -> Array {
+                $f(self, rhs)
+            }
+        }
+        impl<S: ScalarOperand> $Trait<S> for Array {
+            type Output = Array;
+            fn $method(self, rhs: S) -> Array {
+                $f(&self, rhs)
+            }
+        }
         binop!(@scalar $Trait, $method, $f, f32);
         binop!(@scalar $Trait, $method, $f, f64);
     };
     (@scalar $Trait:ident, $method:ident, $f:path, $t:ty) => {
-        impl $Trait<$t> for &Array {
-            type Output = Array;
-            fn $method(self, rhs: $t) -> Array {
-                $f(self, rhs)
-            }
-        }
-        impl $Trait<$t> for Array {
-            type Output = Array;
-            fn $method(self, rhs: $t) -> Array {
-                $f(&self, rhs)
-            }
-        }
         impl $Trait<&Array> for $t {
             type Output = Array;
             fn $method(self, rhs: &Array) -> Array {
@@ -60,6 +63,18 @@ macro_rules! binop {
             }
         }
     };
+}
+
+/// Rust numbers usable on the right of an operator with an array: `x * 2.0`, `x - 1.5f32`.
+/// Weakly typed, as Python scalars in JAX (see `numpy::AsArray`).
+pub trait ScalarOperand: jnp::AsArray + Copy + private::Sealed {}
+impl ScalarOperand for f32 {}
+impl ScalarOperand for f64 {}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 binop!(Add, add, jnp::add);

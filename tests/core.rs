@@ -1127,22 +1127,22 @@ fn bitcast_convert_type() {
 #[test]
 fn rust_literals_are_weakly_typed() {
     let x = Array::from_slice(&[1.5f32, -2.0]);
-    let y: Array = &x * 2.0;
+    let y = &x * 2.0;
     assert_eq!(y.dtype(), DType::F32);
     assert_eq!(y.to_vec::<f32>().unwrap(), vec![3.0, -4.0]);
     assert_eq!((2.0f32 - &x).to_vec::<f32>().unwrap(), vec![0.5, 4.0]);
     // An f64 literal meeting an f64 array keeps all its digits (0.1, not 0.1 rounded to f32).
     let x64 = Array::from_slice(&[1.0f64, 3.0]);
-    let y64: Array = &x64 * 0.1;
+    let y64 = &x64 * 0.1;
     assert_eq!(y64.dtype(), DType::F64);
     assert_eq!(y64.to_vec::<f64>().unwrap(), vec![0.1, 3.0 * 0.1]);
     assert_eq!(
-        (&x64 + 1e-10f64).to_vec::<f64>().unwrap(),
+        (&x64 + 1e-10).to_vec::<f64>().unwrap(),
         vec![1.0 + 1e-10, 3.0 + 1e-10]
     );
     // With an f32 array the same literal is f32's 0.1.
     assert_eq!(
-        (&x * 0.1f64).to_vec::<f32>().unwrap(),
+        (&x * 0.1).to_vec::<f32>().unwrap(),
         vec![1.5f32 * 0.1f32, -2.0f32 * 0.1f32]
     );
     // Ints: an int array with a float literal becomes f32, with an int literal stays i32.

@@ -385,7 +385,8 @@ fn jit_inside_make_jaxpr() {
 // lax.shift_right_logical(x, np.uint32(3)); lax.pad(x, 0.0, [(1, 2, 0), (0, 0, 1)]).
 #[test]
 fn shape_op_params() {
-    let cases: Vec<(Box<dyn Fn(&Array) -> Array>, Array, &str)> = vec![
+    type Case = (Box<dyn Fn(&Array) -> Array>, Array, &'static str);
+    let cases: Vec<Case> = vec![
         (
             Box::new(|x| or_raise(lax::slice(x, &[1], &[3], None))),
             f32s(&[5]),
