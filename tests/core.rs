@@ -2190,3 +2190,61 @@ fn read_back() {
         vec![1.0, 2.0]
     );
 }
+
+// The gather-based picking under the transformations it is used with (cross-entropy losses):
+// d/dlogits of -mean(log_softmax(logits)[i, label_i]) is (softmax - one_hot) / rows.
+#[test]
+fn label_picking_differentiates_and_batches() {
+    use cranax::{grad, vmap, Function};
+    let logits = Array::from_vec(vec![0.5f32, -1.0, 2.0, 0.0, 0.25, -0.5], &[2, 3]).unwrap();
+    let labels = Array::from_slice(&[2i32, 0]);
+    let l2 = labels.clone();
+    let loss = move |z: &Array| {
+        -jnp::mean(
+            jnp::take_along_last(nn::log_softmax(z, -1), &l2),
+            None,
+            false,
+        )
+    };
+    let g = grad(loss).call((logits.clone(),)).unwrap();
+    let z = logits.to_vec::<f32>().unwrap();
+    let mut want = Vec::new();
+    for r in 0..2 {
+        let row = &z[r * 3..r * 3 + 3];
+        let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let s: f64 = row.iter().map(|&v| (v as f64 - m).exp()).sum();
+        let label = [2, 0][r];
+        for (c, &v) in row.iter().enumerate() {
+            let p = (v as f64 - m).exp() / s;
+            want.push((p - (c == label) as u8 as f64) / 2.0);
+        }
+    }
+    check_all(
+        "grad of picking",
+        &g,
+        DType::F32,
+        &[2, 3],
+        &want,
+        Tol::Rel(1e-5),
+    );
+    // vmap over rows gives the same picks as the batched call.
+    let pick = |row: &Array, label: &Array| jnp::take_along_last(row, label);
+    let per_row = vmap(pick).call((logits.clone(), labels.clone())).unwrap();
+    let batched = jnp::take_along_last(&logits, &labels);
+    assert_eq!(
+        per_row.to_vec::<f32>().unwrap(),
+        batched.to_vec::<f32>().unwrap()
+    );
+    // take with a batched index and fill semantics under vmap.
+    let t = |x: &Array, i: &Array| jnp::take(x, i, 0);
+    let idx = Array::from_slice(&[0i32, 5]);
+    let got = vmap(t).call((logits.clone(), idx)).unwrap();
+    check_all(
+        "vmap take",
+        &got,
+        DType::F32,
+        &[2],
+        &[0.5, f64::NAN],
+        Tol::Exact,
+    );
+}

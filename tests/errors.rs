@@ -343,7 +343,7 @@ fn an_escaped_tracer_is_an_error_not_a_crash() {
     let escaped = |e: Error| {
         let s = e.to_string();
         assert!(matches!(e, Error::EscapedTracer(_)), "{s}");
-        assert!(s.contains("escaped tracer") && s.contains("f32[]"), "{s}");
+        assert!(s.contains("escaped tracer") && s.contains("a traced f32["), "{s}");
     };
     // Eagerly: lax returns Err.
     escaped(lax::add(&t, &Array::from(1.0f32)).unwrap_err());
@@ -373,6 +373,20 @@ fn an_escaped_tracer_is_an_error_not_a_crash() {
             .call((Array::from(1.0f32),))
             .unwrap_err(),
     );
+    // Passed as an argument rather than closed over.
+    let sin = |x: &Array| jnp::sin(x);
+    escaped(grad(sin).call((t.clone(),)).unwrap_err());
+    let leaked_vec: RefCell<Option<Array>> = RefCell::new(None);
+    let keep = |x: &Array| {
+        *leaked_vec.borrow_mut() = Some(x.clone());
+        x.sum()
+    };
+    grad(keep).call((f32s(&[3]),)).unwrap();
+    let tv = leaked_vec.borrow().clone().unwrap();
+    let e = vmap(sin).call((tv,)).unwrap_err();
+    assert!(e.to_string().contains("f32[3]"), "{e}");
+    escaped(e);
+    escaped(jit(sin).call((t.clone(),)).unwrap_err());
     // Its data cannot be read; printing it is harmless.
     assert!(t.to_vec::<f32>().is_err());
     assert_eq!(format!("{t}"), "Traced<f32[]>");
