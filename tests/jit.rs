@@ -990,6 +990,24 @@ fn dot_general_canonicalises_and_calls_gemm() {
                 },
             );
         }
+        // A result dtype other than the operands' (computed in theirs, then converted).
+        let target = if dt == DType::F32 {
+            DType::F64
+        } else {
+            DType::F32
+        };
+        let a = reshaped(&values(dt, 12, 6, false, 3.0), &[3, 4]);
+        let b = reshaped(&values(dt, 8, 7, false, 3.0), &[4, 2]);
+        let pref = DotGeneral {
+            preferred_element_type: Some(target),
+            ..dims(&[1], &[0], &[], &[])
+        };
+        check(
+            &format!("preferred {target} {dt}"),
+            &|x| one(lax::dot_general(&x[0], &x[1], pref.clone())),
+            &[a, b],
+            tol,
+        );
         // Vector dot (no free axes).
         let v = values(dt, 9, 1, false, 2.0);
         check(
@@ -1265,6 +1283,25 @@ fn cache_bound_eviction_and_clear() {
         let g = jit(tanh);
         g.call((values(DType::F32, n % 7, 1, false, 1.0),)).unwrap();
     }
+}
+
+#[test]
+fn many_threads_share_code_with_scratch_buffers() {
+    // tanh(x) is materialised (the matmul's operand) in per-thread scratch memory.
+    let f = jit(|x: &Array| numpy::matmul(numpy::tanh(x), x.clone()) + 1.0);
+    let x = reshaped(&values(DType::F32, 32 * 32, 5, false, 1.0), &[32, 32]);
+    let want = f.call((x.clone(),)).unwrap().to_vec::<f32>().unwrap();
+    let exe = f.executable_for(&signature_of(&(x.clone(),))).unwrap();
+    assert!(exe.scratch_bytes() >= 32 * 32 * 4, "{exe:?}");
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                for _ in 0..30 {
+                    assert_eq!(f.call((x.clone(),)).unwrap().to_vec::<f32>().unwrap(), want);
+                }
+            });
+        }
+    });
 }
 
 #[test]

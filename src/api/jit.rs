@@ -1,6 +1,13 @@
 //! `jit(f)`: trace once per input signature, compile with the Cranelift backend, and run native
 //! code on every later call with that signature. Under another transformation (grad, vmap,
 //! make_jaxpr) a jitted function stages as a `pjit` call of its jaxpr.
+//!
+//! Seeing what was compiled: `Jit::stats()` counts hits, misses, compiles and compile time;
+//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time. For a signature
+//! seen before, `Jit::executable_for(&signature_of(&args))` gives the [`Executable`]:
+//! `clif_ir()` is the Cranelift IR, `machine_code()` the x86-64 bytes (disassemble with
+//! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
+//! `disassembly()` is Cranelift's own listing.
 
 use super::{flat_fn, Function, OutTemplate};
 use crate::array::Array;
