@@ -388,7 +388,7 @@ fn unary_inputs(dtype: DType) -> Vec<f64> {
         0.999,
         0.3,
         -0.05,
-        0.7853981633974483,
+        std::f64::consts::FRAC_PI_4,
         2.0,
         -3.5,
     ]);
@@ -815,7 +815,7 @@ fn int_binary_rows() -> Vec<IntBinary> {
                 (i32::MIN, -1) => i32::MIN,
                 _ => a / b,
             },
-            u32_ref: |a, b| if b == 0 { u32::MAX } else { a / b },
+            u32_ref: |a, b| a.checked_div(b).unwrap_or(u32::MAX),
         },
         IntBinary {
             name: "max",
@@ -1479,7 +1479,7 @@ fn reductions_with_special_values_and_empties() {
         i32::MAX
     );
     assert_eq!(
-        jnp::argmax(&Array::from_slice(&[3i32, 9, 9, -1]), None)
+        jnp::argmax(Array::from_slice(&[3i32, 9, 9, -1]), None)
             .item::<i32>()
             .unwrap(),
         1
@@ -1518,8 +1518,11 @@ struct ShapeRow {
     in_shape: Vec<usize>,
     op: Box<dyn Fn(&Array) -> Array>,
     out_shape: Vec<usize>,
-    source: Box<dyn Fn(&[usize]) -> Option<Vec<usize>>>,
+    source: Source,
 }
+
+/// Where an output element comes from (`None`: padding).
+type Source = Box<dyn Fn(&[usize]) -> Option<Vec<usize>>>;
 
 fn shape_rows() -> Vec<ShapeRow> {
     let ok = |r: Result<Array>| r.unwrap();
@@ -2178,7 +2181,7 @@ fn read_back() {
     assert!(x.to_vec::<i32>().is_err());
     assert!(x.item::<f32>().is_err());
     assert_eq!(Array::from(2.5f64).item::<f64>().unwrap(), 2.5);
-    assert_eq!(Array::from(true).item::<bool>().unwrap(), true);
+    assert!(Array::from(true).item::<bool>().unwrap());
     assert_eq!(Array::from(7u32).item::<u32>().unwrap(), 7);
     assert_eq!(Array::from_slice(&[-3i32]).item::<i32>().unwrap(), -3);
     assert_eq!(Array::from(1.5f32).to_scalar().unwrap(), Scalar::F32(1.5));

@@ -343,7 +343,10 @@ fn an_escaped_tracer_is_an_error_not_a_crash() {
     let escaped = |e: Error| {
         let s = e.to_string();
         assert!(matches!(e, Error::EscapedTracer(_)), "{s}");
-        assert!(s.contains("escaped tracer") && s.contains("a traced f32["), "{s}");
+        assert!(
+            s.contains("escaped tracer") && s.contains("a traced f32["),
+            "{s}"
+        );
     };
     // Eagerly: lax returns Err.
     escaped(lax::add(&t, &Array::from(1.0f32)).unwrap_err());
