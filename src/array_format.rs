@@ -14,6 +14,10 @@ pub fn format_array(shape: &[usize], data: &Data) -> String {
     if shape.is_empty() {
         return data.get(0).to_string();
     }
+    if data.is_empty() {
+        // NumPy prints every empty array, whatever its shape, as `[]`.
+        return "[]".into();
+    }
     let summarise = data.len() > THRESHOLD;
     let shown = shown_indices(shape, summarise);
     let fmt = ElementFormat::new(data, &shown);
@@ -173,7 +177,13 @@ impl ElementFormat {
                 finite.iter().map(|&v| scientific_parts(v)).collect();
             let pad_left = parts.iter().map(|p| p.0.len()).max().unwrap_or(1);
             let frac_digits = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
-            let exp_digits = parts.iter().map(|p| p.2.len()).max().unwrap_or(2).max(2);
+            // Digits only (the part is `+10`): at least two, as NumPy pads `e+05`.
+            let exp_digits = parts
+                .iter()
+                .map(|p| p.2.len() - 1)
+                .max()
+                .unwrap_or(2)
+                .max(2);
             ElementFormat::Scientific {
                 pad_left,
                 frac_digits,

@@ -2251,3 +2251,47 @@ fn label_picking_differentiates_and_batches() {
         Tol::Exact,
     );
 }
+
+// Display: strings printed by NumPy 2 (`str(np.array(..., np.float32))` etc.) for the same
+// values.
+#[test]
+fn display_like_numpy() {
+    let f = |v: &[f32]| Array::from_slice(v).to_string();
+    assert_eq!(
+        f(&[1.0, f32::NAN, f32::INFINITY, -0.0, 1e-40]),
+        "[ 1.e+00     nan     inf -0.e+00  1.e-40]"
+    );
+    assert_eq!(f(&[1e10, 1.0, 2.5]), "[1.0e+10 1.0e+00 2.5e+00]");
+    assert_eq!(f(&[0.001, 123456.0]), "[1.00000e-03 1.23456e+05]");
+    assert_eq!(f(&[-1.5, f32::NAN, 2.0]), "[-1.5  nan  2. ]");
+    assert_eq!(f(&[1.0 / 3.0, 2.0 / 3.0]), "[0.33333334 0.6666667 ]");
+    assert_eq!(
+        f(&[0.482287, 0.45585027, 0.99329686, 0.09532695, 0.8153717]),
+        "[0.482287   0.45585027 0.99329686 0.09532695 0.8153717 ]"
+    );
+    assert_eq!(
+        Array::from_slice(&[1.0f64 / 3.0]).to_string(),
+        "[0.33333333]"
+    );
+    assert_eq!(Array::from(3.0f32).to_string(), "3.0");
+    assert_eq!(Array::from(-0.0f32).to_string(), "-0.0");
+    assert_eq!(
+        Array::from_slice(&[1i32, -20, 300]).to_string(),
+        "[  1 -20 300]"
+    );
+    assert_eq!(
+        Array::from_slice(&[true, false]).to_string(),
+        "[ True False]"
+    );
+    let m = Array::from_vec(vec![1.5f64, 2.0, -3.25, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    assert_eq!(m.to_string(), "[[ 1.5   2.   -3.25]\n [ 4.    5.    6.  ]]");
+    // Every empty array prints as `[]`.
+    let e = Array::from_vec(Vec::<f32>::new(), &[2, 0]).unwrap();
+    assert_eq!(e.to_string(), "[]");
+    assert_eq!(
+        Array::from_vec(Vec::<i32>::new(), &[0])
+            .unwrap()
+            .to_string(),
+        "[]"
+    );
+}
