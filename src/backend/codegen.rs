@@ -70,6 +70,7 @@ pub struct Compiled {
     pub clif: String,
     pub code: Vec<u8>,
     pub disasm: Option<String>,
+    pub summary: String,
 }
 
 fn disasm_wanted() -> bool {
@@ -120,6 +121,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
     ctx.func.name = UserFuncName::user(0, fid.as_u32());
     let want_disasm = disasm_wanted();
     ctx.set_disasm(want_disasm);
+    let mut summary = String::new();
     let mut fbc = FunctionBuilderContext::new();
     let target = module.target_config();
     {
@@ -163,6 +165,9 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         for kern in &plan.kernels {
             em.kernel(&mut b, kern)?;
         }
+        for (i, line) in em.summary.iter().enumerate() {
+            summary.push_str(&format!("{i}: {line}\n"));
+        }
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(target);
@@ -190,5 +195,6 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         clif,
         code,
         disasm: if want_disasm { disasm } else { None },
+        summary,
     })
 }

@@ -123,6 +123,8 @@ enum Step {
 pub struct Emitter<'a, 'c> {
     pub cx: &'c Ctx<'a>,
     k: Kern,
+    /// One line per kernel: what it computes, its loop nest after collapsing, its lanes.
+    pub summary: Vec<String>,
 }
 
 fn flags() -> MemFlagsData {
@@ -191,6 +193,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         Emitter {
             cx,
             k: Kern::new(0, HashSet::new()),
+            summary: Vec::new(),
         }
     }
 
@@ -779,6 +782,28 @@ impl<'a, 'c> Emitter<'a, 'c> {
             })
             .collect();
         let lanes = self.choose_lanes(&visited, &dests, inner_extent);
+        let names: Vec<String> = outs
+            .iter()
+            .filter(|o| o.store)
+            .map(|o| {
+                let op = match &o.combine {
+                    Some(c) => format!(" {}=", c.name()),
+                    None => " =".into(),
+                };
+                format!("{:?}{op} n{}", o.dest.target, o.node)
+            })
+            .collect();
+        self.summary.push(format!(
+            "loop {:?} -> [{}]: {} nodes inline, {}",
+            self.k.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            names.join(", "),
+            visited.iter().filter(|v| !v.2).count(),
+            if lanes > 1 {
+                format!("{lanes} lanes x {UNROLL}")
+            } else {
+                "scalar".into()
+            }
+        ));
         let ctx = MapCtx {
             outs,
             out_maps: &out_maps,
@@ -937,6 +962,17 @@ impl<'a, 'c> Emitter<'a, 'c> {
         } else {
             1
         };
+        self.summary.push(format!(
+            "{} {:?} of n{x} -> n{node}: {} nodes inline, {}",
+            op.name(),
+            self.k.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            visited.iter().filter(|v| !v.2).count(),
+            if lanes > 1 {
+                format!("{lanes} lanes x {UNROLL} accumulators")
+            } else {
+                "scalar".into()
+            }
+        ));
         let rc = RedCtx {
             node,
             x,
@@ -1141,6 +1177,14 @@ impl<'a, 'c> Emitter<'a, 'c> {
         rhs: NodeId,
         [batch, m, k, n]: [usize; 4],
     ) -> Result<()> {
+        self.summary.push(format!(
+            "dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n}{}",
+            if self.dt(node).is_float() {
+                " (gemm)"
+            } else {
+                " (loop)"
+            }
+        ));
         if batch * m * n == 0 {
             return Ok(());
         }

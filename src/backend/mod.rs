@@ -67,6 +67,7 @@ pub struct Executable {
     disasm: Option<String>,
     compile_time: Duration,
     kernels: usize,
+    summary: String,
 }
 
 thread_local! {
@@ -184,6 +185,13 @@ impl Executable {
         self.kernels
     }
 
+    /// The fusion plan, one line per kernel: what each loop nest stores (`Node(n)`: an
+    /// intermediate or output buffer; `Out(k)`: a copy into output `k`), its loop extents after
+    /// collapsing, how many nodes it evaluates inline, and whether it is vectorised.
+    pub fn kernels_summary(&self) -> &str {
+        &self.summary
+    }
+
     /// Bytes of per-call scratch memory for intermediate buffers.
     pub fn scratch_bytes(&self) -> usize {
         self.scratch_bytes
@@ -251,6 +259,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         disasm: c.disasm,
         compile_time: start.elapsed(),
         kernels: plan.kernels.len(),
+        summary: c.summary,
     }))
 }
 

@@ -295,8 +295,26 @@ struct Planner<'g> {
 
 pub fn plan(g: &mut Graph) -> Result<Plan> {
     let n = g.nodes.len();
+    // Only what the outputs depend on is computed.
+    let mut live = vec![false; n];
+    for &o in &g.outputs {
+        live[o] = true;
+    }
+    for i in (0..n).rev() {
+        if live[i] {
+            for o in g.nodes[i].operands() {
+                live[o] = true;
+            }
+        }
+    }
     let mut uses = vec![0usize; n];
-    for node in &g.nodes {
+    for node in g
+        .nodes
+        .iter()
+        .zip(&live)
+        .filter(|(_, &l)| l)
+        .map(|(n, _)| n)
+    {
         for o in node.operands() {
             uses[o] += 1;
         }
@@ -307,6 +325,9 @@ pub fn plan(g: &mut Graph) -> Result<Plan> {
     let mut reshape: Vec<Option<ReshapePlan>> = vec![None; n];
     let mut needs = vec![false; n];
     for i in 0..n {
+        if !live[i] {
+            continue;
+        }
         let node = &g.nodes[i];
         match &node.kind {
             Kind::Reshape | Kind::Squeeze => {
@@ -335,7 +356,7 @@ pub fn plan(g: &mut Graph) -> Result<Plan> {
         reshape,
         kernels: Vec::new(),
     };
-    for i in 0..n {
+    for i in (0..n).filter(|&i| live[i]) {
         p.visit(i)?;
     }
     p.finish()
