@@ -561,6 +561,27 @@ fn wrap_indices(idx: &Array, n: usize) -> Result<(Array, Array)> {
             idx.dtype().numpy_name()
         )));
     }
+    if idx.is_concrete() {
+        // Known indices (`x.at(-1)`) wrap here, as JAX normalises static indices in Python:
+        // no equations for index arithmetic on constants.
+        let vals = idx.to_f64_vec()?;
+        let wrapped: Vec<i32> = vals
+            .iter()
+            .map(|&v| {
+                let i = v as i64;
+                let i = if i < 0 { i + n as i64 } else { i };
+                i.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+            })
+            .collect();
+        let valid: Vec<bool> = wrapped
+            .iter()
+            .map(|&i| i >= 0 && (i as usize) < n)
+            .collect();
+        return Ok((
+            Array::from_vec(wrapped, idx.shape())?,
+            Array::from_vec(valid, idx.shape())?,
+        ));
+    }
     let idx = convert_operand(idx, DType::I32, false)?;
     let n = Array::scalar(n as i32);
     let zero = Array::scalar(0i32);
@@ -571,6 +592,12 @@ fn wrap_indices(idx: &Array, n: usize) -> Result<(Array, Array)> {
 
 /// `where(valid, got, fill)`, with `valid` (of the indices' shape) placed at `dims` of `got`.
 fn fill_invalid(got: &Array, valid: &Array, dims: &[usize]) -> Result<Array> {
+    if valid
+        .as_slice::<bool>()
+        .is_ok_and(|v| v.iter().all(|&ok| ok))
+    {
+        return Ok(got.clone());
+    }
     let valid = lax::broadcast_in_dim(valid, got.shape(), dims)?;
     let fill = lax::full(&got.aval().clone().weak(false), fill_value(got.dtype()))?;
     lax::select(&valid, got, &fill)

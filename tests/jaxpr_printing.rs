@@ -489,7 +489,9 @@ fn no_equations() {
 }
 
 // cranax's `gather` (a take along one axis, no JAX primitive of that form) under the same
-// rules: params in brackets, operands after. `x.at(-1)` wraps the negative index with a select.
+// rules: params in brackets, operands after. A known index is normalised before staging, as JAX
+// normalises a static Python index, so `x.at(-1)` stages one gather of the literal `2` (JAX
+// prints `slice` + `squeeze` for `x[-1]`), and in-range known indices need no fill.
 #[test]
 fn gather_follows_the_same_rules() {
     let got = jaxpr1(
@@ -498,6 +500,17 @@ fn gather_follows_the_same_rules() {
     );
     assert_eq!(
         got,
+        "{ lambda a:i32[2]; b:f32[3]. let c:f32[2] = gather[axis=0] b a in (c,) }"
+    );
+    assert_eq!(
+        jaxpr1(|x| x.at(-1), f32s(&[3])),
+        "{ lambda ; a:f32[3]. let b:f32[] = gather[axis=0] a 2 in (b,) }"
+    );
+    assert_eq!(
+        jaxpr1(
+            |x| jnp::take(x, Array::from_slice(&[0i32, -1]), 0),
+            f32s(&[3])
+        ),
         "{ lambda a:i32[2]; b:f32[3]. let c:f32[2] = gather[axis=0] b a in (c,) }"
     );
 }
