@@ -4,7 +4,7 @@
 //! text, machine code, compile time).
 
 use super::emit::{Ctx, Emitter};
-use super::graph::Graph;
+use super::graph::{Graph, NodeId};
 use super::plan::{Buf, Plan};
 use crate::core::error::{Error, Result};
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
@@ -79,7 +79,8 @@ fn disasm_wanted() -> bool {
         .get_or_init(|| std::env::var("CRANAX_JIT_DISASM").is_ok_and(|v| !v.is_empty() && v != "0"))
 }
 
-pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
+/// Compile `plan`; `Ok(Err(nodes))` asks to plan again with `nodes` in buffers.
+pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, Vec<NodeId>>> {
     let host = host()?;
     let jit_err = |what: &str, e: &dyn std::fmt::Display| Error::Jit(format!("{what}: {e}"));
     let mut jb = JITBuilder::with_isa(host.isa.clone(), default_libcall_names());
@@ -163,7 +164,12 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         };
         let mut em = Emitter::new(&cx);
         for kern in &plan.kernels {
-            em.kernel(&mut b, kern)?;
+            if let Err(e) = em.kernel(&mut b, kern) {
+                if !em.force_buffers.is_empty() {
+                    return Ok(Err(em.force_buffers));
+                }
+                return Err(e);
+            }
         }
         for (i, line) in em.summary.iter().enumerate() {
             summary.push_str(&format!("{i}: {line}\n"));
@@ -189,12 +195,12 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         .finalize_definitions()
         .map_err(|e| jit_err("finalizing the compiled code", &e))?;
     let entry = module.get_finalized_function(fid);
-    Ok(Compiled {
+    Ok(Ok(Compiled {
         module,
         entry,
         clif,
         code,
         disasm: if want_disasm { disasm } else { None },
         summary,
-    })
+    }))
 }

@@ -125,7 +125,13 @@ pub struct Emitter<'a, 'c> {
     k: Kern,
     /// One line per kernel: what it computes, its loop nest after collapsing, its lanes.
     pub summary: Vec<String>,
+    /// Inline nodes a kernel would evaluate at too many different indices (views that do not
+    /// commute can multiply them): planning again with these in buffers bounds the work.
+    pub force_buffers: Vec<NodeId>,
 }
+
+/// Most distinct index maps one inline node may be evaluated at in one kernel.
+const MAX_MAPS_PER_NODE: usize = 8;
 
 fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
@@ -194,6 +200,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             cx,
             k: Kern::new(0, HashSet::new()),
             summary: Vec::new(),
+            force_buffers: Vec::new(),
         }
     }
 
@@ -582,7 +589,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         &mut self,
         roots: &[(NodeId, u32)],
         forms: &mut Vec<Aff>,
-    ) -> Vec<(NodeId, u32, bool)> {
+    ) -> Result<Vec<(NodeId, u32, bool)>> {
         let g = self.g();
         let mut seen = HashSet::new();
         let mut out = Vec::new();
@@ -630,7 +637,25 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 }
             }
         }
-        out
+        let mut maps_of: HashMap<NodeId, usize> = HashMap::new();
+        for &(n, _, leaf) in &out {
+            if !leaf {
+                *maps_of.entry(n).or_default() += 1;
+            }
+        }
+        let mut many: Vec<NodeId> = maps_of
+            .into_iter()
+            .filter(|&(n, k)| k > MAX_MAPS_PER_NODE && n < self.cx.plan.original_nodes)
+            .map(|(n, _)| n)
+            .collect();
+        if !many.is_empty() {
+            many.sort_unstable();
+            self.force_buffers = many;
+            return Err(Error::Jit(
+                "internal: inline recomputation would blow up; planning again".into(),
+            ));
+        }
+        Ok(out)
     }
 
     /// Lanes for the innermost loop (1: scalar), given the visited expressions and the
@@ -759,7 +784,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             );
         }
         let mut forms = Vec::new();
-        let visited = self.analyze(&roots, &mut forms);
+        let visited = self.analyze(&roots, &mut forms)?;
         forms.extend(outs.iter().filter(|o| o.store).map(|o| o.dest.form.clone()));
         let form_refs: Vec<&Aff> = forms.iter().collect();
         self.k.groups = index::collapse(&kern.dims, &form_refs, &[]);
@@ -937,7 +962,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let mut dest_form = Aff::zero(nl);
         dest_form.k[..nk].copy_from_slice(&ostrides[..nk]);
         let mut forms = Vec::new();
-        let visited = self.analyze(&[(x, xm)], &mut forms);
+        let visited = self.analyze(&[(x, xm)], &mut forms)?;
         forms.push(dest_form.clone());
         let form_refs: Vec<&Aff> = forms.iter().collect();
         self.k.groups = index::collapse(&kern.dims, &form_refs, &[nk]);

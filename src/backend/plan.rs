@@ -138,6 +138,8 @@ pub struct Plan {
     pub reshape: Vec<Option<ReshapePlan>>,
     pub kernels: Vec<Kernel>,
     pub scratch_bytes: usize,
+    /// Nodes of the jaxpr itself (planning appends helper nodes after them).
+    pub original_nodes: usize,
 }
 
 impl Plan {
@@ -287,13 +289,15 @@ fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bo
 
 struct Planner<'g> {
     g: &'g mut Graph,
+    needs_len_at_start: usize,
     needs: Vec<bool>,
     owner: Vec<Option<NodeId>>,
     reshape: Vec<Option<ReshapePlan>>,
     kernels: Vec<Kernel>,
 }
 
-pub fn plan(g: &mut Graph) -> Result<Plan> {
+/// Plan `g`; nodes in `force` get buffers even if they could be computed inline.
+pub fn plan(g: &mut Graph, force: &HashSet<NodeId>) -> Result<Plan> {
     let n = g.nodes.len();
     // Only what the outputs depend on is computed.
     let mut live = vec![false; n];
@@ -349,8 +353,14 @@ pub fn plan(g: &mut Graph) -> Result<Plan> {
             needs[o] = true;
         }
     }
+    for &f in force {
+        if f < n && !matches!(g.nodes[f].kind, Kind::Lit(_) | Kind::Threefry(_)) {
+            needs[f] = true;
+        }
+    }
     let mut p = Planner {
         g,
+        needs_len_at_start: n,
         needs,
         owner: vec![None; n],
         reshape,
@@ -754,6 +764,7 @@ impl Planner<'_> {
 
     /// Output buffers, dropping stores nobody reads, scratch layout.
     fn finish(mut self) -> Result<Plan> {
+        let original_nodes = self.needs_len_at_start;
         let n = self.g.nodes.len();
         let mut buf: Vec<Option<Buf>> = vec![None; n];
         for (b, node) in buf.iter_mut().zip(&self.g.nodes) {
@@ -875,6 +886,7 @@ impl Planner<'_> {
             reshape: self.reshape,
             kernels: self.kernels,
             scratch_bytes: scratch,
+            original_nodes,
         })
     }
 }
