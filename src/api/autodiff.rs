@@ -93,7 +93,9 @@ fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usi
                 counts.len()
             )));
         }
-        mask[starts[i]..starts[i + 1]].iter_mut().for_each(|m| *m = true);
+        mask[starts[i]..starts[i + 1]]
+            .iter_mut()
+            .for_each(|m| *m = true);
         order.extend(starts[i]..starts[i + 1]);
     }
     Ok((mask, order))
