@@ -1422,3 +1422,24 @@ fn views_that_multiply_indices_get_buffers() {
     let exe = backend::compile(&cj).unwrap();
     assert!(exe.num_kernels() > 1, "{}", exe.kernels_summary());
 }
+
+#[test]
+fn large_f32_sums_accumulate_in_f64() {
+    // 2^20 + 3 values: a naive f32 running sum would be off by ~1e-3 relative.
+    let n = (1 << 20) + 3;
+    let x = values(DType::F32, n, 9, false, 1.0);
+    let shifted = lax::add(&x, &lax::scalar_like(&x, 0.1)).unwrap();
+    check(
+        "sum 1M",
+        &|a| one(lax::reduce_sum(&a[0], &[0])),
+        std::slice::from_ref(&shifted),
+        Tol::Ulp(2),
+    );
+    let m = reshaped(&shifted, &[1, n]);
+    check(
+        "sum rows 1M",
+        &|a| one(lax::reduce_sum(&a[0], &[1])),
+        std::slice::from_ref(&m),
+        Tol::Ulp(2),
+    );
+}

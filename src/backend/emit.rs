@@ -21,6 +21,9 @@ use std::collections::{HashMap, HashSet};
 /// vectorised reduction keeps).
 const UNROLL: usize = 4;
 
+/// Elements an f32 sum adds in f32 before moving the partial sums to f64.
+const WIDE_BLOCK: i64 = 256;
+
 /// Global state for emitting one function.
 pub struct Ctx<'a> {
     pub g: &'a Graph,
@@ -1043,8 +1046,11 @@ impl<'a, 'c> Emitter<'a, 'c> {
     fn accumulate(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
         let dt = self.dt(c.x);
         let comb = reduce_combiner(c.op, dt);
-        let id = sconst(b, reduce_identity(c.op, dt));
         let lanes = c.lanes;
+        if dt == DType::F32 && matches!(c.op, ReduceOp::Sum { .. }) {
+            return self.wide_sum(b, c);
+        }
+        let id = sconst(b, reduce_identity(c.op, dt));
         let mut carried = vec![id];
         if lanes > 1 {
             let cx = Cx {
@@ -1087,6 +1093,133 @@ impl<'a, 'c> Emitter<'a, 'c> {
             acc = ops::combine(b, &scx, &comb, dt, h, acc);
         }
         Ok(val_raw(acc))
+    }
+
+    /// An f32 sum accumulated in f64 (as the interpreter does): scalar code adds each element
+    /// in f64; vector code sums blocks of `WIDE_BLOCK` elements in four f32x4 accumulators and
+    /// adds each block's partial sums into two f64x2 accumulators.
+    fn wide_sum(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+        let zero = b.ins().f64const(0.0);
+        let mut carried = vec![zero];
+        if c.lanes > 1 {
+            let z = b.ins().splat(types::F64X2, zero);
+            carried.extend([z, z]);
+        }
+        let ng = self.k.groups.len();
+        let out = if c.n_kept_groups == ng {
+            self.k.lanes = 1;
+            self.k.cache.clear();
+            let v = val_raw(self.eval(b, c.x, c.xm)?);
+            let w = b.ins().fpromote(types::F64, v);
+            vec![b.ins().fadd(zero, w)]
+        } else {
+            self.wide_loops(b, c, c.n_kept_groups, carried)?
+        };
+        let mut acc = out[0];
+        if c.lanes > 1 {
+            let d = b.ins().fadd(out[1], out[2]);
+            let l0 = b.ins().extractlane(d, 0);
+            let l1 = b.ins().extractlane(d, 1);
+            let h = b.ins().fadd(l0, l1);
+            acc = b.ins().fadd(h, acc);
+        }
+        Ok(b.ins().fdemote(types::F32, acc))
+    }
+
+    fn wide_loops(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &RedCtx,
+        gi: usize,
+        carried: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let ng = self.k.groups.len();
+        let ext = self.k.groups[gi].0 as i64;
+        if gi + 1 < ng {
+            return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
+                s.k.vars[gi] = Some(i);
+                s.wide_loops(b, c, gi + 1, cs)
+            });
+        }
+        let step = c.lanes as i64 * UNROLL as i64;
+        let nv = if c.lanes > 1 { ext / step * step } else { 0 };
+        let nb = nv / WIDE_BLOCK * WIDE_BLOCK;
+        let mut carried = carried;
+        if nb > 0 {
+            carried = for_range(self, b, 0, nb, WIDE_BLOCK, carried, &mut |s, b, bs, cs| {
+                s.wide_block(b, c, gi, bs, WIDE_BLOCK, cs)
+            })?;
+        }
+        if nv > nb {
+            let bs = b.ins().iconst(types::I64, nb);
+            carried = self.wide_block(b, c, gi, bs, nv - nb, carried)?;
+        }
+        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
+            s.k.lanes = 1;
+            s.k.copy = 0;
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            let v = val_raw(s.eval(b, c.x, c.xm)?);
+            let w = b.ins().fpromote(types::F64, v);
+            cs[0] = b.ins().fadd(cs[0], w);
+            Ok(cs)
+        })
+    }
+
+    /// `len` elements from `start` in f32x4 accumulators, then into the f64x2 ones.
+    fn wide_block(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &RedCtx,
+        gi: usize,
+        start: Value,
+        len: i64,
+        mut cs: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let lanes = c.lanes as i64;
+        let zero = b.ins().f32const(0.0);
+        let z = b.ins().splat(types::F32X4, zero);
+        let accs = for_range(
+            self,
+            b,
+            0,
+            len,
+            lanes * UNROLL as i64,
+            vec![z; UNROLL],
+            &mut |s, b, i, mut acc| {
+                s.k.lanes = c.lanes;
+                s.k.cache.clear();
+                let cx = s.ops_cx();
+                let base = b.ins().iadd(start, i);
+                for (u, a) in acc.iter_mut().enumerate() {
+                    s.k.copy = u as u8;
+                    let iu = if u == 0 {
+                        base
+                    } else {
+                        b.ins().iadd_imm_s(base, u as i64 * lanes)
+                    };
+                    s.k.vars[gi] = Some(iu);
+                    let v = s.eval(b, c.x, c.xm)?;
+                    let v = to_vec(b, &cx, DType::F32, v);
+                    *a = b.ins().fadd(*a, v);
+                }
+                s.k.copy = 0;
+                Ok(acc)
+            },
+        )?;
+        let p = b.ins().fadd(accs[0], accs[1]);
+        let q = b.ins().fadd(accs[2], accs[3]);
+        let t = b.ins().fadd(p, q);
+        let lo = b.ins().fvpromote_low(t);
+        let mask: Vec<u8> = (8..16).chain(0..8).collect();
+        let tb = b.ins().bitcast(types::I8X16, ops::le(), t);
+        let imm = b.func.dfg.immediates.push(mask.into());
+        let swapped = b.ins().shuffle(tb, tb, imm);
+        let swapped = b.ins().bitcast(types::F32X4, ops::le(), swapped);
+        let hi = b.ins().fvpromote_low(swapped);
+        cs[1] = b.ins().fadd(cs[1], lo);
+        cs[2] = b.ins().fadd(cs[2], hi);
+        Ok(cs)
     }
 
     fn reduce_loops(
