@@ -13,8 +13,7 @@ fn tokens(line: &str) -> (String, Vec<f64>) {
     let mut nums = Vec::new();
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
-        let starts_number =
-            c.is_ascii_digit() || (c == '-' && text.ends_with(|p: char| p == '[' || p == ' '));
+        let starts_number = c.is_ascii_digit() || (c == '-' && text.ends_with(['[', ' ']));
         if starts_number {
             let mut s = String::new();
             while let Some(&d) = chars.peek() {
