@@ -21,6 +21,10 @@ use crate::array::Array;
 use crate::core::error::Result;
 use crate::dtype::{DType, Scalar};
 use crate::lax;
+use crate::prims::unary::{
+    ERF_INV_F32_CENTRAL, ERF_INV_F32_TAIL, ERF_INV_F64_CENTRAL, ERF_INV_F64_MIDDLE,
+    ERF_INV_F64_TAIL,
+};
 
 /// A scalar of `dtype`.
 fn c(v: f64, dtype: DType) -> Array {
@@ -204,45 +208,45 @@ struct Piece {
     below: f64,
     sqrt: bool,
     shift: f64,
-    coeffs: &'static [f64],
+    coeffs: Vec<f64>,
 }
 
 /// XLA's `erf_inv` (Giles' approximations, two ranges in f32 and three in f64):
 /// `w = -log1p(-x^2)`, the range's polynomial by fused Horner steps, times `x`; `±1` give `±inf`.
 pub(super) fn erf_inv(x: &Array) -> Result<Array> {
-    let pieces: &[Piece] = match x.dtype() {
-        DType::F32 => &[
+    let pieces: Vec<Piece> = match x.dtype() {
+        DType::F32 => vec![
             Piece {
                 below: 5.0,
                 sqrt: false,
                 shift: 2.5,
-                coeffs: &GILES32_CENTRAL,
+                coeffs: ERF_INV_F32_CENTRAL.map(f64::from).to_vec(),
             },
             Piece {
                 below: f64::INFINITY,
                 sqrt: true,
                 shift: 3.0,
-                coeffs: &GILES32_TAIL,
+                coeffs: ERF_INV_F32_TAIL.map(f64::from).to_vec(),
             },
         ],
-        _ => &[
+        _ => vec![
             Piece {
                 below: 6.25,
                 sqrt: false,
                 shift: 3.125,
-                coeffs: &GILES64_CENTRAL,
+                coeffs: ERF_INV_F64_CENTRAL.to_vec(),
             },
             Piece {
                 below: 16.0,
                 sqrt: true,
                 shift: 3.25,
-                coeffs: &GILES64_MIDDLE,
+                coeffs: ERF_INV_F64_MIDDLE.to_vec(),
             },
             Piece {
                 below: f64::INFINITY,
                 sqrt: true,
                 shift: 5.0,
-                coeffs: &GILES64_TAIL,
+                coeffs: ERF_INV_F64_TAIL.to_vec(),
             },
         ],
     };
@@ -312,96 +316,6 @@ fn erf_f32(x: &Array) -> Result<Array> {
     let sign = lax::select(&negative, &fill(-1.0, x)?, &fill(1.0, x)?)?;
     lax::select(&saturated, &sign, &ratio)
 }
-
-const GILES32_CENTRAL: [f64; 9] = [
-    2.810_226_36e-8,
-    3.432_739_39e-7,
-    -3.523_387_7e-6,
-    -4.391_506_54e-6,
-    0.000_218_580_87,
-    -0.001_253_725_03,
-    -0.004_177_681_64,
-    0.246_640_727,
-    1.501_409_41,
-];
-
-const GILES32_TAIL: [f64; 9] = [
-    -0.000_200_214_257,
-    0.000_100_950_558,
-    0.001_349_343_22,
-    -0.003_673_428_44,
-    0.005_739_507_73,
-    -0.007_622_461_3,
-    0.009_438_870_47,
-    1.001_674_06,
-    2.832_976_82,
-];
-
-const GILES64_CENTRAL: [f64; 23] = [
-    -3.644_412_064_017_82e-21,
-    -1.685_059_138_182_016_6e-19,
-    1.285_848_071_525_64e-18,
-    1.115_787_767_802_518_1e-17,
-    -1.333_171_662_854_621e-16,
-    2.097_276_787_596_856_2e-17,
-    6.637_638_134_358_324e-15,
-    -4.054_566_272_975_207e-14,
-    -8.151_934_197_605_472e-14,
-    2.633_509_315_308_232_3e-12,
-    -1.297_513_325_345_353_2e-11,
-    -5.415_412_054_294_628e-11,
-    1.051_212_273_321_532_3e-9,
-    -4.112_633_980_346_984e-9,
-    -2.907_036_995_788_200_5e-8,
-    4.234_787_782_793_240_4e-7,
-    -1.365_469_200_083_467_9e-6,
-    -1.388_252_336_278_646_9e-5,
-    0.000_186_734_208_034_057_13,
-    -0.000_740_702_534_166_267,
-    -0.006_033_670_871_430_149,
-    0.240_158_182_425_589_62,
-    1.653_654_562_683_102_7,
-];
-const GILES64_MIDDLE: [f64; 19] = [
-    2.213_737_692_177_578_7e-9,
-    9.075_656_193_888_539e-8,
-    -2.751_740_629_706_454_5e-7,
-    1.823_962_921_438_922_8e-8,
-    1.502_740_396_890_982_8e-6,
-    -4.013_867_526_981_546e-6,
-    2.923_444_908_995_544_6e-6,
-    1.247_530_448_167_177_9e-5,
-    -4.731_822_900_905_573_4e-5,
-    6.828_485_145_957_318e-5,
-    2.403_111_038_709_789_4e-5,
-    -0.000_355_037_520_362_847_5,
-    0.000_953_289_379_737_380_5,
-    -0.001_688_275_556_023_504_7,
-    0.002_491_442_096_107_851,
-    -0.003_751_208_507_569_241,
-    0.005_370_914_553_590_064,
-    1.005_258_967_694_159_2,
-    3.083_885_610_492_220_8,
-];
-const GILES64_TAIL: [f64; 17] = [
-    -2.710_992_061_643_857_3e-11,
-    -2.555_641_816_996_525e-10,
-    1.507_657_269_350_054_8e-9,
-    -3.789_465_440_126_737e-9,
-    7.615_701_208_078_34e-9,
-    -1.496_002_662_714_924e-8,
-    2.914_795_345_090_108e-8,
-    -6.771_199_775_845_234e-8,
-    2.290_048_222_802_665_5e-7,
-    -9.929_827_294_231_7e-7,
-    4.526_062_597_223_154e-6,
-    -1.968_177_810_553_167e-5,
-    7.599_527_703_001_776e-5,
-    -0.000_215_030_119_300_444_77,
-    -0.000_138_719_318_336_231_22,
-    1.010_300_464_864_534_4,
-    4.849_906_401_408_584,
-];
 
 /// XLA's f64 `erf`, which is the C library's: glibc's (fdlibm's rational approximations on
 /// `|x|` below 0.84375 and 1.25; beyond, `exp(-z^2 - 0.5625) exp((z - x)(z + x) + R/S) / x` with
