@@ -535,7 +535,6 @@ fn jit_of_every_sampler_reproduces_jax() {
 }
 
 #[test]
-#[ignore = "backend: a gather whose operand is fused (here an iota) reads wrong elements"]
 fn jit_of_sorting_samplers_reproduces_jax() {
     for (seed, case, record) in more_cases() {
         if !sorts(&case) {
