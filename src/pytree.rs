@@ -183,3 +183,36 @@ impl<T: Clone + std::fmt::Debug + 'static> Pytree for Static<T> {
         out.push_str(&format!("Static({:?})", self.0));
     }
 }
+
+/// Make a struct with named fields a pytree: its fields, in the order listed, are its children.
+///
+/// ```
+/// use cranax::{impl_pytree, Array};
+/// #[derive(Clone)]
+/// struct Layer {
+///     w: Array,
+///     b: Array,
+/// }
+/// impl_pytree!(Layer { w, b });
+/// ```
+#[macro_export]
+macro_rules! impl_pytree {
+    ($name:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::Pytree for $name {
+            fn flatten(&self, leaves: &mut Vec<$crate::Array>) {
+                $( $crate::Pytree::flatten(&self.$field, leaves); )*
+            }
+            fn unflatten(
+                &self,
+                leaves: &mut dyn Iterator<Item = $crate::Array>,
+            ) -> $crate::Result<Self> {
+                Ok($name { $( $field: $crate::Pytree::unflatten(&self.$field, leaves)?, )* })
+            }
+            fn treedef(&self, out: &mut String) {
+                out.push_str(concat!(stringify!($name), "{"));
+                $( $crate::Pytree::treedef(&self.$field, out); out.push(','); )*
+                out.push('}');
+            }
+        }
+    };
+}
