@@ -907,17 +907,19 @@ pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> 
     }
 }
 
-/// Per-example `take` with both operand and indices batched at axis 0: fold the batch into the
-/// gathered axis (`b * n + i`), gather once, and move the index axes back into place.
-fn batched_gather(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
-    let (b, xs) = (x.shape()[0], &x.shape()[1..]);
-    let n = xs[axis];
-    // x: [b, pre..., n, post...] -> [b, n, pre..., post...] -> [b*n, pre..., post...]
-    let x = lax::moveaxis(x, axis + 1, 1)?;
-    let mut folded_shape = vec![b * n];
-    folded_shape.extend(xs[..axis].iter().chain(&xs[axis + 1..]));
-    let x = lax::reshape(&x, &folded_shape)?;
-    // idx: clamp per example, then offset by b * n.
+/// `x: [b, pre..., n, post...]` as `[b*n, pre..., post...]`: the batch folded into the
+/// indexed axis, so one gather or scatter along axis 0 serves every example.
+fn fold_batch_into_axis(x: &Array, axis: usize) -> Result<Array> {
+    let moved = lax::moveaxis(x, axis + 1, 1)?;
+    let s = moved.shape();
+    let mut folded = vec![s[0] * s[1]];
+    folded.extend(&s[2..]);
+    lax::reshape(&moved, &folded)
+}
+
+/// Per-example indices `[b, I...]` into an axis of size `n`, clamped as the primitive clamps
+/// them, then offset by `b * n` to index the folded axis.
+fn fold_batch_into_indices(idx: &Array, n: usize) -> Result<Array> {
     let idx = lax::convert_element_type(idx, DType::I32)?;
     let hi = Array::scalar((n as i32 - 1).max(0));
     let idx = lax::max(&lax::min(&idx, &hi)?, &Array::scalar(0i32))?;
@@ -925,7 +927,16 @@ fn batched_gather(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
         &lax::iota(DType::I32, idx.shape(), 0)?,
         &Array::scalar(n as i32),
     )?;
-    let idx = lax::add(&idx, &offsets)?;
+    lax::add(&idx, &offsets)
+}
+
+/// Per-example `take` with both operand and indices batched at axis 0: fold the batch into the
+/// gathered axis (`b * n + i`), gather once, and move the index axes back into place.
+fn batched_gather(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
+    let xs = &x.shape()[1..];
+    let n = xs[axis];
+    let x = fold_batch_into_axis(x, axis)?;
+    let idx = fold_batch_into_indices(idx, n)?;
     // Result: [b, I..., pre..., post...]; per example we want [pre..., I..., post...].
     let g = lax::gather(&x, &idx, 0)?;
     let ni = idx.ndim() - 1;
@@ -980,21 +991,10 @@ fn update_by_gathers(x: &Array, u: &Array, starts: &[Array]) -> Result<Array> {
 fn batched_scatter_add(x: &Array, idx: &Array, u: &Array, axis: usize) -> Result<Array> {
     let (b, xs) = (x.shape()[0], x.shape()[1..].to_vec());
     let n = xs[axis];
-    // x: [b, pre..., n, post...] -> [b, n, pre..., post...] -> [b*n, pre..., post...].
-    let xm = lax::moveaxis(x, axis + 1, 1)?;
-    let moved_shape = xm.shape().to_vec();
-    let mut folded = vec![b * n];
-    folded.extend(&moved_shape[2..]);
-    let xf = lax::reshape(&xm, &folded)?;
-    // Indices: clamp per example, then offset by b * n.
-    let idx = lax::convert_element_type(idx, DType::I32)?;
-    let hi = Array::scalar((n as i32 - 1).max(0));
-    let idx = lax::max(&lax::min(&idx, &hi)?, &Array::scalar(0i32))?;
-    let offsets = lax::mul(
-        &lax::iota(DType::I32, idx.shape(), 0)?,
-        &Array::scalar(n as i32),
-    )?;
-    let idx = lax::add(&idx, &offsets)?;
+    let mut moved_shape = vec![b, n];
+    moved_shape.extend(xs[..axis].iter().chain(&xs[axis + 1..]));
+    let xf = fold_batch_into_axis(x, axis)?;
+    let idx = fold_batch_into_indices(idx, n)?;
     // Updates: [b, pre..., I..., post...] -> [b, I..., pre..., post...] to match the folded
     // operand scattered along axis 0.
     let ni = idx.ndim() - 1;
