@@ -1443,3 +1443,49 @@ fn large_f32_sums_accumulate_in_f64() {
         Tol::Ulp(2),
     );
 }
+
+/// Large elementwise kernels run their outer loop in chunks on several threads: results are
+/// bit for bit those of unsplit runs (the same function on pieces too small to split, cut at
+/// multiples of the vector step so the same elements take the vector and scalar paths).
+#[test]
+fn large_kernels_split_across_threads_match_unsplit_runs() {
+    let chain = |x: &Array, y: &Array| numpy::tanh(&(numpy::exp(numpy::sin(x)) * y)) + x * x;
+    for dt in FLOATS {
+        let n = 100_003;
+        let x = values(dt, n, 7, true, 3.0);
+        let y = values(dt, n, 8, true, 3.0);
+        let f = jit(chain);
+        let whole = f.call((x.clone(), y.clone())).unwrap();
+        let exe = f
+            .executable_for(&signature_of(&(x.clone(), y.clone())))
+            .unwrap();
+        assert!(
+            exe.kernels_summary().contains("split across threads"),
+            "{}",
+            exe.kernels_summary()
+        );
+        let (xs, ys) = (x.to_f64_vec().unwrap(), y.to_f64_vec().unwrap());
+        let mut pieces = Vec::new();
+        for lo in (0..n).step_by(1024) {
+            let hi = (lo + 1024).min(n);
+            let part = |v: &[f64]| {
+                let a = Array::from_vec(v[lo..hi].to_vec(), &[hi - lo]).unwrap();
+                lax::convert_element_type(&a, dt).unwrap()
+            };
+            let r = f.call((part(&xs), part(&ys))).unwrap();
+            pieces.extend(r.to_f64_vec().unwrap());
+        }
+        let want = lax::convert_element_type(&Array::from_vec(pieces, &[n]).unwrap(), dt).unwrap();
+        assert_matches(&format!("split chain {dt}[{n}]"), &whole, &want, Tol::Exact);
+
+        // Two loop groups (a broadcast row keeps them apart): rows are split, exact ops.
+        let a = reshaped(&values(dt, 301 * 257, 9, true, 3.0), &[301, 257]);
+        let row = values(dt, 257, 10, true, 3.0);
+        check(
+            &format!("split broadcast {dt}[301, 257]"),
+            &|v: &[Array]| Ok(vec![&v[0] * &v[0] + &v[1]]),
+            &[a, row],
+            Tol::Exact,
+        );
+    }
+}

@@ -202,3 +202,27 @@ mod tests {
         }
     }
 }
+
+/// Threads available to [`for_chunks`].
+pub fn num_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// Run `f(lo, hi)` over a partition of `0..n` into at most [`num_threads`] contiguous
+/// chunks, in parallel on the worker pool, returning when all are done. Every boundary
+/// except `n` itself is a multiple of `align`; with one thread, or when `n` is too small to
+/// split at that alignment, this is the single call `f(0, n)` on the calling thread.
+pub fn for_chunks(n: usize, align: usize, f: impl Fn(usize, usize) + Sync) {
+    use rayon::prelude::*;
+    let align = align.max(1);
+    let threads = num_threads().min(n / align).max(1);
+    if threads == 1 {
+        f(0, n);
+        return;
+    }
+    let per = n.div_ceil(threads).div_ceil(align) * align;
+    let chunks = n.div_ceil(per);
+    (0..chunks)
+        .into_par_iter()
+        .for_each(|c| f(c * per, ((c + 1) * per).min(n)));
+}

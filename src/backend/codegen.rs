@@ -71,6 +71,9 @@ pub struct Compiled {
     pub code: Vec<u8>,
     pub disasm: Option<String>,
     pub summary: String,
+    /// (extent, alignment) of the outermost loop when the function is one kernel that may be
+    /// run in chunks `[lo, hi)` of it on several threads; otherwise `lo`/`hi` are ignored.
+    pub par: Option<(usize, usize)>,
 }
 
 fn disasm_wanted() -> bool {
@@ -110,7 +113,8 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
     ];
 
     let mut sig = Signature::new(call_conv);
-    for _ in 0..3 {
+    // inputs, outputs, scratch, lo, hi.
+    for _ in 0..5 {
         sig.params.push(AbiParam::new(ptr));
     }
     let fid = module
@@ -123,6 +127,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
     let want_disasm = disasm_wanted();
     ctx.set_disasm(want_disasm);
     let mut summary = String::new();
+    let par;
     let mut fbc = FunctionBuilderContext::new();
     let target = module.target_config();
     {
@@ -161,6 +166,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
             fma: host.fma,
             bases,
             matmul,
+            range: (params[3], params[4]),
         };
         let mut em = Emitter::new(&cx);
         for kern in &plan.kernels {
@@ -171,6 +177,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
                 return Err(e);
             }
         }
+        par = em.par;
         for (i, line) in em.summary.iter().enumerate() {
             summary.push_str(&format!("{i}: {line}\n"));
         }
@@ -202,5 +209,6 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
         code,
         disasm: if want_disasm { disasm } else { None },
         summary,
+        par,
     }))
 }

@@ -33,7 +33,19 @@ pub struct Ctx<'a> {
     pub bases: HashMap<Buf, Value>,
     /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
     pub matmul: [FuncRef; 2],
+    /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
+    /// parallelisable kernel runs (see [`Emitter::par`]).
+    pub range: (Value, Value),
 }
+
+/// Least elements of work (product of loop extents) for which a kernel is split across
+/// threads.
+pub const PAR_MIN_WORK: usize = 1 << 16;
+
+/// Chunk boundaries of a split single-group (vectorised) loop are multiples of this, a
+/// multiple of every vector step (`lanes * UNROLL`), so every chunk's vector loop covers
+/// the same elements as one unsplit loop would and the scalar tail stays the last chunk's.
+pub const PAR_ALIGN: usize = 16;
 
 #[derive(Clone, Copy)]
 enum Cached {
@@ -131,6 +143,9 @@ pub struct Emitter<'a, 'c> {
     /// Inline nodes a kernel would evaluate at too many different indices (views that do not
     /// commute can multiply them): planning again with these in buffers bounds the work.
     pub force_buffers: Vec<NodeId>,
+    /// Set when the function is one parallelisable `Map` kernel: (extent, alignment) of its
+    /// outermost loop, which then runs over the entry function's `(lo, hi)` range instead.
+    pub par: Option<(usize, usize)>,
 }
 
 /// Most distinct index maps one inline node may be evaluated at in one kernel.
@@ -197,6 +212,32 @@ fn for_range<S>(
     Ok(b.block_params(exit).to_vec())
 }
 
+/// `for i in (start..end).step_by(step)` with run-time bounds (no carried values).
+fn for_range_dyn<S>(
+    st: &mut S,
+    b: &mut FunctionBuilder,
+    start: Value,
+    end: Value,
+    step: i64,
+    body: &mut LoopBody<S>,
+) -> Result<()> {
+    let header = b.create_block();
+    let body_block = b.create_block();
+    let exit = b.create_block();
+    b.append_block_param(header, types::I64);
+    b.ins().jump(header, &[BlockArg::Value(start)]);
+    b.switch_to_block(header);
+    let i = b.block_params(header)[0];
+    let cond = b.ins().icmp(IntCC::SignedLessThan, i, end);
+    b.ins().brif(cond, body_block, &[], exit, &[]);
+    b.switch_to_block(body_block);
+    body(st, b, i, vec![])?;
+    let i2 = b.ins().iadd_imm_s(i, step);
+    b.ins().jump(header, &[BlockArg::Value(i2)]);
+    b.switch_to_block(exit);
+    Ok(())
+}
+
 impl<'a, 'c> Emitter<'a, 'c> {
     pub fn new(cx: &'c Ctx<'a>) -> Self {
         Emitter {
@@ -204,6 +245,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             k: Kern::new(0, HashSet::new()),
             summary: Vec::new(),
             force_buffers: Vec::new(),
+            par: None,
         }
     }
 
@@ -810,6 +852,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             })
             .collect();
         let lanes = self.choose_lanes(&visited, &dests, inner_extent);
+        let par = self.parallelisable(kern, outs);
         let names: Vec<String> = outs
             .iter()
             .filter(|o| o.store)
@@ -832,13 +875,48 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 "scalar".into()
             }
         ));
+        if par {
+            let align = if self.k.groups.len() == 1 {
+                PAR_ALIGN
+            } else {
+                1
+            };
+            self.par = Some((self.k.groups[0].0, align));
+            if let Some(line) = self.summary.last_mut() {
+                line.push_str(", split across threads");
+            }
+        }
         let ctx = MapCtx {
             outs,
             out_maps: &out_maps,
             dyn_maps: &dyn_maps,
             lanes,
+            par,
         };
         self.map_loops(b, &ctx, 0)
+    }
+
+    /// Whether this `Map` kernel may run its outermost loop in independent chunks on several
+    /// threads: it is the function's only kernel (so nothing else runs before or after it
+    /// and it uses no scratch), it has enough work, and each iteration stores plain values to
+    /// its own row-major output element (distinct iterations never touch the same element,
+    /// and nothing the kernel reads is written by it).
+    fn parallelisable(&self, kern: &Kernel, outs: &[Out]) -> bool {
+        let plan = self.cx.plan;
+        let strides = index::row_strides(&kern.dims);
+        plan.kernels.len() == 1
+            && plan.scratch_bytes == 0
+            && !self.k.groups.is_empty()
+            && self.k.groups[0].0 >= 2
+            && kern.dims.iter().product::<usize>() >= PAR_MIN_WORK
+            && outs.iter().all(|o| {
+                o.combine.is_none()
+                    && o.dest.dyn_terms.is_empty()
+                    && (!o.store
+                        || (o.dest.form.c == 0
+                            && o.dest.form.k == strides
+                            && matches!(plan.target_buf(o.dest.target), Buf::Output(_))))
+            })
     }
 
     fn map_loops(&mut self, b: &mut FunctionBuilder, c: &MapCtx, gi: usize) -> Result<()> {
@@ -849,16 +927,26 @@ impl<'a, 'c> Emitter<'a, 'c> {
             return self.map_body(b, c);
         }
         let ext = self.k.groups[gi].0 as i64;
+        let par = c.par && gi == 0;
         if gi + 1 < ng {
-            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+            let mut body = |s: &mut Self, b: &mut FunctionBuilder, i, _| {
                 s.k.vars[gi] = Some(i);
                 s.map_loops(b, c, gi + 1)?;
                 Ok(vec![])
-            })?;
+            };
+            if par {
+                let (lo, hi) = self.cx.range;
+                for_range_dyn(self, b, lo, hi, 1, &mut body)?;
+            } else {
+                for_range(self, b, 0, ext, 1, vec![], &mut body)?;
+            }
             return Ok(());
         }
         let lanes = c.lanes as i64;
         let step = lanes * UNROLL as i64;
+        if par {
+            return self.map_inner_range(b, c, gi, step);
+        }
         let nv = if lanes > 1 { ext / step * step } else { 0 };
         if nv > 0 {
             for_range(self, b, 0, nv, step, vec![], &mut |s, b, i, _| {
@@ -887,6 +975,51 @@ impl<'a, 'c> Emitter<'a, 'c> {
             Ok(vec![])
         })?;
         Ok(())
+    }
+
+    /// The innermost (vectorised) loop of a split kernel over `[lo, hi)`, `lo` a multiple of
+    /// `PAR_ALIGN`: vector iterations up to `hi` rounded down to the step, then a scalar tail.
+    fn map_inner_range(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &MapCtx,
+        gi: usize,
+        step: i64,
+    ) -> Result<()> {
+        let (lo, hi) = self.cx.range;
+        let nv = if c.lanes > 1 {
+            debug_assert!(PAR_ALIGN as i64 % step == 0 && step.count_ones() == 1);
+            let nv = b.ins().band_imm_s(hi, !(step - 1));
+            for_range_dyn(self, b, lo, nv, step, &mut |s, b, i, _| {
+                s.k.lanes = c.lanes;
+                s.k.cache.clear();
+                for u in 0..UNROLL {
+                    s.k.copy = u as u8;
+                    let iu = if u == 0 {
+                        i
+                    } else {
+                        b.ins().iadd_imm_s(i, u as i64 * c.lanes as i64)
+                    };
+                    s.k.vars[gi] = Some(iu);
+                    s.map_body(b, c)?;
+                }
+                s.k.copy = 0;
+                Ok(vec![])
+            })?;
+            // An empty vector loop (lo > nv) must not start the tail below lo.
+            let above = b.ins().icmp(IntCC::SignedGreaterThan, nv, lo);
+            b.ins().select(above, nv, lo)
+        } else {
+            lo
+        };
+        for_range_dyn(self, b, nv, hi, 1, &mut |s, b, i, _| {
+            s.k.lanes = 1;
+            s.k.copy = 0;
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            s.map_body(b, c)?;
+            Ok(vec![])
+        })
     }
 
     fn dest_address(
@@ -1408,6 +1541,8 @@ fn val_raw(v: Val) -> Value {
 }
 
 struct MapCtx<'o> {
+    /// The outermost loop runs over the entry function's `(lo, hi)` range.
+    par: bool,
     outs: &'o [Out],
     out_maps: &'o [u32],
     dyn_maps: &'o [Vec<u32>],

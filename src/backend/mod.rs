@@ -48,8 +48,18 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The compiled entry point: input pointers, output pointers, scratch memory.
-type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8);
+/// The compiled entry point: input pointers, output pointers, scratch memory, and the range
+/// `[lo, hi)` of the outermost loop to run when the function is splittable (see
+/// `Executable::par`; ignored otherwise).
+type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, usize, usize);
+
+/// The pointers of one call, shared by the threads that run its chunks.
+struct CallPtrs(*const *const u8, *const *mut u8);
+
+// SAFETY: the chunks of a split kernel read only inputs and constants and write disjoint
+// output elements (`emit::Emitter::parallelisable`), so the pointed-to buffers may be used
+// from several threads at once; the arrays outlive the call (`for_chunks` joins).
+unsafe impl Sync for CallPtrs {}
 
 /// A compiled function for one input signature. `Send + Sync`: the code is immutable once
 /// finalized, so any number of threads may `run` it at once.
@@ -68,6 +78,9 @@ pub struct Executable {
     compile_time: Duration,
     kernels: usize,
     summary: String,
+    /// (extent, alignment) of the outermost loop when the code may run it in chunks on
+    /// several threads.
+    par: Option<(usize, usize)>,
 }
 
 thread_local! {
@@ -137,10 +150,22 @@ impl Executable {
             // code was compiled for, and every output buffer was allocated with the size and
             // dtype of its compiled output; the code only indexes within those static shapes
             // (dynamic indices are clamped in the code), and within `scratch_bytes` of
-            // `scratch`. The module owning the code lives as long as `self`.
-            unsafe { (self.entry)(ins.as_ptr(), out_ptrs.as_ptr(), scratch) }
+            // `scratch`. The module owning the code lives as long as `self`. A function that
+            // is not split ignores `lo`/`hi`; a split one runs its whole range here.
+            let hi = self.par.map_or(0, |p| p.0);
+            unsafe { (self.entry)(ins.as_ptr(), out_ptrs.as_ptr(), scratch, 0, hi) }
         };
-        if self.scratch_bytes == 0 {
+        if let Some((ext, align)) = self.par.filter(|_| cranax_runtime::num_threads() > 1) {
+            let ptrs = CallPtrs(ins.as_ptr(), out_ptrs.as_ptr());
+            cranax_runtime::for_chunks(ext, align, |lo, hi| {
+                let p = &ptrs;
+                let scratch = std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8;
+                // SAFETY: as for `call` (split functions use no scratch); `lo < hi <= ext`
+                // with `lo` a multiple of `align`, the range contract of split code, and the
+                // chunks write disjoint output elements.
+                unsafe { (self.entry)(p.0, p.1, scratch, lo, hi) }
+            });
+        } else if self.scratch_bytes == 0 {
             call(std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8);
         } else {
             SCRATCH.with(|s| {
@@ -272,6 +297,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         compile_time: start.elapsed(),
         kernels: plan.kernels.len(),
         summary: c.summary,
+        par: c.par,
     }))
 }
 
