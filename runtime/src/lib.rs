@@ -87,8 +87,22 @@ unsafe fn gemm_one<T: 'static + Copy + num_traits_lite::Zero + num_traits_lite::
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism(m, k, n),
         )
+    }
+}
+
+/// Multiply-adds from which one product is shared across the worker pool's threads. gemm
+/// splits the output's rows and columns between threads, never the `k` sums, so every
+/// element is summed in the same order as single-threaded.
+const PAR_MIN_MACS: usize = 1 << 21;
+
+fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
+    let threads = num_threads();
+    if threads > 1 && m.saturating_mul(k).saturating_mul(n) >= PAR_MIN_MACS {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
     }
 }
 
