@@ -8,7 +8,7 @@
 use super::graph::{Graph, Kind, NodeId};
 use super::index::{self, Aff, Map};
 use super::ops::{self, sconst, sty, to_vec, vty, Cx, Val};
-use super::plan::{reduce_combiner, reduce_identity, Buf, Dest, Kernel, KernelKind, Out, Plan};
+use super::plan::{reduce_combiner, Buf, Dest, Kernel, KernelKind, Out, Plan};
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp};
@@ -1183,7 +1183,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         if dt == DType::F32 && matches!(c.op, ReduceOp::Sum { .. }) {
             return self.wide_sum(b, c);
         }
-        let id = sconst(b, reduce_identity(c.op, dt));
+        let id = sconst(b, c.op.identity(dt));
         let mut carried = vec![id];
         if lanes > 1 {
             let cx = Cx {

@@ -201,33 +201,6 @@ fn is_expensive(k: &Kind) -> bool {
     }
 }
 
-/// The identity of a reduction's combining op.
-pub fn reduce_identity(op: &ReduceOp, dt: DType) -> Scalar {
-    let is_max = matches!(op, ReduceOp::Max { .. });
-    match op {
-        ReduceOp::Sum { .. } => match dt {
-            // +0.0, as the interpreter's sums start (so a sum of -0.0s is +0.0 in both).
-            DType::F32 => Scalar::F32(0.0),
-            DType::F64 => Scalar::F64(0.0),
-            DType::I32 => Scalar::I32(0),
-            DType::U32 => Scalar::U32(0),
-            DType::Bool => Scalar::Bool(false),
-        },
-        _ => match (dt, is_max) {
-            (DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
-            (DType::F32, false) => Scalar::F32(f32::INFINITY),
-            (DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
-            (DType::F64, false) => Scalar::F64(f64::INFINITY),
-            (DType::I32, true) => Scalar::I32(i32::MIN),
-            (DType::I32, false) => Scalar::I32(i32::MAX),
-            (DType::U32, true) => Scalar::U32(0),
-            (DType::U32, false) => Scalar::U32(u32::MAX),
-            (DType::Bool, true) => Scalar::Bool(false),
-            (DType::Bool, false) => Scalar::Bool(true),
-        },
-    }
-}
-
 /// The binary op a reduction combines with.
 pub fn reduce_combiner(op: &ReduceOp, dt: DType) -> BinaryOp {
     match (op, dt) {
@@ -713,7 +686,7 @@ impl Planner<'_> {
         // The innermost dim is kept: initialise with the identity, then combine every
         // element of x into its place in row-major order (vectorised along the kept dim).
         let dt = self.g.nodes[x].dtype;
-        let id = self.lit(reduce_identity(op, dt));
+        let id = self.lit(op.identity(dt));
         let out_shape = self.shape(i).to_vec();
         let ol = out_shape.len();
         let ostrides = index::row_strides(&out_shape);

@@ -70,6 +70,25 @@ impl ReduceOp {
         }
     }
 
+    /// The identity of the combining op: +0 for sums (so a sum of -0.0s is +0.0), -inf/+inf
+    /// (or the integer extremes) for max/min. Argmax/argmin compare against their first element.
+    pub fn identity(&self, dtype: DType) -> Scalar {
+        let is_max = matches!(self, Max { .. } | Argmax { .. });
+        match (self, dtype, is_max) {
+            (Sum { .. }, _, _) => Scalar::from_f64(0.0, dtype),
+            (_, DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
+            (_, DType::F32, false) => Scalar::F32(f32::INFINITY),
+            (_, DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
+            (_, DType::F64, false) => Scalar::F64(f64::INFINITY),
+            (_, DType::I32, true) => Scalar::I32(i32::MIN),
+            (_, DType::I32, false) => Scalar::I32(i32::MAX),
+            (_, DType::U32, true) => Scalar::U32(0),
+            (_, DType::U32, false) => Scalar::U32(u32::MAX),
+            (_, DType::Bool, true) => Scalar::Bool(false),
+            (_, DType::Bool, false) => Scalar::Bool(true),
+        }
+    }
+
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         let mut ps = vec![("axes", Param::Text(py_tuple(self.axes())))];
         if let Argmax { index_dtype, .. } | Argmin { index_dtype, .. } = self {
@@ -144,7 +163,7 @@ impl ReduceOp {
                 Data::from_scalars(
                     out.dtype,
                     groups.iter().map(|g| {
-                        let init = identity(data.dtype(), is_max);
+                        let init = self.identity(data.dtype());
                         g.iter()
                             .fold(init, |acc, &i| choose(acc, data.get(i), is_max))
                     }),
@@ -253,21 +272,6 @@ fn pairwise_sum(v: &[f64]) -> f64 {
     } else {
         let (a, b) = v.split_at(v.len() / 2);
         pairwise_sum(a) + pairwise_sum(b)
-    }
-}
-
-fn identity(dtype: DType, is_max: bool) -> Scalar {
-    match (dtype, is_max) {
-        (DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
-        (DType::F32, false) => Scalar::F32(f32::INFINITY),
-        (DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
-        (DType::F64, false) => Scalar::F64(f64::INFINITY),
-        (DType::I32, true) => Scalar::I32(i32::MIN),
-        (DType::I32, false) => Scalar::I32(i32::MAX),
-        (DType::U32, true) => Scalar::U32(0),
-        (DType::U32, false) => Scalar::U32(u32::MAX),
-        (DType::Bool, true) => Scalar::Bool(false),
-        (DType::Bool, false) => Scalar::Bool(true),
     }
 }
 
