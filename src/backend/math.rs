@@ -19,7 +19,7 @@
 //! | log | m in [sqrt(1/2), sqrt(2)) by integer ops, subnormals prescaled; cephes (f32), fdlibm (f64) | 1 / 1 |
 //! | log1p | log(u) + c/u with u = fl(1+x) and c its exact rounding error (TwoSum) | 1 / 1 |
 //! | expm1 | 2^n p + (2^n - 1), p = Taylor expm1 on the reduced argument; built from 2^(n-1) so the top binade does not overflow | 1 / 2 |
-//! | tanh | t = expm1(2\|x\|); t/(t+2) below 0.55, 1 - 2/(t+2) above; sign copied | 2 / 4 (2.45 true) |
+//! | tanh | f32: s = tanh(x/2) as a 5/2 rational in x^2 (tools/fit_tanh.py), then 2s/(1+s^2) with one division; f64: t = expm1(2\|x\|); t/(t+2) below 0.55, 1 - 2/(t+2) above; sign copied | 3 / 4 (2.45 true) |
 //! | logistic | e = exp(-\|x\|); 1/(1+e) or e/(1+e): no cancellation, tiny results are e | 2 / 3 (1.75 true) |
 //! | sin, cos | q = round(x 2/pi), Cody-Waite pi/2 (3 parts with FMA; 7 (f32) / 5 (f64) without), cephes (f32) / fdlibm (f64) kernels, quadrant from q's low bits | 2 (3 no FMA) / 1 (2 no FMA) for \|x\| <= 1e5 |
 //! | erf_inv | Giles: f32 exactly XLA's ErfInv32; f64 three ranges with w in double-double | 4 for \|x\| <= 0.9, 64 near 1 / 3.8 |
@@ -35,7 +35,7 @@
 //! Subnormal results are produced (exp(-100f) = 3.7e-44, within 1 ulp).
 //!
 //! Speed on this machine (AMD EPYC Zen 3, release, 1e6 elements, vector loop unrolled 4x,
-//! machine shared): f32x4 exp 0.9 ns/element, tanh 1.4, logistic 1.3, log 1.7, sin 0.9;
+//! machine shared): f32x4 exp 0.9 ns/element, tanh 0.6, logistic 1.3, log 1.7, sin 0.9;
 //! f64x2 exp 2.6, log 3.8; pow 14 (f32) / 19 (f64); erf_inv 4.9 (f32) / 27 (f64).
 //!
 //! Known limits:
@@ -52,7 +52,7 @@
 //!   version is Giles' three-range double polynomial (itself ~2.4 ulp), with
 //!   `w = -log((1-x)(1+x))` and the shifted argument carried in extra precision.
 //! * `tanh` is not XLA's 13/6 rational (4.75 ulp), so results can differ from XLA's in the
-//!   last ulps.
+//!   last ulps. The f32 half-angle rational is fitted by tools/fit_tanh.py.
 
 // Coefficients are kept verbatim as published (cephes, fdlibm, Giles), digits beyond the
 // type's precision included, so they can be checked against their sources.
@@ -945,6 +945,9 @@ impl<'a, 'f> Em<'a, 'f> {
     }
 
     fn tanh(&mut self, x: Value) -> Value {
+        if !self.wide {
+            return self.tanh_f32(x);
+        }
         // tanh|x| = t/(t+2) for small |x|, 1 - 2/(t+2) otherwise, t = expm1(2|x|).
         // Beyond the clamp tanh rounds to 1.
         let ax = self.abs(x);
@@ -966,6 +969,37 @@ impl<'a, 'f> Em<'a, 'f> {
         let oq = self.sub(one, q);
         let r = self.sel(small, q, oq);
         self.with_sign_of(r, x)
+    }
+
+    /// f32 tanh without exp: a 5/2 rational in t = x^2 for s = tanh(x/2) ~ n/q2 (n = x P(t),
+    /// q2 = Q2(t)), then tanh x = 2s/(1+s^2) = n (2 q2) / (q2^2 + n^2). Going through the
+    /// half angle damps the rounding errors of n and q2 where tanh nears 1 (a direct rational
+    /// for tanh, e.g. XLA's 13/6, is ~5 ulp there). P and Q2 carry a common factor 0.9 (it
+    /// cancels) so p and q2/2 sit just below 1 for small x, which halves their relative
+    /// rounding error. Coefficients and an f32 simulation: tools/fit_tanh.py. Max error 3 ulp
+    /// with and without FMA; tanh(+-0) = +-0, tanh(+-inf) = +-1 (clamp at 9.1, where tanh
+    /// rounds to 1), NaN propagates through the clamp.
+    fn tanh_f32(&mut self, x: Value) -> Value {
+        let xc = self.clamp(x, Some(-9.1), Some(9.1));
+        let t = self.mul(xc, xc);
+        let p = self.horner32(
+            t,
+            &[
+                -3.566_618_6e-13,
+                2.481_193_6e-10,
+                -1.144_845_2e-7,
+                7.956_38e-5,
+                0.026_118_953,
+                0.9,
+            ],
+        );
+        let n = self.mul(xc, p);
+        let q2 = self.horner32(t, &[0.002_012_302_2, 0.202_237_87, 1.8]);
+        let q4 = self.add(q2, q2);
+        let num = self.mul(n, q4);
+        let nn = self.mul(n, n);
+        let den = self.madd(q2, q2, nn);
+        self.div(num, den)
     }
 
     fn logistic(&mut self, x: Value) -> Value {
