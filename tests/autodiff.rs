@@ -14,6 +14,10 @@ use serde_json::Value;
 #[path = "support/programs.rs"]
 mod programs;
 
+#[path = "support/jax_data.rs"]
+mod jax_data;
+use jax_data::{arr, load};
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 
@@ -593,32 +597,6 @@ fn check_grads_rejects_integer_arguments() {
 // ---------------------------------------------------------------------------------------------
 // 4. First and second derivatives of each primitive equal JAX's (tests/data/jax_grads_ops.json,
 //    f64): grad and grad(grad) at each point.
-
-fn load(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `{shape, dtype, data}` as an array of that dtype.
-fn arr(v: &Value) -> Array {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect();
-    match v["dtype"].as_str().unwrap() {
-        "float64" => f64s(&data, &shape),
-        "float32" => Array::from_vec(data.iter().map(|&d| d as f32).collect(), &shape).unwrap(),
-        other => panic!("dtype {other}"),
-    }
-}
 
 fn scalar_at(x: &Array, i: usize) -> Array {
     Array::scalar(vals(x)[i])

@@ -10,10 +10,13 @@ use cranax::prims::DotGeneral;
 use cranax::test_util::FWD_REV;
 use cranax::*;
 use proptest::prelude::*;
-use serde_json::Value;
 
 #[path = "support/programs.rs"]
 mod programs;
+
+#[path = "support/jax_data.rs"]
+mod jax_data;
+use jax_data::{arr, load};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -114,32 +117,6 @@ fn seed_vmap_grad_tanh_jaxpr_and_values() {
         let g = vmap(grad(activate)).call((x,)).unwrap();
         let tol = if dtype == "f32" { 1e-6 } else { 1e-14 };
         assert_same(&g, &arr(&case["outputs"]["output"]), tol, dtype);
-    }
-}
-
-fn load(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `{shape, dtype, data}` as an array of that dtype.
-fn arr(v: &Value) -> Array {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect();
-    match v["dtype"].as_str().unwrap() {
-        "float64" => f64s(&data, &shape),
-        "float32" => f32s(&data.iter().map(|&d| d as f32).collect::<Vec<_>>(), &shape),
-        other => panic!("dtype {other}"),
     }
 }
 
