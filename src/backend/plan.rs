@@ -380,6 +380,35 @@ impl Planner<'_> {
         )
     }
 
+    /// Append a kernel that stores node `src`, read through `map`, into node `target`'s buffer
+    /// at `form` (plus `dyn_terms`), over the loop domain `dims`.
+    fn push_store(
+        &mut self,
+        dims: Vec<usize>,
+        src: NodeId,
+        map: Map,
+        target: NodeId,
+        form: Aff,
+        dyn_terms: Vec<DynTerm>,
+    ) {
+        self.kernels.push(Kernel {
+            dims,
+            kind: KernelKind::Map {
+                outs: vec![Out {
+                    node: src,
+                    map,
+                    dest: Dest {
+                        target: Target::Node(target),
+                        form,
+                        dyn_terms,
+                    },
+                    combine: None,
+                    store: true,
+                }],
+            },
+        });
+    }
+
     /// Append a `Map` kernel, merging plain outputs into the previous kernel when it is a
     /// plain `Map` over the same domain.
     fn push_map(&mut self, dims: Vec<usize>, out: Out) {
@@ -466,26 +495,14 @@ impl Planner<'_> {
             }
             Kind::Pad { config, x, value } => {
                 // Fill with the padding value, then copy the operand to its strided place.
-                self.kernels.push(Kernel {
-                    dims: shape.clone(),
-                    kind: KernelKind::Map {
-                        outs: vec![Out {
-                            node: *value,
-                            map: vec![],
-                            dest: Dest {
-                                target: Target::Node(i),
-                                form: index::linear(
-                                    &ident(&(0..nl).collect::<Vec<_>>(), nl),
-                                    &strides,
-                                    nl,
-                                ),
-                                dyn_terms: vec![],
-                            },
-                            combine: None,
-                            store: true,
-                        }],
-                    },
-                });
+                self.push_store(
+                    shape.clone(),
+                    *value,
+                    vec![],
+                    i,
+                    index::linear(&ident(&(0..nl).collect::<Vec<_>>(), nl), &strides, nl),
+                    vec![],
+                );
                 let xs = self.shape(*x).to_vec();
                 let vars: Vec<usize> = (0..nl).collect();
                 let xmap = ident(&vars, nl);
@@ -496,22 +513,7 @@ impl Planner<'_> {
                         strides[d],
                     );
                 }
-                self.kernels.push(Kernel {
-                    dims: xs,
-                    kind: KernelKind::Map {
-                        outs: vec![Out {
-                            node: *x,
-                            map: xmap,
-                            dest: Dest {
-                                target: Target::Node(i),
-                                form,
-                                dyn_terms: vec![],
-                            },
-                            combine: None,
-                            store: true,
-                        }],
-                    },
-                });
+                self.push_store(xs, *x, xmap, i, form, vec![]);
             }
             Kind::Concat { dim, xs } => {
                 let mut offset = 0i64;
@@ -522,22 +524,7 @@ impl Planner<'_> {
                     let mut form = index::linear(&map, &strides, nl);
                     form.c += offset * strides[*dim];
                     offset += s[*dim] as i64;
-                    self.kernels.push(Kernel {
-                        dims: s,
-                        kind: KernelKind::Map {
-                            outs: vec![Out {
-                                node: x,
-                                map,
-                                dest: Dest {
-                                    target: Target::Node(i),
-                                    form,
-                                    dyn_terms: vec![],
-                                },
-                                combine: None,
-                                store: true,
-                            }],
-                        },
-                    });
+                    self.push_store(s, x, map, i, form, vec![]);
                 }
             }
             Kind::UpdateSlice { x, update, starts } => {
@@ -561,22 +548,7 @@ impl Planner<'_> {
                         stride: strides[d],
                     })
                     .collect();
-                self.kernels.push(Kernel {
-                    dims: us,
-                    kind: KernelKind::Map {
-                        outs: vec![Out {
-                            node: *update,
-                            map,
-                            dest: Dest {
-                                target: Target::Node(i),
-                                form,
-                                dyn_terms,
-                            },
-                            combine: None,
-                            store: true,
-                        }],
-                    },
-                });
+                self.push_store(us, *update, map, i, form, dyn_terms);
             }
             Kind::ScatterAdd {
                 axis,
@@ -695,22 +667,7 @@ impl Planner<'_> {
             &ostrides,
             ol,
         );
-        self.kernels.push(Kernel {
-            dims: out_shape,
-            kind: KernelKind::Map {
-                outs: vec![Out {
-                    node: id,
-                    map: vec![],
-                    dest: Dest {
-                        target: Target::Node(i),
-                        form: oform,
-                        dyn_terms: vec![],
-                    },
-                    combine: None,
-                    store: true,
-                }],
-            },
-        });
+        self.push_store(out_shape, id, vec![], i, oform, vec![]);
         let xl = xs.len();
         let xmap = index::identity(xl, &(0..xl).collect::<Vec<_>>());
         let mut form = Aff::zero(xl);
