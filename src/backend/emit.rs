@@ -662,19 +662,13 @@ impl<'a, 'c> Emitter<'a, 'c> {
                             &index::row_strides(&g.nodes[*x].shape),
                             self.k.nl,
                         )),
-                        Kind::Gather { axis, x, idx } => {
-                            let xs = &g.nodes[*x].shape;
-                            let ni = g.nodes[*idx].shape.len();
-                            let strides = index::row_strides(xs);
-                            let mut f = Aff::zero(self.k.nl);
-                            for d in 0..*axis {
-                                f.add_assign(&map[d], strides[d]);
-                            }
-                            for d in axis + 1..xs.len() {
-                                f.add_assign(&map[d - 1 + ni], strides[d]);
-                            }
-                            forms.push(f);
-                        }
+                        Kind::Gather { axis, x, idx } => forms.push(gather_operand_form(
+                            map,
+                            &g.nodes[*x].shape,
+                            g.nodes[*idx].shape.len(),
+                            *axis,
+                            self.k.nl,
+                        )),
                         _ => {}
                     }
                     out.push((n, m, false));
@@ -748,16 +742,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
                             )) == 1
                     }
                     Kind::Gather { axis, x, idx } => {
-                        let xs = &g.nodes[*x].shape;
                         let ni = g.nodes[*idx].shape.len();
-                        let strides = index::row_strides(xs);
-                        let mut f = Aff::zero(self.k.nl);
-                        for d in 0..*axis {
-                            f.add_assign(&map[d], strides[d]);
-                        }
-                        for d in axis + 1..xs.len() {
-                            f.add_assign(&map[d - 1 + ni], strides[d]);
-                        }
+                        let f = gather_operand_form(map, &g.nodes[*x].shape, ni, *axis, self.k.nl);
                         let idx_uniform =
                             map[*axis..axis + ni].iter().all(|a| self.k.aff_uniform(a));
                         dt != DType::Bool && idx_uniform && self.k.inner_coef(&f) == 1
@@ -1538,6 +1524,27 @@ fn val_raw(v: Val) -> Value {
     match v {
         Val::S(x) | Val::V(x) => x,
     }
+}
+
+/// The operand offset of `take(x, idx, axis)` at the output index `map`, without the gathered
+/// axis' own term: `x`'s strides over its axes before and after `axis` (the output has the
+/// `n_idx` index axes in between).
+fn gather_operand_form(
+    map: &[Aff],
+    x_shape: &[usize],
+    n_idx: usize,
+    axis: usize,
+    nl: usize,
+) -> Aff {
+    let strides = index::row_strides(x_shape);
+    let mut f = Aff::zero(nl);
+    for d in 0..axis {
+        f.add_assign(&map[d], strides[d]);
+    }
+    for d in axis + 1..x_shape.len() {
+        f.add_assign(&map[d - 1 + n_idx], strides[d]);
+    }
+    f
 }
 
 struct MapCtx<'o> {
