@@ -907,6 +907,16 @@ pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> 
     }
 }
 
+/// The permutation taking `[batch, first..., second..., rest...]` (blocks of `first`, `second`
+/// and `rest` axes) to `[batch, second..., first..., rest...]`.
+fn swap_blocks(first: usize, second: usize, rest: usize) -> Vec<usize> {
+    let mut perm = vec![0];
+    perm.extend(1 + first..1 + first + second);
+    perm.extend(1..1 + first);
+    perm.extend(1 + first + second..1 + first + second + rest);
+    perm
+}
+
 /// `x: [b, pre..., n, post...]` as `[b*n, pre..., post...]`: the batch folded into the
 /// indexed axis, so one gather or scatter along axis 0 serves every example.
 fn fold_batch_into_axis(x: &Array, axis: usize) -> Result<Array> {
@@ -940,13 +950,7 @@ fn batched_gather(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
     // Result: [b, I..., pre..., post...]; per example we want [pre..., I..., post...].
     let g = lax::gather(&x, &idx, 0)?;
     let ni = idx.ndim() - 1;
-    let npre = axis;
-    let npost = xs.len() - axis - 1;
-    let mut perm = vec![0];
-    perm.extend(1 + ni..1 + ni + npre);
-    perm.extend(1..1 + ni);
-    perm.extend(1 + ni + npre..1 + ni + npre + npost);
-    lax::transpose(&g, &perm)
+    lax::transpose(&g, &swap_blocks(ni, axis, xs.len() - axis - 1))
 }
 
 /// `dynamic_update_slice(x, u, starts)` of one example as gathers and a select: along each
@@ -998,13 +1002,7 @@ fn batched_scatter_add(x: &Array, idx: &Array, u: &Array, axis: usize) -> Result
     // Updates: [b, pre..., I..., post...] -> [b, I..., pre..., post...] to match the folded
     // operand scattered along axis 0.
     let ni = idx.ndim() - 1;
-    let npre = axis;
-    let npost = xs.len() - axis - 1;
-    let mut perm = vec![0];
-    perm.extend(1 + npre..1 + npre + ni);
-    perm.extend(1..1 + npre);
-    perm.extend(1 + npre + ni..1 + npre + ni + npost);
-    let uf = lax::transpose(u, &perm)?;
+    let uf = lax::transpose(u, &swap_blocks(axis, ni, xs.len() - axis - 1))?;
     let r = lax::scatter_add(&xf, &idx, &uf, 0)?;
     let r = lax::reshape(&r, &moved_shape)?;
     lax::moveaxis(&r, 1, axis + 1)
