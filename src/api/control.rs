@@ -108,7 +108,7 @@ pub fn scan<C: Pytree>(
     let mut carry = init;
     let mut ys = Vec::with_capacity(xs.shape()[0]);
     for i in 0..xs.shape()[0] {
-        let x = crate::transform::vmap::index_in_dim(xs, i, 0)?;
+        let x = crate::prims::batching::index_in_dim(xs, i, 0)?;
         let (c, y) = catch(|| Ok(f(&carry, &x)))?;
         carry = c;
         ys.push(y);

@@ -5,7 +5,7 @@ use super::{flat_fn, Function, OutTemplate};
 use crate::array::Array;
 use crate::core::error::{catch, Error, Result};
 use crate::core::trace::bind;
-use crate::prims::control::{BwdRule, ControlOp, FwdRule, JvpRule};
+use crate::prims::call::{BwdRule, CallOp, FwdRule, JvpRule};
 use crate::prims::Prim;
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::stage::trace_to_jaxpr;
@@ -40,7 +40,7 @@ where
         let leaves = args.leaves();
         let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
         let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
-        let prim = Prim::Control(ControlOp::CustomJvpCall {
+        let prim = Prim::Call(CallOp::CustomJvpCall {
             name: self.f.name(),
             call_jaxpr,
             jvp: self.rule.clone(),
@@ -87,7 +87,7 @@ where
         let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
         let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
         let n_out = call_jaxpr.out_avals().len();
-        let prim = Prim::Control(ControlOp::CustomVjpCall {
+        let prim = Prim::Call(CallOp::CustomVjpCall {
             name: self.f.name(),
             call_jaxpr,
             fwd: self.fwd.clone(),

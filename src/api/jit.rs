@@ -16,7 +16,7 @@ use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{self, bind};
 use crate::ir::ClosedJaxpr;
-use crate::prims::{ControlOp, Prim};
+use crate::prims::{CallOp, Prim};
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::stage::trace_to_jaxpr;
 use std::collections::HashMap;
@@ -181,7 +181,7 @@ where
             let flat = flat_fn(&self.f, &args, &out);
             let jaxpr = trace_to_jaxpr(&flat, &sig.avals)?;
             let outs = bind(
-                Prim::Control(ControlOp::Pjit {
+                Prim::Call(CallOp::Pjit {
                     name: self.f.name(),
                     jaxpr,
                 }),

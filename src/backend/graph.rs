@@ -6,7 +6,7 @@ use crate::array::{Array, Concrete};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::ir::{Atom, ClosedJaxpr, Jaxpr};
-use crate::prims::{BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::prims::{BinaryOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 use std::sync::Arc;
 
 /// Index of a node in `Graph::nodes` (nodes are in topological order).
@@ -240,18 +240,10 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 }
             }
             Prim::Shape(op) => vec![shape_node(g, op, &ins, &out_aval(0))],
-            Prim::Control(op) => match op {
-                ControlOp::Pjit { jaxpr: cj, .. }
-                | ControlOp::CustomJvpCall { call_jaxpr: cj, .. }
-                | ControlOp::CustomVjpCall { call_jaxpr: cj, .. } => {
-                    inline(g, &cj.jaxpr, &cj.consts, &ins)?
-                }
-                ControlOp::CustomLin { .. } => {
-                    return Err(Error::Jit(
-                        "custom_lin (the linear half of a custom_vjp function under linearize) cannot be compiled: it only exists to be transposed; compile grad/vjp of the function instead".into(),
-                    ))
-                }
-            },
+            Prim::Call(op) => {
+                let cj = op.call_jaxpr().ok_or_else(|| op.uncompilable())?;
+                inline(g, &cj.jaxpr, &cj.consts, &ins)?
+            }
         };
         for (v, n) in eqn.outputs.iter().zip(outs) {
             env[v.0 as usize] = n;

@@ -1,5 +1,7 @@
-//! The trace machinery: abstract values, errors, the current interpreter and `bind`.
+//! The trace machinery: abstract values, errors, the current interpreter and `bind`, and the
+//! interface through which primitives' rules transform the jaxprs they carry.
 
 pub mod aval;
 pub mod error;
+pub mod jaxpr_transforms;
 pub mod trace;

@@ -3,8 +3,9 @@
 //! batching. Adding a primitive is one enum variant in its family plus its rules there; the
 //! exhaustive matches make the compiler list anything missing.
 
+pub mod batching;
 pub mod binary;
-pub mod control;
+pub mod call;
 pub mod dot;
 pub mod random;
 pub mod reduce;
@@ -14,11 +15,12 @@ pub mod unary;
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
+use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::escaped;
 use crate::ir::pretty::Param;
 
 pub use binary::BinaryOp;
-pub use control::ControlOp;
+pub use call::CallOp;
 pub use dot::DotGeneral;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
@@ -43,7 +45,7 @@ pub enum Prim {
     /// `threefry2x32`.
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
-    Control(ControlOp),
+    Call(CallOp),
 }
 
 /// How a transpose rule sees an operand: a linear input (its cotangent is wanted) or a
@@ -95,7 +97,7 @@ impl Prim {
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
-            Prim::Control(op) => op.name(),
+            Prim::Call(op) => op.name(),
         }
     }
 
@@ -108,7 +110,7 @@ impl Prim {
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
-            Prim::Control(op) => op.params(),
+            Prim::Call(op) => op.params(),
         };
         ps.sort_by_key(|(k, _)| *k);
         ps
@@ -125,7 +127,7 @@ impl Prim {
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
-            Prim::Control(op) => op.abstract_eval(avals),
+            Prim::Call(op) => op.abstract_eval(avals),
         }
     }
 
@@ -137,7 +139,7 @@ impl Prim {
             Prim::SelectN => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
-            Prim::Control(_) => None,
+            Prim::Call(_) => None,
         }
     }
 
@@ -182,12 +184,18 @@ impl Prim {
                 )
                 .map(|a| vec![a]),
             Prim::Random(op) => op.eval(args),
-            Prim::Control(op) => op.eval(args),
+            Prim::Call(op) => op.eval(args),
         }
     }
 
-    /// JVP rule: primal and tangent outputs, binding in the current context.
-    pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+    /// JVP rule: primal and tangent outputs, binding in the current context. `sub` is the
+    /// transformation running the rule, for rules of primitives that carry jaxprs.
+    pub fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Tangent],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<JvpOut> {
         match self {
             Prim::Unary(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
@@ -196,12 +204,17 @@ impl Prim {
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
-            Prim::Control(op) => op.jvp(primals, tangents),
+            Prim::Call(op) => op.jvp(primals, tangents, sub),
         }
     }
 
     /// Transpose rule of a linear primitive: cotangents for the linear operands.
-    pub fn transpose(&self, cts: &[Tangent], args: &[LinArg]) -> Result<Vec<Tangent>> {
+    pub fn transpose(
+        &self,
+        cts: &[Tangent],
+        args: &[LinArg],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<Vec<Tangent>> {
         let not_linear = || {
             Error::type_err(format!(
                 "transpose of {} is not defined: it is not linear",
@@ -216,7 +229,7 @@ impl Prim {
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
-            Prim::Control(op) => op.transpose(cts, args),
+            Prim::Call(op) => op.transpose(cts, args, sub),
         }
     }
 
@@ -226,16 +239,17 @@ impl Prim {
         args: &[Array],
         dims: &[Option<usize>],
         axis_size: usize,
+        sub: &dyn JaxprTransforms,
     ) -> Result<BatchOut> {
         match self {
             Prim::Unary(op) => op.batch(&args[0], dims[0]),
             Prim::Binary(op) => binary::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
             Prim::SelectN => binary::select_n_batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
-            Prim::Shape(op) => op.batch(args, dims, axis_size),
+            Prim::Shape(op) => op.batch(args, dims, axis_size, sub),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),
-            Prim::Control(op) => op.batch(args, dims, axis_size),
+            Prim::Call(op) => op.batch(args, dims, axis_size, sub),
         }
     }
 }
@@ -247,8 +261,8 @@ pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
             return Err(escaped(t));
         }
     }
-    if let Prim::Control(op) = prim {
-        // Control primitives evaluate their jaxprs (and check their own types).
+    if let Prim::Call(op) = prim {
+        // Call primitives evaluate their jaxprs (and check their own types).
         return op.eval(args);
     }
     let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();

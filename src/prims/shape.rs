@@ -2,10 +2,12 @@
 //! `concatenate`, `pad`, `slice`, `dynamic_slice`, `dynamic_update_slice`, `gather` (take along
 //! an axis), `scatter-add` (its transpose) and `iota`. All their rules.
 
+use super::batching::bdim_to_front;
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
+use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind1;
 use crate::dtype::{DType, Scalar};
 use crate::ir::pretty::{py_tuple, Param};
@@ -687,7 +689,13 @@ impl ShapeOp {
         Ok(out)
     }
 
-    pub fn batch(&self, args: &[Array], dims: &[Option<usize>], size: usize) -> Result<BatchOut> {
+    pub fn batch(
+        &self,
+        args: &[Array],
+        dims: &[Option<usize>],
+        size: usize,
+        sub: &dyn JaxprTransforms,
+    ) -> Result<BatchOut> {
         let one = |x: Array, d: usize| Ok((vec![x], vec![Some(d)]));
         let front = |i: usize| -> Result<Array> { bdim_to_front(&args[i], dims[i], size) };
         match self {
@@ -774,14 +782,24 @@ impl ShapeOp {
                     // Start indices per example: the update placed by gathers at
                     // `clamp(iota - start)` and selected inside the window, batched by the
                     // gather and select rules.
-                    let mut out = crate::transform::vmap::vmap_flat(
+                    let example_avals: Vec<Aval> = args
+                        .iter()
+                        .zip(dims)
+                        .map(|(a, d)| {
+                            let mut aval = a.aval().clone();
+                            if let Some(d) = d {
+                                aval.shape.remove(*d);
+                            }
+                            aval
+                        })
+                        .collect();
+                    let update = sub.trace(
                         &|a: &[Array]| Ok(vec![update_by_gathers(&a[0], &a[1], &a[2..])?]),
-                        args,
-                        dims,
-                        &|_| Some(0),
-                        Some(size),
+                        &example_avals,
                     )?;
-                    return one(out.pop().expect("one output"), 0);
+                    let (mut outs, out_dims) = sub.batch_call(&update, args, dims, size)?;
+                    let out = outs.pop().expect("one output");
+                    return one(bdim_to_front(&out, out_dims[0], size)?, 0);
                 }
                 let (x, u) = (front(0)?, front(1)?);
                 let mut starts = vec![Array::scalar(0i32)];
@@ -892,19 +910,6 @@ fn gather_sources(x_shape: &[usize], indices: &Array, axis: usize) -> Result<Vec
         }
     }
     Ok(src)
-}
-
-/// Move the batch dimension to the front (broadcasting an unbatched operand).
-pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> {
-    match d {
-        Some(d) => lax::moveaxis(x, d, 0),
-        None => {
-            let mut shape = vec![size];
-            shape.extend(x.shape());
-            let dims: Vec<usize> = (1..=x.ndim()).collect();
-            lax::broadcast_in_dim(x, &shape, &dims)
-        }
-    }
 }
 
 /// The permutation taking `[batch, first..., second..., rest...]` (blocks of `first`, `second`

@@ -2,6 +2,7 @@
 //! parent) and `linearize` (tangents staged by a partial-evaluation trace, primals computed by
 //! the parent): the rules are the same, only the context they run in differs.
 
+use super::subjaxpr::Transforms;
 use crate::array::{Array, Repr};
 use crate::core::error::Result;
 use crate::core::trace::{
@@ -86,7 +87,7 @@ impl Interpreter for JvpInterp {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &primals));
         }
         let (outs, touts) =
-            with_interpreter(self.rule_ctx.clone(), || prim.jvp(&primals, &tangents))?;
+            with_interpreter(self.rule_ctx.clone(), || prim.jvp(&primals, &tangents, &Transforms))?;
         Ok(outs
             .into_iter()
             .zip(touts)
@@ -138,7 +139,7 @@ pub fn jvp_eval_jaxpr(cj: &ClosedJaxpr, primals: &[Array], tangents: &[Tangent])
             let n = outs.len();
             (outs, vec![None; n])
         } else {
-            eqn.prim.jvp(&ps, &ts)?
+            eqn.prim.jvp(&ps, &ts, &Transforms)?
         };
         for ((v, p), t) in eqn.outputs.iter().zip(outs).zip(touts) {
             env[v.0 as usize] = Some((p, t));

@@ -64,7 +64,8 @@ impl StagingInterp {
         Ok(Atom::Var(v))
     }
 
-    fn owns(&self, x: &Array) -> bool {
+    /// Is `x` a tracer of this trace?
+    pub fn owns(&self, x: &Array) -> bool {
         x.tracer().is_some_and(|t| t.tag == self.tag)
     }
 

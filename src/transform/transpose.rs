@@ -3,6 +3,7 @@
 //! `add_any`. `vjp` is linearize followed by this.
 
 use super::linearize::{linearize_flat, LinearFn};
+use super::subjaxpr::Transforms;
 use crate::array::Array;
 use crate::core::error::Result;
 use crate::core::trace::bind;
@@ -78,7 +79,7 @@ pub fn backward_pass(
                 _ => LinArg::Known(value(&known, a)),
             })
             .collect();
-        let cts_in = eqn.prim.transpose(&eqn_cts, &lin_args)?;
+        let cts_in = eqn.prim.transpose(&eqn_cts, &lin_args, &Transforms)?;
         for ((a, la), ct) in eqn.inputs.iter().zip(&lin_args).zip(cts_in) {
             if let (Atom::Var(v), true, Some(ct)) = (a, la.is_linear(), ct) {
                 accumulate(&mut cts, *v, ct)?;

@@ -1,6 +1,7 @@
 //! `vmap`: an interpreter whose tracers carry a batch of values and the axis it is stacked on.
 //! Each primitive's batching rule moves the batch axis instead of looping.
 
+use super::subjaxpr::Transforms;
 use crate::array::{Array, Repr};
 use crate::core::error::{Error, Result};
 use crate::core::trace::{
@@ -8,6 +9,7 @@ use crate::core::trace::{
 };
 use crate::ir::{Atom, ClosedJaxpr};
 use crate::lax;
+use crate::prims::batching::bdim_to_front;
 use crate::prims::{BatchOut, Prim};
 use std::rc::Rc;
 
@@ -70,7 +72,7 @@ impl Interpreter for BatchInterp {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &vals));
         }
         let (outs, odims) =
-            with_interpreter(self.parent.clone(), || prim.batch(&vals, &dims, self.size))?;
+            with_interpreter(self.parent.clone(), || prim.batch(&vals, &dims, self.size, &Transforms))?;
         Ok(outs
             .into_iter()
             .zip(odims)
@@ -163,7 +165,7 @@ pub fn vmap_flat(
                     match d {
                         Some(d) => lax::moveaxis(&val, d, oa),
                         None => {
-                            let front = crate::prims::shape::bdim_to_front(&val, None, size)?;
+                            let front = bdim_to_front(&val, None, size)?;
                             lax::moveaxis(&front, 0, oa)
                         }
                     }
@@ -201,56 +203,11 @@ pub fn batch_eval_jaxpr(
             let n = outs.len();
             (outs, vec![None; n])
         } else {
-            eqn.prim.batch(&vals, &ds, size)?
+            eqn.prim.batch(&vals, &ds, size, &Transforms)?
         };
         for ((v, o), d) in eqn.outputs.iter().zip(outs).zip(odims) {
             env[v.0 as usize] = Some((o, d));
         }
     }
     Ok(j.outvars.iter().map(|a| read(&env, a)).unzip())
-}
-
-/// The fallback for the few rules without a vectorised form (a `pad` with a batched padding
-/// value, a `dynamic_update_slice` or `scatter-add` with batched indices): apply the primitive
-/// per example and stack the results.
-pub fn batch_by_loop(
-    prim: &Prim,
-    args: &[Array],
-    dims: &[Option<usize>],
-    size: usize,
-) -> Result<BatchOut> {
-    let mut per_output: Vec<Vec<Array>> = Vec::new();
-    for b in 0..size {
-        let example: Vec<Array> = args
-            .iter()
-            .zip(dims)
-            .map(|(a, d)| match d {
-                None => Ok(a.clone()),
-                Some(d) => index_in_dim(a, b, *d),
-            })
-            .collect::<Result<_>>()?;
-        let outs = bind(prim.clone(), &example)?;
-        if per_output.is_empty() {
-            per_output = vec![Vec::with_capacity(size); outs.len()];
-        }
-        for (k, o) in outs.into_iter().enumerate() {
-            per_output[k].push(lax::expand_dims(&o, 0)?);
-        }
-    }
-    let outs: Vec<Array> = per_output
-        .iter()
-        .map(|xs| lax::concatenate(xs, 0))
-        .collect::<Result<_>>()?;
-    let n = outs.len();
-    Ok((outs, vec![Some(0); n]))
-}
-
-/// `x[..., i, ...]` along axis `d` (a static slice, the axis removed).
-pub fn index_in_dim(x: &Array, i: usize, d: usize) -> Result<Array> {
-    let mut start = vec![0; x.ndim()];
-    let mut limit = x.shape().to_vec();
-    start[d] = i;
-    limit[d] = i + 1;
-    let s = lax::slice(x, &start, &limit, None)?;
-    lax::squeeze(&s, &[d])
 }

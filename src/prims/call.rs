@@ -1,15 +1,17 @@
 //! Primitives that carry functions: `pjit` (a nested jit: a call of a staged jaxpr) and the
 //! custom-derivative calls (`custom_jvp_call`, `custom_vjp_call` and its linear half
-//! `custom_lin`). Their rules replay the carried jaxpr through the rule being asked for.
+//! `custom_lin`). Their rules replay the carried jaxpr through the transformation being
+//! applied, reached through `JaxprTransforms`.
 
-use super::{BatchOut, JvpOut, LinArg, Tangent};
+use super::batching::batch_by_loop;
+use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::ir::eval::eval_closed;
 use crate::ir::pretty::Param;
+use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::ir::ClosedJaxpr;
-use crate::transform;
 use std::fmt;
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ pub type FwdRule = Arc<dyn Fn(&[Array]) -> Result<(Vec<Array>, Vec<Array>)> + Se
 pub type BwdRule = Arc<dyn Fn(&[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync>;
 
 #[derive(Clone)]
-pub enum ControlOp {
+pub enum CallOp {
     /// A call of a staged function (how `jit` inside a transformation appears).
     Pjit { name: String, jaxpr: ClosedJaxpr },
     /// A function with a user JVP rule.
@@ -47,15 +49,15 @@ pub enum ControlOp {
     },
 }
 
-use ControlOp::*;
+use CallOp::*;
 
-impl fmt::Debug for ControlOp {
+impl fmt::Debug for CallOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.name())
     }
 }
 
-impl PartialEq for ControlOp {
+impl PartialEq for CallOp {
     /// By identity of the carried jaxpr or rules.
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
@@ -90,7 +92,7 @@ impl PartialEq for ControlOp {
     }
 }
 
-impl ControlOp {
+impl CallOp {
     pub fn name(&self) -> &'static str {
         match self {
             Pjit { .. } => "pjit",
@@ -107,6 +109,14 @@ impl ControlOp {
             CustomJvpCall { call_jaxpr, .. } | CustomVjpCall { call_jaxpr, .. } => Some(call_jaxpr),
             CustomLin { .. } => None,
         }
+    }
+
+    /// Why a call that carries no jaxpr cannot be compiled (`custom_lin` is only transposed).
+    pub fn uncompilable(&self) -> Error {
+        Error::Jit(format!(
+            "{} (the linear half of a custom_vjp function under linearize) cannot be compiled: it only exists to be transposed; compile grad/vjp of the function instead",
+            self.name()
+        ))
     }
 
     pub fn params(&self) -> Vec<(&'static str, Param)> {
@@ -166,9 +176,14 @@ impl ControlOp {
         }
     }
 
-    pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+    pub fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Tangent],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<JvpOut> {
         match self {
-            Pjit { jaxpr, .. } => transform::jvp::jvp_eval_jaxpr(jaxpr, primals, tangents),
+            Pjit { jaxpr, .. } => sub.jvp_call(jaxpr, primals, tangents),
             CustomJvpCall { jvp, .. } => {
                 let ts: Vec<Array> = instantiate(primals, tangents)?;
                 let (outs, touts) = jvp(primals, &ts)?;
@@ -181,7 +196,7 @@ impl ControlOp {
                     return Ok((outs, vec![None; n]));
                 }
                 let ts = instantiate(primals, tangents)?;
-                let lin = crate::prims::Prim::Control(CustomLin {
+                let lin = Prim::Call(CustomLin {
                     num_res: res.len(),
                     out_avals: outs.iter().map(|o| o.aval().clone().weak(false)).collect(),
                     bwd: bwd.clone(),
@@ -196,7 +211,12 @@ impl ControlOp {
         }
     }
 
-    pub fn transpose(&self, cts: &[Tangent], args: &[LinArg]) -> Result<Vec<Tangent>> {
+    pub fn transpose(
+        &self,
+        cts: &[Tangent],
+        args: &[LinArg],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<Vec<Tangent>> {
         match self {
             CustomLin {
                 num_res,
@@ -225,9 +245,7 @@ impl ControlOp {
                 out.extend(grads.into_iter().map(Some));
                 Ok(out)
             }
-            Pjit { jaxpr, .. } => {
-                transform::transpose::backward_pass(&jaxpr.jaxpr, &jaxpr.consts, args, cts)
-            }
+            Pjit { jaxpr, .. } => sub.backward_pass(jaxpr, args, cts),
             _ => Err(Error::type_err(format!(
                 "{} is not linear, so it has no transpose",
                 self.name()
@@ -235,15 +253,16 @@ impl ControlOp {
         }
     }
 
-    pub fn batch(&self, args: &[Array], dims: &[Option<usize>], size: usize) -> Result<BatchOut> {
+    pub fn batch(
+        &self,
+        args: &[Array],
+        dims: &[Option<usize>],
+        size: usize,
+        sub: &dyn JaxprTransforms,
+    ) -> Result<BatchOut> {
         match self {
-            CustomLin { .. } => crate::transform::vmap::batch_by_loop(
-                &crate::prims::Prim::Control(self.clone()),
-                args,
-                dims,
-                size,
-            ),
-            _ => transform::vmap::batch_eval_jaxpr(
+            CustomLin { .. } => batch_by_loop(&Prim::Call(self.clone()), args, dims, size),
+            _ => sub.batch_call(
                 self.call_jaxpr().expect("calls carry a jaxpr"),
                 args,
                 dims,
