@@ -1076,8 +1076,7 @@ fn nested_calls_are_inlined_and_custom_lin_is_refused() {
     let mut b = cranax::ir::builder::JaxprBuilder::new();
     let aval = Aval::new([3], DType::F32);
     let v = b.add_invar(aval.clone());
-    let bwd: prims::call::BwdRule =
-        std::sync::Arc::new(|_: &[Array], c: &[Array]| Ok(c.to_vec()));
+    let bwd: prims::call::BwdRule = std::sync::Arc::new(|_: &[Array], c: &[Array]| Ok(c.to_vec()));
     let outs = b.add_eqn(
         prims::Prim::Call(prims::CallOp::CustomLin {
             num_res: 0,

@@ -203,10 +203,18 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
         let ins: Vec<NodeId> = eqn.inputs.iter().map(|a| read(g, &env, a)).collect();
         let out_aval = |i: usize| jaxpr.aval(eqn.outputs[i]).clone();
         let outs: Vec<NodeId> = match &eqn.prim {
-            Prim::Unary(op) => vec![g.push_like(Kind::Unary(op.clone(), ins[0]), &out_aval(0), ins[0])],
-            Prim::Binary(op) => vec![g.push_like(Kind::Binary(op.clone(), ins[0], ins[1]), &out_aval(0), usize::MAX)],
+            Prim::Unary(op) => {
+                vec![g.push_like(Kind::Unary(op.clone(), ins[0]), &out_aval(0), ins[0])]
+            }
+            Prim::Binary(op) => vec![g.push_like(
+                Kind::Binary(op.clone(), ins[0], ins[1]),
+                &out_aval(0),
+                usize::MAX,
+            )],
             Prim::SelectN => vec![g.push_like(Kind::Select(ins.clone()), &out_aval(0), usize::MAX)],
-            Prim::Reduce(op) => vec![g.push_like(Kind::Reduce(op.clone(), ins[0]), &out_aval(0), ins[0])],
+            Prim::Reduce(op) => {
+                vec![g.push_like(Kind::Reduce(op.clone(), ins[0]), &out_aval(0), ins[0])]
+            }
             Prim::Random(RandomOp::Threefry2x32) => {
                 let a = out_aval(0);
                 let t = g.push(

@@ -45,8 +45,12 @@ pub trait JaxprTransforms {
 
     /// JVP of a call of `jaxpr` on primal/tangent pairs (`None`: a symbolic zero), each
     /// equation's rule applied in the current context.
-    fn jvp_call(&self, jaxpr: &ClosedJaxpr, primals: &[Array], tangents: &[Tangent])
-        -> Result<JvpOut>;
+    fn jvp_call(
+        &self,
+        jaxpr: &ClosedJaxpr,
+        primals: &[Array],
+        tangents: &[Tangent],
+    ) -> Result<JvpOut>;
 
     /// JAX's `ad.jvp_jaxpr`: the jaxpr `(primals, tangents of the inputs where nonzeros) ->
     /// (primal outputs, tangents of the outputs where out_nonzeros)`, and `out_nonzeros`: an

@@ -116,9 +116,8 @@ impl JaxprTransforms for Transforms {
                 .map(|(o, _)| o.clone())
                 .collect()
         };
-        let staged = with_interpreter(Some(known_ctx.clone()), || {
-            unknown_side.finish(&pick(true))
-        })?;
+        let staged =
+            with_interpreter(Some(known_ctx.clone()), || unknown_side.finish(&pick(true)))?;
         let num_res = staged.consts.len();
         let known_outs: Vec<Array> = pick(false).into_iter().chain(staged.consts).collect();
         let known = with_interpreter(Some(known_ctx), || known_side.finish(&known_outs))?;
