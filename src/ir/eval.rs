@@ -2,7 +2,8 @@
 //! is eager evaluation, the oracle the JIT is tested against; under a transformation it
 //! replays the jaxpr through that transformation (how call primitives are transformed).
 
-use super::{Atom, ClosedJaxpr, Jaxpr};
+use super::env::interpret;
+use super::{ClosedJaxpr, Jaxpr};
 use crate::array::Array;
 use crate::core::error::{Error, Result};
 use crate::core::trace::bind;
@@ -18,31 +19,12 @@ pub fn eval_jaxpr(jaxpr: &Jaxpr, consts: &[Array], args: &[Array]) -> Result<Vec
             args.len()
         )));
     }
-    let mut env: Vec<Option<Array>> = vec![None; jaxpr.avals.len()];
-    for (v, x) in jaxpr
-        .constvars
-        .iter()
-        .zip(consts)
-        .chain(jaxpr.invars.iter().zip(args))
-    {
-        env[v.0 as usize] = Some(x.clone());
-    }
-    let read = |env: &Vec<Option<Array>>, a: &Atom| -> Array {
-        match a {
-            Atom::Var(v) => env[v.0 as usize]
-                .clone()
-                .expect("jaxpr variables are defined before use"),
-            Atom::Lit(l) => l.to_array(),
-        }
-    };
-    for eqn in &jaxpr.eqns {
-        let ins: Vec<Array> = eqn.inputs.iter().map(|a| read(&env, a)).collect();
-        let outs = bind(eqn.prim.clone(), &ins)?;
-        for (v, x) in eqn.outputs.iter().zip(outs) {
-            env[v.0 as usize] = Some(x);
-        }
-    }
-    Ok(jaxpr.outvars.iter().map(|a| read(&env, a)).collect())
+    interpret(
+        jaxpr,
+        consts.iter().cloned(),
+        args.iter().cloned(),
+        |eqn, ins| bind(eqn.prim.clone(), &ins),
+    )
 }
 
 /// Evaluate a closed jaxpr on `args`.

@@ -1,7 +1,9 @@
 //! The typed IR: a `Jaxpr` is a list of equations over variables, as JAX's.
-//! `builder` stages equations, `pretty` prints JAX's format, `eval` is the reference interpreter.
+//! `builder` stages equations, `pretty` prints JAX's format, `eval` is the reference interpreter,
+//! `env` the environment loop shared by every interpreter of jaxprs.
 
 pub mod builder;
+pub mod env;
 pub mod eval;
 pub mod pretty;
 

@@ -8,7 +8,8 @@ use crate::core::error::Result;
 use crate::core::trace::{
     self, bind, check_outer, with_interpreter, Interpreter, Payload, Tag, Tracer,
 };
-use crate::ir::{Atom, ClosedJaxpr};
+use crate::ir::env::interpret_annotated;
+use crate::ir::ClosedJaxpr;
 use crate::prims::{JvpOut, Prim, Tangent};
 use std::rc::Rc;
 
@@ -86,8 +87,9 @@ impl Interpreter for JvpInterp {
         if tangents.iter().all(|t| t.is_none()) {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &primals));
         }
-        let (outs, touts) =
-            with_interpreter(self.rule_ctx.clone(), || prim.jvp(&primals, &tangents, &Transforms))?;
+        let (outs, touts) = with_interpreter(self.rule_ctx.clone(), || {
+            prim.jvp(&primals, &tangents, &Transforms)
+        })?;
         Ok(outs
             .into_iter()
             .zip(touts)
@@ -120,30 +122,7 @@ pub fn jvp_flat(
 /// JVP of a jaxpr on explicit primal/tangent pairs, applying each equation's rule in the
 /// current context (how a `pjit` is differentiated: its body inlined into the derivative).
 pub fn jvp_eval_jaxpr(cj: &ClosedJaxpr, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
-    let j = &cj.jaxpr;
-    let mut env: Vec<Option<(Array, Tangent)>> = vec![None; j.avals.len()];
-    for (v, c) in j.constvars.iter().zip(&cj.consts) {
-        env[v.0 as usize] = Some((c.clone(), None));
-    }
-    for ((v, p), t) in j.invars.iter().zip(primals).zip(tangents) {
-        env[v.0 as usize] = Some((p.clone(), t.clone()));
-    }
-    let read = |env: &Vec<Option<(Array, Tangent)>>, a: &Atom| match a {
-        Atom::Var(v) => env[v.0 as usize].clone().expect("defined before use"),
-        Atom::Lit(l) => (l.to_array(), None),
-    };
-    for eqn in &j.eqns {
-        let (ps, ts): (Vec<Array>, Vec<Tangent>) = eqn.inputs.iter().map(|a| read(&env, a)).unzip();
-        let (outs, touts) = if ts.iter().all(|t| t.is_none()) {
-            let outs = bind(eqn.prim.clone(), &ps)?;
-            let n = outs.len();
-            (outs, vec![None; n])
-        } else {
-            eqn.prim.jvp(&ps, &ts, &Transforms)?
-        };
-        for ((v, p), t) in eqn.outputs.iter().zip(outs).zip(touts) {
-            env[v.0 as usize] = Some((p, t));
-        }
-    }
-    Ok(j.outvars.iter().map(|a| read(&env, a)).unzip())
+    interpret_annotated(cj, primals, tangents, |prim, ps, ts| {
+        prim.jvp(ps, ts, &Transforms)
+    })
 }

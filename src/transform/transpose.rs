@@ -7,10 +7,10 @@ use super::subjaxpr::Transforms;
 use crate::array::Array;
 use crate::core::error::Result;
 use crate::core::trace::bind;
+use crate::ir::env::Env;
 use crate::ir::{Atom, Jaxpr, Var};
 use crate::lax;
 use crate::prims::{LinArg, Tangent};
-use std::collections::HashMap;
 
 /// Cotangents of the linear inputs of `jaxpr` given cotangents of its outputs. `args` says
 /// which inputs are linear (their values unknown) and gives the rest.
@@ -21,53 +21,41 @@ pub fn backward_pass(
     cts_out: &[Tangent],
 ) -> Result<Vec<Tangent>> {
     // Forward: every value that does not depend on a linear input.
-    let mut known: HashMap<Var, Array> = HashMap::new();
-    for (v, c) in jaxpr.constvars.iter().zip(consts) {
-        known.insert(*v, c.clone());
-    }
+    let mut known: Env<Array> = Env::new(jaxpr);
+    known.write_all(&jaxpr.constvars, consts.iter().cloned());
     for (v, a) in jaxpr.invars.iter().zip(args) {
         if let LinArg::Known(x) = a {
-            known.insert(*v, x.clone());
+            known.write(*v, x.clone());
         }
     }
-    let is_known = |known: &HashMap<Var, Array>, a: &Atom| match a {
-        Atom::Var(v) => known.contains_key(v),
-        Atom::Lit(_) => true,
-    };
-    let value = |known: &HashMap<Var, Array>, a: &Atom| match a {
-        Atom::Var(v) => known[v].clone(),
-        Atom::Lit(l) => l.to_array(),
-    };
     let mut linear_eqns = Vec::new();
     for eqn in &jaxpr.eqns {
-        if eqn.inputs.iter().all(|a| is_known(&known, a)) {
-            let ins: Vec<Array> = eqn.inputs.iter().map(|a| value(&known, a)).collect();
-            for (v, x) in eqn.outputs.iter().zip(bind(eqn.prim.clone(), &ins)?) {
-                known.insert(*v, x);
-            }
+        if eqn.inputs.iter().all(|a| known.has(a)) {
+            let outs = bind(eqn.prim.clone(), &known.read_all(&eqn.inputs))?;
+            known.write_all(&eqn.outputs, outs);
         } else {
             linear_eqns.push(eqn);
         }
     }
     // Backward.
-    let mut cts: HashMap<Var, Array> = HashMap::new();
-    let accumulate = |cts: &mut HashMap<Var, Array>, v: Var, ct: Array| -> Result<()> {
-        let total = match cts.remove(&v) {
+    let mut cts: Env<Array> = Env::new(jaxpr);
+    let accumulate = |cts: &mut Env<Array>, v: Var, ct: Array| -> Result<()> {
+        let total = match cts.take(v) {
             None => ct,
             Some(prev) => lax::add_any(&prev, &ct)?,
         };
-        cts.insert(v, total);
+        cts.write(v, total);
         Ok(())
     };
     for (a, ct) in jaxpr.outvars.iter().zip(cts_out) {
         if let (Atom::Var(v), Some(ct)) = (a, ct) {
-            if !known.contains_key(v) {
+            if !known.has(a) {
                 accumulate(&mut cts, *v, ct.clone())?;
             }
         }
     }
     for eqn in linear_eqns.iter().rev() {
-        let eqn_cts: Vec<Tangent> = eqn.outputs.iter().map(|v| cts.remove(v)).collect();
+        let eqn_cts: Vec<Tangent> = eqn.outputs.iter().map(|v| cts.take(*v)).collect();
         if eqn_cts.iter().all(|c| c.is_none()) {
             continue;
         }
@@ -75,8 +63,8 @@ pub fn backward_pass(
             .inputs
             .iter()
             .map(|a| match a {
-                Atom::Var(v) if !known.contains_key(v) => LinArg::Linear(jaxpr.aval(*v).clone()),
-                _ => LinArg::Known(value(&known, a)),
+                Atom::Var(v) if !known.has(a) => LinArg::Linear(jaxpr.aval(*v).clone()),
+                _ => LinArg::Known(known.read(a)),
             })
             .collect();
         let cts_in = eqn.prim.transpose(&eqn_cts, &lin_args, &Transforms)?;
@@ -90,7 +78,7 @@ pub fn backward_pass(
         .invars
         .iter()
         .zip(args)
-        .map(|(v, a)| if a.is_linear() { cts.remove(v) } else { None })
+        .map(|(v, a)| if a.is_linear() { cts.take(*v) } else { None })
         .collect())
 }
 

@@ -7,7 +7,8 @@ use crate::core::error::{Error, Result};
 use crate::core::trace::{
     self, bind, check_outer, with_interpreter, Interpreter, Payload, Tag, Tracer,
 };
-use crate::ir::{Atom, ClosedJaxpr};
+use crate::ir::env::interpret_annotated;
+use crate::ir::ClosedJaxpr;
 use crate::lax;
 use crate::prims::batching::bdim_to_front;
 use crate::prims::{BatchOut, Prim};
@@ -71,8 +72,9 @@ impl Interpreter for BatchInterp {
         if dims.iter().all(|d| d.is_none()) {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &vals));
         }
-        let (outs, odims) =
-            with_interpreter(self.parent.clone(), || prim.batch(&vals, &dims, self.size, &Transforms))?;
+        let (outs, odims) = with_interpreter(self.parent.clone(), || {
+            prim.batch(&vals, &dims, self.size, &Transforms)
+        })?;
         Ok(outs
             .into_iter()
             .zip(odims)
@@ -183,31 +185,7 @@ pub fn batch_eval_jaxpr(
     dims: &[Option<usize>],
     size: usize,
 ) -> Result<BatchOut> {
-    let j = &cj.jaxpr;
-    let mut env: Vec<Option<(Array, Option<usize>)>> = vec![None; j.avals.len()];
-    for (v, c) in j.constvars.iter().zip(&cj.consts) {
-        env[v.0 as usize] = Some((c.clone(), None));
-    }
-    for ((v, a), d) in j.invars.iter().zip(args).zip(dims) {
-        env[v.0 as usize] = Some((a.clone(), *d));
-    }
-    let read = |env: &Vec<Option<(Array, Option<usize>)>>, a: &Atom| match a {
-        Atom::Var(v) => env[v.0 as usize].clone().expect("defined before use"),
-        Atom::Lit(l) => (l.to_array(), None),
-    };
-    for eqn in &j.eqns {
-        let (vals, ds): (Vec<Array>, Vec<Option<usize>>) =
-            eqn.inputs.iter().map(|a| read(&env, a)).unzip();
-        let (outs, odims) = if ds.iter().all(|d| d.is_none()) {
-            let outs = bind(eqn.prim.clone(), &vals)?;
-            let n = outs.len();
-            (outs, vec![None; n])
-        } else {
-            eqn.prim.batch(&vals, &ds, size, &Transforms)?
-        };
-        for ((v, o), d) in eqn.outputs.iter().zip(outs).zip(odims) {
-            env[v.0 as usize] = Some((o, d));
-        }
-    }
-    Ok(j.outvars.iter().map(|a| read(&env, a)).unzip())
+    interpret_annotated(cj, args, dims, |prim, vals, ds| {
+        prim.batch(vals, ds, size, &Transforms)
+    })
 }
