@@ -1,4 +1,4 @@
-//! Elementwise primitives of two operands (and `select_n`): all their rules. Operands have one
+//! Elementwise primitives of two operands: all their rules. Operands have one
 //! dtype; non-scalar operands have one shape, and rank-0 operands broadcast (lax's rule, which
 //! keeps the seed's `sub 1.0 b` a scalar literal under vmap).
 
@@ -476,7 +476,7 @@ pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) ->
 /// The broadcast batcher, with `may_stay_scalar(i)` saying whether an unbatched rank-0
 /// operand `i` can stay a scalar (true for lax's elementwise ops; for `select_n` only the
 /// predicate, since its cases must share one shape).
-fn batch_elementwise(
+pub(super) fn batch_elementwise(
     prim: &Prim,
     args: &[Array],
     dims: &[Option<usize>],
@@ -541,100 +541,4 @@ fn batch_elementwise(
     let outs = crate::core::trace::bind(prim.clone(), &moved)?;
     let n = outs.len();
     Ok((outs, vec![Some(0); n]))
-}
-
-/// `select_n(which, *cases)`: cases share a dtype and shape; `which` is bool (two cases) or
-/// i32, scalar or of the cases' shape.
-pub fn select_n_abstract_eval(avals: &[&Aval]) -> Result<Aval> {
-    if avals.len() < 2 {
-        return Err(Error::type_err(
-            "select_n needs a predicate and at least one case",
-        ));
-    }
-    let (which, cases) = (avals[0], &avals[1..]);
-    let dt = cases[0].dtype;
-    if let Some(c) = cases.iter().find(|c| c.dtype != dt) {
-        return Err(Error::type_err(format!(
-            "select_n cases must have the same dtypes, got {} and {}.",
-            dt.numpy_name(),
-            c.dtype.numpy_name()
-        )));
-    }
-    match which.dtype {
-        DType::Bool if cases.len() <= 2 => {}
-        DType::I32 => {}
-        other => {
-            return Err(Error::type_err(format!(
-                "select_n predicate must be bool (with at most two cases) or int32, got {} with {} cases",
-                other.numpy_name(),
-                cases.len()
-            )))
-        }
-    }
-    let shape = broadcast_shapes("select_n", avals)?;
-    if cases.iter().any(|c| c.shape != shape) {
-        let all: Vec<String> = cases.iter().map(|a| shape_str(&a.shape)).collect();
-        return Err(Error::type_err(format!(
-            "select_n cases must have the same shapes, got {}",
-            all.join(", ")
-        )));
-    }
-    Ok(Aval::new(shape, dt).weak(cases.iter().all(|c| c.weak_type)))
-}
-
-pub fn select_n_eval(args: &[Array], out: Aval) -> Result<Array> {
-    let which = args[0].data()?;
-    let n = out.size();
-    let pick = |i: usize| -> usize {
-        let w = which.get(if which.len() == 1 { 0 } else { i });
-        (w.to_f64() as i64).clamp(0, args.len() as i64 - 2) as usize
-    };
-    let cases: Vec<&Data> = args[1..].iter().map(|a| a.data()).collect::<Result<_>>()?;
-    let data = Data::from_scalars(
-        out.dtype,
-        (0..n).map(|i| cases[pick(i)].get(if cases[0].len() == 1 { 0 } else { i })),
-    );
-    Ok(Array::from_concrete(out, data))
-}
-
-pub fn select_n_jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
-    let ans = lax::select_n(&primals[0], &primals[1..])?;
-    if tangents[1..].iter().all(|t| t.is_none()) {
-        return Ok((vec![ans], vec![None]));
-    }
-    let cases: Vec<Array> = tangents[1..]
-        .iter()
-        .zip(&primals[1..])
-        .map(|(t, p)| t.clone().map(Ok).unwrap_or_else(|| lax::zeros(p.aval())))
-        .collect::<Result<_>>()?;
-    Ok((vec![ans], vec![Some(lax::select_n(&primals[0], &cases)?)]))
-}
-
-pub fn select_n_transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
-    if args[0].is_linear() {
-        return Err(Error::type_err(
-            "transpose of select_n: the predicate cannot be linear",
-        ));
-    }
-    let mut out = vec![None];
-    let Some(ct) = ct else {
-        out.extend(args[1..].iter().map(|_| None));
-        return Ok(out);
-    };
-    let which = args[0].known()?;
-    let zeros = lax::zeros(ct.aval())?;
-    for (i, a) in args[1..].iter().enumerate() {
-        out.push(if a.is_linear() {
-            let mut cases = vec![zeros.clone(); args.len() - 1];
-            cases[i] = ct.clone();
-            Some(lax::select_n(which, &cases)?)
-        } else {
-            None
-        });
-    }
-    Ok(out)
-}
-
-pub fn select_n_batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
-    batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
 }

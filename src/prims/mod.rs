@@ -9,6 +9,7 @@ pub mod call;
 pub mod dot;
 pub mod random;
 pub mod reduce;
+pub mod select;
 pub mod shape;
 pub mod unary;
 
@@ -122,7 +123,7 @@ impl Prim {
         match self {
             Prim::Unary(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
-            Prim::SelectN => binary::select_n_abstract_eval(avals).map(|a| vec![a]),
+            Prim::SelectN => select::abstract_eval(avals).map(|a| vec![a]),
             Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
@@ -166,10 +167,8 @@ impl Prim {
                     out_avals.into_iter().next().expect("one output"),
                 )
                 .map(|a| vec![a]),
-            Prim::SelectN => {
-                binary::select_n_eval(args, out_avals.into_iter().next().expect("one output"))
-                    .map(|a| vec![a])
-            }
+            Prim::SelectN => select::eval(args, out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
             Prim::Reduce(op) => op
                 .eval(&args[0], out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
@@ -199,7 +198,7 @@ impl Prim {
         match self {
             Prim::Unary(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
-            Prim::SelectN => binary::select_n_jvp(primals, tangents),
+            Prim::SelectN => select::jvp(primals, tangents),
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
@@ -224,7 +223,7 @@ impl Prim {
         match self {
             Prim::Unary(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
             Prim::Binary(op) => op.transpose(&cts[0], &args[0], &args[1]),
-            Prim::SelectN => binary::select_n_transpose(&cts[0], args),
+            Prim::SelectN => select::transpose(&cts[0], args),
             Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
@@ -244,7 +243,7 @@ impl Prim {
         match self {
             Prim::Unary(op) => op.batch(&args[0], dims[0]),
             Prim::Binary(op) => binary::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
-            Prim::SelectN => binary::select_n_batch(args, dims),
+            Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
             Prim::Shape(op) => op.batch(args, dims, axis_size, sub),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),

@@ -1,0 +1,107 @@
+//! `select_n(which, *cases)`: elementwise choice among cases by a bool or int predicate. All
+//! its rules: it is linear in the cases (not in the predicate), and batches as an elementwise
+//! op whose cases must keep one shape.
+
+use super::binary::{batch_elementwise, broadcast_shapes};
+use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
+use crate::array::{Array, Data};
+use crate::core::aval::Aval;
+use crate::core::error::{shape_str, Error, Result};
+use crate::dtype::DType;
+use crate::lax;
+
+/// Cases share a dtype and shape; `which` is bool (two cases) or i32, scalar or of the cases'
+/// shape.
+pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
+    if avals.len() < 2 {
+        return Err(Error::type_err(
+            "select_n needs a predicate and at least one case",
+        ));
+    }
+    let (which, cases) = (avals[0], &avals[1..]);
+    let dt = cases[0].dtype;
+    if let Some(c) = cases.iter().find(|c| c.dtype != dt) {
+        return Err(Error::type_err(format!(
+            "select_n cases must have the same dtypes, got {} and {}.",
+            dt.numpy_name(),
+            c.dtype.numpy_name()
+        )));
+    }
+    match which.dtype {
+        DType::Bool if cases.len() <= 2 => {}
+        DType::I32 => {}
+        other => {
+            return Err(Error::type_err(format!(
+                "select_n predicate must be bool (with at most two cases) or int32, got {} with {} cases",
+                other.numpy_name(),
+                cases.len()
+            )))
+        }
+    }
+    let shape = broadcast_shapes("select_n", avals)?;
+    if cases.iter().any(|c| c.shape != shape) {
+        let all: Vec<String> = cases.iter().map(|a| shape_str(&a.shape)).collect();
+        return Err(Error::type_err(format!(
+            "select_n cases must have the same shapes, got {}",
+            all.join(", ")
+        )));
+    }
+    Ok(Aval::new(shape, dt).weak(cases.iter().all(|c| c.weak_type)))
+}
+
+pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
+    let which = args[0].data()?;
+    let n = out.size();
+    let pick = |i: usize| -> usize {
+        let w = which.get(if which.len() == 1 { 0 } else { i });
+        (w.to_f64() as i64).clamp(0, args.len() as i64 - 2) as usize
+    };
+    let cases: Vec<&Data> = args[1..].iter().map(|a| a.data()).collect::<Result<_>>()?;
+    let data = Data::from_scalars(
+        out.dtype,
+        (0..n).map(|i| cases[pick(i)].get(if cases[0].len() == 1 { 0 } else { i })),
+    );
+    Ok(Array::from_concrete(out, data))
+}
+
+pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+    let ans = lax::select_n(&primals[0], &primals[1..])?;
+    if tangents[1..].iter().all(|t| t.is_none()) {
+        return Ok((vec![ans], vec![None]));
+    }
+    let cases: Vec<Array> = tangents[1..]
+        .iter()
+        .zip(&primals[1..])
+        .map(|(t, p)| t.clone().map(Ok).unwrap_or_else(|| lax::zeros(p.aval())))
+        .collect::<Result<_>>()?;
+    Ok((vec![ans], vec![Some(lax::select_n(&primals[0], &cases)?)]))
+}
+
+pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
+    if args[0].is_linear() {
+        return Err(Error::type_err(
+            "transpose of select_n: the predicate cannot be linear",
+        ));
+    }
+    let mut out = vec![None];
+    let Some(ct) = ct else {
+        out.extend(args[1..].iter().map(|_| None));
+        return Ok(out);
+    };
+    let which = args[0].known()?;
+    let zeros = lax::zeros(ct.aval())?;
+    for (i, a) in args[1..].iter().enumerate() {
+        out.push(if a.is_linear() {
+            let mut cases = vec![zeros.clone(); args.len() - 1];
+            cases[i] = ct.clone();
+            Some(lax::select_n(which, &cases)?)
+        } else {
+            None
+        });
+    }
+    Ok(out)
+}
+
+pub fn batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
+    batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
+}
