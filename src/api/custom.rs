@@ -1,14 +1,11 @@
 //! `custom_jvp` and `custom_vjp`: functions with user-supplied derivative rules (for example a
 //! numerically stable `log1p(exp(x))`).
 
-use super::{flat_fn, Function, OutTemplate};
+use super::{bind_call, Function};
 use crate::array::Array;
-use crate::core::error::{catch, Error, Result};
-use crate::core::trace::bind;
+use crate::core::error::{catch, Result};
 use crate::prims::call::{BwdRule, CallOp, FwdRule, JvpRule};
-use crate::prims::Prim;
 use crate::pytree::{ArgTuple, Pytree};
-use crate::transform::stage::trace_to_jaxpr;
 use std::sync::Arc;
 
 /// `custom_jvp(f, rule)`: `f` whose JVP is `rule(primals, tangents) -> (outputs, tangent
@@ -35,18 +32,11 @@ where
     type Output = F::Output;
 
     fn call(&self, args: Args) -> Result<F::Output> {
-        let out = OutTemplate::new();
-        let flat = flat_fn(&self.f, &args, &out);
-        let leaves = args.leaves();
-        let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
-        let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
-        let prim = Prim::Call(CallOp::CustomJvpCall {
+        bind_call(&self.f, args, |call_jaxpr| CallOp::CustomJvpCall {
             name: self.f.name(),
             call_jaxpr,
             jvp: self.rule.clone(),
-        });
-        let outs = bind(prim, &leaves)?;
-        out.take().rebuild(outs)
+        })
     }
 
     fn name(&self) -> String {
@@ -81,25 +71,12 @@ where
     type Output = F::Output;
 
     fn call(&self, args: Args) -> Result<F::Output> {
-        let out = OutTemplate::new();
-        let flat = flat_fn(&self.f, &args, &out);
-        let leaves = args.leaves();
-        let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
-        let call_jaxpr = trace_to_jaxpr(&flat, &avals)?;
-        let n_out = call_jaxpr.out_avals().len();
-        let prim = Prim::Call(CallOp::CustomVjpCall {
+        bind_call(&self.f, args, |call_jaxpr| CallOp::CustomVjpCall {
             name: self.f.name(),
             call_jaxpr,
             fwd: self.fwd.clone(),
             bwd: self.bwd.clone(),
-        });
-        let outs = bind(prim, &leaves)?;
-        if outs.len() != n_out {
-            return Err(Error::type_err(
-                "custom_vjp: forward pass returned the wrong number of outputs",
-            ));
-        }
-        out.take().rebuild(outs)
+        })
     }
 
     fn name(&self) -> String {

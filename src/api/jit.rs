@@ -9,14 +9,14 @@
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
 //! `disassembly()` is Cranelift's own listing.
 
-use super::{flat_fn, Function, OutTemplate};
+use super::{bind_call, flat_fn, Function, OutTemplate};
 use crate::array::Array;
 use crate::backend::{self, Executable};
 use crate::core::aval::Aval;
 use crate::core::error::Result;
-use crate::core::trace::{self, bind};
+use crate::core::trace;
 use crate::ir::ClosedJaxpr;
-use crate::prims::{CallOp, Prim};
+use crate::prims::CallOp;
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::stage::trace_to_jaxpr;
 use std::collections::HashMap;
@@ -177,17 +177,10 @@ where
         let sig = signature_of(&args);
         if staged {
             // Under a transformation: a pjit call of the traced jaxpr.
-            let out = OutTemplate::new();
-            let flat = flat_fn(&self.f, &args, &out);
-            let jaxpr = trace_to_jaxpr(&flat, &sig.avals)?;
-            let outs = bind(
-                Prim::Call(CallOp::Pjit {
-                    name: self.f.name(),
-                    jaxpr,
-                }),
-                &leaves,
-            )?;
-            return out.take().rebuild(outs);
+            return bind_call(&self.f, args, |jaxpr| CallOp::Pjit {
+                name: self.f.name(),
+                jaxpr,
+            });
         }
         let found = {
             let mut c = self.cache.lock().expect("jit cache lock");

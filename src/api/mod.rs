@@ -9,8 +9,11 @@ pub mod custom;
 pub mod jit;
 
 use crate::array::Array;
+use crate::core::aval::Aval;
 use crate::core::error::{catch, Result};
+use crate::core::trace::bind;
 use crate::ir::ClosedJaxpr;
+use crate::prims::{CallOp, Prim};
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::stage::trace_to_jaxpr;
 use std::cell::RefCell;
@@ -97,6 +100,27 @@ where
         *out.0.borrow_mut() = Some(r);
         Ok(flat)
     }
+}
+
+/// Stage `f` at the types of `args` and bind, on their leaves, the call primitive that `call`
+/// makes of its jaxpr: how `jit` under a transformation and the custom-derivative functions
+/// appear in a trace. The outputs come back in `f`'s output structure.
+pub(crate) fn bind_call<Args, F>(
+    f: &F,
+    args: Args,
+    call: impl FnOnce(ClosedJaxpr) -> CallOp,
+) -> Result<F::Output>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    let out = OutTemplate::new();
+    let flat = flat_fn(f, &args, &out);
+    let leaves = args.leaves();
+    let avals: Vec<Aval> = leaves.iter().map(|a| a.aval().clone()).collect();
+    let jaxpr = trace_to_jaxpr(&flat, &avals)?;
+    let outs = bind(Prim::Call(call(jaxpr)), &leaves)?;
+    out.take().rebuild(outs)
 }
 
 /// `make_jaxpr(f)`: the jaxpr of `f` at the arguments' shapes and dtypes.

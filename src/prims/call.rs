@@ -189,8 +189,18 @@ impl CallOp {
                 let (outs, touts) = jvp(primals, &ts)?;
                 Ok((outs, touts.into_iter().map(Some).collect()))
             }
-            CustomVjpCall { fwd, bwd, .. } => {
+            CustomVjpCall {
+                call_jaxpr,
+                fwd,
+                bwd,
+                ..
+            } => {
                 let (outs, res) = fwd(primals)?;
+                if outs.len() != call_jaxpr.jaxpr.outvars.len() {
+                    return Err(Error::type_err(
+                        "custom_vjp: forward pass returned the wrong number of outputs",
+                    ));
+                }
                 if tangents.iter().all(|t| t.is_none()) {
                     let n = outs.len();
                     return Ok((outs, vec![None; n]));
