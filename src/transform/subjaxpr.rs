@@ -260,6 +260,53 @@ mod tests {
     }
 
     #[test]
+    fn partial_eval_jaxpr_keeps_known_outputs_known_unless_instantiated() {
+        let (cj, x, y) = example();
+        let pe = Transforms
+            .partial_eval_jaxpr(&cj, &[true, false], &[false, false])
+            .unwrap();
+        assert_eq!(pe.out_unknowns, vec![true, false]);
+        // Known side: y itself, then the residuals.
+        let known = eval_closed(&pe.known, std::slice::from_ref(&y)).unwrap();
+        assert_eq!(known.len(), 1 + pe.num_res);
+        assert_eq!(values(&known[0]), values(&y));
+        let args: Vec<Array> = known[1..].iter().cloned().chain([x.clone()]).collect();
+        let outs = eval_closed(&pe.unknown, &args).unwrap();
+        let whole = eval_closed(&cj, &[x, y]).unwrap();
+        assert_eq!(values(&outs[0]), values(&whole[0]));
+        let pe = Transforms
+            .partial_eval_jaxpr(&cj, &[true, false], &[false, true])
+            .unwrap();
+        assert_eq!(pe.out_unknowns, vec![true, true]);
+    }
+
+    /// The reverse-mode recipe of a loop body: jvp, split off the tangent part, transpose it.
+    #[test]
+    fn jvp_then_partial_eval_then_backward_pass_is_the_vjp() {
+        let (cj, x, y) = example();
+        let (jvp, _) = Transforms
+            .jvp_jaxpr(&cj, &[true, false], &[true, true])
+            .unwrap();
+        // Inputs (x, y, tx): only the tangent is unknown.
+        let pe = Transforms
+            .partial_eval_jaxpr(&jvp, &[false, false, true], &[false, false, true, true])
+            .unwrap();
+        assert_eq!(pe.out_unknowns, vec![false, false, true, true]);
+        let known = eval_closed(&pe.known, &[x.clone(), y.clone()]).unwrap();
+        let args: Vec<LinArg> = known[2..]
+            .iter()
+            .map(|r| LinArg::Known(r.clone()))
+            .chain([LinArg::Linear(x.aval().clone().weak(false))])
+            .collect();
+        let ct = Array::from_vec(vec![1.0f32, 1.0, 1.0], &[3]).unwrap();
+        let cts = Transforms
+            .backward_pass(&pe.unknown, &args, &[Some(ct), None])
+            .unwrap();
+        let want = values(&lax::mul(&lax::cos(&x).unwrap(), &y).unwrap());
+        assert_eq!(values(cts[pe.num_res].as_ref().unwrap()), want);
+    }
+
+    #[test]
     fn batch_jaxpr_batches_what_depends_on_a_batched_input() {
         let (cj, x, y) = example();
         let (batched, out_b) = Transforms
