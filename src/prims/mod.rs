@@ -3,7 +3,7 @@
 //! batching. Adding a primitive is one enum variant in its family plus its rules there; the
 //! exhaustive matches make the compiler list anything missing.
 //!
-//! Rules only bind primitives (through `lax`); they never call into `crate::transform`. The
+//! Rules only bind primitives (through `lax`); they never call up into `src/transform/`. The
 //! rules of primitives that carry jaxprs (`call`) transform them through the
 //! `core::jaxpr_transforms::JaxprTransforms` handed to `jvp`, `transpose` and `batch`, and
 //! batching rules share the toolkit in `batching` with the vmap interpreter.
