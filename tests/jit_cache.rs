@@ -110,24 +110,68 @@ fn mapped_bytes() -> usize {
     pages * 4096
 }
 
+/// The process's resident size in bytes (Linux: /proc/self/statm, pages).
+#[cfg(target_os = "linux")]
+fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
 #[cfg(target_os = "linux")]
 #[test]
-fn thousands_of_compiles_keep_mapped_memory_flat() {
+fn ten_thousand_signatures_through_one_jit_keep_memory_flat() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let f = jit(tanh).with_capacity(8);
-    for n in 1..=200 {
+    // The default capacity: 64 executables stay cached, every other one is evicted and freed.
+    let f = jit(tanh);
+    let warm_up = 500;
+    for n in 1..=warm_up {
         f.call(sig(n)).unwrap();
     }
-    let start = mapped_bytes();
-    let compiles = 3000;
-    for n in 201..=200 + compiles {
+    let (mapped, resident) = (mapped_bytes(), resident_bytes());
+    let compiles = 10_000;
+    for n in warm_up + 1..=warm_up + compiles {
         f.call(sig(n)).unwrap();
     }
-    let growth = mapped_bytes().saturating_sub(start);
-    // Each executable maps at least one page of code; kept alive or never unmapped, 3,000 of
-    // them would add at least 12 MB.
+    assert_eq!(f.stats().entries, 64);
+    let mapped_growth = mapped_bytes().saturating_sub(mapped);
+    let resident_growth = resident_bytes().saturating_sub(resident);
+    // Each executable maps at least one page of code: kept alive or never unmapped, 10,000 of
+    // them would add at least 40 MB. The cached inputs differ in size, so allow some heap drift.
     assert!(
-        growth < compiles * 4096 / 4,
-        "mapped memory grew by {growth} bytes over {compiles} compiles"
+        mapped_growth < 8 << 20 && resident_growth < 8 << 20,
+        "over {compiles} compiles mapped memory grew by {mapped_growth} bytes, resident by \
+         {resident_growth}"
     );
+}
+
+#[test]
+fn one_compiled_function_called_from_8_threads_with_mixed_signatures() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let f = jit(|x: &Array| jnp::tanh(x) * x + 1.0f32).with_capacity(4);
+    let sizes = [1usize, 3, 4, 5, 8, 17, 64, 1000];
+    let input = |n: usize| {
+        let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        Array::from_vec(data, &[n]).unwrap()
+    };
+    // One thread's answers are the reference.
+    let want: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|&n| f.call((input(n),)).unwrap().to_vec::<f32>().unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (f, want, sizes) = (&f, &want, &sizes);
+            s.spawn(move || {
+                for round in 0..40 {
+                    // Each thread walks the signatures in its own order, so the cache (capacity
+                    // 4 of 8 signatures) evicts and recompiles while others run.
+                    let k = (t * 3 + round * 5) % sizes.len();
+                    let got = f.call((input(sizes[k]),)).unwrap().to_vec::<f32>().unwrap();
+                    assert_eq!(got, want[k], "thread {t}, size {}", sizes[k]);
+                }
+            });
+        }
+    });
+    assert!(f.stats().evictions > 0, "{:?}", f.stats());
 }
