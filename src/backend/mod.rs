@@ -45,6 +45,7 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::ir::ClosedJaxpr;
 use cranelift_jit::JITModule;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -238,8 +239,18 @@ impl Drop for Executable {
             // executable is being dropped (callers hold it in an `Arc` while running), and the
             // entry pointer dies with `self`.
             unsafe { module.free_memory() };
+            LIVE_EXECUTABLES.fetch_sub(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Executables whose code is still mapped: compiled and not yet dropped (and freed).
+static LIVE_EXECUTABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many compiled executables hold code in memory right now, process-wide. A jit cache
+/// that evicts an entry, or a dropped `Jit`, lowers it once no caller holds the executable.
+pub fn live_executables() -> usize {
+    LIVE_EXECUTABLES.load(Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for Executable {
@@ -284,6 +295,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     // SAFETY: the code was compiled with exactly this signature (three pointer parameters,
     // no results, the platform's default calling convention).
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
+    LIVE_EXECUTABLES.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(Executable {
         entry,
         module: Mutex::new(Some(c.module)),

@@ -1,0 +1,220 @@
+//! Every transcendental against high-precision references, in f32 and f64, eager and compiled.
+//!
+//! The references are not computed by the code under test: tests/data/math_reference.json holds
+//! each function's true value at ~600 inputs per dtype, evaluated with mpmath at 200 bits by the
+//! committed tests/data/gen_mpmath_reference.py and stored as a double-double (`hi + lo`), so
+//! an error is measured in fractional ulps of the result's own dtype. Each function has an ulp
+//! budget per dtype and per path (eager: the reference interpreter's Rust code; jit: the
+//! backend's inline polynomials), set at the measured maximum rounded up, never at a level that
+//! would let a wrong constant through: scaling any result by (1 + 4e-6) is ~34 ulp in f32 and
+//! ~2e10 ulp in f64. `cargo test --test math_reference -- --nocapture` prints the measured table.
+
+#[path = "support/jax_data.rs"]
+#[allow(dead_code)]
+mod jax_data;
+
+use cranax::{jit, lax, Array, Function};
+use serde_json::Value;
+
+/// One function under test: how to apply it eagerly (or traced, under `jit`).
+type Op = fn(&Array, Option<&Array>) -> Array;
+
+struct Budget {
+    name: &'static str,
+    op: Op,
+    /// Max ulps: f32 eager, f32 jit, f64 eager, f64 jit.
+    ulps: [f64; 4],
+}
+
+fn unary(f: fn(&Array) -> cranax::Result<Array>, x: &Array) -> Array {
+    f(x).unwrap()
+}
+
+/// The budgets: the measured maximum over the reference points rounded up to a quarter ulp;
+/// 0.501 means correctly rounded. erf_inv in f32 is XLA's ErfInv32 (what makes JAX's normal
+/// draws bit for bit): its `1 - x*x` cancels near |x| = 1, so beyond the sampled |x| <= 0.99999
+/// its error grows to ~64 ulp (documented in the backend's math module). The eager f64 erf_inv
+/// (6.5) and the compiled one (3.25) are different algorithms today; eager f32 tanh is the
+/// platform's `tanhf` (glibc: ~1.6 ulp).
+const BUDGETS: &[Budget] = &[
+    Budget {
+        name: "exp",
+        op: |x, _| unary(lax::exp, x),
+        ulps: [0.501, 1.0, 0.501, 1.0],
+    },
+    Budget {
+        name: "log",
+        op: |x, _| unary(lax::log, x),
+        ulps: [0.75, 0.75, 0.501, 0.75],
+    },
+    Budget {
+        name: "log1p",
+        op: |x, _| unary(lax::log1p, x),
+        ulps: [0.75, 0.75, 0.75, 0.75],
+    },
+    Budget {
+        name: "expm1",
+        op: |x, _| unary(lax::expm1, x),
+        ulps: [0.75, 1.0, 0.75, 1.0],
+    },
+    Budget {
+        name: "sin",
+        op: |x, _| unary(lax::sin, x),
+        ulps: [0.75, 1.25, 0.501, 1.0],
+    },
+    Budget {
+        name: "cos",
+        op: |x, _| unary(lax::cos, x),
+        ulps: [0.75, 1.25, 0.501, 1.25],
+    },
+    Budget {
+        name: "tanh",
+        op: |x, _| unary(lax::tanh, x),
+        ulps: [1.75, 2.25, 1.5, 1.75],
+    },
+    Budget {
+        name: "logistic",
+        op: |x, _| unary(lax::logistic, x),
+        ulps: [0.501, 1.5, 1.25, 1.25],
+    },
+    Budget {
+        name: "sqrt",
+        op: |x, _| unary(lax::sqrt, x),
+        ulps: [0.501, 0.501, 0.501, 0.501],
+    },
+    Budget {
+        name: "rsqrt",
+        op: |x, _| unary(lax::rsqrt, x),
+        ulps: [0.501, 1.5, 1.5, 1.5],
+    },
+    Budget {
+        name: "erf_inv",
+        op: |x, _| unary(lax::erf_inv, x),
+        ulps: [5.75, 5.75, 6.5, 3.25],
+    },
+    Budget {
+        name: "pow",
+        op: |x, y| lax::pow(x, y.unwrap()).unwrap(),
+        ulps: [0.501, 0.501, 0.501, 0.75],
+    },
+];
+
+/// The spacing of the `f32` (or `f64`) numbers at `v`, subnormals included.
+fn ulp(v: f64, f32s: bool) -> f64 {
+    let (mantissa_bits, min_exp) = if f32s { (23, -149) } else { (52, -1074) };
+    let e = if v == 0.0 {
+        min_exp
+    } else {
+        v.abs().log2().floor() as i32
+    };
+    pow2((e - mantissa_bits).max(min_exp))
+}
+
+/// 2^k exactly, for k down to -1074 (`powi` underflows to 0 below -1022).
+fn pow2(k: i32) -> f64 {
+    if k >= -1022 {
+        f64::from_bits(((k + 1023) as u64) << 52)
+    } else {
+        f64::from_bits(1u64 << (k + 1074))
+    }
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap())
+        .collect()
+}
+
+fn array(data: &[f64], f32s: bool) -> Array {
+    if f32s {
+        Array::from_slice(&data.iter().map(|&d| d as f32).collect::<Vec<_>>())
+    } else {
+        Array::from_slice(data)
+    }
+}
+
+fn values(a: &Array) -> Vec<f64> {
+    match a.to_vec::<f32>() {
+        Ok(v) => v.into_iter().map(f64::from).collect(),
+        Err(_) => a.to_vec::<f64>().unwrap(),
+    }
+}
+
+/// The largest error in ulps of `got` against the references, and the input where it occurs.
+fn max_error(got: &[f64], hi: &[f64], lo: &[f64], xs: &[f64], f32s: bool) -> (f64, f64) {
+    let mut worst = (0.0, f64::NAN);
+    for i in 0..got.len() {
+        let err = ((got[i] - hi[i]) - lo[i]).abs() / ulp(hi[i], f32s);
+        // A NaN result where the true value is finite is an infinite error.
+        let err = if err.is_nan() { f64::INFINITY } else { err };
+        if err > worst.0 {
+            worst = (err, xs[i]);
+        }
+    }
+    worst
+}
+
+#[test]
+fn every_transcendental_within_its_ulp_budget_eager_and_jit() {
+    let data = jax_data::load("math_reference.json");
+    let mut failures = Vec::new();
+    println!(
+        "{:<10} {:>6} {:>8} {:>8}",
+        "function", "dtype", "eager", "jit"
+    );
+    for budget in BUDGETS {
+        for (d, dtype) in ["f32", "f64"].into_iter().enumerate() {
+            let f32s = dtype == "f32";
+            let section = &data["functions"][budget.name][dtype];
+            let xs = floats(&section["x"]);
+            let (hi, lo) = (floats(&section["hi"]), floats(&section["lo"]));
+            assert!(
+                xs.len() > 500,
+                "{} {dtype}: too few reference points",
+                budget.name
+            );
+            let x = array(&xs, f32s);
+            let y = section.get("y").map(|y| array(&floats(y), f32s));
+            let op = budget.op;
+            let eager = values(&op(&x, y.as_ref()));
+            let compiled = match &y {
+                Some(y) => {
+                    jit(move |x: &Array, y: &Array| op(x, Some(y))).call((x.clone(), y.clone()))
+                }
+                None => jit(move |x: &Array| op(x, None)).call((x.clone(),)),
+            };
+            let compiled = values(&compiled.unwrap());
+            let results = [("eager", eager), ("jit", compiled)];
+            let mut row = Vec::new();
+            for (p, (path, got)) in results.iter().enumerate() {
+                let (err, at) = max_error(got, &hi, &lo, &xs, f32s);
+                let allowed = budget.ulps[2 * d + p];
+                row.push(err);
+                if err > allowed {
+                    failures.push(format!(
+                        "{} {dtype} {path}: {err:.3} ulp at x = {at:e} (budget {allowed})",
+                        budget.name
+                    ));
+                }
+            }
+            println!(
+                "{:<10} {:>6} {:>8.4} {:>8.4}",
+                budget.name, dtype, row[0], row[1]
+            );
+        }
+    }
+    assert!(failures.is_empty(), "over budget:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn ulp_spacing_is_the_dtypes_own() {
+    assert_eq!(ulp(1.0, true), f32::EPSILON as f64);
+    assert_eq!(ulp(1.0, false), f64::EPSILON);
+    assert_eq!(ulp(1.5, true), f32::EPSILON as f64);
+    assert_eq!(ulp(0.75, false), f64::EPSILON / 2.0);
+    assert_eq!(ulp(1e-45, true), 2f64.powi(-149));
+    assert_eq!(ulp(0.0, false), f64::from_bits(1));
+    assert_eq!(ulp(1e-310, false), f64::from_bits(1));
+}
