@@ -63,6 +63,8 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I32X4, I64, I64X
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
+use crate::defs::erf_inv;
+
 /// The transcendental functions this module emits (pow has its own entry point).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MathFn {
@@ -242,95 +244,6 @@ const PIO2_F64_NOFMA: [u64; 5] = [
     0x3c91_a626_3000_0000,
     0x3ae8_a2e0_3800_0000,
     0xb91f_1976_b7ed_8fbc,
-];
-/// Giles' single-precision erfinv (as XLA's ErfInv32), w < 5 and w >= 5.
-const ERFINV_A_F32: [f32; 9] = [
-    2.810_226_36e-08,
-    3.432_739_39e-07,
-    -3.523_387_7e-06,
-    -4.391_506_54e-06,
-    0.000_218_580_87,
-    -0.001_253_725_03,
-    -0.004_177_681_64,
-    0.246_640_727,
-    1.501_409_41,
-];
-const ERFINV_B_F32: [f32; 9] = [
-    -0.000_200_214_257,
-    0.000_100_950_558,
-    0.001_349_343_22,
-    -0.003_673_428_44,
-    0.005_739_507_73,
-    -0.007_622_461_3,
-    0.009_438_870_47,
-    1.001_674_06,
-    2.832_976_82,
-];
-/// Giles' double-precision erfinv: w < 6.25, w < 16, otherwise.
-const ERFINV_A_F64: [f64; 23] = [
-    -3.644_412_064_017_819_699_6e-21,
-    -1.685_059_138_182_016_589e-19,
-    1.285_848_071_525_640_016_7e-18,
-    1.115_787_767_802_518_096e-17,
-    -1.333_171_662_854_620_906e-16,
-    2.097_276_787_596_856_163_7e-17,
-    6.637_638_134_358_323_832_5e-15,
-    -4.054_566_272_975_206_863_9e-14,
-    -8.151_934_197_605_472_152_2e-14,
-    2.633_509_315_308_232_297_7e-12,
-    -1.297_513_325_345_353_249_8e-11,
-    -5.415_412_054_294_627_931_7e-11,
-    1.051_212_273_321_532_285e-09,
-    -4.112_633_980_346_983_697_6e-09,
-    -2.907_036_995_788_200_508_6e-08,
-    4.234_787_782_793_240_351_8e-07,
-    -1.365_469_200_083_467_864_5e-06,
-    -1.388_252_336_278_646_871_9e-05,
-    0.000_186_734_208_034_057_135_2,
-    -0.000_740_702_534_166_266_975_12,
-    -0.006_033_670_871_430_149_053_3,
-    0.240_158_182_425_589_616_93,
-    1.653_654_562_683_102_735_6,
-];
-const ERFINV_B_F64: [f64; 19] = [
-    2.213_737_692_177_578_704_9e-09,
-    9.075_656_193_888_539_097_9e-08,
-    -2.751_740_629_706_454_542_8e-07,
-    1.823_962_921_438_922_775_5e-08,
-    1.502_740_396_890_982_762_7e-06,
-    -4.013_867_526_981_545_969e-06,
-    2.923_444_908_995_544_604_4e-06,
-    1.247_530_448_167_177_872_3e-05,
-    -4.731_822_900_905_573_398_1e-05,
-    6.828_485_145_957_317_544_8e-05,
-    2.403_111_038_709_789_399_9e-05,
-    -0.000_355_037_520_362_847_479_6,
-    0.000_953_289_379_737_380_497_03,
-    -0.001_688_275_556_023_504_731_3,
-    0.002_491_442_096_107_850_806_6,
-    -0.003_751_208_507_569_241_210_7,
-    0.005_370_914_553_590_063_617,
-    1.005_258_967_694_159_233_4,
-    3.083_885_610_492_220_763_5,
-];
-const ERFINV_C_F64: [f64; 17] = [
-    -2.710_992_061_643_857_324_3e-11,
-    -2.555_641_816_996_525_205_5e-10,
-    1.507_657_269_350_054_808_3e-09,
-    -3.789_465_440_126_736_993_7e-09,
-    7.615_701_208_078_339_380_4e-09,
-    -1.496_002_662_714_924_047_8e-08,
-    2.914_795_345_090_108_082_6e-08,
-    -6.771_199_775_845_233_949_8e-08,
-    2.290_048_222_802_665_471_7e-07,
-    -9.929_827_294_231_700_253_9e-07,
-    4.526_062_597_223_153_703_9e-06,
-    -1.968_177_810_553_167_056_7e-05,
-    7.599_527_703_001_776_113_9e-05,
-    -0.000_215_030_119_300_444_773_47,
-    -0.000_138_719_318_336_231_220_26,
-    1.010_300_464_864_534_397_7,
-    4.849_906_401_408_584_422_1,
 ];
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
@@ -1141,13 +1054,13 @@ impl<'a, 'f> Em<'a, 'f> {
         let wb = self.sub(sw, three);
         let ws = self.sel(lt, wa, wb);
         let mut p = {
-            let a = self.c2(ERFINV_A_F32[0], 0.0);
-            let b = self.c2(ERFINV_B_F32[0], 0.0);
+            let a = self.c2(erf_inv::F32_CENTRAL[0], 0.0);
+            let b = self.c2(erf_inv::F32_TAIL[0], 0.0);
             self.sel(lt, a, b)
         };
         for i in 1..9 {
-            let a = self.c2(ERFINV_A_F32[i], 0.0);
-            let b = self.c2(ERFINV_B_F32[i], 0.0);
+            let a = self.c2(erf_inv::F32_CENTRAL[i], 0.0);
+            let b = self.c2(erf_inv::F32_TAIL[i], 0.0);
             let k = self.sel(lt, a, b);
             p = self.madd(p, ws, k);
         }
@@ -1206,7 +1119,7 @@ impl<'a, 'f> Em<'a, 'f> {
         let ws = self.sel(m1, w1, w23);
         // Coefficients selected per lane; the shorter tables are padded with leading zeros
         // (0 * w + c == c exactly, so this is the same polynomial).
-        let n = ERFINV_A_F64.len();
+        let n = erf_inv::F64_CENTRAL.len();
         let coeff = |tab: &[f64], i: usize| -> f64 {
             let pad = n - tab.len();
             if i < pad {
@@ -1217,9 +1130,9 @@ impl<'a, 'f> Em<'a, 'f> {
         };
         let mut p = self.c(0.0);
         for i in 0..n {
-            let a = self.c(coeff(&ERFINV_A_F64, i));
-            let b = self.c(coeff(&ERFINV_B_F64, i));
-            let c = self.c(coeff(&ERFINV_C_F64, i));
+            let a = self.c(coeff(&erf_inv::F64_CENTRAL, i));
+            let b = self.c(coeff(&erf_inv::F64_MIDDLE, i));
+            let c = self.c(coeff(&erf_inv::F64_TAIL, i));
             let bc = self.sel(m2, b, c);
             let k = self.sel(m1, a, bc);
             p = if i == 0 { k } else { self.madd(p, ws, k) };
@@ -1386,6 +1299,8 @@ mod tests {
     //! 13th f32 (needs ~6 GB per test thread), `CRANAX_MATH_N` sets the number of random f64
     //! inputs, `CRANAX_MATH_DISASM=1` prints the generated machine code.
     use super::*;
+    use crate::defs::erf;
+    use crate::defs::threefry::threefry2x32;
     use cranelift_codegen::ir::{AbiParam, BlockArg};
     use cranelift_codegen::settings::{self, Configurable};
     use cranelift_frontend::FunctionBuilderContext;
@@ -1780,11 +1695,11 @@ mod tests {
         }
         let w = -((1.0 - x) * (1.0 + x)).ln();
         let (tab, ws): (&[f64], f64) = if w < 6.25 {
-            (&ERFINV_A_F64, w - 3.125)
+            (&erf_inv::F64_CENTRAL, w - 3.125)
         } else if w < 16.0 {
-            (&ERFINV_B_F64, w.sqrt() - 3.25)
+            (&erf_inv::F64_MIDDLE, w.sqrt() - 3.25)
         } else {
-            (&ERFINV_C_F64, w.sqrt() - 5.0)
+            (&erf_inv::F64_TAIL, w.sqrt() - 5.0)
         };
         let mut p = tab[0];
         for &k in &tab[1..] {
@@ -1831,44 +1746,6 @@ mod tests {
     }
     /// fdlibm erfc for 1.25 <= x < 28 (< 1 ulp).
     fn erfc_big(x: f64) -> f64 {
-        const RA: [f64; 8] = [
-            -9.864_944_034_847_148_227_05e-03,
-            -6.938_585_727_071_817_643_72e-01,
-            -1.055_862_622_532_329_098_14e+01,
-            -6.237_533_245_032_600_603_96e+01,
-            -1.623_966_694_625_734_703_55e+02,
-            -1.846_050_929_067_110_359_94e+02,
-            -8.128_743_550_630_659_342_46e+01,
-            -9.814_329_344_169_145_485_92e+00,
-        ];
-        const SA: [f64; 8] = [
-            1.965_127_166_743_925_712_92e+01,
-            1.376_577_541_435_190_426_00e+02,
-            4.345_658_774_752_292_288_21e+02,
-            6.453_872_717_332_678_803_36e+02,
-            4.290_081_400_275_678_333_86e+02,
-            1.086_350_055_417_794_351_34e+02,
-            6.570_249_770_319_281_701_35e+00,
-            -6.042_441_521_485_809_874_38e-02,
-        ];
-        const RB: [f64; 7] = [
-            -9.864_942_924_700_099_285_97e-03,
-            -7.992_832_376_805_230_065_74e-01,
-            -1.775_795_491_775_475_198_89e+01,
-            -1.606_363_848_558_219_160_62e+02,
-            -6.375_664_433_683_896_277_22e+02,
-            -1.025_095_131_611_077_249_54e+03,
-            -4.835_191_916_086_513_970_19e+02,
-        ];
-        const SB: [f64; 7] = [
-            3.033_806_074_348_245_829_24e+01,
-            3.257_925_129_965_739_188_26e+02,
-            1.536_729_586_084_436_959_94e+03,
-            3.199_858_219_508_595_539_08e+03,
-            2.553_050_406_433_164_425_83e+03,
-            4.745_285_412_069_553_672_15e+02,
-            -2.244_095_244_658_581_833_62e+01,
-        ];
         let poly = |c: &[f64], s: f64, one: bool| -> f64 {
             let mut p = c[c.len() - 1];
             for &k in c[..c.len() - 1].iter().rev() {
@@ -1882,9 +1759,9 @@ mod tests {
         };
         let s = 1.0 / (x * x);
         let (r, q) = if x < 1.0 / 0.35 {
-            (poly(&RA, s, false), poly(&SA, s, true))
+            (poly(&erf::RA, s, false), poly(&erf::SA, s, true))
         } else {
-            (poly(&RB, s, false), poly(&SB, s, true))
+            (poly(&erf::RB, s, false), poly(&erf::SB, s, true))
         };
         let z = f64::from_bits(x.to_bits() & 0xffff_ffff_0000_0000);
         (-z * z - 0.5625).exp() * ((z - x) * (z + x) + r / q).exp() / x
@@ -2543,22 +2420,6 @@ mod tests {
 
     // ---- JAX's random.normal -----------------------------------------------------------------
 
-    fn threefry2x32(k0: u32, k1: u32, mut x0: u32, mut x1: u32) -> (u32, u32) {
-        let ks = [k0, k1, k0 ^ k1 ^ 0x1BD1_1BDA];
-        let rot = [[13, 15, 26, 6], [17, 29, 16, 24]];
-        x0 = x0.wrapping_add(ks[0]);
-        x1 = x1.wrapping_add(ks[1]);
-        for i in 0..5 {
-            for r in rot[i % 2] {
-                x0 = x0.wrapping_add(x1);
-                x1 = x1.rotate_left(r);
-                x1 ^= x0;
-            }
-            x0 = x0.wrapping_add(ks[(i + 1) % 3]);
-            x1 = x1.wrapping_add(ks[(i + 2) % 3]).wrapping_add(i as u32 + 1);
-        }
-        (x0, x1)
-    }
     fn random_bits(key: (u32, u32), n: usize) -> Vec<u32> {
         let m = n + n % 2;
         let half = m / 2;
@@ -2568,7 +2429,7 @@ mod tests {
         let mut y0 = Vec::new();
         let mut y1 = Vec::new();
         for i in 0..half {
-            let (a, b) = threefry2x32(key.0, key.1, counts[i], counts[half + i]);
+            let (a, b) = threefry2x32([key.0, key.1], [counts[i], counts[half + i]]);
             y0.push(a);
             y1.push(b);
         }

@@ -10,6 +10,7 @@
 //! splatted. Bools are `i8` 0/1 as scalars and all-ones lane masks as vectors.
 
 use super::math::{self, MathFn};
+use crate::defs::threefry;
 use crate::dtype::{DType, Scalar};
 use crate::prims::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -798,13 +799,13 @@ pub fn threefry(b: &mut FunctionBuilder, cx: &Cx, args: [Val; 4]) -> (Val, Val) 
         }
     };
     let [k0, k1, b0, b1] = args;
-    let parity = c(b, 0x1BD1_1BDA);
+    let parity = c(b, threefry::PARITY);
     let k01 = xor(b, k0, k1);
     let ks = [k0, k1, xor(b, k01, parity)];
     let mut x0 = add(b, b0, ks[0]);
     let mut x1 = add(b, b1, ks[1]);
     for group in 0..5usize {
-        for &r in &crate::prims::random::ROTATIONS[group % 2] {
+        for &r in &threefry::ROTATIONS[group % 2] {
             x0 = add(b, x0, x1);
             x1 = rotl(b, x1, r);
             x1 = xor(b, x1, x0);
