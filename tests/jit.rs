@@ -268,7 +268,7 @@ fn unary_float_ops_at_every_size() {
                 let r = if *op == ErfInv { 1.0 } else { 40.0 };
                 let mut x = values(dt, n, n as u64 + 3, true, r);
                 if matches!(op, Sin | Cos) {
-                    // math.rs documents its sin/cos accuracy for |x| <= 1e5 (no Payne-Hanek
+                    // backend::math documents its sin/cos accuracy for |x| <= 1e5 (no Payne-Hanek
                     // reduction for huge arguments); NaN and ±inf still go through.
                     let clip = |v: f64| if v.is_finite() { v.clamp(-1e5, 1e5) } else { v };
                     let v: Vec<f64> = x.to_f64_vec().unwrap().into_iter().map(clip).collect();
