@@ -1,6 +1,7 @@
-//! Giles' inverse error function: the coefficients of "Approximating the erfinv function"
-//! (M. Giles, GPU Computing Gems, 2011), as XLA's `ErfInv32` and `ErfInv64` use them, in
-//! Horner order (highest degree first). With `w = -log1p(-x^2)`, `erfinv(x) = x * p(z)`:
+//! Giles' inverse error function: the ranges and coefficients of "Approximating the erfinv
+//! function" (M. Giles, GPU Computing Gems, 2011), as XLA's `ErfInv32` and `ErfInv64` use them,
+//! coefficients in Horner order (highest degree first). With `w = -log1p(-x^2)`,
+//! `erfinv(x) = x * p(z)`, in the first range whose bound `w` is below ([`F32`], [`F64`]):
 //!
 //! | type | range | z |
 //! |---|---|---|
@@ -113,3 +114,58 @@ pub const F64_TAIL: [f64; 17] = [
     1.010_300_464_864_534_397_7,
     4.849_906_401_408_584_422_1,
 ];
+
+/// One range: for `w < below`, the polynomial `coeffs` in `z = w - shift`, or in
+/// `z = sqrt(w) - shift` when `sqrt`.
+pub struct Range<T: 'static> {
+    pub below: f64,
+    pub sqrt: bool,
+    pub shift: f64,
+    pub coeffs: &'static [T],
+}
+
+/// The f32 ranges (XLA's `ErfInv32`).
+pub const F32: [Range<f32>; 2] = [
+    Range {
+        below: 5.0,
+        sqrt: false,
+        shift: 2.5,
+        coeffs: &F32_CENTRAL,
+    },
+    Range {
+        below: f64::INFINITY,
+        sqrt: true,
+        shift: 3.0,
+        coeffs: &F32_TAIL,
+    },
+];
+
+/// The f64 ranges (XLA's `ErfInv64`).
+pub const F64: [Range<f64>; 3] = [
+    Range {
+        below: 6.25,
+        sqrt: false,
+        shift: 3.125,
+        coeffs: &F64_CENTRAL,
+    },
+    Range {
+        below: 16.0,
+        sqrt: true,
+        shift: 3.25,
+        coeffs: &F64_MIDDLE,
+    },
+    Range {
+        below: f64::INFINITY,
+        sqrt: true,
+        shift: 5.0,
+        coeffs: &F64_TAIL,
+    },
+];
+
+/// The range for `w`: the first whose bound `w` is below, and the last one for NaN.
+pub fn range_for<T>(ranges: &'static [Range<T>], w: f64) -> &'static Range<T> {
+    ranges
+        .iter()
+        .find(|r| w < r.below)
+        .unwrap_or(&ranges[ranges.len() - 1])
+}

@@ -496,15 +496,10 @@ pub fn erf_inv_f32(x: f32) -> f32 {
     if x.abs() == 1.0 {
         return x * f32::INFINITY;
     }
-    let mut w = -(-x * x).ln_1p();
-    let p = if w < 5.0 {
-        w -= 2.5;
-        horner_f32(w, &erf_inv::F32_CENTRAL)
-    } else {
-        w = w.sqrt() - 3.0;
-        horner_f32(w, &erf_inv::F32_TAIL)
-    };
-    p * x
+    let w = -(-x * x).ln_1p();
+    let range = erf_inv::range_for(&erf_inv::F32, w as f64);
+    let z = if range.sqrt { w.sqrt() } else { w } - range.shift as f32;
+    horner_f32(z, range.coeffs) * x
 }
 
 fn horner_f32(w: f32, coeffs: &[f32]) -> f32 {
@@ -521,14 +516,9 @@ pub fn erf_inv_f64(x: f64) -> f64 {
         return x * f64::INFINITY;
     }
     let w = -(-x * x).ln_1p();
-    let p = if w < 6.25 {
-        horner_f64(w - 3.125, &erf_inv::F64_CENTRAL)
-    } else if w < 16.0 {
-        horner_f64(w.sqrt() - 3.25, &erf_inv::F64_MIDDLE)
-    } else {
-        horner_f64(w.sqrt() - 5.0, &erf_inv::F64_TAIL)
-    };
-    p * x
+    let range = erf_inv::range_for(&erf_inv::F64, w);
+    let z = if range.sqrt { w.sqrt() } else { w } - range.shift;
+    horner_f64(z, range.coeffs) * x
 }
 
 /// `convert_element_type` on data: floats to ints truncate toward zero and saturate, NaN is 0.

@@ -199,8 +199,7 @@ pub(super) fn log1p(x: &Array) -> Result<Array> {
     lax::select(&is_small, &small, &large)
 }
 
-/// One range of Giles' `erf_inv`: for `w` below `below`, a polynomial in `w - shift` (or in
-/// `sqrt(w) - shift`).
+/// One range of Giles' `erf_inv` (`defs::erf_inv::Range`) with its coefficients in f64.
 struct Piece {
     below: f64,
     sqrt: bool,
@@ -208,44 +207,24 @@ struct Piece {
     coeffs: Vec<f64>,
 }
 
+fn pieces<T: Copy + Into<f64>>(ranges: &[erf_inv::Range<T>]) -> Vec<Piece> {
+    ranges
+        .iter()
+        .map(|r| Piece {
+            below: r.below,
+            sqrt: r.sqrt,
+            shift: r.shift,
+            coeffs: r.coeffs.iter().map(|&k| k.into()).collect(),
+        })
+        .collect()
+}
+
 /// XLA's `erf_inv` (Giles' approximations, two ranges in f32 and three in f64):
 /// `w = -log1p(-x^2)`, the range's polynomial by fused Horner steps, times `x`; `±1` give `±inf`.
 pub(super) fn erf_inv(x: &Array) -> Result<Array> {
-    let pieces: Vec<Piece> = match x.dtype() {
-        DType::F32 => vec![
-            Piece {
-                below: 5.0,
-                sqrt: false,
-                shift: 2.5,
-                coeffs: erf_inv::F32_CENTRAL.map(f64::from).to_vec(),
-            },
-            Piece {
-                below: f64::INFINITY,
-                sqrt: true,
-                shift: 3.0,
-                coeffs: erf_inv::F32_TAIL.map(f64::from).to_vec(),
-            },
-        ],
-        _ => vec![
-            Piece {
-                below: 6.25,
-                sqrt: false,
-                shift: 3.125,
-                coeffs: erf_inv::F64_CENTRAL.to_vec(),
-            },
-            Piece {
-                below: 16.0,
-                sqrt: true,
-                shift: 3.25,
-                coeffs: erf_inv::F64_MIDDLE.to_vec(),
-            },
-            Piece {
-                below: f64::INFINITY,
-                sqrt: true,
-                shift: 5.0,
-                coeffs: erf_inv::F64_TAIL.to_vec(),
-            },
-        ],
+    let pieces = match x.dtype() {
+        DType::F32 => pieces(&erf_inv::F32),
+        _ => pieces(&erf_inv::F64),
     };
     let dt = x.dtype();
     let w = lax::neg(&log1p(&lax::neg(&lax::mul(x, x)?)?)?)?;

@@ -22,22 +22,24 @@ impl Em<'_, '_> {
         let nxx = self.neg(xx);
         let l = self.log1p(nxx);
         let w = self.neg(l);
-        let five = self.c(5.0);
-        let lt = self.fcmp(FloatCC::LessThan, w, five);
-        let c25 = self.c(2.5);
-        let wa = self.sub(w, c25);
+        // The central range is in w, the tail in sqrt(w).
+        let [central, tail] = &erf_inv::F32;
+        let bound = self.c(central.below);
+        let lt = self.fcmp(FloatCC::LessThan, w, bound);
+        let shift = self.c(central.shift);
+        let wa = self.sub(w, shift);
         let sw = self.sqrt(w);
-        let three = self.c(3.0);
-        let wb = self.sub(sw, three);
+        let shift = self.c(tail.shift);
+        let wb = self.sub(sw, shift);
         let ws = self.sel(lt, wa, wb);
         let mut p = {
-            let a = self.c2(erf_inv::F32_CENTRAL[0], 0.0);
-            let b = self.c2(erf_inv::F32_TAIL[0], 0.0);
+            let a = self.c2(central.coeffs[0], 0.0);
+            let b = self.c2(tail.coeffs[0], 0.0);
             self.sel(lt, a, b)
         };
-        for i in 1..9 {
-            let a = self.c2(erf_inv::F32_CENTRAL[i], 0.0);
-            let b = self.c2(erf_inv::F32_TAIL[i], 0.0);
+        for i in 1..central.coeffs.len() {
+            let a = self.c2(central.coeffs[i], 0.0);
+            let b = self.c2(tail.coeffs[i], 0.0);
             let k = self.sel(lt, a, b);
             p = self.madd(p, ws, k);
         }
@@ -73,12 +75,14 @@ impl Em<'_, '_> {
         let (lh, ll) = self.fast_two_sum(lh, ll);
         let w = self.neg(lh);
         let wl = self.neg(ll);
-        let t1 = self.c(6.25);
+        // The central range is in w, the middle and tail ones in sqrt(w).
+        let [central, middle, tail] = &erf_inv::F64;
+        let t1 = self.c(central.below);
         let m1 = self.fcmp(FloatCC::LessThan, w, t1);
-        let t2 = self.c(16.0);
+        let t2 = self.c(middle.below);
         let m2 = self.fcmp(FloatCC::LessThan, w, t2);
         // w - 3.125, and sqrt(w) - 3.25 or - 5 with sqrt's rounding error put back.
-        let k1 = self.c(3.125);
+        let k1 = self.c(central.shift);
         let w1 = self.sub(w, k1);
         let w1 = self.add(w1, wl);
         let s = self.sqrt(w);
@@ -88,15 +92,15 @@ impl Em<'_, '_> {
         let d = self.add(d, wl);
         let s2 = self.add(s, s);
         let e = self.div(d, s2);
-        let k2 = self.c(3.25);
-        let k3 = self.c(5.0);
+        let k2 = self.c(middle.shift);
+        let k3 = self.c(tail.shift);
         let k23 = self.sel(m2, k2, k3);
         let w23 = self.sub(s, k23); // exact (Sterbenz)
         let w23 = self.add(w23, e);
         let ws = self.sel(m1, w1, w23);
         // Coefficients selected per lane; the shorter tables are padded with leading zeros
         // (0 * w + c == c exactly, so this is the same polynomial).
-        let n = erf_inv::F64_CENTRAL.len();
+        let n = central.coeffs.len();
         let coeff = |tab: &[f64], i: usize| -> f64 {
             let pad = n - tab.len();
             if i < pad {
@@ -107,9 +111,9 @@ impl Em<'_, '_> {
         };
         let mut p = self.c(0.0);
         for i in 0..n {
-            let a = self.c(coeff(&erf_inv::F64_CENTRAL, i));
-            let b = self.c(coeff(&erf_inv::F64_MIDDLE, i));
-            let c = self.c(coeff(&erf_inv::F64_TAIL, i));
+            let a = self.c(coeff(central.coeffs, i));
+            let b = self.c(coeff(middle.coeffs, i));
+            let c = self.c(coeff(tail.coeffs, i));
             let bc = self.sel(m2, b, c);
             let k = self.sel(m1, a, bc);
             p = if i == 0 { k } else { self.madd(p, ws, k) };
