@@ -246,7 +246,7 @@ fn unary_tol(op: &prims::UnaryOp) -> Tol {
         Exp | Log | Log1p => Tol::Ulp(3),
         Expm1 | Tanh | Logistic | Sin | Cos => Tol::Ulp(5),
         // Near ±1 erf_inv is ill-conditioned: the compiled version (w in double-double) and
-        // the interpreter's differ by tens of ulps there (both within math.rs's stated bounds).
+        // the interpreter's differ by tens of ulps there (both within backend::math's bounds).
         ErfInv => Tol::Close(5e-6, 1e-30),
         Rsqrt => Tol::Ulp(1),
         _ => Tol::Exact,

@@ -209,6 +209,7 @@ macro_rules! define_binary_ops {
             $(transpose($ct:ident, $tx:ident, $ty:ident) => $transpose:expr,)?
         }
     )*) => {
+        /// The elementwise primitives of two operands: one variant per row of `binary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum BinaryOp {
             $( $(#[$doc])* $op, )*

@@ -255,6 +255,7 @@ macro_rules! define_unary_ops {
             $(transpose($ct:ident, $tx:ident) => $transpose:expr,)?
         }
     )*) => {
+        /// The elementwise primitives of one operand: one variant per row of `unary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum UnaryOp {
             $( $(#[$doc])* $op $({ $($field: $fty),* })?, )*
