@@ -141,8 +141,8 @@ macro_rules! unary_table {
                 params => vec![("y", Param::Text(y.to_string()))],
                 eval(d) => numbers(
                     d,
-                    |x| integer_pow_f32(x, *y),
-                    |x| integer_pow_f64(x, *y),
+                    |x| integer_pow_float(x, *y),
+                    |x| integer_pow_float(x, *y),
                     |x| (0..*y).fold(1i32, |acc, _| acc.wrapping_mul(x)),
                     |x| (0..*y).fold(1u32, |acc, _| acc.wrapping_mul(x)),
                 ),
@@ -455,8 +455,13 @@ pub fn sign_f64(x: f64) -> f64 {
     }
 }
 
-fn integer_pow_f32(x: f32, y: i32) -> f32 {
-    let mut acc = 1.0f32;
+/// `x ** y` for a float `x` by repeated squaring (the order the compiled code multiplies in).
+fn integer_pow_float<T>(x: T, y: i32) -> T
+where
+    T: Copy + From<f32> + std::ops::MulAssign + std::ops::Div<Output = T>,
+{
+    let one = T::from(1.0);
+    let mut acc = one;
     let mut base = x;
     let mut n = y.unsigned_abs();
     while n > 0 {
@@ -467,25 +472,7 @@ fn integer_pow_f32(x: f32, y: i32) -> f32 {
         n >>= 1;
     }
     if y < 0 {
-        1.0 / acc
-    } else {
-        acc
-    }
-}
-
-fn integer_pow_f64(x: f64, y: i32) -> f64 {
-    let mut acc = 1.0f64;
-    let mut base = x;
-    let mut n = y.unsigned_abs();
-    while n > 0 {
-        if n & 1 == 1 {
-            acc *= base;
-        }
-        base *= base;
-        n >>= 1;
-    }
-    if y < 0 {
-        1.0 / acc
+        one / acc
     } else {
         acc
     }
