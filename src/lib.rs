@@ -8,6 +8,7 @@
 pub mod array;
 mod array_format;
 pub mod core;
+mod defs;
 pub mod dtype;
 pub mod ir;
 pub mod lax;

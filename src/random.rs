@@ -650,7 +650,7 @@ impl KeyStream {
 fn host_threefry_2x32(key: [u32; 2], counts: &[u32]) -> Vec<u32> {
     let half = counts.len() / 2;
     let pairs =
-        (0..half).map(|i| crate::prims::random::threefry2x32(key, [counts[i], counts[half + i]]));
+        (0..half).map(|i| crate::defs::threefry::threefry2x32(key, [counts[i], counts[half + i]]));
     let (y0, y1): (Vec<u32>, Vec<u32>) = pairs.unzip();
     [y0, y1].concat()
 }

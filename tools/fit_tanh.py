@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fit the f32 tanh of src/backend/math.rs (`Em::tanh_f32`). Usage: python3 tools/fit_tanh.py
+"""Fit the f32 tanh of src/backend/math/tanh_logistic.rs (`Em::tanh_f32`). Usage: python3 tools/fit_tanh.py
 
 Method (all f32, branch-free):
   x is clamped to [-XMAX, XMAX] (tanh(9.1) rounds to 1 in f32, so tanh(+-inf) = +-1),

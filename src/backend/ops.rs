@@ -1,6 +1,8 @@
 //! Instruction selection for one element (or one vector of elements) of each elementwise
 //! primitive, with the interpreter's semantics: IEEE `max`/`min` (NaN wins, +0 > -0), XLA's
 //! integer division and shift rules, saturating float-to-int conversion, threefry2x32.
+//! Which function here (or in `math`) emits a primitive, and whether it vectorises, is read
+//! from the primitive's row in `prims::unary`'s or `prims::binary`'s table.
 //!
 //! A value is either uniform across the vector lanes (`Val::S`, a scalar: literals, rank-0
 //! operands, broadcasts along the vectorised dimension) or a vector (`Val::V`). Ops on
@@ -8,6 +10,7 @@
 //! splatted. Bools are `i8` 0/1 as scalars and all-ones lane masks as vectors.
 
 use super::math::{self, MathFn};
+use crate::defs::threefry;
 use crate::dtype::{DType, Scalar};
 use crate::prims::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -166,21 +169,50 @@ fn choose(b: &mut FunctionBuilder, vec: bool, cond: Value, x: Value, y: Value) -
     }
 }
 
-/// Could this unary op on a vector of `from` be emitted with vector instructions?
-pub fn unary_vectorizes(op: &UnaryOp, from: DType, to: DType) -> bool {
-    match op {
-        UnaryOp::ConvertElementType { .. } => {
-            use DType::*;
-            match (from, to) {
-                (a, b) if a == b => true,
-                (I32, U32) | (U32, I32) | (F32, I32) | (I32, F32) => true,
-                (_, Bool) | (Bool, _) => true,
-                _ => false,
+/// The backend's columns of `prims::unary`'s table: `vectorizes:` names a function here
+/// (`from`, `to` -> can a vector of the op be emitted?), and `lower:` either a `MathFn` of
+/// `backend::math` (`math::Exp`) or a function here (`ops::neg`) that emits the op on its
+/// lifted operand (and the row's params).
+macro_rules! unary_lowerings {
+    (@lower math::$f:ident($b:ident, $cx:ident, $a:ident $(, $param:expr)*)) => {
+        math::emit_math($b, MathFn::$f, $a.x, $a.ty, $cx.fma)
+    };
+    (@lower ops::$f:ident($b:ident, $cx:ident, $a:ident $(, $param:expr)*)) => {
+        $f($b, $cx, $a $(, $param)*)
+    };
+    ($(
+        $(#[$doc:meta])*
+        $op:ident $({ $($field:ident: $fty:ty),* })? = $name:literal, $accepts:ident, $cost:ident,
+            vectorizes: $vectorizes:ident, lower: $lib:ident::$lower:ident { $($rules:tt)* }
+    )*) => {
+        /// Could this unary op on a vector of `from` be emitted with vector instructions?
+        pub fn unary_vectorizes(op: &UnaryOp, from: DType, to: DType) -> bool {
+            match op {
+                $(UnaryOp::$op { .. } => $vectorizes(from, to),)*
             }
         }
-        UnaryOp::BitcastConvertType { .. } => true,
-        _ => true,
-    }
+
+        /// The row's lowering of `op` on its lifted operand.
+        fn lower_unary(b: &mut FunctionBuilder, cx: &Cx, op: &UnaryOp, a: Operand) -> Value {
+            match op {
+                $(UnaryOp::$op $({ $($field),* })? => {
+                    unary_lowerings!(@lower $lib::$lower(b, cx, a $($(, *$field)*)?))
+                })*
+            }
+        }
+    };
+}
+
+crate::prims::unary::unary_table!(unary_lowerings);
+
+/// The operand of a unary op, lifted to one representation (scalar or vector of `ty`).
+#[derive(Clone, Copy)]
+struct Operand {
+    x: Value,
+    from: DType,
+    to: DType,
+    vec: bool,
+    ty: Type,
 }
 
 pub fn unary(
@@ -191,112 +223,138 @@ pub fn unary(
     to: DType,
     x: Val,
 ) -> Val {
-    use UnaryOp::*;
     let (xs, vec) = lift(b, cx, &[from], &[x]);
-    let x = xs[0];
     let ty = if vec { vty(from, cx.lanes) } else { sty(from) };
-    let float = from.is_float();
-    let r = match op {
-        Neg => {
-            if float {
-                b.ins().fneg(x)
-            } else {
-                b.ins().ineg(x)
-            }
-        }
-        Abs => match from {
-            DType::F32 | DType::F64 => b.ins().fabs(x),
-            DType::I32 => b.ins().iabs(x),
-            _ => x,
-        },
-        Sign => match from {
-            DType::F32 | DType::F64 => {
-                let one = konst(b, cx, float_one(from), vec);
-                let zero = konst(b, cx, float_zero(from), vec);
-                let cs = if vec {
-                    // fcopysign has no vector lowering on x86-64: do it on the bits.
-                    let ity = if from == DType::F32 {
-                        types::I32X4
-                    } else {
-                        types::I64X2
-                    };
-                    let lane = ity.lane_type();
-                    let xi = b.ins().bitcast(ity, le(), x);
-                    let sign = b.ins().iconst(
-                        lane,
-                        if lane == types::I32 {
-                            0x8000_0000
-                        } else {
-                            i64::MIN
-                        },
-                    );
-                    let sign = b.ins().splat(ity, sign);
-                    let s = b.ins().band(xi, sign);
-                    let oi = b.ins().bitcast(ity, le(), one);
-                    let r = b.ins().bor(s, oi);
-                    b.ins().bitcast(ty, le(), r)
-                } else {
-                    b.ins().fcopysign(one, x)
-                };
-                let is0 = b.ins().fcmp(FloatCC::Equal, x, zero);
-                let isnan = b.ins().fcmp(FloatCC::Unordered, x, x);
-                let keep = b.ins().bor(is0, isnan);
-                choose(b, vec, keep, x, cs)
-            }
-            DType::I32 => {
-                let one = konst(b, cx, Scalar::I32(1), vec);
-                let m1 = konst(b, cx, Scalar::I32(-1), vec);
-                let t = b.ins().smin(x, one);
-                b.ins().smax(t, m1)
-            }
-            _ => {
-                let zero = konst(b, cx, Scalar::U32(0), vec);
-                let nz = b.ins().icmp(IntCC::NotEqual, x, zero);
-                bool_to_int(b, cx, nz, vec)
-            }
-        },
-        Square => {
-            if float {
-                b.ins().fmul(x, x)
-            } else {
-                b.ins().imul(x, x)
-            }
-        }
-        Sqrt => b.ins().sqrt(x),
-        Rsqrt => {
-            let one = konst(b, cx, float_one(from), vec);
-            let s = b.ins().sqrt(x);
-            b.ins().fdiv(one, s)
-        }
-        IntegerPow { y } => integer_pow(b, cx, x, *y, from, vec),
-        Not => {
-            if from == DType::Bool && !vec {
-                b.ins().bxor_imm_s(x, 1)
-            } else {
-                b.ins().bnot(x)
-            }
-        }
-        StopGradient => x,
-        Exp => math::emit_math(b, MathFn::Exp, x, ty, cx.fma),
-        Log => math::emit_math(b, MathFn::Log, x, ty, cx.fma),
-        Log1p => math::emit_math(b, MathFn::Log1p, x, ty, cx.fma),
-        Expm1 => math::emit_math(b, MathFn::Expm1, x, ty, cx.fma),
-        Tanh => math::emit_math(b, MathFn::Tanh, x, ty, cx.fma),
-        Logistic => math::emit_math(b, MathFn::Logistic, x, ty, cx.fma),
-        Sin => math::emit_math(b, MathFn::Sin, x, ty, cx.fma),
-        Cos => math::emit_math(b, MathFn::Cos, x, ty, cx.fma),
-        ErfInv => math::emit_math(b, MathFn::ErfInv, x, ty, cx.fma),
-        ConvertElementType { .. } => convert(b, cx, x, from, to, vec),
-        BitcastConvertType { .. } => {
-            if sty(from) == sty(to) && !(from.is_float() ^ to.is_float()) {
-                x
-            } else {
-                let tty = if vec { vty(to, cx.lanes) } else { sty(to) };
-                b.ins().bitcast(tty, le(), x)
-            }
-        }
+    let a = Operand {
+        x: xs[0],
+        from,
+        to,
+        vec,
+        ty,
     };
-    wrap(r, vec)
+    wrap(lower_unary(b, cx, op, a), vec)
+}
+
+/// Every dtype pair vectorises.
+fn always(_from: DType, _to: DType) -> bool {
+    true
+}
+
+/// The conversions with a lane-wise instruction (the rest go through scalar code).
+fn convertible_in_lanes(from: DType, to: DType) -> bool {
+    use DType::*;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (I32, U32) | (U32, I32) | (F32, I32) | (I32, F32) => true,
+        (_, Bool) | (Bool, _) => true,
+        _ => false,
+    }
+}
+
+fn neg(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    if a.from.is_float() {
+        b.ins().fneg(a.x)
+    } else {
+        b.ins().ineg(a.x)
+    }
+}
+
+fn abs(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    match a.from {
+        DType::F32 | DType::F64 => b.ins().fabs(a.x),
+        DType::I32 => b.ins().iabs(a.x),
+        DType::U32 | DType::Bool => a.x,
+    }
+}
+
+fn sign(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
+    let (x, vec, from) = (a.x, a.vec, a.from);
+    match from {
+        DType::F32 | DType::F64 => {
+            let one = konst(b, cx, float_one(from), vec);
+            let zero = konst(b, cx, float_zero(from), vec);
+            let cs = if vec {
+                // fcopysign has no vector lowering on x86-64: do it on the bits.
+                let ity = if from == DType::F32 {
+                    types::I32X4
+                } else {
+                    types::I64X2
+                };
+                let lane = ity.lane_type();
+                let xi = b.ins().bitcast(ity, le(), x);
+                let sign = b.ins().iconst(
+                    lane,
+                    if lane == types::I32 {
+                        0x8000_0000
+                    } else {
+                        i64::MIN
+                    },
+                );
+                let sign = b.ins().splat(ity, sign);
+                let s = b.ins().band(xi, sign);
+                let oi = b.ins().bitcast(ity, le(), one);
+                let r = b.ins().bor(s, oi);
+                b.ins().bitcast(a.ty, le(), r)
+            } else {
+                b.ins().fcopysign(one, x)
+            };
+            let is0 = b.ins().fcmp(FloatCC::Equal, x, zero);
+            let isnan = b.ins().fcmp(FloatCC::Unordered, x, x);
+            let keep = b.ins().bor(is0, isnan);
+            choose(b, vec, keep, x, cs)
+        }
+        DType::I32 => {
+            let one = konst(b, cx, Scalar::I32(1), vec);
+            let m1 = konst(b, cx, Scalar::I32(-1), vec);
+            let t = b.ins().smin(x, one);
+            b.ins().smax(t, m1)
+        }
+        DType::U32 | DType::Bool => {
+            let zero = konst(b, cx, Scalar::U32(0), vec);
+            let nz = b.ins().icmp(IntCC::NotEqual, x, zero);
+            bool_to_int(b, cx, nz, vec)
+        }
+    }
+}
+
+fn square(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    if a.from.is_float() {
+        b.ins().fmul(a.x, a.x)
+    } else {
+        b.ins().imul(a.x, a.x)
+    }
+}
+
+fn sqrt(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    b.ins().sqrt(a.x)
+}
+
+fn rsqrt(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
+    let one = konst(b, cx, float_one(a.from), a.vec);
+    let s = b.ins().sqrt(a.x);
+    b.ins().fdiv(one, s)
+}
+
+fn not(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    if a.from == DType::Bool && !a.vec {
+        b.ins().bxor_imm_s(a.x, 1)
+    } else {
+        b.ins().bnot(a.x)
+    }
+}
+
+fn identity(_b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    a.x
+}
+
+fn bitcast(b: &mut FunctionBuilder, cx: &Cx, a: Operand, _new_dtype: DType) -> Value {
+    let (from, to) = (a.from, a.to);
+    if sty(from) == sty(to) && !(from.is_float() ^ to.is_float()) {
+        a.x
+    } else {
+        let tty = if a.vec { vty(to, cx.lanes) } else { sty(to) };
+        b.ins().bitcast(tty, le(), a.x)
+    }
 }
 
 /// A bool (i8 0/1 or mask) as an i32 0/1.
@@ -309,8 +367,9 @@ fn bool_to_int(b: &mut FunctionBuilder, cx: &Cx, x: Value, vec: bool) -> Value {
     }
 }
 
-fn convert(b: &mut FunctionBuilder, cx: &Cx, x: Value, from: DType, to: DType, vec: bool) -> Value {
+fn convert(b: &mut FunctionBuilder, cx: &Cx, a: Operand, _new_dtype: DType, _weak: bool) -> Value {
     use DType::*;
+    let (x, from, to, vec) = (a.x, a.from, a.to, a.vec);
     let tty = if vec { vty(to, cx.lanes) } else { sty(to) };
     match (from, to) {
         (a, c) if a == c => x,
@@ -360,7 +419,8 @@ fn convert(b: &mut FunctionBuilder, cx: &Cx, x: Value, from: DType, to: DType, v
 }
 
 /// `x ** y` by repeated squaring, in the interpreter's order (so results are bit-identical).
-fn integer_pow(b: &mut FunctionBuilder, cx: &Cx, x: Value, y: i32, dt: DType, vec: bool) -> Value {
+fn integer_pow(b: &mut FunctionBuilder, cx: &Cx, a: Operand, y: i32) -> Value {
+    let (x, dt, vec) = (a.x, a.from, a.vec);
     let float = dt.is_float();
     let mul = |b: &mut FunctionBuilder, p: Value, q: Value| {
         if float {
@@ -403,108 +463,221 @@ fn integer_pow(b: &mut FunctionBuilder, cx: &Cx, x: Value, y: i32, dt: DType, ve
     }
 }
 
-/// Could this binary op be emitted with vector instructions (`rhs_uniform`: the right
-/// operand is the same in every lane)?
-pub fn binary_vectorizes(op: &BinaryOp, dt: DType, rhs_uniform: bool) -> bool {
-    match op {
-        BinaryOp::Div => dt.is_float(),
-        BinaryOp::ShiftLeft | BinaryOp::ShiftRightLogical => rhs_uniform,
-        _ => true,
+/// The backend's columns of `prims::binary`'s table: `vectorizes:` names a function here
+/// (`dt`, `rhs_uniform` -> can a vector of the op be emitted?), and `lower:` a function here
+/// that emits the op, on operands lifted to one representation (`ops::add`) or as they come
+/// (`vals::shift_left`).
+macro_rules! binary_lowerings {
+    (@lower ops::$f:ident($b:ident, $cx:ident, $dt:ident, $x:ident, $y:ident)) => {
+        lifted($b, $cx, $dt, $x, $y, $f)
+    };
+    (@lower vals::$f:ident($b:ident, $cx:ident, $dt:ident, $x:ident, $y:ident)) => {
+        $f($b, $cx, $x, $y)
+    };
+    ($(
+        $(#[$doc:meta])*
+        $op:ident = $name:literal, $accepts:ident -> $output:ident, $cost:ident,
+            vectorizes: $vectorizes:ident, lower: $lib:ident::$lower:ident { $($rules:tt)* }
+    )*) => {
+        /// Could this binary op be emitted with vector instructions (`rhs_uniform`: the right
+        /// operand is the same in every lane)?
+        pub fn binary_vectorizes(op: &BinaryOp, dt: DType, rhs_uniform: bool) -> bool {
+            match op {
+                $(BinaryOp::$op => $vectorizes(dt, rhs_uniform),)*
+            }
+        }
+
+        pub fn binary(
+            b: &mut FunctionBuilder,
+            cx: &Cx,
+            op: &BinaryOp,
+            dt: DType,
+            x: Val,
+            y: Val,
+        ) -> Val {
+            match op {
+                $(BinaryOp::$op => binary_lowerings!(@lower $lib::$lower(b, cx, dt, x, y)),)*
+            }
+        }
+    };
+}
+
+crate::prims::binary::binary_table!(binary_lowerings);
+
+/// The operands of a binary op, lifted to one representation (scalars or vectors of `ty`).
+#[derive(Clone, Copy)]
+struct Operands {
+    p: Value,
+    q: Value,
+    dt: DType,
+    vec: bool,
+    ty: Type,
+}
+
+/// `lower` applied to `x` and `y` lifted to one representation.
+fn lifted(
+    b: &mut FunctionBuilder,
+    cx: &Cx,
+    dt: DType,
+    x: Val,
+    y: Val,
+    lower: fn(&mut FunctionBuilder, &Cx, Operands) -> Value,
+) -> Val {
+    let (vs, vec) = lift(b, cx, &[dt, dt], &[x, y]);
+    let ty = if vec { vty(dt, cx.lanes) } else { sty(dt) };
+    let a = Operands {
+        p: vs[0],
+        q: vs[1],
+        dt,
+        vec,
+        ty,
+    };
+    wrap(lower(b, cx, a), vec)
+}
+
+fn lanes_always(_dt: DType, _rhs_uniform: bool) -> bool {
+    true
+}
+
+/// Integer division has no vector instruction.
+fn lanes_for_floats(dt: DType, _rhs_uniform: bool) -> bool {
+    dt.is_float()
+}
+
+/// Vector shifts take one amount for every lane.
+fn lanes_for_uniform_rhs(_dt: DType, rhs_uniform: bool) -> bool {
+    rhs_uniform
+}
+
+fn add(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    if a.dt.is_float() {
+        b.ins().fadd(a.p, a.q)
+    } else {
+        b.ins().iadd(a.p, a.q)
     }
 }
 
-pub fn binary(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, dt: DType, x: Val, y: Val) -> Val {
-    use BinaryOp::*;
-    if matches!(op, ShiftLeft | ShiftRightLogical) {
-        return shift(b, cx, op, x, y);
+fn sub(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    if a.dt.is_float() {
+        b.ins().fsub(a.p, a.q)
+    } else {
+        b.ins().isub(a.p, a.q)
     }
-    let (vs, vec) = lift(b, cx, &[dt, dt], &[x, y]);
-    let (p, q) = (vs[0], vs[1]);
-    let ty = if vec { vty(dt, cx.lanes) } else { sty(dt) };
-    let float = dt.is_float();
-    let signed = dt == DType::I32;
-    let r = match op {
-        Add | AddAny => {
-            if float {
-                b.ins().fadd(p, q)
-            } else {
-                b.ins().iadd(p, q)
-            }
-        }
-        Sub => {
-            if float {
-                b.ins().fsub(p, q)
-            } else {
-                b.ins().isub(p, q)
-            }
-        }
-        Mul => {
-            if float {
-                b.ins().fmul(p, q)
-            } else {
-                b.ins().imul(p, q)
-            }
-        }
-        Div => {
-            if float {
-                b.ins().fdiv(p, q)
-            } else {
-                debug_assert!(!vec);
-                int_div(b, p, q, signed)
-            }
-        }
-        Pow => math::emit_pow(b, p, q, ty, cx.fma),
-        Max => {
-            if float {
-                b.ins().fmax(p, q)
-            } else if signed {
-                b.ins().smax(p, q)
-            } else {
-                b.ins().umax(p, q)
-            }
-        }
-        Min => {
-            if float {
-                b.ins().fmin(p, q)
-            } else if signed {
-                b.ins().smin(p, q)
-            } else {
-                b.ins().umin(p, q)
-            }
-        }
-        And => b.ins().band(p, q),
-        Or => b.ins().bor(p, q),
-        Xor => b.ins().bxor(p, q),
-        Eq | Ne | Lt | Le | Gt | Ge => {
-            if float {
-                let cc = match op {
-                    Eq => FloatCC::Equal,
-                    Ne => FloatCC::NotEqual,
-                    Lt => FloatCC::LessThan,
-                    Le => FloatCC::LessThanOrEqual,
-                    Gt => FloatCC::GreaterThan,
-                    _ => FloatCC::GreaterThanOrEqual,
-                };
-                b.ins().fcmp(cc, p, q)
-            } else {
-                let cc = match (op, signed) {
-                    (Eq, _) => IntCC::Equal,
-                    (Ne, _) => IntCC::NotEqual,
-                    (Lt, true) => IntCC::SignedLessThan,
-                    (Le, true) => IntCC::SignedLessThanOrEqual,
-                    (Gt, true) => IntCC::SignedGreaterThan,
-                    (Ge, true) => IntCC::SignedGreaterThanOrEqual,
-                    (Lt, false) => IntCC::UnsignedLessThan,
-                    (Le, false) => IntCC::UnsignedLessThanOrEqual,
-                    (Gt, false) => IntCC::UnsignedGreaterThan,
-                    _ => IntCC::UnsignedGreaterThanOrEqual,
-                };
-                b.ins().icmp(cc, p, q)
-            }
-        }
-        ShiftLeft | ShiftRightLogical => unreachable!("handled above"),
-    };
-    wrap(r, vec)
+}
+
+fn mul(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    if a.dt.is_float() {
+        b.ins().fmul(a.p, a.q)
+    } else {
+        b.ins().imul(a.p, a.q)
+    }
+}
+
+fn div(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    if a.dt.is_float() {
+        b.ins().fdiv(a.p, a.q)
+    } else {
+        debug_assert!(!a.vec);
+        int_div(b, a.p, a.q, a.dt == DType::I32)
+    }
+}
+
+fn pow(b: &mut FunctionBuilder, cx: &Cx, a: Operands) -> Value {
+    math::emit_pow(b, a.p, a.q, a.ty, cx.fma)
+}
+
+fn max(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    match a.dt {
+        DType::F32 | DType::F64 => b.ins().fmax(a.p, a.q),
+        DType::I32 => b.ins().smax(a.p, a.q),
+        DType::U32 | DType::Bool => b.ins().umax(a.p, a.q),
+    }
+}
+
+fn min(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    match a.dt {
+        DType::F32 | DType::F64 => b.ins().fmin(a.p, a.q),
+        DType::I32 => b.ins().smin(a.p, a.q),
+        DType::U32 | DType::Bool => b.ins().umin(a.p, a.q),
+    }
+}
+
+fn and(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    b.ins().band(a.p, a.q)
+}
+
+fn or(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    b.ins().bor(a.p, a.q)
+}
+
+fn xor(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    b.ins().bxor(a.p, a.q)
+}
+
+/// A comparison by the condition for floats, signed (i32) or unsigned (u32, bool) integers.
+fn compare(
+    b: &mut FunctionBuilder,
+    a: Operands,
+    float: FloatCC,
+    signed: IntCC,
+    unsigned: IntCC,
+) -> Value {
+    match a.dt {
+        DType::F32 | DType::F64 => b.ins().fcmp(float, a.p, a.q),
+        DType::I32 => b.ins().icmp(signed, a.p, a.q),
+        DType::U32 | DType::Bool => b.ins().icmp(unsigned, a.p, a.q),
+    }
+}
+
+fn cmp_eq(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    compare(b, a, FloatCC::Equal, IntCC::Equal, IntCC::Equal)
+}
+
+fn cmp_ne(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    compare(b, a, FloatCC::NotEqual, IntCC::NotEqual, IntCC::NotEqual)
+}
+
+fn cmp_lt(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    compare(
+        b,
+        a,
+        FloatCC::LessThan,
+        IntCC::SignedLessThan,
+        IntCC::UnsignedLessThan,
+    )
+}
+
+fn cmp_le(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    use IntCC::*;
+    compare(
+        b,
+        a,
+        FloatCC::LessThanOrEqual,
+        SignedLessThanOrEqual,
+        UnsignedLessThanOrEqual,
+    )
+}
+
+fn cmp_gt(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    use IntCC::*;
+    compare(
+        b,
+        a,
+        FloatCC::GreaterThan,
+        SignedGreaterThan,
+        UnsignedGreaterThan,
+    )
+}
+
+fn cmp_ge(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    use IntCC::*;
+    compare(
+        b,
+        a,
+        FloatCC::GreaterThanOrEqual,
+        SignedGreaterThanOrEqual,
+        UnsignedGreaterThanOrEqual,
+    )
 }
 
 /// XLA's integer division: `x / 0` is -1 (all ones for u32), `INT_MIN / -1` is `INT_MIN`.
@@ -529,8 +702,16 @@ fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, signed: bool) -> Value {
     b.ins().select(zero, all_ones, r)
 }
 
+fn shift_left(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
+    shift(b, cx, x, y, true)
+}
+
+fn shift_right_logical(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
+    shift(b, cx, x, y, false)
+}
+
 /// Shifts by 32 or more give 0 (Cranelift would take the amount modulo 32).
-fn shift(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, x: Val, y: Val) -> Val {
+fn shift(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val, left: bool) -> Val {
     let dt = DType::I32;
     let (amount, amount_vec) = match y {
         Val::S(a) => (a, false),
@@ -543,9 +724,10 @@ fn shift(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, x: Val, y: Val) -> Val
     }
     let vec = x.is_vec();
     let p = to_vec_or_scalar(b, cx, dt, x, vec);
-    let r = match op {
-        BinaryOp::ShiftLeft => b.ins().ishl(p, amount),
-        _ => b.ins().ushr(p, amount),
+    let r = if left {
+        b.ins().ishl(p, amount)
+    } else {
+        b.ins().ushr(p, amount)
     };
     let big = b
         .ins()
@@ -617,13 +799,13 @@ pub fn threefry(b: &mut FunctionBuilder, cx: &Cx, args: [Val; 4]) -> (Val, Val) 
         }
     };
     let [k0, k1, b0, b1] = args;
-    let parity = c(b, 0x1BD1_1BDA);
+    let parity = c(b, threefry::PARITY);
     let k01 = xor(b, k0, k1);
     let ks = [k0, k1, xor(b, k01, parity)];
     let mut x0 = add(b, b0, ks[0]);
     let mut x1 = add(b, b1, ks[1]);
     for group in 0..5usize {
-        for &r in &crate::prims::random::ROTATIONS[group % 2] {
+        for &r in &threefry::ROTATIONS[group % 2] {
             x0 = add(b, x0, x1);
             x1 = rotl(b, x1, r);
             x1 = xor(b, x1, x0);

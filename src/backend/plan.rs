@@ -189,13 +189,10 @@ pub fn is_inline_kind(k: &Kind) -> bool {
 
 /// Worth computing once and storing when used more than once.
 fn is_expensive(k: &Kind) -> bool {
-    use UnaryOp::*;
+    use crate::prims::unary::Cost;
     match k {
-        Kind::Unary(op, _) => matches!(
-            op,
-            Exp | Log | Log1p | Expm1 | Sin | Cos | Tanh | Logistic | ErfInv
-        ),
-        Kind::Binary(BinaryOp::Pow, ..) => true,
+        Kind::Unary(op, _) => UnaryOp::cost(op) == Cost::Expensive,
+        Kind::Binary(op, ..) => BinaryOp::cost(op) == Cost::Expensive,
         Kind::Proj(..) | Kind::Gather { .. } => true,
         _ => false,
     }

@@ -1,7 +1,27 @@
 //! Elementwise primitives of two operands: all their rules. Operands have one
 //! dtype; non-scalar operands have one shape, and rank-0 operands broadcast (lax's rule, which
 //! keeps the seed's `sub 1.0 b` a scalar literal under vmap).
+//!
+//! `binary_table!` holds one row per primitive, as `prims::unary`'s table does, and the enum,
+//! names, dtype rule, eager evaluation, JVP, transpose and cost class here and the
+//! vectorisability and lowering in `backend::ops` are generated from it. A row reads
+//!
+//! ```text
+//! /// doc
+//! Variant = "jax_name", Dtypes -> Output, Cost, vectorizes: ops_fn, lower: ops::fn | vals::fn {
+//!     eval(x, y, n) => ...,                 // eager: n elements of x op y (scalars broadcast)
+//!     jvp(x, y, xdot, ydot, ans) => ...,    // the tangent (`None`: a symbolic zero)
+//!     transpose(ct, x, y) => ...,           // only for rows linear in an operand
+//! }
+//! ```
+//!
+//! where `Dtypes` is an [`Accepts`] class of the operands, `Output` is `Same` (their dtype) or
+//! `Bool` (comparisons), `Cost` a [`Cost`] class, `vectorizes:` names the function of
+//! `backend::ops` that says whether a vector of the op can be emitted, and `lower:` the
+//! `backend::ops` function that emits it (`ops::` on operands lifted to one representation,
+//! `vals::` on them as they come).
 
+use super::unary::{Accepts, Cost};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
@@ -9,60 +29,280 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
 use crate::lax::{self, scalar_like, unbroadcast};
+use std::cmp::Ordering::{self, Equal, Greater, Less};
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum BinaryOp {
-    Add,
-    /// Addition of tangents/cotangents (what transposition accumulates with).
-    AddAny,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Max,
-    Min,
-    And,
-    Or,
-    Xor,
-    ShiftLeft,
-    ShiftRightLogical,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+/// The table: one row per elementwise binary primitive (see the module doc for the columns).
+/// `$then` is the macro that turns the rows into code: `define_binary_ops` below, and
+/// `binary_lowerings` in `backend::ops`.
+macro_rules! binary_table {
+    ($then:ident) => {
+        $then! {
+            Add = "add", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::add {
+                eval(x, y, n) => numbers(
+                    x, y, n, |p, q| p + q, |p, q| p + q, i32::wrapping_add, u32::wrapping_add,
+                ),
+                jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, false, lax::add)?,
+                transpose(ct, x, y) => sum_transpose(ct, x, y, false),
+            }
+            /// Addition of tangents/cotangents (what transposition accumulates with).
+            AddAny = "add_any", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::add {
+                eval(x, y, n) => numbers(
+                    x, y, n, |p, q| p + q, |p, q| p + q, i32::wrapping_add, u32::wrapping_add,
+                ),
+                jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, false, lax::add_any)?,
+                transpose(ct, x, y) => sum_transpose(ct, x, y, false),
+            }
+            Sub = "sub", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::sub {
+                eval(x, y, n) => numbers(
+                    x, y, n, |p, q| p - q, |p, q| p - q, i32::wrapping_sub, u32::wrapping_sub,
+                ),
+                jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, true, lax::sub)?,
+                transpose(ct, x, y) => sum_transpose(ct, x, y, true),
+            }
+            Mul = "mul", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::mul {
+                eval(x, y, n) => numbers(
+                    x, y, n, |p, q| p * q, |p, q| p * q, i32::wrapping_mul, u32::wrapping_mul,
+                ),
+                jvp(x, y, xd, yd, _ans) => sum_terms([
+                    xd.as_ref().map(|g| lax::mul(g, y)).transpose()?,
+                    yd.as_ref().map(|g| lax::mul(x, g)).transpose()?,
+                ])?,
+                transpose(ct, x, y) => match (x, y) {
+                    (LinArg::Linear(_), LinArg::Known(yv)) => {
+                        Ok(vec![for_linear(x, lax::mul(ct, yv))?, None])
+                    }
+                    (LinArg::Known(xv), LinArg::Linear(_)) => {
+                        Ok(vec![None, for_linear(y, lax::mul(xv, ct))?])
+                    }
+                    _ => Err(Error::type_err(
+                        "transpose of mul: exactly one operand must be linear",
+                    )),
+                },
+            }
+            Div = "div", Numeric -> Same, Cheap, vectorizes: lanes_for_floats, lower: ops::div {
+                eval(x, y, n) => numbers(x, y, n, |p, q| p / q, |p, q| p / q, div_i32, div_u32),
+                jvp(x, y, xd, yd, _ans) => sum_terms([
+                    xd.as_ref().map(|g| lax::div(g, y)).transpose()?,
+                    yd.as_ref()
+                        .map(|g| lax::mul(&lax::mul(&lax::neg(g)?, x)?, &lax::integer_pow(y, -2)?))
+                        .transpose()?,
+                ])?,
+                transpose(ct, x, y) => match (x, y) {
+                    (LinArg::Linear(_), LinArg::Known(yv)) => {
+                        Ok(vec![for_linear(x, lax::div(ct, yv))?, None])
+                    }
+                    _ => Err(Error::type_err(
+                        "transpose of div: only the numerator may be linear",
+                    )),
+                },
+            }
+            Pow = "pow", Floating -> Same, Expensive, vectorizes: lanes_always, lower: ops::pow {
+                eval(x, y, n) => floats(x, y, n, f32::powf, f64::powf),
+                jvp(x, y, xd, yd, ans) => pow_jvp(x, y, xd, yd, ans)?,
+            }
+            Max = "max", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::max {
+                eval(x, y, n) => numbers(
+                    x,
+                    y,
+                    n,
+                    |p, q| float_max(p as f64, q as f64) as f32,
+                    float_max,
+                    i32::max,
+                    u32::max,
+                ),
+                jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
+            }
+            Min = "min", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::min {
+                eval(x, y, n) => numbers(
+                    x,
+                    y,
+                    n,
+                    |p, q| float_min(p as f64, q as f64) as f32,
+                    float_min,
+                    i32::min,
+                    u32::min,
+                ),
+                jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
+            }
+            And = "and", IntegerOrBool -> Same, Cheap, vectorizes: lanes_always, lower: ops::and {
+                eval(x, y, n) => bitwise(x, y, n, |p, q| p & q, |p, q| p & q, |p, q| p & q),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Or = "or", IntegerOrBool -> Same, Cheap, vectorizes: lanes_always, lower: ops::or {
+                eval(x, y, n) => bitwise(x, y, n, |p, q| p | q, |p, q| p | q, |p, q| p | q),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Xor = "xor", IntegerOrBool -> Same, Cheap, vectorizes: lanes_always, lower: ops::xor {
+                eval(x, y, n) => bitwise(x, y, n, |p, q| p ^ q, |p, q| p ^ q, |p, q| p ^ q),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            ShiftLeft = "shift_left", Integer -> Same, Cheap, vectorizes: lanes_for_uniform_rhs,
+                lower: vals::shift_left {
+                eval(x, y, n) => integers(
+                    x,
+                    y,
+                    n,
+                    |p, q| if (q as u32) < 32 { p << q } else { 0 },
+                    |p, q| if q < 32 { p << q } else { 0 },
+                ),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            ShiftRightLogical = "shift_right_logical", Integer -> Same, Cheap,
+                vectorizes: lanes_for_uniform_rhs, lower: vals::shift_right_logical {
+                eval(x, y, n) => integers(
+                    x,
+                    y,
+                    n,
+                    |p, q| if (q as u32) < 32 { ((p as u32) >> q) as i32 } else { 0 },
+                    |p, q| if q < 32 { p >> q } else { 0 },
+                ),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Eq = "eq", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_eq {
+                eval(x, y, n) => compare(x, y, n, |p, q| p == q, |o| o == Equal),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Ne = "ne", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_ne {
+                eval(x, y, n) => compare(x, y, n, |p, q| p != q, |o| o != Equal),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Lt = "lt", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_lt {
+                eval(x, y, n) => compare(x, y, n, |p, q| p < q, |o| o == Less),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Le = "le", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_le {
+                eval(x, y, n) => compare(x, y, n, |p, q| p <= q, |o| o != Greater),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Gt = "gt", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_gt {
+                eval(x, y, n) => compare(x, y, n, |p, q| p > q, |o| o == Greater),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Ge = "ge", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_ge {
+                eval(x, y, n) => compare(x, y, n, |p, q| p >= q, |o| o != Less),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+        }
+    };
+}
+pub(crate) use binary_table;
+
+/// The dtype of a binary op's result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Output {
+    /// The operands' dtype.
+    Same,
+    /// Bool (comparisons).
+    Bool,
 }
 
-use BinaryOp::*;
+/// The rows as the primitive's rules (the backend's columns are read by `backend::ops`).
+macro_rules! define_binary_ops {
+    (@or $default:expr;) => { $default };
+    (@or $default:expr; $given:expr) => { $given };
+    ($(
+        $(#[$doc:meta])*
+        $op:ident = $name:literal, $accepts:ident -> $output:ident, $cost:ident,
+            vectorizes: $vectorizes:ident, lower: $lib:ident::$lower:ident {
+            eval($ex:ident, $ey:ident, $n:ident) => $eval:expr,
+            jvp($x:ident, $y:ident, $xd:ident, $yd:ident, $ans:ident) => $jvp:expr,
+            $(transpose($ct:ident, $tx:ident, $ty:ident) => $transpose:expr,)?
+        }
+    )*) => {
+        /// The elementwise primitives of two operands: one variant per row of `binary_table!`.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum BinaryOp {
+            $( $(#[$doc])* $op, )*
+        }
+
+        impl BinaryOp {
+            /// Every op, in table order (the list the test suites iterate).
+            pub const ALL: &'static [BinaryOp] = &[$(BinaryOp::$op),*];
+
+            /// The name JAX prints.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(BinaryOp::$op => $name,)*
+                }
+            }
+
+            /// Which dtypes the operands may have.
+            pub fn accepts(&self) -> Accepts {
+                match self {
+                    $(BinaryOp::$op => Accepts::$accepts,)*
+                }
+            }
+
+            /// The result's dtype.
+            pub fn output(&self) -> Output {
+                match self {
+                    $(BinaryOp::$op => Output::$output,)*
+                }
+            }
+
+            /// Cheap to recompute, or worth storing when read more than once.
+            pub fn cost(&self) -> Cost {
+                match self {
+                    $(BinaryOp::$op => Cost::$cost,)*
+                }
+            }
+
+            /// Eager evaluation: `n` elements of `x op y`, operands of one dtype (rank-0
+            /// operands broadcast).
+            fn eval_data(&self, x: &Data, y: &Data, n: usize) -> Data {
+                match self {
+                    $(BinaryOp::$op => {
+                        let ($ex, $ey, $n) = (x, y, n);
+                        $eval
+                    })*
+                }
+            }
+
+            /// The tangent of `ans = x op y` (before broadcasting to `ans`'s shape).
+            fn tangent(
+                &self,
+                x: &Array,
+                y: &Array,
+                xd: &Tangent,
+                yd: &Tangent,
+                ans: &Array,
+            ) -> Result<Tangent> {
+                Ok(match self {
+                    $(BinaryOp::$op => {
+                        let ($x, $y, $xd, $yd, $ans) = (x, y, xd, yd, ans);
+                        $jvp
+                    })*
+                })
+            }
+
+            /// Transposes of the rows linear in an operand (`add`, `sub`; `mul` and `div` in
+            /// their linear operand).
+            pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
+                let Some(ct) = ct else {
+                    return Ok(vec![None, None]);
+                };
+                match self {
+                    $(BinaryOp::$op => define_binary_ops!(
+                        @or Err(Error::type_err(format!(
+                            "transpose of {} is not defined: it is not linear",
+                            self.name()
+                        )));
+                        $({
+                            let ($ct, $tx, $ty) = (ct, x, y);
+                            $transpose
+                        })?
+                    ),)*
+                }
+            }
+        }
+    };
+}
+
+binary_table!(define_binary_ops);
 
 impl BinaryOp {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Add => "add",
-            AddAny => "add_any",
-            Sub => "sub",
-            Mul => "mul",
-            Div => "div",
-            Pow => "pow",
-            Max => "max",
-            Min => "min",
-            And => "and",
-            Or => "or",
-            Xor => "xor",
-            ShiftLeft => "shift_left",
-            ShiftRightLogical => "shift_right_logical",
-            Eq => "eq",
-            Ne => "ne",
-            Lt => "lt",
-            Le => "le",
-            Gt => "gt",
-            Ge => "ge",
-        }
-    }
-
     pub fn is_comparison(&self) -> bool {
-        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+        self.output() == Output::Bool
     }
 
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
@@ -76,314 +316,221 @@ impl BinaryOp {
             )));
         }
         let dt = x.dtype;
-        let ok = match self {
-            Pow => dt.is_float(),
-            And | Or | Xor => !dt.is_float(),
-            ShiftLeft | ShiftRightLogical => dt.is_int(),
-            Add | AddAny | Sub | Mul | Div | Max | Min => dt != DType::Bool,
-            Eq | Ne | Lt | Le | Gt | Ge => true,
-        };
-        if !ok {
+        if !self.accepts().admits(dt) {
             return Err(Error::type_err(format!(
                 "{} does not accept dtype {}.",
                 self.name(),
                 dt.numpy_name()
             )));
         }
-        let out_dtype = if self.is_comparison() {
-            DType::Bool
-        } else {
-            dt
+        let (out_dtype, weak) = match self.output() {
+            Output::Same => (dt, x.weak_type && y.weak_type),
+            Output::Bool => (DType::Bool, false),
         };
-        let weak = !self.is_comparison() && x.weak_type && y.weak_type;
         Ok(Aval::new(shape, out_dtype).weak(weak))
     }
 
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
-        let n = out.size();
-        let (a, b) = (x.data()?, y.data()?);
-        // A rank-0 operand broadcasts: index 0 for every element.
-        let ia = |i: usize| if a.len() == 1 { 0 } else { i };
-        let ib = |i: usize| if b.len() == 1 { 0 } else { i };
-        macro_rules! zip {
-            ($va:expr, $vb:expr, $f:expr, $wrap:ident) => {
-                Data::$wrap((0..n).map(|i| $f($va[ia(i)], $vb[ib(i)])).collect())
-            };
-        }
-        let data = match (a, b) {
-            (Data::F32(va), Data::F32(vb)) => match self {
-                _ if self.is_comparison() => {
-                    zip!(va, vb, |p, q| self.compare(p as f64, q as f64), Bool)
-                }
-                Pow => zip!(va, vb, |p: f32, q: f32| p.powf(q), F32),
-                _ => zip!(va, vb, |p, q| self.arith_f32(p, q), F32),
-            },
-            (Data::F64(va), Data::F64(vb)) => match self {
-                _ if self.is_comparison() => zip!(va, vb, |p, q| self.compare(p, q), Bool),
-                _ => zip!(va, vb, |p, q| self.arith_f64(p, q), F64),
-            },
-            (Data::I32(va), Data::I32(vb)) => match self {
-                _ if self.is_comparison() => {
-                    zip!(va, vb, |p: i32, q: i32| self.compare_ord(p.cmp(&q)), Bool)
-                }
-                _ => zip!(va, vb, |p, q| self.arith_i32(p, q), I32),
-            },
-            (Data::U32(va), Data::U32(vb)) => match self {
-                _ if self.is_comparison() => {
-                    zip!(va, vb, |p: u32, q: u32| self.compare_ord(p.cmp(&q)), Bool)
-                }
-                _ => zip!(va, vb, |p, q| self.arith_u32(p, q), U32),
-            },
-            (Data::Bool(va), Data::Bool(vb)) => match self {
-                _ if self.is_comparison() => {
-                    zip!(va, vb, |p: bool, q: bool| self.compare_ord(p.cmp(&q)), Bool)
-                }
-                And => zip!(va, vb, |p, q| p & q, Bool),
-                Or => zip!(va, vb, |p, q| p | q, Bool),
-                _ => zip!(va, vb, |p, q| p ^ q, Bool),
-            },
-            _ => unreachable!("abstract_eval checked that the dtypes agree"),
-        };
+        let data = self.eval_data(x.data()?, y.data()?, out.size());
         Ok(Array::from_concrete(out, data))
     }
 
-    fn compare(&self, p: f64, q: f64) -> bool {
-        match self {
-            Eq => p == q,
-            Ne => p != q,
-            Lt => p < q,
-            Le => p <= q,
-            Gt => p > q,
-            _ => p >= q,
-        }
-    }
-
-    fn compare_ord(&self, o: std::cmp::Ordering) -> bool {
-        use std::cmp::Ordering::*;
-        match self {
-            Eq => o == Equal,
-            Ne => o != Equal,
-            Lt => o == Less,
-            Le => o != Greater,
-            Gt => o == Greater,
-            _ => o != Less,
-        }
-    }
-
-    fn arith_f32(&self, p: f32, q: f32) -> f32 {
-        match self {
-            Add | AddAny => p + q,
-            Sub => p - q,
-            Mul => p * q,
-            Div => p / q,
-            Pow => p.powf(q),
-            Max => float_max(p as f64, q as f64) as f32,
-            Min => float_min(p as f64, q as f64) as f32,
-            _ => unreachable!("integer-only op on floats"),
-        }
-    }
-
-    fn arith_f64(&self, p: f64, q: f64) -> f64 {
-        match self {
-            Add | AddAny => p + q,
-            Sub => p - q,
-            Mul => p * q,
-            Div => p / q,
-            Pow => p.powf(q),
-            Max => float_max(p, q),
-            Min => float_min(p, q),
-            _ => unreachable!("integer-only op on floats"),
-        }
-    }
-
-    fn arith_i32(&self, p: i32, q: i32) -> i32 {
-        match self {
-            Add | AddAny => p.wrapping_add(q),
-            Sub => p.wrapping_sub(q),
-            Mul => p.wrapping_mul(q),
-            // XLA's rules: x / 0 = -1, INT_MIN / -1 = INT_MIN.
-            Div => {
-                if q == 0 {
-                    -1
-                } else {
-                    p.wrapping_div(q)
-                }
-            }
-            Max => p.max(q),
-            Min => p.min(q),
-            And => p & q,
-            Or => p | q,
-            Xor => p ^ q,
-            ShiftLeft => {
-                if (q as u32) < 32 {
-                    p << q
-                } else {
-                    0
-                }
-            }
-            ShiftRightLogical => {
-                if (q as u32) < 32 {
-                    ((p as u32) >> q) as i32
-                } else {
-                    0
-                }
-            }
-            _ => unreachable!("float-only op on integers"),
-        }
-    }
-
-    fn arith_u32(&self, p: u32, q: u32) -> u32 {
-        match self {
-            Add | AddAny => p.wrapping_add(q),
-            Sub => p.wrapping_sub(q),
-            Mul => p.wrapping_mul(q),
-            Div => p.checked_div(q).unwrap_or(u32::MAX),
-            Max => p.max(q),
-            Min => p.min(q),
-            And => p & q,
-            Or => p | q,
-            Xor => p ^ q,
-            ShiftLeft => {
-                if q < 32 {
-                    p << q
-                } else {
-                    0
-                }
-            }
-            ShiftRightLogical => {
-                if q < 32 {
-                    p >> q
-                } else {
-                    0
-                }
-            }
-            _ => unreachable!("float-only op on integers"),
-        }
-    }
-
     /// JVP rules in JAX's forms: `mul` is `xdot*y + x*ydot` with symbolic-zero skipping and
-    /// `add_any` combining the terms; `add` and `sub` combine with `add`/`sub`.
+    /// `add_any` combining the terms; `add` and `sub` combine with `add`/`sub`. A tangent of
+    /// a broadcast (rank-0) operand is broadcast to the output's shape.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Binary(self.clone()), &[x.clone(), y.clone()])?;
-        let out_shape = ans.shape().to_vec();
-        let widen = |t: Array| -> Result<Array> {
-            if t.shape() == out_shape.as_slice() {
-                Ok(t)
-            } else {
-                lax::broadcast_in_dim(&t, &out_shape, &[])
+        let t = match self.tangent(x, y, xd, yd, &ans)? {
+            Some(t) if t.shape() != ans.shape() => {
+                Some(lax::broadcast_in_dim(&t, ans.shape(), &[])?)
             }
+            t => t,
         };
-        let t = match self {
-            Add | AddAny | Sub => match (xd, yd) {
-                (None, None) => None,
-                (Some(a), None) => Some(widen(a.clone())?),
-                (None, Some(b)) => Some(widen(if *self == Sub {
-                    lax::neg(b)?
-                } else {
-                    b.clone()
-                })?),
-                (Some(a), Some(b)) => Some(match self {
-                    Add => lax::add(a, b)?,
-                    AddAny => lax::add_any(a, b)?,
-                    _ => lax::sub(a, b)?,
-                }),
-            },
-            Mul => sum_terms([
-                xd.as_ref().map(|g| lax::mul(g, y)).transpose()?,
-                yd.as_ref().map(|g| lax::mul(x, g)).transpose()?,
-            ])?,
-            Div => sum_terms([
-                xd.as_ref().map(|g| lax::div(g, y)).transpose()?,
-                yd.as_ref()
-                    .map(|g| lax::mul(&lax::mul(&lax::neg(g)?, x)?, &lax::integer_pow(y, -2)?))
-                    .transpose()?,
-            ])?,
-            Pow => {
-                let one = scalar_like(y, 1.0);
-                let zero = scalar_like(y, 0.0);
-                sum_terms([
-                    xd.as_ref()
-                        .map(|g| -> Result<Array> {
-                            // d/dx x^y = y * x^(y-1), and 0 where y == 0.
-                            let jac =
-                                lax::mul(&replace_zero(y)?, &lax::pow(x, &lax::sub(y, &one)?)?)?;
-                            let jac =
-                                lax::select(&lax::eq(y, &zero)?, &lax::zeros(jac.aval())?, &jac)?;
-                            lax::mul(g, &jac)
-                        })
-                        .transpose()?,
-                    yd.as_ref()
-                        .map(|g| -> Result<Array> {
-                            // d/dy x^y = log(x) * x^y, with log(0) replaced by log(1).
-                            lax::mul(g, &lax::mul(&lax::log(&replace_zero(x)?)?, &ans)?)
-                        })
-                        .transpose()?,
-                ])?
-            }
-            Max | Min => sum_terms([
-                xd.as_ref()
-                    .map(|g| lax::mul(g, &balanced_eq(x, &ans, y)?))
-                    .transpose()?,
-                yd.as_ref()
-                    .map(|g| lax::mul(g, &balanced_eq(y, &ans, x)?))
-                    .transpose()?,
-            ])?,
-            And | Or | Xor | ShiftLeft | ShiftRightLogical | Eq | Ne | Lt | Le | Gt | Ge => None,
-        };
-        let t = t.map(widen).transpose()?;
         Ok((vec![ans], vec![t]))
     }
+}
 
-    /// Transposes of the linear ones (`mul` and `div` in their linear operand).
-    pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
-        let Some(ct) = ct else {
-            return Ok(vec![None, None]);
-        };
-        let for_linear = |arg: &LinArg, v: Result<Array>| -> Result<Tangent> {
-            if arg.is_linear() {
-                Ok(Some(unbroadcast(&arg.aval(), &v?)?))
-            } else {
-                Ok(None)
-            }
-        };
-        match self {
-            Add | AddAny => Ok(vec![
-                for_linear(x, Ok(ct.clone()))?,
-                for_linear(y, Ok(ct.clone()))?,
-            ]),
-            Sub => Ok(vec![
-                for_linear(x, Ok(ct.clone()))?,
-                if y.is_linear() {
-                    for_linear(y, lax::neg(ct))?
-                } else {
-                    None
-                },
-            ]),
-            Mul => match (x, y) {
-                (LinArg::Linear(_), LinArg::Known(yv)) => {
-                    Ok(vec![for_linear(x, lax::mul(ct, yv))?, None])
-                }
-                (LinArg::Known(xv), LinArg::Linear(_)) => {
-                    Ok(vec![None, for_linear(y, lax::mul(xv, ct))?])
-                }
-                _ => Err(Error::type_err(
-                    "transpose of mul: exactly one operand must be linear",
-                )),
-            },
-            Div => match (x, y) {
-                (LinArg::Linear(_), LinArg::Known(yv)) => {
-                    Ok(vec![for_linear(x, lax::div(ct, yv))?, None])
-                }
-                _ => Err(Error::type_err(
-                    "transpose of div: only the numerator may be linear",
-                )),
-            },
-            _ => Err(Error::type_err(format!(
-                "transpose of {} is not defined: it is not linear",
-                self.name()
-            ))),
-        }
+/// `n` elements of `f(x[i], y[i])`, a rank-0 operand read at index 0 for every element.
+fn zip<T: Copy, R>(x: &[T], y: &[T], n: usize, f: impl Fn(T, T) -> R) -> Vec<R> {
+    let ix = |i: usize| if x.len() == 1 { 0 } else { i };
+    let iy = |i: usize| if y.len() == 1 { 0 } else { i };
+    (0..n).map(|i| f(x[ix(i)], y[iy(i)])).collect()
+}
+
+fn mismatch(x: &Data, y: &Data) -> ! {
+    unreachable!(
+        "abstract_eval admits these dtypes, and checked that they agree: {:?} and {:?}",
+        x.dtype(),
+        y.dtype()
+    )
+}
+
+/// A float-only op.
+fn floats(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    f32_op: impl Fn(f32, f32) -> f32,
+    f64_op: impl Fn(f64, f64) -> f64,
+) -> Data {
+    match (x, y) {
+        (Data::F32(a), Data::F32(b)) => Data::F32(zip(a, b, n, f32_op)),
+        (Data::F64(a), Data::F64(b)) => Data::F64(zip(a, b, n, f64_op)),
+        _ => mismatch(x, y),
     }
+}
+
+/// An integer-only op.
+fn integers(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    i32_op: impl Fn(i32, i32) -> i32,
+    u32_op: impl Fn(u32, u32) -> u32,
+) -> Data {
+    match (x, y) {
+        (Data::I32(a), Data::I32(b)) => Data::I32(zip(a, b, n, i32_op)),
+        (Data::U32(a), Data::U32(b)) => Data::U32(zip(a, b, n, u32_op)),
+        _ => mismatch(x, y),
+    }
+}
+
+/// A numeric (not bool) op.
+fn numbers(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    f32_op: impl Fn(f32, f32) -> f32,
+    f64_op: impl Fn(f64, f64) -> f64,
+    i32_op: impl Fn(i32, i32) -> i32,
+    u32_op: impl Fn(u32, u32) -> u32,
+) -> Data {
+    match (x, y) {
+        (Data::F32(_) | Data::F64(_), _) => floats(x, y, n, f32_op, f64_op),
+        _ => integers(x, y, n, i32_op, u32_op),
+    }
+}
+
+/// A bitwise op on integers or bools.
+fn bitwise(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    i32_op: impl Fn(i32, i32) -> i32,
+    u32_op: impl Fn(u32, u32) -> u32,
+    bool_op: impl Fn(bool, bool) -> bool,
+) -> Data {
+    match (x, y) {
+        (Data::Bool(a), Data::Bool(b)) => Data::Bool(zip(a, b, n, bool_op)),
+        _ => integers(x, y, n, i32_op, u32_op),
+    }
+}
+
+/// A comparison: floats compared as f64, integers and bools by their order.
+fn compare(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    float_op: impl Fn(f64, f64) -> bool,
+    order_op: impl Fn(Ordering) -> bool,
+) -> Data {
+    Data::Bool(match (x, y) {
+        (Data::F32(a), Data::F32(b)) => zip(a, b, n, |p, q| float_op(p as f64, q as f64)),
+        (Data::F64(a), Data::F64(b)) => zip(a, b, n, float_op),
+        (Data::I32(a), Data::I32(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
+        (Data::U32(a), Data::U32(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
+        (Data::Bool(a), Data::Bool(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
+        _ => mismatch(x, y),
+    })
+}
+
+/// XLA's i32 division: `x / 0` is -1, `INT_MIN / -1` is `INT_MIN`.
+fn div_i32(p: i32, q: i32) -> i32 {
+    if q == 0 {
+        -1
+    } else {
+        p.wrapping_div(q)
+    }
+}
+
+/// XLA's u32 division: `x / 0` is all ones.
+fn div_u32(p: u32, q: u32) -> u32 {
+    p.checked_div(q).unwrap_or(u32::MAX)
+}
+
+/// JVP of `add`, `add_any`, `sub`: a tangent alone (negated on `sub`'s right), or both
+/// combined by the op itself.
+fn sum_jvp(
+    xd: &Tangent,
+    yd: &Tangent,
+    negate_y: bool,
+    combine: fn(&Array, &Array) -> Result<Array>,
+) -> Result<Tangent> {
+    Ok(match (xd, yd) {
+        (None, None) => None,
+        (Some(a), None) => Some(a.clone()),
+        (None, Some(b)) if negate_y => Some(lax::neg(b)?),
+        (None, Some(b)) => Some(b.clone()),
+        (Some(a), Some(b)) => Some(combine(a, b)?),
+    })
+}
+
+/// JAX's `pow` JVP: `y x^(y-1)` (0 where y == 0) and `log(x) x^y` (log(0) replaced by log(1)).
+fn pow_jvp(x: &Array, y: &Array, xd: &Tangent, yd: &Tangent, ans: &Array) -> Result<Tangent> {
+    let one = scalar_like(y, 1.0);
+    let zero = scalar_like(y, 0.0);
+    sum_terms([
+        xd.as_ref()
+            .map(|g| -> Result<Array> {
+                // d/dx x^y = y * x^(y-1), and 0 where y == 0.
+                let jac = lax::mul(&replace_zero(y)?, &lax::pow(x, &lax::sub(y, &one)?)?)?;
+                let jac = lax::select(&lax::eq(y, &zero)?, &lax::zeros(jac.aval())?, &jac)?;
+                lax::mul(g, &jac)
+            })
+            .transpose()?,
+        yd.as_ref()
+            .map(|g| -> Result<Array> {
+                // d/dy x^y = log(x) * x^y, with log(0) replaced by log(1).
+                lax::mul(g, &lax::mul(&lax::log(&replace_zero(x)?)?, ans)?)
+            })
+            .transpose()?,
+    ])
+}
+
+/// JAX's `max`/`min` JVP: each tangent weighted by `_balanced_eq` (ties split the tangent).
+fn max_min_jvp(x: &Array, y: &Array, xd: &Tangent, yd: &Tangent, ans: &Array) -> Result<Tangent> {
+    sum_terms([
+        xd.as_ref()
+            .map(|g| lax::mul(g, &balanced_eq(x, ans, y)?))
+            .transpose()?,
+        yd.as_ref()
+            .map(|g| lax::mul(g, &balanced_eq(y, ans, x)?))
+            .transpose()?,
+    ])
+}
+
+/// A cotangent for a linear operand (unbroadcast to its shape); none for a known one.
+fn for_linear(arg: &LinArg, v: Result<Array>) -> Result<Tangent> {
+    if arg.is_linear() {
+        Ok(Some(unbroadcast(&arg.aval(), &v?)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Transpose of `add`, `add_any`, `sub`: the cotangent to each linear operand (negated on
+/// `sub`'s right).
+fn sum_transpose(ct: &Array, x: &LinArg, y: &LinArg, negate_y: bool) -> Result<Vec<Tangent>> {
+    Ok(vec![
+        for_linear(x, Ok(ct.clone()))?,
+        if !negate_y {
+            for_linear(y, Ok(ct.clone()))?
+        } else if y.is_linear() {
+            for_linear(y, lax::neg(ct))?
+        } else {
+            None
+        },
+    ])
 }
 
 /// IEEE maximum: NaN if either is NaN, and +0 above -0.

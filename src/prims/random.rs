@@ -1,11 +1,12 @@
 //! `threefry2x32`: the block cipher behind JAX's PRNG, as a primitive on u32 arrays (so it
-//! stages, batches and compiles like any elementwise op). Rotations and key schedule from
-//! shared/reference/PRNG.md.
+//! stages, batches and compiles like any elementwise op). The cipher itself (key schedule,
+//! rotations, the scalar version evaluated here) is defined in `defs::threefry`.
 
 use super::{BatchOut, JvpOut, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
+use crate::defs::threefry::threefry2x32;
 use crate::dtype::DType;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,41 +71,5 @@ impl RandomOp {
 
     pub fn batch(&self, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
         super::binary::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
-    }
-}
-
-/// The rotation amounts, alternating per group of four rounds.
-pub const ROTATIONS: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
-
-/// Threefry-2x32 with 20 rounds: `key` and one two-word block in, two words out.
-pub fn threefry2x32(key: [u32; 2], block: [u32; 2]) -> (u32, u32) {
-    let ks = [key[0], key[1], key[0] ^ key[1] ^ 0x1BD1_1BDA];
-    let (mut x0, mut x1) = (block[0].wrapping_add(ks[0]), block[1].wrapping_add(ks[1]));
-    for group in 0..5 {
-        for &r in &ROTATIONS[group % 2] {
-            x0 = x0.wrapping_add(x1);
-            x1 = x1.rotate_left(r);
-            x1 ^= x0;
-        }
-        x0 = x0.wrapping_add(ks[(group + 1) % 3]);
-        x1 = x1
-            .wrapping_add(ks[(group + 2) % 3])
-            .wrapping_add(group as u32 + 1);
-    }
-    (x0, x1)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn threefry_known_answers() {
-        assert_eq!(
-            super::threefry2x32([0, 0], [0, 0]),
-            (0x6b20_0159, 0x99ba_4efe)
-        );
-        assert_eq!(
-            super::threefry2x32([0x1319_8a2e, 0x0370_7344], [0x243f_6a88, 0x85a3_08d3]),
-            (0xc492_3a9c, 0x483d_f7a0)
-        );
     }
 }

@@ -19,12 +19,9 @@
 
 use crate::array::Array;
 use crate::core::error::Result;
+use crate::defs::{erf, erf_inv};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
-use crate::prims::unary::{
-    ERF_INV_F32_CENTRAL, ERF_INV_F32_TAIL, ERF_INV_F64_CENTRAL, ERF_INV_F64_MIDDLE,
-    ERF_INV_F64_TAIL,
-};
 
 /// A scalar of `dtype`.
 fn c(v: f64, dtype: DType) -> Array {
@@ -202,8 +199,7 @@ pub(super) fn log1p(x: &Array) -> Result<Array> {
     lax::select(&is_small, &small, &large)
 }
 
-/// One range of Giles' `erf_inv`: for `w` below `below`, a polynomial in `w - shift` (or in
-/// `sqrt(w) - shift`).
+/// One range of Giles' `erf_inv` (`defs::erf_inv::Range`) with its coefficients in f64.
 struct Piece {
     below: f64,
     sqrt: bool,
@@ -211,44 +207,24 @@ struct Piece {
     coeffs: Vec<f64>,
 }
 
+fn pieces<T: Copy + Into<f64>>(ranges: &[erf_inv::Range<T>]) -> Vec<Piece> {
+    ranges
+        .iter()
+        .map(|r| Piece {
+            below: r.below,
+            sqrt: r.sqrt,
+            shift: r.shift,
+            coeffs: r.coeffs.iter().map(|&k| k.into()).collect(),
+        })
+        .collect()
+}
+
 /// XLA's `erf_inv` (Giles' approximations, two ranges in f32 and three in f64):
 /// `w = -log1p(-x^2)`, the range's polynomial by fused Horner steps, times `x`; `±1` give `±inf`.
 pub(super) fn erf_inv(x: &Array) -> Result<Array> {
-    let pieces: Vec<Piece> = match x.dtype() {
-        DType::F32 => vec![
-            Piece {
-                below: 5.0,
-                sqrt: false,
-                shift: 2.5,
-                coeffs: ERF_INV_F32_CENTRAL.map(f64::from).to_vec(),
-            },
-            Piece {
-                below: f64::INFINITY,
-                sqrt: true,
-                shift: 3.0,
-                coeffs: ERF_INV_F32_TAIL.map(f64::from).to_vec(),
-            },
-        ],
-        _ => vec![
-            Piece {
-                below: 6.25,
-                sqrt: false,
-                shift: 3.125,
-                coeffs: ERF_INV_F64_CENTRAL.to_vec(),
-            },
-            Piece {
-                below: 16.0,
-                sqrt: true,
-                shift: 3.25,
-                coeffs: ERF_INV_F64_MIDDLE.to_vec(),
-            },
-            Piece {
-                below: f64::INFINITY,
-                sqrt: true,
-                shift: 5.0,
-                coeffs: ERF_INV_F64_TAIL.to_vec(),
-            },
-        ],
+    let pieces = match x.dtype() {
+        DType::F32 => pieces(&erf_inv::F32),
+        _ => pieces(&erf_inv::F64),
     };
     let dt = x.dtype();
     let w = lax::neg(&log1p(&lax::neg(&lax::mul(x, x)?)?)?)?;
@@ -338,39 +314,39 @@ fn erf_f64(x: &Array) -> Result<Array> {
     let z = mul(x, x)?;
     let (z2, r1, r2, s1, s2, s3) = (
         mul(&z, &z)?,
-        lin(ERF_PP[0], ERF_PP[1], &z)?,
-        lin(ERF_PP[2], ERF_PP[3], &z)?,
-        lin(1.0, ERF_QQ[0], &z)?,
-        lin(ERF_QQ[1], ERF_QQ[2], &z)?,
-        lin(ERF_QQ[3], ERF_QQ[4], &z)?,
+        lin(erf::PP[0], erf::PP[1], &z)?,
+        lin(erf::PP[2], erf::PP[3], &z)?,
+        lin(1.0, erf::QQ[0], &z)?,
+        lin(erf::QQ[1], erf::QQ[2], &z)?,
+        lin(erf::QQ[3], erf::QQ[4], &z)?,
     );
     let z4 = mul(&z2, &z2)?;
-    let r = sum(r1, &[(&z2, &r2), (&z4, &k(ERF_PP[4]))])?;
+    let r = sum(r1, &[(&z2, &r2), (&z4, &k(erf::PP[4]))])?;
     let s = sum(s1, &[(&z2, &s2), (&z4, &s3)])?;
     let near_zero = add(x, &mul(x, &div(&r, &s)?)?)?;
-    let tiny = add(x, &mul(&k(ERF_EFX), x)?)?;
+    let tiny = add(x, &mul(&k(erf::EFX), x)?)?;
     let subnormal = mul(
         &k(0.0625),
-        &add(&mul(&k(16.0), x)?, &mul(&k(16.0 * ERF_EFX), x)?)?,
+        &add(&mul(&k(16.0), x)?, &mul(&k(16.0 * erf::EFX), x)?)?,
     )?;
 
     // 0.84375 <= |x| < 1.25: erx + P(s)/Q(s) with s = |x| - 1.
     let s = lax::sub(&ax, &k(1.0))?;
     let (s2, p1, q1, p2, q2, p3, q3) = (
         mul(&s, &s)?,
-        lin(ERF_PA[0], ERF_PA[1], &s)?,
-        lin(1.0, ERF_QA[0], &s)?,
-        lin(ERF_PA[2], ERF_PA[3], &s)?,
-        lin(ERF_QA[1], ERF_QA[2], &s)?,
-        lin(ERF_PA[4], ERF_PA[5], &s)?,
-        lin(ERF_QA[3], ERF_QA[4], &s)?,
+        lin(erf::PA[0], erf::PA[1], &s)?,
+        lin(1.0, erf::QA[0], &s)?,
+        lin(erf::PA[2], erf::PA[3], &s)?,
+        lin(erf::QA[1], erf::QA[2], &s)?,
+        lin(erf::PA[4], erf::PA[5], &s)?,
+        lin(erf::QA[3], erf::QA[4], &s)?,
     );
     let s4 = mul(&s2, &s2)?;
     let s6 = mul(&s4, &s2)?;
-    let p = sum(p1, &[(&s2, &p2), (&s4, &p3), (&s6, &k(ERF_PA[6]))])?;
-    let q = sum(q1, &[(&s2, &q2), (&s4, &q3), (&s6, &k(ERF_QA[5]))])?;
+    let p = sum(p1, &[(&s2, &p2), (&s4, &p3), (&s6, &k(erf::PA[6]))])?;
+    let q = sum(q1, &[(&s2, &q2), (&s4, &q3), (&s6, &k(erf::QA[5]))])?;
     let ratio = div(&p, &q)?;
-    let middle = signed(add(&k(ERF_ERX), &ratio)?, lax::sub(&k(-ERF_ERX), &ratio)?)?;
+    let middle = signed(add(&k(erf::ERX), &ratio)?, lax::sub(&k(-erf::ERX), &ratio)?)?;
 
     // 1.25 <= |x| < 6: 1 - exp(-z^2 - 0.5625) exp((z - x)(z + x) + R(s)/S(s)) / |x|, s = 1/x^2,
     // with one rational function below 1/0.35 and another above.
@@ -379,38 +355,38 @@ fn erf_f64(x: &Array) -> Result<Array> {
     let (s6, s8) = (mul(&s4, &s2)?, mul(&s4, &s4)?);
     let lower = lax::div(
         &sum(
-            lin(ERF_RA[0], ERF_RA[1], &s)?,
+            lin(erf::RA[0], erf::RA[1], &s)?,
             &[
-                (&s2, &lin(ERF_RA[2], ERF_RA[3], &s)?),
-                (&s4, &lin(ERF_RA[4], ERF_RA[5], &s)?),
-                (&s6, &lin(ERF_RA[6], ERF_RA[7], &s)?),
+                (&s2, &lin(erf::RA[2], erf::RA[3], &s)?),
+                (&s4, &lin(erf::RA[4], erf::RA[5], &s)?),
+                (&s6, &lin(erf::RA[6], erf::RA[7], &s)?),
             ],
         )?,
         &sum(
-            lin(1.0, ERF_SA[0], &s)?,
+            lin(1.0, erf::SA[0], &s)?,
             &[
-                (&s2, &lin(ERF_SA[1], ERF_SA[2], &s)?),
-                (&s4, &lin(ERF_SA[3], ERF_SA[4], &s)?),
-                (&s6, &lin(ERF_SA[5], ERF_SA[6], &s)?),
-                (&s8, &k(ERF_SA[7])),
+                (&s2, &lin(erf::SA[1], erf::SA[2], &s)?),
+                (&s4, &lin(erf::SA[3], erf::SA[4], &s)?),
+                (&s6, &lin(erf::SA[5], erf::SA[6], &s)?),
+                (&s8, &k(erf::SA[7])),
             ],
         )?,
     )?;
     let upper = lax::div(
         &sum(
-            lin(ERF_RB[0], ERF_RB[1], &s)?,
+            lin(erf::RB[0], erf::RB[1], &s)?,
             &[
-                (&s2, &lin(ERF_RB[2], ERF_RB[3], &s)?),
-                (&s4, &lin(ERF_RB[4], ERF_RB[5], &s)?),
-                (&s6, &k(ERF_RB[6])),
+                (&s2, &lin(erf::RB[2], erf::RB[3], &s)?),
+                (&s4, &lin(erf::RB[4], erf::RB[5], &s)?),
+                (&s6, &k(erf::RB[6])),
             ],
         )?,
         &sum(
-            lin(1.0, ERF_SB[0], &s)?,
+            lin(1.0, erf::SB[0], &s)?,
             &[
-                (&s2, &lin(ERF_SB[1], ERF_SB[2], &s)?),
-                (&s4, &lin(ERF_SB[3], ERF_SB[4], &s)?),
-                (&s6, &lin(ERF_SB[5], ERF_SB[6], &s)?),
+                (&s2, &lin(erf::SB[1], erf::SB[2], &s)?),
+                (&s4, &lin(erf::SB[3], erf::SB[4], &s)?),
+                (&s6, &lin(erf::SB[5], erf::SB[6], &s)?),
             ],
         )?,
     )?;
@@ -448,79 +424,6 @@ fn erf_f64(x: &Array) -> Result<Array> {
     }
     lax::select(&lax::ne(x, x)?, x, &out) // NaN stays NaN
 }
-
-// fdlibm's erf coefficients (as in glibc and musl), as published.
-const ERF_ERX: f64 = 8.45062911510467529297e-01;
-const ERF_EFX: f64 = 1.28379167095512586316e-01;
-const ERF_PP: [f64; 5] = [
-    1.28379167095512558561e-01,
-    -3.25042107247001499370e-01,
-    -2.84817495755985104766e-02,
-    -5.77027029648944159157e-03,
-    -2.37630166566501626084e-05,
-];
-const ERF_QQ: [f64; 5] = [
-    3.97917223959155352819e-01,
-    6.50222499887672944485e-02,
-    5.08130628187576562776e-03,
-    1.32494738004321644526e-04,
-    -3.96022827877536812320e-06,
-];
-const ERF_PA: [f64; 7] = [
-    -2.36211856075265944077e-03,
-    4.14856118683748331666e-01,
-    -3.72207876035701323847e-01,
-    3.18346619901161753674e-01,
-    -1.10894694282396677476e-01,
-    3.54783043256182359371e-02,
-    -2.16637559486879084300e-03,
-];
-const ERF_QA: [f64; 6] = [
-    1.06420880400844228286e-01,
-    5.40397917702171048937e-01,
-    7.18286544141962662868e-02,
-    1.26171219808761642112e-01,
-    1.36370839120290507362e-02,
-    1.19844998467991074170e-02,
-];
-const ERF_RA: [f64; 8] = [
-    -9.86494403484714822705e-03,
-    -6.93858572707181764372e-01,
-    -1.05586262253232909814e+01,
-    -6.23753324503260060396e+01,
-    -1.62396669462573470355e+02,
-    -1.84605092906711035994e+02,
-    -8.12874355063065934246e+01,
-    -9.81432934416914548592e+00,
-];
-const ERF_SA: [f64; 8] = [
-    1.96512716674392571292e+01,
-    1.37657754143519042600e+02,
-    4.34565877475229228821e+02,
-    6.45387271733267880336e+02,
-    4.29008140027567833386e+02,
-    1.08635005541779435134e+02,
-    6.57024977031928170135e+00,
-    -6.04244152148580987438e-02,
-];
-const ERF_RB: [f64; 7] = [
-    -9.86494292470009928597e-03,
-    -7.99283237680523006574e-01,
-    -1.77579549177547519889e+01,
-    -1.60636384855821916062e+02,
-    -6.37566443368389627722e+02,
-    -1.02509513161107724954e+03,
-    -4.83519191608651397019e+02,
-];
-const ERF_SB: [f64; 7] = [
-    3.03380607434824582924e+01,
-    3.25792512996573918826e+02,
-    1.53672958608443695994e+03,
-    3.19985821950859553908e+03,
-    2.55305040643316442583e+03,
-    4.74528541206955367215e+02,
-    -2.24409524465858183362e+01,
-];
 
 #[cfg(test)]
 mod tests {
