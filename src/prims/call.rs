@@ -3,12 +3,13 @@
 //! `custom_lin`). Their rules replay the carried jaxpr through the transformation being
 //! applied, reached through `JaxprTransforms`.
 
-use super::batching::batch_by_loop;
+use super::batching::{batch_by_loop, bdim_to_front};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
+use crate::core::trace::bind;
 use crate::ir::eval::eval_closed;
 use crate::ir::pretty::Param;
 use crate::ir::ClosedJaxpr;
@@ -212,7 +213,7 @@ impl CallOp {
                     bwd: bwd.clone(),
                 });
                 let args: Vec<Array> = res.into_iter().chain(ts).collect();
-                let touts = crate::core::trace::bind(lin, &args)?;
+                let touts = bind(lin, &args)?;
                 Ok((outs, touts.into_iter().map(Some).collect()))
             }
             CustomLin { .. } => Err(Error::type_err(
@@ -272,14 +273,164 @@ impl CallOp {
     ) -> Result<BatchOut> {
         match self {
             CustomLin { .. } => batch_by_loop(&Prim::Call(self.clone()), args, dims, size),
-            _ => sub.batch_call(
-                self.call_jaxpr().expect("calls carry a jaxpr"),
-                args,
-                dims,
-                size,
-            ),
+            Pjit { jaxpr, .. } => sub.batch_call(jaxpr, args, dims, size),
+            CustomJvpCall {
+                name,
+                call_jaxpr,
+                jvp,
+            } => {
+                // JAX's `_custom_jvp_call_vmap`: the function and its rule are both batched,
+                // so the rule still defines the derivative of the batched call.
+                let batch = Batched::new(args, dims, size)?;
+                let n_out = call_jaxpr.jaxpr.outvars.len();
+                let call_jaxpr = batch.jaxpr(sub, call_jaxpr, &batch.in_batched)?;
+                let avals = batch.unbatched_avals();
+                let tangent_avals = avals.iter().map(|a| a.clone().weak(false));
+                let rule_avals: Vec<Aval> = avals.iter().cloned().chain(tangent_avals).collect();
+                let n = avals.len();
+                let rule = sub.trace(
+                    &|pt: &[Array]| {
+                        let (outs, touts) = jvp(&pt[..n], &pt[n..])?;
+                        Ok(outs.into_iter().chain(touts).collect())
+                    },
+                    &rule_avals,
+                )?;
+                let twice = [batch.in_batched.clone(), batch.in_batched.clone()].concat();
+                let rule = batch.jaxpr(sub, &rule, &twice)?;
+                let jvp: JvpRule = Arc::new(move |p: &[Array], t: &[Array]| {
+                    let mut outs = eval_closed(&rule, &[p, t].concat())?;
+                    let touts = outs.split_off(n_out);
+                    Ok((outs, touts))
+                });
+                let prim = Prim::Call(CustomJvpCall {
+                    name: name.clone(),
+                    call_jaxpr,
+                    jvp,
+                });
+                Ok((bind(prim, &batch.args)?, vec![Some(0); n_out]))
+            }
+            CustomVjpCall {
+                name,
+                call_jaxpr,
+                fwd,
+                bwd,
+            } => {
+                // JAX's `_custom_vjp_call_jaxpr_vmap`: forward and backward passes batched; the
+                // cotangent of an unbatched input is summed over the batch.
+                let batch = Batched::new(args, dims, size)?;
+                let n_out = call_jaxpr.jaxpr.outvars.len();
+                let out_avals = call_jaxpr.out_avals();
+                let call_jaxpr = batch.jaxpr(sub, call_jaxpr, &batch.in_batched)?;
+                let num_res = std::cell::Cell::new(0);
+                let fwd_jaxpr = sub.trace(
+                    &|p: &[Array]| {
+                        let (outs, res) = fwd(p)?;
+                        num_res.set(res.len());
+                        Ok(outs.into_iter().chain(res).collect())
+                    },
+                    &batch.unbatched_avals(),
+                )?;
+                let fwd_jaxpr = batch.jaxpr(sub, &fwd_jaxpr, &batch.in_batched)?;
+                let res_avals: Vec<Aval> = fwd_jaxpr.out_avals()[n_out..]
+                    .iter()
+                    .map(|a| unbatched(a))
+                    .collect();
+                let num_res = num_res.get();
+                let bwd_avals: Vec<Aval> = res_avals.into_iter().chain(out_avals).collect();
+                let bwd_jaxpr = sub.trace(
+                    &|rc: &[Array]| bwd(&rc[..num_res], &rc[num_res..]),
+                    &bwd_avals,
+                )?;
+                let bwd_jaxpr = batch.jaxpr(sub, &bwd_jaxpr, &vec![true; bwd_avals.len()])?;
+                let fwd: FwdRule = Arc::new(move |p: &[Array]| {
+                    let mut outs = eval_closed(&fwd_jaxpr, p)?;
+                    let res = outs.split_off(n_out);
+                    Ok((outs, res))
+                });
+                let in_batched = batch.in_batched.clone();
+                let bwd: BwdRule = Arc::new(move |res: &[Array], cts: &[Array]| {
+                    let grads = eval_closed(&bwd_jaxpr, &[res, cts].concat())?;
+                    grads
+                        .into_iter()
+                        .zip(&in_batched)
+                        .map(|(g, &b)| {
+                            if b {
+                                Ok(g)
+                            } else {
+                                crate::lax::reduce_sum(&g, &[0])
+                            }
+                        })
+                        .collect()
+                });
+                let prim = Prim::Call(CustomVjpCall {
+                    name: name.clone(),
+                    call_jaxpr,
+                    fwd,
+                    bwd,
+                });
+                Ok((bind(prim, &batch.args)?, vec![Some(0); n_out]))
+            }
         }
     }
+}
+
+/// The operands of a batched call, each batched one with its batch axis moved to the front.
+struct Batched {
+    args: Vec<Array>,
+    in_batched: Vec<bool>,
+    size: usize,
+}
+
+impl Batched {
+    fn new(args: &[Array], dims: &[Option<usize>], size: usize) -> Result<Batched> {
+        let args = args
+            .iter()
+            .zip(dims)
+            .map(|(a, &d)| match d {
+                Some(_) => bdim_to_front(a, d, size),
+                None => Ok(a.clone()),
+            })
+            .collect::<Result<_>>()?;
+        let in_batched = dims.iter().map(Option::is_some).collect();
+        Ok(Batched {
+            args,
+            in_batched,
+            size,
+        })
+    }
+
+    /// The operand types one example sees.
+    fn unbatched_avals(&self) -> Vec<Aval> {
+        self.args
+            .iter()
+            .zip(&self.in_batched)
+            .map(|(a, &b)| {
+                if b {
+                    unbatched(a.aval())
+                } else {
+                    a.aval().clone()
+                }
+            })
+            .collect()
+    }
+
+    /// `jaxpr` batched on the inputs marked in `in_batched`, every output batched at axis 0.
+    fn jaxpr(
+        &self,
+        sub: &dyn JaxprTransforms,
+        jaxpr: &ClosedJaxpr,
+        in_batched: &[bool],
+    ) -> Result<ClosedJaxpr> {
+        let all = vec![true; jaxpr.jaxpr.outvars.len()];
+        Ok(sub.batch_jaxpr(jaxpr, self.size, in_batched, &all)?.0)
+    }
+}
+
+/// The type of one example of a value batched at axis 0.
+fn unbatched(aval: &Aval) -> Aval {
+    let mut aval = aval.clone();
+    aval.shape.remove(0);
+    aval
 }
 
 fn instantiate(primals: &[Array], tangents: &[Tangent]) -> Result<Vec<Array>> {
