@@ -357,6 +357,24 @@ impl Array {
     }
 
     /// The storage of a concrete array (an error for a tracer).
+    /// Same type and the same bits in every element (NaNs with equal payloads are the same);
+    /// false for tracers.
+    pub fn same_bits(&self, other: &Array) -> bool {
+        let bits = |d: &Data| -> Vec<u64> {
+            match d {
+                Data::Bool(v) => v.iter().map(|&x| x as u64).collect(),
+                Data::I32(v) => v.iter().map(|&x| x as u32 as u64).collect(),
+                Data::U32(v) => v.iter().map(|&x| x as u64).collect(),
+                Data::F32(v) => v.iter().map(|x| x.to_bits() as u64).collect(),
+                Data::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
+            }
+        };
+        match (self.data(), other.data()) {
+            (Ok(a), Ok(b)) => self.aval() == other.aval() && bits(a) == bits(b),
+            _ => false,
+        }
+    }
+
     pub fn data(&self) -> Result<&Data> {
         match &self.repr {
             Repr::Concrete(c) => Ok(&c.data),

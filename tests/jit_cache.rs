@@ -1,11 +1,13 @@
-//! The jit cache's policy and the life of compiled code: least-recently-used eviction, the
-//! default capacity, and code that is really released when evicted or dropped.
+//! The jit caches' policy and the life of compiled code: least-recently-used eviction, the
+//! default capacity, code that is really released when evicted or dropped, and the
+//! process-wide cache through which the `pjit`s that `grad(jit(f))` and `vmap(jit(f))` leave at
+//! top level run compiled.
 //!
 //! These tests read process-wide figures (`backend::live_executables()`, the mapped size of the
 //! process), so they run one at a time under `SERIAL` and nothing else in this binary compiles.
 
-use cranax::api::jit::DEFAULT_CACHE_CAPACITY;
-use cranax::{backend, jit, numpy as jnp, Array, Function};
+use cranax::api::jit::{pjit_cache_stats, DEFAULT_CACHE_CAPACITY};
+use cranax::{backend, grad, jit, make_jaxpr, numpy as jnp, vmap, Array, Function};
 use std::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -174,4 +176,54 @@ fn one_compiled_function_called_from_8_threads_with_mixed_signatures() {
         }
     });
     assert!(f.stats().evictions > 0, "{:?}", f.stats());
+}
+
+fn close(a: &Array, b: &Array) -> bool {
+    let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= 1e-6 * y.abs().max(1.0))
+}
+
+#[test]
+fn grad_and_vmap_of_jit_at_top_level_run_compiled_pjits() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let loss = |x: &Array| jnp::sum(jnp::tanh(x) * x, None, false);
+    let x = Array::from_slice(&[0.5f32, -1.0, 2.0]);
+    let want = grad(loss).call((x.clone(),)).unwrap();
+
+    // grad(jit(f)): the primal pjit and the transposed tangent pjit both compile, once.
+    let f = jit(loss);
+    let jaxpr = make_jaxpr(grad(f.clone()))
+        .call((x.clone(),))
+        .unwrap()
+        .to_string();
+    assert!(
+        jaxpr.contains("pjit[") && jaxpr.contains("transpose(jvp("),
+        "{jaxpr}"
+    );
+    let before = pjit_cache_stats();
+    let got = grad(f.clone()).call((x.clone(),)).unwrap();
+    let first = pjit_cache_stats();
+    assert!(close(&got, &want), "{got} vs {want}");
+    assert!(
+        first.compiles >= before.compiles + 2,
+        "{before:?} -> {first:?}"
+    );
+    let again = grad(f).call((x.clone(),)).unwrap();
+    let second = pjit_cache_stats();
+    assert_eq!(again.to_vec::<f32>().unwrap(), got.to_vec::<f32>().unwrap());
+    assert_eq!(
+        second.compiles, first.compiles,
+        "the second call reuses the compiled code"
+    );
+    assert!(second.hits >= first.hits + 2, "{first:?} -> {second:?}");
+
+    // vmap(jit(f)): a pjit of the batched jaxpr.
+    let rows = Array::from_vec((0..12).map(|i| i as f32 * 0.25 - 1.0).collect(), &[4, 3]).unwrap();
+    let per_row = vmap(jit(loss)).call((rows.clone(),)).unwrap();
+    let plain = vmap(loss).call((rows,)).unwrap();
+    assert!(close(&per_row, &plain), "{per_row} vs {plain}");
+    assert!(pjit_cache_stats().compiles > second.compiles);
 }

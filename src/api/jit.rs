@@ -13,6 +13,7 @@ use super::{bind_call, flat_fn, Function, OutTemplate};
 use crate::array::Array;
 use crate::backend::{self, Executable};
 use crate::core::aval::Aval;
+use crate::core::compiled_call;
 use crate::core::error::Result;
 use crate::core::trace;
 use crate::ir::ClosedJaxpr;
@@ -78,6 +79,7 @@ where
     Args: ArgTuple,
     F: Function<Args>,
 {
+    compiled_call::install(run_pjit);
     Jit {
         f,
         cache: Arc::new(Mutex::new(Cache {
@@ -145,6 +147,83 @@ impl<F, Out: Pytree> Jit<F, Out> {
             .get(sig)
             .map(|e| e.exe.clone())
     }
+}
+
+/// The process-wide cache of `pjit`s evaluated outside any trace (what `grad(jit(f))`,
+/// `vmap(jit(f))` and nested jits leave at top level), keyed by the jaxpr itself: it fixes the
+/// input types. Least recently used entries are evicted beyond `DEFAULT_CACHE_CAPACITY`.
+struct PjitCache {
+    entries: Vec<(ClosedJaxpr, Arc<Executable>, u64)>,
+    stats: CacheStats,
+    clock: u64,
+}
+
+static PJIT_CACHE: Mutex<PjitCache> = Mutex::new(PjitCache {
+    entries: Vec::new(),
+    stats: CacheStats {
+        hits: 0,
+        misses: 0,
+        compiles: 0,
+        compile_time: Duration::ZERO,
+        entries: 0,
+        evictions: 0,
+    },
+    clock: 0,
+});
+
+/// Statistics of the process-wide `pjit` cache (see `run_pjit`).
+pub fn pjit_cache_stats() -> CacheStats {
+    let c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    CacheStats {
+        entries: c.entries.len(),
+        ..c.stats.clone()
+    }
+}
+
+/// Run a `pjit` evaluated outside any trace: compiled once per jaxpr, native code afterwards.
+/// A jaxpr the backend cannot compile (a `custom_lin` inside) runs through the interpreter.
+fn run_pjit(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
+    let found = {
+        let mut c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        c.clock += 1;
+        let now = c.clock;
+        let hit = c
+            .entries
+            .iter_mut()
+            .find(|(j, _, _)| j.same_as(jaxpr))
+            .map(|e| {
+                e.2 = now;
+                e.1.clone()
+            });
+        match hit {
+            Some(_) => c.stats.hits += 1,
+            None => c.stats.misses += 1,
+        }
+        hit
+    };
+    let exe = match found {
+        Some(exe) => exe,
+        None => {
+            let start = Instant::now();
+            let exe = match backend::compile(jaxpr) {
+                Ok(exe) => exe,
+                Err(_) => return crate::ir::eval::eval_closed(jaxpr, args),
+            };
+            let mut c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+            c.stats.compiles += 1;
+            c.stats.compile_time += start.elapsed();
+            if c.entries.len() >= DEFAULT_CACHE_CAPACITY {
+                if let Some(oldest) = (0..c.entries.len()).min_by_key(|&i| c.entries[i].2) {
+                    c.entries.swap_remove(oldest);
+                    c.stats.evictions += 1;
+                }
+            }
+            let now = c.clock;
+            c.entries.push((jaxpr.clone(), exe.clone(), now));
+            exe
+        }
+    };
+    exe.run(args)
 }
 
 /// The signature of a call.

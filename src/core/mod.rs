@@ -2,6 +2,7 @@
 //! interface through which primitives' rules transform the jaxprs they carry.
 
 pub mod aval;
+pub mod compiled_call;
 pub mod error;
 pub mod jaxpr_transforms;
 pub mod trace;

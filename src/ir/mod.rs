@@ -94,6 +94,30 @@ pub struct ClosedJaxpr {
 }
 
 impl ClosedJaxpr {
+    /// Structural equality: the same equations on the same types, with constants of the same
+    /// bits; jaxprs carried by call primitives compared the same way, custom rules by identity.
+    /// A jaxpr traced again from the same function is `same_as` the first (`==` is identity),
+    /// which is what a cache keyed by the jaxpr itself needs.
+    pub fn same_as(&self, other: &ClosedJaxpr) -> bool {
+        let (a, b) = (&*self.jaxpr, &*other.jaxpr);
+        let same_eqns = a.eqns.len() == b.eqns.len()
+            && a.eqns.iter().zip(&b.eqns).all(|(x, y)| {
+                x.inputs == y.inputs && x.outputs == y.outputs && x.prim.same_as(&y.prim)
+            });
+        let same_consts = self.consts.len() == other.consts.len()
+            && self
+                .consts
+                .iter()
+                .zip(&other.consts)
+                .all(|(x, y)| x.same_bits(y));
+        a.avals == b.avals
+            && a.constvars == b.constvars
+            && a.invars == b.invars
+            && a.outvars == b.outvars
+            && same_eqns
+            && same_consts
+    }
+
     pub fn in_avals(&self) -> Vec<Aval> {
         self.jaxpr.in_avals()
     }

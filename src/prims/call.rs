@@ -7,6 +7,7 @@ use super::batching::{batch_by_loop, bdim_to_front};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::Array;
 use crate::core::aval::Aval;
+use crate::core::compiled_call;
 use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind;
@@ -61,8 +62,19 @@ impl fmt::Debug for CallOp {
 impl PartialEq for CallOp {
     /// By identity of the carried jaxpr or rules.
     fn eq(&self, other: &Self) -> bool {
+        self.equal_by(other, |a, b| a == b)
+    }
+}
+
+impl CallOp {
+    /// Equality with the carried jaxprs compared by `same_jaxpr` and the rules by identity.
+    pub fn equal_by(
+        &self,
+        other: &Self,
+        same_jaxpr: fn(&ClosedJaxpr, &ClosedJaxpr) -> bool,
+    ) -> bool {
         match (self, other) {
-            (Pjit { jaxpr: a, name: n }, Pjit { jaxpr: b, name: m }) => a == b && n == m,
+            (Pjit { jaxpr: a, name: n }, Pjit { jaxpr: b, name: m }) => n == m && same_jaxpr(a, b),
             (
                 CustomJvpCall {
                     call_jaxpr: a,
@@ -74,7 +86,7 @@ impl PartialEq for CallOp {
                     jvp: s,
                     ..
                 },
-            ) => a == b && Arc::ptr_eq(r, s),
+            ) => Arc::ptr_eq(r, s) && same_jaxpr(a, b),
             (
                 CustomVjpCall {
                     call_jaxpr: a,
@@ -86,7 +98,7 @@ impl PartialEq for CallOp {
                     fwd: s,
                     ..
                 },
-            ) => a == b && Arc::ptr_eq(r, s),
+            ) => Arc::ptr_eq(r, s) && same_jaxpr(a, b),
             (CustomLin { bwd: a, .. }, CustomLin { bwd: b, .. }) => Arc::ptr_eq(a, b),
             _ => false,
         }
@@ -173,6 +185,10 @@ impl CallOp {
             CustomLin { .. } => Err(Error::type_err(
                 "forward-mode differentiation (jvp, jacfwd) of a custom_vjp function is not supported; use grad, vjp or jacrev",
             )),
+            Pjit { jaxpr, .. } => match compiled_call::runner() {
+                Some(run) => run(jaxpr, args),
+                None => eval_closed(jaxpr, args),
+            },
             _ => eval_closed(self.call_jaxpr().expect("calls carry a jaxpr"), args),
         }
     }
@@ -184,7 +200,7 @@ impl CallOp {
         sub: &dyn JaxprTransforms,
     ) -> Result<JvpOut> {
         match self {
-            Pjit { jaxpr, .. } => sub.jvp_call(jaxpr, primals, tangents),
+            Pjit { name, jaxpr } => pjit_jvp(name, jaxpr, primals, tangents, sub),
             CustomJvpCall { jvp, .. } => {
                 let ts: Vec<Array> = instantiate(primals, tangents)?;
                 let (outs, touts) = jvp(primals, &ts)?;
@@ -256,7 +272,7 @@ impl CallOp {
                 out.extend(grads.into_iter().map(Some));
                 Ok(out)
             }
-            Pjit { jaxpr, .. } => sub.backward_pass(jaxpr, args, cts),
+            Pjit { name, jaxpr } => pjit_transpose(name, jaxpr, args, cts, sub),
             _ => Err(Error::type_err(format!(
                 "{} is not linear, so it has no transpose",
                 self.name()
@@ -273,7 +289,15 @@ impl CallOp {
     ) -> Result<BatchOut> {
         match self {
             CustomLin { .. } => batch_by_loop(&Prim::Call(self.clone()), args, dims, size),
-            Pjit { jaxpr, .. } => sub.batch_call(jaxpr, args, dims, size),
+            Pjit { name, jaxpr } => {
+                // JAX's `_pjit_batcher`: a pjit of the batched jaxpr.
+                let batch = Batched::new(args, dims, size)?;
+                let unforced = vec![false; jaxpr.jaxpr.outvars.len()];
+                let (jaxpr, out_batched) =
+                    sub.batch_jaxpr(jaxpr, size, &batch.in_batched, &unforced)?;
+                let outs = bind(pjit(name, jaxpr), &batch.args)?;
+                Ok((outs, out_batched.iter().map(|&b| b.then_some(0)).collect()))
+            }
             CustomJvpCall {
                 name,
                 call_jaxpr,
@@ -333,7 +357,7 @@ impl CallOp {
                 let fwd_jaxpr = batch.jaxpr(sub, &fwd_jaxpr, &batch.in_batched)?;
                 let res_avals: Vec<Aval> = fwd_jaxpr.out_avals()[n_out..]
                     .iter()
-                    .map(|a| unbatched(a))
+                    .map(unbatched)
                     .collect();
                 let num_res = num_res.get();
                 let bwd_avals: Vec<Aval> = res_avals.into_iter().chain(out_avals).collect();
@@ -372,6 +396,105 @@ impl CallOp {
             }
         }
     }
+}
+
+fn pjit(name: &str, jaxpr: ClosedJaxpr) -> Prim {
+    Prim::Call(Pjit {
+        name: name.to_string(),
+        jaxpr,
+    })
+}
+
+/// JAX's `_pjit_jvp` with `_pjit_partial_eval`: the JVP jaxpr split into a pjit of the primal
+/// computation (which also returns the residuals) and a pjit of the tangent computation. So
+/// under `linearize` the primal pjit runs now (compiled, at top level) and only the tangent
+/// pjit is staged into the linear jaxpr, to be transposed as a pjit again.
+fn pjit_jvp(
+    name: &str,
+    jaxpr: &ClosedJaxpr,
+    primals: &[Array],
+    tangents: &[Tangent],
+    sub: &dyn JaxprTransforms,
+) -> Result<JvpOut> {
+    let n_out = jaxpr.jaxpr.outvars.len();
+    let nonzeros: Vec<bool> = tangents.iter().map(Option::is_some).collect();
+    let (jvp, out_nonzeros) = sub.jvp_jaxpr(jaxpr, &nonzeros, &vec![false; n_out])?;
+    let ts: Vec<Array> = tangents.iter().flatten().cloned().collect();
+    let unknowns: Vec<bool> = (0..primals.len() + ts.len())
+        .map(|i| i >= primals.len())
+        .collect();
+    let n_tout = out_nonzeros.iter().filter(|&&nz| nz).count();
+    let tangents_unknown: Vec<bool> = (0..n_out + n_tout).map(|i| i >= n_out).collect();
+    let split = sub.partial_eval_jaxpr(&jvp, &unknowns, &tangents_unknown)?;
+    if split.out_unknowns != tangents_unknown {
+        // A primal output that needs a tangent cannot happen; stay correct regardless.
+        return sub.jvp_call(jaxpr, primals, tangents);
+    }
+    let mut outs = bind(pjit(name, split.known), primals)?;
+    let residuals = outs.split_off(n_out);
+    let tangent_args: Vec<Array> = residuals.into_iter().chain(ts).collect();
+    let mut touts = bind(pjit(&format!("jvp({name})"), split.unknown), &tangent_args)?.into_iter();
+    let touts = out_nonzeros
+        .iter()
+        .map(|&nz| if nz { touts.next() } else { None })
+        .collect();
+    Ok((outs, touts))
+}
+
+/// JAX's `_pjit_transpose`: a pjit of the transposed jaxpr, on the known operands and the
+/// nonzero cotangents; its outputs are the cotangents of the linear operands.
+fn pjit_transpose(
+    name: &str,
+    jaxpr: &ClosedJaxpr,
+    args: &[LinArg],
+    cts: &[Tangent],
+    sub: &dyn JaxprTransforms,
+) -> Result<Vec<Tangent>> {
+    let known: Vec<Array> = args
+        .iter()
+        .filter_map(|a| a.known().ok().cloned())
+        .collect();
+    let given: Vec<Array> = cts.iter().flatten().cloned().collect();
+    let avals: Vec<Aval> = known
+        .iter()
+        .chain(&given)
+        .map(|a| a.aval().clone())
+        .collect();
+    let n_known = known.len();
+    let transposed = sub.trace(
+        &|kc: &[Array]| {
+            let (mut known, mut given) = (kc[..n_known].iter(), kc[n_known..].iter());
+            let lin_args: Vec<LinArg> = args
+                .iter()
+                .map(|a| match a {
+                    LinArg::Known(_) => LinArg::Known(known.next().expect("known").clone()),
+                    LinArg::Linear(aval) => LinArg::Linear(aval.clone()),
+                })
+                .collect();
+            let cts: Vec<Tangent> = cts
+                .iter()
+                .map(|c| c.as_ref().map(|_| given.next().expect("cotangent").clone()))
+                .collect();
+            let grads = sub.backward_pass(jaxpr, &lin_args, &cts)?;
+            args.iter()
+                .zip(grads)
+                .filter(|(a, _)| a.is_linear())
+                .map(|(a, g)| match (a, g) {
+                    (_, Some(g)) => Ok(g),
+                    (LinArg::Linear(aval), None) => crate::lax::zeros(aval),
+                    (LinArg::Known(_), None) => unreachable!("filtered to linear operands"),
+                })
+                .collect()
+        },
+        &avals,
+    )?;
+    let operands: Vec<Array> = known.into_iter().chain(given).collect();
+    let name = format!("transpose({name})");
+    let mut grads = bind(pjit(&name, transposed), &operands)?.into_iter();
+    Ok(args
+        .iter()
+        .map(|a| if a.is_linear() { grads.next() } else { None })
+        .collect())
 }
 
 /// The operands of a batched call, each batched one with its batch axis moved to the front.

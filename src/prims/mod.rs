@@ -24,6 +24,7 @@ use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::escaped;
 use crate::ir::pretty::Param;
+use crate::ir::ClosedJaxpr;
 
 pub use binary::BinaryOp;
 pub use call::CallOp;
@@ -52,6 +53,17 @@ pub enum Prim {
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
     Call(CallOp),
+}
+
+impl Prim {
+    /// Structural equality (see `ClosedJaxpr::same_as`): `==` except that the jaxprs of call
+    /// primitives are compared by structure instead of identity.
+    pub fn same_as(&self, other: &Prim) -> bool {
+        match (self, other) {
+            (Prim::Call(a), Prim::Call(b)) => a.equal_by(b, ClosedJaxpr::same_as),
+            _ => self == other,
+        }
+    }
 }
 
 /// How a transpose rule sees an operand: a linear input (its cotangent is wanted) or a
