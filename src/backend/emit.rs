@@ -1,31 +1,28 @@
 //! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
-//! the executable. Loop dimensions are collapsed where every access allows it; the innermost
-//! loop is vectorised (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail) when every access
-//! along it is contiguous or uniform and every op on it has a vector form. Values of inline
-//! nodes are computed at the index each consumer needs (no intermediate buffers) and shared
-//! within one loop body.
+//! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
+//! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
+//! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
+//! shared within one loop body.
 
 use super::graph::{Graph, Kind, NodeId};
-use super::index::{self, Aff, Map};
+use super::index::{self, Aff};
 use super::ops::{self, sconst, sty, to_vec, vty, Cx, Val};
 use super::plan::{reduce_combiner, Buf, Dest, Kernel, KernelKind, Out, Plan};
+use super::schedule::{MapId, Schedule, PAR_ALIGN, UNROLL};
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
-use std::collections::{HashMap, HashSet};
-
-/// How many vector bodies one iteration of a vectorised loop runs (and accumulators a
-/// vectorised reduction keeps).
-const UNROLL: usize = 4;
+use std::collections::HashMap;
 
 /// Elements an f32 sum adds in f32 before moving the partial sums to f64.
 const WIDE_BLOCK: i64 = 256;
 
-/// Global state for emitting one function.
-pub struct Ctx<'a> {
+/// What every kernel of one function is emitted against.
+pub struct FunctionEnv<'a> {
     pub g: &'a Graph,
     pub plan: &'a Plan,
     pub fma: bool,
@@ -34,18 +31,9 @@ pub struct Ctx<'a> {
     /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
     pub matmul: [FuncRef; 2],
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
-    /// parallelisable kernel runs (see [`Emitter::par`]).
+    /// split kernel runs (see `Schedule::split`).
     pub range: (Value, Value),
 }
-
-/// Least elements of work (product of loop extents) for which a kernel is split across
-/// threads.
-pub const PAR_MIN_WORK: usize = 1 << 16;
-
-/// Chunk boundaries of a split single-group (vectorised) loop are multiples of this, a
-/// multiple of every vector step (`lanes * UNROLL`), so every chunk's vector loop covers
-/// the same elements as one unsplit loop would and the scalar tail stays the last chunk's.
-pub const PAR_ALIGN: usize = 16;
 
 #[derive(Clone, Copy)]
 enum Cached {
@@ -53,72 +41,24 @@ enum Cached {
     Two(Val, Val),
 }
 
-/// Per-kernel state.
-struct Kern {
+/// The state of emitting one kernel: its schedule, the current loop variables, the values
+/// computed so far in the current loop body.
+struct LoopState<'a> {
+    s: &'a Schedule,
     /// Original loop dimensions.
     nl: usize,
-    /// Collapsed loop groups: (extent, original dims).
-    groups: Vec<(usize, Vec<usize>)>,
-    /// The original dims of the vectorised group (empty in scalar kernels).
-    inner_dims: Vec<usize>,
     /// Current value of each group's loop variable.
     vars: Vec<Option<Value>>,
-    roots: HashSet<NodeId>,
-    maps: Vec<Map>,
-    map_ids: HashMap<Map, u32>,
-    cache: HashMap<(NodeId, u32, u8), Cached>,
+    cache: HashMap<(NodeId, MapId, u8), Cached>,
     /// Lanes of the code being emitted now (1 in scalar bodies).
     lanes: u8,
     /// Unroll copy being emitted (part of the cache key of non-uniform values).
     copy: u8,
 }
 
-const EMPTY: u32 = 0;
-
-impl Kern {
-    fn new(nl: usize, roots: HashSet<NodeId>) -> Kern {
-        let mut k = Kern {
-            nl,
-            groups: Vec::new(),
-            inner_dims: Vec::new(),
-            vars: Vec::new(),
-            roots,
-            maps: Vec::new(),
-            map_ids: HashMap::new(),
-            cache: HashMap::new(),
-            lanes: 1,
-            copy: 0,
-        };
-        k.intern(Vec::new());
-        k
-    }
-
-    fn intern(&mut self, m: Map) -> u32 {
-        if let Some(&id) = self.map_ids.get(&m) {
-            return id;
-        }
-        let id = self.maps.len() as u32;
-        self.maps.push(m.clone());
-        self.map_ids.insert(m, id);
-        id
-    }
-
-    /// Does `form` not move along the vectorised loop?
-    fn aff_uniform(&self, a: &Aff) -> bool {
-        self.inner_dims.iter().all(|&d| a.k[d] == 0)
-    }
-
-    fn uniform(&self, m: u32) -> bool {
-        self.maps[m as usize].iter().all(|a| self.aff_uniform(a))
-    }
-
-    /// The coefficient of `form` along the vectorised loop.
-    fn inner_coef(&self, a: &Aff) -> i64 {
-        self.inner_dims.last().map(|&d| a.k[d]).unwrap_or(0)
-    }
-
+impl LoopState<'_> {
     fn key(&self, n: NodeId, m: u32) -> (NodeId, u32, u8) {
-        let copy = if self.lanes > 1 && self.uniform(m) {
+        let copy = if self.lanes > 1 && self.s.uniform(m) {
             u8::MAX
         } else {
             self.copy
@@ -127,29 +67,12 @@ impl Kern {
     }
 }
 
-/// What evaluating a node at a map takes.
-enum Step {
-    /// Read from its buffer.
-    Leaf,
-    /// Compute from these operands (node, map).
-    Expand(Vec<(NodeId, u32)>),
-}
-
+/// Writes the code of one kernel.
 pub struct Emitter<'a, 'c> {
-    pub cx: &'c Ctx<'a>,
-    k: Kern,
-    /// One line per kernel: what it computes, its loop nest after collapsing, its lanes.
-    pub summary: Vec<String>,
-    /// Inline nodes a kernel would evaluate at too many different indices (views that do not
-    /// commute can multiply them): planning again with these in buffers bounds the work.
-    pub force_buffers: Vec<NodeId>,
-    /// Set when the function is one parallelisable `Map` kernel: (extent, alignment) of its
-    /// outermost loop, which then runs over the entry function's `(lo, hi)` range instead.
-    pub par: Option<(usize, usize)>,
+    cx: &'c FunctionEnv<'a>,
+    kern: &'a Kernel,
+    k: LoopState<'a>,
 }
-
-/// Most distinct index maps one inline node may be evaluated at in one kernel.
-const MAX_MAPS_PER_NODE: usize = 8;
 
 fn flags() -> MemFlagsData {
     MemFlagsData::new().with_notrap()
@@ -160,7 +83,7 @@ type LoopBody<'f, S> =
     dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>> + 'f;
 
 /// An evaluation task: a node at a map, with its operands once they have been pushed.
-type Task = (NodeId, u32, Option<Vec<(NodeId, u32)>>);
+type Task<'a> = (NodeId, MapId, Option<&'a [(NodeId, MapId)]>);
 
 /// `for i in (start..end).step_by(step)`, threading `carried` values through the iterations.
 fn for_range<S>(
@@ -239,13 +162,19 @@ fn for_range_dyn<S>(
 }
 
 impl<'a, 'c> Emitter<'a, 'c> {
-    pub fn new(cx: &'c Ctx<'a>) -> Self {
+    pub fn new(cx: &'c FunctionEnv<'a>, kern: &'a Kernel) -> Self {
+        let s = &kern.schedule;
         Emitter {
             cx,
-            k: Kern::new(0, HashSet::new()),
-            summary: Vec::new(),
-            force_buffers: Vec::new(),
-            par: None,
+            kern,
+            k: LoopState {
+                s,
+                nl: kern.dims.len(),
+                vars: vec![None; s.groups.len()],
+                cache: HashMap::new(),
+                lanes: 1,
+                copy: 0,
+            },
         }
     }
 
@@ -268,26 +197,15 @@ impl<'a, 'c> Emitter<'a, 'c> {
         }
     }
 
-    pub fn kernel(&mut self, b: &mut FunctionBuilder, kern: &Kernel) -> Result<()> {
-        if kern.dims.contains(&0) {
-            // Nothing to do, except reductions over an empty axis (they write identities).
-            let kept_empty = match &kern.kind {
-                KernelKind::Reduce { kept, .. } => kern.dims[..kept.len()].contains(&0),
-                _ => true,
-            };
-            if kept_empty {
-                return Ok(());
-            }
+    /// Emit the kernel's code.
+    pub fn kernel(&mut self, b: &mut FunctionBuilder) -> Result<()> {
+        let kern = self.kern;
+        if kern.is_empty() {
+            return Ok(());
         }
         match &kern.kind {
-            KernelKind::Map { outs } => self.map_kernel(b, kern, outs),
-            KernelKind::Reduce {
-                node,
-                x,
-                op,
-                kept,
-                reduced,
-            } => self.reduce_kernel(b, kern, *node, *x, op, kept, reduced),
+            KernelKind::Map { outs } => self.map_kernel(b, outs),
+            KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
             KernelKind::MatMul {
                 node,
                 lhs,
@@ -302,78 +220,10 @@ impl<'a, 'c> Emitter<'a, 'c> {
 
     // ----- evaluation of inline expressions -------------------------------------------------
 
-    fn step(&mut self, n: NodeId, m: u32) -> Step {
-        let g = self.g();
-        let node = &g.nodes[n];
-        if !self.cx.plan.expands(g, n, &self.k.roots) {
-            return Step::Leaf;
-        }
-        let sub = |_: &mut Kern, a: NodeId| -> (NodeId, u32) {
-            if g.nodes[a].shape.is_empty() {
-                (a, EMPTY)
-            } else {
-                (a, m)
-            }
-        };
-        let map = self.k.maps[m as usize].clone();
-        let nl = self.k.nl;
-        let children = match &node.kind {
-            Kind::Lit(_) | Kind::Iota { .. } => vec![],
-            Kind::Unary(_, a) => vec![sub(&mut self.k, *a)],
-            Kind::Binary(_, a, c) => vec![sub(&mut self.k, *a), sub(&mut self.k, *c)],
-            Kind::Select(xs) => xs.iter().map(|&a| sub(&mut self.k, a)).collect(),
-            Kind::Threefry(xs) => xs.iter().map(|&a| sub(&mut self.k, a)).collect(),
-            Kind::Proj(t, _) => vec![(*t, m)],
-            Kind::Broadcast { dims } => {
-                let arg = &g.nodes[node.arg];
-                let amap: Map = (0..arg.shape.len())
-                    .map(|i| {
-                        if arg.shape[i] == 1 {
-                            Aff::zero(nl)
-                        } else {
-                            map[dims[i]].clone()
-                        }
-                    })
-                    .collect();
-                vec![(node.arg, self.k.intern(amap))]
-            }
-            Kind::Transpose { perm } => {
-                let mut amap = vec![Aff::zero(nl); perm.len()];
-                for (k, &p) in perm.iter().enumerate() {
-                    amap[p] = map[k].clone();
-                }
-                vec![(node.arg, self.k.intern(amap))]
-            }
-            Kind::Reshape | Kind::Squeeze => {
-                let plan = self.cx.plan.reshape[n]
-                    .as_ref()
-                    .expect("inline reshapes have a plan");
-                let amap = index::apply_reshape(plan, &map, nl);
-                vec![(node.arg, self.k.intern(amap))]
-            }
-            Kind::Slice { start, strides } => {
-                let amap: Map = map
-                    .iter()
-                    .enumerate()
-                    .map(|(d, a)| a.scale_add(strides[d] as i64, start[d] as i64))
-                    .collect();
-                vec![(node.arg, self.k.intern(amap))]
-            }
-            Kind::DynSlice { starts, .. } => starts.iter().map(|&s| (s, EMPTY)).collect(),
-            Kind::Gather { axis, idx, .. } => {
-                let ni = g.nodes[*idx].shape.len();
-                let imap: Map = map[*axis..axis + ni].to_vec();
-                vec![(*idx, self.k.intern(imap))]
-            }
-            other => unreachable!("{other:?} is not inline"),
-        };
-        Step::Expand(children)
-    }
-
     /// The i64 value of `form` at the current loop variables.
     fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
         let mut acc = b.ins().iconst(types::I64, f.c);
-        for (gi, (_, dims)) in self.k.groups.iter().enumerate() {
+        for (gi, (_, dims)) in self.k.s.groups.iter().enumerate() {
             let coef = f.k[*dims.last().expect("groups are non-empty")];
             if coef == 0 {
                 continue;
@@ -428,13 +278,13 @@ impl<'a, 'c> Emitter<'a, 'c> {
             ))
         })?;
         let form = index::linear(
-            &self.k.maps[m as usize],
+            &self.k.s.maps[m as usize],
             &index::row_strides(&node.shape),
             self.k.nl,
         );
         let off = self.form(b, &form);
         let addr = self.address(b, self.base(buf), off, node.dtype);
-        let vector = self.k.lanes > 1 && !self.k.uniform(m);
+        let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
         Ok(self.load(b, addr, node.dtype, vector))
     }
 
@@ -449,6 +299,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         if let Some(&v) = self.k.cache.get(&self.k.key(n, m)) {
             return Ok(v);
         }
+        let s = self.k.s;
         let mut stack: Vec<Task> = vec![(n, m, None)];
         while let Some((n, m, children)) = stack.pop() {
             let key = self.k.key(n, m);
@@ -456,15 +307,15 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 continue;
             }
             let v = match children {
-                None => match self.step(n, m) {
-                    Step::Leaf => Cached::One(self.leaf(b, n, m)?),
-                    Step::Expand(ch) => {
+                None => match &s.exprs[&(n, m)] {
+                    None => Cached::One(self.leaf(b, n, m)?),
+                    Some(ch) => {
                         let pending: Vec<(NodeId, u32)> = ch
                             .iter()
                             .copied()
                             .filter(|&(c, cm)| !self.k.cache.contains_key(&self.k.key(c, cm)))
                             .collect();
-                        stack.push((n, m, Some(ch)));
+                        stack.push((n, m, Some(ch.as_slice())));
                         for (c, cm) in pending {
                             stack.push((c, cm, None));
                         }
@@ -476,7 +327,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                         .iter()
                         .map(|&(c, cm)| self.k.cache[&self.k.key(c, cm)])
                         .collect();
-                    self.emit_node(b, n, m, &ch, &vals)?
+                    self.emit_node(b, n, m, ch, &vals)?
                 }
             };
             self.k.cache.insert(key, v);
@@ -507,7 +358,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let v = match &node.kind {
             Kind::Lit(s) => Val::S(sconst(b, *s)),
             Kind::Iota { dimension } => {
-                let row = self.k.maps[m as usize][*dimension].clone();
+                let row = self.k.s.maps[m as usize][*dimension].clone();
                 self.iota(b, &row, node.dtype)
             }
             Kind::Unary(op, a) => ops::unary(b, &cx, op, self.dt(*a), node.dtype, vs[0]),
@@ -535,7 +386,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             Kind::DynSlice { x, starts } => {
                 let xn = &g.nodes[*x];
                 let strides = index::row_strides(&xn.shape);
-                let form = index::linear(&self.k.maps[m as usize], &strides, self.k.nl);
+                let form = index::linear(&self.k.s.maps[m as usize], &strides, self.k.nl);
                 let mut off = self.form(b, &form);
                 for (d, (&s, &(_, _))) in starts.iter().zip(ch).enumerate() {
                     let hi = (xn.shape[d] - node.shape[d]) as i64;
@@ -549,21 +400,15 @@ impl<'a, 'c> Emitter<'a, 'c> {
                     .buf_of(*x)
                     .expect("dynamic_slice operand has a buffer");
                 let addr = self.address(b, self.base(buf), off, node.dtype);
-                let vector = self.k.lanes > 1 && !self.k.uniform(m);
+                let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
                 self.load(b, addr, node.dtype, vector)
             }
             Kind::Gather { axis, x, idx } => {
                 let xn = &g.nodes[*x];
                 let ni = g.nodes[*idx].shape.len();
                 let strides = index::row_strides(&xn.shape);
-                let map = &self.k.maps[m as usize];
-                let mut form = Aff::zero(self.k.nl);
-                for d in 0..*axis {
-                    form.add_assign(&map[d], strides[d]);
-                }
-                for d in axis + 1..xn.shape.len() {
-                    form.add_assign(&map[d - 1 + ni], strides[d]);
-                }
+                let map = &self.k.s.maps[m as usize];
+                let form = index::gather_offset(map, &xn.shape, ni, *axis, self.k.nl);
                 let mut off = self.form(b, &form);
                 let i = self.clamped_index(b, vs[0], self.dt(*idx), xn.shape[*axis] as i64 - 1);
                 let t = b.ins().imul_imm_s(i, strides[*axis]);
@@ -574,7 +419,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                     .buf_of(*x)
                     .expect("gather operand has a buffer");
                 let addr = self.address(b, self.base(buf), off, node.dtype);
-                let vector = self.k.lanes > 1 && !self.k.aff_uniform(&form);
+                let vector = self.k.lanes > 1 && !self.k.s.aff_uniform(&form);
                 self.load(b, addr, node.dtype, vector)
             }
             other => {
@@ -589,13 +434,13 @@ impl<'a, 'c> Emitter<'a, 'c> {
     fn iota(&mut self, b: &mut FunctionBuilder, row: &Aff, dt: DType) -> Val {
         let base = self.form(b, row);
         let lanes = self.k.lanes;
-        if lanes == 1 || self.k.aff_uniform(row) {
+        if lanes == 1 || self.k.s.aff_uniform(row) {
             return Val::S(match dt {
                 DType::F32 | DType::F64 => b.ins().fcvt_from_sint(sty(dt), base),
                 _ => b.ins().ireduce(types::I32, base),
             });
         }
-        let k = self.k.inner_coef(row);
+        let k = self.k.s.inner_coef(row);
         match dt {
             DType::F64 => {
                 let f = b.ins().fcvt_from_sint(types::F64, base);
@@ -626,293 +471,28 @@ impl<'a, 'c> Emitter<'a, 'c> {
         }
     }
 
-    // ----- analysis: collapsing and vectorisation ------------------------------------------
-
-    /// Visit every (node, map) the expressions rooted at `roots` need, with the linear forms
-    /// they address. Returns (node, map, is_leaf) in visiting order.
-    fn analyze(
-        &mut self,
-        roots: &[(NodeId, u32)],
-        forms: &mut Vec<Aff>,
-    ) -> Result<Vec<(NodeId, u32, bool)>> {
-        let g = self.g();
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        let mut stack: Vec<(NodeId, u32)> = roots.to_vec();
-        while let Some((n, m)) = stack.pop() {
-            if !seen.insert((n, m)) {
-                continue;
-            }
-            let node = &g.nodes[n];
-            match self.step(n, m) {
-                Step::Leaf => {
-                    forms.push(index::linear(
-                        &self.k.maps[m as usize],
-                        &index::row_strides(&node.shape),
-                        self.k.nl,
-                    ));
-                    out.push((n, m, true));
-                }
-                Step::Expand(ch) => {
-                    let map = &self.k.maps[m as usize];
-                    match &node.kind {
-                        Kind::Iota { dimension } => forms.push(map[*dimension].clone()),
-                        Kind::DynSlice { x, .. } => forms.push(index::linear(
-                            map,
-                            &index::row_strides(&g.nodes[*x].shape),
-                            self.k.nl,
-                        )),
-                        Kind::Gather { axis, x, idx } => forms.push(gather_operand_form(
-                            map,
-                            &g.nodes[*x].shape,
-                            g.nodes[*idx].shape.len(),
-                            *axis,
-                            self.k.nl,
-                        )),
-                        _ => {}
-                    }
-                    out.push((n, m, false));
-                    stack.extend(ch);
-                }
-            }
-        }
-        let mut maps_of: HashMap<NodeId, usize> = HashMap::new();
-        for &(n, _, leaf) in &out {
-            if !leaf {
-                *maps_of.entry(n).or_default() += 1;
-            }
-        }
-        let mut many: Vec<NodeId> = maps_of
-            .into_iter()
-            .filter(|&(n, k)| k > MAX_MAPS_PER_NODE && n < self.cx.plan.original_nodes)
-            .map(|(n, _)| n)
-            .collect();
-        if !many.is_empty() {
-            many.sort_unstable();
-            self.force_buffers = many;
-            return Err(Error::Jit(
-                "internal: inline recomputation would blow up; planning again".into(),
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Lanes for the innermost loop (1: scalar), given the visited expressions and the
-    /// stores (dest dtype, dest form, uniform dynamic terms?).
-    fn choose_lanes(
-        &self,
-        visited: &[(NodeId, u32, bool)],
-        dests: &[(DType, Aff, bool)],
-        inner_extent: usize,
-    ) -> u8 {
-        if self.k.inner_dims.is_empty() {
-            return 1;
-        }
-        let g = self.g();
-        let mut widths = HashSet::new();
-        for &(n, m, leaf) in visited {
-            if self.k.uniform(m) {
-                continue;
-            }
-            let node = &g.nodes[n];
-            let dt = node.dtype;
-            if dt != DType::Bool {
-                widths.insert(dt.size_bytes());
-            }
-            let map = &self.k.maps[m as usize];
-            let ok = if leaf {
-                dt != DType::Bool
-                    && self.k.inner_coef(&index::linear(
-                        map,
-                        &index::row_strides(&node.shape),
-                        self.k.nl,
-                    )) == 1
-            } else {
-                match &node.kind {
-                    Kind::Unary(op, a) => ops::unary_vectorizes(op, g.nodes[*a].dtype, dt),
-                    Kind::Binary(op, a, c) => {
-                        ops::binary_vectorizes(op, g.nodes[*a].dtype, g.nodes[*c].shape.is_empty())
-                    }
-                    Kind::DynSlice { x, .. } => {
-                        dt != DType::Bool
-                            && self.k.inner_coef(&index::linear(
-                                map,
-                                &index::row_strides(&g.nodes[*x].shape),
-                                self.k.nl,
-                            )) == 1
-                    }
-                    Kind::Gather { axis, x, idx } => {
-                        let ni = g.nodes[*idx].shape.len();
-                        let f = gather_operand_form(map, &g.nodes[*x].shape, ni, *axis, self.k.nl);
-                        let idx_uniform =
-                            map[*axis..axis + ni].iter().all(|a| self.k.aff_uniform(a));
-                        dt != DType::Bool && idx_uniform && self.k.inner_coef(&f) == 1
-                    }
-                    _ => true,
-                }
-            };
-            if !ok {
-                return 1;
-            }
-        }
-        for (dt, form, dyn_uniform) in dests {
-            if *dt == DType::Bool || !dyn_uniform || self.k.inner_coef(form) != 1 {
-                return 1;
-            }
-            if widths.is_empty() {
-                widths.insert(dt.size_bytes());
-            }
-        }
-        if widths.len() != 1 {
-            return 1;
-        }
-        let w = *widths.iter().next().expect("one width");
-        let lanes = (16 / w) as u8;
-        if inner_extent < UNROLL * lanes as usize {
-            return 1;
-        }
-        lanes
-    }
-
-    /// Reset per-kernel state for a kernel over `dims` evaluating `roots` inline.
-    fn start_kernel(&mut self, nl: usize, roots: HashSet<NodeId>) {
-        self.k = Kern::new(nl, roots);
-    }
-
     // ----- Map kernels ------------------------------------------------------------------------
 
-    fn map_kernel(&mut self, b: &mut FunctionBuilder, kern: &Kernel, outs: &[Out]) -> Result<()> {
-        let nl = kern.dims.len();
-        self.start_kernel(nl, kern.roots(self.g()));
-        let mut out_maps = Vec::new();
-        for o in outs {
-            let id = self.k.intern(o.map.clone());
-            out_maps.push(id);
-        }
-        let mut dyn_maps = Vec::new();
-        for o in outs {
-            let ids: Vec<u32> = o
-                .dest
-                .dyn_terms
-                .iter()
-                .map(|t| self.k.intern(t.map.clone()))
-                .collect();
-            dyn_maps.push(ids);
-        }
-        let mut roots: Vec<(NodeId, u32)> = outs
-            .iter()
-            .zip(out_maps.iter().copied())
-            .filter(|(o, _)| o.store)
-            .map(|(o, m)| (o.node, m))
-            .collect();
-        for (o, ids) in outs.iter().zip(&dyn_maps) {
-            roots.extend(
-                o.dest
-                    .dyn_terms
-                    .iter()
-                    .map(|t| t.node)
-                    .zip(ids.iter().copied()),
-            );
-        }
-        let mut forms = Vec::new();
-        let visited = self.analyze(&roots, &mut forms)?;
-        forms.extend(outs.iter().filter(|o| o.store).map(|o| o.dest.form.clone()));
-        let form_refs: Vec<&Aff> = forms.iter().collect();
-        self.k.groups = index::collapse(&kern.dims, &form_refs, &[]);
-        self.k.vars = vec![None; self.k.groups.len()];
-        let inner_extent = self.k.groups.last().map(|g| g.0).unwrap_or(1);
-        self.k.inner_dims = self
-            .k
-            .groups
-            .last()
-            .map(|g| g.1.clone())
-            .unwrap_or_default();
-        let dests: Vec<(DType, Aff, bool)> = outs
-            .iter()
-            .zip(&dyn_maps)
-            .filter(|(o, _)| o.store)
-            .map(|(o, ids)| {
-                let dyn_ok = (o.combine.is_none() || o.dest.dyn_terms.is_empty())
-                    && ids.iter().all(|&id| self.k.uniform(id));
-                (self.dt(o.node), o.dest.form.clone(), dyn_ok)
-            })
-            .collect();
-        let lanes = self.choose_lanes(&visited, &dests, inner_extent);
-        let par = self.parallelisable(kern, outs);
-        let names: Vec<String> = outs
-            .iter()
-            .filter(|o| o.store)
-            .map(|o| {
-                let op = match &o.combine {
-                    Some(c) => format!(" {}=", c.name()),
-                    None => " =".into(),
-                };
-                format!("{:?}{op} n{}", o.dest.target, o.node)
-            })
-            .collect();
-        self.summary.push(format!(
-            "loop {:?} -> [{}]: {} nodes inline, {}",
-            self.k.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
-            names.join(", "),
-            visited.iter().filter(|v| !v.2).count(),
-            if lanes > 1 {
-                format!("{lanes} lanes x {UNROLL}")
-            } else {
-                "scalar".into()
-            }
-        ));
-        if par {
-            let align = if self.k.groups.len() == 1 {
-                PAR_ALIGN
-            } else {
-                1
-            };
-            self.par = Some((self.k.groups[0].0, align));
-            if let Some(line) = self.summary.last_mut() {
-                line.push_str(", split across threads");
-            }
-        }
+    fn map_kernel(&mut self, b: &mut FunctionBuilder, outs: &[Out]) -> Result<()> {
+        let s = self.k.s;
         let ctx = MapCtx {
             outs,
-            out_maps: &out_maps,
-            dyn_maps: &dyn_maps,
-            lanes,
-            par,
+            out_maps: &s.out_maps,
+            dyn_maps: &s.dyn_maps,
+            lanes: s.lanes,
+            par: s.split.is_some(),
         };
         self.map_loops(b, &ctx, 0)
     }
 
-    /// Whether this `Map` kernel may run its outermost loop in independent chunks on several
-    /// threads: it is the function's only kernel (so nothing else runs before or after it
-    /// and it uses no scratch), it has enough work, and each iteration stores plain values to
-    /// its own row-major output element (distinct iterations never touch the same element,
-    /// and nothing the kernel reads is written by it).
-    fn parallelisable(&self, kern: &Kernel, outs: &[Out]) -> bool {
-        let plan = self.cx.plan;
-        let strides = index::row_strides(&kern.dims);
-        plan.kernels.len() == 1
-            && plan.scratch_bytes == 0
-            && !self.k.groups.is_empty()
-            && self.k.groups[0].0 >= 2
-            && kern.dims.iter().product::<usize>() >= PAR_MIN_WORK
-            && outs.iter().all(|o| {
-                o.combine.is_none()
-                    && o.dest.dyn_terms.is_empty()
-                    && (!o.store
-                        || (o.dest.form.c == 0
-                            && o.dest.form.k == strides
-                            && matches!(plan.target_buf(o.dest.target), Buf::Output(_))))
-            })
-    }
-
     fn map_loops(&mut self, b: &mut FunctionBuilder, c: &MapCtx, gi: usize) -> Result<()> {
-        let ng = self.k.groups.len();
+        let ng = self.k.s.groups.len();
         if ng == 0 {
             self.k.lanes = 1;
             self.k.cache.clear();
             return self.map_body(b, c);
         }
-        let ext = self.k.groups[gi].0 as i64;
+        let ext = self.k.s.groups[gi].0 as i64;
         let par = c.par && gi == 0;
         if gi + 1 < ng {
             let mut body = |s: &mut Self, b: &mut FunctionBuilder, i, _| {
@@ -1058,83 +638,29 @@ impl<'a, 'c> Emitter<'a, 'c> {
 
     // ----- reductions -------------------------------------------------------------------------
 
-    #[allow(clippy::too_many_arguments)]
     fn reduce_kernel(
         &mut self,
         b: &mut FunctionBuilder,
-        kern: &Kernel,
         node: NodeId,
         x: NodeId,
         op: &ReduceOp,
-        kept: &[usize],
-        reduced: &[usize],
     ) -> Result<()> {
-        let nl = kern.dims.len();
-        let nk = kept.len();
-        self.start_kernel(nl, HashSet::new());
-        // x dim d is loop var position of d in kept ++ reduced.
-        let order: Vec<usize> = kept.iter().chain(reduced).copied().collect();
-        let mut xmap = vec![Aff::zero(nl); nl];
-        for (pos, &d) in order.iter().enumerate() {
-            xmap[d] = Aff::var(nl, pos);
-        }
-        let xm = self.k.intern(xmap);
-        let out_shape = &self.g().nodes[node].shape;
-        let ostrides = index::row_strides(out_shape);
-        let mut dest_form = Aff::zero(nl);
-        dest_form.k[..nk].copy_from_slice(&ostrides[..nk]);
-        let mut forms = Vec::new();
-        let visited = self.analyze(&[(x, xm)], &mut forms)?;
-        forms.push(dest_form.clone());
-        let form_refs: Vec<&Aff> = forms.iter().collect();
-        self.k.groups = index::collapse(&kern.dims, &form_refs, &[nk]);
-        self.k.vars = vec![None; self.k.groups.len()];
-        let n_kept_groups = self
-            .k
-            .groups
-            .iter()
-            .take_while(|(_, dims)| dims[0] < nk)
-            .count();
-        let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. });
-        let xdt = self.dt(x);
-        let last_is_reduced = self.k.groups.len() > n_kept_groups;
-        let lanes = if !is_arg && last_is_reduced && xdt != DType::Bool {
-            let g = self.k.groups.last().expect("checked").clone();
-            self.k.inner_dims = g.1.clone();
-            let l = self.choose_lanes(&visited, &[], g.0);
-            if l == 1 {
-                self.k.inner_dims.clear();
-            }
-            l
-        } else {
-            1
-        };
-        self.summary.push(format!(
-            "{} {:?} of n{x} -> n{node}: {} nodes inline, {}",
-            op.name(),
-            self.k.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
-            visited.iter().filter(|v| !v.2).count(),
-            if lanes > 1 {
-                format!("{lanes} lanes x {UNROLL} accumulators")
-            } else {
-                "scalar".into()
-            }
-        ));
+        let s = self.k.s;
         let rc = RedCtx {
             node,
             x,
-            xm,
+            xm: s.x_map,
             op,
-            n_kept_groups,
-            lanes,
-            dest_form,
+            n_kept_groups: s.kept_groups,
+            lanes: s.lanes,
+            dest_form: s.dest_form.clone(),
         };
         self.reduce_outer(b, &rc, 0)
     }
 
     fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &RedCtx, gi: usize) -> Result<()> {
         if gi < c.n_kept_groups {
-            let ext = self.k.groups[gi].0 as i64;
+            let ext = self.k.s.groups[gi].0 as i64;
             for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
                 s.k.vars[gi] = Some(i);
                 s.reduce_outer(b, c, gi + 1)?;
@@ -1179,7 +705,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             let v = to_vec(b, &cx, dt, Val::S(id));
             carried.extend(std::iter::repeat_n(v, UNROLL));
         }
-        let ng = self.k.groups.len();
+        let ng = self.k.s.groups.len();
         let out = if c.n_kept_groups == ng {
             // Nothing to reduce (all reduced extents are 1): one element.
             self.k.lanes = 1;
@@ -1224,7 +750,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             let z = b.ins().splat(types::F64X2, zero);
             carried.extend([z, z]);
         }
-        let ng = self.k.groups.len();
+        let ng = self.k.s.groups.len();
         let out = if c.n_kept_groups == ng {
             self.k.lanes = 1;
             self.k.cache.clear();
@@ -1252,8 +778,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
         gi: usize,
         carried: Vec<Value>,
     ) -> Result<Vec<Value>> {
-        let ng = self.k.groups.len();
-        let ext = self.k.groups[gi].0 as i64;
+        let ng = self.k.s.groups.len();
+        let ext = self.k.s.groups[gi].0 as i64;
         if gi + 1 < ng {
             return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
                 s.k.vars[gi] = Some(i);
@@ -1349,8 +875,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
         gi: usize,
         carried: Vec<Value>,
     ) -> Result<Vec<Value>> {
-        let ng = self.k.groups.len();
-        let ext = self.k.groups[gi].0 as i64;
+        let ng = self.k.s.groups.len();
+        let ext = self.k.s.groups[gi].0 as i64;
         let dt = self.dt(c.x);
         if gi + 1 < ng {
             return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
@@ -1402,10 +928,10 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let gi = c.n_kept_groups;
         self.k.lanes = 1;
         let zero = b.ins().iconst(types::I64, 0);
-        if gi >= self.k.groups.len() {
+        if gi >= self.k.s.groups.len() {
             return Ok(b.ins().ireduce(types::I32, zero));
         }
-        let ext = self.k.groups[gi].0 as i64;
+        let ext = self.k.s.groups[gi].0 as i64;
         self.k.vars[gi] = Some(zero);
         self.k.cache.clear();
         let first = val_raw(self.eval(b, c.x, c.xm)?);
@@ -1454,14 +980,6 @@ impl<'a, 'c> Emitter<'a, 'c> {
         rhs: NodeId,
         [batch, m, k, n]: [usize; 4],
     ) -> Result<()> {
-        self.summary.push(format!(
-            "dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n}{}",
-            if self.dt(node).is_float() {
-                " (gemm)"
-            } else {
-                " (loop)"
-            }
-        ));
         if batch * m * n == 0 {
             return Ok(());
         }
@@ -1482,7 +1000,6 @@ impl<'a, 'c> Emitter<'a, 'c> {
         }
         // Integers: a plain loop with wrapping arithmetic.
         let (mi, ki, ni) = (m as i64, k as i64, n as i64);
-        self.k = Kern::new(0, HashSet::new());
         for_range(self, b, 0, batch as i64, 1, vec![], &mut |s, b, bi, _| {
             for_range(s, b, 0, mi, 1, vec![], &mut |s, b, r, _| {
                 for_range(s, b, 0, ni, 1, vec![], &mut |s, b, col, _| {
@@ -1524,27 +1041,6 @@ fn val_raw(v: Val) -> Value {
     match v {
         Val::S(x) | Val::V(x) => x,
     }
-}
-
-/// The operand offset of `take(x, idx, axis)` at the output index `map`, without the gathered
-/// axis' own term: `x`'s strides over its axes before and after `axis` (the output has the
-/// `n_idx` index axes in between).
-fn gather_operand_form(
-    map: &[Aff],
-    x_shape: &[usize],
-    n_idx: usize,
-    axis: usize,
-    nl: usize,
-) -> Aff {
-    let strides = index::row_strides(x_shape);
-    let mut f = Aff::zero(nl);
-    for d in 0..axis {
-        f.add_assign(&map[d], strides[d]);
-    }
-    for d in axis + 1..x_shape.len() {
-        f.add_assign(&map[d - 1 + n_idx], strides[d]);
-    }
-    f
 }
 
 struct MapCtx<'o> {

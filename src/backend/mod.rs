@@ -38,6 +38,8 @@ mod index;
 mod math;
 mod ops;
 mod plan;
+mod rewrites;
+mod schedule;
 
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
@@ -266,21 +268,11 @@ impl std::fmt::Debug for Executable {
 /// Lower and compile `jaxpr` for its input types.
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     let start = Instant::now();
-    let mut force = std::collections::HashSet::new();
-    let (g, plan, c) = loop {
-        let mut g = graph::build(jaxpr)?;
-        let plan = plan::plan(&mut g, &force)?;
-        match codegen::compile(&g, &plan)? {
-            Ok(c) => break (g, plan, c),
-            // Some inline node would be recomputed at too many indices: give it a buffer.
-            Err(nodes) if nodes.iter().any(|n| !force.contains(n)) => force.extend(nodes),
-            Err(_) => {
-                return Err(Error::Jit(
-                    "internal: fusion planning did not converge".into(),
-                ))
-            }
-        }
-    };
+    let mut g = graph::build(jaxpr)?;
+    rewrites::run(&mut g);
+    let plan = plan::plan(&g)?;
+    let c = codegen::compile(&g, &plan)?;
+    let summary = plan.summary(&g);
     // SAFETY: the code was compiled with exactly this signature (three pointer parameters,
     // no results, the platform's default calling convention).
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
@@ -296,8 +288,8 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         disasm: c.disasm,
         compile_time: start.elapsed(),
         kernels: plan.kernels.len(),
-        summary: c.summary,
-        par: c.par,
+        summary,
+        par: plan.split,
     }))
 }
 
