@@ -3,13 +3,17 @@
 //! pass is one function added to [`PASSES`].
 
 use super::graph::{Graph, Kind, Node, NodeId};
-use crate::prims::ReduceOp;
+use crate::dtype::Scalar;
+use crate::prims::{BinaryOp, ReduceOp};
+use std::collections::HashMap;
 
 /// A graph pass: rewrites the graph in place, computing the same outputs bit for bit.
 pub type Pass = fn(&mut Graph);
 
 /// The passes, in the order they run.
 pub const PASSES: &[(&str, Pass)] = &[
+    ("simplify", simplify),
+    ("common_subexpressions", common_subexpressions),
     ("canonical_operands", canonical_operands),
     ("dead_code", dead_code),
 ];
@@ -41,6 +45,70 @@ pub fn dead_code(g: &mut Graph) {
             usize::MAX
         }
     });
+}
+
+/// Algebraic identities that keep every bit of `x`: `x * 1`, `x + (-0.0)`, `x - 0.0` (and
+/// `1 * x`, `-0.0 + x`) are `x`, for floats and integers (`x + 0` for integers). `x + 0.0` is
+/// not `x` for floats: `-0.0 + 0.0` is `+0.0`.
+pub fn simplify(g: &mut Graph) {
+    g.rewrite(|g, _, node| {
+        if let Kind::Binary(op, a, b) = &node.kind {
+            let lit = |n: NodeId| match g.nodes[n].kind {
+                Kind::Lit(v) => Some(v),
+                _ => None,
+            };
+            let same_type = |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
+            if lit(*b).is_some_and(|v| keeps_bits(op, v, true)) && same_type(*a) {
+                return *a;
+            }
+            if lit(*a).is_some_and(|v| keeps_bits(op, v, false)) && same_type(*b) {
+                return *b;
+            }
+        }
+        g.push_node(node)
+    });
+}
+
+/// Is `x op v` (`v op x` when `!on_right`) `x`, bit for bit, for every `x`?
+fn keeps_bits(op: &BinaryOp, v: Scalar, on_right: bool) -> bool {
+    let (zero, one, neg_zero) = match v {
+        Scalar::F32(c) => (c == 0.0 && c.is_sign_positive(), c == 1.0, c == 0.0 && c.is_sign_negative()),
+        Scalar::F64(c) => (c == 0.0 && c.is_sign_positive(), c == 1.0, c == 0.0 && c.is_sign_negative()),
+        Scalar::I32(c) => (c == 0, c == 1, c == 0),
+        Scalar::U32(c) => (c == 0, c == 1, c == 0),
+        Scalar::Bool(_) => return false,
+    };
+    match op {
+        BinaryOp::Mul => one,
+        BinaryOp::Add => neg_zero,
+        BinaryOp::Sub => on_right && zero,
+        _ => false,
+    }
+}
+
+/// Compute each value once: a node with the kind, operands, shape and dtype of an earlier
+/// one is that node (literals are the same when their bits are).
+pub fn common_subexpressions(g: &mut Graph) {
+    let mut first: HashMap<String, NodeId> = HashMap::new();
+    g.rewrite(|g, _, node| {
+        let key = match node.kind {
+            Kind::Lit(v) => format!("Lit {:?}", lit_bits(v)),
+            _ => format!("{node:?}"),
+        };
+        *first.entry(key).or_insert_with(|| g.push_node(node))
+    });
+}
+
+/// A literal's dtype and bits.
+fn lit_bits(v: Scalar) -> (crate::dtype::DType, u64) {
+    let bits = match v {
+        Scalar::Bool(b) => b as u64,
+        Scalar::I32(x) => x as u32 as u64,
+        Scalar::U32(x) => x as u64,
+        Scalar::F32(x) => x.to_bits() as u64,
+        Scalar::F64(x) => x.to_bits(),
+    };
+    (v.dtype(), bits)
 }
 
 /// Make explicit what planning needs as nodes: each `dot_general` becomes a `MatMul` of its
