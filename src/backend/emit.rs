@@ -82,6 +82,13 @@ fn flags() -> MemFlagsData {
 type LoopBody<'f, S> =
     dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>> + 'f;
 
+/// One unrolled copy of a vector body: (state, builder, copy, carried) -> next carried.
+type CopyBody<'f, S> =
+    dyn FnMut(&mut S, &mut FunctionBuilder, usize, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+/// The body of a scalar tail: (state, builder, carried) -> next carried.
+type TailBody<'f, S> = dyn FnMut(&mut S, &mut FunctionBuilder, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
 /// An evaluation task: a node at a map, with its operands once they have been pushed.
 type Task<'a> = (NodeId, MapId, Option<&'a [(NodeId, MapId)]>);
 
@@ -471,6 +478,70 @@ impl<'a, 'c> Emitter<'a, 'c> {
         }
     }
 
+    // ----- vector bodies and scalar tails ---------------------------------------------------
+
+    /// One vector step of the innermost group `gi` from element `i`: its `UNROLL` copies, the
+    /// `u`-th at `i + u * lanes`, each running `body(u, carried)`.
+    fn unrolled(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        i: Value,
+        lanes: u8,
+        mut carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+    ) -> Result<Vec<Value>> {
+        self.k.lanes = lanes;
+        self.k.cache.clear();
+        for u in 0..UNROLL {
+            self.k.copy = u as u8;
+            let iu = if u == 0 {
+                i
+            } else {
+                b.ins().iadd_imm_s(i, u as i64 * lanes as i64)
+            };
+            self.k.vars[gi] = Some(iu);
+            carried = body(self, b, u, carried)?;
+        }
+        self.k.copy = 0;
+        Ok(carried)
+    }
+
+    /// Scalar code for element `i` of the innermost group `gi`.
+    fn scalar_at(&mut self, gi: usize, i: Value) {
+        self.k.lanes = 1;
+        self.k.copy = 0;
+        self.k.cache.clear();
+        self.k.vars[gi] = Some(i);
+    }
+
+    /// The innermost group `gi` over `[0, ext)`: vector steps of `lanes * UNROLL` elements
+    /// (see [`Self::unrolled`]) while a whole step fits, then a scalar `tail` per element,
+    /// threading `carried` through.
+    #[allow(clippy::too_many_arguments)]
+    fn vector_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        lanes: u8,
+        mut carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let step = lanes as i64 * UNROLL as i64;
+        let nv = if lanes > 1 { ext / step * step } else { 0 };
+        if nv > 0 {
+            carried = for_range(self, b, 0, nv, step, carried, &mut |s, b, i, cs| {
+                s.unrolled(b, gi, i, lanes, cs, body)
+            })?;
+        }
+        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
+            s.scalar_at(gi, i);
+            tail(s, b, cs)
+        })
+    }
+
     // ----- Map kernels ------------------------------------------------------------------------
 
     fn map_kernel(&mut self, b: &mut FunctionBuilder, outs: &[Out]) -> Result<()> {
@@ -508,38 +579,19 @@ impl<'a, 'c> Emitter<'a, 'c> {
             }
             return Ok(());
         }
-        let lanes = c.lanes as i64;
-        let step = lanes * UNROLL as i64;
         if par {
+            let step = c.lanes as i64 * UNROLL as i64;
             return self.map_inner_range(b, c, gi, step);
         }
-        let nv = if lanes > 1 { ext / step * step } else { 0 };
-        if nv > 0 {
-            for_range(self, b, 0, nv, step, vec![], &mut |s, b, i, _| {
-                s.k.lanes = c.lanes;
-                s.k.cache.clear();
-                for u in 0..UNROLL {
-                    s.k.copy = u as u8;
-                    let iu = if u == 0 {
-                        i
-                    } else {
-                        b.ins().iadd_imm_s(i, u as i64 * lanes)
-                    };
-                    s.k.vars[gi] = Some(iu);
-                    s.map_body(b, c)?;
-                }
-                s.k.copy = 0;
-                Ok(vec![])
-            })?;
-        }
-        for_range(self, b, nv, ext, 1, vec![], &mut |s, b, i, _| {
-            s.k.lanes = 1;
-            s.k.copy = 0;
-            s.k.cache.clear();
-            s.k.vars[gi] = Some(i);
+        let mut body = |s: &mut Self, b: &mut FunctionBuilder, _, _| {
             s.map_body(b, c)?;
             Ok(vec![])
-        })?;
+        };
+        let mut tail = |s: &mut Self, b: &mut FunctionBuilder, _| {
+            s.map_body(b, c)?;
+            Ok(vec![])
+        };
+        self.vector_then_scalar(b, gi, ext, c.lanes, vec![], &mut body, &mut tail)?;
         Ok(())
     }
 
@@ -557,20 +609,11 @@ impl<'a, 'c> Emitter<'a, 'c> {
             debug_assert!(PAR_ALIGN as i64 % step == 0 && step.count_ones() == 1);
             let nv = b.ins().band_imm_s(hi, !(step - 1));
             for_range_dyn(self, b, lo, nv, step, &mut |s, b, i, _| {
-                s.k.lanes = c.lanes;
-                s.k.cache.clear();
-                for u in 0..UNROLL {
-                    s.k.copy = u as u8;
-                    let iu = if u == 0 {
-                        i
-                    } else {
-                        b.ins().iadd_imm_s(i, u as i64 * c.lanes as i64)
-                    };
-                    s.k.vars[gi] = Some(iu);
+                let mut body = |s: &mut Self, b: &mut FunctionBuilder, _, _| {
                     s.map_body(b, c)?;
-                }
-                s.k.copy = 0;
-                Ok(vec![])
+                    Ok(vec![])
+                };
+                s.unrolled(b, gi, i, c.lanes, vec![], &mut body)
             })?;
             // An empty vector loop (lo > nv) must not start the tail below lo.
             let above = b.ins().icmp(IntCC::SignedGreaterThan, nv, lo);
@@ -579,10 +622,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             lo
         };
         for_range_dyn(self, b, nv, hi, 1, &mut |s, b, i, _| {
-            s.k.lanes = 1;
-            s.k.copy = 0;
-            s.k.cache.clear();
-            s.k.vars[gi] = Some(i);
+            s.scalar_at(gi, i);
             s.map_body(b, c)?;
             Ok(vec![])
         })
@@ -800,10 +840,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             carried = self.wide_block(b, c, gi, bs, nv - nb, carried)?;
         }
         for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
-            s.k.lanes = 1;
-            s.k.copy = 0;
-            s.k.cache.clear();
-            s.k.vars[gi] = Some(i);
+            s.scalar_at(gi, i);
             let v = val_raw(s.eval(b, c.x, c.xm)?);
             let w = b.ins().fpromote(types::F64, v);
             cs[0] = b.ins().fadd(cs[0], w);
@@ -831,25 +868,15 @@ impl<'a, 'c> Emitter<'a, 'c> {
             len,
             lanes * UNROLL as i64,
             vec![z; UNROLL],
-            &mut |s, b, i, mut acc| {
-                s.k.lanes = c.lanes;
-                s.k.cache.clear();
-                let cx = s.ops_cx();
+            &mut |s, b, i, acc| {
                 let base = b.ins().iadd(start, i);
-                for (u, a) in acc.iter_mut().enumerate() {
-                    s.k.copy = u as u8;
-                    let iu = if u == 0 {
-                        base
-                    } else {
-                        b.ins().iadd_imm_s(base, u as i64 * lanes)
-                    };
-                    s.k.vars[gi] = Some(iu);
+                let mut body = |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut acc: Vec<Value>| {
                     let v = s.eval(b, c.x, c.xm)?;
-                    let v = to_vec(b, &cx, DType::F32, v);
-                    *a = b.ins().fadd(*a, v);
-                }
-                s.k.copy = 0;
-                Ok(acc)
+                    let v = to_vec(b, &s.ops_cx(), DType::F32, v);
+                    acc[u] = b.ins().fadd(acc[u], v);
+                    Ok(acc)
+                };
+                s.unrolled(b, gi, base, c.lanes, acc, &mut body)
             },
         )?;
         let p = b.ins().fadd(accs[0], accs[1]);
@@ -884,41 +911,20 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 s.reduce_loops(b, c, comb, gi + 1, cs)
             });
         }
-        let lanes = c.lanes as i64;
-        let step = lanes * UNROLL as i64;
-        let nv = if lanes > 1 { ext / step * step } else { 0 };
-        let mut carried = carried;
-        if nv > 0 {
-            carried = for_range(self, b, 0, nv, step, carried, &mut |s, b, i, mut cs| {
-                s.k.lanes = c.lanes;
-                s.k.cache.clear();
-                let cx = s.ops_cx();
-                for u in 0..UNROLL {
-                    s.k.copy = u as u8;
-                    let iu = if u == 0 {
-                        i
-                    } else {
-                        b.ins().iadd_imm_s(i, u as i64 * lanes)
-                    };
-                    s.k.vars[gi] = Some(iu);
-                    let v = s.eval(b, c.x, c.xm)?;
-                    let v = Val::V(to_vec(b, &cx, dt, v));
-                    cs[1 + u] = val_raw(ops::combine(b, &cx, comb, dt, Val::V(cs[1 + u]), v));
-                }
-                s.k.copy = 0;
-                Ok(cs)
-            })?;
-        }
-        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
-            s.k.lanes = 1;
-            s.k.copy = 0;
-            s.k.cache.clear();
-            s.k.vars[gi] = Some(i);
+        let mut body = |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut cs: Vec<Value>| {
+            let cx = s.ops_cx();
+            let v = s.eval(b, c.x, c.xm)?;
+            let v = Val::V(to_vec(b, &cx, dt, v));
+            cs[1 + u] = val_raw(ops::combine(b, &cx, comb, dt, Val::V(cs[1 + u]), v));
+            Ok(cs)
+        };
+        let mut tail = |s: &mut Self, b: &mut FunctionBuilder, mut cs: Vec<Value>| {
             let v = s.eval(b, c.x, c.xm)?;
             let cx = s.ops_cx();
             cs[0] = val_raw(ops::combine(b, &cx, comb, dt, Val::S(cs[0]), v));
             Ok(cs)
-        })
+        };
+        self.vector_then_scalar(b, gi, ext, c.lanes, carried, &mut body, &mut tail)
     }
 
     /// argmax/argmin along one axis: the first extremum, NaN counting as the extremum.
