@@ -1,6 +1,6 @@
 //! Cranelift plumbing: the host ISA (built once), one `JITModule` per executable, the entry
-//! function `fn(inputs: *const *const u8, outputs: *const *mut u8, scratch: *mut u8)`, the
-//! runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
+//! function `fn(inputs: *const *const u8, outputs: *const *mut u8, scratch: *mut u8, lo: usize,
+//! hi: usize)` whose body `emit` writes kernel by kernel, the runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
 //! text, machine code, compile time).
 
 use super::emit::{Emitter, FunctionEnv};

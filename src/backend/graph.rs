@@ -136,7 +136,11 @@ impl Node {
 fn is_view(k: &Kind) -> bool {
     matches!(
         k,
-        Kind::Broadcast { .. } | Kind::Transpose { .. } | Kind::Reshape | Kind::Squeeze | Kind::Slice { .. }
+        Kind::Broadcast { .. }
+            | Kind::Transpose { .. }
+            | Kind::Reshape
+            | Kind::Squeeze
+            | Kind::Slice { .. }
     )
 }
 
@@ -157,13 +161,9 @@ impl Kind {
             Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
             Kind::Binary(_, a, b)
             | Kind::Dot(_, a, b)
-            | Kind::MatMul {
-                lhs: a, rhs: b, ..
-            }
+            | Kind::MatMul { lhs: a, rhs: b, .. }
             | Kind::Gather { x: a, idx: b, .. }
-            | Kind::Pad {
-                x: a, value: b, ..
-            } => vec![a, b],
+            | Kind::Pad { x: a, value: b, .. } => vec![a, b],
             Kind::Select(xs) | Kind::Concat { xs, .. } => xs.iter_mut().collect(),
             Kind::Threefry(xs) => xs.iter_mut().collect(),
             Kind::DynSlice { x, starts } => std::iter::once(x).chain(starts).collect(),

@@ -1,16 +1,22 @@
 //! The native backend: a closed jaxpr lowered to one Cranelift function, cached by signature in
 //! `api::jit`.
 //!
-//! The pipeline, one module per step:
+//! The pipeline, `graph::build → rewrites → plan → emit`, each pass a function of the previous
+//! one's output only:
 //! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined);
+//! - [`rewrites`]: named graph passes run in order (algebraic simplification, common
+//!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
+//!   code); after them the graph is final;
 //! - [`plan`]: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
 //!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
-//!   intermediate buffers;
+//!   intermediate buffers. Each kernel is then scheduled ([`schedule`]): the expressions it
+//!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
+//!   would be recomputed at too many indices gets a buffer (planning again);
 //! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
-//! - [`emit`]: loop nests, vectorised innermost loops (f32x4/i32x4/f64x2, unrolled 4 times,
-//!   scalar tail), reductions with several vector accumulators, `dot_general` via the runtime's
-//!   gemm;
+//! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
+//!   (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail), reductions with several vector
+//!   accumulators, `dot_general` via the runtime's gemm;
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
 //! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
 //! - [`math`]: transcendental functions as inline polynomials (no libm calls).
@@ -59,7 +65,7 @@ type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, u
 struct CallPtrs(*const *const u8, *const *mut u8);
 
 // SAFETY: the chunks of a split kernel read only inputs and constants and write disjoint
-// output elements (`emit::Emitter::parallelisable`), so the pointed-to buffers may be used
+// output elements (`schedule::Builder::parallelisable`), so the pointed-to buffers may be used
 // from several threads at once; the arrays outlive the call (`for_chunks` joins).
 unsafe impl Sync for CallPtrs {}
 
@@ -273,8 +279,8 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     let plan = plan::plan(&g)?;
     let c = codegen::compile(&g, &plan)?;
     let summary = plan.summary(&g);
-    // SAFETY: the code was compiled with exactly this signature (three pointer parameters,
-    // no results, the platform's default calling convention).
+    // SAFETY: the code was compiled with exactly this signature (three pointers and two
+    // pointer-sized integers, no results, the platform's default calling convention).
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
     Ok(Arc::new(Executable {
         entry,

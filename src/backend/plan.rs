@@ -99,16 +99,8 @@ pub enum KernelKind {
         kept: Vec<usize>,
         reduced: Vec<usize>,
     },
-    /// `dot_general` on canonical [B,M,K] x [B,K,N] buffers.
-    MatMul {
-        node: NodeId,
-        lhs: NodeId,
-        rhs: NodeId,
-        batch: usize,
-        m: usize,
-        k: usize,
-        n: usize,
-    },
+    /// `node`, a `Kind::MatMul` (operands and sizes are the node's).
+    MatMul { node: NodeId },
 }
 
 #[derive(Clone, Debug)]
@@ -183,22 +175,25 @@ impl Kernel {
                 s.computed(),
                 lanes(" accumulators")
             ),
-            KernelKind::MatMul {
-                node,
-                lhs,
-                rhs,
-                batch,
-                m,
-                k,
-                n,
-            } => format!(
-                "dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n}{}",
-                if g.nodes[*node].dtype.is_float() {
-                    " (gemm)"
+            KernelKind::MatMul { node } => {
+                let Kind::MatMul {
+                    lhs,
+                    rhs,
+                    batch,
+                    m,
+                    k,
+                    n,
+                } = g.nodes[*node].kind
+                else {
+                    unreachable!("matmul kernels compute MatMul nodes")
+                };
+                let how = if g.nodes[*node].dtype.is_float() {
+                    "gemm"
                 } else {
-                    " (loop)"
-                }
-            ),
+                    "loop"
+                };
+                format!("dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n} ({how})")
+            }
         }
     }
 
@@ -234,7 +229,9 @@ impl Plan {
     /// The fusion plan, one line per kernel that runs.
     pub fn summary(&self, g: &Graph) -> String {
         let lines = self.kernels.iter().filter(|k| !k.is_empty());
-        let lines = lines.enumerate().map(|(i, k)| format!("{i}: {}\n", k.summary(g)));
+        let lines = lines
+            .enumerate()
+            .map(|(i, k)| format!("{i}: {}\n", k.summary(g)));
         lines.collect()
     }
 
@@ -502,24 +499,10 @@ impl Planner<'_> {
         )
     }
 
-    /// Append a kernel that stores node `src`, read through `map`, into node `target`'s buffer
-    /// at `form` (plus `dyn_terms`), over the loop domain `dims`.
-    fn push_store(
-        &mut self,
-        dims: Vec<usize>,
-        src: NodeId,
-        map: IndexMap,
-        target: NodeId,
-        form: Aff,
-        dyn_terms: Vec<DynTerm>,
-    ) {
-        self.push_out(dims, src, map, target, form, dyn_terms, None);
-    }
-
     /// Append a kernel that stores (or combines with `combine`) node `src`, read through
     /// `map`, into node `target`'s buffer at `form` (plus `dyn_terms`), over `dims`.
     #[allow(clippy::too_many_arguments)]
-    fn push_out(
+    fn push_store(
         &mut self,
         dims: Vec<usize>,
         src: NodeId,
@@ -542,7 +525,8 @@ impl Planner<'_> {
             store: true,
         };
         let outs = vec![out];
-        self.kernels.push(Kernel::new(dims, KernelKind::Map { outs }));
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs }));
     }
 
     /// Append a `Map` kernel, merging plain outputs into the previous kernel when it is a
@@ -566,7 +550,8 @@ impl Planner<'_> {
             }
         }
         let outs = vec![out];
-        self.kernels.push(Kernel::new(dims, KernelKind::Map { outs }));
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs }));
     }
 
     fn visit(&mut self, i: NodeId) -> Result<()> {
@@ -599,23 +584,8 @@ impl Planner<'_> {
                 self.push_map(dims, out);
             }
             Kind::Reduce { op, x, init } => self.reduce(i, op, *x, *init),
-            &Kind::MatMul {
-                lhs,
-                rhs,
-                batch,
-                m,
-                k,
-                n,
-            } => {
-                let kind = KernelKind::MatMul {
-                    node: i,
-                    lhs,
-                    rhs,
-                    batch,
-                    m,
-                    k,
-                    n,
-                };
+            Kind::MatMul { .. } => {
+                let kind = KernelKind::MatMul { node: i };
                 self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
@@ -627,6 +597,7 @@ impl Planner<'_> {
                     i,
                     index::linear(&ident(&(0..nl).collect::<Vec<_>>(), nl), &strides, nl),
                     vec![],
+                    None,
                 );
                 let xs = self.shape(*x).to_vec();
                 let vars: Vec<usize> = (0..nl).collect();
@@ -638,7 +609,7 @@ impl Planner<'_> {
                         strides[d],
                     );
                 }
-                self.push_store(xs, *x, xmap, i, form, vec![]);
+                self.push_store(xs, *x, xmap, i, form, vec![], None);
             }
             Kind::Concat { dim, xs } => {
                 let mut offset = 0i64;
@@ -649,7 +620,7 @@ impl Planner<'_> {
                     let mut form = index::linear(&map, &strides, nl);
                     form.c += offset * strides[*dim];
                     offset += s[*dim] as i64;
-                    self.push_store(s, x, map, i, form, vec![]);
+                    self.push_store(s, x, map, i, form, vec![], None);
                 }
             }
             Kind::UpdateSlice { x, update, starts } => {
@@ -668,7 +639,7 @@ impl Planner<'_> {
                         stride: strides[d],
                     })
                     .collect();
-                self.push_store(us, *update, map, i, form, dyn_terms);
+                self.push_store(us, *update, map, i, form, dyn_terms, None);
             }
             Kind::ScatterAdd {
                 axis,
@@ -692,7 +663,7 @@ impl Planner<'_> {
                     stride: strides[*axis],
                 };
                 let add = Some(BinaryOp::Add);
-                self.push_out(us, *updates, umap, i, form, vec![dyn_term], add);
+                self.push_store(us, *updates, umap, i, form, vec![dyn_term], add);
             }
             Kind::Input(_) | Kind::Const(_) => unreachable!("handled above"),
             Kind::Dot(..) => {
@@ -714,7 +685,8 @@ impl Planner<'_> {
     fn push_copy(&mut self, n: NodeId, x: NodeId) {
         let (dims, mut out) = self.own_out(n);
         out.node = x;
-        self.kernels.push(Kernel::new(dims, KernelKind::Map { outs: vec![out] }));
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs: vec![out] }));
     }
 
     fn reduce(&mut self, i: NodeId, op: &ReduceOp, x: NodeId, init: Option<NodeId>) {
@@ -744,7 +716,7 @@ impl Planner<'_> {
             &ostrides,
             ol,
         );
-        self.push_store(out_shape, id, vec![], i, oform, vec![]);
+        self.push_store(out_shape, id, vec![], i, oform, vec![], None);
         let xl = xs.len();
         let xmap = index::identity(xl, &(0..xl).collect::<Vec<_>>());
         let mut form = Aff::zero(xl);
@@ -752,7 +724,7 @@ impl Planner<'_> {
             form.add_assign(&Aff::var(xl, d), ostrides[j]);
         }
         let combine = Some(reduce_combiner(op, dt));
-        self.push_out(xs, x, xmap, i, form, vec![], combine);
+        self.push_store(xs, x, xmap, i, form, vec![], combine);
     }
 
     /// Output buffers, dropping stores nobody reads, scratch layout.
@@ -800,7 +772,7 @@ impl Planner<'_> {
                     }
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
-                KernelKind::MatMul { lhs, rhs, .. } => stack.extend([*lhs, *rhs]),
+                KernelKind::MatMul { node } => stack.extend(self.g.nodes[*node].operands()),
             }
             let owner = &self.owner;
             any_load(self.g, owner, &roots, stack, |m| {

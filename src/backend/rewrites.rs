@@ -57,7 +57,8 @@ pub fn simplify(g: &mut Graph) {
                 Kind::Lit(v) => Some(v),
                 _ => None,
             };
-            let same_type = |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
+            let same_type =
+                |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
             if lit(*b).is_some_and(|v| keeps_bits(op, v, true)) && same_type(*a) {
                 return *a;
             }
@@ -72,8 +73,16 @@ pub fn simplify(g: &mut Graph) {
 /// Is `x op v` (`v op x` when `!on_right`) `x`, bit for bit, for every `x`?
 fn keeps_bits(op: &BinaryOp, v: Scalar, on_right: bool) -> bool {
     let (zero, one, neg_zero) = match v {
-        Scalar::F32(c) => (c == 0.0 && c.is_sign_positive(), c == 1.0, c == 0.0 && c.is_sign_negative()),
-        Scalar::F64(c) => (c == 0.0 && c.is_sign_positive(), c == 1.0, c == 0.0 && c.is_sign_negative()),
+        Scalar::F32(c) => (
+            c == 0.0 && c.is_sign_positive(),
+            c == 1.0,
+            c == 0.0 && c.is_sign_negative(),
+        ),
+        Scalar::F64(c) => (
+            c == 0.0 && c.is_sign_positive(),
+            c == 1.0,
+            c == 0.0 && c.is_sign_negative(),
+        ),
         Scalar::I32(c) => (c == 0, c == 1, c == 0),
         Scalar::U32(c) => (c == 0, c == 1, c == 0),
         Scalar::Bool(_) => return false,

@@ -251,7 +251,16 @@ impl Builder<'_> {
             _ => {
                 return operands
                     .iter()
-                    .map(|&a| (a, if g.nodes[a].shape.is_empty() { EMPTY } else { m }))
+                    .map(|&a| {
+                        (
+                            a,
+                            if g.nodes[a].shape.is_empty() {
+                                EMPTY
+                            } else {
+                                m
+                            },
+                        )
+                    })
                     .collect()
             }
         };
