@@ -49,7 +49,8 @@ pub fn dead_code(g: &mut Graph) {
 
 /// Algebraic identities that keep every bit of `x`: `x * 1`, `x + (-0.0)`, `x - 0.0` (and
 /// `1 * x`, `-0.0 + x`) are `x`, for floats and integers (`x + 0` for integers). `x + 0.0` is
-/// not `x` for floats: `-0.0 + 0.0` is `+0.0`.
+/// not `x` for floats: `-0.0 + 0.0` is `+0.0`. (A signalling NaN, which the arithmetic would
+/// quiet, passes through unchanged.)
 pub fn simplify(g: &mut Graph) {
     g.rewrite(|g, _, node| {
         if let Kind::Binary(op, a, b) = &node.kind {
@@ -172,4 +173,81 @@ fn transposed(g: &mut Graph, x: NodeId, perm: &[usize]) -> NodeId {
         dtype: xn.dtype,
         arg: x,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    fn graph() -> Graph {
+        let mut g = Graph {
+            nodes: Vec::new(),
+            consts: Vec::new(),
+            outputs: Vec::new(),
+        };
+        g.push(Kind::Input(0), vec![3], DType::F32, usize::MAX);
+        g
+    }
+
+    fn lit(g: &mut Graph, v: f32) -> NodeId {
+        g.push(Kind::Lit(Scalar::F32(v)), vec![], DType::F32, usize::MAX)
+    }
+
+    fn binary(g: &mut Graph, op: BinaryOp, a: NodeId, b: NodeId) -> NodeId {
+        g.push(Kind::Binary(op, a, b), vec![3], DType::F32, usize::MAX)
+    }
+
+    fn is_binary(g: &Graph, n: NodeId, op: BinaryOp) -> bool {
+        matches!(&g.nodes[n].kind, Kind::Binary(o, 0, _) if *o == op)
+    }
+
+    #[test]
+    fn simplify_keeps_only_bit_exact_identities() {
+        let mut g = graph();
+        let (one, zero, neg_zero) = (lit(&mut g, 1.0), lit(&mut g, 0.0), lit(&mut g, -0.0));
+        let a = binary(&mut g, BinaryOp::Mul, 0, one);
+        let b = binary(&mut g, BinaryOp::Add, neg_zero, a);
+        let c = binary(&mut g, BinaryOp::Sub, b, zero);
+        let d = binary(&mut g, BinaryOp::Add, 0, zero);
+        let e = binary(&mut g, BinaryOp::Sub, 0, neg_zero);
+        g.outputs = vec![c, d, e];
+        simplify(&mut g);
+        dead_code(&mut g);
+        assert_eq!(g.outputs[0], 0, "x * 1 + -0.0 - 0.0 is x");
+        assert!(is_binary(&g, g.outputs[1], BinaryOp::Add), "x + 0.0 stays");
+        assert!(
+            is_binary(&g, g.outputs[2], BinaryOp::Sub),
+            "x - (-0.0) stays"
+        );
+    }
+
+    #[test]
+    fn common_subexpressions_are_computed_once() {
+        let mut g = graph();
+        let (two, two_again) = (lit(&mut g, 2.0), lit(&mut g, 2.0));
+        let (zero, neg_zero) = (lit(&mut g, 0.0), lit(&mut g, -0.0));
+        let a = binary(&mut g, BinaryOp::Mul, 0, two);
+        let b = binary(&mut g, BinaryOp::Mul, 0, two_again);
+        let c = binary(&mut g, BinaryOp::Add, 0, zero);
+        let d = binary(&mut g, BinaryOp::Add, 0, neg_zero);
+        g.outputs = vec![a, b, c, d];
+        common_subexpressions(&mut g);
+        assert_eq!(g.outputs[0], g.outputs[1]);
+        assert_ne!(g.outputs[2], g.outputs[3], "0.0 and -0.0 differ");
+        assert_eq!(g.nodes.len(), 1 + 3 + 3);
+    }
+
+    #[test]
+    fn dead_code_keeps_what_the_outputs_read() {
+        let mut g = graph();
+        let two = lit(&mut g, 2.0);
+        let unused = binary(&mut g, BinaryOp::Add, 0, two);
+        let used = binary(&mut g, BinaryOp::Mul, 0, two);
+        binary(&mut g, BinaryOp::Sub, unused, 0);
+        g.outputs = vec![used];
+        dead_code(&mut g);
+        assert_eq!(g.nodes.len(), 3);
+        assert!(is_binary(&g, g.outputs[0], BinaryOp::Mul));
+    }
 }
