@@ -91,6 +91,24 @@ pub struct Executable {
     par: Option<(usize, usize)>,
 }
 
+/// How many argument or output pointers a call keeps on the stack.
+const STACK: usize = 8;
+
+/// Room for `n` pointers: the first `n` of `small` when they fit, else `big` grown to `n`
+/// (filled with copies of `small[0]`, a null pointer).
+fn pointer_slots<'s, T: Copy>(
+    small: &'s mut [T; STACK],
+    big: &'s mut Vec<T>,
+    n: usize,
+) -> &'s mut [T] {
+    if n > STACK {
+        big.resize(n, small[0]);
+        big
+    } else {
+        &mut small[..n]
+    }
+}
+
 thread_local! {
     /// Per-thread scratch for intermediate buffers (grown on demand, reused across calls).
     static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
@@ -106,17 +124,9 @@ impl Executable {
                 args.len()
             )));
         }
-        const STACK: usize = 8;
         let mut in_small = [std::ptr::null::<u8>(); STACK];
         let mut in_big = Vec::new();
-        if args.len() > STACK {
-            in_big.resize(args.len(), std::ptr::null());
-        }
-        let ins: &mut [*const u8] = if args.len() > STACK {
-            &mut in_big
-        } else {
-            &mut in_small[..args.len()]
-        };
+        let ins = pointer_slots(&mut in_small, &mut in_big, args.len());
         for (i, (a, want)) in args.iter().zip(&self.in_avals).enumerate() {
             let got = a.aval();
             if got.shape != want.shape || got.dtype != want.dtype {
@@ -142,14 +152,7 @@ impl Executable {
             .collect();
         let mut out_small = [std::ptr::null_mut::<u8>(); STACK];
         let mut out_big = Vec::new();
-        if outs.len() > STACK {
-            out_big.resize(outs.len(), std::ptr::null_mut());
-        }
-        let out_ptrs: &mut [*mut u8] = if outs.len() > STACK {
-            &mut out_big
-        } else {
-            &mut out_small[..outs.len()]
-        };
+        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, outs.len());
         for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
             *p = d.as_mut_ptr();
         }
@@ -302,4 +305,32 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
 /// Whether compiled code uses fused multiply-add on this machine.
 pub fn uses_fma() -> bool {
     codegen::host_has_fma()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+    use crate::transform::stage::trace_to_jaxpr;
+
+    #[test]
+    fn calls_with_more_pointers_than_the_stack_holds() {
+        // 10 arguments and 10 outputs: `x_i * i`.
+        let n = STACK + 2;
+        let avals = vec![Aval::new([2], DType::I32); n];
+        let f = |a: &[Array]| -> Result<Vec<Array>> {
+            let scaled = a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| crate::lax::mul(x, &crate::lax::scalar_like(x, i as f64)));
+            scaled.collect()
+        };
+        let exe = compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+        let args: Vec<Array> = (0..n).map(|i| Array::from_slice(&[i as i32, 1])).collect();
+        let outs = exe.run(&args).unwrap();
+        for (i, y) in outs.iter().enumerate() {
+            let i = i as i32;
+            assert_eq!(y.to_vec::<i32>().unwrap(), vec![i * i, i]);
+        }
+    }
 }
