@@ -15,7 +15,7 @@ use cranelift_frontend::FunctionBuilder;
 impl Emitter<'_, '_> {
     pub(super) fn map_kernel(&mut self, b: &mut FunctionBuilder, outs: &[Out]) -> Result<()> {
         let s = self.k.s;
-        let ctx = MapCtx {
+        let ctx = MapKernel {
             outs,
             out_maps: &s.out_maps,
             dyn_maps: &s.dyn_maps,
@@ -25,7 +25,7 @@ impl Emitter<'_, '_> {
         self.map_loops(b, &ctx, 0)
     }
 
-    fn map_loops(&mut self, b: &mut FunctionBuilder, c: &MapCtx, gi: usize) -> Result<()> {
+    fn map_loops(&mut self, b: &mut FunctionBuilder, c: &MapKernel, gi: usize) -> Result<()> {
         let ng = self.k.s.groups.len();
         if ng == 0 {
             self.k.lanes = 1;
@@ -69,7 +69,7 @@ impl Emitter<'_, '_> {
     fn map_inner_range(
         &mut self,
         b: &mut FunctionBuilder,
-        c: &MapCtx,
+        c: &MapKernel,
         gi: usize,
         step: i64,
     ) -> Result<()> {
@@ -113,7 +113,7 @@ impl Emitter<'_, '_> {
         Ok(self.address(b, base, off, dt))
     }
 
-    fn map_body(&mut self, b: &mut FunctionBuilder, c: &MapCtx) -> Result<()> {
+    fn map_body(&mut self, b: &mut FunctionBuilder, c: &MapKernel) -> Result<()> {
         let vector = self.k.lanes > 1;
         let cx = self.ops_cx();
         for (o, (&m, ids)) in c.outs.iter().zip(c.out_maps.iter().zip(c.dyn_maps)) {
@@ -144,7 +144,8 @@ impl Emitter<'_, '_> {
     }
 }
 
-struct MapCtx<'o> {
+/// The `Map` kernel being emitted: its outputs and the schedule's maps and lanes for them.
+struct MapKernel<'o> {
     /// The outermost loop runs over the entry function's `(lo, hi)` range.
     par: bool,
     outs: &'o [Out],

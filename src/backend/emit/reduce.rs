@@ -26,7 +26,7 @@ impl Emitter<'_, '_> {
         op: &ReduceOp,
     ) -> Result<()> {
         let s = self.k.s;
-        let rc = RedCtx {
+        let rc = Reduction {
             node,
             x,
             xm: s.x_map,
@@ -38,7 +38,7 @@ impl Emitter<'_, '_> {
         self.reduce_outer(b, &rc, 0)
     }
 
-    fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &RedCtx, gi: usize) -> Result<()> {
+    fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &Reduction, gi: usize) -> Result<()> {
         if gi < c.n_kept_groups {
             let ext = self.k.s.groups[gi].0 as i64;
             for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
@@ -68,7 +68,7 @@ impl Emitter<'_, '_> {
 
     /// Sum/max/min over the reduced groups: several vector accumulators on the innermost
     /// contiguous group when vectorised, one scalar accumulator otherwise.
-    fn accumulate(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+    fn accumulate(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
         let dt = self.dt(c.x);
         let comb = reduce_combiner(c.op, dt);
         let lanes = c.lanes;
@@ -123,7 +123,7 @@ impl Emitter<'_, '_> {
     /// An f32 sum accumulated in f64 (as the interpreter does): scalar code adds each element
     /// in f64; vector code sums blocks of `WIDE_BLOCK` elements in four f32x4 accumulators and
     /// adds each block's partial sums into two f64x2 accumulators.
-    fn wide_sum(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+    fn wide_sum(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
         let zero = b.ins().f64const(0.0);
         let mut carried = vec![zero];
         if c.lanes > 1 {
@@ -154,7 +154,7 @@ impl Emitter<'_, '_> {
     fn wide_loops(
         &mut self,
         b: &mut FunctionBuilder,
-        c: &RedCtx,
+        c: &Reduction,
         gi: usize,
         carried: Vec<Value>,
     ) -> Result<Vec<Value>> {
@@ -192,7 +192,7 @@ impl Emitter<'_, '_> {
     fn wide_block(
         &mut self,
         b: &mut FunctionBuilder,
-        c: &RedCtx,
+        c: &Reduction,
         gi: usize,
         start: Value,
         len: i64,
@@ -238,7 +238,7 @@ impl Emitter<'_, '_> {
     fn reduce_loops(
         &mut self,
         b: &mut FunctionBuilder,
-        c: &RedCtx,
+        c: &Reduction,
         comb: &BinaryOp,
         gi: usize,
         carried: Vec<Value>,
@@ -269,7 +269,7 @@ impl Emitter<'_, '_> {
     }
 
     /// argmax/argmin along one axis: the first extremum, NaN counting as the extremum.
-    fn arg_reduce(&mut self, b: &mut FunctionBuilder, c: &RedCtx) -> Result<Value> {
+    fn arg_reduce(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
         let dt = self.dt(c.x);
         let is_max = matches!(c.op, ReduceOp::Argmax { .. });
         let gi = c.n_kept_groups;
@@ -318,7 +318,8 @@ impl Emitter<'_, '_> {
     }
 }
 
-struct RedCtx<'o> {
+/// The reduction being emitted: `node = op(x)`, `x` read at map `xm`.
+struct Reduction<'o> {
     node: NodeId,
     x: NodeId,
     xm: MapId,
