@@ -1,10 +1,10 @@
 //! Cranelift plumbing: the host ISA (built once), one `JITModule` per executable, the entry
-//! function `fn(inputs: *const *const u8, outputs: *const *mut u8, scratch: *mut u8)`, the
-//! runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
+//! function `fn(inputs: *const *const u8, outputs: *const *mut u8, scratch: *mut u8, lo: usize,
+//! hi: usize)` whose body `emit` writes kernel by kernel, the runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
 //! text, machine code, compile time).
 
-use super::emit::{Ctx, Emitter};
-use super::graph::{Graph, NodeId};
+use super::emit::{Emitter, FunctionEnv};
+use super::graph::Graph;
 use super::plan::{Buf, Plan};
 use crate::core::error::{Error, Result};
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
@@ -70,10 +70,6 @@ pub struct Compiled {
     pub clif: String,
     pub code: Vec<u8>,
     pub disasm: Option<String>,
-    pub summary: String,
-    /// (extent, alignment) of the outermost loop when the function is one kernel that may be
-    /// run in chunks `[lo, hi)` of it on several threads; otherwise `lo`/`hi` are ignored.
-    pub par: Option<(usize, usize)>,
 }
 
 fn disasm_wanted() -> bool {
@@ -82,8 +78,8 @@ fn disasm_wanted() -> bool {
         .get_or_init(|| std::env::var("CRANAX_JIT_DISASM").is_ok_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// Compile `plan`; `Ok(Err(nodes))` asks to plan again with `nodes` in buffers.
-pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, Vec<NodeId>>> {
+/// Compile the kernels of `plan`, in order, into one function.
+pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
     let host = host()?;
     let jit_err = |what: &str, e: &dyn std::fmt::Display| Error::Jit(format!("{what}: {e}"));
     let mut jb = JITBuilder::with_isa(host.isa.clone(), default_libcall_names());
@@ -126,8 +122,6 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
     ctx.func.name = UserFuncName::user(0, fid.as_u32());
     let want_disasm = disasm_wanted();
     ctx.set_disasm(want_disasm);
-    let mut summary = String::new();
-    let par;
     let mut fbc = FunctionBuilderContext::new();
     let target = module.target_config();
     {
@@ -160,7 +154,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
             };
             bases.insert(buf, v);
         }
-        let cx = Ctx {
+        let env = FunctionEnv {
             g,
             plan,
             fma: host.fma,
@@ -168,18 +162,8 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
             matmul,
             range: (params[3], params[4]),
         };
-        let mut em = Emitter::new(&cx);
         for kern in &plan.kernels {
-            if let Err(e) = em.kernel(&mut b, kern) {
-                if !em.force_buffers.is_empty() {
-                    return Ok(Err(em.force_buffers));
-                }
-                return Err(e);
-            }
-        }
-        par = em.par;
-        for (i, line) in em.summary.iter().enumerate() {
-            summary.push_str(&format!("{i}: {line}\n"));
+            Emitter::new(&env, kern).kernel(&mut b)?;
         }
         b.ins().return_(&[]);
         b.seal_all_blocks();
@@ -202,13 +186,11 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<std::result::Result<Compiled, V
         .finalize_definitions()
         .map_err(|e| jit_err("finalizing the compiled code", &e))?;
     let entry = module.get_finalized_function(fid);
-    Ok(Ok(Compiled {
+    Ok(Compiled {
         module,
         entry,
         clif,
         code,
         disasm: if want_disasm { disasm } else { None },
-        summary,
-        par,
-    }))
+    })
 }

@@ -1,6 +1,7 @@
 //! The backend's input form: a closed jaxpr flattened into one graph of nodes, with nested
 //! calls (`pjit`, `custom_jvp_call`, `custom_vjp_call`) inlined, literals and consts as nodes,
-//! and `dot_general` split into a same-dtype product plus a conversion.
+//! and `dot_general` split into a same-dtype product plus a conversion. [`Graph::rewrite`]
+//! rebuilds the node list in order; the passes of `rewrites` are written with it.
 
 use crate::array::{Array, Concrete};
 use crate::core::error::{Error, Result};
@@ -53,9 +54,26 @@ pub enum Kind {
         x: NodeId,
         idx: NodeId,
     },
-    Reduce(ReduceOp, NodeId),
-    /// A `dot_general` computed in the operands' dtype.
+    /// `op` over `x`. With `init` (set by `rewrites` when the innermost dimension is kept),
+    /// computed by filling the result with the literal `init` and combining every element of
+    /// `x` into its place; otherwise with accumulators in registers, reduced dims innermost.
+    Reduce {
+        op: ReduceOp,
+        x: NodeId,
+        init: Option<NodeId>,
+    },
+    /// A `dot_general` computed in the operands' dtype (`rewrites` turns it into a `MatMul`).
     Dot(DotGeneral, NodeId, NodeId),
+    /// `[batch, m, k] x [batch, k, n]`: a product whose operands hold their elements in that
+    /// row-major order (any shape of that size).
+    MatMul {
+        lhs: NodeId,
+        rhs: NodeId,
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    },
     Pad {
         config: Vec<(usize, usize, usize)>,
         x: NodeId,
@@ -95,26 +113,66 @@ impl Node {
 
     /// Operands, in order.
     pub fn operands(&self) -> Vec<NodeId> {
-        match &self.kind {
-            Kind::Input(_) | Kind::Const(_) | Kind::Lit(_) | Kind::Iota { .. } => vec![],
-            Kind::Unary(_, a) | Kind::Reduce(_, a) | Kind::Proj(a, _) => vec![*a],
-            Kind::Binary(_, a, b) | Kind::Dot(_, a, b) => vec![*a, *b],
-            Kind::Select(xs) | Kind::Concat { xs, .. } => xs.clone(),
-            Kind::Threefry(xs) => xs.to_vec(),
-            Kind::Broadcast { .. }
+        if is_view(&self.kind) {
+            return vec![self.arg];
+        }
+        let mut kind = self.kind.clone();
+        kind.operand_slots().into_iter().map(|n| *n).collect()
+    }
+
+    /// This node with every operand `n` renamed to `rename(n)`.
+    fn renamed(mut self, rename: impl Fn(NodeId) -> NodeId) -> Node {
+        for n in self.kind.operand_slots() {
+            *n = rename(*n);
+        }
+        if self.arg != usize::MAX {
+            self.arg = rename(self.arg);
+        }
+        self
+    }
+}
+
+/// Views name their one operand in `Node::arg` only.
+fn is_view(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::Broadcast { .. }
             | Kind::Transpose { .. }
             | Kind::Reshape
             | Kind::Squeeze
-            | Kind::Slice { .. } => vec![self.arg],
-            Kind::DynSlice { x, starts } => std::iter::once(*x).chain(starts.clone()).collect(),
-            Kind::Gather { x, idx, .. } => vec![*x, *idx],
-            Kind::Pad { x, value, .. } => vec![*x, *value],
+            | Kind::Slice { .. }
+    )
+}
+
+impl Kind {
+    /// The operands this kind names, in order (none for views: see `Node::arg`).
+    fn operand_slots(&mut self) -> Vec<&mut NodeId> {
+        match self {
+            Kind::Input(_)
+            | Kind::Const(_)
+            | Kind::Lit(_)
+            | Kind::Iota { .. }
+            | Kind::Broadcast { .. }
+            | Kind::Transpose { .. }
+            | Kind::Reshape
+            | Kind::Squeeze
+            | Kind::Slice { .. } => vec![],
+            Kind::Unary(_, a) | Kind::Proj(a, _) => vec![a],
+            Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
+            Kind::Binary(_, a, b)
+            | Kind::Dot(_, a, b)
+            | Kind::MatMul { lhs: a, rhs: b, .. }
+            | Kind::Gather { x: a, idx: b, .. }
+            | Kind::Pad { x: a, value: b, .. } => vec![a, b],
+            Kind::Select(xs) | Kind::Concat { xs, .. } => xs.iter_mut().collect(),
+            Kind::Threefry(xs) => xs.iter_mut().collect(),
+            Kind::DynSlice { x, starts } => std::iter::once(x).chain(starts).collect(),
             Kind::UpdateSlice { x, update, starts } => {
-                [*x, *update].into_iter().chain(starts.clone()).collect()
+                [x, update].into_iter().chain(starts).collect()
             }
             Kind::ScatterAdd {
                 x, idx, updates, ..
-            } => vec![*x, *idx, *updates],
+            } => vec![x, idx, updates],
         }
     }
 }
@@ -132,13 +190,35 @@ impl Graph {
         &self.nodes[n]
     }
 
-    fn push(&mut self, kind: Kind, shape: Vec<usize>, dtype: DType, arg: NodeId) -> NodeId {
-        self.nodes.push(Node {
+    pub fn push(&mut self, kind: Kind, shape: Vec<usize>, dtype: DType, arg: NodeId) -> NodeId {
+        self.push_node(Node {
             kind,
             shape,
             dtype,
             arg,
-        });
+        })
+    }
+
+    /// Rebuild the node list in order: `f` gets the graph built so far, the old id of each
+    /// node and the node with its operands renamed, and returns the node's new id (after
+    /// pushing it, or other nodes before it; or naming a node already there; or `usize::MAX`
+    /// for a node nothing live reads). Outputs are renamed.
+    pub fn rewrite(&mut self, mut f: impl FnMut(&mut Graph, NodeId, Node) -> NodeId) {
+        let old = std::mem::take(&mut self.nodes);
+        let mut new_id: Vec<NodeId> = Vec::with_capacity(old.len());
+        for (i, node) in old.into_iter().enumerate() {
+            let node = node.renamed(|n| new_id.get(n).copied().unwrap_or(usize::MAX));
+            let id = f(self, i, node);
+            new_id.push(id);
+        }
+        for o in &mut self.outputs {
+            *o = new_id[*o];
+        }
+    }
+
+    /// Append `node`; returns its id.
+    pub fn push_node(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
         self.nodes.len() - 1
     }
 
@@ -212,9 +292,15 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 usize::MAX,
             )],
             Prim::SelectN => vec![g.push_like(Kind::Select(ins.clone()), &out_aval(0), usize::MAX)],
-            Prim::Reduce(op) => {
-                vec![g.push_like(Kind::Reduce(op.clone(), ins[0]), &out_aval(0), ins[0])]
-            }
+            Prim::Reduce(op) => vec![g.push_like(
+                Kind::Reduce {
+                    op: op.clone(),
+                    x: ins[0],
+                    init: None,
+                },
+                &out_aval(0),
+                ins[0],
+            )],
             Prim::Random(RandomOp::Threefry2x32) => {
                 let a = out_aval(0);
                 let t = g.push(

@@ -1,10 +1,10 @@
 //! Static index arithmetic: an element of a node is addressed by an affine function of the
-//! kernel's loop variables (`Aff`), one per node dimension (`Map`). Views (broadcast,
+//! kernel's loop variables (`Aff`), one per node dimension (`IndexMap`). Views (broadcast,
 //! transpose, slice, squeeze and splitting reshapes) are pushed through maps instead of
 //! copying data; row-major strides turn a map into a linear element offset.
 
 /// `c + sum_v k[v] * loop_var[v]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Aff {
     pub c: i64,
     pub k: Vec<i64>,
@@ -42,7 +42,7 @@ impl Aff {
 }
 
 /// One `Aff` per dimension of a node.
-pub type Map = Vec<Aff>;
+pub type IndexMap = Vec<Aff>;
 
 /// Row-major strides (in elements).
 pub fn row_strides(shape: &[usize]) -> Vec<i64> {
@@ -54,7 +54,7 @@ pub fn row_strides(shape: &[usize]) -> Vec<i64> {
 }
 
 /// The element offset `sum_d map[d] * strides[d]`.
-pub fn linear(map: &Map, strides: &[i64], nloops: usize) -> Aff {
+pub fn linear(map: &IndexMap, strides: &[i64], nloops: usize) -> Aff {
     let mut out = Aff::zero(nloops);
     for (a, &s) in map.iter().zip(strides) {
         out.add_assign(a, s);
@@ -63,8 +63,23 @@ pub fn linear(map: &Map, strides: &[i64], nloops: usize) -> Aff {
 }
 
 /// The map that walks `shape` with loop variable `vars[d]` for dimension `d`.
-pub fn identity(nloops: usize, vars: &[usize]) -> Map {
+pub fn identity(nloops: usize, vars: &[usize]) -> IndexMap {
     vars.iter().map(|&v| Aff::var(nloops, v)).collect()
+}
+
+/// The offset in `x` of element `map` of `take(x, idx, axis)` (or of `updates` in a
+/// scatter-add into `x` along `axis`), without the indexed axis' own term: `x`'s strides over
+/// its axes before and after `axis` (`map` has the `n_idx` index axes in between).
+pub fn gather_offset(map: &[Aff], x_shape: &[usize], n_idx: usize, axis: usize, nl: usize) -> Aff {
+    let strides = row_strides(x_shape);
+    let mut f = Aff::zero(nl);
+    for d in 0..axis {
+        f.add_assign(&map[d], strides[d]);
+    }
+    for d in axis + 1..x_shape.len() {
+        f.add_assign(&map[d - 1 + n_idx], strides[d]);
+    }
+    f
 }
 
 /// How a reshape's operand index follows from its output index when that is affine:
@@ -118,7 +133,7 @@ pub fn reshape_plan(in_shape: &[usize], out_shape: &[usize]) -> Option<ReshapePl
 }
 
 /// The operand map of a reshape from its output map.
-pub fn apply_reshape(plan: &ReshapePlan, out: &Map, nloops: usize) -> Map {
+pub fn apply_reshape(plan: &ReshapePlan, out: &IndexMap, nloops: usize) -> IndexMap {
     plan.iter()
         .map(|terms| {
             let mut a = Aff::zero(nloops);

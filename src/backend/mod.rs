@@ -1,16 +1,22 @@
 //! The native backend: a closed jaxpr lowered to one Cranelift function, cached by signature in
 //! `api::jit`.
 //!
-//! The pipeline, one module per step:
+//! The pipeline, `graph::build → rewrites → plan → emit`, each pass a function of the previous
+//! one's output only:
 //! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined);
+//! - [`rewrites`]: named graph passes run in order (algebraic simplification, common
+//!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
+//!   code); after them the graph is final;
 //! - [`plan`]: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
 //!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
-//!   intermediate buffers;
+//!   intermediate buffers. Each kernel is then scheduled ([`schedule`]): the expressions it
+//!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
+//!   would be recomputed at too many indices gets a buffer (planning again);
 //! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
-//! - [`emit`]: loop nests, vectorised innermost loops (f32x4/i32x4/f64x2, unrolled 4 times,
-//!   scalar tail), reductions with several vector accumulators, `dot_general` via the runtime's
-//!   gemm;
+//! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
+//!   (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail), reductions with several vector
+//!   accumulators, `dot_general` via the runtime's gemm;
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
 //! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
 //! - [`math`]: transcendental functions as inline polynomials (no libm calls).
@@ -38,6 +44,8 @@ mod index;
 mod math;
 mod ops;
 mod plan;
+mod rewrites;
+mod schedule;
 
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
@@ -58,7 +66,7 @@ type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8, *mut u8, u
 struct CallPtrs(*const *const u8, *const *mut u8);
 
 // SAFETY: the chunks of a split kernel read only inputs and constants and write disjoint
-// output elements (`emit::Emitter::parallelisable`), so the pointed-to buffers may be used
+// output elements (`schedule::Builder::parallelisable`), so the pointed-to buffers may be used
 // from several threads at once; the arrays outlive the call (`for_chunks` joins).
 unsafe impl Sync for CallPtrs {}
 
@@ -84,6 +92,24 @@ pub struct Executable {
     par: Option<(usize, usize)>,
 }
 
+/// How many argument or output pointers a call keeps on the stack.
+const STACK: usize = 8;
+
+/// Room for `n` pointers: the first `n` of `small` when they fit, else `big` grown to `n`
+/// (filled with copies of `small[0]`, a null pointer).
+fn pointer_slots<'s, T: Copy>(
+    small: &'s mut [T; STACK],
+    big: &'s mut Vec<T>,
+    n: usize,
+) -> &'s mut [T] {
+    if n > STACK {
+        big.resize(n, small[0]);
+        big
+    } else {
+        &mut small[..n]
+    }
+}
+
 thread_local! {
     /// Per-thread scratch for intermediate buffers (grown on demand, reused across calls).
     static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
@@ -99,17 +125,9 @@ impl Executable {
                 args.len()
             )));
         }
-        const STACK: usize = 8;
         let mut in_small = [std::ptr::null::<u8>(); STACK];
         let mut in_big = Vec::new();
-        if args.len() > STACK {
-            in_big.resize(args.len(), std::ptr::null());
-        }
-        let ins: &mut [*const u8] = if args.len() > STACK {
-            &mut in_big
-        } else {
-            &mut in_small[..args.len()]
-        };
+        let ins = pointer_slots(&mut in_small, &mut in_big, args.len());
         for (i, (a, want)) in args.iter().zip(&self.in_avals).enumerate() {
             let got = a.aval();
             if got.shape != want.shape || got.dtype != want.dtype {
@@ -135,14 +153,7 @@ impl Executable {
             .collect();
         let mut out_small = [std::ptr::null_mut::<u8>(); STACK];
         let mut out_big = Vec::new();
-        if outs.len() > STACK {
-            out_big.resize(outs.len(), std::ptr::null_mut());
-        }
-        let out_ptrs: &mut [*mut u8] = if outs.len() > STACK {
-            &mut out_big
-        } else {
-            &mut out_small[..outs.len()]
-        };
+        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, outs.len());
         for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
             *p = d.as_mut_ptr();
         }
@@ -277,23 +288,13 @@ impl std::fmt::Debug for Executable {
 /// Lower and compile `jaxpr` for its input types.
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     let start = Instant::now();
-    let mut force = std::collections::HashSet::new();
-    let (g, plan, c) = loop {
-        let mut g = graph::build(jaxpr)?;
-        let plan = plan::plan(&mut g, &force)?;
-        match codegen::compile(&g, &plan)? {
-            Ok(c) => break (g, plan, c),
-            // Some inline node would be recomputed at too many indices: give it a buffer.
-            Err(nodes) if nodes.iter().any(|n| !force.contains(n)) => force.extend(nodes),
-            Err(_) => {
-                return Err(Error::Jit(
-                    "internal: fusion planning did not converge".into(),
-                ))
-            }
-        }
-    };
-    // SAFETY: the code was compiled with exactly this signature (three pointer parameters,
-    // no results, the platform's default calling convention).
+    let mut g = graph::build(jaxpr)?;
+    rewrites::run(&mut g);
+    let plan = plan::plan(&g)?;
+    let c = codegen::compile(&g, &plan)?;
+    let summary = plan.summary(&g);
+    // SAFETY: the code was compiled with exactly this signature (three pointers and two
+    // pointer-sized integers, no results, the platform's default calling convention).
     let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
     LIVE_EXECUTABLES.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(Executable {
@@ -308,12 +309,40 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         disasm: c.disasm,
         compile_time: start.elapsed(),
         kernels: plan.kernels.len(),
-        summary: c.summary,
-        par: c.par,
+        summary,
+        par: plan.split,
     }))
 }
 
 /// Whether compiled code uses fused multiply-add on this machine.
 pub fn uses_fma() -> bool {
     codegen::host_has_fma()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+    use crate::transform::stage::trace_to_jaxpr;
+
+    #[test]
+    fn calls_with_more_pointers_than_the_stack_holds() {
+        // 10 arguments and 10 outputs: `x_i * i`.
+        let n = STACK + 2;
+        let avals = vec![Aval::new([2], DType::I32); n];
+        let f = |a: &[Array]| -> Result<Vec<Array>> {
+            let scaled = a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| crate::lax::mul(x, &crate::lax::scalar_like(x, i as f64)));
+            scaled.collect()
+        };
+        let exe = compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+        let args: Vec<Array> = (0..n).map(|i| Array::from_slice(&[i as i32, 1])).collect();
+        let outs = exe.run(&args).unwrap();
+        for (i, y) in outs.iter().enumerate() {
+            let i = i as i32;
+            assert_eq!(y.to_vec::<i32>().unwrap(), vec![i * i, i]);
+        }
+    }
 }

@@ -1,17 +1,21 @@
 //! Fusion planning: which nodes get buffers, and the list of kernels (loop nests and library
-//! calls) that fill them, in execution order.
+//! calls) that fill them, in execution order, each with its [`Schedule`] decided. Planning
+//! reads the final graph (after `rewrites`) and adds nothing to it.
 //!
 //! Elementwise nodes and views have no buffer of their own unless something needs one (a jaxpr
 //! output, a non-fusible consumer such as `gather`'s operand, or an expensive value used more
 //! than once). Every consumer evaluates them inline at the index it needs, so a run of
 //! elementwise ops becomes one loop with no intermediate buffers. Elementwise roots of the same
 //! shape that follow each other share one loop nest (multi-output fusion); inside it they are
-//! evaluated inline, so shared subexpressions are computed once per element.
+//! evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
+//! one rule for what a kernel computes inline and what it loads. A node that some kernel would
+//! evaluate at too many indices (see `schedule`) gets a buffer, and fusion is planned again.
 
 use super::graph::{Graph, Kind, NodeId};
-use super::index::{self, Aff, Map, ReshapePlan};
+use super::index::{self, Aff, IndexMap, ReshapePlan};
+use super::schedule::{self, Schedule, UNROLL};
 use crate::core::error::{Error, Result};
-use crate::dtype::{DType, Scalar};
+use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp, UnaryOp};
 use std::collections::HashSet;
 
@@ -38,7 +42,7 @@ pub enum Target {
 #[derive(Clone, Debug)]
 pub struct DynTerm {
     pub node: NodeId,
-    pub map: Map,
+    pub map: IndexMap,
     pub hi: i64,
     pub stride: i64,
 }
@@ -55,7 +59,7 @@ pub struct Dest {
 #[derive(Clone, Debug)]
 pub struct Out {
     pub node: NodeId,
-    pub map: Map,
+    pub map: IndexMap,
     pub dest: Dest,
     /// Read-modify-write with this op instead of a plain store (reductions into a buffer,
     /// scatter-add).
@@ -95,16 +99,8 @@ pub enum KernelKind {
         kept: Vec<usize>,
         reduced: Vec<usize>,
     },
-    /// `dot_general` on canonical [B,M,K] x [B,K,N] buffers.
-    MatMul {
-        node: NodeId,
-        lhs: NodeId,
-        rhs: NodeId,
-        batch: usize,
-        m: usize,
-        k: usize,
-        n: usize,
-    },
+    /// `node`, a `Kind::MatMul` (operands and sizes are the node's).
+    MatMul { node: NodeId },
 }
 
 #[derive(Clone, Debug)]
@@ -112,9 +108,95 @@ pub struct Kernel {
     /// Loop extents (for `Map`: the iteration domain; for `Reduce`: `x`'s dims permuted).
     pub dims: Vec<usize>,
     pub kind: KernelKind,
+    /// How its loops run (set once fusion is final).
+    pub schedule: Schedule,
 }
 
 impl Kernel {
+    fn new(dims: Vec<usize>, kind: KernelKind) -> Kernel {
+        Kernel {
+            dims,
+            kind,
+            schedule: Schedule::default(),
+        }
+    }
+
+    /// Nothing to run: an empty loop domain (except reductions over an empty axis, which
+    /// write identities).
+    pub fn is_empty(&self) -> bool {
+        if !self.dims.contains(&0) {
+            return false;
+        }
+        match &self.kind {
+            KernelKind::Reduce { kept, .. } => self.dims[..kept.len()].contains(&0),
+            _ => true,
+        }
+    }
+
+    /// One line: what it stores, its loop nest after collapsing, its lanes.
+    fn summary(&self, g: &Graph) -> String {
+        let s = &self.schedule;
+        let extents: Vec<usize> = s.groups.iter().map(|g| g.0).collect();
+        let lanes = |what: &str| {
+            if s.lanes > 1 {
+                format!("{} lanes x {UNROLL}{what}", s.lanes)
+            } else {
+                "scalar".into()
+            }
+        };
+        match &self.kind {
+            KernelKind::Map { outs } => {
+                let names: Vec<String> = outs
+                    .iter()
+                    .filter(|o| o.store)
+                    .map(|o| {
+                        let op = match &o.combine {
+                            Some(c) => format!(" {}=", c.name()),
+                            None => " =".into(),
+                        };
+                        format!("{:?}{op} n{}", o.dest.target, o.node)
+                    })
+                    .collect();
+                let split = if s.split.is_some() {
+                    ", split across threads"
+                } else {
+                    ""
+                };
+                format!(
+                    "loop {extents:?} -> [{}]: {} nodes inline, {}{split}",
+                    names.join(", "),
+                    s.computed(),
+                    lanes("")
+                )
+            }
+            KernelKind::Reduce { node, x, op, .. } => format!(
+                "{} {extents:?} of n{x} -> n{node}: {} nodes inline, {}",
+                op.name(),
+                s.computed(),
+                lanes(" accumulators")
+            ),
+            KernelKind::MatMul { node } => {
+                let Kind::MatMul {
+                    lhs,
+                    rhs,
+                    batch,
+                    m,
+                    k,
+                    n,
+                } = g.nodes[*node].kind
+                else {
+                    unreachable!("matmul kernels compute MatMul nodes")
+                };
+                let how = if g.nodes[*node].dtype.is_float() {
+                    "gemm"
+                } else {
+                    "loop"
+                };
+                format!("dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n} ({how})")
+            }
+        }
+    }
+
     /// Nodes a `Map` kernel evaluates inline even if they have a buffer: the values of its
     /// plain outputs (elementwise kinds only).
     pub fn roots(&self, g: &Graph) -> HashSet<NodeId> {
@@ -138,19 +220,19 @@ pub struct Plan {
     pub reshape: Vec<Option<ReshapePlan>>,
     pub kernels: Vec<Kernel>,
     pub scratch_bytes: usize,
-    /// Nodes of the jaxpr itself (planning appends helper nodes after them).
-    pub original_nodes: usize,
+    /// (extent, alignment) of the outermost loop when the function is one kernel split
+    /// across threads (see `Schedule::split`).
+    pub split: Option<(usize, usize)>,
 }
 
 impl Plan {
-    /// Is node `n` computed inline (rather than read from a buffer) in a kernel whose
-    /// roots are `roots`? Inline kinds without a buffer are; so are a kernel's own roots.
-    pub fn expands(&self, g: &Graph, n: NodeId, roots: &HashSet<NodeId>) -> bool {
-        is_inline_kind(&g.nodes[n].kind)
-            && match self.owner[n] {
-                None => true,
-                Some(o) => o == n && roots.contains(&n),
-            }
+    /// The fusion plan, one line per kernel that runs.
+    pub fn summary(&self, g: &Graph) -> String {
+        let lines = self.kernels.iter().filter(|k| !k.is_empty());
+        let lines = lines
+            .enumerate()
+            .map(|(i, k)| format!("{i}: {}\n", k.summary(g)));
+        lines.collect()
     }
 
     /// The buffer holding node `n`, if any.
@@ -210,6 +292,78 @@ pub fn reduce_combiner(op: &ReduceOp, dt: DType) -> BinaryOp {
     }
 }
 
+/// How a kernel whose roots are `roots` obtains node `n` at one index.
+pub enum Access {
+    /// Loaded from the buffer of its owner.
+    Load,
+    /// Computed in the kernel from `operands`, each obtained in turn by this rule; `gathered`
+    /// (the operand of `gather` or `dynamic_slice`) is loaded at a computed address.
+    Compute {
+        operands: Vec<NodeId>,
+        gathered: Option<NodeId>,
+    },
+}
+
+/// The one rule for what a kernel computes inline: inline kinds without a buffer, and the
+/// kernel's own roots; everything else is loaded.
+pub fn access(g: &Graph, owner: &[Option<NodeId>], roots: &HashSet<NodeId>, n: NodeId) -> Access {
+    let node = &g.nodes[n];
+    let inline = is_inline_kind(&node.kind)
+        && match owner[n] {
+            None => true,
+            Some(o) => o == n && roots.contains(&n),
+        };
+    match &node.kind {
+        _ if !inline => Access::Load,
+        Kind::Gather { x, idx, .. } => Access::Compute {
+            operands: vec![*idx],
+            gathered: Some(*x),
+        },
+        Kind::DynSlice { x, starts } => Access::Compute {
+            operands: starts.clone(),
+            gathered: Some(*x),
+        },
+        _ => Access::Compute {
+            operands: node.operands(),
+            gathered: None,
+        },
+    }
+}
+
+/// Every node whose buffer evaluating `starts` in a kernel with roots `roots` loads from
+/// (each once), by the rule [`access`]; stops at the first for which `load` says `true`.
+fn any_load(
+    g: &Graph,
+    owner: &[Option<NodeId>],
+    roots: &HashSet<NodeId>,
+    starts: Vec<NodeId>,
+    mut load: impl FnMut(NodeId) -> Result<bool>,
+) -> Result<bool> {
+    let mut stack = starts;
+    let mut seen = HashSet::new();
+    while let Some(m) = stack.pop() {
+        if !seen.insert(m) {
+            continue;
+        }
+        match access(g, owner, roots, m) {
+            Access::Load => {
+                if load(m)? {
+                    return Ok(true);
+                }
+            }
+            Access::Compute { operands, gathered } => {
+                if let Some(x) = gathered {
+                    if load(x)? {
+                        return Ok(true);
+                    }
+                }
+                stack.extend(operands);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Does evaluating `n` inline in a loop that also stores `outs` read (from memory) a buffer
 /// one of those outputs writes? Then it cannot share their loop.
 fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bool {
@@ -221,74 +375,45 @@ fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bo
         })
         .collect();
     let roots: HashSet<NodeId> = outs.iter().map(|o| o.node).chain([n]).collect();
-    let mut stack = vec![n];
-    let mut seen = HashSet::new();
-    while let Some(m) = stack.pop() {
-        if !seen.insert(m) {
-            continue;
-        }
-        let expand = is_inline_kind(&g.nodes[m].kind)
-            && match owner[m] {
-                None => true,
-                Some(o) => o == m && roots.contains(&m),
-            };
-        if !expand {
-            if owner[m].is_some_and(|o| written.contains(&o)) {
-                return true;
-            }
-            continue;
-        }
-        match &g.nodes[m].kind {
-            Kind::Gather { x, idx, .. } => {
-                if owner[*x].is_some_and(|o| written.contains(&o)) {
-                    return true;
-                }
-                stack.push(*idx);
-            }
-            Kind::DynSlice { x, starts } => {
-                if owner[*x].is_some_and(|o| written.contains(&o)) {
-                    return true;
-                }
-                stack.extend(starts);
-            }
-            _ => stack.extend(g.nodes[m].operands()),
-        }
-    }
-    false
+    let writes = |m: NodeId| Ok(owner[m].is_some_and(|o| written.contains(&o)));
+    any_load(g, owner, &roots, vec![n], writes).expect("the check cannot fail")
 }
 
 struct Planner<'g> {
-    g: &'g mut Graph,
-    needs_len_at_start: usize,
+    g: &'g Graph,
     needs: Vec<bool>,
     owner: Vec<Option<NodeId>>,
     reshape: Vec<Option<ReshapePlan>>,
     kernels: Vec<Kernel>,
 }
 
-/// Plan `g`; nodes in `force` get buffers even if they could be computed inline.
-pub fn plan(g: &mut Graph, force: &HashSet<NodeId>) -> Result<Plan> {
-    let n = g.nodes.len();
-    // Only what the outputs depend on is computed.
-    let mut live = vec![false; n];
-    for &o in &g.outputs {
-        live[o] = true;
-    }
-    for i in (0..n).rev() {
-        if live[i] {
-            for o in g.nodes[i].operands() {
-                live[o] = true;
+/// Plan `g`, with every kernel scheduled. Nodes that some kernel would evaluate inline at too
+/// many indices get buffers (fusion is planned again until none remains).
+pub fn plan(g: &Graph) -> Result<Plan> {
+    let mut buffered = HashSet::new();
+    loop {
+        let mut p = fuse(g, &buffered)?;
+        match schedule::schedule(g, &mut p) {
+            Ok(()) => {
+                p.split = p.kernels.iter().find_map(|k| k.schedule.split);
+                return Ok(p);
+            }
+            Err(nodes) if nodes.iter().any(|n| !buffered.contains(n)) => buffered.extend(nodes),
+            Err(_) => {
+                return Err(Error::Jit(
+                    "internal: fusion planning did not converge".into(),
+                ))
             }
         }
     }
+}
+
+/// Plan fusion for `g` (every node live, as `rewrites` leaves it); nodes in `force` get
+/// buffers even if they could be computed inline.
+fn fuse(g: &Graph, force: &HashSet<NodeId>) -> Result<Plan> {
+    let n = g.nodes.len();
     let mut uses = vec![0usize; n];
-    for node in g
-        .nodes
-        .iter()
-        .zip(&live)
-        .filter(|(_, &l)| l)
-        .map(|(n, _)| n)
-    {
+    for node in &g.nodes {
         for o in node.operands() {
             uses[o] += 1;
         }
@@ -299,9 +424,6 @@ pub fn plan(g: &mut Graph, force: &HashSet<NodeId>) -> Result<Plan> {
     let mut reshape: Vec<Option<ReshapePlan>> = vec![None; n];
     let mut needs = vec![false; n];
     for i in 0..n {
-        if !live[i] {
-            continue;
-        }
         let node = &g.nodes[i];
         match &node.kind {
             Kind::Reshape | Kind::Squeeze => {
@@ -312,6 +434,11 @@ pub fn plan(g: &mut Graph, force: &HashSet<NodeId>) -> Result<Plan> {
                 }
             }
             Kind::Gather { x, .. } | Kind::DynSlice { x, .. } => needs[*x] = true,
+            Kind::MatMul { lhs, rhs, .. } => {
+                needs[i] = true;
+                needs[*lhs] = true;
+                needs[*rhs] = true;
+            }
             Kind::Lit(_) | Kind::Threefry(_) => {}
             k if !is_inline_kind(k) => needs[i] = true,
             k if is_expensive(k) && uses[i] > 1 => needs[i] = true,
@@ -330,26 +457,18 @@ pub fn plan(g: &mut Graph, force: &HashSet<NodeId>) -> Result<Plan> {
     }
     let mut p = Planner {
         g,
-        needs_len_at_start: n,
         needs,
         owner: vec![None; n],
         reshape,
         kernels: Vec::new(),
     };
-    for i in (0..n).filter(|&i| live[i]) {
+    for i in 0..n {
         p.visit(i)?;
     }
     p.finish()
 }
 
 impl Planner<'_> {
-    fn extend(&mut self) {
-        let n = self.g.nodes.len();
-        self.needs.resize(n, false);
-        self.owner.resize(n, None);
-        self.reshape.resize(n, None);
-    }
-
     fn shape(&self, n: NodeId) -> &[usize] {
         &self.g.nodes[n].shape
     }
@@ -377,43 +496,45 @@ impl Planner<'_> {
         )
     }
 
-    /// Append a kernel that stores node `src`, read through `map`, into node `target`'s buffer
-    /// at `form` (plus `dyn_terms`), over the loop domain `dims`.
+    /// Append a kernel that stores (or combines with `combine`) node `src`, read through
+    /// `map`, into node `target`'s buffer at `form` (plus `dyn_terms`), over `dims`.
+    #[allow(clippy::too_many_arguments)]
     fn push_store(
         &mut self,
         dims: Vec<usize>,
         src: NodeId,
-        map: Map,
+        map: IndexMap,
         target: NodeId,
         form: Aff,
         dyn_terms: Vec<DynTerm>,
+        combine: Option<BinaryOp>,
     ) {
-        self.kernels.push(Kernel {
-            dims,
-            kind: KernelKind::Map {
-                outs: vec![Out {
-                    node: src,
-                    map,
-                    dest: Dest {
-                        target: Target::Node(target),
-                        form,
-                        dyn_terms,
-                    },
-                    combine: None,
-                    store: true,
-                }],
-            },
-        });
+        let dest = Dest {
+            target: Target::Node(target),
+            form,
+            dyn_terms,
+        };
+        let out = Out {
+            node: src,
+            map,
+            dest,
+            combine,
+            store: true,
+        };
+        let outs = vec![out];
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs }));
     }
 
     /// Append a `Map` kernel, merging plain outputs into the previous kernel when it is a
     /// plain `Map` over the same domain.
     fn push_map(&mut self, dims: Vec<usize>, out: Out) {
         if out.is_root(self.g) {
-            let g = &*self.g;
+            let g = self.g;
             if let Some(Kernel {
                 dims: last_dims,
                 kind: KernelKind::Map { outs },
+                ..
             }) = self.kernels.last_mut()
             {
                 if *last_dims == dims
@@ -425,21 +546,9 @@ impl Planner<'_> {
                 }
             }
         }
-        self.kernels.push(Kernel {
-            dims,
-            kind: KernelKind::Map { outs: vec![out] },
-        });
-    }
-
-    fn lit(&mut self, v: Scalar) -> NodeId {
-        self.g.nodes.push(super::graph::Node {
-            kind: Kind::Lit(v),
-            shape: vec![],
-            dtype: v.dtype(),
-            arg: usize::MAX,
-        });
-        self.extend();
-        self.g.nodes.len() - 1
+        let outs = vec![out];
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs }));
     }
 
     fn visit(&mut self, i: NodeId) -> Result<()> {
@@ -471,24 +580,10 @@ impl Planner<'_> {
                 let (dims, out) = self.own_out(i);
                 self.push_map(dims, out);
             }
-            Kind::Reduce(op, x) => self.reduce(i, op, *x),
-            Kind::Dot(d, a, b) => {
-                let (xs, ys) = (self.shape(*a).to_vec(), self.shape(*b).to_vec());
-                let c = d.canonical(&xs, &ys);
-                let lhs = self.canonical_operand(*a, &c.lhs_perm);
-                let rhs = self.canonical_operand(*b, &c.rhs_perm);
-                self.kernels.push(Kernel {
-                    dims: vec![],
-                    kind: KernelKind::MatMul {
-                        node: i,
-                        lhs,
-                        rhs,
-                        batch: c.batch,
-                        m: c.m,
-                        k: c.k,
-                        n: c.n,
-                    },
-                });
+            Kind::Reduce { op, x, init } => self.reduce(i, op, *x, *init),
+            Kind::MatMul { .. } => {
+                let kind = KernelKind::MatMul { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
                 // Fill with the padding value, then copy the operand to its strided place.
@@ -499,6 +594,7 @@ impl Planner<'_> {
                     i,
                     index::linear(&ident(&(0..nl).collect::<Vec<_>>(), nl), &strides, nl),
                     vec![],
+                    None,
                 );
                 let xs = self.shape(*x).to_vec();
                 let vars: Vec<usize> = (0..nl).collect();
@@ -510,7 +606,7 @@ impl Planner<'_> {
                         strides[d],
                     );
                 }
-                self.push_store(xs, *x, xmap, i, form, vec![]);
+                self.push_store(xs, *x, xmap, i, form, vec![], None);
             }
             Kind::Concat { dim, xs } => {
                 let mut offset = 0i64;
@@ -521,16 +617,11 @@ impl Planner<'_> {
                     let mut form = index::linear(&map, &strides, nl);
                     form.c += offset * strides[*dim];
                     offset += s[*dim] as i64;
-                    self.push_store(s, x, map, i, form, vec![]);
+                    self.push_store(s, x, map, i, form, vec![], None);
                 }
             }
             Kind::UpdateSlice { x, update, starts } => {
-                let (dims, mut out) = self.own_out(i);
-                out.node = *x;
-                self.kernels.push(Kernel {
-                    dims,
-                    kind: KernelKind::Map { outs: vec![out] },
-                });
+                self.push_copy(i, *x);
                 let us = self.shape(*update).to_vec();
                 let vars: Vec<usize> = (0..nl).collect();
                 let map = ident(&vars, nl);
@@ -545,7 +636,7 @@ impl Planner<'_> {
                         stride: strides[d],
                     })
                     .collect();
-                self.push_store(us, *update, map, i, form, dyn_terms);
+                self.push_store(us, *update, map, i, form, dyn_terms, None);
             }
             Kind::ScatterAdd {
                 axis,
@@ -553,50 +644,30 @@ impl Planner<'_> {
                 idx,
                 updates,
             } => {
-                let (dims, mut out) = self.own_out(i);
-                out.node = *x;
-                self.kernels.push(Kernel {
-                    dims,
-                    kind: KernelKind::Map { outs: vec![out] },
-                });
+                self.push_copy(i, *x);
                 let us = self.shape(*updates).to_vec();
                 let ni = self.shape(*idx).len();
                 let ul = us.len();
                 let vars: Vec<usize> = (0..ul).collect();
                 let umap = ident(&vars, ul);
-                // Operand dims: pre (= update dims 0..axis), [indexed], post.
-                let mut form = Aff::zero(ul);
-                for (d, &st) in strides.iter().enumerate() {
-                    if d < *axis {
-                        form.add_assign(&Aff::var(ul, d), st);
-                    } else if d > *axis {
-                        form.add_assign(&Aff::var(ul, d - 1 + ni), st);
-                    }
-                }
-                let idx_map: Map = (*axis..axis + ni).map(|v| Aff::var(ul, v)).collect();
-                self.kernels.push(Kernel {
-                    dims: us,
-                    kind: KernelKind::Map {
-                        outs: vec![Out {
-                            node: *updates,
-                            map: umap,
-                            dest: Dest {
-                                target: Target::Node(i),
-                                form,
-                                dyn_terms: vec![DynTerm {
-                                    node: *idx,
-                                    map: idx_map,
-                                    hi: shape[*axis] as i64 - 1,
-                                    stride: strides[*axis],
-                                }],
-                            },
-                            combine: Some(BinaryOp::Add),
-                            store: true,
-                        }],
-                    },
-                });
+                // The update at index u adds into x at u with the index axes replaced.
+                let form = index::gather_offset(&umap, &shape, ni, *axis, ul);
+                let idx_map: IndexMap = (*axis..axis + ni).map(|v| Aff::var(ul, v)).collect();
+                let dyn_term = DynTerm {
+                    node: *idx,
+                    map: idx_map,
+                    hi: shape[*axis] as i64 - 1,
+                    stride: strides[*axis],
+                };
+                let add = Some(BinaryOp::Add);
+                self.push_store(us, *updates, umap, i, form, vec![dyn_term], add);
             }
             Kind::Input(_) | Kind::Const(_) => unreachable!("handled above"),
+            Kind::Dot(..) => {
+                return Err(Error::Jit(
+                    "internal: dot_general reached planning without its canonical operands".into(),
+                ))
+            }
             other => {
                 return Err(Error::Jit(format!(
                     "internal: no lowering plan for {other:?}"
@@ -606,56 +677,34 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// A node holding `x` permuted by `perm` in row-major order (x itself if possible).
-    fn canonical_operand(&mut self, x: NodeId, perm: &[usize]) -> NodeId {
-        let is_identity = perm.iter().enumerate().all(|(i, &p)| i == p);
-        if is_identity && self.owner[x].is_some() {
-            return x;
-        }
-        let xs = self.shape(x).to_vec();
-        let node = super::graph::Node {
-            kind: Kind::Transpose {
-                perm: perm.to_vec(),
-            },
-            shape: perm.iter().map(|&p| xs[p]).collect(),
-            dtype: self.g.nodes[x].dtype,
-            arg: x,
-        };
-        self.g.nodes.push(node);
-        self.extend();
-        let t = self.g.nodes.len() - 1;
-        self.owner[t] = Some(t);
-        self.needs[t] = true;
-        let (dims, out) = self.own_out(t);
-        self.push_map(dims, out);
-        t
+    /// A kernel storing node `x` into node `n`'s buffer over `n`'s shape (the first step of
+    /// `dynamic_update_slice` and `scatter-add`).
+    fn push_copy(&mut self, n: NodeId, x: NodeId) {
+        let (dims, mut out) = self.own_out(n);
+        out.node = x;
+        self.kernels
+            .push(Kernel::new(dims, KernelKind::Map { outs: vec![out] }));
     }
 
-    fn reduce(&mut self, i: NodeId, op: &ReduceOp, x: NodeId) {
+    fn reduce(&mut self, i: NodeId, op: &ReduceOp, x: NodeId, init: Option<NodeId>) {
         let xs = self.shape(x).to_vec();
         let axes = op.axes().to_vec();
         let kept: Vec<usize> = (0..xs.len()).filter(|d| !axes.contains(d)).collect();
-        let last_big = (0..xs.len()).rev().find(|&d| xs[d] > 1);
-        let inner = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. })
-            || last_big.is_none_or(|d| axes.contains(&d));
-        if inner {
+        let Some(id) = init else {
             let dims = kept.iter().chain(&axes).map(|&d| xs[d]).collect();
-            self.kernels.push(Kernel {
-                dims,
-                kind: KernelKind::Reduce {
-                    node: i,
-                    x,
-                    op: op.clone(),
-                    kept,
-                    reduced: axes,
-                },
-            });
+            let kind = KernelKind::Reduce {
+                node: i,
+                x,
+                op: op.clone(),
+                kept,
+                reduced: axes,
+            };
+            self.kernels.push(Kernel::new(dims, kind));
             return;
-        }
+        };
         // The innermost dim is kept: initialise with the identity, then combine every
         // element of x into its place in row-major order (vectorised along the kept dim).
         let dt = self.g.nodes[x].dtype;
-        let id = self.lit(op.identity(dt));
         let out_shape = self.shape(i).to_vec();
         let ol = out_shape.len();
         let ostrides = index::row_strides(&out_shape);
@@ -664,34 +713,19 @@ impl Planner<'_> {
             &ostrides,
             ol,
         );
-        self.push_store(out_shape, id, vec![], i, oform, vec![]);
+        self.push_store(out_shape, id, vec![], i, oform, vec![], None);
         let xl = xs.len();
         let xmap = index::identity(xl, &(0..xl).collect::<Vec<_>>());
         let mut form = Aff::zero(xl);
         for (j, &d) in kept.iter().enumerate() {
             form.add_assign(&Aff::var(xl, d), ostrides[j]);
         }
-        self.kernels.push(Kernel {
-            dims: xs,
-            kind: KernelKind::Map {
-                outs: vec![Out {
-                    node: x,
-                    map: xmap,
-                    dest: Dest {
-                        target: Target::Node(i),
-                        form,
-                        dyn_terms: vec![],
-                    },
-                    combine: Some(reduce_combiner(op, dt)),
-                    store: true,
-                }],
-            },
-        });
+        let combine = Some(reduce_combiner(op, dt));
+        self.push_store(xs, x, xmap, i, form, vec![], combine);
     }
 
     /// Output buffers, dropping stores nobody reads, scratch layout.
     fn finish(mut self) -> Result<Plan> {
-        let original_nodes = self.needs_len_at_start;
         let n = self.g.nodes.len();
         let mut buf: Vec<Option<Buf>> = vec![None; n];
         for (b, node) in buf.iter_mut().zip(&self.g.nodes) {
@@ -735,35 +769,16 @@ impl Planner<'_> {
                     }
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
-                KernelKind::MatMul { lhs, rhs, .. } => stack.extend([*lhs, *rhs]),
+                KernelKind::MatMul { node } => stack.extend(self.g.nodes[*node].operands()),
             }
-            let mut seen = HashSet::new();
-            while let Some(m) = stack.pop() {
-                if !seen.insert(m) {
-                    continue;
-                }
-                let node = &self.g.nodes[m];
-                let expand =
-                    is_inline_kind(&node.kind) && (roots.contains(&m) || self.owner[m].is_none());
-                if !expand {
-                    let w = self.owner[m].ok_or_else(|| {
-                        Error::Jit(format!("internal: node {m} is read but has no buffer"))
-                    })?;
-                    read[w] = true;
-                    continue;
-                }
-                match &node.kind {
-                    Kind::Gather { x, idx, .. } => {
-                        read[self.owner[*x].expect("gather operands have buffers")] = true;
-                        stack.push(*idx);
-                    }
-                    Kind::DynSlice { x, starts } => {
-                        read[self.owner[*x].expect("dynamic_slice operands have buffers")] = true;
-                        stack.extend(starts);
-                    }
-                    _ => stack.extend(node.operands()),
-                }
-            }
+            let owner = &self.owner;
+            any_load(self.g, owner, &roots, stack, |m| {
+                let w = owner[m].ok_or_else(|| {
+                    Error::Jit(format!("internal: node {m} is read but has no buffer"))
+                })?;
+                read[w] = true;
+                Ok(false)
+            })?;
         }
         for kern in &mut self.kernels {
             if let KernelKind::Map { outs } = &mut kern.kind {
@@ -813,7 +828,7 @@ impl Planner<'_> {
             reshape: self.reshape,
             kernels: self.kernels,
             scratch_bytes: scratch,
-            original_nodes,
+            split: None,
         })
     }
 }

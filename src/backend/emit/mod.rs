@@ -1,0 +1,368 @@
+//! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
+//! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
+//! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
+//! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
+//! shared within one loop body. Nothing is decided here: emission only writes code.
+//!
+//! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
+//! [`eval`] inline expressions, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
+//! `dot_general`.
+
+mod eval;
+mod loops;
+mod matmul;
+mod reduce;
+
+use super::graph::{Graph, NodeId};
+use super::index::Aff;
+use super::ops::{sty, vty, Cx, Val};
+use super::plan::{Buf, Kernel, KernelKind, Plan};
+use super::schedule::{MapId, Schedule, UNROLL};
+use crate::core::error::Result;
+use crate::dtype::DType;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value};
+use cranelift_frontend::FunctionBuilder;
+use std::collections::HashMap;
+
+/// What every kernel of one function is emitted against.
+pub struct FunctionEnv<'a> {
+    pub g: &'a Graph,
+    pub plan: &'a Plan,
+    pub fma: bool,
+    /// Base address of every buffer (defined in the entry block).
+    pub bases: HashMap<Buf, Value>,
+    /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
+    pub matmul: [FuncRef; 2],
+    /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
+    /// split kernel runs (see `Schedule::split`).
+    pub range: (Value, Value),
+}
+
+#[derive(Clone, Copy)]
+enum Cached {
+    One(Val),
+    Two(Val, Val),
+}
+
+/// The state of emitting one kernel: its schedule, the current loop variables, the values
+/// computed so far in the current loop body.
+struct LoopState<'a> {
+    s: &'a Schedule,
+    /// Original loop dimensions.
+    nl: usize,
+    /// Current value of each group's loop variable.
+    vars: Vec<Option<Value>>,
+    cache: HashMap<(NodeId, MapId, u8), Cached>,
+    /// Lanes of the code being emitted now (1 in scalar bodies).
+    lanes: u8,
+    /// Unroll copy being emitted (part of the cache key of non-uniform values).
+    copy: u8,
+}
+
+impl LoopState<'_> {
+    fn key(&self, n: NodeId, m: MapId) -> (NodeId, MapId, u8) {
+        let copy = if self.lanes > 1 && self.s.uniform(m) {
+            u8::MAX
+        } else {
+            self.copy
+        };
+        (n, m, copy)
+    }
+}
+
+/// Writes the code of one kernel.
+pub struct Emitter<'a, 'c> {
+    cx: &'c FunctionEnv<'a>,
+    kern: &'a Kernel,
+    k: LoopState<'a>,
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// A loop body: (state, builder, induction variable, carried values) -> next carried values.
+type LoopBody<'f, S> =
+    dyn FnMut(&mut S, &mut FunctionBuilder, Value, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+/// One unrolled copy of a vector body: (state, builder, copy, carried) -> next carried.
+type CopyBody<'f, S> =
+    dyn FnMut(&mut S, &mut FunctionBuilder, usize, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+/// The body of a scalar tail: (state, builder, carried) -> next carried.
+type TailBody<'f, S> =
+    dyn FnMut(&mut S, &mut FunctionBuilder, Vec<Value>) -> Result<Vec<Value>> + 'f;
+
+/// `for i in (start..end).step_by(step)`, threading `carried` values through the iterations.
+fn for_range<S>(
+    st: &mut S,
+    b: &mut FunctionBuilder,
+    start: i64,
+    end: i64,
+    step: i64,
+    carried: Vec<Value>,
+    body: &mut LoopBody<S>,
+) -> Result<Vec<Value>> {
+    if start >= end {
+        return Ok(carried);
+    }
+    if start + step >= end {
+        let i = b.ins().iconst(types::I64, start);
+        return body(st, b, i, carried);
+    }
+    let header = b.create_block();
+    let body_block = b.create_block();
+    let exit = b.create_block();
+    b.append_block_param(header, types::I64);
+    for &c in &carried {
+        let ty = b.func.dfg.value_type(c);
+        b.append_block_param(header, ty);
+        b.append_block_param(exit, ty);
+    }
+    let i0 = b.ins().iconst(types::I64, start);
+    let args: Vec<BlockArg> = std::iter::once(i0)
+        .chain(carried.iter().copied())
+        .map(BlockArg::Value)
+        .collect();
+    b.ins().jump(header, &args);
+    b.switch_to_block(header);
+    let params = b.block_params(header).to_vec();
+    let i = params[0];
+    let cond = b.ins().icmp_imm_s(IntCC::SignedLessThan, i, end);
+    let exit_args: Vec<BlockArg> = params[1..].iter().copied().map(BlockArg::Value).collect();
+    b.ins().brif(cond, body_block, &[], exit, &exit_args);
+    b.switch_to_block(body_block);
+    let next = body(st, b, i, params[1..].to_vec())?;
+    let i2 = b.ins().iadd_imm_s(i, step);
+    let args: Vec<BlockArg> = std::iter::once(i2)
+        .chain(next)
+        .map(BlockArg::Value)
+        .collect();
+    b.ins().jump(header, &args);
+    b.switch_to_block(exit);
+    Ok(b.block_params(exit).to_vec())
+}
+
+/// `for i in (start..end).step_by(step)` with run-time bounds (no carried values).
+fn for_range_dyn<S>(
+    st: &mut S,
+    b: &mut FunctionBuilder,
+    start: Value,
+    end: Value,
+    step: i64,
+    body: &mut LoopBody<S>,
+) -> Result<()> {
+    let header = b.create_block();
+    let body_block = b.create_block();
+    let exit = b.create_block();
+    b.append_block_param(header, types::I64);
+    b.ins().jump(header, &[BlockArg::Value(start)]);
+    b.switch_to_block(header);
+    let i = b.block_params(header)[0];
+    let cond = b.ins().icmp(IntCC::SignedLessThan, i, end);
+    b.ins().brif(cond, body_block, &[], exit, &[]);
+    b.switch_to_block(body_block);
+    body(st, b, i, vec![])?;
+    let i2 = b.ins().iadd_imm_s(i, step);
+    b.ins().jump(header, &[BlockArg::Value(i2)]);
+    b.switch_to_block(exit);
+    Ok(())
+}
+
+impl<'a, 'c> Emitter<'a, 'c> {
+    pub fn new(cx: &'c FunctionEnv<'a>, kern: &'a Kernel) -> Self {
+        let s = &kern.schedule;
+        Emitter {
+            cx,
+            kern,
+            k: LoopState {
+                s,
+                nl: kern.dims.len(),
+                vars: vec![None; s.groups.len()],
+                cache: HashMap::new(),
+                lanes: 1,
+                copy: 0,
+            },
+        }
+    }
+
+    fn g(&self) -> &'a Graph {
+        self.cx.g
+    }
+
+    fn dt(&self, n: NodeId) -> DType {
+        self.cx.g.nodes[n].dtype
+    }
+
+    fn base(&self, buf: Buf) -> Value {
+        self.cx.bases[&buf]
+    }
+
+    fn ops_cx(&self) -> Cx {
+        Cx {
+            fma: self.cx.fma,
+            lanes: self.k.lanes,
+        }
+    }
+
+    /// Emit the kernel's code.
+    pub fn kernel(&mut self, b: &mut FunctionBuilder) -> Result<()> {
+        let kern = self.kern;
+        if kern.is_empty() {
+            return Ok(());
+        }
+        match &kern.kind {
+            KernelKind::Map { outs } => self.map_kernel(b, outs),
+            KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
+            KernelKind::MatMul { node } => self.matmul(b, *node),
+        }
+    }
+
+    // ----- evaluation of inline expressions -------------------------------------------------
+
+    /// The i64 value of `form` at the current loop variables.
+    fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
+        let mut acc = b.ins().iconst(types::I64, f.c);
+        for (gi, (_, dims)) in self.k.s.groups.iter().enumerate() {
+            let coef = f.k[*dims.last().expect("groups are non-empty")];
+            if coef == 0 {
+                continue;
+            }
+            let v = self.k.vars[gi].expect("loop variable is defined");
+            let t = if coef == 1 {
+                v
+            } else {
+                b.ins().imul_imm_s(v, coef)
+            };
+            acc = b.ins().iadd(acc, t);
+        }
+        acc
+    }
+
+    /// `base + esize * offset`.
+    fn address(&self, b: &mut FunctionBuilder, base: Value, offset: Value, dt: DType) -> Value {
+        let bytes = b.ins().imul_imm_s(offset, dt.size_bytes() as i64);
+        b.ins().iadd(base, bytes)
+    }
+
+    /// An integer index value as i64, clamped into `[0, hi]`.
+    fn clamped_index(&self, b: &mut FunctionBuilder, v: Val, dt: DType, hi: i64) -> Value {
+        let Val::S(v) = v else {
+            unreachable!("dynamic indices are uniform in vector code")
+        };
+        let w = if dt == DType::U32 {
+            b.ins().uextend(types::I64, v)
+        } else {
+            b.ins().sextend(types::I64, v)
+        };
+        let zero = b.ins().iconst(types::I64, 0);
+        let hi = b.ins().iconst(types::I64, hi.max(0));
+        let t = b.ins().smax(w, zero);
+        b.ins().smin(t, hi)
+    }
+
+    /// `off + clamp(v, 0, hi) * stride`: a dynamic index term added to an element offset.
+    fn add_index_term(
+        &self,
+        b: &mut FunctionBuilder,
+        off: Value,
+        (v, dt): (Val, DType),
+        hi: i64,
+        stride: i64,
+    ) -> Value {
+        let i = self.clamped_index(b, v, dt, hi);
+        let t = b.ins().imul_imm_s(i, stride);
+        b.ins().iadd(off, t)
+    }
+
+    /// Load an element of node `x` (one with a buffer) at element offset `off`.
+    fn load_at(&self, b: &mut FunctionBuilder, x: NodeId, off: Value, vector: bool) -> Val {
+        let dt = self.dt(x);
+        let buf = self
+            .cx
+            .plan
+            .buf_of(x)
+            .expect("operands read in place have buffers");
+        let addr = self.address(b, self.base(buf), off, dt);
+        self.load(b, addr, dt, vector)
+    }
+
+    fn load(&self, b: &mut FunctionBuilder, addr: Value, dt: DType, vector: bool) -> Val {
+        if vector {
+            Val::V(b.ins().load(vty(dt, self.k.lanes), flags(), addr, 0))
+        } else {
+            Val::S(b.ins().load(sty(dt), flags(), addr, 0))
+        }
+    }
+
+    // ----- vector bodies and scalar tails ---------------------------------------------------
+
+    /// One vector step of the innermost group `gi` from element `i`: its `UNROLL` copies, the
+    /// `u`-th at `i + u * lanes` (the schedule's lanes), each running `body(u, carried)`.
+    fn unrolled(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        i: Value,
+        mut carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let lanes = self.k.s.lanes;
+        self.k.lanes = lanes;
+        self.k.cache.clear();
+        for u in 0..UNROLL {
+            self.k.copy = u as u8;
+            let iu = if u == 0 {
+                i
+            } else {
+                b.ins().iadd_imm_s(i, u as i64 * lanes as i64)
+            };
+            self.k.vars[gi] = Some(iu);
+            carried = body(self, b, u, carried)?;
+        }
+        self.k.copy = 0;
+        Ok(carried)
+    }
+
+    /// Scalar code for element `i` of the innermost group `gi`.
+    fn scalar_at(&mut self, gi: usize, i: Value) {
+        self.k.lanes = 1;
+        self.k.copy = 0;
+        self.k.cache.clear();
+        self.k.vars[gi] = Some(i);
+    }
+
+    /// The innermost group `gi` over `[0, ext)`: vector steps of `lanes * UNROLL` elements
+    /// (see [`Self::unrolled`]) while a whole step fits, then a scalar `tail` per element,
+    /// threading `carried` through.
+    fn vector_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        mut carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let lanes = self.k.s.lanes;
+        let step = lanes as i64 * UNROLL as i64;
+        let nv = if lanes > 1 { ext / step * step } else { 0 };
+        if nv > 0 {
+            carried = for_range(self, b, 0, nv, step, carried, &mut |s, b, i, cs| {
+                s.unrolled(b, gi, i, cs, body)
+            })?;
+        }
+        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
+            s.scalar_at(gi, i);
+            tail(s, b, cs)
+        })
+    }
+}
+
+fn val_raw(v: Val) -> Value {
+    match v {
+        Val::S(x) | Val::V(x) => x,
+    }
+}

@@ -1,0 +1,330 @@
+//! Reductions: sum/max/min with several vector accumulators along the innermost reduced group,
+//! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), and argmax/argmin.
+
+use super::{flags, for_range, val_raw, Emitter};
+use crate::backend::graph::NodeId;
+use crate::backend::index::Aff;
+use crate::backend::ops::{self, sconst, to_vec, Cx, Val};
+use crate::backend::plan::reduce_combiner;
+use crate::backend::schedule::{MapId, UNROLL};
+use crate::core::error::Result;
+use crate::dtype::DType;
+use crate::prims::{BinaryOp, ReduceOp};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_frontend::FunctionBuilder;
+
+/// Elements an f32 sum adds in f32 before moving the partial sums to f64.
+const WIDE_BLOCK: i64 = 256;
+
+impl Emitter<'_, '_> {
+    pub(super) fn reduce_kernel(
+        &mut self,
+        b: &mut FunctionBuilder,
+        node: NodeId,
+        x: NodeId,
+        op: &ReduceOp,
+    ) -> Result<()> {
+        let s = self.k.s;
+        let rc = Reduction {
+            node,
+            x,
+            xm: s.x_map,
+            op,
+            n_kept_groups: s.kept_groups,
+            lanes: s.lanes,
+            dest_form: s.dest_form.clone(),
+        };
+        self.reduce_outer(b, &rc, 0)
+    }
+
+    fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &Reduction, gi: usize) -> Result<()> {
+        if gi < c.n_kept_groups {
+            let ext = self.k.s.groups[gi].0 as i64;
+            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+                s.k.vars[gi] = Some(i);
+                s.reduce_outer(b, c, gi + 1)?;
+                Ok(vec![])
+            })?;
+            return Ok(());
+        }
+        let out_dt = self.dt(c.node);
+        let result = if matches!(c.op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. }) {
+            self.arg_reduce(b, c)?
+        } else {
+            self.accumulate(b, c)?
+        };
+        let off = self.form(b, &c.dest_form);
+        let base = self.base(
+            self.cx
+                .plan
+                .buf_of(c.node)
+                .expect("reductions have buffers"),
+        );
+        let addr = self.address(b, base, off, out_dt);
+        b.ins().store(flags(), result, addr, 0);
+        Ok(())
+    }
+
+    /// Sum/max/min over the reduced groups: several vector accumulators on the innermost
+    /// contiguous group when vectorised, one scalar accumulator otherwise.
+    fn accumulate(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
+        let dt = self.dt(c.x);
+        let comb = reduce_combiner(c.op, dt);
+        let lanes = c.lanes;
+        if dt == DType::F32 && matches!(c.op, ReduceOp::Sum { .. }) {
+            return self.wide_sum(b, c);
+        }
+        let id = sconst(b, c.op.identity(dt));
+        let mut carried = vec![id];
+        if lanes > 1 {
+            let cx = Cx {
+                fma: self.cx.fma,
+                lanes,
+            };
+            let v = to_vec(b, &cx, dt, Val::S(id));
+            carried.extend(std::iter::repeat_n(v, UNROLL));
+        }
+        let ng = self.k.s.groups.len();
+        let out = if c.n_kept_groups == ng {
+            // Nothing to reduce (all reduced extents are 1): one element.
+            self.k.lanes = 1;
+            self.k.cache.clear();
+            let v = self.eval(b, c.x, c.xm)?;
+            let r = ops::combine(b, &self.ops_cx(), &comb, dt, Val::S(id), v);
+            vec![val_raw(r)]
+        } else {
+            self.reduce_loops(b, c, &comb, c.n_kept_groups, carried)?
+        };
+        let mut acc = Val::S(out[0]);
+        if lanes > 1 {
+            let cx = Cx {
+                fma: self.cx.fma,
+                lanes,
+            };
+            let v = &out[1..];
+            let a = ops::combine(b, &cx, &comb, dt, Val::V(v[0]), Val::V(v[1]));
+            let d = ops::combine(b, &cx, &comb, dt, Val::V(v[2]), Val::V(v[3]));
+            let t = val_raw(ops::combine(b, &cx, &comb, dt, a, d));
+            let scx = Cx {
+                fma: self.cx.fma,
+                lanes: 1,
+            };
+            let mut h = Val::S(b.ins().extractlane(t, 0));
+            for l in 1..lanes {
+                let e = Val::S(b.ins().extractlane(t, l));
+                h = ops::combine(b, &scx, &comb, dt, h, e);
+            }
+            acc = ops::combine(b, &scx, &comb, dt, h, acc);
+        }
+        Ok(val_raw(acc))
+    }
+
+    /// An f32 sum accumulated in f64 (as the interpreter does): scalar code adds each element
+    /// in f64; vector code sums blocks of `WIDE_BLOCK` elements in four f32x4 accumulators and
+    /// adds each block's partial sums into two f64x2 accumulators.
+    fn wide_sum(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
+        let zero = b.ins().f64const(0.0);
+        let mut carried = vec![zero];
+        if c.lanes > 1 {
+            let z = b.ins().splat(types::F64X2, zero);
+            carried.extend([z, z]);
+        }
+        let ng = self.k.s.groups.len();
+        let out = if c.n_kept_groups == ng {
+            self.k.lanes = 1;
+            self.k.cache.clear();
+            let v = val_raw(self.eval(b, c.x, c.xm)?);
+            let w = b.ins().fpromote(types::F64, v);
+            vec![b.ins().fadd(zero, w)]
+        } else {
+            self.wide_loops(b, c, c.n_kept_groups, carried)?
+        };
+        let mut acc = out[0];
+        if c.lanes > 1 {
+            let d = b.ins().fadd(out[1], out[2]);
+            let l0 = b.ins().extractlane(d, 0);
+            let l1 = b.ins().extractlane(d, 1);
+            let h = b.ins().fadd(l0, l1);
+            acc = b.ins().fadd(h, acc);
+        }
+        Ok(b.ins().fdemote(types::F32, acc))
+    }
+
+    fn wide_loops(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        gi: usize,
+        carried: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let ng = self.k.s.groups.len();
+        let ext = self.k.s.groups[gi].0 as i64;
+        if gi + 1 < ng {
+            return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
+                s.k.vars[gi] = Some(i);
+                s.wide_loops(b, c, gi + 1, cs)
+            });
+        }
+        let step = c.lanes as i64 * UNROLL as i64;
+        let nv = if c.lanes > 1 { ext / step * step } else { 0 };
+        let nb = nv / WIDE_BLOCK * WIDE_BLOCK;
+        let mut carried = carried;
+        if nb > 0 {
+            carried = for_range(self, b, 0, nb, WIDE_BLOCK, carried, &mut |s, b, bs, cs| {
+                s.wide_block(b, c, gi, bs, WIDE_BLOCK, cs)
+            })?;
+        }
+        if nv > nb {
+            let bs = b.ins().iconst(types::I64, nb);
+            carried = self.wide_block(b, c, gi, bs, nv - nb, carried)?;
+        }
+        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
+            s.scalar_at(gi, i);
+            let v = val_raw(s.eval(b, c.x, c.xm)?);
+            let w = b.ins().fpromote(types::F64, v);
+            cs[0] = b.ins().fadd(cs[0], w);
+            Ok(cs)
+        })
+    }
+
+    /// `len` elements from `start` in f32x4 accumulators, then into the f64x2 ones.
+    fn wide_block(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        gi: usize,
+        start: Value,
+        len: i64,
+        mut cs: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let lanes = c.lanes as i64;
+        let zero = b.ins().f32const(0.0);
+        let z = b.ins().splat(types::F32X4, zero);
+        let accs = for_range(
+            self,
+            b,
+            0,
+            len,
+            lanes * UNROLL as i64,
+            vec![z; UNROLL],
+            &mut |s, b, i, acc| {
+                let base = b.ins().iadd(start, i);
+                let mut body =
+                    |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut acc: Vec<Value>| {
+                        let v = s.eval(b, c.x, c.xm)?;
+                        let v = to_vec(b, &s.ops_cx(), DType::F32, v);
+                        acc[u] = b.ins().fadd(acc[u], v);
+                        Ok(acc)
+                    };
+                s.unrolled(b, gi, base, acc, &mut body)
+            },
+        )?;
+        let p = b.ins().fadd(accs[0], accs[1]);
+        let q = b.ins().fadd(accs[2], accs[3]);
+        let t = b.ins().fadd(p, q);
+        let lo = b.ins().fvpromote_low(t);
+        let mask: Vec<u8> = (8..16).chain(0..8).collect();
+        let tb = b.ins().bitcast(types::I8X16, ops::le(), t);
+        let imm = b.func.dfg.immediates.push(mask.into());
+        let swapped = b.ins().shuffle(tb, tb, imm);
+        let swapped = b.ins().bitcast(types::F32X4, ops::le(), swapped);
+        let hi = b.ins().fvpromote_low(swapped);
+        cs[1] = b.ins().fadd(cs[1], lo);
+        cs[2] = b.ins().fadd(cs[2], hi);
+        Ok(cs)
+    }
+
+    fn reduce_loops(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        comb: &BinaryOp,
+        gi: usize,
+        carried: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        let ng = self.k.s.groups.len();
+        let ext = self.k.s.groups[gi].0 as i64;
+        let dt = self.dt(c.x);
+        if gi + 1 < ng {
+            return for_range(self, b, 0, ext, 1, carried, &mut |s, b, i, cs| {
+                s.k.vars[gi] = Some(i);
+                s.reduce_loops(b, c, comb, gi + 1, cs)
+            });
+        }
+        let mut body = |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut cs: Vec<Value>| {
+            let cx = s.ops_cx();
+            let v = s.eval(b, c.x, c.xm)?;
+            let v = Val::V(to_vec(b, &cx, dt, v));
+            cs[1 + u] = val_raw(ops::combine(b, &cx, comb, dt, Val::V(cs[1 + u]), v));
+            Ok(cs)
+        };
+        let mut tail = |s: &mut Self, b: &mut FunctionBuilder, mut cs: Vec<Value>| {
+            let v = s.eval(b, c.x, c.xm)?;
+            let cx = s.ops_cx();
+            cs[0] = val_raw(ops::combine(b, &cx, comb, dt, Val::S(cs[0]), v));
+            Ok(cs)
+        };
+        self.vector_then_scalar(b, gi, ext, carried, &mut body, &mut tail)
+    }
+
+    /// argmax/argmin along one axis: the first extremum, NaN counting as the extremum.
+    fn arg_reduce(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
+        let dt = self.dt(c.x);
+        let is_max = matches!(c.op, ReduceOp::Argmax { .. });
+        let gi = c.n_kept_groups;
+        self.k.lanes = 1;
+        let zero = b.ins().iconst(types::I64, 0);
+        if gi >= self.k.s.groups.len() {
+            return Ok(b.ins().ireduce(types::I32, zero));
+        }
+        let ext = self.k.s.groups[gi].0 as i64;
+        self.k.vars[gi] = Some(zero);
+        self.k.cache.clear();
+        let first = val_raw(self.eval(b, c.x, c.xm)?);
+        let out = for_range(self, b, 1, ext, 1, vec![first, zero], &mut |s, b, i, cs| {
+            s.k.cache.clear();
+            s.k.vars[gi] = Some(i);
+            let v = val_raw(s.eval(b, c.x, c.xm)?);
+            let (best, idx) = (cs[0], cs[1]);
+            let take = if dt.is_float() {
+                let better = b.ins().fcmp(
+                    if is_max {
+                        FloatCC::GreaterThan
+                    } else {
+                        FloatCC::LessThan
+                    },
+                    v,
+                    best,
+                );
+                let v_nan = b.ins().fcmp(FloatCC::Unordered, v, v);
+                let best_ok = b.ins().fcmp(FloatCC::Ordered, best, best);
+                let t = b.ins().bor(better, v_nan);
+                b.ins().band(t, best_ok)
+            } else {
+                let cc = match (dt == DType::I32, is_max) {
+                    (true, true) => IntCC::SignedGreaterThan,
+                    (true, false) => IntCC::SignedLessThan,
+                    (false, true) => IntCC::UnsignedGreaterThan,
+                    (false, false) => IntCC::UnsignedLessThan,
+                };
+                b.ins().icmp(cc, v, best)
+            };
+            let nb = b.ins().select(take, v, best);
+            let ni = b.ins().select(take, i, idx);
+            Ok(vec![nb, ni])
+        })?;
+        Ok(b.ins().ireduce(types::I32, out[1]))
+    }
+}
+
+/// The reduction being emitted: `node = op(x)`, `x` read at map `xm`.
+struct Reduction<'o> {
+    node: NodeId,
+    x: NodeId,
+    xm: MapId,
+    op: &'o ReduceOp,
+    n_kept_groups: usize,
+    lanes: u8,
+    dest_form: Aff,
+}

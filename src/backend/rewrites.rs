@@ -1,0 +1,253 @@
+//! Graph rewrites between `graph::build` and planning: a list of named passes, each a function
+//! of the graph, run in order. After them the graph is final: planning adds no node. A new
+//! pass is one function added to [`PASSES`].
+
+use super::graph::{Graph, Kind, Node, NodeId};
+use crate::dtype::Scalar;
+use crate::prims::{BinaryOp, ReduceOp};
+use std::collections::HashMap;
+
+/// A graph pass: rewrites the graph in place, computing the same outputs bit for bit.
+pub type Pass = fn(&mut Graph);
+
+/// The passes, in the order they run.
+pub const PASSES: &[(&str, Pass)] = &[
+    ("simplify", simplify),
+    ("common_subexpressions", common_subexpressions),
+    ("canonical_operands", canonical_operands),
+    ("dead_code", dead_code),
+];
+
+/// Run every pass of [`PASSES`] on `g`.
+pub fn run(g: &mut Graph) {
+    for (_, pass) in PASSES {
+        pass(g);
+    }
+}
+
+/// Drop the nodes no output depends on.
+pub fn dead_code(g: &mut Graph) {
+    let mut live = vec![false; g.nodes.len()];
+    for &o in &g.outputs {
+        live[o] = true;
+    }
+    for i in (0..g.nodes.len()).rev() {
+        if live[i] {
+            for o in g.nodes[i].operands() {
+                live[o] = true;
+            }
+        }
+    }
+    g.rewrite(|g, i, node| {
+        if live[i] {
+            g.push_node(node)
+        } else {
+            usize::MAX
+        }
+    });
+}
+
+/// Algebraic identities that keep every bit of `x`: `x * 1`, `x + (-0.0)`, `x - 0.0` (and
+/// `1 * x`, `-0.0 + x`) are `x`, for floats and integers (`x + 0` for integers). `x + 0.0` is
+/// not `x` for floats: `-0.0 + 0.0` is `+0.0`. (A signalling NaN, which the arithmetic would
+/// quiet, passes through unchanged.)
+pub fn simplify(g: &mut Graph) {
+    g.rewrite(|g, _, node| {
+        if let Kind::Binary(op, a, b) = &node.kind {
+            let lit = |n: NodeId| match g.nodes[n].kind {
+                Kind::Lit(v) => Some(v),
+                _ => None,
+            };
+            let same_type =
+                |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
+            if lit(*b).is_some_and(|v| keeps_bits(op, v, true)) && same_type(*a) {
+                return *a;
+            }
+            if lit(*a).is_some_and(|v| keeps_bits(op, v, false)) && same_type(*b) {
+                return *b;
+            }
+        }
+        g.push_node(node)
+    });
+}
+
+/// Is `x op v` (`v op x` when `!on_right`) `x`, bit for bit, for every `x`?
+fn keeps_bits(op: &BinaryOp, v: Scalar, on_right: bool) -> bool {
+    let (zero, one, neg_zero) = match v {
+        Scalar::F32(c) => (
+            c == 0.0 && c.is_sign_positive(),
+            c == 1.0,
+            c == 0.0 && c.is_sign_negative(),
+        ),
+        Scalar::F64(c) => (
+            c == 0.0 && c.is_sign_positive(),
+            c == 1.0,
+            c == 0.0 && c.is_sign_negative(),
+        ),
+        Scalar::I32(c) => (c == 0, c == 1, c == 0),
+        Scalar::U32(c) => (c == 0, c == 1, c == 0),
+        Scalar::Bool(_) => return false,
+    };
+    match op {
+        BinaryOp::Mul => one,
+        BinaryOp::Add => neg_zero,
+        BinaryOp::Sub => on_right && zero,
+        _ => false,
+    }
+}
+
+/// Compute each value once: a node with the kind, operands, shape and dtype of an earlier
+/// one is that node (literals are the same when their bits are).
+pub fn common_subexpressions(g: &mut Graph) {
+    let mut first: HashMap<String, NodeId> = HashMap::new();
+    g.rewrite(|g, _, node| {
+        let key = match node.kind {
+            Kind::Lit(v) => format!("Lit {:?}", lit_bits(v)),
+            _ => format!("{node:?}"),
+        };
+        *first.entry(key).or_insert_with(|| g.push_node(node))
+    });
+}
+
+/// A literal's dtype and bits.
+fn lit_bits(v: Scalar) -> (crate::dtype::DType, u64) {
+    let bits = match v {
+        Scalar::Bool(b) => b as u64,
+        Scalar::I32(x) => x as u32 as u64,
+        Scalar::U32(x) => x as u64,
+        Scalar::F32(x) => x.to_bits() as u64,
+        Scalar::F64(x) => x.to_bits(),
+    };
+    (v.dtype(), bits)
+}
+
+/// Make explicit what planning needs as nodes: each `dot_general` becomes a `MatMul` of its
+/// operands transposed into `[batch, m, k]` and `[batch, k, n]` order (a `Transpose` node where
+/// the order differs), and a reduction whose innermost dimension is kept gets its identity as
+/// an `init` literal (it is then computed by combining into a filled result).
+pub fn canonical_operands(g: &mut Graph) {
+    g.rewrite(|g, _, mut node| {
+        match &mut node.kind {
+            Kind::Dot(d, a, b) => {
+                let c = d.canonical(&g.nodes[*a].shape, &g.nodes[*b].shape);
+                let lhs = transposed(g, *a, &c.lhs_perm);
+                let rhs = transposed(g, *b, &c.rhs_perm);
+                node.kind = Kind::MatMul {
+                    lhs,
+                    rhs,
+                    batch: c.batch,
+                    m: c.m,
+                    k: c.k,
+                    n: c.n,
+                };
+                node.arg = usize::MAX;
+            }
+            Kind::Reduce { op, x, init } => {
+                let xs = &g.nodes[*x].shape;
+                let axes = op.axes();
+                let last_big = (0..xs.len()).rev().find(|&d| xs[d] > 1);
+                let inner = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. })
+                    || last_big.is_none_or(|d| axes.contains(&d));
+                if !inner {
+                    let v = op.identity(g.nodes[*x].dtype);
+                    *init = Some(g.push(Kind::Lit(v), vec![], v.dtype(), usize::MAX));
+                }
+            }
+            _ => {}
+        }
+        g.push_node(node)
+    });
+}
+
+/// Node `x` permuted by `perm` (`x` itself for the identity).
+fn transposed(g: &mut Graph, x: NodeId, perm: &[usize]) -> NodeId {
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return x;
+    }
+    let xn = &g.nodes[x];
+    g.push_node(Node {
+        kind: Kind::Transpose {
+            perm: perm.to_vec(),
+        },
+        shape: perm.iter().map(|&p| xn.shape[p]).collect(),
+        dtype: xn.dtype,
+        arg: x,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    fn graph() -> Graph {
+        let mut g = Graph {
+            nodes: Vec::new(),
+            consts: Vec::new(),
+            outputs: Vec::new(),
+        };
+        g.push(Kind::Input(0), vec![3], DType::F32, usize::MAX);
+        g
+    }
+
+    fn lit(g: &mut Graph, v: f32) -> NodeId {
+        g.push(Kind::Lit(Scalar::F32(v)), vec![], DType::F32, usize::MAX)
+    }
+
+    fn binary(g: &mut Graph, op: BinaryOp, a: NodeId, b: NodeId) -> NodeId {
+        g.push(Kind::Binary(op, a, b), vec![3], DType::F32, usize::MAX)
+    }
+
+    fn is_binary(g: &Graph, n: NodeId, op: BinaryOp) -> bool {
+        matches!(&g.nodes[n].kind, Kind::Binary(o, 0, _) if *o == op)
+    }
+
+    #[test]
+    fn simplify_keeps_only_bit_exact_identities() {
+        let mut g = graph();
+        let (one, zero, neg_zero) = (lit(&mut g, 1.0), lit(&mut g, 0.0), lit(&mut g, -0.0));
+        let a = binary(&mut g, BinaryOp::Mul, 0, one);
+        let b = binary(&mut g, BinaryOp::Add, neg_zero, a);
+        let c = binary(&mut g, BinaryOp::Sub, b, zero);
+        let d = binary(&mut g, BinaryOp::Add, 0, zero);
+        let e = binary(&mut g, BinaryOp::Sub, 0, neg_zero);
+        g.outputs = vec![c, d, e];
+        simplify(&mut g);
+        dead_code(&mut g);
+        assert_eq!(g.outputs[0], 0, "x * 1 + -0.0 - 0.0 is x");
+        assert!(is_binary(&g, g.outputs[1], BinaryOp::Add), "x + 0.0 stays");
+        assert!(
+            is_binary(&g, g.outputs[2], BinaryOp::Sub),
+            "x - (-0.0) stays"
+        );
+    }
+
+    #[test]
+    fn common_subexpressions_are_computed_once() {
+        let mut g = graph();
+        let (two, two_again) = (lit(&mut g, 2.0), lit(&mut g, 2.0));
+        let (zero, neg_zero) = (lit(&mut g, 0.0), lit(&mut g, -0.0));
+        let a = binary(&mut g, BinaryOp::Mul, 0, two);
+        let b = binary(&mut g, BinaryOp::Mul, 0, two_again);
+        let c = binary(&mut g, BinaryOp::Add, 0, zero);
+        let d = binary(&mut g, BinaryOp::Add, 0, neg_zero);
+        g.outputs = vec![a, b, c, d];
+        common_subexpressions(&mut g);
+        assert_eq!(g.outputs[0], g.outputs[1]);
+        assert_ne!(g.outputs[2], g.outputs[3], "0.0 and -0.0 differ");
+        assert_eq!(g.nodes.len(), 1 + 3 + 3);
+    }
+
+    #[test]
+    fn dead_code_keeps_what_the_outputs_read() {
+        let mut g = graph();
+        let two = lit(&mut g, 2.0);
+        let unused = binary(&mut g, BinaryOp::Add, 0, two);
+        let used = binary(&mut g, BinaryOp::Mul, 0, two);
+        binary(&mut g, BinaryOp::Sub, unused, 0);
+        g.outputs = vec![used];
+        dead_code(&mut g);
+        assert_eq!(g.nodes.len(), 3);
+        assert!(is_binary(&g, g.outputs[0], BinaryOp::Mul));
+    }
+}
