@@ -1,7 +1,7 @@
-//! The standard workloads of shared/bench/README.md, side by side with JAX's
-//! (`shared/bench/jax_workloads.py`): first call of a freshly wrapped function (trace,
+//! The standard workloads of docs/BENCHMARKING.md, side by side with JAX's
+//! (`benches/jax/jax_workloads.py`): first call of a freshly wrapped function (trace,
 //! transform, compile, run) and the median cached call. A readable table; with `--json`, one
-//! JSON line per workload for `shared/bench/compare.py`. `--quick` takes fewer samples.
+//! JSON line per workload for `benches/jax/compare.py`. `--quick` takes fewer samples.
 //!
 //! `cargo bench --bench workloads -- --json`
 

@@ -5,7 +5,7 @@
 //!
 //! The algorithms are JAX's (`jax/_src/random.py`, `jax/_src/prng.py`, `threefry2x32.py`) in
 //! the original, non-partitionable threefry mode (`jax_threefry_partitionable=False`, the
-//! default before JAX 0.5): same keys, same bits, same floats (see shared/reference/PRNG.md).
+//! default before JAX 0.5): same keys, same bits, same floats (see docs/PRNG.md).
 //! The floats are those of JAX 0.10 on an x86-64 CPU, whose compiled code fuses multiply-adds
 //! and has its own `log`, `log1p`, `erf` and `erf_inv`; `xla_math` writes those out in lax ops.
 //! Rust numbers passed as parameters behave like Python scalars with x64 off: floats are f32

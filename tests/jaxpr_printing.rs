@@ -6,7 +6,7 @@
 //! literals print as their value (`1.0`, not JAX >= 0.6.1's `1.0:f32[]`), params are sorted by
 //! name, nested jaxprs continue the outer naming, and no sharding params appear. The layout rules
 //! (width-80 groups, indent 4 for equations and 2 for `in`, names a..z, ba, bb, ..., `_` for
-//! unused outputs) are the ones `shared/reference/JAXPR.md` reads from JAX's `core.pp_jaxpr`.
+//! unused outputs) are the ones `docs/JAXPR.md` reads from JAX's `core.pp_jaxpr`.
 //! Where cranax has no JAX equivalent (its `gather` is a take along one axis), the string follows
 //! those same rules and the comment says so.
 

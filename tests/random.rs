@@ -1,7 +1,7 @@
 //! `random` against JAX, bit for bit: every value of tests/data/jax_random.json (a copy of
-//! shared/reference/jax_random.json) and tests/data/jax_random_more.json (made by
+//! the team's reference set, generated with JAX in non-partitionable mode) and tests/data/jax_random_more.json (made by
 //! tests/data/gen_jax_reference.py with threefry_partitionable=False), the threefry known
-//! answers of PRNG.md, and the transformations: every sampler traced (a jaxpr run by the
+//! answers of docs/PRNG.md, and the transformations: every sampler traced (a jaxpr run by the
 //! reference interpreter, so the traced paths such as the sorting network of `permutation`) and
 //! jitted reproduces the same values, and `vmap` over split keys equals a loop. Then bad input,
 //! and the `rand` interop.

@@ -1,5 +1,5 @@
 //! JAX's jaxpr format: a Wadler-style document printed at width 80 (see
-//! shared/reference/JAXPR.md, read from JAX's `core.pp_jaxpr` and `pretty_printer.py`).
+//! docs/JAXPR.md, read from JAX's `core.pp_jaxpr` and `pretty_printer.py`).
 //! A group prints flat when its own content fits in the rest of the line; otherwise its breaks
 //! become newlines at the group's indentation.
 

@@ -34,7 +34,8 @@ pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
 pub use unary::UnaryOp;
 
-/// A primitive with its parameters. Hashable and comparable, so jaxprs can be cache keys.
+/// A primitive with its parameters. Comparable: `==` compares parameters, and the jaxprs and
+/// rules of call primitives by identity; `same_as` compares those jaxprs by structure.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prim {
     /// Elementwise, one operand: `neg`, `exp`, `tanh`, `convert_element_type`, ...
