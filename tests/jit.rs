@@ -32,6 +32,17 @@ enum Tol {
     Close(f64, f64),
 }
 
+/// The tolerance for a result computed in another summation order (reductions, dot products,
+/// scatter-add): `f32_tol` in f32, f64 at f64 precision (a few hundred ulps of the magnitudes
+/// summed here, and far below what rounding any step to f32 would cost).
+fn summation_tol(dt: DType, f32_tol: Tol) -> Tol {
+    if dt == DType::F64 {
+        Tol::Close(1e-12, 1e-12)
+    } else {
+        f32_tol
+    }
+}
+
 fn ulp_distance(a: f64, b: f64, f32s: bool) -> u64 {
     if f32s {
         let key = |x: f32| {
@@ -557,7 +568,7 @@ fn reductions_over_every_axis_choice() {
             let x2 = reshaped(&x, &[3, n]);
             let x2t = reshaped(&x, &[n, 3]);
             let sum_tol = if dt.is_float() {
-                Tol::Close(1e-5, 1e-4)
+                summation_tol(dt, Tol::Close(1e-5, 1e-4))
             } else {
                 Tol::Exact
             };
@@ -843,7 +854,7 @@ fn dynamic_indexing_clamps() {
                     Tol::Exact,
                 );
                 let tol = if dt.is_float() {
-                    Tol::Close(1e-6, 1e-5)
+                    summation_tol(dt, Tol::Close(1e-6, 1e-5))
                 } else {
                     Tol::Exact
                 };
@@ -880,7 +891,7 @@ fn dot_general_canonicalises_and_calls_gemm() {
     };
     for dt in [DType::F32, DType::F64, DType::I32] {
         let tol = if dt.is_float() {
-            Tol::Close(1e-5, 1e-5)
+            summation_tol(dt, Tol::Close(1e-5, 1e-5))
         } else {
             Tol::Exact
         };
@@ -931,7 +942,7 @@ fn dot_general_canonicalises_and_calls_gemm() {
                 },
                 &[a, b],
                 if dt.is_float() {
-                    Tol::Close(1e-5, 1e-5)
+                    summation_tol(dt, Tol::Close(1e-5, 1e-5))
                 } else {
                     Tol::Exact
                 },
