@@ -125,6 +125,13 @@ impl ReduceOp {
                         py_tuple(axes)
                     )));
                 }
+                if !index_dtype.is_int() {
+                    return Err(Error::type_err(format!(
+                        "{} index_dtype must be an integer type, got {}",
+                        self.name(),
+                        index_dtype.numpy_name()
+                    )));
+                }
                 if x.shape[axes[0]] == 0 {
                     return Err(Error::value_err(format!(
                         "{} of an empty axis (operand shape {}) is not defined",

@@ -481,13 +481,18 @@ impl ShapeRule for Slice<'_> {
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (start, limit, x) = (self.start_indices, self.limit_indices, avals[0]);
         let n = x.ndim();
-        let strides_ok = self
-            .strides
-            .map(|s| s.len() == n && s.iter().all(|&k| k > 0))
-            .unwrap_or(true);
+        if let Some(s) = self.strides.filter(|s| s.len() != n || s.contains(&0)) {
+            return type_err(
+                "slice",
+                format!(
+                    "strides {} must be one positive stride per axis of the operand shape {}",
+                    py_tuple(s),
+                    shape_str(&x.shape)
+                ),
+            );
+        }
         let ok = start.len() == n
             && limit.len() == n
-            && strides_ok
             && (0..n).all(|d| start[d] <= limit[d] && limit[d] <= x.shape[d]);
         if !ok {
             return type_err(
