@@ -380,6 +380,31 @@ fn rows() -> Vec<Row> {
             random::randint(&f32s(&[2]), &[2], 0, 5),
             ["PRNG key", "f32[2]"]
         ),
+        // --- sizes that cannot be allocated
+        row!(
+            "broadcast 4 TB",
+            lax::broadcast_in_dim(&Array::from(1.0f32), &[1 << 20, 1 << 20], &[]),
+            [
+                "broadcast_in_dim",
+                "cannot allocate",
+                "f32[1048576,1048576]"
+            ]
+        ),
+        row!(
+            "full overflowing",
+            lax::broadcast_in_dim(&Array::from(1.0f64), &[1 << 40, 1 << 40], &[]),
+            [
+                "broadcast_in_dim",
+                "cannot allocate",
+                "more than the address space"
+            ]
+        ),
+        row!(
+            "jit output 4 TB",
+            jit(|x: &Array| or_raise(lax::broadcast_in_dim(x, &[1 << 20, 1 << 20], &[])))
+                .call((Array::from(1.0f32),)),
+            ["jit", "cannot allocate"]
+        ),
         // --- transformations
         row!(
             "grad non-scalar",

@@ -288,6 +288,10 @@ impl std::fmt::Debug for Executable {
 /// Lower and compile `jaxpr` for its input types.
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     let start = Instant::now();
+    // Every call allocates the outputs: a size the system cannot provide is an error now.
+    for aval in jaxpr.out_avals() {
+        aval.check_allocatable("jit")?;
+    }
     let mut g = graph::build(jaxpr)?;
     rewrites::run(&mut g);
     let plan = plan::plan(&g)?;

@@ -1,6 +1,6 @@
 //! Abstract values: what a tracer knows about the array it stands for (shape, dtype, weak type).
 
-use crate::core::error::shape_str;
+use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::DType;
 use std::fmt;
 
@@ -37,6 +37,34 @@ impl Aval {
 
     pub fn size(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Check that an array of this type can be allocated, so that an impossible size is an
+    /// `Err` naming `op` and the type instead of an out-of-memory abort: the byte count must
+    /// not overflow, and a buffer of a GiB or more is test-allocated first (an allocation the
+    /// system refuses fails here, cheaply: large blocks are mapped lazily).
+    pub fn check_allocatable(&self, op: &str) -> Result<()> {
+        const PROBE_BYTES: usize = 1 << 30;
+        let bytes = self
+            .shape
+            .iter()
+            .try_fold(self.dtype.size_bytes(), |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= isize::MAX as usize);
+        let fails = match bytes {
+            None => true,
+            Some(n) if n >= PROBE_BYTES => Vec::<u8>::new().try_reserve_exact(n).is_err(),
+            Some(_) => false,
+        };
+        if fails {
+            let size = bytes.map_or_else(
+                || "more than the address space".into(),
+                |n| format!("{n} bytes"),
+            );
+            return Err(Error::value_err(format!(
+                "{op}: cannot allocate an array of type {self} ({size})"
+            )));
+        }
+        Ok(())
     }
 
     /// The same shape with another dtype (strong).

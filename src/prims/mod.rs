@@ -284,5 +284,8 @@ pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
     }
     let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
     let out_avals = prim.abstract_eval(&avals)?;
+    for aval in &out_avals {
+        aval.check_allocatable(prim.name())?;
+    }
     prim.eval(args, out_avals)
 }
