@@ -260,7 +260,7 @@ impl Prim {
     ) -> Result<BatchOut> {
         match self {
             Prim::Unary(op) => op.batch(&args[0], dims[0]),
-            Prim::Binary(op) => binary::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
+            Prim::Binary(op) => batching::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
             Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
             Prim::Shape(op) => op.batch(args, dims, axis_size, sub),
