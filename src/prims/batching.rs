@@ -1,13 +1,31 @@
 //! The batching toolkit shared by the primitives' batching rules and the `vmap` interpreter:
-//! moving a batch axis, taking one example out of a batch, the broadcasting batcher of the
-//! elementwise primitives, and the per-example loop for rules without a vectorised form (JAX's
-//! `batching.bdim_at_front`, `index_in_dim`, `broadcast_batcher`).
+//! what a batching rule is given (`Batching`), moving a batch axis, taking one example out of a
+//! batch, the broadcasting batcher of the elementwise primitives, and the per-example loop for
+//! rules without a vectorised form (JAX's `batching.bdim_at_front`, `index_in_dim`,
+//! `broadcast_batcher`).
 
 use super::{BatchOut, Prim};
 use crate::array::Array;
 use crate::core::error::Result;
+use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind;
 use crate::lax;
+
+/// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
+/// the batch size, and the transformations (for a rule that stages and batches a sub-jaxpr).
+pub struct Batching<'a> {
+    pub args: &'a [Array],
+    pub dims: &'a [Option<usize>],
+    pub size: usize,
+    pub sub: &'a dyn JaxprTransforms,
+}
+
+impl Batching<'_> {
+    /// Operand `i` with its batch axis in front (broadcast if unbatched).
+    pub fn front(&self, i: usize) -> Result<Array> {
+        bdim_to_front(&self.args[i], self.dims[i], self.size)
+    }
+}
 
 /// Move the batch dimension to the front (broadcasting an unbatched operand).
 pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> {
