@@ -66,6 +66,16 @@ impl Pytree for () {
     }
 }
 
+/// The treedef of a sequence (a `Vec` or an array): `[` each child's treedef and `,` `]`.
+fn list_treedef<T: Pytree>(children: &[T], out: &mut String) {
+    out.push('[');
+    children.iter().for_each(|x| {
+        x.treedef(out);
+        out.push(',');
+    });
+    out.push(']');
+}
+
 impl<T: Pytree> Pytree for Vec<T> {
     fn flatten(&self, leaves: &mut Vec<Array>) {
         self.iter().for_each(|x| x.flatten(leaves));
@@ -74,12 +84,7 @@ impl<T: Pytree> Pytree for Vec<T> {
         self.iter().map(|x| x.unflatten(leaves)).collect()
     }
     fn treedef(&self, out: &mut String) {
-        out.push('[');
-        self.iter().for_each(|x| {
-            x.treedef(out);
-            out.push(',');
-        });
-        out.push(']');
+        list_treedef(self, out);
     }
 }
 
@@ -96,12 +101,7 @@ impl<T: Pytree, const N: usize> Pytree for [T; N] {
             .unwrap_or_else(|_| unreachable!("same length as the template")))
     }
     fn treedef(&self, out: &mut String) {
-        out.push('[');
-        self.iter().for_each(|x| {
-            x.treedef(out);
-            out.push(',');
-        });
-        out.push(']');
+        list_treedef(self, out);
     }
 }
 

@@ -9,7 +9,7 @@
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
 //! `disassembly()` is Cranelift's own listing.
 
-use super::{bind_call, flat_fn, Function, OutTemplate};
+use super::{bind_call, stage, Function};
 use crate::array::Array;
 use crate::backend::{self, Executable};
 use crate::core::aval::Aval;
@@ -19,7 +19,6 @@ use crate::core::trace;
 use crate::ir::ClosedJaxpr;
 use crate::prims::CallOp;
 use crate::pytree::{ArgTuple, Pytree};
-use crate::transform::stage::trace_to_jaxpr;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -282,11 +281,8 @@ where
             Some(found) => found,
             None => {
                 let start = Instant::now();
-                let out = OutTemplate::new();
-                let flat = flat_fn(&self.f, &args, &out);
-                let jaxpr = trace_to_jaxpr(&flat, &sig.avals)?;
+                let (jaxpr, template) = stage(&self.f, &args, &sig.avals)?;
                 let exe = backend::compile(&jaxpr)?;
-                let template: F::Output = out.take();
                 let placeholder = template.rebuild(
                     jaxpr
                         .out_avals()

@@ -114,13 +114,27 @@ where
     Args: ArgTuple,
     F: Function<Args>,
 {
-    let out = OutTemplate::new();
-    let flat = flat_fn(f, &args, &out);
     let leaves = args.leaves();
-    let avals: Vec<Aval> = leaves.iter().map(|a| a.aval().clone()).collect();
-    let jaxpr = trace_to_jaxpr(&flat, &avals)?;
+    let (jaxpr, template) = stage(f, &args, &leaf_avals(&leaves))?;
     let outs = bind(Prim::Call(call(jaxpr)), &leaves)?;
-    out.take().rebuild(outs)
+    template.rebuild(outs)
+}
+
+/// Trace `f` on arguments shaped like `args` with leaves of types `avals`: its jaxpr, and its
+/// output (whose structure rebuilds the jaxpr's outputs).
+pub(crate) fn stage<Args, F>(f: &F, args: &Args, avals: &[Aval]) -> Result<(ClosedJaxpr, F::Output)>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    let out = OutTemplate::new();
+    let jaxpr = trace_to_jaxpr(&flat_fn(f, args, &out), avals)?;
+    Ok((jaxpr, out.take()))
+}
+
+/// The types of the leaves.
+fn leaf_avals(leaves: &[Array]) -> Vec<Aval> {
+    leaves.iter().map(|a| a.aval().clone()).collect()
 }
 
 /// `make_jaxpr(f)`: the jaxpr of `f` at the arguments' shapes and dtypes.
@@ -138,10 +152,8 @@ impl<F> MakeJaxpr<F> {
     where
         F: Function<Args>,
     {
-        let out = OutTemplate::new();
-        let flat = flat_fn(&self.f, &args, &out);
-        let avals: Vec<_> = args.leaves().iter().map(|a| a.aval().clone()).collect();
-        trace_to_jaxpr(&flat, &avals)
+        let (jaxpr, _) = stage(&self.f, &args, &leaf_avals(&args.leaves()))?;
+        Ok(jaxpr)
     }
 }
 

@@ -6,7 +6,8 @@
 use crate::array::{Array, Concrete};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
-use crate::ir::{Atom, ClosedJaxpr, Jaxpr};
+use crate::ir::env::{interpret, FromLiteral};
+use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
 use crate::prims::{BinaryOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 use std::sync::Arc;
 
@@ -264,23 +265,44 @@ fn const_node(g: &mut Graph, c: &Array) -> Result<NodeId> {
     Ok(g.push(Kind::Const(i), c.shape().to_vec(), c.dtype(), usize::MAX))
 }
 
+/// A jaxpr operand while the jaxpr is inlined: a node, or a literal that becomes a `Lit` node
+/// of its own where it is used (`Env` reads literals without the graph at hand).
+#[derive(Clone)]
+enum Operand {
+    Node(NodeId),
+    Lit(Literal),
+}
+
+impl FromLiteral for Operand {
+    fn from_literal(l: &Literal) -> Self {
+        Operand::Lit(l.clone())
+    }
+}
+
+impl Operand {
+    /// The operand's node (a literal's added now).
+    fn node(self, g: &mut Graph) -> NodeId {
+        match self {
+            Operand::Node(n) => n,
+            Operand::Lit(l) => g.push(Kind::Lit(l.value), vec![], l.value.dtype(), usize::MAX),
+        }
+    }
+}
+
+/// The operands' nodes, in order.
+fn nodes(g: &mut Graph, operands: Vec<Operand>) -> Vec<NodeId> {
+    operands.into_iter().map(|o| o.node(g)).collect()
+}
+
 /// Add the equations of `jaxpr` with its invars bound to `args`; returns its outputs.
 fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Result<Vec<NodeId>> {
-    let mut env: Vec<NodeId> = vec![usize::MAX; jaxpr.avals.len()];
-    for (v, c) in jaxpr.constvars.iter().zip(consts) {
-        env[v.0 as usize] = const_node(g, c)?;
-    }
-    for (v, &a) in jaxpr.invars.iter().zip(args) {
-        env[v.0 as usize] = a;
-    }
-    let read = |g: &mut Graph, env: &[NodeId], a: &Atom| -> NodeId {
-        match a {
-            Atom::Var(v) => env[v.0 as usize],
-            Atom::Lit(l) => g.push(Kind::Lit(l.value), vec![], l.value.dtype(), usize::MAX),
-        }
-    };
-    for eqn in &jaxpr.eqns {
-        let ins: Vec<NodeId> = eqn.inputs.iter().map(|a| read(g, &env, a)).collect();
+    let consts = consts
+        .iter()
+        .map(|c| const_node(g, c).map(Operand::Node))
+        .collect::<Result<Vec<_>>>()?;
+    let args = args.iter().map(|&a| Operand::Node(a));
+    let outs = interpret(jaxpr, consts, args, |eqn, ins| {
+        let ins = nodes(g, ins);
         let out_aval = |i: usize| jaxpr.aval(eqn.outputs[i]).clone();
         let outs: Vec<NodeId> = match &eqn.prim {
             Prim::Unary(op) => {
@@ -339,11 +361,9 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 inline(g, &cj.jaxpr, &cj.consts, &ins)?
             }
         };
-        for (v, n) in eqn.outputs.iter().zip(outs) {
-            env[v.0 as usize] = n;
-        }
-    }
-    Ok(jaxpr.outvars.iter().map(|a| read(g, &env, a)).collect())
+        Ok(outs.into_iter().map(Operand::Node).collect())
+    })?;
+    Ok(nodes(g, outs))
 }
 
 fn shape_node(

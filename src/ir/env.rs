@@ -2,7 +2,7 @@
 //! and `interpret`, the loop every interpreter of jaxprs shares (bind the constvars and
 //! invars, run each equation on its operands, write its outputs, read the outvars). What a
 //! value is depends on the interpreter: an array (evaluation), a primal with its tangent (jvp),
-//! a value with its batch dimension (vmap).
+//! a value with its batch dimension (vmap), a graph node or literal (the backend's graph).
 
 use super::{Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var};
 use crate::array::Array;

@@ -1,12 +1,31 @@
 //! The batching toolkit shared by the primitives' batching rules and the `vmap` interpreter:
-//! moving a batch axis, taking one example out of a batch, and the per-example loop for rules
-//! without a vectorised form (JAX's `batching.bdim_at_front`, `index_in_dim`).
+//! what a batching rule is given (`Batching`), moving a batch axis, taking one example out of a
+//! batch, the broadcasting batcher of the elementwise primitives, and the per-example loop for
+//! rules without a vectorised form (JAX's `batching.bdim_at_front`, `index_in_dim`,
+//! `broadcast_batcher`).
 
 use super::{BatchOut, Prim};
 use crate::array::Array;
 use crate::core::error::Result;
+use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind;
 use crate::lax;
+
+/// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
+/// the batch size, and the transformations (for a rule that stages and batches a sub-jaxpr).
+pub struct Batching<'a> {
+    pub args: &'a [Array],
+    pub dims: &'a [Option<usize>],
+    pub size: usize,
+    pub sub: &'a dyn JaxprTransforms,
+}
+
+impl Batching<'_> {
+    /// Operand `i` with its batch axis in front (broadcast if unbatched).
+    pub fn front(&self, i: usize) -> Result<Array> {
+        bdim_to_front(&self.args[i], self.dims[i], self.size)
+    }
+}
 
 /// Move the batch dimension to the front (broadcasting an unbatched operand).
 pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> {
@@ -61,6 +80,83 @@ pub fn batch_by_loop(
         .iter()
         .map(|xs| lax::concatenate(xs, 0))
         .collect::<Result<_>>()?;
+    let n = outs.len();
+    Ok((outs, vec![Some(0); n]))
+}
+
+/// JAX's `broadcast_batcher`: if the batched operands agree in shape and batch dimension and
+/// the rest are scalars, bind directly (a scalar literal stays a scalar); otherwise move every
+/// batch dimension to the front and broadcast the unbatched operands.
+pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
+    batch_elementwise(prim, args, dims, &|_| true)
+}
+
+/// The broadcast batcher, with `may_stay_scalar(i)` saying whether an unbatched rank-0
+/// operand `i` can stay a scalar (true for lax's elementwise ops; for `select_n` only the
+/// predicate, since its cases must share one shape).
+pub fn batch_elementwise(
+    prim: &Prim,
+    args: &[Array],
+    dims: &[Option<usize>],
+    may_stay_scalar: &dyn Fn(usize) -> bool,
+) -> Result<BatchOut> {
+    let (first, first_dim) = args
+        .iter()
+        .zip(dims)
+        .find_map(|(x, d)| d.map(|d| (x, d)))
+        .expect("a batching rule runs only with a batched operand");
+    let agree = args
+        .iter()
+        .zip(dims)
+        .enumerate()
+        .all(|(i, (x, d))| match d {
+            Some(d) => *d == first_dim && x.shape() == first.shape(),
+            None => x.ndim() == 0 && may_stay_scalar(i),
+        });
+    if agree {
+        let outs = bind(prim.clone(), args)?;
+        let n = outs.len();
+        return Ok((outs, vec![Some(first_dim); n]));
+    }
+    let size = first.shape()[first_dim];
+    // The per-example output shape: the common non-scalar per-example shape.
+    let per_example: Vec<Vec<usize>> = args
+        .iter()
+        .zip(dims)
+        .map(|(x, d)| {
+            let mut s = x.shape().to_vec();
+            if let Some(d) = d {
+                s.remove(*d);
+            }
+            s
+        })
+        .collect();
+    let out_shape = per_example
+        .iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let mut full = vec![size];
+    full.extend(&out_shape);
+    let mut moved = Vec::with_capacity(args.len());
+    for (i, ((x, d), pe)) in args.iter().zip(dims).zip(&per_example).enumerate() {
+        moved.push(match d {
+            Some(d) => {
+                let x = lax::moveaxis(x, *d, 0)?;
+                if pe.is_empty() && !out_shape.is_empty() {
+                    lax::broadcast_in_dim(&x, &full, &[0])?
+                } else {
+                    x
+                }
+            }
+            None if x.ndim() == 0 && may_stay_scalar(i) => x.clone(),
+            None => {
+                let dims: Vec<usize> = (1..=x.ndim()).collect();
+                lax::broadcast_in_dim(x, &full, &dims)?
+            }
+        });
+    }
+    let outs = bind(prim.clone(), &moved)?;
     let n = outs.len();
     Ok((outs, vec![Some(0); n]))
 }

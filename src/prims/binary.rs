@@ -22,7 +22,7 @@
 //! `vals::` on them as they come).
 
 use super::unary::{Accepts, Cost};
-use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
+use super::{JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
@@ -611,81 +611,4 @@ pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
         }
     }
     Ok(shape.map(|s| s.to_vec()).unwrap_or_default())
-}
-
-/// JAX's `broadcast_batcher`: if the batched operands agree in shape and batch dimension and
-/// the rest are scalars, bind directly (a scalar literal stays a scalar); otherwise move every
-/// batch dimension to the front and broadcast the unbatched operands.
-pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
-    batch_elementwise(prim, args, dims, &|_| true)
-}
-
-/// The broadcast batcher, with `may_stay_scalar(i)` saying whether an unbatched rank-0
-/// operand `i` can stay a scalar (true for lax's elementwise ops; for `select_n` only the
-/// predicate, since its cases must share one shape).
-pub(super) fn batch_elementwise(
-    prim: &Prim,
-    args: &[Array],
-    dims: &[Option<usize>],
-    may_stay_scalar: &dyn Fn(usize) -> bool,
-) -> Result<BatchOut> {
-    let (first, first_dim) = args
-        .iter()
-        .zip(dims)
-        .find_map(|(x, d)| d.map(|d| (x, d)))
-        .expect("a batching rule runs only with a batched operand");
-    let agree = args
-        .iter()
-        .zip(dims)
-        .enumerate()
-        .all(|(i, (x, d))| match d {
-            Some(d) => *d == first_dim && x.shape() == first.shape(),
-            None => x.ndim() == 0 && may_stay_scalar(i),
-        });
-    if agree {
-        let outs = crate::core::trace::bind(prim.clone(), args)?;
-        let n = outs.len();
-        return Ok((outs, vec![Some(first_dim); n]));
-    }
-    let size = first.shape()[first_dim];
-    // The per-example output shape: the common non-scalar per-example shape.
-    let per_example: Vec<Vec<usize>> = args
-        .iter()
-        .zip(dims)
-        .map(|(x, d)| {
-            let mut s = x.shape().to_vec();
-            if let Some(d) = d {
-                s.remove(*d);
-            }
-            s
-        })
-        .collect();
-    let out_shape = per_example
-        .iter()
-        .find(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_default();
-    let mut full = vec![size];
-    full.extend(&out_shape);
-    let mut moved = Vec::with_capacity(args.len());
-    for (i, ((x, d), pe)) in args.iter().zip(dims).zip(&per_example).enumerate() {
-        moved.push(match d {
-            Some(d) => {
-                let x = lax::moveaxis(x, *d, 0)?;
-                if pe.is_empty() && !out_shape.is_empty() {
-                    lax::broadcast_in_dim(&x, &full, &[0])?
-                } else {
-                    x
-                }
-            }
-            None if x.ndim() == 0 && may_stay_scalar(i) => x.clone(),
-            None => {
-                let dims: Vec<usize> = (1..=x.ndim()).collect();
-                lax::broadcast_in_dim(x, &full, &dims)?
-            }
-        });
-    }
-    let outs = crate::core::trace::bind(prim.clone(), &moved)?;
-    let n = outs.len();
-    Ok((outs, vec![Some(0); n]))
 }

@@ -3,7 +3,7 @@
 //! `custom_lin`). Their rules replay the carried jaxpr through the transformation being
 //! applied, reached through `JaxprTransforms`.
 
-use super::batching::{batch_by_loop, bdim_to_front};
+use super::batching::{batch_by_loop, bdim_to_front, Batching};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::Array;
 use crate::core::aval::Aval;
@@ -280,13 +280,13 @@ impl CallOp {
         }
     }
 
-    pub fn batch(
-        &self,
-        args: &[Array],
-        dims: &[Option<usize>],
-        size: usize,
-        sub: &dyn JaxprTransforms,
-    ) -> Result<BatchOut> {
+    pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
+        let &Batching {
+            args,
+            dims,
+            size,
+            sub,
+        } = b;
         match self {
             CustomLin { .. } => batch_by_loop(&Prim::Call(self.clone()), args, dims, size),
             Pjit { name, jaxpr } => {

@@ -258,15 +258,21 @@ impl Prim {
         axis_size: usize,
         sub: &dyn JaxprTransforms,
     ) -> Result<BatchOut> {
+        let b = batching::Batching {
+            args,
+            dims,
+            size: axis_size,
+            sub,
+        };
         match self {
             Prim::Unary(op) => op.batch(&args[0], dims[0]),
-            Prim::Binary(op) => binary::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
+            Prim::Binary(op) => batching::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
             Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
-            Prim::Shape(op) => op.batch(args, dims, axis_size, sub),
+            Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),
-            Prim::Call(op) => op.batch(args, dims, axis_size, sub),
+            Prim::Call(op) => op.batch(&b),
         }
     }
 }

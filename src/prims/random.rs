@@ -70,6 +70,6 @@ impl RandomOp {
     }
 
     pub fn batch(&self, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
-        super::binary::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
+        super::batching::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
     }
 }

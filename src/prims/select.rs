@@ -2,7 +2,8 @@
 //! its rules: it is linear in the cases (not in the predicate), and batches as an elementwise
 //! op whose cases must keep one shape.
 
-use super::binary::{batch_elementwise, broadcast_shapes};
+use super::batching::batch_elementwise;
+use super::binary::broadcast_shapes;
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;

@@ -95,6 +95,55 @@ fn fma_variants() -> Vec<bool> {
     }
 }
 
+/// The inputs and the ulp distance with which `check_variants` compares a kernel's paths.
+type SamePaths<'a, T> = (&'a [T], fn(T, T) -> u64);
+
+/// Checks one row per compiled variant of the kernel `op` at `ty`: each FMA setting the host
+/// has, the vector path then the scalar path, named `{name} fma={fma} {ty or "scalar"}`. `run`
+/// runs a variant and `measure` finds its worst error; every row must be within `bound` ulp
+/// (`report_and_assert`). With `same_paths: Some((xs, ulps))`, the scalar path must give the
+/// vector path's outputs on the inputs `xs` to the bit (`ulps` 0).
+fn check_variants<T: Copy + std::fmt::LowerExp>(
+    name: &str,
+    op: Op,
+    ty: Type,
+    bound: u64,
+    run: impl Fn(&Kernel) -> Vec<T>,
+    measure: impl Fn(&[T]) -> Worst,
+    same_paths: Option<SamePaths<T>>,
+) -> Vec<(String, Worst)> {
+    let mut rows = Vec::new();
+    for fma in fma_variants() {
+        let mut first: Option<Vec<T>> = None;
+        for vector in [true, false] {
+            let got = run(&compile(op, ty, fma, vector, 1));
+            let w = measure(&got);
+            match (&first, same_paths) {
+                (Some(prev), Some((xs, ulps))) => {
+                    for i in 0..xs.len() {
+                        assert!(
+                            ulps(prev[i], got[i]) == 0,
+                            "{name} vector and scalar paths differ at {:e}: {:e} vs {:e}",
+                            xs[i],
+                            prev[i],
+                            got[i]
+                        );
+                    }
+                }
+                (Some(_), None) => {}
+                (None, _) => first = Some(got),
+            }
+            let path = if vector {
+                ty.to_string()
+            } else {
+                "scalar".into()
+            };
+            rows.push((format!("{name} fma={fma} {path}"), w));
+        }
+    }
+    report_and_assert(bound, rows)
+}
+
 /// `vector`: a loop over `ty` (unrolled `unroll` times) then a scalar tail; otherwise only
 /// the scalar loop runs.
 fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
@@ -233,36 +282,32 @@ fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
 
 // ---- ulps ------------------------------------------------------------------------------
 
-fn ord32(x: f32) -> i64 {
-    let b = x.to_bits();
-    if b >> 31 != 0 {
-        -((b & 0x7fff_ffff) as i64)
-    } else {
-        b as i64
+/// Distance in representable values between two floats given as (is NaN, bits) with `sign`
+/// their sign bit: 0 when both are NaN, MAX when one is.
+fn ulps_of_bits((a_nan, a): (bool, u64), (b_nan, b): (bool, u64), sign: u64) -> u64 {
+    // Sign-magnitude bits to a count along the number line.
+    let ord = |bits: u64| {
+        if bits & sign != 0 {
+            -((bits & !sign) as i128)
+        } else {
+            bits as i128
+        }
+    };
+    match (a_nan, b_nan) {
+        (true, true) => 0,
+        (false, false) => (ord(a) - ord(b)).unsigned_abs().min(u64::MAX as u128) as u64,
+        _ => u64::MAX,
     }
 }
 /// Distance in representable f32 values (0 when both are NaN, MAX when one is).
 fn ulps32(a: f32, b: f32) -> u64 {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => 0,
-        (false, false) => (ord32(a) - ord32(b)).unsigned_abs(),
-        _ => u64::MAX,
-    }
+    let bits = |x: f32| (x.is_nan(), x.to_bits() as u64);
+    ulps_of_bits(bits(a), bits(b), 1 << 31)
 }
-fn ord64(x: f64) -> i128 {
-    let b = x.to_bits();
-    if b >> 63 != 0 {
-        -((b & 0x7fff_ffff_ffff_ffff) as i128)
-    } else {
-        b as i128
-    }
-}
+/// Distance in representable f64 values (0 when both are NaN, MAX when one is).
 fn ulps64(a: f64, b: f64) -> u64 {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => 0,
-        (false, false) => (ord64(a) - ord64(b)).unsigned_abs().min(u64::MAX as u128) as u64,
-        _ => u64::MAX,
-    }
+    let bits = |x: f64| (x.is_nan(), x.to_bits());
+    ulps_of_bits(bits(a), bits(b), 1 << 63)
 }
 fn ulp64(x: f64) -> f64 {
     let e = ((x.abs().to_bits() >> 52) as i64).max(1);
@@ -572,43 +617,27 @@ fn check_f32_bound(f: MathFn, domain: impl Fn(f32) -> bool, bound: u64) -> Vec<(
         .collect();
     xs.extend(specials32());
     let want: Vec<f32> = xs.iter().map(|&x| reference(f, x as f64) as f32).collect();
-    let mut rows = Vec::new();
-    for fma in fma_variants() {
-        let mut first: Option<Vec<f32>> = None;
-        for vector in [true, false] {
-            let k = compile(Op::F(f), F32X4, fma, vector, 1);
-            let got = k.run1(&xs);
-            let mut w = Worst::default();
-            for i in 0..xs.len() {
-                if !domain(xs[i]) {
-                    continue;
-                }
-                let u = ulps32(got[i], want[i]);
-                w.see(u, xs[i] as f64, 0.0, got[i] as f64, want[i] as f64);
+    let measure = |got: &[f32]| {
+        let mut w = Worst::default();
+        for i in 0..xs.len() {
+            if !domain(xs[i]) {
+                continue;
             }
-            if let Some(prev) = &first {
-                for i in 0..xs.len() {
-                    assert!(
-                        ulps32(prev[i], got[i]) == 0,
-                        "{f:?} f32 vector and scalar paths differ at {:e}: {:e} vs {:e}",
-                        xs[i],
-                        prev[i],
-                        got[i]
-                    );
-                }
-            } else {
-                first = Some(got);
-            }
-            rows.push((
-                format!(
-                    "{f:?} f32 fma={fma} {}",
-                    if vector { "f32x4" } else { "scalar" }
-                ),
-                w,
-            ));
+            let u = ulps32(got[i], want[i]);
+            w.see(u, xs[i] as f64, 0.0, got[i] as f64, want[i] as f64);
         }
-    }
-    report_and_assert(bound, rows)
+        w
+    };
+    let name = format!("{f:?} f32");
+    check_variants(
+        &name,
+        Op::F(f),
+        F32X4,
+        bound,
+        |k| k.run1(&xs),
+        measure,
+        Some((&xs, ulps32)),
+    )
 }
 
 fn report_and_assert(bud: u64, rows: Vec<(String, Worst)>) -> Vec<(String, Worst)> {
@@ -632,38 +661,34 @@ fn report_and_assert(bud: u64, rows: Vec<(String, Worst)>) -> Vec<(String, Worst
     rows
 }
 
-#[test]
-fn f32_exp() {
-    check_f32(MathFn::Exp, |_| true);
+/// One accuracy test a row: the test's name and the check it runs.
+macro_rules! accuracy_tests {
+    ($($name:ident => $check:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $check;
+            }
+        )*
+    };
 }
-#[test]
-fn f32_log() {
-    check_f32(MathFn::Log, |_| true);
+
+/// |x| <= 1e5 (or NaN): where sin and cos of f32 are held to the budget.
+fn trig_range(x: f32) -> bool {
+    x.abs() <= 1e5 || x.is_nan()
 }
-#[test]
-fn f32_log1p() {
-    check_f32(MathFn::Log1p, |_| true);
+
+accuracy_tests! {
+    f32_exp => check_f32(MathFn::Exp, |_| true);
+    f32_log => check_f32(MathFn::Log, |_| true);
+    f32_log1p => check_f32(MathFn::Log1p, |_| true);
+    f32_expm1 => check_f32(MathFn::Expm1, |_| true);
+    f32_tanh => check_f32(MathFn::Tanh, |_| true);
+    f32_logistic => check_f32(MathFn::Logistic, |_| true);
+    f32_sin => check_f32(MathFn::Sin, trig_range);
+    f32_cos => check_f32(MathFn::Cos, trig_range);
 }
-#[test]
-fn f32_expm1() {
-    check_f32(MathFn::Expm1, |_| true);
-}
-#[test]
-fn f32_tanh() {
-    check_f32(MathFn::Tanh, |_| true);
-}
-#[test]
-fn f32_logistic() {
-    check_f32(MathFn::Logistic, |_| true);
-}
-#[test]
-fn f32_sin() {
-    check_f32(MathFn::Sin, |x| x.abs() <= 1e5 || x.is_nan());
-}
-#[test]
-fn f32_cos() {
-    check_f32(MathFn::Cos, |x| x.abs() <= 1e5 || x.is_nan());
-}
+
 #[test]
 fn f32_erf_inv() {
     // XLA's formula loses accuracy in 1 - x*x near |x| = 1 (up to ~65 ulp around 0.9998);
@@ -720,85 +745,46 @@ fn inputs64(f: MathFn, n: usize, seed: u64) -> Vec<f64> {
 fn check_f64(f: MathFn) {
     let xs = inputs64(f, n_random(), 0x5eed ^ f as u64);
     let want: Vec<f64> = xs.iter().map(|&x| reference(f, x)).collect();
-    let mut rows = Vec::new();
-    for fma in fma_variants() {
-        let mut first: Option<Vec<f64>> = None;
-        for vector in [true, false] {
-            let k = compile(Op::F(f), F64X2, fma, vector, 1);
-            let got = k.run1(&xs);
-            let mut w = Worst::default();
-            for i in 0..xs.len() {
-                let u = if f == MathFn::ErfInv {
-                    erfinv_err_ulps(xs[i], got[i])
-                } else {
-                    ulps64(got[i], want[i]) as f64
-                };
-                w.see(u, xs[i], 0.0, got[i], want[i]);
-            }
-            if let Some(prev) = &first {
-                for i in 0..xs.len() {
-                    assert!(
-                        ulps64(prev[i], got[i]) == 0,
-                        "{f:?} f64 vector and scalar paths differ at {:e}",
-                        xs[i]
-                    );
-                }
+    let measure = |got: &[f64]| {
+        let mut w = Worst::default();
+        for i in 0..xs.len() {
+            let u = if f == MathFn::ErfInv {
+                erfinv_err_ulps(xs[i], got[i])
             } else {
-                first = Some(got);
-            }
-            rows.push((
-                format!(
-                    "{f:?} f64 fma={fma} {}",
-                    if vector { "f64x2" } else { "scalar" }
-                ),
-                w,
-            ));
+                ulps64(got[i], want[i]) as f64
+            };
+            w.see(u, xs[i], 0.0, got[i], want[i]);
         }
-    }
-    report_and_assert(budget(Some(f)), rows);
+        w
+    };
+    let name = format!("{f:?} f64");
+    check_variants(
+        &name,
+        Op::F(f),
+        F64X2,
+        budget(Some(f)),
+        |k| k.run1(&xs),
+        measure,
+        Some((&xs, ulps64)),
+    );
 }
 
-#[test]
-fn f64_exp() {
-    check_f64(MathFn::Exp);
-}
-#[test]
-fn f64_log() {
-    check_f64(MathFn::Log);
-}
-#[test]
-fn f64_log1p() {
-    check_f64(MathFn::Log1p);
-}
-#[test]
-fn f64_expm1() {
-    check_f64(MathFn::Expm1);
-}
-#[test]
-fn f64_tanh() {
-    check_f64(MathFn::Tanh);
-}
-#[test]
-fn f64_logistic() {
-    check_f64(MathFn::Logistic);
-}
-#[test]
-fn f64_sin() {
-    check_f64(MathFn::Sin);
-}
-#[test]
-fn f64_cos() {
-    check_f64(MathFn::Cos);
-}
-#[test]
-fn f64_erf_inv() {
-    check_f64(MathFn::ErfInv);
+accuracy_tests! {
+    f64_exp => check_f64(MathFn::Exp);
+    f64_log => check_f64(MathFn::Log);
+    f64_log1p => check_f64(MathFn::Log1p);
+    f64_expm1 => check_f64(MathFn::Expm1);
+    f64_tanh => check_f64(MathFn::Tanh);
+    f64_logistic => check_f64(MathFn::Logistic);
+    f64_sin => check_f64(MathFn::Sin);
+    f64_cos => check_f64(MathFn::Cos);
+    f64_erf_inv => check_f64(MathFn::ErfInv);
 }
 
 // ---- pow -------------------------------------------------------------------------------
 
 /// (x, y) pairs: x over all magnitudes with y scaled so |y log2 x| spans the finite range
-/// and a bit beyond; negative x with integer y; and fully random pairs.
+/// and a bit beyond; negative x with integer y; fully random pairs; then `pow_specials`.
 fn pow_inputs(
     n: usize,
     seed: u64,
@@ -821,6 +807,10 @@ fn pow_inputs(
             }
             _ => (finite(&mut rng), finite(&mut rng)),
         };
+        xs.push(x);
+        ys.push(y);
+    }
+    for (x, y) in pow_specials() {
         xs.push(x);
         ys.push(y);
     }
@@ -869,19 +859,26 @@ fn pow_specials() -> Vec<(f64, f64)> {
     v
 }
 
+/// `pow(x, y) = got` where libm says `s`: NaN where libm has NaN, and the very bits of an
+/// infinite or zero result (a float widened to f64 keeps both).
+fn assert_pow_special<T: Copy + Into<f64> + std::fmt::LowerExp>(x: T, y: T, got: T, s: T) {
+    let (g, w) = (got.into(), s.into());
+    assert!(
+        !(w.is_nan() != g.is_nan()
+            || (w.is_infinite() || w == 0.0) && w.to_bits() != g.to_bits() && !w.is_nan()),
+        "pow({x:e}, {y:e}) = {got:e}, libm says {s:e}"
+    );
+}
+
 #[test]
 fn f32_pow() {
     let n = n_random();
-    let (mut xs, mut ys) = pow_inputs(n, 7, 160.0, |r| loop {
+    let (xs, ys) = pow_inputs(n, 7, 160.0, |r| loop {
         let x = f32::from_bits(r.next() as u32);
         if x.is_finite() {
             break x as f64;
         }
     });
-    for (x, y) in pow_specials() {
-        xs.push(x);
-        ys.push(y);
-    }
     let xs: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
     let ys: Vec<f32> = ys.iter().map(|&y| y as f32).collect();
     let want: Vec<f32> = xs
@@ -889,89 +886,69 @@ fn f32_pow() {
         .zip(&ys)
         .map(|(&x, &y)| (x as f64).powf(y as f64) as f32)
         .collect();
-    let mut rows = Vec::new();
-    for fma in fma_variants() {
-        for vector in [true, false] {
-            let k = compile(Op::Pow, F32X4, fma, vector, 1);
-            let got = k.run2(&xs, &ys);
-            let mut w = Worst::default();
-            for i in 0..xs.len() {
-                // std's f32::powf agrees on special values (C99 rules).
-                let s = xs[i].powf(ys[i]);
-                assert!(
-                    !(s.is_nan() != got[i].is_nan()
-                        || (s.is_infinite() || s == 0.0)
-                            && s.to_bits() != got[i].to_bits()
-                            && !s.is_nan()),
-                    "pow({:e}, {:e}) = {:e}, libm says {:e}",
-                    xs[i],
-                    ys[i],
-                    got[i],
-                    s
-                );
-                w.see(
-                    ulps32(got[i], want[i]),
-                    xs[i] as f64,
-                    ys[i] as f64,
-                    got[i] as f64,
-                    want[i] as f64,
-                );
-            }
-            rows.push((
-                format!(
-                    "pow f32 fma={fma} {}",
-                    if vector { "f32x4" } else { "scalar" }
-                ),
-                w,
-            ));
+    let measure = |got: &[f32]| {
+        let mut w = Worst::default();
+        for i in 0..xs.len() {
+            // std's f32::powf agrees on special values (C99 rules).
+            assert_pow_special(xs[i], ys[i], got[i], xs[i].powf(ys[i]));
+            w.see(
+                ulps32(got[i], want[i]),
+                xs[i] as f64,
+                ys[i] as f64,
+                got[i] as f64,
+                want[i] as f64,
+            );
         }
-    }
-    report_and_assert(budget(None), rows);
+        w
+    };
+    check_variants(
+        "pow f32",
+        Op::Pow,
+        F32X4,
+        budget(None),
+        |k| k.run2(&xs, &ys),
+        measure,
+        None,
+    );
 }
 
 #[test]
 fn f64_pow() {
     let n = n_random();
-    let (mut xs, mut ys) = pow_inputs(n, 11, 1100.0, |r| r.finite64());
-    for (x, y) in pow_specials() {
-        xs.push(x);
-        ys.push(y);
-    }
+    let (xs, ys) = pow_inputs(n, 11, 1100.0, |r| r.finite64());
     let want: Vec<f64> = xs.iter().zip(&ys).map(|(&x, &y)| x.powf(y)).collect();
-    let mut rows = Vec::new();
-    for fma in fma_variants() {
-        for vector in [true, false] {
-            let k = compile(Op::Pow, F64X2, fma, vector, 1);
-            let got = k.run2(&xs, &ys);
-            let mut w = Worst::default();
-            for i in 0..xs.len() {
-                let s = want[i];
-                assert!(
-                    !(s.is_nan() != got[i].is_nan()
-                        || (s.is_infinite() || s == 0.0)
-                            && s.to_bits() != got[i].to_bits()
-                            && !s.is_nan()),
-                    "pow({:e}, {:e}) = {:e}, libm says {:e}",
-                    xs[i],
-                    ys[i],
-                    got[i],
-                    s
-                );
-                w.see(ulps64(got[i], want[i]), xs[i], ys[i], got[i], want[i]);
-            }
-            rows.push((
-                format!(
-                    "pow f64 fma={fma} {}",
-                    if vector { "f64x2" } else { "scalar" }
-                ),
-                w,
-            ));
+    let measure = |got: &[f64]| {
+        let mut w = Worst::default();
+        for i in 0..xs.len() {
+            assert_pow_special(xs[i], ys[i], got[i], want[i]);
+            w.see(ulps64(got[i], want[i]), xs[i], ys[i], got[i], want[i]);
         }
-    }
-    report_and_assert(budget(None), rows);
+        w
+    };
+    check_variants(
+        "pow f64",
+        Op::Pow,
+        F64X2,
+        budget(None),
+        |k| k.run2(&xs, &ys),
+        measure,
+        None,
+    );
 }
 
 // ---- special values --------------------------------------------------------------------
+
+/// NaN, infinities and zeros exactly (zeros with their sign), other values within `bud` ulp;
+/// `ulps` is the distance at the result's own precision (an f32 widened to f64 keeps the rest).
+fn special_ok(got: f64, want: f64, ulps: u64, bud: u64) -> bool {
+    if want.is_nan() {
+        got.is_nan()
+    } else if want.is_infinite() || want == 0.0 {
+        got.to_bits() == want.to_bits()
+    } else {
+        ulps <= bud
+    }
+}
 
 #[test]
 fn special_values() {
@@ -1067,30 +1044,20 @@ fn special_values() {
                 let bud = budget(Some(f));
                 for (i, c) in sel.iter().enumerate() {
                     let e32 = c.2 as f32;
-                    let ok32 = if e32.is_nan() {
-                        g32[i].is_nan()
-                    } else if e32.is_infinite() || e32 == 0.0 {
-                        g32[i].to_bits() == e32.to_bits()
-                    } else {
-                        ulps32(g32[i], e32) <= bud
-                    };
                     assert!(
-                        ok32,
+                        special_ok(g32[i].into(), e32.into(), ulps32(g32[i], e32), bud),
                         "{f:?} f32 fma={fma} vector={vector} ({:e}) = {:e}, want {:e}",
-                        c.1, g32[i], e32
+                        c.1,
+                        g32[i],
+                        e32
                     );
                     let e64 = c.3;
-                    let ok64 = if e64.is_nan() {
-                        g64[i].is_nan()
-                    } else if e64.is_infinite() || e64 == 0.0 {
-                        g64[i].to_bits() == e64.to_bits()
-                    } else {
-                        ulps64(g64[i], e64) <= bud
-                    };
                     assert!(
-                        ok64,
+                        special_ok(g64[i], e64, ulps64(g64[i], e64), bud),
                         "{f:?} f64 fma={fma} vector={vector} ({:e}) = {:e}, want {:e}",
-                        c.1, g64[i], e64
+                        c.1,
+                        g64[i],
+                        e64
                     );
                 }
             }
@@ -1241,6 +1208,32 @@ fn jax_normal_bits() {
 
 /// ns/element over 1e6 elements, vector loop unrolled 4x. Run with
 /// `cargo test --release -- --ignored --nocapture bench_ns_per_element`.
+/// `time` of the kernel `k` of `op` (pow takes `ys` too) on `xs`, with preallocated buffers
+/// so that only the kernel is timed.
+fn ns_per_element<T: Copy + Default>(
+    k: &Kernel,
+    op: Op,
+    xs: &[T],
+    ys: &[T],
+    time: &dyn Fn(&mut dyn FnMut()) -> f64,
+) -> f64 {
+    let n = xs.len();
+    let mut out = vec![T::default(); n];
+    match op {
+        Op::Pow => {
+            // SAFETY: compiled with this signature; the buffers hold n elements.
+            let f: extern "C" fn(*const T, *const T, *mut T, usize) =
+                unsafe { std::mem::transmute(k.ptr) };
+            time(&mut || f(xs.as_ptr(), ys.as_ptr(), out.as_mut_ptr(), n))
+        }
+        _ => {
+            // SAFETY: as above.
+            let f: extern "C" fn(*const T, *mut T, usize) = unsafe { std::mem::transmute(k.ptr) };
+            time(&mut || f(xs.as_ptr(), out.as_mut_ptr(), n))
+        }
+    }
+}
+
 #[test]
 #[ignore]
 fn bench_ns_per_element() {
@@ -1272,37 +1265,12 @@ fn bench_ns_per_element() {
             }
             best * 1e9 / n as f64
         };
-        // Preallocated buffers: only the kernel is timed.
         let ns = if ty == F32X4 {
             let x32: Vec<f32> = xs.iter().map(|&v| v as f32).collect();
             let y32: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
-            let mut out = vec![0f32; n];
-            match op {
-                Op::Pow => {
-                    let f: extern "C" fn(*const f32, *const f32, *mut f32, usize) =
-                        unsafe { std::mem::transmute(k.ptr) };
-                    time(&mut || f(x32.as_ptr(), y32.as_ptr(), out.as_mut_ptr(), n))
-                }
-                _ => {
-                    let f: extern "C" fn(*const f32, *mut f32, usize) =
-                        unsafe { std::mem::transmute(k.ptr) };
-                    time(&mut || f(x32.as_ptr(), out.as_mut_ptr(), n))
-                }
-            }
+            ns_per_element(&k, op, &x32, &y32, &time)
         } else {
-            let mut out = vec![0f64; n];
-            match op {
-                Op::Pow => {
-                    let f: extern "C" fn(*const f64, *const f64, *mut f64, usize) =
-                        unsafe { std::mem::transmute(k.ptr) };
-                    time(&mut || f(xs.as_ptr(), ys.as_ptr(), out.as_mut_ptr(), n))
-                }
-                _ => {
-                    let f: extern "C" fn(*const f64, *mut f64, usize) =
-                        unsafe { std::mem::transmute(k.ptr) };
-                    time(&mut || f(xs.as_ptr(), out.as_mut_ptr(), n))
-                }
-            }
+            ns_per_element(&k, op, &xs, &ys, &time)
         };
         println!("{op:?} {ty} fma={fma}: {ns:.2} ns/element");
     }

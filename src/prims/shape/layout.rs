@@ -139,12 +139,11 @@ impl ShapeRule for Reshape<'_> {
     }
 
     fn eval(&self, args: &[Array], _: &Aval) -> Result<Data> {
-        Ok(args[0].data()?.clone())
+        reshaped_data(args)
     }
 
     fn transpose(&self, ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
-        out[0] = Some(lax::reshape(ct, &args[0].aval().shape)?);
-        Ok(())
+        reshape_back(ct, args, out)
     }
 
     fn batch(&self, b: &Batching) -> Result<BatchOut> {
@@ -153,6 +152,36 @@ impl ShapeRule for Reshape<'_> {
         new_shape.extend(self.new_sizes);
         one(lax::reshape(&x, &new_shape)?, 0)
     }
+}
+
+/// A reshape's data (and a squeeze's, a reshape that drops size-1 axes): the operand's, unchanged.
+fn reshaped_data(args: &[Array]) -> Result<Data> {
+    Ok(args[0].data()?.clone())
+}
+
+/// The transpose of a reshape (and of a squeeze): the cotangent reshaped to the operand's shape.
+fn reshape_back(ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
+    out[0] = Some(lax::reshape(ct, &args[0].aval().shape)?);
+    Ok(())
+}
+
+/// The type error of an axes parameter that does not fit the operand `x`:
+/// `op: {axes_name} {axes} {requirement} of shape {x.shape}`.
+fn bad_axes<T>(
+    op: &str,
+    axes_name: &str,
+    axes: &[usize],
+    requirement: &str,
+    x: &Aval,
+) -> Result<T> {
+    type_err(
+        op,
+        format!(
+            "{axes_name} {} {requirement} of shape {}",
+            py_tuple(axes),
+            shape_str(&x.shape)
+        ),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,13 +201,12 @@ impl ShapeRule for Transpose<'_> {
         let mut sorted = permutation.to_vec();
         sorted.sort_unstable();
         if sorted != (0..x.ndim()).collect::<Vec<_>>() {
-            return type_err(
+            return bad_axes(
                 "transpose",
-                format!(
-                    "permutation {} is not a permutation of the axes of an operand of shape {}",
-                    py_tuple(permutation),
-                    shape_str(&x.shape)
-                ),
+                "permutation",
+                permutation,
+                "is not a permutation of the axes of an operand",
+                x,
             );
         }
         let shape = permutation.iter().map(|&p| x.shape[p]).collect::<Vec<_>>();
@@ -230,13 +258,12 @@ impl ShapeRule for Squeeze<'_> {
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (dimensions, x) = (self.dimensions, avals[0]);
         if dimensions.iter().any(|&d| d >= x.ndim() || x.shape[d] != 1) {
-            return type_err(
+            return bad_axes(
                 "squeeze",
-                format!(
-                    "dimensions {} must be size-1 axes of the operand of shape {}",
-                    py_tuple(dimensions),
-                    shape_str(&x.shape)
-                ),
+                "dimensions",
+                dimensions,
+                "must be size-1 axes of the operand",
+                x,
             );
         }
         let shape = (0..x.ndim())
@@ -247,12 +274,11 @@ impl ShapeRule for Squeeze<'_> {
     }
 
     fn eval(&self, args: &[Array], _: &Aval) -> Result<Data> {
-        Ok(args[0].data()?.clone())
+        reshaped_data(args)
     }
 
     fn transpose(&self, ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
-        out[0] = Some(lax::reshape(ct, &args[0].aval().shape)?);
-        Ok(())
+        reshape_back(ct, args, out)
     }
 
     fn batch(&self, b: &Batching) -> Result<BatchOut> {

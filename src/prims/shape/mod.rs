@@ -8,11 +8,11 @@
 mod indexing;
 mod layout;
 
+use super::batching::Batching;
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
-use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind1;
 use crate::dtype::DType;
 use crate::ir::pretty::Param;
@@ -202,20 +202,8 @@ impl ShapeOp {
         Ok(out)
     }
 
-    pub fn batch(
-        &self,
-        args: &[Array],
-        dims: &[Option<usize>],
-        size: usize,
-        sub: &dyn JaxprTransforms,
-    ) -> Result<BatchOut> {
-        let b = Batching {
-            args,
-            dims,
-            size,
-            sub,
-        };
-        self.with_rule(|r| r.batch(&b))
+    pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
+        self.with_rule(|r| r.batch(b))
     }
 }
 
@@ -227,22 +215,6 @@ fn type_err<T>(op: &str, msg: String) -> Result<T> {
 /// A batching rule's single output, batched at `d`.
 fn one(x: Array, d: usize) -> Result<BatchOut> {
     Ok((vec![x], vec![Some(d)]))
-}
-
-/// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
-/// the batch size, and the transformations (for a rule that stages and batches a helper).
-struct Batching<'a> {
-    args: &'a [Array],
-    dims: &'a [Option<usize>],
-    size: usize,
-    sub: &'a dyn JaxprTransforms,
-}
-
-impl Batching<'_> {
-    /// Operand `i` with its batch axis in front (broadcast if unbatched).
-    fn front(&self, i: usize) -> Result<Array> {
-        super::batching::bdim_to_front(&self.args[i], self.dims[i], self.size)
-    }
 }
 
 /// Row-major strides of a shape.
