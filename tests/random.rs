@@ -855,13 +855,11 @@ const SEED_BEYOND_32_BITS_X64_OFF: &str = "seed >= 2^32 with x64 off";
 /// The compiled f64 `log` (src/backend/math/exp_log.rs: fdlibm's e_log.c, within 1 ulp) is not
 /// XLA's (LLVM's `log`, glibc's libm, correctly rounded in practice); eagerly cranax uses Rust's
 /// `f64::ln` (the same libm) and matches. `gumbel`'s `-log(-log u)` turns a 1-ulp difference in
-/// the inner `log` into up to 2,047 ulp where `-log u` is near 1.
+/// the inner `log` into up to 2,047 ulp where `-log u` is near 1. f64 `normal` and
+/// `truncated_normal` under jit: 1-4 elements in 300 by 1-2 ulp, through `erf_inv`'s
+/// `w = -log1p(-x^2)`, which is `log(1 - x^2)` for `x^2 >= sqrt(2) - 1`; the same ops run
+/// eagerly match JAX bit for bit, so the compiled f64 `log` is the one step that differs.
 const COMPILED_F64_LOG: &str = "compiled f64 log is fdlibm's, XLA's is libm's";
-
-/// f64 `normal` and `truncated_normal`: 1 to 5 elements in 300 differ by 1-2 ulp, eagerly and
-/// under jit alike, so in the shared f64 `erf_inv` (random::xla_math) or its `log1p`; which
-/// step differs from XLA's f64 ErfInv is not yet found.
-const F64_ERF_INV_NOT_FOUND: &str = "f64 erf_inv path, 1-2 ulp, not yet found";
 
 /// Draws of jax_random_fresh.json that differ from JAX, with their cause: (section, seed,
 /// case or "*", "eager" | "jit" | "*", cause).
@@ -874,214 +872,90 @@ const FRESH_EXCEPTIONS: &[(&str, &str, &str, &str, &str)] = &[
         "*",
         SEED_BEYOND_32_BITS_X64_OFF,
     ),
-    ("f64", "0", "gumbel_257", "jit", COMPILED_F64_LOG), // 39/257, 33 ulp
-    ("f64", "0", "normal_257", "eager", F64_ERF_INV_NOT_FOUND), // 3/257, 1 ulp
-    ("f64", "0", "normal_257", "jit", F64_ERF_INV_NOT_FOUND), // 3/257, 1 ulp
-    (
-        "f64",
-        "0",
-        "truncated_normal_257",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 3/257, 2 ulp
-    (
-        "f64",
-        "0",
-        "truncated_normal_257",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 4/257, 2 ulp
-    ("f64", "1", "gumbel_64", "jit", COMPILED_F64_LOG),  // 5/64, 3 ulp
-    ("f64", "1000", "gumbel_257", "jit", COMPILED_F64_LOG), // 29/257, 17 ulp
-    ("f64", "1000", "normal_257", "eager", F64_ERF_INV_NOT_FOUND), // 3/257, 2 ulp
-    ("f64", "1000", "normal_257", "jit", F64_ERF_INV_NOT_FOUND), // 5/257, 2 ulp
+    ("f64", "0", "truncated_normal_257", "jit", COMPILED_F64_LOG), // 1/257, 2 ulp
+    ("f64", "1000", "normal_257", "jit", COMPILED_F64_LOG),        // 2/257, 2 ulp
     (
         "f64",
         "1000",
         "truncated_normal_257_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 1/257, 1 ulp
-    ("f64", "2024", "gumbel_300", "jit", COMPILED_F64_LOG), // 45/300, 33 ulp
-    ("f64", "2024", "normal_300", "eager", F64_ERF_INV_NOT_FOUND), // 1/300, 1 ulp
-    ("f64", "2024", "normal_300", "jit", F64_ERF_INV_NOT_FOUND), // 4/300, 2 ulp
+    ("f64", "2024", "normal_300", "jit", COMPILED_F64_LOG),        // 3/300, 2 ulp
     (
         "f64",
         "2024",
         "truncated_normal_300",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 2/300, 1 ulp
     (
         "f64",
         "2024",
         "truncated_normal_300_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 1/300, 1 ulp
-    ("f64", "2147483647", "gumbel_300", "jit", COMPILED_F64_LOG), // 39/300, 33 ulp
-    (
-        "f64",
-        "2147483647",
-        "normal_300",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/300, 1 ulp
-    (
-        "f64",
-        "2147483647",
-        "normal_300",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 5/300, 2 ulp
-    (
-        "f64",
-        "2147483647",
-        "truncated_normal_300",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 2/300, 2 ulp
-    (
-        "f64",
-        "2147483647",
-        "truncated_normal_300",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 2/300, 2 ulp
-    (
-        "f64",
-        "2147483647",
-        "truncated_normal_300_m2_0.6",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 2/300, 2 ulp
+    ("f64", "2147483647", "normal_300", "jit", COMPILED_F64_LOG),  // 4/300, 2 ulp
     (
         "f64",
         "2147483647",
         "truncated_normal_300_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 3/300, 2 ulp
-    ("f64", "271828", "gumbel_3", "jit", COMPILED_F64_LOG), // 1/3, 1 ulp
-    ("f64", "3", "gumbel_300", "jit", COMPILED_F64_LOG), // 41/300, 33 ulp
-    ("f64", "3", "normal_300", "eager", F64_ERF_INV_NOT_FOUND), // 1/300, 1 ulp
-    ("f64", "3", "normal_300", "jit", F64_ERF_INV_NOT_FOUND), // 3/300, 1 ulp
-    (
-        "f64",
-        "3",
-        "truncated_normal_300",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 2/300, 2 ulp
-    (
-        "f64",
-        "3",
-        "truncated_normal_300",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 3/300, 2 ulp
+        COMPILED_F64_LOG,
+    ), // 1/300, 1 ulp
+    ("f64", "3", "normal_300", "jit", COMPILED_F64_LOG),           // 2/300, 1 ulp
+    ("f64", "3", "truncated_normal_300", "jit", COMPILED_F64_LOG), // 1/300, 2 ulp
     (
         "f64",
         "3",
         "truncated_normal_300_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 1/300, 1 ulp
-    ("f64", "314159", "gumbel_257", "jit", COMPILED_F64_LOG), // 31/257, 2047 ulp
-    (
-        "f64",
-        "314159",
-        "truncated_normal_257",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/257, 2 ulp
     (
         "f64",
         "314159",
         "truncated_normal_257",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 2/257, 2 ulp
+        COMPILED_F64_LOG,
+    ), // 1/257, 1 ulp
     (
         "f64",
         "314159",
         "truncated_normal_257_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 1/257, 1 ulp
-    ("f64", "4242", "gumbel_64", "jit", COMPILED_F64_LOG), // 5/64, 1 ulp
-    ("f64", "5", "gumbel_257", "jit", COMPILED_F64_LOG), // 37/257, 33 ulp
-    ("f64", "5", "normal_257", "jit", F64_ERF_INV_NOT_FOUND), // 1/257, 2 ulp
-    (
-        "f64",
-        "5",
-        "truncated_normal_257",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/257, 2 ulp
-    (
-        "f64",
-        "5",
-        "truncated_normal_257_m2_0.6",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/257, 1 ulp
-    (
-        "f64",
-        "5",
-        "truncated_normal_257_m2_0.6",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/257, 1 ulp
-    ("f64", "65535", "gumbel_300", "jit", COMPILED_F64_LOG), // 44/300, 15 ulp
-    ("f64", "65535", "normal_300", "eager", F64_ERF_INV_NOT_FOUND), // 3/300, 1 ulp
-    ("f64", "65535", "normal_300", "jit", F64_ERF_INV_NOT_FOUND), // 3/300, 1 ulp
-    (
-        "f64",
-        "65535",
-        "truncated_normal_300",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/300, 1 ulp
-    (
-        "f64",
-        "65535",
-        "truncated_normal_300",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/300, 1 ulp
+    ("f64", "5", "normal_257", "jit", COMPILED_F64_LOG),           // 1/257, 2 ulp
+    ("f64", "5", "truncated_normal_257", "jit", COMPILED_F64_LOG), // 1/257, 2 ulp
     (
         "f64",
         "65535",
         "truncated_normal_300_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 1/300, 2 ulp
-    ("f64", "99", "gumbel_64", "jit", COMPILED_F64_LOG), // 12/64, 32 ulp
-    ("f64", "99", "normal_64", "eager", F64_ERF_INV_NOT_FOUND), // 1/64, 1 ulp
-    ("f64", "99", "normal_64", "jit", F64_ERF_INV_NOT_FOUND), // 1/64, 1 ulp
-    (
-        "f64",
-        "99",
-        "truncated_normal_64_m2_0.6",
-        "eager",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/64, 2 ulp
-    (
-        "f64",
-        "99",
-        "truncated_normal_64_m2_0.6",
-        "jit",
-        F64_ERF_INV_NOT_FOUND,
-    ), // 1/64, 2 ulp
-    ("f64", "999999", "gumbel_64", "jit", COMPILED_F64_LOG), // 9/64, 6 ulp
     (
         "f64",
         "999999",
         "truncated_normal_64_m2_0.6",
         "jit",
-        F64_ERF_INV_NOT_FOUND,
+        COMPILED_F64_LOG,
     ), // 2/64, 1 ulp
+    ("f64", "0", "gumbel_257", "jit", COMPILED_F64_LOG),           // 39/257, 33 ulp
+    ("f64", "1", "gumbel_64", "jit", COMPILED_F64_LOG),            // 5/64, 3 ulp
+    ("f64", "1000", "gumbel_257", "jit", COMPILED_F64_LOG),        // 29/257, 17 ulp
+    ("f64", "2024", "gumbel_300", "jit", COMPILED_F64_LOG),        // 45/300, 33 ulp
+    ("f64", "2147483647", "gumbel_300", "jit", COMPILED_F64_LOG),  // 39/300, 33 ulp
+    ("f64", "271828", "gumbel_3", "jit", COMPILED_F64_LOG),        // 1/3, 1 ulp
+    ("f64", "3", "gumbel_300", "jit", COMPILED_F64_LOG),           // 41/300, 33 ulp
+    ("f64", "314159", "gumbel_257", "jit", COMPILED_F64_LOG),      // 31/257, 2047 ulp
+    ("f64", "4242", "gumbel_64", "jit", COMPILED_F64_LOG),         // 5/64, 1 ulp
+    ("f64", "5", "gumbel_257", "jit", COMPILED_F64_LOG),           // 37/257, 33 ulp
+    ("f64", "65535", "gumbel_300", "jit", COMPILED_F64_LOG),       // 44/300, 15 ulp
+    ("f64", "99", "gumbel_64", "jit", COMPILED_F64_LOG),           // 12/64, 32 ulp
+    ("f64", "999999", "gumbel_64", "jit", COMPILED_F64_LOG),       // 9/64, 6 ulp
 ];
 
 /// Every draw of jax_random_fresh.json, eager against JAX's eager value and under cranax's jit
