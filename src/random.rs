@@ -333,13 +333,44 @@ pub fn truncated_normal(
     let lower = param("truncated_normal", &lower, dtype, shape)?;
     let upper = param("truncated_normal", &upper, dtype, shape)?;
     let sqrt2 = constant(std::f64::consts::SQRT_2, dtype);
-    let a = erf(&lax::div(&lower, &sqrt2)?)?;
-    let b = erf(&lax::div(&upper, &sqrt2)?)?;
+    let a = erf(&div_by_sqrt2(&lower)?)?;
+    let b = erf(&div_by_sqrt2(&upper)?)?;
     let u = uniform(key, shape, dtype, a, b)?;
     let out = lax::mul(&sqrt2, &erf_inv(&u)?)?;
     let lo = next_after(&lax::stop_gradient(&lower)?, f64::INFINITY)?;
     let hi = next_after(&lax::stop_gradient(&upper)?, f64::NEG_INFINITY)?;
     lax::min(&hi, &lax::max(&lo, &out)?)
+}
+
+/// `x / sqrt(2)` as JAX computes it in `truncated_normal`. XLA's CPU code divides by a constant
+/// as a multiplication by its reciprocal (`x * (1 / sqrt 2)`, the reciprocal rounded to the
+/// dtype), which differs from the true quotient in the last bit for about 1 `x` in 8. Only a
+/// bound that is a constant inside a staged (jitted) function is divided exactly: XLA's constant
+/// folder evaluates the division before code generation. Eagerly JAX runs `_truncated_normal`
+/// as its own jitted function with the bounds as runtime arguments, so the reciprocal applies.
+fn div_by_sqrt2(x: &Array) -> Result<Array> {
+    let dtype = x.dtype();
+    if x.is_concrete() && staging() {
+        return lax::div(x, &constant(std::f64::consts::SQRT_2, dtype));
+    }
+    let reciprocal = match dtype {
+        DType::F32 => (1.0f32 / std::f32::consts::SQRT_2) as f64,
+        _ => 1.0 / std::f64::consts::SQRT_2,
+    };
+    lax::mul(x, &constant(reciprocal, dtype))
+}
+
+/// Whether a staging trace (`jit`, `make_jaxpr`) is active, where a concrete array becomes a
+/// constant of the staged program.
+fn staging() -> bool {
+    let mut interp = crate::core::trace::current();
+    while let Some(i) = interp {
+        if i.name() == "make_jaxpr" {
+            return true;
+        }
+        interp = i.parent();
+    }
+    false
 }
 
 /// Gumbel floats: `-log(-log(u))` with `u` uniform in `[tiny, 1)` (JAX's default "low" mode).
