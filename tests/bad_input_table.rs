@@ -26,13 +26,7 @@ fn u32s(shape: &[usize]) -> Array {
 }
 
 fn dims(lc: &[usize], rc: &[usize], lb: &[usize], rb: &[usize]) -> DotGeneral {
-    DotGeneral {
-        lhs_contracting: lc.to_vec(),
-        rhs_contracting: rc.to_vec(),
-        lhs_batch: lb.to_vec(),
-        rhs_batch: rb.to_vec(),
-        preferred_element_type: None,
-    }
+    DotGeneral::new(lc, rc, lb, rb)
 }
 
 fn unit<T>(r: Result<T>) -> Result<()> {

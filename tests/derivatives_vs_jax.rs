@@ -11,6 +11,7 @@ mod jax_data;
 use cranax::core::error::or_raise;
 use cranax::prims::DotGeneral;
 use cranax::{jvp, lax, numpy as jnp, vjp, Array, Result};
+use jax_data::floats;
 use serde_json::Value;
 
 fn ok(r: Result<Array>) -> Array {
@@ -32,13 +33,7 @@ fn w() -> Array {
 }
 
 fn dims(lc: &[usize], rc: &[usize], lb: &[usize], rb: &[usize]) -> DotGeneral {
-    DotGeneral {
-        lhs_contracting: lc.to_vec(),
-        rhs_contracting: rc.to_vec(),
-        lhs_batch: lb.to_vec(),
-        rhs_batch: rb.to_vec(),
-        preferred_element_type: None,
-    }
+    DotGeneral::new(lc, rc, lb, rb)
 }
 
 fn sq(x: &Array) -> Array {
@@ -98,14 +93,6 @@ fn case(name: &str, x: &Array) -> Array {
         }
         other => panic!("no case {other}"),
     }
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect()
 }
 
 fn shape(v: &Value) -> Vec<usize> {

@@ -14,7 +14,7 @@
 mod jax_data;
 
 use cranax::{jit, lax, Array, Function};
-use serde_json::Value;
+use jax_data::floats;
 
 /// One function under test: how to apply it eagerly (or traced, under `jit`).
 type Op = fn(&Array, Option<&Array>) -> Array;
@@ -117,14 +117,6 @@ fn pow2(k: i32) -> f64 {
     } else {
         f64::from_bits(1u64 << (k + 1074))
     }
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect()
 }
 
 fn array(data: &[f64], f32s: bool) -> Array {

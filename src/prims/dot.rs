@@ -23,15 +23,26 @@ pub struct DotGeneral {
 }
 
 impl DotGeneral {
-    /// Contract `lhs` axis `l` with `rhs` axis `r`, no batch axes.
-    pub fn contract(l: usize, r: usize) -> DotGeneral {
+    /// JAX's `dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch,
+    /// rhs_batch))`, with no preferred element type.
+    pub fn new(
+        lhs_contracting: &[usize],
+        rhs_contracting: &[usize],
+        lhs_batch: &[usize],
+        rhs_batch: &[usize],
+    ) -> DotGeneral {
         DotGeneral {
-            lhs_contracting: vec![l],
-            rhs_contracting: vec![r],
-            lhs_batch: vec![],
-            rhs_batch: vec![],
+            lhs_contracting: lhs_contracting.to_vec(),
+            rhs_contracting: rhs_contracting.to_vec(),
+            lhs_batch: lhs_batch.to_vec(),
+            rhs_batch: rhs_batch.to_vec(),
             preferred_element_type: None,
         }
+    }
+
+    /// Contract `lhs` axis `l` with `rhs` axis `r`, no batch axes.
+    pub fn contract(l: usize, r: usize) -> DotGeneral {
+        DotGeneral::new(&[l], &[r], &[], &[])
     }
 
     /// As JAX's `_dot_general_pp_rule` prints them: dimension numbers as lists, and

@@ -17,15 +17,19 @@ pub fn arr(v: &Value) -> Array {
         .iter()
         .map(|d| d.as_u64().unwrap() as usize)
         .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect();
+    let data = floats(&v["data"]);
     match v["dtype"].as_str().unwrap() {
         "float64" => Array::from_vec(data, &shape).unwrap(),
         "float32" => Array::from_vec(data.iter().map(|&d| d as f32).collect(), &shape).unwrap(),
         other => panic!("dtype {other}"),
     }
+}
+
+/// A JSON list of numbers.
+pub fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap())
+        .collect()
 }
