@@ -6,9 +6,11 @@
 
 use super::{BatchOut, Prim};
 use crate::array::Array;
+use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind;
+use crate::ir::ClosedJaxpr;
 use crate::lax;
 
 /// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
@@ -25,6 +27,56 @@ impl Batching<'_> {
     pub fn front(&self, i: usize) -> Result<Array> {
         bdim_to_front(&self.args[i], self.dims[i], self.size)
     }
+
+    /// The operands with each batched one's axis moved to the front and the unbatched ones as
+    /// they are: the form `JaxprTransforms::batch_jaxpr` takes.
+    pub fn batched_in_front(&self) -> Result<Vec<Array>> {
+        self.args
+            .iter()
+            .zip(self.dims)
+            .map(|(a, &d)| match d {
+                Some(_) => bdim_to_front(a, d, self.size),
+                None => Ok(a.clone()),
+            })
+            .collect()
+    }
+
+    /// Which operands are batched.
+    pub fn in_batched(&self) -> Vec<bool> {
+        self.dims.iter().map(Option::is_some).collect()
+    }
+
+    /// The operand types one example sees.
+    pub fn example_avals(&self) -> Vec<Aval> {
+        self.args
+            .iter()
+            .zip(self.dims)
+            .map(|(a, d)| {
+                let mut aval = a.aval().clone();
+                if let Some(d) = *d {
+                    aval.shape.remove(d);
+                }
+                aval
+            })
+            .collect()
+    }
+
+    /// `jaxpr` batched on the inputs marked in `in_batched`, every output batched at axis 0.
+    pub fn batch_jaxpr_all_out(
+        &self,
+        jaxpr: &ClosedJaxpr,
+        in_batched: &[bool],
+    ) -> Result<ClosedJaxpr> {
+        let all = vec![true; jaxpr.jaxpr.outvars.len()];
+        Ok(self.sub.batch_jaxpr(jaxpr, self.size, in_batched, &all)?.0)
+    }
+}
+
+/// The type of one example of a value batched at axis 0.
+pub fn unbatched(aval: &Aval) -> Aval {
+    let mut aval = aval.clone();
+    aval.shape.remove(0);
+    aval
 }
 
 /// Move the batch dimension to the front (broadcasting an unbatched operand).

@@ -3,7 +3,7 @@
 //! `custom_lin`). Their rules replay the carried jaxpr through the transformation being
 //! applied, reached through `JaxprTransforms`.
 
-use super::batching::{batch_by_loop, bdim_to_front, Batching};
+use super::batching::{batch_by_loop, unbatched, Batching};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::Array;
 use crate::core::aval::Aval;
@@ -291,11 +291,10 @@ impl CallOp {
             CustomLin { .. } => batch_by_loop(&Prim::Call(self.clone()), args, dims, size),
             Pjit { name, jaxpr } => {
                 // JAX's `_pjit_batcher`: a pjit of the batched jaxpr.
-                let batch = Batched::new(args, dims, size)?;
                 let unforced = vec![false; jaxpr.jaxpr.outvars.len()];
                 let (jaxpr, out_batched) =
-                    sub.batch_jaxpr(jaxpr, size, &batch.in_batched, &unforced)?;
-                let outs = bind(pjit(name, jaxpr), &batch.args)?;
+                    sub.batch_jaxpr(jaxpr, size, &b.in_batched(), &unforced)?;
+                let outs = bind(pjit(name, jaxpr), &b.batched_in_front()?)?;
                 Ok((outs, out_batched.iter().map(|&b| b.then_some(0)).collect()))
             }
             CustomJvpCall {
@@ -305,10 +304,10 @@ impl CallOp {
             } => {
                 // JAX's `_custom_jvp_call_vmap`: the function and its rule are both batched,
                 // so the rule still defines the derivative of the batched call.
-                let batch = Batched::new(args, dims, size)?;
+                let in_batched = b.in_batched();
                 let n_out = call_jaxpr.jaxpr.outvars.len();
-                let call_jaxpr = batch.jaxpr(sub, call_jaxpr, &batch.in_batched)?;
-                let avals = batch.unbatched_avals();
+                let call_jaxpr = b.batch_jaxpr_all_out(call_jaxpr, &in_batched)?;
+                let avals = b.example_avals();
                 let tangent_avals = avals.iter().map(|a| a.clone().weak(false));
                 let rule_avals: Vec<Aval> = avals.iter().cloned().chain(tangent_avals).collect();
                 let n = avals.len();
@@ -319,8 +318,8 @@ impl CallOp {
                     },
                     &rule_avals,
                 )?;
-                let twice = [batch.in_batched.clone(), batch.in_batched.clone()].concat();
-                let rule = batch.jaxpr(sub, &rule, &twice)?;
+                let twice = [in_batched.clone(), in_batched].concat();
+                let rule = b.batch_jaxpr_all_out(&rule, &twice)?;
                 let jvp: JvpRule = Arc::new(move |p: &[Array], t: &[Array]| {
                     let mut outs = eval_closed(&rule, &[p, t].concat())?;
                     let touts = outs.split_off(n_out);
@@ -331,7 +330,7 @@ impl CallOp {
                     call_jaxpr,
                     jvp,
                 });
-                Ok((bind(prim, &batch.args)?, vec![Some(0); n_out]))
+                Ok((bind(prim, &b.batched_in_front()?)?, vec![Some(0); n_out]))
             }
             CustomVjpCall {
                 name,
@@ -341,10 +340,10 @@ impl CallOp {
             } => {
                 // JAX's `_custom_vjp_call_jaxpr_vmap`: forward and backward passes batched; the
                 // cotangent of an unbatched input is summed over the batch.
-                let batch = Batched::new(args, dims, size)?;
+                let in_batched = b.in_batched();
                 let n_out = call_jaxpr.jaxpr.outvars.len();
                 let out_avals = call_jaxpr.out_avals();
-                let call_jaxpr = batch.jaxpr(sub, call_jaxpr, &batch.in_batched)?;
+                let call_jaxpr = b.batch_jaxpr_all_out(call_jaxpr, &in_batched)?;
                 let num_res = std::cell::Cell::new(0);
                 let fwd_jaxpr = sub.trace(
                     &|p: &[Array]| {
@@ -352,9 +351,9 @@ impl CallOp {
                         num_res.set(res.len());
                         Ok(outs.into_iter().chain(res).collect())
                     },
-                    &batch.unbatched_avals(),
+                    &b.example_avals(),
                 )?;
-                let fwd_jaxpr = batch.jaxpr(sub, &fwd_jaxpr, &batch.in_batched)?;
+                let fwd_jaxpr = b.batch_jaxpr_all_out(&fwd_jaxpr, &in_batched)?;
                 let res_avals: Vec<Aval> = fwd_jaxpr.out_avals()[n_out..]
                     .iter()
                     .map(unbatched)
@@ -365,13 +364,12 @@ impl CallOp {
                     &|rc: &[Array]| bwd(&rc[..num_res], &rc[num_res..]),
                     &bwd_avals,
                 )?;
-                let bwd_jaxpr = batch.jaxpr(sub, &bwd_jaxpr, &vec![true; bwd_avals.len()])?;
+                let bwd_jaxpr = b.batch_jaxpr_all_out(&bwd_jaxpr, &vec![true; bwd_avals.len()])?;
                 let fwd: FwdRule = Arc::new(move |p: &[Array]| {
                     let mut outs = eval_closed(&fwd_jaxpr, p)?;
                     let res = outs.split_off(n_out);
                     Ok((outs, res))
                 });
-                let in_batched = batch.in_batched.clone();
                 let bwd: BwdRule = Arc::new(move |res: &[Array], cts: &[Array]| {
                     let grads = eval_closed(&bwd_jaxpr, &[res, cts].concat())?;
                     grads
@@ -392,7 +390,7 @@ impl CallOp {
                     fwd,
                     bwd,
                 });
-                Ok((bind(prim, &batch.args)?, vec![Some(0); n_out]))
+                Ok((bind(prim, &b.batched_in_front()?)?, vec![Some(0); n_out]))
             }
         }
     }
@@ -495,65 +493,6 @@ fn pjit_transpose(
         .iter()
         .map(|a| if a.is_linear() { grads.next() } else { None })
         .collect())
-}
-
-/// The operands of a batched call, each batched one with its batch axis moved to the front.
-struct Batched {
-    args: Vec<Array>,
-    in_batched: Vec<bool>,
-    size: usize,
-}
-
-impl Batched {
-    fn new(args: &[Array], dims: &[Option<usize>], size: usize) -> Result<Batched> {
-        let args = args
-            .iter()
-            .zip(dims)
-            .map(|(a, &d)| match d {
-                Some(_) => bdim_to_front(a, d, size),
-                None => Ok(a.clone()),
-            })
-            .collect::<Result<_>>()?;
-        let in_batched = dims.iter().map(Option::is_some).collect();
-        Ok(Batched {
-            args,
-            in_batched,
-            size,
-        })
-    }
-
-    /// The operand types one example sees.
-    fn unbatched_avals(&self) -> Vec<Aval> {
-        self.args
-            .iter()
-            .zip(&self.in_batched)
-            .map(|(a, &b)| {
-                if b {
-                    unbatched(a.aval())
-                } else {
-                    a.aval().clone()
-                }
-            })
-            .collect()
-    }
-
-    /// `jaxpr` batched on the inputs marked in `in_batched`, every output batched at axis 0.
-    fn jaxpr(
-        &self,
-        sub: &dyn JaxprTransforms,
-        jaxpr: &ClosedJaxpr,
-        in_batched: &[bool],
-    ) -> Result<ClosedJaxpr> {
-        let all = vec![true; jaxpr.jaxpr.outvars.len()];
-        Ok(sub.batch_jaxpr(jaxpr, self.size, in_batched, &all)?.0)
-    }
-}
-
-/// The type of one example of a value batched at axis 0.
-fn unbatched(aval: &Aval) -> Aval {
-    let mut aval = aval.clone();
-    aval.shape.remove(0);
-    aval
 }
 
 fn instantiate(primals: &[Array], tangents: &[Tangent]) -> Result<Vec<Array>> {
