@@ -19,7 +19,6 @@ use crate::core::trace;
 use crate::ir::ClosedJaxpr;
 use crate::prims::CallOp;
 use crate::pytree::{ArgTuple, Pytree};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,17 +55,78 @@ pub struct CacheStats {
     pub evictions: u64,
 }
 
+/// What a jitted function keeps per signature.
 struct Entry<Out> {
     jaxpr: ClosedJaxpr,
     exe: Arc<Executable>,
     out: Out,
-    last_used: u64,
 }
 
-struct Cache<Out> {
-    entries: HashMap<Signature, Entry<Out>>,
+/// A bounded cache with its statistics: entries found by a key predicate, the least recently
+/// used evicted beyond the capacity. Serves each `Jit` (keyed by signature) and the
+/// process-wide pjit cache (keyed by jaxpr structure, which has no hash).
+struct Lru<K, V> {
+    /// `(key, value, last use)`.
+    entries: Vec<(K, V, u64)>,
     stats: CacheStats,
     clock: u64,
+}
+
+impl<K, V: Clone> Lru<K, V> {
+    const fn new() -> Self {
+        Lru {
+            entries: Vec::new(),
+            stats: CacheStats {
+                hits: 0,
+                misses: 0,
+                compiles: 0,
+                compile_time: Duration::ZERO,
+                entries: 0,
+                evictions: 0,
+            },
+            clock: 0,
+        }
+    }
+
+    /// The value whose key `matches`, counted as a hit (and marked used) or a miss.
+    fn lookup(&mut self, matches: impl Fn(&K) -> bool) -> Option<V> {
+        self.clock += 1;
+        let now = self.clock;
+        let hit = self.entries.iter_mut().find(|e| matches(&e.0)).map(|e| {
+            e.2 = now;
+            e.1.clone()
+        });
+        match hit {
+            Some(_) => self.stats.hits += 1,
+            None => self.stats.misses += 1,
+        }
+        hit
+    }
+
+    /// The value whose key `matches`, for inspection (not counted, not marked used).
+    fn peek(&self, matches: impl Fn(&K) -> bool) -> Option<&V> {
+        self.entries.iter().find(|e| matches(&e.0)).map(|e| &e.1)
+    }
+
+    /// Add a freshly compiled entry, evicting the least recently used beyond `capacity`.
+    fn insert(&mut self, key: K, value: V, capacity: usize, compile_time: Duration) {
+        self.stats.compiles += 1;
+        self.stats.compile_time += compile_time;
+        if self.entries.len() >= capacity {
+            if let Some(oldest) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].2) {
+                self.entries.swap_remove(oldest);
+                self.stats.evictions += 1;
+            }
+        }
+        self.entries.push((key, value, self.clock));
+    }
+
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            entries: self.entries.len(),
+            ..self.stats.clone()
+        }
+    }
 }
 
 /// Most signatures a jitted function keeps compiled (least recently used evicted first).
@@ -81,18 +141,14 @@ where
     compiled_call::install(run_pjit);
     Jit {
         f,
-        cache: Arc::new(Mutex::new(Cache {
-            entries: HashMap::new(),
-            stats: CacheStats::default(),
-            clock: 0,
-        })),
+        cache: Arc::new(Mutex::new(Lru::new())),
         capacity: DEFAULT_CACHE_CAPACITY,
     }
 }
 
 pub struct Jit<F, Out> {
     f: F,
-    cache: Arc<Mutex<Cache<Out>>>,
+    cache: Arc<Mutex<Lru<Signature, Arc<Entry<Out>>>>>,
     capacity: usize,
 }
 
@@ -109,11 +165,7 @@ impl<F: Clone, Out> Clone for Jit<F, Out> {
 
 impl<F, Out: Pytree> Jit<F, Out> {
     pub fn stats(&self) -> CacheStats {
-        let c = self.cache.lock().expect("jit cache lock");
-        CacheStats {
-            entries: c.entries.len(),
-            ..c.stats.clone()
-        }
+        self.cache.lock().expect("jit cache lock").stats()
     }
 
     /// Drop every compiled signature (their code is freed once no call is running it).
@@ -127,79 +179,39 @@ impl<F, Out: Pytree> Jit<F, Out> {
         self
     }
 
+    fn entry_for(&self, sig: &Signature) -> Option<Arc<Entry<Out>>> {
+        let cache = self.cache.lock().expect("jit cache lock");
+        cache.peek(|k| k == sig).cloned()
+    }
+
     /// The jaxpr compiled for a signature seen before (for inspection).
     pub fn jaxpr_for(&self, sig: &Signature) -> Option<ClosedJaxpr> {
-        self.cache
-            .lock()
-            .expect("jit cache lock")
-            .entries
-            .get(sig)
-            .map(|e| e.jaxpr.clone())
+        self.entry_for(sig).map(|e| e.jaxpr.clone())
     }
 
     /// The compiled code for a signature seen before: Cranelift IR and machine code.
     pub fn executable_for(&self, sig: &Signature) -> Option<Arc<Executable>> {
-        self.cache
-            .lock()
-            .expect("jit cache lock")
-            .entries
-            .get(sig)
-            .map(|e| e.exe.clone())
+        self.entry_for(sig).map(|e| e.exe.clone())
     }
 }
 
 /// The process-wide cache of `pjit`s evaluated outside any trace (what `grad(jit(f))`,
 /// `vmap(jit(f))` and nested jits leave at top level), keyed by the jaxpr itself: it fixes the
 /// input types. Least recently used entries are evicted beyond `DEFAULT_CACHE_CAPACITY`.
-struct PjitCache {
-    entries: Vec<(ClosedJaxpr, Arc<Executable>, u64)>,
-    stats: CacheStats,
-    clock: u64,
-}
-
-static PJIT_CACHE: Mutex<PjitCache> = Mutex::new(PjitCache {
-    entries: Vec::new(),
-    stats: CacheStats {
-        hits: 0,
-        misses: 0,
-        compiles: 0,
-        compile_time: Duration::ZERO,
-        entries: 0,
-        evictions: 0,
-    },
-    clock: 0,
-});
+static PJIT_CACHE: Mutex<Lru<ClosedJaxpr, Arc<Executable>>> = Mutex::new(Lru::new());
 
 /// Statistics of the process-wide `pjit` cache (see `run_pjit`).
 pub fn pjit_cache_stats() -> CacheStats {
-    let c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    CacheStats {
-        entries: c.entries.len(),
-        ..c.stats.clone()
-    }
+    PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner()).stats()
 }
 
 /// Run a `pjit` evaluated outside any trace: compiled once per jaxpr, native code afterwards.
 /// A jaxpr the backend cannot compile (a `custom_lin` inside) runs through the interpreter.
 fn run_pjit(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
-    let found = {
-        let mut c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        c.clock += 1;
-        let now = c.clock;
-        let hit = c
-            .entries
-            .iter_mut()
-            .find(|(j, _, _)| j.same_as(jaxpr))
-            .map(|e| {
-                e.2 = now;
-                e.1.clone()
-            });
-        match hit {
-            Some(_) => c.stats.hits += 1,
-            None => c.stats.misses += 1,
-        }
-        hit
-    };
+    let found = PJIT_CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .lookup(|j| j.same_as(jaxpr));
     let exe = match found {
         Some(exe) => exe,
         None => {
@@ -208,17 +220,12 @@ fn run_pjit(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
                 Ok(exe) => exe,
                 Err(_) => return crate::ir::eval::eval_closed(jaxpr, args),
             };
-            let mut c = PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
-            c.stats.compiles += 1;
-            c.stats.compile_time += start.elapsed();
-            if c.entries.len() >= DEFAULT_CACHE_CAPACITY {
-                if let Some(oldest) = (0..c.entries.len()).min_by_key(|&i| c.entries[i].2) {
-                    c.entries.swap_remove(oldest);
-                    c.stats.evictions += 1;
-                }
-            }
-            let now = c.clock;
-            c.entries.push((jaxpr.clone(), exe.clone(), now));
+            PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                jaxpr.clone(),
+                exe.clone(),
+                DEFAULT_CACHE_CAPACITY,
+                start.elapsed(),
+            );
             exe
         }
     };
@@ -260,23 +267,12 @@ where
                 jaxpr,
             });
         }
-        let found = {
-            let mut c = self.cache.lock().expect("jit cache lock");
-            c.clock += 1;
-            let now = c.clock;
-            match c.entries.get_mut(&sig) {
-                Some(e) => {
-                    e.last_used = now;
-                    let r = (e.exe.clone(), e.out.clone());
-                    c.stats.hits += 1;
-                    Some(r)
-                }
-                None => {
-                    c.stats.misses += 1;
-                    None
-                }
-            }
-        };
+        let found = self
+            .cache
+            .lock()
+            .expect("jit cache lock")
+            .lookup(|k| *k == sig)
+            .map(|e| (e.exe.clone(), e.out.clone()));
         let (exe, template) = match found {
             Some(found) => found,
             None => {
@@ -299,29 +295,16 @@ where
                         elapsed.as_secs_f64() * 1e3
                     );
                 }
-                let mut c = self.cache.lock().expect("jit cache lock");
-                c.stats.compiles += 1;
-                c.stats.compile_time += elapsed;
-                if c.entries.len() >= self.capacity {
-                    if let Some(oldest) = c
-                        .entries
-                        .iter()
-                        .min_by_key(|(_, e)| e.last_used)
-                        .map(|(k, _)| k.clone())
-                    {
-                        c.entries.remove(&oldest);
-                        c.stats.evictions += 1;
-                    }
-                }
-                let now = c.clock;
-                c.entries.insert(
-                    sig.clone(),
-                    Entry {
-                        jaxpr,
-                        exe: exe.clone(),
-                        out: placeholder.clone(),
-                        last_used: now,
-                    },
+                let entry = Entry {
+                    jaxpr,
+                    exe: exe.clone(),
+                    out: placeholder.clone(),
+                };
+                self.cache.lock().expect("jit cache lock").insert(
+                    sig,
+                    Arc::new(entry),
+                    self.capacity,
+                    elapsed,
                 );
                 (exe, placeholder)
             }
