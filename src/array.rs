@@ -360,19 +360,18 @@ impl Array {
     /// Same type and the same bits in every element (NaNs with equal payloads are the same);
     /// false for tracers.
     pub fn same_bits(&self, other: &Array) -> bool {
-        let bits = |d: &Data| -> Vec<u64> {
-            match d {
-                Data::Bool(v) => v.iter().map(|&x| x as u64).collect(),
-                Data::I32(v) => v.iter().map(|&x| x as u32 as u64).collect(),
-                Data::U32(v) => v.iter().map(|&x| x as u64).collect(),
-                Data::F32(v) => v.iter().map(|x| x.to_bits() as u64).collect(),
-                Data::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
-            }
-        };
-        match (self.data(), other.data()) {
-            (Ok(a), Ok(b)) => self.aval() == other.aval() && bits(a) == bits(b),
-            _ => false,
+        fn same<T, B: PartialEq>(a: &[T], b: &[T], bits: impl Fn(&T) -> B) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(x) == bits(y))
         }
+        let values = match (self.data(), other.data()) {
+            (Ok(Data::Bool(a)), Ok(Data::Bool(b))) => a == b,
+            (Ok(Data::I32(a)), Ok(Data::I32(b))) => a == b,
+            (Ok(Data::U32(a)), Ok(Data::U32(b))) => a == b,
+            (Ok(Data::F32(a)), Ok(Data::F32(b))) => same(a, b, |x| x.to_bits()),
+            (Ok(Data::F64(a)), Ok(Data::F64(b))) => same(a, b, |x| x.to_bits()),
+            _ => false,
+        };
+        values && self.aval() == other.aval()
     }
 
     pub fn data(&self) -> Result<&Data> {
