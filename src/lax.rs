@@ -372,3 +372,8 @@ pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
         Ok(t)
     }
 }
+
+// Control flow lives in `api::control` (it traces functions); `lax` gives it JAX's names.
+pub use crate::api::control::{
+    cond, fori_loop, map, scan, scan_with, switch, while_loop, LoopBound, ScanOptions,
+};

@@ -29,7 +29,7 @@ pub use api::autodiff::{
     ARG1, ARG2, ARG3,
 };
 pub use api::batching::{vmap, Axes};
-pub use api::control::{cond, fori_loop, scan};
+pub use api::control::{cond, fori_loop, scan, switch, while_loop};
 pub use api::custom::{custom_jvp, custom_vjp};
 pub use api::jit::{jit, CacheStats, Jit, Signature};
 pub use api::{eval_jaxpr, make_jaxpr, Function};

@@ -360,6 +360,12 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let cj = op.call_jaxpr().ok_or_else(|| op.uncompilable())?;
                 inline(g, &cj.jaxpr, &cj.consts, &ins)?
             }
+            Prim::Control(op) => {
+                return Err(Error::Jit(format!(
+                    "{} cannot be compiled yet: the native lowering of control flow is not written",
+                    op.name()
+                )))
+            }
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;

@@ -122,6 +122,42 @@ impl ClosedJaxpr {
         self.jaxpr.in_avals()
     }
 
+    /// The same function with unused inputs of types `avals` inserted at input position `at`
+    /// (so that branches of a `cond` take one common operand list).
+    pub fn with_unused_invars(&self, at: usize, avals: &[Aval]) -> ClosedJaxpr {
+        if avals.is_empty() {
+            return self.clone();
+        }
+        let mut j = (*self.jaxpr).clone();
+        let fresh: Vec<Var> = avals
+            .iter()
+            .map(|a| {
+                j.avals.push(a.clone());
+                Var(j.avals.len() as u32 - 1)
+            })
+            .collect();
+        j.invars.splice(at..at, fresh);
+        ClosedJaxpr {
+            jaxpr: Arc::new(j),
+            consts: self.consts.clone(),
+        }
+    }
+
+    /// JAX's `convert_constvars_jaxpr`: the constvars become leading invars, and their values
+    /// come back to be passed as operands (how loops and branches take what a body closes
+    /// over).
+    pub fn consts_as_invars(&self) -> (ClosedJaxpr, Vec<Array>) {
+        let mut j = (*self.jaxpr).clone();
+        let mut invars = std::mem::take(&mut j.constvars);
+        invars.extend(j.invars);
+        j.invars = invars;
+        let closed = ClosedJaxpr {
+            jaxpr: Arc::new(j),
+            consts: vec![],
+        };
+        (closed, self.consts.clone())
+    }
+
     pub fn out_avals(&self) -> Vec<Aval> {
         self.jaxpr.out_avals()
     }

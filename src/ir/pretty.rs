@@ -178,6 +178,18 @@ pub fn jaxpr_doc(j: &Jaxpr, namer_next: &mut usize) -> Doc {
                         namer.next = *namer_next;
                         items.push(concat(vec![text(format!("{k}=")), d]));
                     }
+                    Param::Jaxprs(inner) => {
+                        // JAX's `pp_jaxprs`: `(` then the jaxprs on lines of their own.
+                        let mut docs = Vec::with_capacity(inner.len());
+                        for j in &inner {
+                            *namer_next = namer.next;
+                            docs.push(jaxpr_doc(j, namer_next));
+                            namer.next = *namer_next;
+                        }
+                        let open = nest(2, concat(vec![text("("), brk(""), join(docs, brk(" "))]));
+                        let tuple = group(concat(vec![open, brk(""), text(")")]));
+                        items.push(concat(vec![text(format!("{k}=")), tuple]));
+                    }
                 }
             }
             eqn.push(group(concat(vec![
@@ -222,6 +234,8 @@ fn atom_str(namer: &Namer, a: &Atom) -> String {
 pub enum Param {
     Text(String),
     Jaxpr(std::sync::Arc<Jaxpr>),
+    /// A tuple of jaxprs (`cond`'s `branches`).
+    Jaxprs(Vec<std::sync::Arc<Jaxpr>>),
 }
 
 /// Render a jaxpr as JAX prints it.

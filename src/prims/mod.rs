@@ -11,6 +11,7 @@
 pub mod batching;
 pub mod binary;
 pub mod call;
+pub mod control;
 pub mod dot;
 pub mod random;
 pub mod reduce;
@@ -28,6 +29,7 @@ use crate::ir::ClosedJaxpr;
 
 pub use binary::BinaryOp;
 pub use call::CallOp;
+pub use control::ControlOp;
 pub use dot::DotGeneral;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
@@ -54,6 +56,8 @@ pub enum Prim {
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
     Call(CallOp),
+    /// Loops and branches over sub-jaxprs: `while`, `scan`, `cond`.
+    Control(ControlOp),
 }
 
 impl Prim {
@@ -62,6 +66,7 @@ impl Prim {
     pub fn same_as(&self, other: &Prim) -> bool {
         match (self, other) {
             (Prim::Call(a), Prim::Call(b)) => a.equal_by(b, ClosedJaxpr::same_as),
+            (Prim::Control(a), Prim::Control(b)) => a.equal_by(b, ClosedJaxpr::same_as),
             _ => self == other,
         }
     }
@@ -117,6 +122,7 @@ impl Prim {
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
             Prim::Call(op) => op.name(),
+            Prim::Control(op) => op.name(),
         }
     }
 
@@ -130,6 +136,7 @@ impl Prim {
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
             Prim::Call(op) => op.params(),
+            Prim::Control(op) => op.params(),
         };
         ps.sort_by_key(|(k, _)| *k);
         ps
@@ -147,6 +154,7 @@ impl Prim {
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
             Prim::Call(op) => op.abstract_eval(avals),
+            Prim::Control(op) => op.abstract_eval(avals),
         }
     }
 
@@ -158,7 +166,7 @@ impl Prim {
             Prim::SelectN => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
-            Prim::Call(_) => None,
+            Prim::Call(_) | Prim::Control(_) => None,
         }
     }
 
@@ -202,6 +210,7 @@ impl Prim {
                 .map(|a| vec![a]),
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
+            Prim::Control(op) => op.eval(args),
         }
     }
 
@@ -222,6 +231,7 @@ impl Prim {
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
             Prim::Call(op) => op.jvp(primals, tangents, sub),
+            Prim::Control(op) => op.jvp(primals, tangents, sub),
         }
     }
 
@@ -247,6 +257,7 @@ impl Prim {
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
             Prim::Call(op) => op.transpose(cts, args, sub),
+            Prim::Control(op) => op.transpose(cts, args, sub),
         }
     }
 
@@ -273,6 +284,7 @@ impl Prim {
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),
             Prim::Call(op) => op.batch(&b),
+            Prim::Control(op) => op.batch(&b),
         }
     }
 }
@@ -284,9 +296,11 @@ pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
             return Err(escaped(t));
         }
     }
-    if let Prim::Call(op) = prim {
-        // Call primitives evaluate their jaxprs (and check their own types).
-        return op.eval(args);
+    match prim {
+        // Call and control primitives evaluate their jaxprs (and check their own types).
+        Prim::Call(op) => return op.eval(args),
+        Prim::Control(op) => return op.eval(args),
+        _ => {}
     }
     let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
     let out_avals = prim.abstract_eval(&avals)?;

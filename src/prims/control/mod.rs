@@ -1,0 +1,515 @@
+//! Control flow: the primitives that carry closed sub-jaxprs and run them in loops and
+//! branches, with JAX's names and parameters (`while`, `scan`, `cond`; JAX's
+//! `lax/control_flow/loops.py` and `conditionals.py`).
+//!
+//! Operands, as JAX orders them:
+//! - `while`: `cond_consts ++ body_consts ++ carry`; outputs: the final carry. `cond_jaxpr`:
+//!   `(cond_consts, carry) -> bool[]`; `body_jaxpr`: `(body_consts, carry) -> carry`.
+//! - `scan`: `consts ++ carry ++ xs`; outputs: `carry ++ ys`. `jaxpr`: `(consts, carry, x
+//!   slices) -> (carry, y slices)`; `ys` are stacked along a new leading axis of `length`.
+//! - `cond`: `index ++ operands`; outputs: those of `branches[clamp(index, 0, n - 1)]`. The
+//!   index is an `int32` scalar (`lax::cond` converts a boolean predicate, `lax::switch`
+//!   clamps).
+//!
+//! Sub-jaxprs have no constvars: what a traced body closes over is passed as leading operands
+//! (JAX's `convert_constvars_jaxpr`), so every value a loop reads is an operand the
+//! transformations see. This file holds the type rules (abstract evaluation with JAX's errors),
+//! printing and eager evaluation (the reference interpreter runs the loop); `jvp.rs`,
+//! `transpose.rs` and `batch.rs` hold the transformation rules.
+
+mod batch;
+mod jvp;
+mod transpose;
+
+use super::batching::Batching;
+use super::{BatchOut, JvpOut, LinArg, Tangent};
+use crate::array::Array;
+use crate::core::aval::Aval;
+use crate::core::error::{Error, Result};
+use crate::core::jaxpr_transforms::JaxprTransforms;
+use crate::ir::eval::eval_closed;
+use crate::ir::pretty::Param;
+use crate::ir::ClosedJaxpr;
+use crate::prims::batching::index_in_dim;
+
+#[derive(Clone, PartialEq)]
+pub enum ControlOp {
+    /// `while cond(carry): carry = body(carry)`.
+    While {
+        cond_jaxpr: ClosedJaxpr,
+        body_jaxpr: ClosedJaxpr,
+        cond_nconsts: usize,
+        body_nconsts: usize,
+    },
+    /// `for i in 0..length (or reversed): (carry, ys[i]) = jaxpr(consts, carry, xs[i])`.
+    Scan {
+        jaxpr: ClosedJaxpr,
+        length: usize,
+        reverse: bool,
+        num_consts: usize,
+        num_carry: usize,
+        /// Per operand: is the scan linear in it (set by transformations; informational).
+        linear: Vec<bool>,
+        unroll: usize,
+    },
+    /// `branches[index](operands)`.
+    Cond { branches: Vec<ClosedJaxpr> },
+}
+
+use ControlOp::*;
+
+impl std::fmt::Debug for ControlOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.name())
+    }
+}
+
+fn py_bool(b: bool) -> String {
+    if b { "True" } else { "False" }.to_string()
+}
+
+/// `c[0]`-style names of carry components for error messages, as JAX words them.
+fn component(prefix: &str, i: usize, n: usize) -> String {
+    if n == 1 {
+        prefix.to_string()
+    } else {
+        format!("{prefix}[{i}]")
+    }
+}
+
+/// JAX's carry-type check: `what` names the loop (`while_loop body function`).
+pub(crate) fn check_carry(what: &str, ins: &[Aval], outs: &[Aval]) -> Result<()> {
+    if ins.len() != outs.len() {
+        return Err(Error::type_err(format!(
+            "{what} carry input and carry output must have equal types, but they differ:\n\nthe input carry has {} components but the output carry has {}.\n\nRevise the function so that all output types match the corresponding input types.",
+            ins.len(),
+            outs.len()
+        )));
+    }
+    let n = ins.len();
+    let diffs: Vec<String> = ins
+        .iter()
+        .zip(outs)
+        .enumerate()
+        .filter(|(_, (a, b))| a.shape != b.shape || a.dtype != b.dtype)
+        .map(|(i, (a, b))| {
+            let what_differs = if a.shape != b.shape {
+                "shapes"
+            } else {
+                "dtypes"
+            };
+            let name = component("c", i, n);
+            let carry = if n == 1 { "carry" } else { "carry component" };
+            format!(
+                "The input {carry} {name} has type {} but the corresponding output carry component has type {}, so the {what_differs} do not match.",
+                a.str_short(),
+                b.str_short()
+            )
+        })
+        .collect();
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    Err(Error::type_err(format!(
+        "{what} carry input and carry output must have equal types, but they differ:\n\n{}\n\nRevise the function so that all output types match the corresponding input types.",
+        diffs.join("\n")
+    )))
+}
+
+/// The operand types `jaxpr` takes must be `avals` (shape and dtype).
+fn check_operands(op: &str, what: &str, jaxpr: &ClosedJaxpr, avals: &[Aval]) -> Result<()> {
+    let want = jaxpr.in_avals();
+    let ok = want.len() == avals.len()
+        && want
+            .iter()
+            .zip(avals)
+            .all(|(w, a)| w.shape == a.shape && w.dtype == a.dtype);
+    if ok {
+        return Ok(());
+    }
+    let show = |v: &[Aval]| {
+        v.iter()
+            .map(|a| a.str_short())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(Error::type_err(format!(
+        "{op}: {what} takes ({}) but is given ({})",
+        show(&want),
+        show(avals)
+    )))
+}
+
+fn strong(avals: &[Aval]) -> Vec<Aval> {
+    avals.iter().map(|a| a.clone().weak(false)).collect()
+}
+
+/// The type of one slice along the leading axis.
+pub(crate) fn slice_aval(a: &Aval) -> Aval {
+    Aval::new(a.shape[1..].to_vec(), a.dtype).weak(a.weak_type)
+}
+
+/// The type of `length` stacked slices.
+pub(crate) fn stacked_aval(a: &Aval, length: usize) -> Aval {
+    let mut shape = vec![length];
+    shape.extend_from_slice(&a.shape);
+    Aval::new(shape, a.dtype).weak(a.weak_type)
+}
+
+impl ControlOp {
+    /// The name JAX prints.
+    pub fn name(&self) -> &'static str {
+        match self {
+            While { .. } => "while",
+            Scan { .. } => "scan",
+            Cond { .. } => "cond",
+        }
+    }
+
+    /// The sub-jaxprs it carries.
+    pub fn jaxprs(&self) -> Vec<&ClosedJaxpr> {
+        match self {
+            While {
+                cond_jaxpr,
+                body_jaxpr,
+                ..
+            } => vec![cond_jaxpr, body_jaxpr],
+            Scan { jaxpr, .. } => vec![jaxpr],
+            Cond { branches } => branches.iter().collect(),
+        }
+    }
+
+    /// Equality with the carried jaxprs compared by `same_jaxpr`.
+    pub fn equal_by(
+        &self,
+        other: &Self,
+        same_jaxpr: fn(&ClosedJaxpr, &ClosedJaxpr) -> bool,
+    ) -> bool {
+        let same_params = match (self, other) {
+            (
+                While {
+                    cond_nconsts: a,
+                    body_nconsts: b,
+                    ..
+                },
+                While {
+                    cond_nconsts: c,
+                    body_nconsts: d,
+                    ..
+                },
+            ) => a == c && b == d,
+            (
+                Scan {
+                    length,
+                    reverse,
+                    num_consts,
+                    num_carry,
+                    linear,
+                    unroll,
+                    ..
+                },
+                Scan {
+                    length: l2,
+                    reverse: r2,
+                    num_consts: nc2,
+                    num_carry: ncar2,
+                    linear: lin2,
+                    unroll: u2,
+                    ..
+                },
+            ) => {
+                length == l2
+                    && reverse == r2
+                    && num_consts == nc2
+                    && num_carry == ncar2
+                    && linear == lin2
+                    && unroll == u2
+            }
+            (Cond { branches: a }, Cond { branches: b }) => a.len() == b.len(),
+            _ => false,
+        };
+        same_params
+            && self
+                .jaxprs()
+                .iter()
+                .zip(other.jaxprs())
+                .all(|(a, b)| same_jaxpr(a, b))
+    }
+
+    /// Parameters as JAX prints them (sorted by the caller).
+    pub fn params(&self) -> Vec<(&'static str, Param)> {
+        let text = |s: String| Param::Text(s);
+        match self {
+            While {
+                cond_jaxpr,
+                body_jaxpr,
+                cond_nconsts,
+                body_nconsts,
+            } => vec![
+                ("body_jaxpr", Param::Jaxpr(body_jaxpr.jaxpr.clone())),
+                ("body_nconsts", text(body_nconsts.to_string())),
+                ("cond_jaxpr", Param::Jaxpr(cond_jaxpr.jaxpr.clone())),
+                ("cond_nconsts", text(cond_nconsts.to_string())),
+            ],
+            // JAX 0.10 does not print `linear` (nor `jaxpr`'s `_split_transpose`).
+            Scan {
+                jaxpr,
+                length,
+                reverse,
+                num_consts,
+                num_carry,
+                unroll,
+                ..
+            } => vec![
+                ("jaxpr", Param::Jaxpr(jaxpr.jaxpr.clone())),
+                ("length", text(length.to_string())),
+                ("num_carry", text(num_carry.to_string())),
+                ("num_consts", text(num_consts.to_string())),
+                ("reverse", text(py_bool(*reverse))),
+                ("unroll", text(unroll.to_string())),
+            ],
+            Cond { branches } => vec![(
+                "branches",
+                Param::Jaxprs(branches.iter().map(|b| b.jaxpr.clone()).collect()),
+            )],
+        }
+    }
+
+    /// Output types, or JAX's error for operands the sub-jaxprs do not take.
+    pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
+        let avals: Vec<Aval> = avals.iter().map(|&a| a.clone()).collect();
+        match self {
+            While {
+                cond_jaxpr,
+                body_jaxpr,
+                cond_nconsts,
+                body_nconsts,
+            } => {
+                let nc = cond_nconsts + body_nconsts;
+                if avals.len() < nc {
+                    return Err(Error::type_err(format!(
+                        "while takes {nc} consts and a carry, got {} operands",
+                        avals.len()
+                    )));
+                }
+                let (cc, rest) = avals.split_at(*cond_nconsts);
+                let (bc, carry) = rest.split_at(*body_nconsts);
+                let pred = cond_jaxpr.out_avals();
+                if pred.len() != 1
+                    || !pred[0].shape.is_empty()
+                    || pred[0].dtype != crate::DType::Bool
+                {
+                    return Err(cond_fun_error(&pred));
+                }
+                check_operands("while", "cond_jaxpr", cond_jaxpr, &[cc, carry].concat())?;
+                check_operands("while", "body_jaxpr", body_jaxpr, &[bc, carry].concat())?;
+                check_carry("while_loop body function", carry, &body_jaxpr.out_avals())?;
+                Ok(strong(carry))
+            }
+            Scan {
+                jaxpr,
+                length,
+                num_consts,
+                num_carry,
+                ..
+            } => {
+                if avals.len() < num_consts + num_carry {
+                    return Err(Error::type_err(format!(
+                        "scan takes {num_consts} consts and {num_carry} carries, got {} operands",
+                        avals.len()
+                    )));
+                }
+                let (consts, rest) = avals.split_at(*num_consts);
+                let (carry, xs) = rest.split_at(*num_carry);
+                if let Some(x) = xs.iter().find(|x| x.shape.first() != Some(length)) {
+                    return Err(Error::value_err(format!(
+                        "scan got `length` argument of {length} which disagrees with leading axis sizes [{}].",
+                        x.shape.first().map_or("()".into(), |d| d.to_string())
+                    )));
+                }
+                let x_slices: Vec<Aval> = xs.iter().map(slice_aval).collect();
+                check_operands("scan", "jaxpr", jaxpr, &[consts, carry, &x_slices].concat())?;
+                let outs = jaxpr.out_avals();
+                check_carry("scan body function", carry, &outs[..*num_carry])?;
+                let ys = outs[*num_carry..]
+                    .iter()
+                    .map(|y| stacked_aval(&y.clone().weak(false), *length));
+                Ok(strong(carry).into_iter().chain(ys).collect())
+            }
+            Cond { branches } => {
+                let Some((index, ops)) = avals.split_first() else {
+                    return Err(Error::type_err("cond takes an index and operands"));
+                };
+                if branches.is_empty() {
+                    return Err(Error::value_err("Empty branch sequence"));
+                }
+                if !index.shape.is_empty() || index.dtype != crate::DType::I32 {
+                    return Err(Error::type_err(format!(
+                        "cond: the branch index must be an int32 scalar, got {}",
+                        index.str_short()
+                    )));
+                }
+                for b in branches {
+                    check_operands("cond", "a branch", b, ops)?;
+                }
+                let first = branches[0].out_avals();
+                for (i, b) in branches.iter().enumerate().skip(1) {
+                    check_branch_outputs(0, &first, i, &b.out_avals())?;
+                }
+                Ok(strong(&first))
+            }
+        }
+    }
+
+    /// Eager evaluation: the reference interpreter runs the loop or the taken branch.
+    pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
+        let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
+        let out_avals = self.abstract_eval(&avals)?;
+        for a in &out_avals {
+            a.check_allocatable(self.name())?;
+        }
+        match self {
+            While {
+                cond_jaxpr,
+                body_jaxpr,
+                cond_nconsts,
+                body_nconsts,
+            } => {
+                let (cc, rest) = args.split_at(*cond_nconsts);
+                let (bc, init) = rest.split_at(*body_nconsts);
+                let mut carry = init.to_vec();
+                loop {
+                    let pred = eval_closed(cond_jaxpr, &[cc, &carry].concat())?;
+                    if !truth(&pred[0])? {
+                        return Ok(carry);
+                    }
+                    carry = eval_closed(body_jaxpr, &[bc, &carry].concat())?;
+                }
+            }
+            Scan {
+                jaxpr,
+                length,
+                reverse,
+                num_consts,
+                num_carry,
+                ..
+            } => {
+                let (consts, rest) = args.split_at(*num_consts);
+                let (init, xs) = rest.split_at(*num_carry);
+                let mut carry = init.to_vec();
+                let mut ys: Vec<Vec<Array>> = Vec::with_capacity(*length);
+                for step in 0..*length {
+                    let i = if *reverse { length - 1 - step } else { step };
+                    let x: Vec<Array> = xs
+                        .iter()
+                        .map(|x| index_in_dim(x, i, 0))
+                        .collect::<Result<_>>()?;
+                    let mut outs = eval_closed(jaxpr, &[consts, &carry, &x].concat())?;
+                    let y = outs.split_off(*num_carry);
+                    carry = outs;
+                    ys.push(y);
+                }
+                if *reverse {
+                    ys.reverse();
+                }
+                let stacked = out_avals[*num_carry..]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, aval)| stack_slices(ys.iter().map(|y| &y[k]), aval));
+                let stacked: Vec<Array> = stacked.collect::<Result<_>>()?;
+                Ok(carry.into_iter().chain(stacked).collect())
+            }
+            Cond { branches } => {
+                let index = args[0].data()?.get(0).to_f64() as i64;
+                let i = index.clamp(0, branches.len() as i64 - 1) as usize;
+                eval_closed(&branches[i], &args[1..])
+            }
+        }
+    }
+
+    pub fn jvp(
+        &self,
+        primals: &[Array],
+        tangents: &[Tangent],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<JvpOut> {
+        jvp::jvp(self, primals, tangents, sub)
+    }
+
+    pub fn transpose(
+        &self,
+        cts: &[Tangent],
+        args: &[LinArg],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<Vec<Tangent>> {
+        transpose::transpose(self, cts, args, sub)
+    }
+
+    pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
+        batch::batch(self, b)
+    }
+}
+
+/// JAX's error for a `cond_fun` that does not return a boolean scalar.
+fn cond_fun_error(outs: &[Aval]) -> Error {
+    let shown: Vec<String> = outs.iter().map(shaped_array).collect();
+    Error::type_err(format!(
+        "cond_fun must return a boolean scalar, but got output type(s) [{}].",
+        shown.join(", ")
+    ))
+}
+
+/// How JAX prints an aval in errors: `ShapedArray(int32[], weak_type=True)`.
+pub(crate) fn shaped_array(a: &Aval) -> String {
+    let weak = if a.weak_type { ", weak_type=True" } else { "" };
+    format!("ShapedArray({}{weak})", a.str_short())
+}
+
+/// JAX's error for branches whose outputs differ in type.
+pub(crate) fn check_branch_outputs(i: usize, a: &[Aval], j: usize, b: &[Aval]) -> Result<()> {
+    let (name_a, name_b) = if i == 0 && j == 1 {
+        ("true_fun".to_string(), "false_fun".to_string())
+    } else {
+        (format!("branch {i}"), format!("branch {j}"))
+    };
+    let mismatch = |detail: String| {
+        Error::type_err(format!(
+            "cond branches must have equal output types but they differ.\n\n{detail}\n\nRevise {name_a} and/or {name_b} so that all output types match."
+        ))
+    };
+    if a.len() != b.len() {
+        return Err(mismatch(format!(
+            "{name_a} has {} outputs but {name_b} has {}.",
+            a.len(),
+            b.len()
+        )));
+    }
+    for (x, y) in a.iter().zip(b) {
+        if x.shape != y.shape || x.dtype != y.dtype {
+            let what = if x.shape != y.shape {
+                "shapes"
+            } else {
+                "dtypes"
+            };
+            return Err(mismatch(format!(
+                "The output of {name_a} has type {} but the corresponding output of {name_b} has type {}, so the {what} do not match.",
+                x.str_short(),
+                y.str_short()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A `bool[]` value as a Rust bool (eager evaluation of a loop predicate).
+fn truth(pred: &Array) -> Result<bool> {
+    Ok(pred.data()?.get(0).to_f64() != 0.0)
+}
+
+/// Stack equally shaped slices along a new leading axis into an array of type `aval`.
+fn stack_slices<'a>(slices: impl Iterator<Item = &'a Array>, aval: &Aval) -> Result<Array> {
+    let datas: Vec<&crate::array::Data> = slices.map(|s| s.data()).collect::<Result<_>>()?;
+    let elems = datas.iter().flat_map(|d| (0..d.len()).map(|k| d.get(k)));
+    let data = crate::array::Data::from_scalars(aval.dtype, elems);
+    Ok(Array::from_concrete(aval.clone(), data))
+}
