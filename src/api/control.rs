@@ -326,8 +326,8 @@ pub fn cond<T: Pytree, R: Pytree>(
         lax::ne(pred, &lax::scalar_like(pred, 0.0))?
     };
     let index = lax::convert_element_type(&truth, DType::I32)?;
-    let (t, f): (&dyn Fn(&T) -> R, &dyn Fn(&T) -> R) = (&true_fun, &false_fun);
-    bind_branches(&index, &[f, t], operand, |outs| {
+    let branches: [&dyn Fn(&T) -> R; 2] = [&false_fun, &true_fun];
+    bind_branches(&index, &branches, operand, |outs| {
         check_branch_outputs(0, &outs[1], 1, &outs[0])
     })
 }
