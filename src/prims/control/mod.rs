@@ -513,3 +513,88 @@ fn stack_slices<'a>(slices: impl Iterator<Item = &'a Array>, aval: &Aval) -> Res
     let data = crate::array::Data::from_scalars(aval.dtype, elems);
     Ok(Array::from_concrete(aval.clone(), data))
 }
+
+/// `jaxpr` with its inputs reordered: input `k` of the result is input `order[k]` of `jaxpr`
+/// (how the transformation rules put the operands they add where the loop expects them).
+pub(crate) fn reorder_invars(jaxpr: &ClosedJaxpr, order: &[usize]) -> ClosedJaxpr {
+    let mut j = (*jaxpr.jaxpr).clone();
+    j.invars = order.iter().map(|&k| jaxpr.jaxpr.invars[k]).collect();
+    ClosedJaxpr {
+        jaxpr: std::sync::Arc::new(j),
+        consts: jaxpr.consts.clone(),
+    }
+}
+
+/// Bind a `scan` of `body` (its constvars, if any, become leading consts).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn bind_scan(
+    body: &ClosedJaxpr,
+    consts: &[Array],
+    carry: &[Array],
+    xs: &[Array],
+    length: usize,
+    reverse: bool,
+    unroll: usize,
+    linear: &[bool],
+) -> Result<Vec<Array>> {
+    let (jaxpr, closed) = body.consts_as_invars();
+    let linear = std::iter::repeat_n(false, closed.len()).chain(linear.iter().copied());
+    let op = Scan {
+        jaxpr,
+        length,
+        reverse,
+        num_consts: closed.len() + consts.len(),
+        num_carry: carry.len(),
+        linear: linear.collect(),
+        unroll,
+    };
+    let args = [&closed, consts, carry, xs].concat();
+    crate::core::trace::bind(crate::prims::Prim::Control(op), &args)
+}
+
+/// Bind a `cond` of `branches` (their constvars, if any, become leading operands that the
+/// other branches ignore).
+pub(crate) fn bind_cond(
+    branches: &[ClosedJaxpr],
+    index: &Array,
+    operands: &[Array],
+) -> Result<Vec<Array>> {
+    let opened: Vec<(ClosedJaxpr, Vec<Array>)> =
+        branches.iter().map(ClosedJaxpr::consts_as_invars).collect();
+    let closed: Vec<Array> = opened.iter().flat_map(|(_, c)| c.clone()).collect();
+    let avals: Vec<Aval> = closed.iter().map(|c| c.aval().clone()).collect();
+    let mut at = 0;
+    let branches = opened
+        .iter()
+        .map(|(b, c)| {
+            let b = b
+                .with_unused_invars(0, &avals[..at])
+                .with_unused_invars(at + c.len(), &avals[at + c.len()..]);
+            at += c.len();
+            b
+        })
+        .collect();
+    let args: Vec<Array> = [std::slice::from_ref(index), &closed, operands].concat();
+    crate::core::trace::bind(crate::prims::Prim::Control(Cond { branches }), &args)
+}
+
+/// Bind a `while` of `cond_jaxpr` and `body_jaxpr` (their constvars, if any, become leading
+/// consts).
+pub(crate) fn bind_while(
+    cond_jaxpr: &ClosedJaxpr,
+    body_jaxpr: &ClosedJaxpr,
+    cond_consts: &[Array],
+    body_consts: &[Array],
+    carry: &[Array],
+) -> Result<Vec<Array>> {
+    let (cond_jaxpr, cc) = cond_jaxpr.consts_as_invars();
+    let (body_jaxpr, bc) = body_jaxpr.consts_as_invars();
+    let op = While {
+        cond_jaxpr,
+        body_jaxpr,
+        cond_nconsts: cc.len() + cond_consts.len(),
+        body_nconsts: bc.len() + body_consts.len(),
+    };
+    let args = [&cc, cond_consts, &bc, body_consts, carry].concat();
+    crate::core::trace::bind(crate::prims::Prim::Control(op), &args)
+}
