@@ -197,12 +197,9 @@ impl ScanT<'_> {
         )?;
         let ct_xs = outs.split_off(nlc + ncar);
         let ct_init = outs.split_off(nlc);
-        Ok([
-            spread(consts, outs),
-            spread(carry, ct_init),
-            spread(xs, ct_xs),
-        ]
-        .concat())
+        let ct_init = ct_init.into_iter().zip(carry);
+        let ct_init = ct_init.map(|(g, a)| a.is_linear().then_some(g)).collect();
+        Ok([spread(consts, outs), ct_init, spread(xs, ct_xs)].concat())
     }
 }
 
