@@ -159,7 +159,11 @@ impl ScanT<'_> {
                     .iter()
                     .cloned()
                     .map(Some)
-                    .chain(ct_ys.iter().map(|c| c.as_ref().and(ct_y.next().cloned())))
+                    .chain(
+                        ct_ys
+                            .iter()
+                            .map(|c| c.as_ref().and_then(|_| ct_y.next().cloned())),
+                    )
                     .collect();
                 let mut grads = sub.backward_pass(self.jaxpr, &lin_args, &cts_out)?;
                 let x_grads = grads.split_off(consts.len() + ncar);
@@ -232,7 +236,7 @@ fn cond_transpose(
                     let mut given = kc[n_known..].iter();
                     let cts: Vec<Tangent> = cts
                         .iter()
-                        .map(|c| c.as_ref().and(given.next().cloned()))
+                        .map(|c| c.as_ref().and_then(|_| given.next().cloned()))
                         .collect();
                     linear_cts(ops, sub.backward_pass(b, &lin_args, &cts)?)
                 },
