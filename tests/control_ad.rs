@@ -175,7 +175,7 @@ fn scan_with_several_carries_and_ys() {
             (a0.clone(), Array::from(1.0f64)),
             (p.clone(), q.clone()),
         ));
-        a.sum() + b * 2.0 + (&y1 * &y2).sum() + y3.sum()
+        a.sum() + b * 2.0 + y1.sum() * y2.sum() + (&y3 * &y3).sum()
     };
     let a0 = f64s(&[0.1, 0.4], &[2]);
     let p = f64s(&data(5, 7), &[5]);
@@ -260,6 +260,40 @@ fn hessian_of_a_scan() {
         })
         .collect();
     assert_vals(&h, &want, 1e-13);
+}
+
+/// `e_j` of length `n` (f64).
+fn unit(n: usize, j: usize) -> Array {
+    f64s(&(0..n).map(|k| f64::from(k == j)).collect::<Vec<_>>(), &[n])
+}
+
+#[test]
+fn jacobian_and_hessian_columns_of_a_scan_by_jvp() {
+    // What jacfwd and hessian compute, one basis vector at a time (no vmap): J e_j by jvp of
+    // the running products, H e_j by jvp of grad of their product.
+    let x = [1.5, -0.5, 2.0, 0.8];
+    let p: f64 = x.iter().product();
+    let y: Vec<f64> = x
+        .iter()
+        .scan(1.0, |p, v| {
+            *p *= v;
+            Some(*p)
+        })
+        .collect();
+    let ys = |xs: &Array| running_products(xs).1;
+    let prod = |xs: &Array| running_products(xs).0;
+    for j in 0..4 {
+        let (_, col) = jvp(&ys, (f64s(&x, &[4]),), (unit(4, j),)).unwrap();
+        let want: Vec<f64> = (0..4)
+            .map(|i| if j <= i { y[i] / x[j] } else { 0.0 })
+            .collect();
+        assert_vals(&col, &want, 1e-13);
+        let (_, hcol) = jvp(&grad(prod), (f64s(&x, &[4]),), (unit(4, j),)).unwrap();
+        let want: Vec<f64> = (0..4)
+            .map(|i| if i == j { 0.0 } else { p / (x[i] * x[j]) })
+            .collect();
+        assert_vals(&hcol, &want, 1e-13);
+    }
 }
 
 #[test]
@@ -452,7 +486,8 @@ fn grad_through_a_while_is_jax_error() {
         )
         .to_string()
     );
-    // fori_loop with traced bounds is a while: the same error.
+    // fori_loop with traced bounds (under jit) is a while: the same error, raised while
+    // tracing.
     let f = |x: &Array, n: &Array| {
         or_raise(fori_loop(
             Array::scalar(0i32),
@@ -461,7 +496,7 @@ fn grad_through_a_while_is_jax_error() {
             Array::from(1.0f64),
         ))
     };
-    let err = grad(f)
+    let err = jit(grad(f))
         .call((Array::from(2.0f64), Array::scalar(3i32)))
         .expect_err("while has no transpose");
     assert!(
