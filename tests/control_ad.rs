@@ -451,6 +451,25 @@ fn jvp_through_a_while_newton_sqrt() {
 }
 
 #[test]
+fn jvp_through_a_while_whose_carry_tangent_starts_at_zero() {
+    // acc starts as a constant (zero tangent) and picks up x's tangent in the body: the
+    // fixpoint over carry tangents. x^5: d/dx = 5 x^4.
+    let pow5 = |x: &Array| {
+        or_raise(while_loop(
+            |(i, _): &(Array, Array)| jnp::less(i, 5),
+            |(i, acc): &(Array, Array)| (i + &Array::scalar(1i32), acc * x),
+            (Array::scalar(0i32), Array::from(1.0f64)),
+        ))
+        .1
+    };
+    let x = 1.3f64;
+    let (y, t) = jvp(&pow5, (Array::from(x),), (Array::from(1.0f64),)).unwrap();
+    assert_vals(&y, &[x.powi(5)], 1e-14);
+    assert_vals(&t, &[5.0 * x.powi(4)], 1e-14);
+    check_grads(&pow5, (Array::from(x),), 2, &[Mode::Fwd]).unwrap();
+}
+
+#[test]
 fn jacfwd_through_a_while_newton_sqrt() {
     let f = |a: &Array| {
         let (_, y) = or_raise(while_loop(
