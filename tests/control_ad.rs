@@ -335,6 +335,29 @@ fn grad_through_a_scan_does_not_stack_a_loop_invariant_weight() {
     assert!(lin_text.contains("f32[64,64]"), "{lin_text}");
 }
 
+#[test]
+fn grad_through_a_scan_reads_xs_residuals_from_xs() {
+    // d(c x) = dc x + c dx needs the slices of xs: the tangent scan reads xs itself, the
+    // primal scan stacks no copy of it (JAX's forwarding in `_scan_partial_eval`).
+    let f = |c0: &Array, xs: &Array| {
+        or_raise(scan(
+            |c: &Array, x: &Array| (c * x, ()),
+            c0.clone(),
+            xs.clone(),
+        ))
+        .0
+    };
+    let xs = f64s(&[1.0, 2.0, 3.0, 4.0, 5.0], &[5]);
+    let g = grad(f).call((Array::from(1.5f64), xs.clone())).unwrap();
+    assert_vals(&g, &[120.0], 0.0);
+    let text = make_jaxpr(grad(f))
+        .call((Array::from(1.5f64), xs))
+        .unwrap()
+        .to_string();
+    // The only f64[5] is the input.
+    assert_eq!(text.matches("f64[5]").count(), 1, "{text}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // cond
 

@@ -14,7 +14,7 @@ use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::{JaxprTransforms, PartialJaxpr};
 use crate::core::trace::bind;
 use crate::ir::eval::eval_closed;
-use crate::ir::ClosedJaxpr;
+use crate::ir::{Atom, ClosedJaxpr};
 use crate::lax;
 use crate::prims::{JvpOut, Prim, Tangent};
 
@@ -178,17 +178,29 @@ fn scan_jvp(
     let mut hoisted = eval_closed(&hoist.known, &consts)?;
     let loop_consts = hoisted.split_off(count(&invariant));
     let invariant_res = hoisted;
+    // A residual that is an x slice itself is `xs`: forwarded, not stacked again.
+    let xs = &primals[nc + ncar..];
+    let (primal_body, forwarded) = forward_xs(&hoist.unknown, loop_consts.len() + ncar, n_out);
     let mut outs = bind_scan(
-        &hoist.unknown,
+        &primal_body,
         &loop_consts,
         &primals[nc..nc + ncar],
-        &primals[nc + ncar..],
+        xs,
         length,
         reverse,
         unroll,
         &vec![false; primals.len() - nc + loop_consts.len()],
     )?;
-    let stacked_res = outs.split_off(n_out);
+    let mut stacked = outs.split_off(n_out).into_iter();
+    let stacked_res: Vec<Array> = forwarded
+        .iter()
+        .map(|f| match f {
+            Some(k) => xs[*k].clone(),
+            None => stacked
+                .next()
+                .expect("one stacked residual per unforwarded one"),
+        })
+        .collect();
 
     // The tangent half: (residuals, const tangents, carry tangents, xs tangents) -> tangents,
     // reordered to consts (invariant residuals, const tangents), carry tangents, xs (stacked
@@ -218,6 +230,40 @@ fn scan_jvp(
         &linear,
     )?;
     Ok((outs, spread(&out_nz, touts)))
+}
+
+/// The outputs after the first `n_out` of a scan body that are its x slices (inputs from
+/// `xs_start` on) unchanged: which x each is (`None`: computed), and the body without them.
+fn forward_xs(
+    body: &ClosedJaxpr,
+    xs_start: usize,
+    n_out: usize,
+) -> (ClosedJaxpr, Vec<Option<usize>>) {
+    let j = &body.jaxpr;
+    let forwarded: Vec<Option<usize>> = j.outvars[n_out..]
+        .iter()
+        .map(|a| match a {
+            Atom::Var(v) => j.invars[xs_start..].iter().position(|x| x == v),
+            Atom::Lit(_) => None,
+        })
+        .collect();
+    let mut kept = (**j).clone();
+    kept.outvars = j.outvars[..n_out]
+        .iter()
+        .chain(
+            j.outvars[n_out..]
+                .iter()
+                .zip(&forwarded)
+                .filter(|(_, f)| f.is_none())
+                .map(|(a, _)| a),
+        )
+        .cloned()
+        .collect();
+    let kept = ClosedJaxpr {
+        jaxpr: std::sync::Arc::new(kept),
+        consts: body.consts.clone(),
+    };
+    (kept, forwarded)
 }
 
 fn cond_jvp(
