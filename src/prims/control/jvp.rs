@@ -7,7 +7,7 @@
 //! staged, to be transposed. `while` has no transpose, so it binds the primal loop for the
 //! primal outputs and the JVP loop for the tangents (pure `jvp` runs the primal loop twice).
 
-use super::{bind_cond, bind_scan, bind_while, reorder_invars, ControlOp};
+use super::{bind_cond, bind_scan, bind_while, reorder_invars, ControlOp, ScanRun};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
@@ -148,7 +148,12 @@ fn scan_jvp(
     else {
         unreachable!("scan_jvp is called on scans")
     };
-    let (length, reverse, unroll, nc, ncar) = (*length, *reverse, *unroll, *nc, *ncar);
+    let run = ScanRun {
+        length: *length,
+        reverse: *reverse,
+        unroll: *unroll,
+    };
+    let (nc, ncar) = (*nc, *ncar);
     let n_out = jaxpr.jaxpr.outvars.len();
     let nonzeros: Vec<bool> = tangents.iter().map(Option::is_some).collect();
     let (const_nz, rest) = nonzeros.split_at(nc);
@@ -186,9 +191,7 @@ fn scan_jvp(
         &loop_consts,
         &primals[nc..nc + ncar],
         xs,
-        length,
-        reverse,
-        unroll,
+        run,
         &vec![false; primals.len() - nc + loop_consts.len()],
     )?;
     let mut stacked = outs.split_off(n_out).into_iter();
@@ -224,9 +227,7 @@ fn scan_jvp(
         &[&invariant_res, const_ts].concat(),
         carry_ts,
         &[&stacked_res, xs_ts].concat(),
-        length,
-        reverse,
-        unroll,
+        run,
         &linear,
     )?;
     Ok((outs, spread(&out_nz, touts)))

@@ -525,28 +525,34 @@ pub(crate) fn reorder_invars(jaxpr: &ClosedJaxpr, order: &[usize]) -> ClosedJaxp
     }
 }
 
-/// Bind a `scan` of `body` (its constvars, if any, become leading consts).
-#[allow(clippy::too_many_arguments)]
+/// How a `scan` runs (what the scans its transformations bind keep or turn around).
+#[derive(Clone, Copy)]
+pub(crate) struct ScanRun {
+    pub length: usize,
+    pub reverse: bool,
+    pub unroll: usize,
+}
+
+/// Bind a `scan` of `body` (its constvars, if any, become leading consts); `linear` per
+/// operand.
 pub(crate) fn bind_scan(
     body: &ClosedJaxpr,
     consts: &[Array],
     carry: &[Array],
     xs: &[Array],
-    length: usize,
-    reverse: bool,
-    unroll: usize,
+    run: ScanRun,
     linear: &[bool],
 ) -> Result<Vec<Array>> {
     let (jaxpr, closed) = body.consts_as_invars();
     let linear = std::iter::repeat_n(false, closed.len()).chain(linear.iter().copied());
     let op = Scan {
         jaxpr,
-        length,
-        reverse,
+        length: run.length,
+        reverse: run.reverse,
         num_consts: closed.len() + consts.len(),
         num_carry: carry.len(),
         linear: linear.collect(),
-        unroll,
+        unroll: run.unroll,
     };
     let args = [&closed, consts, carry, xs].concat();
     crate::core::trace::bind(crate::prims::Prim::Control(op), &args)

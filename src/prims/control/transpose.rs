@@ -2,7 +2,7 @@
 //! body is the backward pass of the body) and `cond` (JAX's `_cond_transpose`: a `cond` of the
 //! branches' backward passes); `while` has none (JAX's error).
 
-use super::{bind_cond, bind_scan, slice_aval, ControlOp};
+use super::{bind_cond, bind_scan, slice_aval, ControlOp, ScanRun};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
@@ -35,9 +35,11 @@ pub fn transpose(
             let (carry, xs) = rest.split_at(*num_carry);
             let scan = ScanT {
                 jaxpr,
-                length: *length,
-                reverse: *reverse,
-                unroll: *unroll,
+                run: ScanRun {
+                    length: *length,
+                    reverse: !*reverse,
+                    unroll: *unroll,
+                },
             };
             scan.transpose((consts, carry, xs), cts, sub)
         }
@@ -89,11 +91,10 @@ fn spread(args: &[LinArg], grads: Vec<Array>) -> Vec<Tangent> {
         .collect()
 }
 
+/// A scan to transpose: its body, and how the transposed scan runs (the other way).
 struct ScanT<'a> {
     jaxpr: &'a ClosedJaxpr,
-    length: usize,
-    reverse: bool,
-    unroll: usize,
+    run: ScanRun,
 }
 
 impl ScanT<'_> {
@@ -194,9 +195,7 @@ impl ScanT<'_> {
             &known_consts,
             &[ct_consts, ct_carry].concat(),
             &[known_xs, given_ys].concat(),
-            self.length,
-            !self.reverse,
-            self.unroll,
+            self.run,
             &linear,
         )?;
         let ct_xs = outs.split_off(nlc + ncar);
