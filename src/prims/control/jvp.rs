@@ -25,7 +25,24 @@ pub fn jvp(
     sub: &dyn JaxprTransforms,
 ) -> Result<JvpOut> {
     match op {
-        ControlOp::Scan { .. } => scan_jvp(op, primals, tangents, sub),
+        ControlOp::Scan {
+            jaxpr,
+            length,
+            reverse,
+            num_consts,
+            num_carry,
+            unroll,
+            ..
+        } => {
+            let run = ScanRun {
+                length: *length,
+                reverse: *reverse,
+                unroll: *unroll,
+            };
+            let (consts, rest) = primals.split_at(*num_consts);
+            let (carry, xs) = rest.split_at(*num_carry);
+            scan_jvp(op, jaxpr, run, (consts, carry, xs), tangents, sub)
+        }
         ControlOp::Cond { branches } => cond_jvp(op, branches, primals, tangents, sub),
         ControlOp::While {
             cond_jaxpr,
@@ -132,28 +149,14 @@ fn split_jvp(
 
 fn scan_jvp(
     op: &ControlOp,
-    primals: &[Array],
+    jaxpr: &ClosedJaxpr,
+    run: ScanRun,
+    (consts, carry, xs): (&[Array], &[Array], &[Array]),
     tangents: &[Tangent],
     sub: &dyn JaxprTransforms,
 ) -> Result<JvpOut> {
-    let ControlOp::Scan {
-        jaxpr,
-        length,
-        reverse,
-        num_consts: nc,
-        num_carry: ncar,
-        unroll,
-        ..
-    } = op
-    else {
-        unreachable!("scan_jvp is called on scans")
-    };
-    let run = ScanRun {
-        length: *length,
-        reverse: *reverse,
-        unroll: *unroll,
-    };
-    let (nc, ncar) = (*nc, *ncar);
+    let primals = &[consts, carry, xs].concat();
+    let (nc, ncar) = (consts.len(), carry.len());
     let n_out = jaxpr.jaxpr.outvars.len();
     let nonzeros: Vec<bool> = tangents.iter().map(Option::is_some).collect();
     let (const_nz, rest) = nonzeros.split_at(nc);
@@ -174,25 +177,24 @@ fn scan_jvp(
     // ...except those that depend on the consts alone (loop-invariant), computed once here:
     // partially evaluate the primal half again with the carry and xs unknown.
     let (known, closed) = split.known.consts_as_invars();
-    let consts: Vec<Array> = closed.iter().chain(&primals[..nc]).cloned().collect();
+    let known_consts: Vec<Array> = closed.iter().chain(consts).cloned().collect();
     let n_known_in = known.jaxpr.invars.len();
-    let loop_dependent: Vec<bool> = (0..n_known_in).map(|i| i >= consts.len()).collect();
+    let loop_dependent: Vec<bool> = (0..n_known_in).map(|i| i >= known_consts.len()).collect();
     let keep_primal: Vec<bool> = (0..n_out + num_res).map(|i| i < n_out).collect();
     let hoist = sub.partial_eval_jaxpr(&known, &loop_dependent, &keep_primal)?;
     let invariant: Vec<bool> = hoist.out_unknowns[n_out..].iter().map(|u| !u).collect();
-    let mut hoisted = eval_closed(&hoist.known, &consts)?;
+    let mut hoisted = eval_closed(&hoist.known, &known_consts)?;
     let loop_consts = hoisted.split_off(count(&invariant));
     let invariant_res = hoisted;
     // A residual that is an x slice itself is `xs`: forwarded, not stacked again.
-    let xs = &primals[nc + ncar..];
     let (primal_body, forwarded) = forward_xs(&hoist.unknown, loop_consts.len() + ncar, n_out);
     let mut outs = bind_scan(
         &primal_body,
         &loop_consts,
-        &primals[nc..nc + ncar],
+        carry,
         xs,
         run,
-        &vec![false; primals.len() - nc + loop_consts.len()],
+        &vec![false; loop_consts.len() + ncar + xs.len()],
     )?;
     let mut stacked = outs.split_off(n_out).into_iter();
     let stacked_res: Vec<Array> = forwarded

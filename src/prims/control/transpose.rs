@@ -214,10 +214,11 @@ fn cond_transpose(
     args: &[LinArg],
     sub: &dyn JaxprTransforms,
 ) -> Result<Vec<Tangent>> {
-    let (index, ops) = args.split_first().expect("cond has an index");
-    let index = index.known().map_err(|_| {
-        Error::type_err("cond transpose: the branch index must be known, not linear")
-    })?;
+    let Some((LinArg::Known(index), ops)) = args.split_first() else {
+        return Err(Error::type_err(
+            "cond transpose: the branch index must be known, not linear",
+        ));
+    };
     let known = known_values(ops);
     let given: Vec<Array> = cts.iter().flatten().cloned().collect();
     let avals: Vec<Aval> = known
