@@ -52,7 +52,7 @@ fn main() -> Result<()> {
 
     let step = jit(value_and_grad(loss));
     let test_loss = jit(loss);
-    let lr = 0.5f32;
+    let lr = 0.1f32;
     for it in 0..=400 {
         let (l, g) = step.call((params.clone(), train_x.clone(), train_y.clone()))?;
         if it % 50 == 0 {
