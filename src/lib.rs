@@ -29,6 +29,7 @@ pub use api::autodiff::{
     ARG1, ARG2, ARG3,
 };
 pub use api::batching::{vmap, Axes};
+pub use api::checkpoint::{checkpoint, remat, Checkpoint};
 pub use api::control::{cond, fori_loop, scan, switch, while_loop};
 pub use api::custom::{custom_jvp, custom_vjp};
 pub use api::jit::{jit, CacheStats, Jit, Signature};

@@ -4,6 +4,7 @@
 
 pub mod autodiff;
 pub mod batching;
+pub mod checkpoint;
 pub mod control;
 pub mod custom;
 pub mod jit;

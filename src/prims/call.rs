@@ -1,7 +1,8 @@
-//! Primitives that carry functions: `pjit` (a nested jit: a call of a staged jaxpr) and the
+//! Primitives that carry functions: `pjit` (a nested jit: a call of a staged jaxpr), the
 //! custom-derivative calls (`custom_jvp_call`, `custom_vjp_call` and its linear half
-//! `custom_lin`). Their rules replay the carried jaxpr through the transformation being
-//! applied, reached through `JaxprTransforms`.
+//! `custom_lin`) and `remat2` (`checkpoint`: residuals recomputed in the backward pass instead
+//! of stored). Their rules replay the carried jaxpr through the transformation being applied,
+//! reached through `JaxprTransforms`.
 
 use super::batching::{batch_by_loop, unbatched, Batching};
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
@@ -48,6 +49,14 @@ pub enum CallOp {
         num_res: usize,
         out_avals: Vec<Aval>,
         bwd: BwdRule,
+    },
+    /// `jax.checkpoint` with its default policy (nothing saveable): under differentiation only
+    /// the inputs are kept, and the primal is recomputed where the derivative needs it.
+    /// `differentiated` marks the copy that computes tangents (it recomputes the primal).
+    Remat {
+        jaxpr: ClosedJaxpr,
+        differentiated: bool,
+        prevent_cse: bool,
     },
 }
 
@@ -100,6 +109,18 @@ impl CallOp {
                 },
             ) => Arc::ptr_eq(r, s) && same_jaxpr(a, b),
             (CustomLin { bwd: a, .. }, CustomLin { bwd: b, .. }) => Arc::ptr_eq(a, b),
+            (
+                Remat {
+                    jaxpr: a,
+                    differentiated: d,
+                    prevent_cse: p,
+                },
+                Remat {
+                    jaxpr: b,
+                    differentiated: e,
+                    prevent_cse: q,
+                },
+            ) => d == e && p == q && same_jaxpr(a, b),
             _ => false,
         }
     }
@@ -112,13 +133,14 @@ impl CallOp {
             CustomJvpCall { .. } => "custom_jvp_call",
             CustomVjpCall { .. } => "custom_vjp_call",
             CustomLin { .. } => "custom_lin",
+            Remat { .. } => "remat2",
         }
     }
 
     /// The jaxpr a call carries (none for `custom_lin`).
     pub fn call_jaxpr(&self) -> Option<&ClosedJaxpr> {
         match self {
-            Pjit { jaxpr, .. } => Some(jaxpr),
+            Pjit { jaxpr, .. } | Remat { jaxpr, .. } => Some(jaxpr),
             CustomJvpCall { call_jaxpr, .. } | CustomVjpCall { call_jaxpr, .. } => Some(call_jaxpr),
             CustomLin { .. } => None,
         }
@@ -148,6 +170,19 @@ impl CallOp {
                 ("name", Param::Text(name.clone())),
             ],
             CustomLin { num_res, .. } => vec![("num_res", Param::Text(num_res.to_string()))],
+            Remat {
+                jaxpr,
+                differentiated,
+                prevent_cse,
+            } => {
+                let py = |b: bool| Param::Text(if b { "True" } else { "False" }.into());
+                vec![
+                    ("differentiated", py(*differentiated)),
+                    ("jaxpr", Param::Jaxpr(jaxpr.jaxpr.clone())),
+                    ("policy", Param::Text("None".into())),
+                    ("prevent_cse", py(*prevent_cse)),
+                ]
+            }
         }
     }
 
@@ -235,6 +270,9 @@ impl CallOp {
             CustomLin { .. } => Err(Error::type_err(
                 "custom_lin cannot be differentiated again in forward mode",
             )),
+            Remat {
+                jaxpr, prevent_cse, ..
+            } => remat_jvp(jaxpr, *prevent_cse, primals, tangents, sub),
         }
     }
 
@@ -273,6 +311,7 @@ impl CallOp {
                 Ok(out)
             }
             Pjit { name, jaxpr } => pjit_transpose(name, jaxpr, args, cts, sub),
+            Remat { jaxpr, .. } => remat_transpose(jaxpr, args, cts, sub),
             _ => Err(Error::type_err(format!(
                 "{} is not linear, so it has no transpose",
                 self.name()
@@ -295,6 +334,22 @@ impl CallOp {
                 let (jaxpr, out_batched) =
                     sub.batch_jaxpr(jaxpr, size, &b.in_batched(), &unforced)?;
                 let outs = bind(pjit(name, jaxpr), &b.batched_in_front()?)?;
+                Ok((outs, out_batched.iter().map(|&b| b.then_some(0)).collect()))
+            }
+            Remat {
+                jaxpr,
+                differentiated,
+                prevent_cse,
+            } => {
+                let unforced = vec![false; jaxpr.jaxpr.outvars.len()];
+                let (jaxpr, out_batched) =
+                    sub.batch_jaxpr(jaxpr, size, &b.in_batched(), &unforced)?;
+                let prim = Prim::Call(Remat {
+                    jaxpr,
+                    differentiated: *differentiated,
+                    prevent_cse: *prevent_cse,
+                });
+                let outs = bind(prim, &b.batched_in_front()?)?;
                 Ok((outs, out_batched.iter().map(|&b| b.then_some(0)).collect()))
             }
             CustomJvpCall {
@@ -492,6 +547,85 @@ fn pjit_transpose(
     Ok(args
         .iter()
         .map(|a| if a.is_linear() { grads.next() } else { None })
+        .collect())
+}
+
+/// JAX's `remat_jvp` with `remat_partial_eval` under the default policy: the primal outputs
+/// from a `remat2` of the function on the primals, and the tangents from a `remat2` (marked
+/// `differentiated`) of its JVP on the primals and tangents. Under `linearize` the first runs
+/// now and only the second is staged, so the residuals are the inputs alone and everything
+/// else is recomputed when the tangents (or, transposed, the cotangents) are computed.
+fn remat_jvp(
+    jaxpr: &ClosedJaxpr,
+    prevent_cse: bool,
+    primals: &[Array],
+    tangents: &[Tangent],
+    sub: &dyn JaxprTransforms,
+) -> Result<JvpOut> {
+    let remat = |jaxpr: ClosedJaxpr, differentiated: bool| {
+        Prim::Call(Remat {
+            jaxpr,
+            differentiated,
+            prevent_cse,
+        })
+    };
+    let outs = bind(remat(jaxpr.clone(), false), primals)?;
+    let n_out = outs.len();
+    let nonzeros: Vec<bool> = tangents.iter().map(Option::is_some).collect();
+    if !nonzeros.contains(&true) {
+        return Ok((outs, vec![None; n_out]));
+    }
+    let (jvp, out_nonzeros) = sub.jvp_jaxpr(jaxpr, &nonzeros, &vec![false; n_out])?;
+    let tangent_part = sub.trace(
+        &|args: &[Array]| Ok(eval_closed(&jvp, args)?.split_off(n_out)),
+        &jvp.in_avals(),
+    )?;
+    let args: Vec<Array> = primals
+        .iter()
+        .chain(tangents.iter().flatten())
+        .cloned()
+        .collect();
+    let mut touts = bind(remat(tangent_part, true), &args)?.into_iter();
+    let touts = out_nonzeros
+        .iter()
+        .map(|&nz| if nz { touts.next() } else { None })
+        .collect();
+    Ok((outs, touts))
+}
+
+/// JAX's `remat_transpose`: the function split by partial evaluation into the recomputation
+/// of what the known inputs determine (run now, in the backward pass) and its linear rest,
+/// which is transposed.
+fn remat_transpose(
+    jaxpr: &ClosedJaxpr,
+    args: &[LinArg],
+    cts: &[Tangent],
+    sub: &dyn JaxprTransforms,
+) -> Result<Vec<Tangent>> {
+    let unknowns: Vec<bool> = args.iter().map(LinArg::is_linear).collect();
+    let all = vec![true; jaxpr.jaxpr.outvars.len()];
+    let split = sub.partial_eval_jaxpr(jaxpr, &unknowns, &all)?;
+    let known: Vec<Array> = args
+        .iter()
+        .filter_map(|a| a.known().ok().cloned())
+        .collect();
+    let residuals = eval_closed(&split.known, &known)?;
+    let lin_args: Vec<LinArg> = residuals
+        .into_iter()
+        .map(LinArg::Known)
+        .chain(args.iter().filter(|a| a.is_linear()).cloned())
+        .collect();
+    let grads = sub.backward_pass(&split.unknown, &lin_args, cts)?;
+    let mut linear = grads.into_iter().skip(split.num_res);
+    Ok(args
+        .iter()
+        .map(|a| {
+            if a.is_linear() {
+                linear.next().flatten()
+            } else {
+                None
+            }
+        })
         .collect())
 }
 
