@@ -307,7 +307,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         in_avals: jaxpr.in_avals(),
         out_avals: jaxpr.out_avals(),
         scratch_bytes: plan.scratch_bytes,
-        _consts: g.consts,
+        _consts: g.all_consts(),
         clif: c.clif,
         code: c.code,
         disasm: c.disasm,
