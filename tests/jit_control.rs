@@ -313,6 +313,30 @@ fn cond_and_switch_clamp_the_index() {
 }
 
 #[test]
+fn the_cond_primitive_clamps_an_index_out_of_range() {
+    // `switch` clamps before binding; bound directly, `cond` clamps itself (as JAX's does).
+    let branch = |k: f64| {
+        make_jaxpr(move |x: &Array| r(lax::add(&r(lax::mul(x, x)), &lit(x, k))))
+            .call((f32s(&[0.0; 3]),))
+            .unwrap()
+    };
+    let branches = vec![branch(1.0), branch(2.0), branch(3.0)];
+    let f = move |i: &Array, x: &Array| {
+        let op = cranax::prims::ControlOp::Cond {
+            branches: branches.clone(),
+        };
+        let prim = cranax::prims::Prim::Control(op);
+        r(cranax::core::trace::bind(prim, &[i.clone(), x.clone()])).remove(0)
+    };
+    let x = f32s(&[0.5, -1.0, 2.0]);
+    for (i, k) in [(i32::MIN, 1.0f32), (-1, 1.0), (0, 1.0), (1, 2.0), (2, 3.0), (3, 3.0), (i32::MAX, 3.0)] {
+        check(&format!("cond index {i}"), f.clone(), (Array::scalar(i), x.clone()), &["cond"]);
+        let y = jit(f.clone()).call((Array::scalar(i), x.clone())).unwrap();
+        assert_eq!(y.to_vec::<f32>().unwrap(), vec![0.25 + k, 1.0 + k, 4.0 + k], "index {i}");
+    }
+}
+
+#[test]
 fn cond_inside_scan_and_scan_inside_while() {
     let f = |x: &Array, xs: &Array| {
         r(scan(
