@@ -87,7 +87,10 @@ fn compile_time(c: &mut Criterion) {
 fn scan_jaxpr(length: usize) -> cranax::ClosedJaxpr {
     let f = move |a: &[Array]| -> cranax::Result<Vec<Array>> {
         let step = |c: &Array, _: &()| {
-            let next = or_raise(lax::add(&or_raise(lax::mul(c, c)), &lax::scalar_like(c, 0.25)));
+            let next = or_raise(lax::add(
+                &or_raise(lax::mul(c, c)),
+                &lax::scalar_like(c, 0.25),
+            ));
             (next.clone(), or_raise(lax::neg(&next)))
         };
         let opts = lax::ScanOptions {

@@ -60,7 +60,8 @@ where
 
 /// Does a kernel line indented under a control kernel (a sub-program's) contain `what`?
 fn nested(plan: &str, what: &str) -> bool {
-    plan.lines().any(|l| l.starts_with("    ") && l.contains(what))
+    plan.lines()
+        .any(|l| l.starts_with("    ") && l.contains(what))
 }
 
 fn f32s(v: &[f32]) -> Array {
@@ -104,20 +105,33 @@ fn while_with_a_data_dependent_trip_count() {
         &["while"],
     );
     // A big carry: the body's elementwise work runs in vector loops inside the while.
-    let plan = check("newton sqrt, 10000", newton_sqrt, (ramp(10_000, 0.37, 1.0),), &["while"]);
+    let plan = check(
+        "newton sqrt, 10000",
+        newton_sqrt,
+        (ramp(10_000, 0.37, 1.0),),
+        &["while"],
+    );
     assert!(plan.contains("4 lanes"), "{plan}");
     let (_, steps) = jit(newton_sqrt).call((ramp(10_000, 0.37, 1.0),)).unwrap();
-    assert!(steps.item::<i32>().unwrap() > 3, "the loop ran several times");
+    assert!(
+        steps.item::<i32>().unwrap() > 3,
+        "the loop ran several times"
+    );
 }
 
 /// Collatz steps of each element (an i32 vector), counted while any element is not 1.
 fn collatz(n0: &Array) -> (Array, Array) {
-    let one = Array::scalar(1i32);
     let init = (n0.clone(), r(lax::mul(n0, &lit(n0, 0.0))));
     r(while_loop(
         |(n, _): &(Array, Array)| {
             let not_one = r(lax::ne(n, &lit(n, 1.0)));
-            r(lax::gt(&r(lax::reduce_max(&r(lax::convert_element_type(&not_one, DType::I32)), &[0])), &Array::scalar(0i32)))
+            r(lax::gt(
+                &r(lax::reduce_max(
+                    &r(lax::convert_element_type(&not_one, DType::I32)),
+                    &[0],
+                )),
+                &Array::scalar(0i32),
+            ))
         },
         |(n, steps): &(Array, Array)| {
             let odd = r(lax::eq(&r(lax::and(n, &lit(n, 1.0))), &lit(n, 1.0)));
@@ -126,7 +140,6 @@ fn collatz(n0: &Array) -> (Array, Array) {
             let done = r(lax::eq(n, &lit(n, 1.0)));
             let next = r(lax::select(&done, n, &r(lax::select(&odd, &up, &down))));
             let more = r(lax::convert_element_type(&r(lax::not(&done)), DType::I32));
-            let _ = &one;
             (next, r(lax::add(steps, &more)))
         },
         init,
@@ -137,7 +150,9 @@ fn collatz(n0: &Array) -> (Array, Array) {
 fn collatz_steps_on_i32() {
     let n: Vec<i32> = (1..=37).collect();
     let plan = check("collatz", collatz, (Array::from_slice(&n),), &["while"]);
-    let (_, steps) = jit(collatz).call((Array::from_slice(&[27i32, 1, 6]),)).unwrap();
+    let (_, steps) = jit(collatz)
+        .call((Array::from_slice(&[27i32, 1, 6]),))
+        .unwrap();
     // Independent reference: 27 takes 111 steps, 6 takes 8.
     assert_eq!(steps.to_vec::<i32>().unwrap(), vec![111, 0, 8], "{plan}");
 }
@@ -180,7 +195,14 @@ fn fori_loop_with_traced_bounds() {
 #[test]
 fn a_10000_step_fori_loop_has_the_equations_of_a_10_step_one() {
     let f = |n: usize| {
-        move |x: &Array| r(fori_loop(0usize, n, |_: &Array, v: &Array| r(lax::mul(v, v)), x.clone()))
+        move |x: &Array| {
+            r(fori_loop(
+                0usize,
+                n,
+                |_: &Array, v: &Array| r(lax::mul(v, v)),
+                x.clone(),
+            ))
+        }
     };
     let x = f32s(&[1.0]);
     let short = make_jaxpr(f(10)).call((x.clone(),)).unwrap();
@@ -192,8 +214,11 @@ fn a_10000_step_fori_loop_has_the_equations_of_a_10_step_one() {
 // ---------------------------------------------------------------------------------------------
 // scan
 
+/// The carry and the ys of `running`.
+type Running = ((Array, Array), (Array, Array, Array));
+
 /// Running sums of two streams (f32 rows and i32 scalars) with several ys.
-fn running(carry: &(Array, Array), xs: &(Array, Array)) -> ((Array, Array), (Array, Array, Array)) {
+fn running(carry: &(Array, Array), xs: &(Array, Array)) -> Running {
     let (s, k) = carry;
     let (row, n) = xs;
     let s2 = r(lax::add(s, row));
@@ -202,13 +227,18 @@ fn running(carry: &(Array, Array), xs: &(Array, Array)) -> ((Array, Array), (Arr
     ((s2.clone(), k2.clone()), (s2, r(lax::mul(&k2, n)), prod))
 }
 
-fn scan_running(reverse: bool) -> impl Fn(&Array, &Array, &Array) -> ((Array, Array), (Array, Array, Array)) + Clone {
+fn scan_running(reverse: bool) -> impl Fn(&Array, &Array, &Array) -> Running + Clone {
     move |s0: &Array, rows: &Array, ns: &Array| {
         let opts = ScanOptions {
             reverse,
             ..ScanOptions::default()
         };
-        r(scan_with(running, (s0.clone(), Array::scalar(5i32)), (rows.clone(), ns.clone()), opts))
+        r(scan_with(
+            running,
+            (s0.clone(), Array::scalar(5i32)),
+            (rows.clone(), ns.clone()),
+            opts,
+        ))
     }
 }
 
@@ -220,7 +250,12 @@ fn scan_forward_and_reverse_with_pytrees() {
         let s0 = f32s(&[0.5, -0.0, 1.0]);
         for reverse in [false, true] {
             let args = (s0.clone(), rows.clone(), Array::from_slice(&ns));
-            let plan = check(&format!("scan len {len} reverse {reverse}"), scan_running(reverse), args, &["scan"]);
+            let plan = check(
+                &format!("scan len {len} reverse {reverse}"),
+                scan_running(reverse),
+                args,
+                &["scan"],
+            );
             assert!(plan.contains(&format!("{len} steps")), "{plan}");
         }
     }
@@ -231,7 +266,12 @@ fn scan_of_length_zero_returns_the_init_carry_and_empty_ys() {
     let rows = Array::zeros(&[0, 3], DType::F32);
     let ns = Array::zeros(&[0], DType::I32);
     let s0 = f32s(&[0.5, -0.0, 1.0]);
-    check("scan len 0", scan_running(false), (s0.clone(), rows.clone(), ns.clone()), &["scan"]);
+    check(
+        "scan len 0",
+        scan_running(false),
+        (s0.clone(), rows.clone(), ns.clone()),
+        &["scan"],
+    );
     let ((s, k), (ys, _, _)) = jit(scan_running(true)).call((s0, rows, ns)).unwrap();
     assert_eq!(s.to_vec::<f32>().unwrap(), vec![0.5, -0.0, 1.0]);
     assert_eq!(k.item::<i32>().unwrap(), 5);
@@ -240,7 +280,12 @@ fn scan_of_length_zero_returns_the_init_carry_and_empty_ys() {
 
 #[test]
 fn map_applies_to_each_slice() {
-    let f = |xs: &Array| r(map(|x: &Array| r(lax::add(&r(lax::mul(x, x)), &lit(x, 1.0))), xs.clone()));
+    let f = |xs: &Array| {
+        r(map(
+            |x: &Array| r(lax::add(&r(lax::mul(x, x)), &lit(x, 1.0))),
+            xs.clone(),
+        ))
+    };
     let xs = r(lax::reshape(&ramp(20, 0.5, -3.0), &[5, 4]));
     check("map", f, (xs,), &["scan"]);
 }
@@ -249,14 +294,30 @@ fn map_applies_to_each_slice() {
 fn carries_of_several_shapes_and_dtypes() {
     type C = (Array, Array, Array, Array, Array);
     let f = |a: &Array, b: &Array, c: &Array, d: &Array| {
-        let init: C = (a.clone(), b.clone(), c.clone(), Array::scalar(false), d.clone());
+        let init: C = (
+            a.clone(),
+            b.clone(),
+            c.clone(),
+            Array::scalar(false),
+            d.clone(),
+        );
         let step = |c: &C, _: &()| {
             let (m, s, v, flag, u) = c;
-            let m2 = r(lax::add(m, &r(lax::broadcast_in_dim(&r(lax::convert_element_type(s, DType::F32)), &[2, 3], &[]))));
+            let m2 = r(lax::add(
+                m,
+                &r(lax::broadcast_in_dim(
+                    &r(lax::convert_element_type(s, DType::F32)),
+                    &[2, 3],
+                    &[],
+                )),
+            ));
             let s2 = r(lax::mul(s, &lit(s, 1.5)));
             let v2 = r(lax::sub(&r(lax::mul(v, &lit(v, 3.0))), &lit(v, 1.0)));
             let flag2 = r(lax::not(flag));
-            let u2 = r(lax::xor(&r(lax::shift_left(u, &lit(u, 1.0))), &lit(u, 2654435769.0)));
+            let u2 = r(lax::xor(
+                &r(lax::shift_left(u, &lit(u, 1.0))),
+                &lit(u, 2654435769.0),
+            ));
             ((m2, s2, v2, flag2, u2), ())
         };
         let opts = ScanOptions {
@@ -277,15 +338,40 @@ fn a_big_carry_runs_in_vector_loops() {
     let f = |x: &Array, xs: &Array| {
         r(scan(
             |c: &Array, w: &Array| {
-                let next = r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &r(lax::broadcast_in_dim(w, c.shape(), &[]))));
+                let next = r(lax::add(
+                    &r(lax::mul(c, &lit(c, 0.5))),
+                    &r(lax::broadcast_in_dim(w, c.shape(), &[])),
+                ));
                 (next, r(lax::reduce_max(c, &[0])))
             },
             x.clone(),
             xs.clone(),
         ))
     };
-    let plan = check("big carry", f, (ramp(10_000, 0.001, -3.0), ramp(50, 0.25, 1.0)), &["scan"]);
+    let plan = check(
+        "big carry",
+        f,
+        (ramp(10_000, 0.001, -3.0), ramp(50, 0.25, 1.0)),
+        &["scan"],
+    );
     assert!(plan.contains("4 lanes"), "{plan}");
+}
+
+#[test]
+fn loop_bodies_are_never_split_across_threads() {
+    // A body big enough that a function of it alone would be split across threads: inside a
+    // loop it runs on one thread (the loop's iterations depend on each other).
+    let f = |x: &Array| {
+        let step =
+            |c: &Array, _: &()| (r(lax::sub(&r(lax::mul(c, &lit(c, 0.5))), &lit(c, 1.0))), ());
+        let opts = ScanOptions {
+            length: Some(3),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, x.clone(), (), opts)).0
+    };
+    let plan = check("big body", f, (ramp(1 << 17, 0.125, -5.0),), &["scan"]);
+    assert!(!plan.contains("split"), "{plan}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,11 +388,21 @@ fn three_branches(i: &Array, x: &Array) -> Array {
 fn cond_and_switch_clamp_the_index() {
     let x = ramp(11, 0.5, -2.0);
     for i in [-5, -1, 0, 1, 2, 3, 9] {
-        check(&format!("switch {i}"), three_branches, (Array::scalar(i), x.clone()), &["cond"]);
+        check(
+            &format!("switch {i}"),
+            three_branches,
+            (Array::scalar(i), x.clone()),
+            &["cond"],
+        );
     }
     let relu = |x: &Array| {
         let p = r(lax::gt(&r(lax::reduce_sum(x, &[0])), &lit(x, 0.0)));
-        r(cond(&p, |x: &Array| x.clone(), |x: &Array| r(lax::mul(x, &lit(x, 0.0))), x))
+        r(cond(
+            &p,
+            |x: &Array| x.clone(),
+            |x: &Array| r(lax::mul(x, &lit(x, 0.0))),
+            x,
+        ))
     };
     check("cond true", relu, (f32s(&[1.0, 2.0]),), &["cond"]);
     check("cond false", relu, (f32s(&[-1.0, 0.5]),), &["cond"]);
@@ -329,10 +425,27 @@ fn the_cond_primitive_clamps_an_index_out_of_range() {
         r(cranax::core::trace::bind(prim, &[i.clone(), x.clone()])).remove(0)
     };
     let x = f32s(&[0.5, -1.0, 2.0]);
-    for (i, k) in [(i32::MIN, 1.0f32), (-1, 1.0), (0, 1.0), (1, 2.0), (2, 3.0), (3, 3.0), (i32::MAX, 3.0)] {
-        check(&format!("cond index {i}"), f.clone(), (Array::scalar(i), x.clone()), &["cond"]);
+    for (i, k) in [
+        (i32::MIN, 1.0f32),
+        (-1, 1.0),
+        (0, 1.0),
+        (1, 2.0),
+        (2, 3.0),
+        (3, 3.0),
+        (i32::MAX, 3.0),
+    ] {
+        check(
+            &format!("cond index {i}"),
+            f.clone(),
+            (Array::scalar(i), x.clone()),
+            &["cond"],
+        );
         let y = jit(f.clone()).call((Array::scalar(i), x.clone())).unwrap();
-        assert_eq!(y.to_vec::<f32>().unwrap(), vec![0.25 + k, 1.0 + k, 4.0 + k], "index {i}");
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            vec![0.25 + k, 1.0 + k, 4.0 + k],
+            "index {i}"
+        );
     }
 }
 
@@ -349,7 +462,12 @@ fn cond_inside_scan_and_scan_inside_while() {
         ))
     };
     let ks = Array::from_slice(&[0i32, 2, 1, 5, -1, 1, 0]);
-    let plan = check("cond in scan", f, (ramp(6, 0.25, -0.5), ks), &["scan", "cond"]);
+    let plan = check(
+        "cond in scan",
+        f,
+        (ramp(6, 0.25, -0.5), ks),
+        &["scan", "cond"],
+    );
     assert!(nested(&plan, "cond ["), "{plan}");
 
     let g = |x: &Array| {
@@ -358,7 +476,10 @@ fn cond_inside_scan_and_scan_inside_while() {
             |(v, n): &(Array, Array)| {
                 let (v2, _) = r(scan(
                     |c: &Array, w: &Array| {
-                        let c2 = r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &r(lax::broadcast_in_dim(w, c.shape(), &[]))));
+                        let c2 = r(lax::add(
+                            &r(lax::mul(c, &lit(c, 0.5))),
+                            &r(lax::broadcast_in_dim(w, c.shape(), &[])),
+                        ));
                         (c2, ())
                     },
                     v.clone(),
@@ -380,7 +501,10 @@ fn passthrough_carries_and_repeated_outputs_do_not_alias() {
     let f = |a: &Array, b: &Array| {
         let step = |c: &(Array, Array, Array), _: &()| {
             let (x, y, z) = c;
-            ((y.clone(), x.clone(), r(lax::add(z, y))), (y.clone(), y.clone()))
+            (
+                (y.clone(), x.clone(), r(lax::add(z, y))),
+                (y.clone(), y.clone()),
+            )
         };
         let opts = ScanOptions {
             length: Some(5),
@@ -388,7 +512,12 @@ fn passthrough_carries_and_repeated_outputs_do_not_alias() {
         };
         r(scan_with(step, (a.clone(), b.clone(), a.clone()), (), opts))
     };
-    check("swaps", f, (f32s(&[1.0, 2.0]), f32s(&[10.0, 20.0])), &["scan"]);
+    check(
+        "swaps",
+        f,
+        (f32s(&[1.0, 2.0]), f32s(&[10.0, 20.0])),
+        &["scan"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,14 +568,25 @@ fn structure() -> impl Strategy<Value = Structure> {
 
 fn run_structure(s: &Structure, a: &[u8], b: &[u8], v: &Array, xs: &Array) -> (Array, Array) {
     let n = xs.shape()[1];
-    let x0 = r(lax::reshape(&r(lax::slice(xs, &[0, 0], &[1, n], None)), &[n]));
+    let x0 = r(lax::reshape(
+        &r(lax::slice(xs, &[0, 0], &[1, n], None)),
+        &[n],
+    ));
     match s {
         Structure::Scan { reverse } => {
             let opts = ScanOptions {
                 reverse: *reverse,
                 ..ScanOptions::default()
             };
-            r(scan_with(|c: &Array, x: &Array| { let n = body(a, c, x); (n.clone(), body(b, &n, x)) }, v.clone(), xs.clone(), opts))
+            r(scan_with(
+                |c: &Array, x: &Array| {
+                    let n = body(a, c, x);
+                    (n.clone(), body(b, &n, x))
+                },
+                v.clone(),
+                xs.clone(),
+                opts,
+            ))
         }
         Structure::While { n } => {
             let (out, _) = r(while_loop(
@@ -457,8 +597,16 @@ fn run_structure(s: &Structure, a: &[u8], b: &[u8], v: &Array, xs: &Array) -> (A
             (out.clone(), body(b, &out, &x0))
         }
         Structure::Cond => {
-            let p = r(lax::gt(&r(lax::reduce_sum(v, &(0..v.ndim()).collect::<Vec<_>>())), &lit(v, 0.0)));
-            let out = r(cond(&p, |c: &Array| body(a, c, &x0), |c: &Array| body(b, c, &x0), v));
+            let p = r(lax::gt(
+                &r(lax::reduce_sum(v, &(0..v.ndim()).collect::<Vec<_>>())),
+                &lit(v, 0.0),
+            ));
+            let out = r(cond(
+                &p,
+                |c: &Array| body(a, c, &x0),
+                |c: &Array| body(b, c, &x0),
+                v,
+            ));
             (out.clone(), r(lax::neg(&out)))
         }
         Structure::CondInScan => {
@@ -467,7 +615,12 @@ fn run_structure(s: &Structure, a: &[u8], b: &[u8], v: &Array, xs: &Array) -> (A
                     let (v, i) = c;
                     let one = Array::scalar(1i32);
                     let odd = r(lax::eq(&r(lax::and(i, &one)), &one));
-                    let n = r(cond(&odd, |c: &Array| body(a, c, x), |c: &Array| body(b, c, x), v));
+                    let n = r(cond(
+                        &odd,
+                        |c: &Array| body(a, c, x),
+                        |c: &Array| body(b, c, x),
+                        v,
+                    ));
                     ((n.clone(), r(lax::add(i, &one))), n)
                 },
                 (v.clone(), Array::scalar(0i32)),
@@ -481,14 +634,21 @@ fn run_structure(s: &Structure, a: &[u8], b: &[u8], v: &Array, xs: &Array) -> (A
 const EXTENTS: [usize; 8] = [0, 1, 3, 4, 5, 9, 16, 17];
 
 fn values(n: usize, seed: u64, dt: DType) -> Array {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let v: Vec<f64> = (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) % 2001) as f64 / 250.0 - 4.0
         })
         .collect();
-    r(lax::convert_element_type(&Array::from_vec(v, &[n]).unwrap(), dt))
+    r(lax::convert_element_type(
+        &Array::from_vec(v, &[n]).unwrap(),
+        dt,
+    ))
 }
 
 fn proptest_cases(default: u32) -> u32 {

@@ -12,9 +12,7 @@ use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
-use crate::prims::{
-    BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
-};
+use crate::prims::{BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 use std::sync::Arc;
 
 /// Index of a node in `Graph::nodes` (nodes are in topological order).
@@ -483,7 +481,12 @@ fn control_node(
             branches: branches.iter().map(&mut sub).collect::<Result<_>>()?,
         },
     };
-    let c = g.push(Kind::Control { op, operands }, vec![], DType::Bool, usize::MAX);
+    let c = g.push(
+        Kind::Control { op, operands },
+        vec![],
+        DType::Bool,
+        usize::MAX,
+    );
     Ok(outs
         .iter()
         .enumerate()

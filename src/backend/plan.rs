@@ -148,7 +148,9 @@ pub fn num_carry(g: &Graph, op: &Control) -> usize {
 
 /// The sub-program that writes a control op's outputs (their types and count).
 fn writer(op: &Control) -> usize {
-    *op.subs().last().expect("control ops run at least one sub-program")
+    *op.subs()
+        .last()
+        .expect("control ops run at least one sub-program")
 }
 
 fn bytes(n: &Node) -> usize {
@@ -511,8 +513,7 @@ pub fn plan(g: &Graph) -> Result<Plan> {
         match schedule::schedule(g, &mut p) {
             Ok(()) => {
                 p.split = p.kernels.iter().find_map(|k| k.schedule.split);
-                if p
-                    .kernels
+                if p.kernels
                     .iter()
                     .any(|k| matches!(k.kind, KernelKind::Control(_)))
                 {
@@ -1004,10 +1005,12 @@ impl Planner<'_> {
                 .outs
                 .iter()
                 .enumerate()
-                .map(|(k, o)| match o.and_then(|o| owner[o]).and_then(|o| buf[o]) {
-                    Some(_) => None,
-                    None => Some(take(bytes(sub_output(self.g, w, k)))),
-                })
+                .map(
+                    |(k, o)| match o.and_then(|o| owner[o]).and_then(|o| buf[o]) {
+                        Some(_) => None,
+                        None => Some(take(bytes(sub_output(self.g, w, k)))),
+                    },
+                )
                 .collect();
             c.carry_temps = (0..num_carry(self.g, op))
                 .map(|k| take(bytes(sub_output(self.g, w, k))))

@@ -23,7 +23,11 @@ impl Emitter<'_, '_> {
         let Kind::Control { op, operands } = &cx.g.nodes[c.node].kind else {
             unreachable!("control kernels run Control nodes")
         };
-        let buf_of = |n| cx.plan.buf_of(n).expect("control operands and results have buffers");
+        let buf_of = |n| {
+            cx.plan
+                .buf_of(n)
+                .expect("control operands and results have buffers")
+        };
         let ins: Vec<Value> = operands.iter().map(|&o| self.base(buf_of(o))).collect();
         let at = |b: &mut FunctionBuilder, off: usize| b.ins().iadd_imm_s(cx.scratch, off as i64);
         let outs: Vec<Value> = c
@@ -101,28 +105,47 @@ impl Emitter<'_, '_> {
                     .collect();
                 let last = *length as i64 - 1;
                 let carried = [init, &outs[..ncar], &spare].concat();
-                let end = for_range(&mut (), b, 0, *length as i64, 1, carried, &mut |_, b, i, cs| {
-                    let (cur, rest) = cs.split_at(ncar);
-                    let (next, spare) = rest.split_at(ncar);
-                    let step = if *reverse {
-                        let l = b.ins().iconst(types::I64, last);
-                        b.ins().isub(l, i)
-                    } else {
-                        i
-                    };
-                    let offset = |b: &mut FunctionBuilder, base: Value, bytes: i64| {
-                        let o = b.ins().imul_imm_s(step, bytes);
-                        b.ins().iadd(base, o)
-                    };
-                    let x: Vec<Value> = xs.iter().zip(&x_slices).map(|(&p, &n)| offset(b, p, n)).collect();
-                    let y: Vec<Value> = outs[ncar..]
-                        .iter()
-                        .zip(&y_strides)
-                        .map(|(&p, &n)| offset(b, p, n))
-                        .collect();
-                    run_sub(cx, b, *body, &[consts, cur, &x].concat(), &[next, &y].concat(), scratch)?;
-                    Ok([next, spare, next].concat())
-                })?;
+                let end = for_range(
+                    &mut (),
+                    b,
+                    0,
+                    *length as i64,
+                    1,
+                    carried,
+                    &mut |_, b, i, cs| {
+                        let (cur, rest) = cs.split_at(ncar);
+                        let (next, spare) = rest.split_at(ncar);
+                        let step = if *reverse {
+                            let l = b.ins().iconst(types::I64, last);
+                            b.ins().isub(l, i)
+                        } else {
+                            i
+                        };
+                        let offset = |b: &mut FunctionBuilder, base: Value, bytes: i64| {
+                            let o = b.ins().imul_imm_s(step, bytes);
+                            b.ins().iadd(base, o)
+                        };
+                        let x: Vec<Value> = xs
+                            .iter()
+                            .zip(&x_slices)
+                            .map(|(&p, &n)| offset(b, p, n))
+                            .collect();
+                        let y: Vec<Value> = outs[ncar..]
+                            .iter()
+                            .zip(&y_strides)
+                            .map(|(&p, &n)| offset(b, p, n))
+                            .collect();
+                        run_sub(
+                            cx,
+                            b,
+                            *body,
+                            &[consts, cur, &x].concat(),
+                            &[next, &y].concat(),
+                            scratch,
+                        )?;
+                        Ok([next, spare, next].concat())
+                    },
+                )?;
                 end[..ncar].to_vec()
             }
             Control::Cond { branches } => {
