@@ -166,6 +166,11 @@ impl Node {
         self.shape.iter().product()
     }
 
+    /// Bytes of its row-major data.
+    pub fn bytes(&self) -> usize {
+        self.size() * self.dtype.size_bytes()
+    }
+
     /// Operands, in order.
     pub fn operands(&self) -> Vec<NodeId> {
         if is_view(&self.kind) {

@@ -153,10 +153,6 @@ fn writer(op: &Control) -> usize {
         .expect("control ops run at least one sub-program")
 }
 
-fn bytes(n: &Node) -> usize {
-    n.size() * n.dtype.size_bytes()
-}
-
 #[derive(Clone, Debug)]
 pub struct Kernel {
     /// Loop extents (for `Map`: the iteration domain; for `Reduce`: `x`'s dims permuted).
@@ -979,8 +975,7 @@ impl Planner<'_> {
         for w in 0..n {
             if buf[w].is_none() && (used[w] || read[w]) {
                 buf[w] = Some(Buf::Temp(scratch));
-                let bytes = self.g.nodes[w].size() * self.g.nodes[w].dtype.size_bytes();
-                scratch += bytes.div_ceil(64) * 64;
+                scratch += self.g.nodes[w].bytes().div_ceil(64) * 64;
             }
         }
         // Control kernels run one after another: each lays its scratch out from the end of
@@ -1008,12 +1003,12 @@ impl Planner<'_> {
                 .map(
                     |(k, o)| match o.and_then(|o| owner[o]).and_then(|o| buf[o]) {
                         Some(_) => None,
-                        None => Some(take(bytes(sub_output(self.g, w, k)))),
+                        None => Some(take(sub_output(self.g, w, k).bytes())),
                     },
                 )
                 .collect();
             c.carry_temps = (0..num_carry(self.g, op))
-                .map(|k| take(bytes(sub_output(self.g, w, k))))
+                .map(|k| take(sub_output(self.g, w, k).bytes()))
                 .collect();
             if matches!(op, Control::While { .. }) {
                 c.pred = take(1);

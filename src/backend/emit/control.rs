@@ -14,8 +14,20 @@ use crate::backend::graph::{Control, Kind};
 use crate::backend::plan::{sub_output, Buf, ControlKernel};
 use crate::core::error::Result;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, Value};
 use cranelift_frontend::{FunctionBuilder, Switch};
+
+/// The pointers a control kernel works with (all defined before its loop or branch).
+struct Ptrs {
+    /// Each operand, in place.
+    ins: Vec<Value>,
+    /// Each result's buffer (or scratch for a result nothing reads).
+    outs: Vec<Value>,
+    /// The second buffer of each carry.
+    spare: Vec<Value>,
+    /// The sub-programs' scratch.
+    scratch: Value,
+}
 
 impl Emitter<'_, '_> {
     pub(super) fn control(&mut self, b: &mut FunctionBuilder, c: &ControlKernel) -> Result<()> {
@@ -28,21 +40,20 @@ impl Emitter<'_, '_> {
                 .buf_of(n)
                 .expect("control operands and results have buffers")
         };
-        let ins: Vec<Value> = operands.iter().map(|&o| self.base(buf_of(o))).collect();
         let at = |b: &mut FunctionBuilder, off: usize| b.ins().iadd_imm_s(cx.scratch, off as i64);
-        let outs: Vec<Value> = c
-            .outs
-            .iter()
-            .zip(&c.out_temps)
-            .map(|(o, temp)| match (o, temp) {
-                (_, Some(off)) => at(b, *off),
-                (Some(o), None) => self.base(buf_of(*o)),
-                (None, None) => unreachable!("planning gives unread results scratch"),
-            })
-            .collect();
-        let spare: Vec<Value> = c.carry_temps.iter().map(|&off| at(b, off)).collect();
-        let scratch = at(b, c.sub_scratch);
-        let ncar = spare.len();
+        let outs = c.outs.iter().zip(&c.out_temps);
+        let p = Ptrs {
+            ins: operands.iter().map(|&o| self.base(buf_of(o))).collect(),
+            outs: outs
+                .map(|(o, temp)| match (o, temp) {
+                    (_, Some(off)) => at(b, *off),
+                    (Some(o), None) => self.base(buf_of(*o)),
+                    (None, None) => unreachable!("planning gives unread results scratch"),
+                })
+                .collect(),
+            spare: c.carry_temps.iter().map(|&off| at(b, off)).collect(),
+            scratch: at(b, c.sub_scratch),
+        };
         let finals = match op {
             Control::While {
                 cond,
@@ -50,32 +61,10 @@ impl Emitter<'_, '_> {
                 cond_nconsts,
                 body_nconsts,
             } => {
-                let (cc, rest) = ins.split_at(*cond_nconsts);
-                let (bc, init) = rest.split_at(*body_nconsts);
                 let pred = at(b, c.pred);
-                let header = b.create_block();
-                let body_block = b.create_block();
-                let exit = b.create_block();
-                for _ in 0..3 * ncar {
-                    b.append_block_param(header, types::I64);
-                }
-                for _ in 0..ncar {
-                    b.append_block_param(exit, types::I64);
-                }
-                jump(b, header, &[init, &outs[..ncar], &spare].concat());
-                b.switch_to_block(header);
-                let params = b.block_params(header).to_vec();
-                let (cur, rest) = params.split_at(ncar);
-                let (next, spare) = rest.split_at(ncar);
-                run_sub(cx, b, *cond, &[cc, cur].concat(), &[pred], scratch)?;
-                let p = b.ins().load(types::I8, flags(), pred, 0);
-                let cur_args: Vec<BlockArg> = cur.iter().map(|&v| BlockArg::Value(v)).collect();
-                b.ins().brif(p, body_block, &[], exit, &cur_args);
-                b.switch_to_block(body_block);
-                run_sub(cx, b, *body, &[bc, cur].concat(), next, scratch)?;
-                jump(b, header, &[next, spare, next].concat());
-                b.switch_to_block(exit);
-                b.block_params(exit).to_vec()
+                let (cc, rest) = p.ins.split_at(*cond_nconsts);
+                let (bc, init) = rest.split_at(*body_nconsts);
+                while_loop(cx, b, (*cond, cc), (*body, bc), init, pred, &p)?
             }
             Control::Scan {
                 body,
@@ -84,105 +73,141 @@ impl Emitter<'_, '_> {
                 num_consts,
                 ..
             } => {
-                let (consts, rest) = ins.split_at(*num_consts);
-                let (init, xs) = rest.split_at(ncar);
-                let node_bytes = |n: usize| {
-                    let node = &cx.g.nodes[n];
-                    (node.size() * node.dtype.size_bytes()) as i64
-                };
-                let x_slices: Vec<i64> = operands[num_consts + ncar..]
-                    .iter()
-                    .map(|&x| node_bytes(x) / (*length as i64).max(1))
-                    .collect();
-                let y_strides: Vec<i64> = (ncar..outs.len())
-                    .map(|k| match c.out_temps[k] {
-                        Some(_) => 0,
-                        None => {
-                            let y = sub_output(cx.g, *body, k);
-                            (y.size() * y.dtype.size_bytes()) as i64
-                        }
-                    })
-                    .collect();
-                let last = *length as i64 - 1;
-                let carried = [init, &outs[..ncar], &spare].concat();
-                let end = for_range(
-                    &mut (),
-                    b,
-                    0,
-                    *length as i64,
-                    1,
-                    carried,
-                    &mut |_, b, i, cs| {
-                        let (cur, rest) = cs.split_at(ncar);
-                        let (next, spare) = rest.split_at(ncar);
-                        let step = if *reverse {
-                            let l = b.ins().iconst(types::I64, last);
-                            b.ins().isub(l, i)
-                        } else {
-                            i
-                        };
-                        let offset = |b: &mut FunctionBuilder, base: Value, bytes: i64| {
-                            let o = b.ins().imul_imm_s(step, bytes);
-                            b.ins().iadd(base, o)
-                        };
-                        let x: Vec<Value> = xs
-                            .iter()
-                            .zip(&x_slices)
-                            .map(|(&p, &n)| offset(b, p, n))
-                            .collect();
-                        let y: Vec<Value> = outs[ncar..]
-                            .iter()
-                            .zip(&y_strides)
-                            .map(|(&p, &n)| offset(b, p, n))
-                            .collect();
-                        run_sub(
-                            cx,
-                            b,
-                            *body,
-                            &[consts, cur, &x].concat(),
-                            &[next, &y].concat(),
-                            scratch,
-                        )?;
-                        Ok([next, spare, next].concat())
-                    },
-                )?;
-                end[..ncar].to_vec()
+                let xs = &operands[num_consts + p.spare.len()..];
+                let x_slices = xs.iter().map(|&x| cx.g.nodes[x].bytes() / (*length).max(1));
+                // A result nothing reads is one slice rewritten every step.
+                let y_strides = (p.spare.len()..p.outs.len()).map(|k| match c.out_temps[k] {
+                    Some(_) => 0,
+                    None => sub_output(cx.g, *body, k).bytes(),
+                });
+                let strides = x_slices.chain(y_strides).map(|n| n as i64).collect();
+                scan_loop(cx, b, *body, (*length, *reverse), *num_consts, strides, &p)?
             }
             Control::Cond { branches } => {
-                let n = branches.len();
-                let index = b.ins().load(types::I32, flags(), ins[0], 0);
-                let zero = b.ins().iconst(types::I32, 0);
-                let hi = b.ins().iconst(types::I32, n as i64 - 1);
-                let index = b.ins().smax(index, zero);
-                let index = b.ins().smin(index, hi);
-                let blocks: Vec<_> = (0..n).map(|_| b.create_block()).collect();
-                let merge = b.create_block();
-                let mut switch = Switch::new();
-                for (k, &block) in blocks.iter().enumerate().take(n - 1) {
-                    switch.set_entry(k as u128, block);
-                }
-                switch.emit(b, index, blocks[n - 1]);
-                for (&s, &block) in branches.iter().zip(&blocks) {
-                    b.switch_to_block(block);
-                    run_sub(cx, b, s, &ins[1..], &outs, scratch)?;
-                    b.ins().jump(merge, &[]);
-                }
-                b.switch_to_block(merge);
+                branch(cx, b, branches, &p)?;
                 vec![]
             }
         };
         // The final carry, into the result's buffer unless it is there already.
+        let writer = *op.subs().last().expect("control ops run a sub-program");
         for (k, &v) in finals.iter().enumerate() {
             if c.outs[k].is_some() {
-                let n = sub_output(cx.g, *op.subs().last().expect("a body"), k);
-                copy_unless_same(b, outs[k], v, n.size() * n.dtype.size_bytes())?;
+                copy_unless_same(b, p.outs[k], v, sub_output(cx.g, writer, k).bytes())?;
             }
         }
         Ok(())
     }
 }
 
-fn jump(b: &mut FunctionBuilder, block: cranelift_codegen::ir::Block, args: &[Value]) {
+/// `while cond(cond_consts, carry): carry = body(body_consts, carry)` from `init`, the
+/// predicate written to `pred`; returns the pointers of the final carry.
+fn while_loop(
+    cx: &FunctionEnv,
+    b: &mut FunctionBuilder,
+    (cond, cc): (usize, &[Value]),
+    (body, bc): (usize, &[Value]),
+    init: &[Value],
+    pred: Value,
+    p: &Ptrs,
+) -> Result<Vec<Value>> {
+    let ncar = init.len();
+    let header = b.create_block();
+    let body_block = b.create_block();
+    let exit = b.create_block();
+    for _ in 0..3 * ncar {
+        b.append_block_param(header, types::I64);
+    }
+    for _ in 0..ncar {
+        b.append_block_param(exit, types::I64);
+    }
+    // (current, next, spare): the body reads current and writes next; then next is current,
+    // spare next, and the old next the spare (the operand is never written).
+    jump(b, header, &[init, &p.outs[..ncar], &p.spare].concat());
+    b.switch_to_block(header);
+    let params = b.block_params(header).to_vec();
+    let (cur, rest) = params.split_at(ncar);
+    let (next, spare) = rest.split_at(ncar);
+    run_sub(cx, b, cond, &[cc, cur].concat(), &[pred], p.scratch)?;
+    let go = b.ins().load(types::I8, flags(), pred, 0);
+    let cur_args: Vec<BlockArg> = cur.iter().map(|&v| BlockArg::Value(v)).collect();
+    b.ins().brif(go, body_block, &[], exit, &cur_args);
+    b.switch_to_block(body_block);
+    run_sub(cx, b, body, &[bc, cur].concat(), next, p.scratch)?;
+    jump(b, header, &[next, spare, next].concat());
+    b.switch_to_block(exit);
+    Ok(b.block_params(exit).to_vec())
+}
+
+/// `(carry, ys[i]) = body(consts, carry, xs[i])` for `i` in `0..length` (or reversed), the
+/// operands being `consts ++ carry ++ xs`; `strides` are the bytes between consecutive slices
+/// of each `x` and then each `y`. Returns the pointers of the final carry.
+fn scan_loop(
+    cx: &FunctionEnv,
+    b: &mut FunctionBuilder,
+    body: usize,
+    (length, reverse): (usize, bool),
+    num_consts: usize,
+    strides: Vec<i64>,
+    p: &Ptrs,
+) -> Result<Vec<Value>> {
+    let ncar = p.spare.len();
+    let (consts, rest) = p.ins.split_at(num_consts);
+    let (init, xs) = rest.split_at(ncar);
+    let sliced: Vec<Value> = xs.iter().chain(&p.outs[ncar..]).copied().collect();
+    let carried = [init, &p.outs[..ncar], &p.spare].concat();
+    let last = length as i64 - 1;
+    let mut step = |_: &mut (), b: &mut FunctionBuilder, i: Value, cs: Vec<Value>| {
+        // (current, next, spare) as in `while_loop`.
+        let (cur, rest) = cs.split_at(ncar);
+        let (next, spare) = rest.split_at(ncar);
+        let at = if reverse {
+            let l = b.ins().iconst(types::I64, last);
+            b.ins().isub(l, i)
+        } else {
+            i
+        };
+        let slices: Vec<Value> = sliced
+            .iter()
+            .zip(&strides)
+            .map(|(&base, &stride)| {
+                let o = b.ins().imul_imm_s(at, stride);
+                b.ins().iadd(base, o)
+            })
+            .collect();
+        let (x, y) = slices.split_at(xs.len());
+        let ins = [consts, cur, x].concat();
+        run_sub(cx, b, body, &ins, &[next, y].concat(), p.scratch)?;
+        Ok([next, spare, next].concat())
+    };
+    let end = for_range(&mut (), b, 0, length as i64, 1, carried, &mut step)?;
+    Ok(end[..ncar].to_vec())
+}
+
+/// `branches[clamp(index, 0, n - 1)](operands)`, the operands being `index ++ operands`.
+fn branch(cx: &FunctionEnv, b: &mut FunctionBuilder, branches: &[usize], p: &Ptrs) -> Result<()> {
+    let n = branches.len();
+    let index = b.ins().load(types::I32, flags(), p.ins[0], 0);
+    let zero = b.ins().iconst(types::I32, 0);
+    let hi = b.ins().iconst(types::I32, n as i64 - 1);
+    let index = b.ins().smax(index, zero);
+    let index = b.ins().smin(index, hi);
+    let blocks: Vec<Block> = (0..n).map(|_| b.create_block()).collect();
+    let merge = b.create_block();
+    let mut switch = Switch::new();
+    for (k, &block) in blocks.iter().enumerate().take(n - 1) {
+        switch.set_entry(k as u128, block);
+    }
+    switch.emit(b, index, blocks[n - 1]);
+    for (&s, &block) in branches.iter().zip(&blocks) {
+        b.switch_to_block(block);
+        run_sub(cx, b, s, &p.ins[1..], &p.outs, p.scratch)?;
+        b.ins().jump(merge, &[]);
+    }
+    b.switch_to_block(merge);
+    Ok(())
+}
+
+fn jump(b: &mut FunctionBuilder, block: Block, args: &[Value]) {
     let args: Vec<BlockArg> = args.iter().map(|&v| BlockArg::Value(v)).collect();
     b.ins().jump(block, &args);
 }
