@@ -353,4 +353,104 @@ mod tests {
             assert_eq!(y.to_vec::<i32>().unwrap(), vec![i * i, i]);
         }
     }
+
+    /// Every scratch span `p` lays out (byte ranges), checking that each lies in
+    /// `[0, p.scratch_bytes)`, that the function's temporaries and each control kernel's own
+    /// spans are pairwise disjoint, and (recursively) that each sub-program's scratch fits in
+    /// its kernel's region after those spans.
+    fn check_layout(g: &graph::Graph, p: &plan::Plan) {
+        use plan::{sub_output, Buf, KernelKind};
+        let temps: Vec<(usize, usize)> = (0..g.nodes.len())
+            .filter_map(|w| match p.buf[w] {
+                Some(Buf::Temp(off)) if p.owner[w] == Some(w) => Some((off, g.nodes[w].bytes())),
+                _ => None,
+            })
+            .collect();
+        let disjoint = |spans: &[(usize, usize)]| {
+            for (i, a) in spans.iter().enumerate() {
+                assert!(
+                    a.0 + a.1 <= p.scratch_bytes,
+                    "{a:?} past {}",
+                    p.scratch_bytes
+                );
+                for b in &spans[i + 1..] {
+                    assert!(a.0 + a.1 <= b.0 || b.0 + b.1 <= a.0, "{a:?} overlaps {b:?}");
+                }
+            }
+        };
+        disjoint(&temps);
+        for k in &p.kernels {
+            let KernelKind::Control(c) = &k.kind else {
+                continue;
+            };
+            let graph::Kind::Control { op, .. } = &g.nodes[c.node].kind else {
+                unreachable!()
+            };
+            let w = *op.subs().last().unwrap();
+            let mut spans = temps.clone();
+            for (k, t) in c.out_temps.iter().enumerate() {
+                spans.extend(t.map(|off| (off, sub_output(g, w, k).bytes())));
+            }
+            for (k, &off) in c.carry_temps.iter().enumerate() {
+                spans.push((off, sub_output(g, w, k).bytes()));
+            }
+            if matches!(op, graph::Control::While { .. }) {
+                spans.push((c.pred, 1));
+            }
+            assert!(spans.iter().all(|s| s.0 + s.1 <= c.sub_scratch));
+            disjoint(&spans);
+            for s in op.subs() {
+                assert!(c.sub_scratch + p.subs[s].scratch_bytes <= p.scratch_bytes);
+                check_layout(&g.subs[s], &p.subs[s]);
+            }
+        }
+    }
+
+    #[test]
+    fn control_scratch_covers_every_buffer_without_overlap() {
+        use crate::lax;
+        // A while around a scan around a cond, carries of several sizes, an unread result.
+        let f = |a: &[Array]| -> Result<Vec<Array>> {
+            let (x, xs) = (&a[0], &a[1]);
+            let inner = |c: &(Array, Array), row: &Array| {
+                let v = crate::core::error::or_raise(lax::add(&c.0, row));
+                let p = crate::core::error::or_raise(lax::gt(&c.1, &Array::scalar(0.0f32)));
+                let w = crate::core::error::or_raise(lax::cond(
+                    &p,
+                    |v: &Array| crate::core::error::or_raise(lax::neg(v)),
+                    |v: &Array| crate::core::error::or_raise(lax::mul(v, v)),
+                    &v,
+                ));
+                let s = crate::core::error::or_raise(lax::reduce_sum(&w, &[0]));
+                ((w.clone(), s), w)
+            };
+            let body = |c: &(Array, Array)| {
+                let ((v, _), _) = crate::core::error::or_raise(lax::scan(
+                    inner,
+                    (c.0.clone(), Array::scalar(1.0f32)),
+                    xs.clone(),
+                ));
+                let n = crate::core::error::or_raise(lax::add(&c.1, &Array::scalar(1i32)));
+                (v, n)
+            };
+            let lt3 = |c: &(Array, Array)| {
+                crate::core::error::or_raise(lax::lt(&c.1, &Array::scalar(3i32)))
+            };
+            let (v, _) = lax::while_loop(lt3, body, (x.clone(), Array::scalar(0i32)))?;
+            Ok(vec![v])
+        };
+        let avals = [
+            Aval::new([1000], DType::F32),
+            Aval::new([5, 1000], DType::F32),
+        ];
+        let cj = trace_to_jaxpr(&f, &avals).unwrap();
+        let mut g = graph::build(&cj).unwrap();
+        rewrites::run(&mut g);
+        let p = plan::plan(&g).unwrap();
+        let summary = p.summary(&g);
+        assert!(summary.contains("while") && summary.contains("scan") && summary.contains("cond"));
+        check_layout(&g, &p);
+        // At least the while's second carry buffer, the scan's, and one slice for its ys.
+        assert!(p.scratch_bytes >= 4000 * 3, "{}", p.scratch_bytes);
+    }
 }
