@@ -382,6 +382,36 @@ fn loop_bodies_are_never_split_across_threads() {
     assert!(!plan.contains("split"), "{plan}");
 }
 
+#[test]
+fn constants_inside_loop_bodies_live_as_long_as_the_code() {
+    // A jitted function closing over an array, called in a scan body: its constant belongs to
+    // the body's sub-program, and the executable keeps it alive after the jaxpr is gone.
+    let f = |x: &Array| {
+        let table = ramp(1000, 0.5, 1.0);
+        let shift = jit(move |c: &Array| r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &table)));
+        let step = |c: &Array, _: &()| (shift.call((c.clone(),)).unwrap(), ());
+        let opts = ScanOptions {
+            length: Some(3),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, x.clone(), (), opts)).0
+    };
+    let x = ramp(1000, -0.25, 2.0);
+    let exe = cranax::backend::compile(&make_jaxpr(f).call((x.clone(),)).unwrap()).unwrap();
+    // The jaxpr is gone (the interpreter, which caches what it runs, has not seen it); reuse
+    // the memory it freed with other values.
+    let junk: Vec<Vec<f32>> = (0..64).map(|_| vec![f32::NAN; 1000]).collect();
+    let got = exe.run(std::slice::from_ref(&x)).unwrap();
+    drop(junk);
+    let cj = make_jaxpr(f).call((x.clone(),)).unwrap();
+    let want = eval_jaxpr(&cj, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        got[0].to_vec::<f32>().unwrap(),
+        want[0].to_vec::<f32>().unwrap()
+    );
+    assert!(exe.kernels_summary().contains("scan"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // cond
 
