@@ -366,6 +366,30 @@ fn a_big_carry_runs_in_vector_loops() {
 }
 
 #[test]
+fn loops_alike_but_for_their_bodies_stay_distinct() {
+    // Two scans on the same operands whose bodies differ only in a literal: common
+    // subexpression elimination must not merge them (nor anything across a body's boundary).
+    let f = |x: &Array| {
+        let run = |k: f64| {
+            let step =
+                |c: &Array, _: &()| (r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &lit(c, k))), ());
+            let opts = ScanOptions {
+                length: Some(4),
+                ..ScanOptions::default()
+            };
+            r(scan_with(step, x.clone(), (), opts)).0
+        };
+        (
+            run(1.0),
+            run(2.0),
+            r(lax::add(&r(lax::mul(x, &lit(x, 0.5))), &lit(x, 1.0))),
+        )
+    };
+    let plan = check("twin scans", f, (ramp(9, 0.5, -1.0),), &["scan"]);
+    assert_eq!(plan.matches(": scan [").count(), 2, "{plan}");
+}
+
+#[test]
 fn loop_bodies_are_never_split_across_threads() {
     // A body big enough that a function of it alone would be split across threads: inside a
     // loop it runs on one thread (the loop's iterations depend on each other).
