@@ -434,8 +434,7 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 inline(g, &cj.jaxpr, &cj.consts, &ins)?
             }
             Prim::Control(op) => {
-                let n_outs = eqn.outputs.len();
-                let avals: Vec<_> = (0..n_outs).map(out_aval).collect();
+                let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 control_node(g, op, ins, &avals)?
             }
         };
