@@ -723,9 +723,9 @@ proptest! {
         m in prop::sample::select(EXTENTS.to_vec()),
         n in prop::sample::select(EXTENTS.to_vec()),
         seed in 0u64..1000,
-        f32s in any::<bool>(),
+        single in any::<bool>(),
     ) {
-        let dt = if f32s { DType::F32 } else { DType::F64 };
+        let dt = if single { DType::F32 } else { DType::F64 };
         let v = r(lax::reshape(&values(m * n, seed, dt), &[m, n]));
         let xs = r(lax::reshape(&values(len * m * n, seed + 1, dt), &[len, m, n]));
         let (row, col) = (values(n, seed + 2, dt), values(m, seed + 3, dt));
