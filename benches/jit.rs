@@ -1,7 +1,8 @@
 //! The JIT's own costs (issue 5): the seed workload `jit(vmap(grad(tanh)))` on f32[5] as a first
 //! call (trace, transform, compile, run with a fresh `jit` each iteration), as a cached call, and
 //! eagerly; and compile time against jaxpr size (chains of 10, 100 and 1000 elementwise ops,
-//! which should grow about linearly).
+//! which should grow about linearly); and the compile time of a `scan` of 10 and of 10,000
+//! steps (`control_compile`: a loop in the compiled code, so the two should be about equal).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -82,5 +83,38 @@ fn compile_time(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed, compile_time);
+/// A `scan` of `length` steps over a f32[1000] carry (an elementwise body and a ys row).
+fn scan_jaxpr(length: usize) -> cranax::ClosedJaxpr {
+    let f = move |a: &[Array]| -> cranax::Result<Vec<Array>> {
+        let step = |c: &Array, _: &()| {
+            let next = or_raise(lax::add(
+                &or_raise(lax::mul(c, c)),
+                &lax::scalar_like(c, 0.25),
+            ));
+            (next.clone(), or_raise(lax::neg(&next)))
+        };
+        let opts = lax::ScanOptions {
+            length: Some(length),
+            ..lax::ScanOptions::default()
+        };
+        let (c, ys) = lax::scan_with(step, a[0].clone(), (), opts)?;
+        Ok(vec![c, ys])
+    };
+    trace_to_jaxpr(&f, &[Aval::new([1000], DType::F32)]).unwrap()
+}
+
+fn control_compile(c: &mut Criterion) {
+    let mut g = c.benchmark_group("control_compile");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(4));
+    for n in [10usize, 10_000] {
+        let cj = scan_jaxpr(n);
+        g.bench_with_input(BenchmarkId::new("scan", n), &cj, |b, cj| {
+            b.iter(|| black_box(backend::compile(cj).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, seed, compile_time, control_compile);
 criterion_main!(benches);

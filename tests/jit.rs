@@ -16,6 +16,10 @@ use proptest::prelude::*;
 #[path = "support/programs.rs"]
 mod programs;
 
+#[path = "support/exact_programs.rs"]
+mod exact_programs;
+use exact_programs::{apply_exact, exact_step, ExactStep};
+
 // ---------------------------------------------------------------------------------------------
 // the oracle
 
@@ -1112,92 +1116,10 @@ fn proptest_cases(default: u32) -> u32 {
 /// Extents for random shapes: empty, one, around and off the vector width and the unroll.
 const EXTENTS: [usize; 12] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33];
 
-/// One step of a random program over a matrix that may be transposed on the way; every step is
-/// exact in IEEE arithmetic, so compiled code must agree with the interpreter bit for bit.
-#[derive(Clone, Debug)]
-enum ExactStep {
-    /// neg, abs, square, sqrt(abs), `v * 0.5`, integer_pow 3.
-    Unary(u8),
-    /// `v op x` (x in the current orientation): add, sub, mul, max, min, `v / (1 + x*x)`.
-    WithX(u8),
-    /// `v op row` with the row broadcast along the last axis (the same ops).
-    WithRow(u8),
-    /// `v op col` with the column broadcast along the first axis (the same ops).
-    WithCol(u8),
-    /// `select(v < c, v, c - v)` for a literal c.
-    Select(f64),
-    /// transpose (the rest of the program sees the other orientation).
-    Transpose,
-    /// `broadcast(reduce_max(v, axis))`.
-    MaxBack(usize),
-}
-
-fn exact_step() -> impl Strategy<Value = ExactStep> {
-    prop_oneof![
-        (0u8..6).prop_map(ExactStep::Unary),
-        (0u8..6).prop_map(ExactStep::WithX),
-        (0u8..6).prop_map(ExactStep::WithRow),
-        (0u8..6).prop_map(ExactStep::WithCol),
-        (-1.5f64..1.5).prop_map(ExactStep::Select),
-        Just(ExactStep::Transpose),
-        (0usize..2).prop_map(ExactStep::MaxBack),
-    ]
-}
-
-fn exact_binary(k: u8, v: &Array, w: &Array) -> Result<Array> {
-    match k {
-        0 => lax::add(v, w),
-        1 => lax::sub(v, w),
-        2 => lax::mul(v, w),
-        3 => lax::max(v, w),
-        4 => lax::min(v, w),
-        _ => lax::div(v, &lax::add(&lax::mul(w, w)?, &lax::scalar_like(w, 1.0))?),
-    }
-}
-
 /// Run an exact program on `x: [a, b]`, `row: [b]`, `col: [a]`: the final value, its
 /// reduce_max over the last axis and its reduce_sum over the first.
 fn run_exact(steps: &[ExactStep], a: &[Array]) -> Result<Vec<Array>> {
-    let (x, row, col) = (&a[0], &a[1], &a[2]);
-    let xt = lax::transpose(x, &[1, 0])?;
-    let mut v = x.clone();
-    let mut flipped = false;
-    for step in steps {
-        let shape = v.shape().to_vec();
-        // In the flipped orientation the row runs along the first axis and the column along
-        // the last.
-        let (last, first) = if flipped { (col, row) } else { (row, col) };
-        v = match step {
-            ExactStep::Unary(k) => match k {
-                0 => lax::neg(&v)?,
-                1 => lax::abs(&v)?,
-                2 => lax::square(&v)?,
-                3 => lax::sqrt(&lax::abs(&v)?)?,
-                4 => lax::mul(&v, &lax::scalar_like(&v, 0.5))?,
-                _ => lax::integer_pow(&v, 3)?,
-            },
-            ExactStep::WithX(k) => exact_binary(*k, &v, if flipped { &xt } else { x })?,
-            ExactStep::WithRow(k) => {
-                exact_binary(*k, &v, &lax::broadcast_in_dim(last, &shape, &[1])?)?
-            }
-            ExactStep::WithCol(k) => {
-                exact_binary(*k, &v, &lax::broadcast_in_dim(first, &shape, &[0])?)?
-            }
-            ExactStep::Select(c) => {
-                let c = lax::scalar_like(&v, *c);
-                let c = lax::broadcast_in_dim(&c, &shape, &[])?;
-                lax::select(&lax::lt(&v, &c)?, &v, &lax::sub(&c, &v)?)?
-            }
-            ExactStep::Transpose => {
-                flipped = !flipped;
-                lax::transpose(&v, &[1, 0])?
-            }
-            ExactStep::MaxBack(axis) => {
-                let m = lax::reduce_max(&v, &[*axis])?;
-                lax::broadcast_in_dim(&m, &shape, &[1 - axis])?
-            }
-        };
-    }
+    let (v, _) = apply_exact(steps, &a[0], &a[0], &a[1], &a[2])?;
     Ok(vec![
         v.clone(),
         lax::reduce_max(&v, &[1])?,

@@ -3,7 +3,7 @@
 //! hi: usize)` whose body `emit` writes kernel by kernel, the runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
 //! text, machine code, compile time).
 
-use super::emit::{Emitter, FunctionEnv};
+use super::emit::{buffer_bases, program, FunctionEnv};
 use super::graph::Graph;
 use super::plan::{Buf, Plan};
 use crate::core::error::{Error, Result};
@@ -14,7 +14,6 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The host ISA with the backend's flags, and whether it has FMA.
@@ -136,24 +135,11 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         let params = b.block_params(entry).to_vec();
         let (inputs, outputs, scratch) = (params[0], params[1], params[2]);
         let trusted = MemFlagsData::trusted();
-        let mut bases = HashMap::new();
-        let mut bufs: Vec<Buf> = plan.buf.iter().flatten().copied().collect();
-        bufs.extend((0..g.outputs.len()).map(Buf::Output));
-        for buf in bufs {
-            if bases.contains_key(&buf) {
-                continue;
-            }
-            let v = match buf {
-                Buf::Input(i) => b.ins().load(ptr, trusted, inputs, (8 * i) as i32),
-                Buf::Output(k) => b.ins().load(ptr, trusted, outputs, (8 * k) as i32),
-                Buf::Temp(off) => b.ins().iadd_imm_s(scratch, off as i64),
-                Buf::Const(j) => {
-                    let addr = g.consts[j].data.as_ptr();
-                    b.ins().iconst(ptr, addr as i64)
-                }
-            };
-            bases.insert(buf, v);
-        }
+        let bases = buffer_bases(&mut b, g, plan, scratch, &mut |b, buf| match buf {
+            Buf::Input(i) => b.ins().load(ptr, trusted, inputs, (8 * i) as i32),
+            Buf::Output(k) => b.ins().load(ptr, trusted, outputs, (8 * k) as i32),
+            _ => unreachable!("only inputs and outputs are passed in"),
+        });
         let env = FunctionEnv {
             g,
             plan,
@@ -161,10 +147,9 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             bases,
             matmul,
             range: (params[3], params[4]),
+            scratch,
         };
-        for kern in &plan.kernels {
-            Emitter::new(&env, kern).kernel(&mut b)?;
-        }
+        program(&env, &mut b)?;
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(target);

@@ -2,13 +2,17 @@
 //! calls (`pjit`, `custom_jvp_call`, `custom_vjp_call`) inlined, literals and consts as nodes,
 //! and `dot_general` split into a same-dtype product plus a conversion. [`Graph::rewrite`]
 //! rebuilds the node list in order; the passes of `rewrites` are written with it.
+//!
+//! Control flow (`while`, `scan`, `cond`) is one [`Kind::Control`] node whose sub-jaxprs are
+//! graphs of their own (`Graph::subs`, built by this same function, inputs `Input(i)` and
+//! outputs the sub-jaxpr's), read through [`Kind::ControlOut`] nodes.
 
 use crate::array::{Array, Concrete};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
-use crate::prims::{BinaryOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::prims::{BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 use std::sync::Arc;
 
 /// Index of a node in `Graph::nodes` (nodes are in topological order).
@@ -95,6 +99,56 @@ pub enum Kind {
         idx: NodeId,
         updates: NodeId,
     },
+    /// A `while`, `scan` or `cond` of `operands` (JAX's operand order); its sub-programs are
+    /// `Graph::subs`. Read through `ControlOut`; it has no buffer of its own.
+    Control {
+        op: Control,
+        operands: Vec<NodeId>,
+    },
+    /// Output `k` of a `Control` node (written by its kernel).
+    ControlOut(NodeId, usize),
+}
+
+/// A control-flow primitive with its sub-programs named by their index in `Graph::subs`.
+#[derive(Clone, Debug)]
+pub enum Control {
+    /// `while cond(cond_consts, carry): carry = body(body_consts, carry)`.
+    While {
+        cond: usize,
+        body: usize,
+        cond_nconsts: usize,
+        body_nconsts: usize,
+    },
+    /// `(carry, ys[i]) = body(consts, carry, xs[i])` for `i` in `0..length` (or reversed).
+    Scan {
+        body: usize,
+        length: usize,
+        reverse: bool,
+        num_consts: usize,
+        num_carry: usize,
+    },
+    /// `branches[clamp(index, 0, n - 1)](operands)`.
+    Cond { branches: Vec<usize> },
+}
+
+impl Control {
+    /// The sub-programs it runs (indices into `Graph::subs`).
+    pub fn subs(&self) -> Vec<usize> {
+        match self {
+            Control::While { cond, body, .. } => vec![*cond, *body],
+            Control::Scan { body, .. } => vec![*body],
+            Control::Cond { branches } => branches.clone(),
+        }
+    }
+
+    /// The JAX name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Control::While { .. } => "while",
+            Control::Scan { .. } => "scan",
+            Control::Cond { .. } => "cond",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +164,11 @@ pub struct Node {
 impl Node {
     pub fn size(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Bytes of its row-major data.
+    pub fn bytes(&self) -> usize {
+        self.size() * self.dtype.size_bytes()
     }
 
     /// Operands, in order.
@@ -158,14 +217,16 @@ impl Kind {
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. } => vec![],
-            Kind::Unary(_, a) | Kind::Proj(a, _) => vec![a],
+            Kind::Unary(_, a) | Kind::Proj(a, _) | Kind::ControlOut(a, _) => vec![a],
             Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
             Kind::Binary(_, a, b)
             | Kind::Dot(_, a, b)
             | Kind::MatMul { lhs: a, rhs: b, .. }
             | Kind::Gather { x: a, idx: b, .. }
             | Kind::Pad { x: a, value: b, .. } => vec![a, b],
-            Kind::Select(xs) | Kind::Concat { xs, .. } => xs.iter_mut().collect(),
+            Kind::Select(xs) | Kind::Concat { xs, .. } | Kind::Control { operands: xs, .. } => {
+                xs.iter_mut().collect()
+            }
             Kind::Threefry(xs) => xs.iter_mut().collect(),
             Kind::DynSlice { x, starts } => std::iter::once(x).chain(starts).collect(),
             Kind::UpdateSlice { x, update, starts } => {
@@ -184,6 +245,8 @@ pub struct Graph {
     /// Constant arrays (kept alive by the executable; compiled code reads them in place).
     pub consts: Vec<Arc<Concrete>>,
     pub outputs: Vec<NodeId>,
+    /// The sub-programs of `Control` nodes (each a graph of its own).
+    pub subs: Vec<Graph>,
 }
 
 impl Graph {
@@ -223,6 +286,15 @@ impl Graph {
         self.nodes.len() - 1
     }
 
+    /// Every constant this graph and its sub-programs read (compiled code reads them in place).
+    pub fn all_consts(&self) -> Vec<Arc<Concrete>> {
+        let mut all = self.consts.clone();
+        for s in &self.subs {
+            all.extend(s.all_consts());
+        }
+        all
+    }
+
     /// Add `kind` with the shape and dtype of `like`.
     fn push_like(&mut self, kind: Kind, like: &crate::core::aval::Aval, arg: NodeId) -> NodeId {
         self.push(kind, like.shape.clone(), like.dtype, arg)
@@ -235,6 +307,7 @@ pub fn build(cj: &ClosedJaxpr) -> Result<Graph> {
         nodes: Vec::new(),
         consts: Vec::new(),
         outputs: Vec::new(),
+        subs: Vec::new(),
     };
     let inputs: Vec<NodeId> = cj
         .jaxpr
@@ -361,15 +434,68 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 inline(g, &cj.jaxpr, &cj.consts, &ins)?
             }
             Prim::Control(op) => {
-                return Err(Error::Jit(format!(
-                    "{} cannot be compiled yet: the native lowering of control flow is not written",
-                    op.name()
-                )))
+                let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
+                control_node(g, op, ins, &avals)?
             }
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;
     Ok(nodes(g, outs))
+}
+
+/// A `Control` node for `op` on `operands` (its sub-jaxprs built as sub-graphs) and one
+/// `ControlOut` per output.
+fn control_node(
+    g: &mut Graph,
+    op: &ControlOp,
+    operands: Vec<NodeId>,
+    outs: &[crate::core::aval::Aval],
+) -> Result<Vec<NodeId>> {
+    let mut sub = |cj: &ClosedJaxpr| -> Result<usize> {
+        g.subs.push(build(cj)?);
+        Ok(g.subs.len() - 1)
+    };
+    let op = match op {
+        ControlOp::While {
+            cond_jaxpr,
+            body_jaxpr,
+            cond_nconsts,
+            body_nconsts,
+        } => Control::While {
+            cond: sub(cond_jaxpr)?,
+            body: sub(body_jaxpr)?,
+            cond_nconsts: *cond_nconsts,
+            body_nconsts: *body_nconsts,
+        },
+        ControlOp::Scan {
+            jaxpr,
+            length,
+            reverse,
+            num_consts,
+            num_carry,
+            ..
+        } => Control::Scan {
+            body: sub(jaxpr)?,
+            length: *length,
+            reverse: *reverse,
+            num_consts: *num_consts,
+            num_carry: *num_carry,
+        },
+        ControlOp::Cond { branches } => Control::Cond {
+            branches: branches.iter().map(&mut sub).collect::<Result<_>>()?,
+        },
+    };
+    let c = g.push(
+        Kind::Control { op, operands },
+        vec![],
+        DType::Bool,
+        usize::MAX,
+    );
+    Ok(outs
+        .iter()
+        .enumerate()
+        .map(|(k, a)| g.push_like(Kind::ControlOut(c, k), a, usize::MAX))
+        .collect())
 }
 
 fn shape_node(

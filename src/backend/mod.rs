@@ -3,7 +3,8 @@
 //!
 //! The pipeline, `graph::build → rewrites → plan → emit`, each pass a function of the previous
 //! one's output only:
-//! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined);
+//! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
+//!   `while`/`scan`/`cond` one node each, their sub-jaxprs graphs of their own);
 //! - [`rewrites`]: named graph passes run in order (algebraic simplification, common
 //!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
 //!   code); after them the graph is final;
@@ -11,12 +12,15 @@
 //!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
 //!   intermediate buffers. Each kernel is then scheduled ([`schedule`]): the expressions it
 //!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
-//!   would be recomputed at too many indices gets a buffer (planning again);
+//!   would be recomputed at too many indices gets a buffer (planning again). A control-flow
+//!   node is one kernel whose sub-programs are planned the same way, on their own;
 //! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
 //! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
 //!   (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail), reductions with several vector
-//!   accumulators, `dot_general` via the runtime's gemm;
+//!   accumulators, `dot_general` via the runtime's gemm; `while`/`scan`/`cond` as native
+//!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
+//!   scan slices read and written in place, trip counts never unrolled);
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
 //! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
 //! - [`math`]: transcendental functions as inline polynomials (no libm calls).
@@ -307,7 +311,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         in_avals: jaxpr.in_avals(),
         out_avals: jaxpr.out_avals(),
         scratch_bytes: plan.scratch_bytes,
-        _consts: g.consts,
+        _consts: g.all_consts(),
         clif: c.clif,
         code: c.code,
         disasm: c.disasm,
@@ -348,5 +352,105 @@ mod tests {
             let i = i as i32;
             assert_eq!(y.to_vec::<i32>().unwrap(), vec![i * i, i]);
         }
+    }
+
+    /// Every scratch span `p` lays out (byte ranges), checking that each lies in
+    /// `[0, p.scratch_bytes)`, that the function's temporaries and each control kernel's own
+    /// spans are pairwise disjoint, and (recursively) that each sub-program's scratch fits in
+    /// its kernel's region after those spans.
+    fn check_layout(g: &graph::Graph, p: &plan::Plan) {
+        use plan::{sub_output, Buf, KernelKind};
+        let temps: Vec<(usize, usize)> = (0..g.nodes.len())
+            .filter_map(|w| match p.buf[w] {
+                Some(Buf::Temp(off)) if p.owner[w] == Some(w) => Some((off, g.nodes[w].bytes())),
+                _ => None,
+            })
+            .collect();
+        let disjoint = |spans: &[(usize, usize)]| {
+            for (i, a) in spans.iter().enumerate() {
+                assert!(
+                    a.0 + a.1 <= p.scratch_bytes,
+                    "{a:?} past {}",
+                    p.scratch_bytes
+                );
+                for b in &spans[i + 1..] {
+                    assert!(a.0 + a.1 <= b.0 || b.0 + b.1 <= a.0, "{a:?} overlaps {b:?}");
+                }
+            }
+        };
+        disjoint(&temps);
+        for k in &p.kernels {
+            let KernelKind::Control(c) = &k.kind else {
+                continue;
+            };
+            let graph::Kind::Control { op, .. } = &g.nodes[c.node].kind else {
+                unreachable!()
+            };
+            let w = *op.subs().last().unwrap();
+            let mut spans = temps.clone();
+            for (k, t) in c.out_temps.iter().enumerate() {
+                spans.extend(t.map(|off| (off, sub_output(g, w, k).bytes())));
+            }
+            for (k, &off) in c.carry_temps.iter().enumerate() {
+                spans.push((off, sub_output(g, w, k).bytes()));
+            }
+            if matches!(op, graph::Control::While { .. }) {
+                spans.push((c.pred, 1));
+            }
+            assert!(spans.iter().all(|s| s.0 + s.1 <= c.sub_scratch));
+            disjoint(&spans);
+            for s in op.subs() {
+                assert!(c.sub_scratch + p.subs[s].scratch_bytes <= p.scratch_bytes);
+                check_layout(&g.subs[s], &p.subs[s]);
+            }
+        }
+    }
+
+    #[test]
+    fn control_scratch_covers_every_buffer_without_overlap() {
+        use crate::lax;
+        // A while around a scan around a cond, carries of several sizes, an unread result.
+        let f = |a: &[Array]| -> Result<Vec<Array>> {
+            let (x, xs) = (&a[0], &a[1]);
+            let inner = |c: &(Array, Array), row: &Array| {
+                let v = crate::core::error::or_raise(lax::add(&c.0, row));
+                let p = crate::core::error::or_raise(lax::gt(&c.1, &Array::scalar(0.0f32)));
+                let w = crate::core::error::or_raise(lax::cond(
+                    &p,
+                    |v: &Array| crate::core::error::or_raise(lax::neg(v)),
+                    |v: &Array| crate::core::error::or_raise(lax::mul(v, v)),
+                    &v,
+                ));
+                let s = crate::core::error::or_raise(lax::reduce_sum(&w, &[0]));
+                ((w.clone(), s), w)
+            };
+            let body = |c: &(Array, Array)| {
+                let ((v, _), _) = crate::core::error::or_raise(lax::scan(
+                    inner,
+                    (c.0.clone(), Array::scalar(1.0f32)),
+                    xs.clone(),
+                ));
+                let n = crate::core::error::or_raise(lax::add(&c.1, &Array::scalar(1i32)));
+                (v, n)
+            };
+            let lt3 = |c: &(Array, Array)| {
+                crate::core::error::or_raise(lax::lt(&c.1, &Array::scalar(3i32)))
+            };
+            let (v, _) = lax::while_loop(lt3, body, (x.clone(), Array::scalar(0i32)))?;
+            Ok(vec![v])
+        };
+        let avals = [
+            Aval::new([1000], DType::F32),
+            Aval::new([5, 1000], DType::F32),
+        ];
+        let cj = trace_to_jaxpr(&f, &avals).unwrap();
+        let mut g = graph::build(&cj).unwrap();
+        rewrites::run(&mut g);
+        let p = plan::plan(&g).unwrap();
+        let summary = p.summary(&g);
+        assert!(summary.contains("while") && summary.contains("scan") && summary.contains("cond"));
+        check_layout(&g, &p);
+        // At least the while's second carry buffer, the scan's, and one slice for its ys.
+        assert!(p.scratch_bytes >= 4000 * 3, "{}", p.scratch_bytes);
     }
 }

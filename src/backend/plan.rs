@@ -10,8 +10,14 @@
 //! evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
 //! one rule for what a kernel computes inline and what it loads. A node that some kernel would
 //! evaluate at too many indices (see `schedule`) gets a buffer, and fusion is planned again.
+//!
+//! A control-flow node is one [`ControlKernel`]: its operands get buffers, its sub-programs are
+//! planned on their own (`Plan::subs`, never split across threads) and run inside the kernel's
+//! loop or branch with their inputs and outputs bound to the carries, slices and results. Its
+//! scratch (the second buffer of each carry, then the sub-programs' scratch) follows the
+//! function's own temporaries.
 
-use super::graph::{Graph, Kind, NodeId};
+use super::graph::{Control, Graph, Kind, Node, NodeId};
 use super::index::{self, Aff, IndexMap, ReshapePlan};
 use super::schedule::{self, Schedule, UNROLL};
 use crate::core::error::{Error, Result};
@@ -101,6 +107,50 @@ pub enum KernelKind {
     },
     /// `node`, a `Kind::MatMul` (operands and sizes are the node's).
     MatMul { node: NodeId },
+    /// A `Kind::Control` node: a loop or branch running its sub-programs.
+    Control(Box<ControlKernel>),
+}
+
+/// A `while`, `scan` or `cond` kernel. Offsets are into the scratch of the function it runs in.
+#[derive(Clone, Debug)]
+pub struct ControlKernel {
+    /// The `Kind::Control` node.
+    pub node: NodeId,
+    /// Per output: the live `ControlOut` node reading it, if any (its buffer is the result).
+    pub outs: Vec<Option<NodeId>>,
+    /// Per output nothing reads: scratch the sub-program writes it to (for a scan's `ys`, one
+    /// slice, rewritten every step).
+    pub out_temps: Vec<Option<usize>>,
+    /// `while`, `scan`: the second buffer of each carry (the first is the output's): the body
+    /// reads one and writes the other, and they swap every iteration.
+    pub carry_temps: Vec<usize>,
+    /// `while`: the byte the predicate is written to.
+    pub pred: usize,
+    /// Where the scratch of the sub-programs starts (they run one at a time and share it).
+    pub sub_scratch: usize,
+}
+
+/// The output `k` of sub-program `s` of a control node, as one call writes it (for a scan's
+/// `ys`, one slice).
+pub fn sub_output(g: &Graph, s: usize, k: usize) -> &Node {
+    let sub = &g.subs[s];
+    &sub.nodes[sub.outputs[k]]
+}
+
+/// How many carries a control op threads through its iterations (none for `cond`).
+pub fn num_carry(g: &Graph, op: &Control) -> usize {
+    match op {
+        Control::While { body, .. } => g.subs[*body].outputs.len(),
+        Control::Scan { num_carry, .. } => *num_carry,
+        Control::Cond { .. } => 0,
+    }
+}
+
+/// The sub-program that writes a control op's outputs (their types and count).
+fn writer(op: &Control) -> usize {
+    *op.subs()
+        .last()
+        .expect("control ops run at least one sub-program")
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +225,28 @@ impl Kernel {
                 s.computed(),
                 lanes(" accumulators")
             ),
+            KernelKind::Control(c) => {
+                let Kind::Control { op, operands } = &g.nodes[c.node].kind else {
+                    unreachable!("control kernels run Control nodes")
+                };
+                let ids = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(", ");
+                let ins = ids(&mut operands.iter().map(|o| format!("n{o}")));
+                let outs = ids(&mut c.outs.iter().map(|o| match o {
+                    Some(o) => format!("n{o}"),
+                    None => "-".into(),
+                }));
+                let how = match op {
+                    Control::While { .. } => "loop".to_string(),
+                    Control::Scan {
+                        length, reverse, ..
+                    } => {
+                        let rev = if *reverse { ", reverse" } else { "" };
+                        format!("loop of {length} steps{rev}")
+                    }
+                    Control::Cond { branches } => format!("branch of {}", branches.len()),
+                };
+                format!("{} [{ins}] -> [{outs}]: {how}", op.name())
+            }
             KernelKind::MatMul { node } => {
                 let Kind::MatMul {
                     lhs,
@@ -223,16 +295,46 @@ pub struct Plan {
     /// (extent, alignment) of the outermost loop when the function is one kernel split
     /// across threads (see `Schedule::split`).
     pub split: Option<(usize, usize)>,
+    /// The plan of each sub-program (`Graph::subs`).
+    pub subs: Vec<Plan>,
 }
 
 impl Plan {
-    /// The fusion plan, one line per kernel that runs.
+    /// The fusion plan, one line per kernel that runs; a control kernel's sub-programs
+    /// follow it, indented.
     pub fn summary(&self, g: &Graph) -> String {
-        let lines = self.kernels.iter().filter(|k| !k.is_empty());
-        let lines = lines
-            .enumerate()
-            .map(|(i, k)| format!("{i}: {}\n", k.summary(g)));
-        lines.collect()
+        let mut out = String::new();
+        for (i, k) in self.kernels.iter().filter(|k| !k.is_empty()).enumerate() {
+            out += &format!("{i}: {}\n", k.summary(g));
+            let KernelKind::Control(c) = &k.kind else {
+                continue;
+            };
+            let Kind::Control { op, .. } = &g.nodes[c.node].kind else {
+                unreachable!("control kernels run Control nodes")
+            };
+            let names: Vec<String> = match op {
+                Control::While { .. } => vec!["cond".into(), "body".into()],
+                Control::Scan { .. } => vec!["body".into()],
+                Control::Cond { branches } => {
+                    (0..branches.len()).map(|b| format!("branch {b}")).collect()
+                }
+            };
+            for (name, s) in names.iter().zip(op.subs()) {
+                out += &format!("  {name}:\n");
+                for line in self.subs[s].summary(&g.subs[s]).lines() {
+                    out += &format!("    {line}\n");
+                }
+            }
+        }
+        out
+    }
+
+    /// Run every kernel on one thread (sub-programs, and functions with control flow).
+    fn no_split(&mut self) {
+        self.split = None;
+        for k in &mut self.kernels {
+            k.schedule.split = None;
+        }
     }
 
     /// The buffer holding node `n`, if any.
@@ -381,6 +483,8 @@ fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bo
 
 struct Planner<'g> {
     g: &'g Graph,
+    /// The plans of `g.subs`.
+    subs: &'g [Plan],
     needs: Vec<bool>,
     owner: Vec<Option<NodeId>>,
     reshape: Vec<Option<ReshapePlan>>,
@@ -390,12 +494,28 @@ struct Planner<'g> {
 /// Plan `g`, with every kernel scheduled. Nodes that some kernel would evaluate inline at too
 /// many indices get buffers (fusion is planned again until none remains).
 pub fn plan(g: &Graph) -> Result<Plan> {
+    let subs = g
+        .subs
+        .iter()
+        .map(|s| {
+            let mut p = plan(s)?;
+            p.no_split();
+            Ok(p)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut buffered = HashSet::new();
     loop {
-        let mut p = fuse(g, &buffered)?;
+        let mut p = fuse(g, &buffered, &subs)?;
         match schedule::schedule(g, &mut p) {
             Ok(()) => {
                 p.split = p.kernels.iter().find_map(|k| k.schedule.split);
+                if p.kernels
+                    .iter()
+                    .any(|k| matches!(k.kind, KernelKind::Control(_)))
+                {
+                    p.no_split();
+                }
+                p.subs = subs;
                 return Ok(p);
             }
             Err(nodes) if nodes.iter().any(|n| !buffered.contains(n)) => buffered.extend(nodes),
@@ -410,7 +530,7 @@ pub fn plan(g: &Graph) -> Result<Plan> {
 
 /// Plan fusion for `g` (every node live, as `rewrites` leaves it); nodes in `force` get
 /// buffers even if they could be computed inline.
-fn fuse(g: &Graph, force: &HashSet<NodeId>) -> Result<Plan> {
+fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
     let n = g.nodes.len();
     let mut uses = vec![0usize; n];
     for node in &g.nodes {
@@ -440,6 +560,11 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>) -> Result<Plan> {
                 needs[*rhs] = true;
             }
             Kind::Lit(_) | Kind::Threefry(_) => {}
+            Kind::Control { operands, .. } => {
+                for &o in operands {
+                    needs[o] = true;
+                }
+            }
             k if !is_inline_kind(k) => needs[i] = true,
             k if is_expensive(k) && uses[i] > 1 => needs[i] = true,
             _ => {}
@@ -457,6 +582,7 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>) -> Result<Plan> {
     }
     let mut p = Planner {
         g,
+        subs,
         needs,
         owner: vec![None; n],
         reshape,
@@ -556,6 +682,27 @@ impl Planner<'_> {
         match &kind {
             Kind::Input(_) | Kind::Const(_) => {
                 self.owner[i] = Some(i);
+                return Ok(());
+            }
+            Kind::Control { op, .. } => {
+                let n_outs = self.g.subs[writer(op)].outputs.len();
+                let mut outs = vec![None; n_outs];
+                for (j, node) in self.g.nodes.iter().enumerate().skip(i + 1) {
+                    if let Kind::ControlOut(c, k) = node.kind {
+                        if c == i && outs[k].is_none() {
+                            outs[k] = Some(j);
+                        }
+                    }
+                }
+                let kind = KernelKind::Control(Box::new(ControlKernel {
+                    node: i,
+                    outs,
+                    out_temps: vec![],
+                    carry_temps: vec![],
+                    pred: 0,
+                    sub_scratch: 0,
+                }));
+                self.kernels.push(Kernel::new(vec![], kind));
                 return Ok(());
             }
             Kind::Reshape | Kind::Squeeze => {
@@ -662,7 +809,11 @@ impl Planner<'_> {
                 let add = Some(BinaryOp::Add);
                 self.push_store(us, *updates, umap, i, form, vec![dyn_term], add);
             }
-            Kind::Input(_) | Kind::Const(_) => unreachable!("handled above"),
+            // Written by the control kernel.
+            Kind::ControlOut(..) => {}
+            Kind::Input(_) | Kind::Const(_) | Kind::Control { .. } => {
+                unreachable!("handled above")
+            }
             Kind::Dot(..) => {
                 return Err(Error::Jit(
                     "internal: dot_general reached planning without its canonical operands".into(),
@@ -770,6 +921,7 @@ impl Planner<'_> {
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
                 KernelKind::MatMul { node } => stack.extend(self.g.nodes[*node].operands()),
+                KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
             }
             let owner = &self.owner;
             any_load(self.g, owner, &roots, stack, |m| {
@@ -812,23 +964,67 @@ impl Planner<'_> {
                 KernelKind::Reduce { node, .. } | KernelKind::MatMul { node, .. } => {
                     used[self.owner[*node].expect("written")] = true;
                 }
+                KernelKind::Control(c) => {
+                    for &o in c.outs.iter().flatten() {
+                        used[self.owner[o].expect("written")] = true;
+                    }
+                }
             }
         }
         let mut scratch = 0usize;
         for w in 0..n {
             if buf[w].is_none() && (used[w] || read[w]) {
                 buf[w] = Some(Buf::Temp(scratch));
-                let bytes = self.g.nodes[w].size() * self.g.nodes[w].dtype.size_bytes();
-                scratch += bytes.div_ceil(64) * 64;
+                scratch += self.g.nodes[w].bytes().div_ceil(64) * 64;
             }
+        }
+        // Control kernels run one after another: each lays its scratch out from the end of
+        // the function's own temporaries.
+        let mut end = scratch;
+        for kern in &mut self.kernels {
+            let KernelKind::Control(c) = &mut kern.kind else {
+                continue;
+            };
+            let Kind::Control { op, .. } = &self.g.nodes[c.node].kind else {
+                unreachable!("control kernels run Control nodes")
+            };
+            let mut off = scratch;
+            let mut take = |n: usize| {
+                let at = off;
+                off += n.div_ceil(64) * 64;
+                at
+            };
+            let w = writer(op);
+            let owner = &self.owner;
+            c.out_temps = c
+                .outs
+                .iter()
+                .enumerate()
+                .map(
+                    |(k, o)| match o.and_then(|o| owner[o]).and_then(|o| buf[o]) {
+                        Some(_) => None,
+                        None => Some(take(sub_output(self.g, w, k).bytes())),
+                    },
+                )
+                .collect();
+            c.carry_temps = (0..num_carry(self.g, op))
+                .map(|k| take(sub_output(self.g, w, k).bytes()))
+                .collect();
+            if matches!(op, Control::While { .. }) {
+                c.pred = take(1);
+            }
+            c.sub_scratch = off;
+            let subs = op.subs().into_iter().map(|s| self.subs[s].scratch_bytes);
+            end = end.max(off + subs.max().unwrap_or(0));
         }
         Ok(Plan {
             owner: self.owner,
             buf,
             reshape: self.reshape,
             kernels: self.kernels,
-            scratch_bytes: scratch,
+            scratch_bytes: end,
             split: None,
+            subs: vec![],
         })
     }
 }

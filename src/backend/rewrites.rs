@@ -1,6 +1,7 @@
 //! Graph rewrites between `graph::build` and planning: a list of named passes, each a function
 //! of the graph, run in order. After them the graph is final: planning adds no node. A new
-//! pass is one function added to [`PASSES`].
+//! pass is one function added to [`PASSES`]. Each sub-program of a control-flow node is a
+//! graph of its own and is rewritten on its own (nothing is merged across the boundary).
 
 use super::graph::{Graph, Kind, Node, NodeId};
 use crate::dtype::Scalar;
@@ -18,10 +19,13 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("dead_code", dead_code),
 ];
 
-/// Run every pass of [`PASSES`] on `g`.
+/// Run every pass of [`PASSES`] on `g` and on each of its sub-programs.
 pub fn run(g: &mut Graph) {
     for (_, pass) in PASSES {
         pass(g);
+    }
+    for sub in &mut g.subs {
+        run(sub);
     }
 }
 
@@ -185,6 +189,7 @@ mod tests {
             nodes: Vec::new(),
             consts: Vec::new(),
             outputs: Vec::new(),
+            subs: Vec::new(),
         };
         g.push(Kind::Input(0), vec![3], DType::F32, usize::MAX);
         g

@@ -7,8 +7,10 @@
 //!
 //! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
 //! [`eval`] inline expressions, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
-//! `dot_general`.
+//! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
+//! the loop body or branch, against an environment of their own).
 
+mod control;
 mod eval;
 mod loops;
 mod matmul;
@@ -38,6 +40,47 @@ pub struct FunctionEnv<'a> {
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
     /// split kernel runs (see `Schedule::split`).
     pub range: (Value, Value),
+    /// The start of this program's scratch (`Buf::Temp` offsets and control kernels'
+    /// scratch are from here).
+    pub scratch: Value,
+}
+
+/// The base address of every buffer `plan` names (and of every output of `g`), defined at the
+/// current point: inputs and outputs as `io` says, temporaries at `scratch + offset`,
+/// constants by absolute address.
+pub fn buffer_bases(
+    b: &mut FunctionBuilder,
+    g: &Graph,
+    plan: &Plan,
+    scratch: Value,
+    io: &mut dyn FnMut(&mut FunctionBuilder, Buf) -> Value,
+) -> HashMap<Buf, Value> {
+    let mut bases = HashMap::new();
+    let mut bufs: Vec<Buf> = plan.buf.iter().flatten().copied().collect();
+    bufs.extend((0..g.outputs.len()).map(Buf::Output));
+    for buf in bufs {
+        if bases.contains_key(&buf) {
+            continue;
+        }
+        let v = match buf {
+            Buf::Input(_) | Buf::Output(_) => io(b, buf),
+            Buf::Temp(off) => b.ins().iadd_imm_s(scratch, off as i64),
+            Buf::Const(j) => {
+                let addr = g.consts[j].data.as_ptr();
+                b.ins().iconst(types::I64, addr as i64)
+            }
+        };
+        bases.insert(buf, v);
+    }
+    bases
+}
+
+/// Emit every kernel of the program `cx` describes, in order.
+pub fn program(cx: &FunctionEnv, b: &mut FunctionBuilder) -> Result<()> {
+    for kern in &cx.plan.kernels {
+        Emitter::new(cx, kern).kernel(b)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -217,6 +260,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             KernelKind::Map { outs } => self.map_kernel(b, outs),
             KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
             KernelKind::MatMul { node } => self.matmul(b, *node),
+            KernelKind::Control(c) => self.control(b, c),
         }
     }
 

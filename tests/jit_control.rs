@@ -1,0 +1,743 @@
+//! Native lowering of `while`, `scan` and `cond` (issue 11): compiled code against the
+//! reference interpreter as the oracle, bit for bit (every program here is exact in IEEE
+//! arithmetic or integer), and the compiled plan shows a loop or branch (the code really ran
+//! natively: `jit` reports a compile failure as an error, and the summary names the kernel).
+
+use cranax::api::jit::signature_of;
+use cranax::core::error::or_raise;
+use cranax::lax;
+use cranax::lax::{map, scan_with, ScanOptions};
+use cranax::pytree::ArgTuple;
+use cranax::*;
+use proptest::prelude::*;
+
+#[path = "support/exact_programs.rs"]
+mod exact_programs;
+use exact_programs::{apply_exact, exact_step, ExactStep};
+
+fn r<T>(x: Result<T>) -> T {
+    or_raise(x)
+}
+
+fn lit(like: &Array, v: f64) -> Array {
+    lax::scalar_like(like, v)
+}
+
+/// `jit(f)(args)` equals the interpreter running `make_jaxpr(f)(args)`, bit for bit (a NaN
+/// matching a NaN of any payload, as in tests/jit.rs), and the
+/// compiled plan contains every word of `kernels` (e.g. "while", "scan", "cond"). Returns the
+/// plan.
+#[track_caller]
+fn check<Args, F>(what: &str, f: F, args: Args, kernels: &[&str]) -> String
+where
+    Args: ArgTuple,
+    F: Function<Args> + Clone,
+{
+    let leaves = args.leaves();
+    let cj = make_jaxpr(f.clone())
+        .call(args.clone())
+        .unwrap_or_else(|e| panic!("{what}: tracing: {e}"));
+    let want = eval_jaxpr(&cj, &leaves).unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+    let jitted = jit(f);
+    let got = jitted
+        .call(args.clone())
+        .unwrap_or_else(|e| panic!("{what}: jit: {e}\n{cj}"))
+        .leaves();
+    assert_eq!(got.len(), want.len(), "{what}: number of outputs");
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.aval(), w.aval(), "{what}: output {k} type");
+        let (gd, wd) = (g.data().unwrap(), w.data().unwrap());
+        for i in 0..gd.len() {
+            let (a, b) = (gd.get(i), wd.get(i));
+            let nans = a.to_f64().is_nan() && b.to_f64().is_nan();
+            assert!(
+                a.bits() == b.bits() || nans,
+                "{what}: output {k}, element {i}: jit gave {a:?}, the interpreter {b:?}\n{cj}"
+            );
+        }
+    }
+    let exe = jitted
+        .executable_for(&signature_of(&args))
+        .unwrap_or_else(|| panic!("{what}: no executable"));
+    let summary = exe.kernels_summary().to_string();
+    for k in kernels {
+        assert!(summary.contains(k), "{what}: no {k} kernel in\n{summary}");
+    }
+    summary
+}
+
+/// Does a kernel line indented under a control kernel (a sub-program's) contain `what`?
+fn nested(plan: &str, what: &str) -> bool {
+    plan.lines()
+        .any(|l| l.starts_with("    ") && l.contains(what))
+}
+
+fn f32s(v: &[f32]) -> Array {
+    Array::from_slice(v)
+}
+
+fn ramp(n: usize, scale: f32, offset: f32) -> Array {
+    let v: Vec<f32> = (0..n).map(|i| (i as f32) * scale + offset).collect();
+    Array::from_slice(&v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// while
+
+/// Newton's iteration for sqrt(a), elementwise, until every relative residual is below
+/// 1e-6 (at most 60 steps); returns the root and the number of steps.
+fn newton_sqrt(a: &Array) -> (Array, Array) {
+    let init = (a.clone(), Array::scalar(0i32));
+    r(while_loop(
+        |(x, n): &(Array, Array)| {
+            let res = r(lax::abs(&r(lax::sub(&r(lax::mul(x, x)), a))));
+            let worst = r(lax::reduce_max(&r(lax::div(&res, a)), &[0]));
+            let far = r(lax::gt(&worst, &lit(&worst, 1e-6)));
+            r(lax::and(&far, &r(lax::lt(n, &Array::scalar(60i32)))))
+        },
+        |(x, n): &(Array, Array)| {
+            let half = lit(x, 0.5);
+            let next = r(lax::mul(&r(lax::add(x, &r(lax::div(a, x)))), &half));
+            (next, r(lax::add(n, &Array::scalar(1i32))))
+        },
+        init,
+    ))
+}
+
+#[test]
+fn while_with_a_data_dependent_trip_count() {
+    check(
+        "newton sqrt",
+        newton_sqrt,
+        (f32s(&[2.0, 9.0, 1e4, 0.25, 7.0]),),
+        &["while"],
+    );
+    // A big carry: the body's elementwise work runs in vector loops inside the while.
+    let plan = check(
+        "newton sqrt, 10000",
+        newton_sqrt,
+        (ramp(10_000, 0.37, 1.0),),
+        &["while"],
+    );
+    assert!(plan.contains("4 lanes"), "{plan}");
+    let (_, steps) = jit(newton_sqrt).call((ramp(10_000, 0.37, 1.0),)).unwrap();
+    assert!(
+        steps.item::<i32>().unwrap() > 3,
+        "the loop ran several times"
+    );
+}
+
+/// Collatz steps of each element (an i32 vector), counted while any element is not 1.
+fn collatz(n0: &Array) -> (Array, Array) {
+    let init = (n0.clone(), r(lax::mul(n0, &lit(n0, 0.0))));
+    r(while_loop(
+        |(n, _): &(Array, Array)| {
+            let not_one = r(lax::ne(n, &lit(n, 1.0)));
+            r(lax::gt(
+                &r(lax::reduce_max(
+                    &r(lax::convert_element_type(&not_one, DType::I32)),
+                    &[0],
+                )),
+                &Array::scalar(0i32),
+            ))
+        },
+        |(n, steps): &(Array, Array)| {
+            let odd = r(lax::eq(&r(lax::and(n, &lit(n, 1.0))), &lit(n, 1.0)));
+            let up = r(lax::add(&r(lax::mul(n, &lit(n, 3.0))), &lit(n, 1.0)));
+            let down = r(lax::div(n, &lit(n, 2.0)));
+            let done = r(lax::eq(n, &lit(n, 1.0)));
+            let next = r(lax::select(&done, n, &r(lax::select(&odd, &up, &down))));
+            let more = r(lax::convert_element_type(&r(lax::not(&done)), DType::I32));
+            (next, r(lax::add(steps, &more)))
+        },
+        init,
+    ))
+}
+
+#[test]
+fn collatz_steps_on_i32() {
+    let n: Vec<i32> = (1..=37).collect();
+    let plan = check("collatz", collatz, (Array::from_slice(&n),), &["while"]);
+    let (_, steps) = jit(collatz)
+        .call((Array::from_slice(&[27i32, 1, 6]),))
+        .unwrap();
+    // Independent reference: 27 takes 111 steps, 6 takes 8.
+    assert_eq!(steps.to_vec::<i32>().unwrap(), vec![111, 0, 8], "{plan}");
+}
+
+#[test]
+fn while_with_zero_iterations_returns_the_init_carry() {
+    let f = |x: &Array| {
+        r(while_loop(
+            |c: &Array| r(lax::lt(&r(lax::reduce_sum(c, &[0])), &lit(c, -1.0))),
+            |c: &Array| r(lax::mul(c, &lit(c, 2.0))),
+            x.clone(),
+        ))
+    };
+    check("zero-trip while", f, (f32s(&[1.0, -0.0, 3.5]),), &["while"]);
+    let y = jit(f).call((f32s(&[1.0, -0.0, 3.5]),)).unwrap();
+    assert_eq!(y.to_vec::<f32>().unwrap(), vec![1.0, -0.0, 3.5]);
+}
+
+#[test]
+fn fori_loop_with_traced_bounds() {
+    // sum_{i=lo}^{hi-1} (x * i), with the bounds as arguments (a while in the jaxpr).
+    let f = |lo: &Array, hi: &Array, x: &Array| {
+        r(fori_loop(
+            lo,
+            hi,
+            |i: &Array, acc: &Array| {
+                let fi = r(lax::convert_element_type(i, DType::F32));
+                r(lax::add(acc, &r(lax::mul(x, &fi))))
+            },
+            r(lax::mul(x, &lit(x, 0.0))),
+        ))
+    };
+    let x = ramp(9, 0.5, -1.0);
+    for (lo, hi) in [(0, 10), (3, 4), (5, 5), (7, 2), (-3, 3)] {
+        let args = (Array::scalar(lo), Array::scalar(hi), x.clone());
+        check(&format!("fori {lo}..{hi}"), f, args, &["while"]);
+    }
+}
+
+#[test]
+fn a_10000_step_fori_loop_has_the_equations_of_a_10_step_one() {
+    let f = |n: usize| {
+        move |x: &Array| {
+            r(fori_loop(
+                0usize,
+                n,
+                |_: &Array, v: &Array| r(lax::mul(v, v)),
+                x.clone(),
+            ))
+        }
+    };
+    let x = f32s(&[1.0]);
+    let short = make_jaxpr(f(10)).call((x.clone(),)).unwrap();
+    let long = make_jaxpr(f(10_000)).call((x,)).unwrap();
+    assert_eq!(short.jaxpr.eqns.len(), long.jaxpr.eqns.len());
+    assert!(long.to_string().contains("length=10000"), "{long}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// scan
+
+/// The carry and the ys of `running`.
+type Running = ((Array, Array), (Array, Array, Array));
+
+/// Running sums of two streams (f32 rows and i32 scalars) with several ys.
+fn running(carry: &(Array, Array), xs: &(Array, Array)) -> Running {
+    let (s, k) = carry;
+    let (row, n) = xs;
+    let s2 = r(lax::add(s, row));
+    let k2 = r(lax::add(k, n));
+    let prod = r(lax::mul(&s2, &lit(&s2, 2.0)));
+    ((s2.clone(), k2.clone()), (s2, r(lax::mul(&k2, n)), prod))
+}
+
+fn scan_running(reverse: bool) -> impl Fn(&Array, &Array, &Array) -> Running + Clone {
+    move |s0: &Array, rows: &Array, ns: &Array| {
+        let opts = ScanOptions {
+            reverse,
+            ..ScanOptions::default()
+        };
+        r(scan_with(
+            running,
+            (s0.clone(), Array::scalar(5i32)),
+            (rows.clone(), ns.clone()),
+            opts,
+        ))
+    }
+}
+
+#[test]
+fn scan_forward_and_reverse_with_pytrees() {
+    for len in [1usize, 2, 7, 33] {
+        let rows = r(lax::reshape(&ramp(len * 3, 0.25, -2.0), &[len, 3]));
+        let ns: Vec<i32> = (0..len as i32).map(|i| i * 7 - 11).collect();
+        let s0 = f32s(&[0.5, -0.0, 1.0]);
+        for reverse in [false, true] {
+            let args = (s0.clone(), rows.clone(), Array::from_slice(&ns));
+            let plan = check(
+                &format!("scan len {len} reverse {reverse}"),
+                scan_running(reverse),
+                args,
+                &["scan"],
+            );
+            assert!(plan.contains(&format!("{len} steps")), "{plan}");
+        }
+    }
+}
+
+#[test]
+fn scan_of_length_zero_returns_the_init_carry_and_empty_ys() {
+    let rows = Array::zeros(&[0, 3], DType::F32);
+    let ns = Array::zeros(&[0], DType::I32);
+    let s0 = f32s(&[0.5, -0.0, 1.0]);
+    check(
+        "scan len 0",
+        scan_running(false),
+        (s0.clone(), rows.clone(), ns.clone()),
+        &["scan"],
+    );
+    let ((s, k), (ys, _, _)) = jit(scan_running(true)).call((s0, rows, ns)).unwrap();
+    assert_eq!(s.to_vec::<f32>().unwrap(), vec![0.5, -0.0, 1.0]);
+    assert_eq!(k.item::<i32>().unwrap(), 5);
+    assert_eq!(ys.shape(), &[0, 3]);
+}
+
+#[test]
+fn map_applies_to_each_slice() {
+    let f = |xs: &Array| {
+        r(map(
+            |x: &Array| r(lax::add(&r(lax::mul(x, x)), &lit(x, 1.0))),
+            xs.clone(),
+        ))
+    };
+    let xs = r(lax::reshape(&ramp(20, 0.5, -3.0), &[5, 4]));
+    check("map", f, (xs,), &["scan"]);
+}
+
+#[test]
+fn carries_of_several_shapes_and_dtypes() {
+    type C = (Array, Array, Array, Array, Array);
+    let f = |a: &Array, b: &Array, c: &Array, d: &Array| {
+        let init: C = (
+            a.clone(),
+            b.clone(),
+            c.clone(),
+            Array::scalar(false),
+            d.clone(),
+        );
+        let step = |c: &C, _: &()| {
+            let (m, s, v, flag, u) = c;
+            let m2 = r(lax::add(
+                m,
+                &r(lax::broadcast_in_dim(
+                    &r(lax::convert_element_type(s, DType::F32)),
+                    &[2, 3],
+                    &[],
+                )),
+            ));
+            let s2 = r(lax::mul(s, &lit(s, 1.5)));
+            let v2 = r(lax::sub(&r(lax::mul(v, &lit(v, 3.0))), &lit(v, 1.0)));
+            let flag2 = r(lax::not(flag));
+            let u2 = r(lax::xor(
+                &r(lax::shift_left(u, &lit(u, 1.0))),
+                &lit(u, 2654435769.0),
+            ));
+            ((m2, s2, v2, flag2, u2), ())
+        };
+        let opts = ScanOptions {
+            length: Some(13),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, init, (), opts)).0
+    };
+    let m = r(lax::reshape(&ramp(6, 0.5, -1.0), &[2, 3]));
+    let s = Array::scalar(0.75f64);
+    let v = Array::from_slice(&[1i32, -2, 3, 1 << 20]);
+    let u = Array::from_slice(&[1u32, 2, 3, 4, 5]);
+    check("mixed carries", f, (m, s, v, u), &["scan"]);
+}
+
+#[test]
+fn a_big_carry_runs_in_vector_loops() {
+    let f = |x: &Array, xs: &Array| {
+        r(scan(
+            |c: &Array, w: &Array| {
+                let next = r(lax::add(
+                    &r(lax::mul(c, &lit(c, 0.5))),
+                    &r(lax::broadcast_in_dim(w, c.shape(), &[])),
+                ));
+                (next, r(lax::reduce_max(c, &[0])))
+            },
+            x.clone(),
+            xs.clone(),
+        ))
+    };
+    let plan = check(
+        "big carry",
+        f,
+        (ramp(10_000, 0.001, -3.0), ramp(50, 0.25, 1.0)),
+        &["scan"],
+    );
+    assert!(plan.contains("4 lanes"), "{plan}");
+}
+
+#[test]
+fn loops_alike_but_for_their_bodies_stay_distinct() {
+    // Two scans on the same operands whose bodies differ only in a literal: common
+    // subexpression elimination must not merge them (nor anything across a body's boundary).
+    let f = |x: &Array| {
+        let run = |k: f64| {
+            let step =
+                |c: &Array, _: &()| (r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &lit(c, k))), ());
+            let opts = ScanOptions {
+                length: Some(4),
+                ..ScanOptions::default()
+            };
+            r(scan_with(step, x.clone(), (), opts)).0
+        };
+        (
+            run(1.0),
+            run(2.0),
+            r(lax::add(&r(lax::mul(x, &lit(x, 0.5))), &lit(x, 1.0))),
+        )
+    };
+    let plan = check("twin scans", f, (ramp(9, 0.5, -1.0),), &["scan"]);
+    assert_eq!(plan.matches(": scan [").count(), 2, "{plan}");
+}
+
+#[test]
+fn loop_bodies_are_never_split_across_threads() {
+    // A body big enough that a function of it alone would be split across threads: inside a
+    // loop it runs on one thread (the loop's iterations depend on each other).
+    let f = |x: &Array| {
+        let step =
+            |c: &Array, _: &()| (r(lax::sub(&r(lax::mul(c, &lit(c, 0.5))), &lit(c, 1.0))), ());
+        let opts = ScanOptions {
+            length: Some(3),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, x.clone(), (), opts)).0
+    };
+    let plan = check("big body", f, (ramp(1 << 17, 0.125, -5.0),), &["scan"]);
+    assert!(!plan.contains("split"), "{plan}");
+}
+
+#[test]
+fn constants_inside_loop_bodies_live_as_long_as_the_code() {
+    // A jitted function closing over an array, called in a scan body: its constant belongs to
+    // the body's sub-program, and the executable keeps it alive after the jaxpr is gone.
+    let f = |x: &Array| {
+        let table = ramp(1000, 0.5, 1.0);
+        let shift = jit(move |c: &Array| r(lax::add(&r(lax::mul(c, &lit(c, 0.5))), &table)));
+        let step = |c: &Array, _: &()| (shift.call((c.clone(),)).unwrap(), ());
+        let opts = ScanOptions {
+            length: Some(3),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, x.clone(), (), opts)).0
+    };
+    let x = ramp(1000, -0.25, 2.0);
+    let exe = cranax::backend::compile(&make_jaxpr(f).call((x.clone(),)).unwrap()).unwrap();
+    // The jaxpr is gone (the interpreter, which caches what it runs, has not seen it); reuse
+    // the memory it freed with other values.
+    let junk: Vec<Vec<f32>> = (0..64).map(|_| vec![f32::NAN; 1000]).collect();
+    let got = exe.run(std::slice::from_ref(&x)).unwrap();
+    drop(junk);
+    let cj = make_jaxpr(f).call((x.clone(),)).unwrap();
+    let want = eval_jaxpr(&cj, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(
+        got[0].to_vec::<f32>().unwrap(),
+        want[0].to_vec::<f32>().unwrap()
+    );
+    assert!(exe.kernels_summary().contains("scan"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// cond
+
+fn three_branches(i: &Array, x: &Array) -> Array {
+    let b0 = |x: &Array| r(lax::add(x, &lit(x, 1.0)));
+    let b1 = |x: &Array| r(lax::mul(x, x));
+    let b2 = |x: &Array| r(lax::neg(x));
+    r(switch(i, &[&b0, &b1, &b2], x))
+}
+
+#[test]
+fn cond_and_switch_clamp_the_index() {
+    let x = ramp(11, 0.5, -2.0);
+    for i in [-5, -1, 0, 1, 2, 3, 9] {
+        check(
+            &format!("switch {i}"),
+            three_branches,
+            (Array::scalar(i), x.clone()),
+            &["cond"],
+        );
+    }
+    let relu = |x: &Array| {
+        let p = r(lax::gt(&r(lax::reduce_sum(x, &[0])), &lit(x, 0.0)));
+        r(cond(
+            &p,
+            |x: &Array| x.clone(),
+            |x: &Array| r(lax::mul(x, &lit(x, 0.0))),
+            x,
+        ))
+    };
+    check("cond true", relu, (f32s(&[1.0, 2.0]),), &["cond"]);
+    check("cond false", relu, (f32s(&[-1.0, 0.5]),), &["cond"]);
+}
+
+#[test]
+fn the_cond_primitive_clamps_an_index_out_of_range() {
+    // `switch` clamps before binding; bound directly, `cond` clamps itself (as JAX's does).
+    let branch = |k: f64| {
+        make_jaxpr(move |x: &Array| r(lax::add(&r(lax::mul(x, x)), &lit(x, k))))
+            .call((f32s(&[0.0; 3]),))
+            .unwrap()
+    };
+    let branches = vec![branch(1.0), branch(2.0), branch(3.0)];
+    let f = move |i: &Array, x: &Array| {
+        let op = cranax::prims::ControlOp::Cond {
+            branches: branches.clone(),
+        };
+        let prim = cranax::prims::Prim::Control(op);
+        r(cranax::core::trace::bind(prim, &[i.clone(), x.clone()])).remove(0)
+    };
+    let x = f32s(&[0.5, -1.0, 2.0]);
+    for (i, k) in [
+        (i32::MIN, 1.0f32),
+        (-1, 1.0),
+        (0, 1.0),
+        (1, 2.0),
+        (2, 3.0),
+        (3, 3.0),
+        (i32::MAX, 3.0),
+    ] {
+        check(
+            &format!("cond index {i}"),
+            f.clone(),
+            (Array::scalar(i), x.clone()),
+            &["cond"],
+        );
+        let y = jit(f.clone()).call((Array::scalar(i), x.clone())).unwrap();
+        assert_eq!(
+            y.to_vec::<f32>().unwrap(),
+            vec![0.25 + k, 1.0 + k, 4.0 + k],
+            "index {i}"
+        );
+    }
+}
+
+#[test]
+fn cond_inside_scan_and_scan_inside_while() {
+    let f = |x: &Array, xs: &Array| {
+        r(scan(
+            |c: &Array, k: &Array| {
+                let next = three_branches(k, c);
+                (next.clone(), r(lax::reduce_sum(&next, &[0])))
+            },
+            x.clone(),
+            xs.clone(),
+        ))
+    };
+    let ks = Array::from_slice(&[0i32, 2, 1, 5, -1, 1, 0]);
+    let plan = check(
+        "cond in scan",
+        f,
+        (ramp(6, 0.25, -0.5), ks),
+        &["scan", "cond"],
+    );
+    assert!(nested(&plan, "cond ["), "{plan}");
+
+    let g = |x: &Array| {
+        r(while_loop(
+            |(_, n): &(Array, Array)| r(lax::lt(n, &Array::scalar(4i32))),
+            |(v, n): &(Array, Array)| {
+                let (v2, _) = r(scan(
+                    |c: &Array, w: &Array| {
+                        let c2 = r(lax::add(
+                            &r(lax::mul(c, &lit(c, 0.5))),
+                            &r(lax::broadcast_in_dim(w, c.shape(), &[])),
+                        ));
+                        (c2, ())
+                    },
+                    v.clone(),
+                    ramp(3, 1.0, 0.0),
+                ));
+                (v2, r(lax::add(n, &Array::scalar(1i32))))
+            },
+            (x.clone(), Array::scalar(0i32)),
+        ))
+    };
+    let plan = check("scan in while", g, (ramp(5, 1.0, 0.0),), &["while", "scan"]);
+    assert!(nested(&plan, "scan ["), "{plan}");
+}
+
+#[test]
+fn passthrough_carries_and_repeated_outputs_do_not_alias() {
+    // The body returns its input carry unchanged, swaps two carries, and repeats one: each
+    // output is written by a copy kernel, never in place.
+    let f = |a: &Array, b: &Array| {
+        let step = |c: &(Array, Array, Array), _: &()| {
+            let (x, y, z) = c;
+            (
+                (y.clone(), x.clone(), r(lax::add(z, y))),
+                (y.clone(), y.clone()),
+            )
+        };
+        let opts = ScanOptions {
+            length: Some(5),
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, (a.clone(), b.clone(), a.clone()), (), opts))
+    };
+    check(
+        "swaps",
+        f,
+        (f32s(&[1.0, 2.0]), f32s(&[10.0, 20.0])),
+        &["scan"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// random programs
+
+/// The loop's value after an exact program (`v` and `x` of the same shape `[a, b]`, `row: [b]`,
+/// `col: [a]`), in `v`'s orientation.
+fn body(steps: &[ExactStep], v: &Array, x: &Array, row: &Array, col: &Array) -> Array {
+    let (out, flipped) = r(apply_exact(steps, v, x, row, col));
+    if flipped {
+        r(lax::transpose(&out, &[1, 0]))
+    } else {
+        out
+    }
+}
+
+/// A loop around random exact bodies.
+#[derive(Clone, Debug)]
+enum Structure {
+    /// scan over `xs` (reversed or not): the carry is the first body's result, the ys the
+    /// second body's.
+    Scan { reverse: bool },
+    /// a while loop running `n` times (a traced counter) on `xs[0]`.
+    While { n: i32 },
+    /// cond on the sign of `sum(v)` between the two bodies.
+    Cond,
+    /// a scan whose body is a cond on the step's parity.
+    CondInScan,
+}
+
+fn structure() -> impl Strategy<Value = Structure> {
+    prop_oneof![
+        any::<bool>().prop_map(|reverse| Structure::Scan { reverse }),
+        (0i32..5).prop_map(|n| Structure::While { n }),
+        Just(Structure::Cond),
+        Just(Structure::CondInScan),
+    ]
+}
+
+/// The program: `s` around the bodies `a` and `b`; returns the loop's result and a second
+/// value (the ys, or the other body applied once more).
+fn run_structure(
+    s: &Structure,
+    a: &[ExactStep],
+    b: &[ExactStep],
+    args: [&Array; 4],
+) -> (Array, Array) {
+    let [v, xs, row, col] = args;
+    let ab = [xs.shape()[1], xs.shape()[2]];
+    let x0 = r(lax::reshape(
+        &r(lax::slice(xs, &[0, 0, 0], &[1, ab[0], ab[1]], None)),
+        &ab,
+    ));
+    let f = |steps: &[ExactStep], c: &Array, x: &Array| body(steps, c, x, row, col);
+    let one = Array::scalar(1i32);
+    match s {
+        Structure::Scan { reverse } => {
+            let opts = ScanOptions {
+                reverse: *reverse,
+                ..ScanOptions::default()
+            };
+            let step = |c: &Array, x: &Array| {
+                let n = f(a, c, x);
+                (n.clone(), f(b, &n, x))
+            };
+            r(scan_with(step, v.clone(), xs.clone(), opts))
+        }
+        Structure::While { n } => {
+            let (out, _) = r(while_loop(
+                |(_, i): &(Array, Array)| r(lax::lt(i, &Array::scalar(*n))),
+                |(c, i): &(Array, Array)| (f(a, c, &x0), r(lax::add(i, &one))),
+                (v.clone(), Array::scalar(0i32)),
+            ));
+            (out.clone(), f(b, &out, &x0))
+        }
+        Structure::Cond => {
+            let p = r(lax::gt(&r(lax::reduce_sum(v, &[0, 1])), &lit(v, 0.0)));
+            let out = r(cond(
+                &p,
+                |c: &Array| f(a, c, &x0),
+                |c: &Array| f(b, c, &x0),
+                v,
+            ));
+            (out.clone(), r(lax::neg(&out)))
+        }
+        Structure::CondInScan => {
+            let step = |c: &(Array, Array), x: &Array| {
+                let (v, i) = c;
+                let odd = r(lax::eq(&r(lax::and(i, &one)), &one));
+                let n = r(cond(
+                    &odd,
+                    |c: &Array| f(a, c, x),
+                    |c: &Array| f(b, c, x),
+                    v,
+                ));
+                ((n.clone(), r(lax::add(i, &one))), n)
+            };
+            let ((out, _), ys) = r(scan(step, (v.clone(), Array::scalar(0i32)), xs.clone()));
+            (out, ys)
+        }
+    }
+}
+
+const EXTENTS: [usize; 8] = [0, 1, 3, 4, 5, 9, 16, 17];
+
+/// `n` values in [-4, 4] on a grid of 1/250 (a linear congruential generator).
+fn values(n: usize, seed: u64, dt: DType) -> Array {
+    let mut s = seed;
+    let v: Vec<f64> = (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) % 2001) as f64 / 250.0 - 4.0
+        })
+        .collect();
+    r(lax::convert_element_type(
+        &Array::from_vec(v, &[n]).unwrap(),
+        dt,
+    ))
+}
+
+fn proptest_cases(default: u32) -> u32 {
+    std::env::var("CRANAX_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: proptest_cases(64), ..ProptestConfig::default() })]
+
+    /// Random exact programs (tests/jit.rs's generator) as the bodies of scan, while and cond
+    /// on random shapes: the compiled loop equals the interpreter bit for bit.
+    #[test]
+    fn random_loops_around_exact_bodies(
+        s in structure(),
+        a in prop::collection::vec(exact_step(), 0..6),
+        b in prop::collection::vec(exact_step(), 0..6),
+        len in 1usize..5,
+        m in prop::sample::select(EXTENTS.to_vec()),
+        n in prop::sample::select(EXTENTS.to_vec()),
+        seed in 0u64..1000,
+        single in any::<bool>(),
+    ) {
+        let dt = if single { DType::F32 } else { DType::F64 };
+        let v = r(lax::reshape(&values(m * n, seed, dt), &[m, n]));
+        let xs = r(lax::reshape(&values(len * m * n, seed + 1, dt), &[len, m, n]));
+        let (row, col) = (values(n, seed + 2, dt), values(m, seed + 3, dt));
+        let (s2, a2, b2) = (s.clone(), a.clone(), b.clone());
+        let f = move |v: &Array, xs: &Array, row: &Array, col: &Array| {
+            run_structure(&s2, &a2, &b2, [v, xs, row, col])
+        };
+        let word = match s {
+            Structure::Scan { .. } => "scan",
+            Structure::While { .. } => "while",
+            Structure::Cond | Structure::CondInScan => "cond",
+        };
+        check(&format!("{s:?} {a:?} {b:?} [{m}, {n}]"), f, (v, xs, row, col), &[word]);
+    }
+}
