@@ -97,6 +97,9 @@ where
     Args: cranax::pytree::ArgTuple,
     F: Function<Args>,
 {
+    if !wanted(name) {
+        return None;
+    }
     let f = make();
     let t = Instant::now();
     if let Err(e) = f.call(args.clone()) {
@@ -130,6 +133,16 @@ where
         first_call_us: first * 1e6,
         cached_us: per_call[per_call.len() / 2] * 1e6,
     })
+}
+
+/// Optional filter: `cargo bench --bench workloads -- rnn newton` runs only the workloads
+/// whose names contain one of the words (as criterion filters).
+fn wanted(name: &str) -> bool {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    words.is_empty() || words.iter().any(|w| name.contains(w.as_str()))
 }
 
 fn main() {
