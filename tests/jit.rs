@@ -944,6 +944,14 @@ fn dot_general_canonicalises_and_calls_gemm() {
             (7, 9, 8),
             (17, 15, 16),
             (33, 64, 5),
+            // Thin products, compiled as fused loops rather than gemm calls: vector-matrix,
+            // matrix-vector, outer product.
+            (1, 9, 8),
+            (1, 64, 33),
+            (7, 9, 1),
+            (64, 33, 1),
+            (5, 1, 6),
+            (1, 7, 1),
         ] {
             let a = reshaped(&values(dt, m * k, 1, false, 3.0), &[m, k]);
             let b = reshaped(&values(dt, k * n, 2, false, 3.0), &[k, n]);

@@ -5,10 +5,11 @@
 
 use super::graph::{Graph, Kind, Node, NodeId};
 use crate::dtype::Scalar;
-use crate::prims::{BinaryOp, ReduceOp};
+use crate::prims::{BinaryOp, DotGeneral, ReduceOp};
 use std::collections::HashMap;
 
-/// A graph pass: rewrites the graph in place, computing the same outputs bit for bit.
+/// A graph pass: rewrites the graph in place, computing the same outputs bit for bit (except
+/// `thin_dot`'s sums, which run in another order than gemm's).
 pub type Pass = fn(&mut Graph);
 
 /// The passes, in the order they run.
@@ -133,6 +134,9 @@ pub fn canonical_operands(g: &mut Graph) {
     g.rewrite(|g, _, mut node| {
         match &mut node.kind {
             Kind::Dot(d, a, b) => {
+                if let Some(fused) = thin_dot(g, d, *a, *b, &node.shape, node.dtype) {
+                    return fused;
+                }
                 let c = d.canonical(&g.nodes[*a].shape, &g.nodes[*b].shape);
                 let lhs = transposed(g, *a, &c.lhs_perm);
                 let rhs = transposed(g, *b, &c.rhs_perm);
@@ -146,21 +150,148 @@ pub fn canonical_operands(g: &mut Graph) {
                 };
                 node.arg = usize::MAX;
             }
-            Kind::Reduce { op, x, init } => {
-                let xs = &g.nodes[*x].shape;
-                let axes = op.axes();
-                let last_big = (0..xs.len()).rev().find(|&d| xs[d] > 1);
-                let inner = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. })
-                    || last_big.is_none_or(|d| axes.contains(&d));
-                if !inner {
-                    let v = op.identity(g.nodes[*x].dtype);
-                    *init = Some(g.push(Kind::Lit(v), vec![], v.dtype(), usize::MAX));
-                }
-            }
+            Kind::Reduce { op, x, init } => *init = reduce_init(g, op, *x),
             _ => {}
         }
         g.push_node(node)
     });
+}
+
+/// The identity literal a reduction starts from when the innermost dimension of `x` with more
+/// than one element is kept (then the result is filled with it and every element of `x` is
+/// combined into its place, vectorised along that dimension); `None` when accumulators in
+/// registers run over the reduced dims innermost.
+fn reduce_init(g: &mut Graph, op: &ReduceOp, x: NodeId) -> Option<NodeId> {
+    let xs = &g.nodes[x].shape;
+    let axes = op.axes();
+    let last_big = (0..xs.len()).rev().find(|&d| xs[d] > 1);
+    let inner = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. })
+        || last_big.is_none_or(|d| axes.contains(&d));
+    if inner {
+        return None;
+    }
+    let v = op.identity(g.nodes[x].dtype);
+    Some(g.push(Kind::Lit(v), vec![], v.dtype(), usize::MAX))
+}
+
+/// Products with at most this many multiply-adds and a unit dimension become fused loops.
+const THIN_DOT_MAX_WORK: usize = 1 << 22;
+
+/// A floating-point `dot_general` with a unit free or contracted size (matrix-vector,
+/// vector-matrix, outer product) as a sum over the contracted dims of the broadcast product of
+/// its operands, which planning fuses with its neighbours and vectorises: a gemm call pays off
+/// only for real matrix products, and in a loop body (an RNN step) these are the common case.
+/// The product's dims are `batch ++ lhs free ++ rhs free ++ contracted` for a matrix-vector
+/// product (accumulated in registers along the contiguous contracted dim), `batch ++
+/// contracted ++ free` for a vector-matrix product (accumulated into the result, vectorised
+/// along the rhs free dim), and no reduction at all for an outer product. The summation order
+/// differs from gemm's (within the same error bound).
+fn thin_dot(
+    g: &mut Graph,
+    d: &DotGeneral,
+    a: NodeId,
+    b: NodeId,
+    out_shape: &[usize],
+    dt: crate::dtype::DType,
+) -> Option<NodeId> {
+    let (xs, ys) = (g.nodes[a].shape.clone(), g.nodes[b].shape.clone());
+    let c = d.canonical(&xs, &ys);
+    let work = c.batch * c.m * c.n * c.k;
+    let thin = c.k == 1 || c.m == 1 || c.n == 1;
+    if !dt.is_float() || !thin || work == 0 || work > THIN_DOT_MAX_WORK {
+        return None;
+    }
+    let free = |contract: &[usize], batch: &[usize], rank: usize| -> Vec<usize> {
+        (0..rank)
+            .filter(|i| !contract.contains(i) && !batch.contains(i))
+            .collect()
+    };
+    let (lb, lc) = (&d.lhs_batch, &d.lhs_contracting);
+    let (rb, rc) = (&d.rhs_batch, &d.rhs_contracting);
+    let (lf, rf) = (free(lc, lb, xs.len()), free(rc, rb, ys.len()));
+    let sizes = |s: &[usize], dims: &[usize]| dims.iter().map(|&i| s[i]).collect::<Vec<_>>();
+    let (nb, nlf, nrf, nc) = (lb.len(), lf.len(), rf.len(), lc.len());
+    let range = |lo: usize, n: usize| (lo..lo + n).collect::<Vec<_>>();
+    // Where each group of operand dims goes in the product, and the reduced axes.
+    let contract_first = c.k > 1 && c.n > 1 && c.m == 1;
+    let (lhs_groups, rhs_groups, reduced): (Vec<&[usize]>, Vec<&[usize]>, Vec<usize>) = if c.k == 1
+    {
+        // The unit contracted dims are dropped after the transpose.
+        (vec![lb, &lf, lc], vec![rb, &rf, rc], vec![])
+    } else if contract_first {
+        (vec![lb, lc, &lf], vec![rb, rc, &rf], range(nb, nc))
+    } else {
+        (
+            vec![lb, &lf, lc],
+            vec![rb, &rf, rc],
+            range(nb + nlf + nrf, nc),
+        )
+    };
+    let mut pshape = sizes(&xs, lb);
+    let (lhs_dims, rhs_dims) = if c.k == 1 {
+        pshape.extend(sizes(&xs, &lf));
+        pshape.extend(sizes(&ys, &rf));
+        (
+            [range(0, nb), range(nb, nlf)].concat(),
+            [range(0, nb), range(nb + nlf, nrf)].concat(),
+        )
+    } else if contract_first {
+        pshape.extend(sizes(&xs, lc));
+        pshape.extend(sizes(&xs, &lf));
+        pshape.extend(sizes(&ys, &rf));
+        (
+            [range(0, nb), range(nb, nc), range(nb + nc, nlf)].concat(),
+            [range(0, nb), range(nb, nc), range(nb + nc + nlf, nrf)].concat(),
+        )
+    } else {
+        pshape.extend(sizes(&xs, &lf));
+        pshape.extend(sizes(&ys, &rf));
+        pshape.extend(sizes(&xs, lc));
+        (
+            [range(0, nb), range(nb, nlf), range(nb + nlf + nrf, nc)].concat(),
+            [
+                range(0, nb),
+                range(nb + nlf, nrf),
+                range(nb + nlf + nrf, nc),
+            ]
+            .concat(),
+        )
+    };
+    let spread = |g: &mut Graph, x: NodeId, groups: &[&[usize]], dims: Vec<usize>| {
+        let perm: Vec<usize> = groups.concat();
+        let t = transposed(g, x, &perm);
+        // An outer product drops the (unit) contracted dims.
+        let kept: Vec<usize> = dims.iter().map(|&p| pshape[p]).collect();
+        let t = if kept.len() == perm.len() {
+            t
+        } else {
+            g.push(Kind::Reshape, kept, dt, t)
+        };
+        g.push(Kind::Broadcast { dims }, pshape.clone(), dt, t)
+    };
+    let lhs = spread(g, a, &lhs_groups, lhs_dims);
+    let rhs = spread(g, b, &rhs_groups, rhs_dims);
+    let product = g.push(
+        Kind::Binary(BinaryOp::Mul, lhs, rhs),
+        pshape.clone(),
+        dt,
+        usize::MAX,
+    );
+    if reduced.is_empty() {
+        return Some(product);
+    }
+    let op = ReduceOp::Sum { axes: reduced };
+    let init = reduce_init(g, &op, product);
+    Some(g.push(
+        Kind::Reduce {
+            op,
+            x: product,
+            init,
+        },
+        out_shape.to_vec(),
+        dt,
+        product,
+    ))
 }
 
 /// Node `x` permuted by `perm` (`x` itself for the identity).
