@@ -120,3 +120,113 @@ fn scan_gives_cumulative_sums() {
     .expect("grad");
     assert_eq!(f32s(&g), vec![4.0, 3.0, 2.0, 1.0]);
 }
+
+/// The error of `f` traced under `jit` (bad input never crashes; JAX's wording).
+fn jit_error<F: Fn(&Array) -> Array>(f: F) -> String {
+    cranax::jit(f)
+        .call((Array::from(1.0f32),))
+        .expect_err("bad input")
+        .to_string()
+}
+
+fn raised<T>(r: cranax::Result<T>) -> T {
+    r.unwrap_or_else(|e| cranax::core::error::raise(e))
+}
+
+#[test]
+fn bad_loops_and_branches_give_jaxs_errors() {
+    use cranax::lax;
+    let cases: Vec<(String, &str)> = vec![
+        (
+            // A body that changes the carry's shape.
+            jit_error(|x: &Array| {
+                raised(lax::while_loop(
+                    |c: &Array| jnp::less(&jnp::sum(c, None, false), 10.0f32),
+                    |c: &Array| jnp::stack(&[c.clone(), c.clone()], 0),
+                    x.clone(),
+                ))
+            }),
+            "while_loop body function carry input and carry output must have equal types, but they differ:\n\nThe input carry c has type float32[] but the corresponding output carry component has type float32[2], so the shapes do not match.",
+        ),
+        (
+            // A scan body that changes the carry's dtype.
+            jit_error(|x: &Array| {
+                let xs = Array::ones(&[3], cranax::DType::F32);
+                raised(lax::scan(
+                    |c: &Array, x: &Array| (jnp::astype(&(c + x), cranax::DType::I32), x.clone()),
+                    x.clone(),
+                    xs,
+                ))
+                .0
+            }),
+            "scan body function carry input and carry output must have equal types, but they differ:\n\nThe input carry c has type float32[] but the corresponding output carry component has type int32[], so the dtypes do not match.",
+        ),
+        (
+            // Branches of different output types.
+            jit_error(|x: &Array| {
+                raised(lax::cond(
+                    &jnp::greater(x, 0.0f32),
+                    |x: &Array| x.clone(),
+                    |x: &Array| jnp::astype(x, cranax::DType::I32),
+                    x,
+                ))
+            }),
+            "cond branches must have equal output types but they differ.\n\nThe output of true_fun has type float32[] but the corresponding output of false_fun has type int32[], so the dtypes do not match.",
+        ),
+        (
+            // A loop predicate that is not a boolean scalar.
+            jit_error(|x: &Array| {
+                raised(lax::while_loop(|c: &Array| c.clone(), |c: &Array| c * 2.0f32, x.clone()))
+            }),
+            "cond_fun must return a boolean scalar, but got output type(s) [ShapedArray(float32[])].",
+        ),
+        (
+            jit_error(|x: &Array| {
+                let p = jnp::stack(&[jnp::greater(x, 0.0f32), jnp::greater(x, 1.0f32)], 0);
+                raised(lax::cond(&p, |x: &Array| x.clone(), |x: &Array| x * 2.0f32, x))
+            }),
+            "Pred must be a scalar, got bool[2] of shape (2,).",
+        ),
+        (
+            jit_error(|x: &Array| {
+                let b0 = |x: &Array| x.clone();
+                raised(lax::switch(x, &[&b0, &b0], x))
+            }),
+            "Index type must be an integer, got float32[] as float32",
+        ),
+        (
+            jit_error(|x: &Array| {
+                let xs = Array::ones(&[3], cranax::DType::F32);
+                let opts = lax::ScanOptions {
+                    length: Some(4),
+                    ..Default::default()
+                };
+                raised(lax::scan_with(|c: &Array, x: &Array| (c + x, ()), x.clone(), xs, opts)).0
+            }),
+            "scan got `length` argument of 4 which disagrees with leading axis sizes [3].",
+        ),
+        (
+            jit_error(|x: &Array| {
+                raised(lax::scan(|c: &Array, _: &()| (c * 2.0f32, ()), x.clone(), ())).0
+            }),
+            "scan got no values to scan over and `length` not provided.",
+        ),
+        (
+            // Reverse-mode differentiation through a while loop.
+            cranax::grad(|x: &Array| {
+                raised(lax::while_loop(
+                    |c: &Array| jnp::less(c, 10.0f32),
+                    |c: &Array| c * 2.0f32,
+                    x.clone(),
+                ))
+            })
+            .call((Array::from(1.0f32),))
+            .expect_err("grad of while")
+            .to_string(),
+            "Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with dynamic start/stop values. Try using lax.scan, or using fori_loop with static start/stop.",
+        ),
+    ];
+    for (got, want) in cases {
+        assert!(got.contains(want), "got:\n{got}\nwant:\n{want}");
+    }
+}

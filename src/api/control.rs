@@ -316,7 +316,7 @@ pub fn cond<T: Pytree, R: Pytree>(
     if pred.ndim() != 0 {
         return Err(Error::type_err(format!(
             "Pred must be a scalar, got {} of shape {}.",
-            pred.aval().str_short(),
+            pred.aval().str_long(),
             crate::core::error::shape_str(pred.shape())
         )));
     }
@@ -344,7 +344,7 @@ pub fn switch<T: Pytree, R: Pytree>(
     if index.ndim() != 0 || !index.dtype().is_int() {
         return Err(Error::type_err(format!(
             "Index type must be an integer, got {} as {}",
-            index.aval().str_short(),
+            index.aval().str_long(),
             index.dtype().numpy_name()
         )));
     }

@@ -80,6 +80,13 @@ impl Aval {
     pub fn shape_str(&self) -> String {
         shape_str(&self.shape)
     }
+
+    /// The type as JAX's `str_short(short_dtypes=False)` writes it in control-flow errors:
+    /// `float32[3,4]`.
+    pub fn str_long(&self) -> String {
+        let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        format!("{}[{}]", self.dtype.numpy_name(), dims.join(","))
+    }
 }
 
 impl fmt::Display for Aval {

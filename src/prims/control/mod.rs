@@ -102,8 +102,8 @@ pub(crate) fn check_carry(what: &str, ins: &[Aval], outs: &[Aval]) -> Result<()>
             let carry = if n == 1 { "carry" } else { "carry component" };
             format!(
                 "The input {carry} {name} has type {} but the corresponding output carry component has type {}, so the {what_differs} do not match.",
-                a.str_short(),
-                b.str_short()
+                a.str_long(),
+                b.str_long()
             )
         })
         .collect();
@@ -129,7 +129,7 @@ fn check_operands(op: &str, what: &str, jaxpr: &ClosedJaxpr, avals: &[Aval]) -> 
     }
     let show = |v: &[Aval]| {
         v.iter()
-            .map(|a| a.str_short())
+            .map(|a| a.str_long())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -346,7 +346,7 @@ impl ControlOp {
                 if !index.shape.is_empty() || index.dtype != crate::DType::I32 {
                     return Err(Error::type_err(format!(
                         "cond: the branch index must be an int32 scalar, got {}",
-                        index.str_short()
+                        index.str_long()
                     )));
                 }
                 for b in branches {
@@ -462,7 +462,7 @@ fn cond_fun_error(outs: &[Aval]) -> Error {
 /// How JAX prints an aval in errors: `ShapedArray(int32[], weak_type=True)`.
 pub(crate) fn shaped_array(a: &Aval) -> String {
     let weak = if a.weak_type { ", weak_type=True" } else { "" };
-    format!("ShapedArray({}{weak})", a.str_short())
+    format!("ShapedArray({}{weak})", a.str_long())
 }
 
 /// JAX's error for branches whose outputs differ in type.
@@ -493,8 +493,8 @@ pub(crate) fn check_branch_outputs(i: usize, a: &[Aval], j: usize, b: &[Aval]) -
             };
             return Err(mismatch(format!(
                 "The output of {name_a} has type {} but the corresponding output of {name_b} has type {}, so the {what} do not match.",
-                x.str_short(),
-                y.str_short()
+                x.str_long(),
+                y.str_long()
             )));
         }
     }
