@@ -141,7 +141,7 @@ fn bad_loops_and_branches_give_jaxs_errors() {
             // A body that changes the carry's shape.
             jit_error(|x: &Array| {
                 raised(lax::while_loop(
-                    |c: &Array| jnp::less(&jnp::sum(c, None, false), 10.0f32),
+                    |c: &Array| jnp::less(jnp::sum(c, None, false), 10.0f32),
                     |c: &Array| jnp::stack(&[c.clone(), c.clone()], 0),
                     x.clone(),
                 ))
