@@ -582,3 +582,176 @@ fn fit_rule_counts_the_closing_brace() {
     assert!(broken.contains('\n'));
     assert_eq!(broken.replace("\n    ", " ").replace("\n  ", " ").len(), 81);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control flow. Each golden printed by JAX 0.4.13 from the Python function in the comment
+// (`lax` as `jax.lax`, inputs f32 unless noted).
+
+/// Shorthand for the control-flow goldens: `or_raise` on a lax control-flow result.
+fn cf<T>(r: cranax::Result<T>) -> T {
+    or_raise(r)
+}
+
+// def f(x, y):
+//   return lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * y), (0, x))
+// make_jaxpr(f)(1.0, 2.0)
+#[test]
+fn while_loop_with_a_closed_over_value() {
+    let f = |x: &Array, y: &Array| {
+        cf(lax::while_loop(
+            |c: &(Array, Array)| or_raise(lax::lt(&c.0, &Array::scalar(10i32))),
+            |c: &(Array, Array)| (or_raise(lax::add(&c.0, &Array::scalar(1i32))), &c.1 * y),
+            (Array::scalar(0i32), x.clone()),
+        ))
+    };
+    let got = make_jaxpr(f)
+        .call((Array::from(1.0f32), Array::from(2.0f32)))
+        .unwrap()
+        .to_string();
+    let want = "{ lambda ; a:f32[] b:f32[]. let
+    c:i32[] d:f32[] = while[
+      body_jaxpr={ lambda ; e:f32[] f:i32[] g:f32[]. let
+          h:i32[] = add f 1
+          i:f32[] = mul g e
+        in (h, i) }
+      body_nconsts=1
+      cond_jaxpr={ lambda ; j:i32[] k:f32[]. let l:bool[] = lt j 10 in (l,) }
+      cond_nconsts=0
+    ] b 0 a
+  in (c, d) }";
+    assert_eq!(got, want);
+}
+
+// make_jaxpr(lambda c, xs: lax.scan(lambda c, x: (c * x + 1.0, jnp.sin(c)), c, xs))(
+//     np.float32(1.0), jnp.ones(5, jnp.float32))
+#[test]
+fn scan_with_stacked_outputs() {
+    let f = |c: &Array, xs: &Array| {
+        cf(lax::scan(
+            |c: &Array, x: &Array| (c * x + 1.0f32, jnp::sin(c)),
+            c.clone(),
+            xs.clone(),
+        ))
+    };
+    let got = make_jaxpr(f)
+        .call((Array::from(1.0f32), f32s(&[5])))
+        .unwrap()
+        .to_string();
+    let want = "{ lambda ; a:f32[] b:f32[5]. let
+    c:f32[] d:f32[5] = scan[
+      jaxpr={ lambda ; e:f32[] f:f32[]. let
+          g:f32[] = mul e f
+          h:f32[] = add g 1.0
+          i:f32[] = sin e
+        in (h, i) }
+      length=5
+      linear=(False, False)
+      num_carry=1
+      num_consts=0
+      reverse=False
+      unroll=1
+    ] a b
+  in (c, d) }";
+    assert_eq!(got, want);
+}
+
+// make_jaxpr(lambda p, x: lax.cond(p, lambda x: x + 1, lambda x: x * 2, x))(True, 1.0)
+#[test]
+fn cond_lists_the_false_branch_first() {
+    let f = |p: &Array, x: &Array| {
+        cf(lax::cond(
+            p,
+            |x: &Array| x + 1.0f32,
+            |x: &Array| x * 2.0f32,
+            x,
+        ))
+    };
+    let got = make_jaxpr(f)
+        .call((Array::scalar(true), Array::from(1.0f32)))
+        .unwrap()
+        .to_string();
+    let want = "{ lambda ; a:bool[] b:f32[]. let
+    c:i32[] = convert_element_type[new_dtype=int32 weak_type=False] a
+    d:f32[] = cond[
+      branches=(
+        { lambda ; e:f32[]. let f:f32[] = mul e 2.0 in (f,) }
+        { lambda ; g:f32[]. let h:f32[] = add g 1.0 in (h,) }
+      )
+      linear=(False,)
+    ] c b
+  in (d,) }";
+    assert_eq!(got, want);
+}
+
+// make_jaxpr(lambda x: lax.fori_loop(0, 10, lambda i, c: c * 2.0, x))(1.0): a scan.
+// make_jaxpr(lambda x, n: lax.fori_loop(0, n, lambda i, c: c * 2.0, x))(1.0, 3): a while.
+#[test]
+fn fori_loop_is_a_scan_or_a_while() {
+    let concrete = |x: &Array| {
+        cf(lax::fori_loop(
+            0,
+            10,
+            |_: &Array, c: &Array| c * 2.0f32,
+            x.clone(),
+        ))
+    };
+    let want = "{ lambda ; a:f32[]. let
+    _:i32[] b:f32[] = scan[
+      jaxpr={ lambda ; c:i32[] d:f32[]. let
+          e:i32[] = add c 1
+          f:f32[] = mul d 2.0
+        in (e, f) }
+      length=10
+      linear=(False, False)
+      num_carry=2
+      num_consts=0
+      reverse=False
+      unroll=1
+    ] 0 a
+  in (b,) }";
+    assert_eq!(jaxpr1(concrete, Array::from(1.0f32)), want);
+    let traced = |x: &Array, n: &Array| {
+        cf(lax::fori_loop(
+            0,
+            n,
+            |_: &Array, c: &Array| c * 2.0f32,
+            x.clone(),
+        ))
+    };
+    let got = make_jaxpr(traced)
+        .call((Array::from(1.0f32), Array::scalar(3i32)))
+        .unwrap()
+        .to_string();
+    let want = "{ lambda ; a:f32[] b:i32[]. let
+    _:i32[] _:i32[] c:f32[] = while[
+      body_jaxpr={ lambda ; d:i32[] e:i32[] f:f32[]. let
+          g:i32[] = add d 1
+          h:f32[] = mul f 2.0
+        in (g, e, h) }
+      body_nconsts=0
+      cond_jaxpr={ lambda ; i:i32[] j:i32[] k:f32[]. let
+          l:bool[] = lt i j
+        in (l,) }
+      cond_nconsts=0
+    ] 0 b a
+  in (c,) }";
+    assert_eq!(got, want);
+}
+
+// make_jaxpr(lambda x: lax.map(jnp.sin, x))(jnp.ones(3))
+#[test]
+fn map_is_a_scan_without_carry() {
+    let f = |x: &Array| cf(lax::map(|x: &Array| jnp::sin(x), x.clone()));
+    let want = "{ lambda ; a:f32[3]. let
+    b:f32[3] = scan[
+      jaxpr={ lambda ; c:f32[]. let d:f32[] = sin c in (d,) }
+      length=3
+      linear=(False,)
+      num_carry=0
+      num_consts=0
+      reverse=False
+      unroll=1
+    ] a
+  in (b,) }";
+    assert_eq!(jaxpr1(f, f32s(&[3])), want);
+}

@@ -68,6 +68,12 @@ fn py_bool(b: bool) -> String {
     if b { "True" } else { "False" }.to_string()
 }
 
+/// A tuple of Python booleans: `(False,)`, `(False, True)`.
+fn py_bools(bs: &[bool]) -> String {
+    let items: Vec<String> = bs.iter().map(|&b| py_bool(b)).collect();
+    crate::ir::pretty::py_tuple(&items)
+}
+
 /// `c[0]`-style names of carry components for error messages, as JAX words them.
 fn component(prefix: &str, i: usize, n: usize) -> String {
     if n == 1 {
@@ -251,27 +257,37 @@ impl ControlOp {
                 ("cond_jaxpr", Param::Jaxpr(cond_jaxpr.jaxpr.clone())),
                 ("cond_nconsts", text(cond_nconsts.to_string())),
             ],
-            // JAX 0.10 does not print `linear` (nor `jaxpr`'s `_split_transpose`).
+            // As JAX 0.4.13 prints them (the seed's printer, see tests/jaxpr_printing.rs):
+            // with `linear`, which JAX 0.10 no longer prints.
             Scan {
                 jaxpr,
                 length,
                 reverse,
                 num_consts,
                 num_carry,
+                linear,
                 unroll,
-                ..
             } => vec![
                 ("jaxpr", Param::Jaxpr(jaxpr.jaxpr.clone())),
                 ("length", text(length.to_string())),
+                ("linear", text(py_bools(linear))),
                 ("num_carry", text(num_carry.to_string())),
                 ("num_consts", text(num_consts.to_string())),
                 ("reverse", text(py_bool(*reverse))),
                 ("unroll", text(unroll.to_string())),
             ],
-            Cond { branches } => vec![(
-                "branches",
-                Param::Jaxprs(branches.iter().map(|b| b.jaxpr.clone()).collect()),
-            )],
+            // `linear` (one flag per operand after the index) is informational: cranax's rules
+            // do not use it, and it prints as JAX prints it for a function of primals.
+            Cond { branches } => {
+                let n_ops = branches.first().map_or(0, |b| b.jaxpr.invars.len());
+                vec![
+                    (
+                        "branches",
+                        Param::Jaxprs(branches.iter().map(|b| b.jaxpr.clone()).collect()),
+                    ),
+                    ("linear", text(py_bools(&vec![false; n_ops]))),
+                ]
+            }
         }
     }
 
