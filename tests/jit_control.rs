@@ -206,7 +206,10 @@ fn any_and_all_of_an_inline_predicate_run_in_lanes() {
             let reduces: Vec<&str> = plan.lines().filter(|l| l.contains("reduce_")).collect();
             assert!(!reduces.is_empty(), "{plan}");
             for l in reduces {
-                assert!(l.contains("4 lanes"), "{what}: a bool reduction is scalar:\n{plan}");
+                assert!(
+                    l.contains("4 lanes"),
+                    "{what}: a bool reduction is scalar:\n{plan}"
+                );
             }
             let wide: Vec<f64> = row.iter().map(|&v| v as f64).collect();
             let what = format!("any/all of {n} f64");
@@ -216,7 +219,12 @@ fn any_and_all_of_an_inline_predicate_run_in_lanes() {
         // Several rows at once: each row is reduced (and decided) on its own.
         let flat: Vec<f32> = rows.concat();
         let m = r(lax::reshape(&f32s(&flat), &[rows.len(), n]));
-        let plan = check(&format!("any/all of rows of {n}"), any_all, (m,), &["reduce_"]);
+        let plan = check(
+            &format!("any/all of rows of {n}"),
+            any_all,
+            (m,),
+            &["reduce_"],
+        );
         assert!(plan.contains("4 lanes"), "{plan}");
     }
 }
