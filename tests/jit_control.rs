@@ -165,6 +165,102 @@ fn collatz_steps_on_i32() {
     assert_eq!(steps.to_vec::<i32>().unwrap(), vec![111, 0, 8], "{plan}");
 }
 
+/// `any` and `all` (reduce_max / reduce_min of a bool computed inline) of `x > 0.5` along
+/// the last axis and over everything.
+fn any_all(x: &Array) -> (Array, Array, Array, Array) {
+    let big = r(lax::gt(x, &lit(x, 0.5)));
+    let last = x.shape().len() - 1;
+    let every: Vec<usize> = (0..=last).collect();
+    (
+        r(lax::reduce_max(&big, &[last])),
+        r(lax::reduce_min(&big, &[last])),
+        r(lax::reduce_max(&big, &every)),
+        r(lax::reduce_min(&big, &every)),
+    )
+}
+
+/// Vectorised `any`/`all` (lane masks, leaving at the first deciding vector step or tail
+/// element) match the interpreter: lengths that are and are not a multiple of the vector
+/// step (16 f32 or 8 f64 elements), all false, all true, one true or one false at the start,
+/// at the end of the vector part, in the tail, at the very end; rows deciding differently.
+#[test]
+fn any_and_all_of_an_inline_predicate_run_in_lanes() {
+    for n in [16usize, 17, 35, 100, 1003] {
+        let step = 16;
+        let mut spots = vec![0, n / step * step - 1, n - 1];
+        if n % step != 0 {
+            spots.push(n / step * step);
+        }
+        let mut rows: Vec<Vec<f32>> = vec![vec![0.0; n], vec![1.0; n]];
+        for &p in &spots {
+            let mut one_true = vec![0.0f32; n];
+            one_true[p] = 1.0;
+            let mut one_false = vec![1.0f32; n];
+            one_false[p] = 0.0;
+            rows.push(one_true);
+            rows.push(one_false);
+        }
+        for row in &rows {
+            let what = format!("any/all of {n} f32");
+            let plan = check(&what, any_all, (f32s(row),), &["reduce_max", "reduce_min"]);
+            let reduces: Vec<&str> = plan.lines().filter(|l| l.contains("reduce_")).collect();
+            assert!(!reduces.is_empty(), "{plan}");
+            for l in reduces {
+                assert!(
+                    l.contains("4 lanes"),
+                    "{what}: a bool reduction is scalar:\n{plan}"
+                );
+            }
+            let wide: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+            let what = format!("any/all of {n} f64");
+            let plan = check(&what, any_all, (Array::from_slice(&wide),), &["reduce_"]);
+            assert!(plan.contains("2 lanes"), "{what}:\n{plan}");
+        }
+        // Several rows at once: each row is reduced (and decided) on its own.
+        let flat: Vec<f32> = rows.concat();
+        let m = r(lax::reshape(&f32s(&flat), &[rows.len(), n]));
+        let plan = check(
+            &format!("any/all of rows of {n}"),
+            any_all,
+            (m,),
+            &["reduce_"],
+        );
+        assert!(plan.contains("4 lanes"), "{plan}");
+    }
+}
+
+/// The batched while of `vmap(newton)`: its cond reduces the per-element predicate with
+/// `any` in vector lanes.
+#[test]
+fn a_batched_while_tests_its_predicate_in_lanes() {
+    let newton = |a: &Array| {
+        let (x, _) = r(while_loop(
+            |(x, i): &(Array, Array)| {
+                let res = r(lax::abs(&r(lax::sub(&r(lax::mul(x, x)), a))));
+                let far = r(lax::gt(&res, &r(lax::mul(a, &lit(a, 1e-5)))));
+                r(lax::and(&far, &r(lax::lt(i, &Array::scalar(100i32)))))
+            },
+            |(x, i): &(Array, Array)| {
+                let next = r(lax::mul(&r(lax::add(x, &r(lax::div(a, x)))), &lit(x, 0.5)));
+                (next, r(lax::add(i, &Array::scalar(1i32))))
+            },
+            (a.clone(), Array::scalar(0i32)),
+        ));
+        x
+    };
+    let plan = check(
+        "vmap(newton)",
+        vmap(newton),
+        (ramp(1003, 0.37, 0.01),),
+        &["while"],
+    );
+    assert!(
+        plan.lines()
+            .any(|l| l.contains("reduce_max") && l.contains("4 lanes")),
+        "{plan}"
+    );
+}
+
 #[test]
 fn while_with_zero_iterations_returns_the_init_carry() {
     let f = |x: &Array| {

@@ -261,6 +261,18 @@ fn neg(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
 
 fn abs(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
     match a.from {
+        // x86-64 lowers a vector `fabs` by building the sign mask in registers each time; a
+        // constant mask (the same bits cleared) is loaded once or read from memory.
+        DType::F32 if a.vec => {
+            let m = b.ins().f32const(f32::from_bits(u32::MAX >> 1));
+            let m = b.ins().splat(a.ty, m);
+            b.ins().band(a.x, m)
+        }
+        DType::F64 if a.vec => {
+            let m = b.ins().f64const(f64::from_bits(u64::MAX >> 1));
+            let m = b.ins().splat(a.ty, m);
+            b.ins().band(a.x, m)
+        }
         DType::F32 | DType::F64 => b.ins().fabs(a.x),
         DType::I32 => b.ins().iabs(a.x),
         DType::U32 | DType::Bool => a.x,

@@ -367,7 +367,7 @@ impl Builder<'_> {
             .count();
         let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. });
         let last_is_reduced = self.s.groups.len() > self.s.kept_groups;
-        if !is_arg && last_is_reduced && self.g.nodes[x].dtype != DType::Bool {
+        if !is_arg && last_is_reduced {
             let (extent, dims) = self.s.groups.last().expect("checked").clone();
             self.s.inner_dims = dims;
             self.set_lanes(&[], extent);

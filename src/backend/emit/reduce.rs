@@ -1,5 +1,6 @@
 //! Reductions: sum/max/min with several vector accumulators along the innermost reduced group,
-//! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), and argmax/argmin.
+//! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), `any`/`all` of bools (lane masks
+//! tested per vector step, leaving as soon as the result is decided), and argmax/argmin.
 
 use super::{flags, for_range, val_raw, Emitter};
 use crate::backend::graph::NodeId;
@@ -11,7 +12,7 @@ use crate::core::error::Result;
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{types, Block, BlockArg, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// Elements an f32 sum adds in f32 before moving the partial sums to f64.
@@ -74,6 +75,9 @@ impl Emitter<'_, '_> {
         let lanes = c.lanes;
         if dt == DType::F32 && matches!(c.op, ReduceOp::Sum { .. }) {
             return self.wide_sum(b, c);
+        }
+        if dt == DType::Bool && c.n_kept_groups < self.k.s.groups.len() {
+            return self.any_all(b, c);
         }
         let id = sconst(b, c.op.identity(dt));
         let mut carried = vec![id];
@@ -268,6 +272,73 @@ impl Emitter<'_, '_> {
         self.vector_then_scalar(b, gi, ext, carried, &mut body, &mut tail)
     }
 
+    /// `any` (reduce_max of bools) or `all` (reduce_min): each vector step ORs (ANDs) its
+    /// lane masks and tests them with `vany_true` (`vall_true`), each scalar tail element is
+    /// tested alone, and the loops are left at the first step that decides the result (a true
+    /// element for `any`, a false one for `all`).
+    fn any_all(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
+        let any = match c.op {
+            ReduceOp::Max { .. } => true,
+            ReduceOp::Min { .. } => false,
+            _ => unreachable!("bool reductions other than max/min are not any/all"),
+        };
+        let done = b.create_block();
+        b.append_block_param(done, types::I8);
+        self.any_all_loops(b, c, any, done, c.n_kept_groups)?;
+        let undecided = b.ins().iconst(types::I8, !any as i64);
+        b.ins().jump(done, &[BlockArg::Value(undecided)]);
+        b.switch_to_block(done);
+        Ok(b.block_params(done)[0])
+    }
+
+    fn any_all_loops(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        any: bool,
+        done: Block,
+        gi: usize,
+    ) -> Result<()> {
+        let ng = self.k.s.groups.len();
+        let ext = self.k.s.groups[gi].0 as i64;
+        if gi + 1 < ng {
+            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+                s.k.vars[gi] = Some(i);
+                s.any_all_loops(b, c, any, done, gi + 1)?;
+                Ok(vec![])
+            })?;
+            return Ok(());
+        }
+        let comb = reduce_combiner(c.op, DType::Bool);
+        let mut masks: Vec<Value> = Vec::with_capacity(UNROLL);
+        let mut body = |s: &mut Self, b: &mut FunctionBuilder, u: usize, cs: Vec<Value>| {
+            let cx = s.ops_cx();
+            let v = s.eval(b, c.x, c.xm)?;
+            masks.push(to_vec(b, &cx, DType::Bool, v));
+            if u + 1 == UNROLL {
+                let mut m = Val::V(masks[0]);
+                for &q in &masks[1..] {
+                    m = ops::combine(b, &cx, &comb, DType::Bool, m, Val::V(q));
+                }
+                masks.clear();
+                let flag = if any {
+                    b.ins().vany_true(val_raw(m))
+                } else {
+                    b.ins().vall_true(val_raw(m))
+                };
+                leave_if_decided(b, flag, any, done);
+            }
+            Ok(cs)
+        };
+        let mut tail = |s: &mut Self, b: &mut FunctionBuilder, cs: Vec<Value>| {
+            let flag = val_raw(s.eval(b, c.x, c.xm)?);
+            leave_if_decided(b, flag, any, done);
+            Ok(cs)
+        };
+        self.vector_then_scalar(b, gi, ext, vec![], &mut body, &mut tail)?;
+        Ok(())
+    }
+
     /// argmax/argmin along one axis: the first extremum, NaN counting as the extremum.
     fn arg_reduce(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
         let dt = self.dt(c.x);
@@ -316,6 +387,20 @@ impl Emitter<'_, '_> {
         })?;
         Ok(b.ins().ireduce(types::I32, out[1]))
     }
+}
+
+/// Jump to `done` with the result when `flag` (an element or a step's `vany_true` /
+/// `vall_true`) decides it: true for `any`, false for `all`; else continue here.
+fn leave_if_decided(b: &mut FunctionBuilder, flag: Value, any: bool, done: Block) {
+    let go_on = b.create_block();
+    let decided = b.ins().iconst(types::I8, any as i64);
+    let out = [BlockArg::Value(decided)];
+    if any {
+        b.ins().brif(flag, done, &out, go_on, &[]);
+    } else {
+        b.ins().brif(flag, go_on, &[], done, &out);
+    }
+    b.switch_to_block(go_on);
 }
 
 /// The reduction being emitted: `node = op(x)`, `x` read at map `xm`.
