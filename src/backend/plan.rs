@@ -223,7 +223,13 @@ impl Kernel {
                 "{} {extents:?} of n{x} -> n{node}: {} nodes inline, {}",
                 op.name(),
                 s.computed(),
-                lanes(" accumulators")
+                if g.nodes[*x].dtype == DType::Bool {
+                    // any/all: each step's masks are combined at once, and the loop stops at
+                    // the first step that decides the result.
+                    lanes(" masks per step, early exit")
+                } else {
+                    lanes(" accumulators")
+                }
             ),
             KernelKind::Control(c) => {
                 let Kind::Control { op, operands } = &g.nodes[c.node].kind else {
