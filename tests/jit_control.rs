@@ -806,7 +806,7 @@ fn proptest_cases(default: u32) -> u32 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: proptest_cases(64), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(256), ..ProptestConfig::default() })]
 
     /// Random exact programs (tests/jit.rs's generator) as the bodies of scan, while and cond
     /// on random shapes: the compiled loop equals the interpreter bit for bit.
