@@ -1554,3 +1554,44 @@ fn large_kernels_split_across_threads_match_unsplit_runs() {
         );
     }
 }
+
+#[test]
+fn a_computed_vector_spread_by_an_outer_product_is_stored_once() {
+    // c + outer(tanh(v) * 2 + 1, w): the [64] chain gets a buffer of its own instead of being
+    // recomputed at each of the 4,096 elements of the [64, 64] loop.
+    let f = |a: &[Array]| -> Result<Vec<Array>> {
+        let t = lax::add(
+            &lax::mul(&lax::tanh(&a[1])?, &lax::scalar_like(&a[1], 2.0))?,
+            &lax::scalar_like(&a[1], 1.0),
+        )?;
+        let outer = lax::dot_general(&t, &a[2], DotGeneral::new(&[], &[], &[], &[]))?;
+        Ok(vec![lax::add(&a[0], &outer)?])
+    };
+    let args = [
+        reshaped(&values(DType::F32, 64 * 64, 1, false, 1.0), &[64, 64]),
+        values(DType::F32, 64, 2, false, 1.0),
+        values(DType::F32, 64, 3, false, 1.0),
+    ];
+    check(
+        "spread chain",
+        &f,
+        &args,
+        summation_tol(DType::F32, Tol::Close(1e-6, 1e-6)),
+    );
+    let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+    let exe = backend::compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+    let plan = exe.kernels_summary();
+    assert!(plan.contains("loop [64] ->"), "{plan}");
+    let big = plan
+        .lines()
+        .find(|l| l.contains("[4096]") || l.contains("[64, 64]"));
+    let inline: usize = big
+        .and_then(|l| l.split("]: ").nth(1))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no [64, 64] loop line:\n{plan}"));
+    assert!(
+        inline <= 4,
+        "the chain is recomputed in the big loop:\n{plan}"
+    );
+}

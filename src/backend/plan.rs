@@ -377,6 +377,36 @@ pub fn is_inline_kind(k: &Kind) -> bool {
     )
 }
 
+/// A value computed by a chain of ops and spread by a broadcast over at least this many times
+/// its own elements is stored once (a small buffer) instead of recomputed at every element it
+/// is spread to, e.g. the vector of an outer product or of a vector-matrix product in a loop
+/// body (emission does not hoist values that are uniform along inner loops).
+const SPREAD_STORE_RATIO: usize = 8;
+
+/// The node a chain of views (reshape, transpose, squeeze) reads.
+fn through_views(g: &Graph, mut n: NodeId) -> NodeId {
+    while matches!(
+        g.nodes[n].kind,
+        Kind::Reshape | Kind::Squeeze | Kind::Transpose { .. }
+    ) {
+        n = g.nodes[n].arg;
+    }
+    n
+}
+
+/// An elementwise op that is expensive or has an operand that is itself computed (not a load,
+/// literal or view): recomputing it costs more than loading it.
+fn computes_a_chain(g: &Graph, n: NodeId) -> bool {
+    let computed = |k: &Kind| matches!(k, Kind::Unary(..) | Kind::Binary(..) | Kind::Select(_));
+    let node = &g.nodes[n];
+    computed(&node.kind)
+        && (is_expensive(&node.kind)
+            || node
+                .operands()
+                .iter()
+                .any(|&o| computed(&g.nodes[through_views(g, o)].kind)))
+}
+
 /// Worth computing once and storing when used more than once.
 fn is_expensive(k: &Kind) -> bool {
     use crate::prims::unary::Cost;
@@ -579,6 +609,14 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
     for &o in &g.outputs {
         if !matches!(g.nodes[o].kind, Kind::Lit(_)) {
             needs[o] = true;
+        }
+    }
+    for node in &g.nodes {
+        if let Kind::Broadcast { .. } = node.kind {
+            let src = through_views(g, node.arg);
+            if node.size() >= SPREAD_STORE_RATIO * g.nodes[src].size() && computes_a_chain(g, src) {
+                needs[src] = true;
+            }
         }
     }
     for &f in force {
