@@ -437,6 +437,9 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 control_node(g, op, ins, &avals)?
             }
+            Prim::Linalg(op) => {
+                return Err(Error::Jit(format!("{} cannot be compiled yet", op.name())))
+            }
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;
