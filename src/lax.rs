@@ -344,6 +344,12 @@ pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
     Ok((o.pop().expect("three outputs"), piv, perm))
 }
 
+/// `lu_pivots_to_permutation(pivots, permutation_size)`: the row order the swaps produce.
+pub fn lu_pivots_to_permutation(pivots: &Array, permutation_size: usize) -> Result<Array> {
+    let op = LinalgOp::LuPivotsToPermutation { permutation_size };
+    bind1(Prim::Linalg(op), std::slice::from_ref(pivots))
+}
+
 pub fn threefry2x32(k0: &Array, k1: &Array, x0: &Array, x1: &Array) -> Result<(Array, Array)> {
     let mut outs = bind(
         Prim::Random(RandomOp::Threefry2x32),

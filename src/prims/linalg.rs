@@ -27,6 +27,9 @@ pub enum LinalgOp {
     },
     /// `lu`: `(lu, pivots, permutation)` with `a[permutation] = L U`.
     Lu,
+    /// `lu_pivots_to_permutation`: the row order LAPACK-style `pivots` (`[..., k]`, row `i`
+    /// swapped with row `pivots[i]` in turn) produce on `permutation_size` rows.
+    LuPivotsToPermutation { permutation_size: usize },
 }
 
 impl LinalgOp {
@@ -35,6 +38,7 @@ impl LinalgOp {
             LinalgOp::Cholesky => "cholesky",
             LinalgOp::TriangularSolve { .. } => "triangular_solve",
             LinalgOp::Lu => "lu",
+            LinalgOp::LuPivotsToPermutation { .. } => "lu_pivots_to_permutation",
         }
     }
 
@@ -54,6 +58,10 @@ impl LinalgOp {
                 ("transpose_a", b(transpose_a)),
                 ("unit_diagonal", b(unit_diagonal)),
             ],
+            LinalgOp::LuPivotsToPermutation { permutation_size } => vec![(
+                "permutation_size",
+                Param::Text(permutation_size.to_string()),
+            )],
             _ => vec![],
         }
     }
@@ -83,7 +91,18 @@ impl LinalgOp {
             Ok((a.shape[nd - 2], a.shape[nd - 1]))
         };
         let strong = |a: &Aval| a.clone().weak(false);
-        match self {
+        match *self {
+            LinalgOp::LuPivotsToPermutation { permutation_size } => {
+                let p = avals[0];
+                let nd = p.ndim();
+                if p.dtype != DType::I32 || nd < 1 || p.shape[nd - 1] > permutation_size {
+                    return Err(Error::type_err(format!(
+                        "lu_pivots_to_permutation requires int32 pivots [..., k] with k <= permutation_size={permutation_size}, got {p}"
+                    )));
+                }
+                let shape = [&p.shape[..nd - 1], &[permutation_size]].concat();
+                Ok(vec![Aval::new(shape, DType::I32)])
+            }
             LinalgOp::Cholesky => {
                 matrices(avals[0], true)?;
                 Ok(vec![strong(avals[0])])
@@ -111,7 +130,7 @@ impl LinalgOp {
                     return bad("requires a and b to have the same number of dimensions and equal batch dimensions");
                 }
                 let k = a.shape[a.ndim() - 1];
-                if k != if *left_side { m } else { n } {
+                if k != if left_side { m } else { n } {
                     return bad("requires the size of a to match b's rows (left side) or columns (right side)");
                 }
                 Ok(vec![strong(b)])
@@ -122,8 +141,11 @@ impl LinalgOp {
     pub fn eval(&self, args: &[Array], out: Vec<Aval>) -> Result<Vec<Array>> {
         let a = &args[0];
         let nd = a.ndim();
-        let (m, n) = (a.shape()[nd - 2], a.shape()[nd - 1]);
+        let (m, n) = (a.shape()[nd.max(2) - 2], a.shape()[nd.max(1) - 1]);
         match self {
+            LinalgOp::LuPivotsToPermutation { permutation_size } => {
+                pivots_to_permutation(a, *permutation_size, &out[0])
+            }
             LinalgOp::Cholesky => {
                 let data = match a.data()? {
                     Data::F32(x) => Data::F32(run(x, |x, o| rt::cholesky(n, x, o))),
@@ -244,6 +266,7 @@ impl LinalgOp {
                 let t = lu_jvp(&outs[0], a_dot, &outs[2])?;
                 Ok((outs, vec![Some(t), None, None]))
             }
+            LinalgOp::LuPivotsToPermutation { .. } => Ok((outs, vec![None])),
         }
     }
 
@@ -416,4 +439,24 @@ fn lu_jvp(lu: &Array, a_dot: &Array, perm: &Array) -> Result<Array> {
     let l_dot = matmul(&l, &tril(&lau, -1)?)?;
     let u_dot = matmul(&triu(&lau, 0)?, &u)?;
     lax::add(&l_dot, &u_dot)
+}
+
+/// `lu_pivots_to_permutation` on concrete pivots.
+fn pivots_to_permutation(a: &Array, m: usize, out: &Aval) -> Result<Vec<Array>> {
+    let piv = a.as_slice::<i32>()?;
+    let k = a.shape()[a.ndim() - 1];
+    let batch = out.size() / m.max(1);
+    let mut perm = Vec::with_capacity(batch * m);
+    for b in 0..batch {
+        let mut p: Vec<i32> = (0..m as i32).collect();
+        for i in 0..k {
+            // Out-of-range pivots leave the row in place (never an out-of-bounds swap).
+            let j = piv[b * k + i];
+            if (0..m as i32).contains(&j) {
+                p.swap(i, j as usize);
+            }
+        }
+        perm.extend(p);
+    }
+    Ok(vec![Array::from_concrete(out.clone(), Data::I32(perm))])
 }
