@@ -28,8 +28,18 @@ fn input(d: &Value, name: &str, shape: &[usize], dt: DType) -> Array {
 
 fn to_f64(x: &Array) -> Vec<f64> {
     match x.dtype() {
-        DType::F32 => x.to_vec::<f32>().unwrap().iter().map(|&v| v as f64).collect(),
-        DType::I32 => x.to_vec::<i32>().unwrap().iter().map(|&v| v as f64).collect(),
+        DType::F32 => x
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect(),
+        DType::I32 => x
+            .to_vec::<i32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect(),
         _ => x.to_vec::<f64>().unwrap(),
     }
 }
@@ -39,7 +49,11 @@ fn to_f64(x: &Array) -> Vec<f64> {
 fn assert_close(what: &str, got: &Array, want: &Value) {
     let want = floats(want);
     let got_v = to_f64(got);
-    let rtol = if got.dtype() == DType::F32 { 2e-4 } else { 1e-10 };
+    let rtol = if got.dtype() == DType::F32 {
+        2e-4
+    } else {
+        1e-10
+    };
     assert_eq!(got_v.len(), want.len(), "{what}: {got_v:?} vs JAX {want:?}");
     for (i, (g, w)) in got_v.iter().zip(&want).enumerate() {
         assert!(
@@ -79,66 +93,160 @@ fn against_jax(mode: Mode, dt: DType) {
     let wk = input(&d, "Wk", &[n, k], dt);
     let m = format!("{mode:?} {dt:?}");
 
-    let x = call(mode, |a: &Array, b: &Array| la::solve(a, b), (a.clone(), b.clone()));
+    let x = call(
+        mode,
+        |a: &Array, b: &Array| la::solve(a, b),
+        (a.clone(), b.clone()),
+    );
     assert_close(&format!("solve {m}"), &x, &j["solve"]);
     let wc = w.clone();
     let loss = move |a: &Array, b: &Array| jnp::sum(la::solve(a, b) * &wc, None, false);
-    let (ga, gb) = call(mode, grad(loss).argnums((ARG0, ARG1)), (a.clone(), b.clone()));
+    let (ga, gb) = call(
+        mode,
+        grad(loss).argnums((ARG0, ARG1)),
+        (a.clone(), b.clone()),
+    );
     assert_close(&format!("grad solve wrt A {m}"), &ga, &j["solve_grad_a"]);
     assert_close(&format!("grad solve wrt b {m}"), &gb, &j["solve_grad_b"]);
     let wkc = wk.clone();
     let loss = move |a: &Array, b: &Array| jnp::sum(la::solve(a, b) * &wkc, None, false);
-    let (ga, gb) = call(mode, grad(loss).argnums((ARG0, ARG1)), (a.clone(), bm.clone()));
-    assert_close(&format!("solve matrix rhs {m}"), &la::solve(&a, &bm), &j["solve_mat"]);
-    assert_close(&format!("grad solve matrix wrt A {m}"), &ga, &j["solve_mat_grad_a"]);
-    assert_close(&format!("grad solve matrix wrt B {m}"), &gb, &j["solve_mat_grad_b"]);
+    let (ga, gb) = call(
+        mode,
+        grad(loss).argnums((ARG0, ARG1)),
+        (a.clone(), bm.clone()),
+    );
+    assert_close(
+        &format!("solve matrix rhs {m}"),
+        &la::solve(&a, &bm),
+        &j["solve_mat"],
+    );
+    assert_close(
+        &format!("grad solve matrix wrt A {m}"),
+        &ga,
+        &j["solve_mat_grad_a"],
+    );
+    assert_close(
+        &format!("grad solve matrix wrt B {m}"),
+        &gb,
+        &j["solve_mat_grad_b"],
+    );
 
-    assert_close(&format!("inv {m}"), &call(mode, |a: &Array| la::inv(a), (a.clone(),)), &j["inv"]);
+    assert_close(
+        &format!("inv {m}"),
+        &call(mode, |a: &Array| la::inv(a), (a.clone(),)),
+        &j["inv"],
+    );
     let wc = ww.clone();
-    let g = call(mode, grad(move |a: &Array| jnp::sum(la::inv(a) * &wc, None, false)), (a.clone(),));
+    let g = call(
+        mode,
+        grad(move |a: &Array| jnp::sum(la::inv(a) * &wc, None, false)),
+        (a.clone(),),
+    );
     assert_close(&format!("grad inv {m}"), &g, &j["inv_grad"]);
-    assert_close(&format!("det {m}"), &call(mode, |a: &Array| la::det(a), (a.clone(),)), &j["det"]);
+    assert_close(
+        &format!("det {m}"),
+        &call(mode, |a: &Array| la::det(a), (a.clone(),)),
+        &j["det"],
+    );
     let g = call(mode, grad(|a: &Array| la::det(a)), (a.clone(),));
     assert_close(&format!("grad det {m}"), &g, &j["det_grad"]);
     let (sign, logdet) = call(mode, |a: &Array| la::slogdet(a), (a.clone(),));
-    assert_close(&format!("slogdet {m}"), &jnp::stack(&[sign, logdet], 0), &j["slogdet"]);
+    assert_close(
+        &format!("slogdet {m}"),
+        &jnp::stack(&[sign, logdet], 0),
+        &j["slogdet"],
+    );
     let g = call(mode, grad(|a: &Array| la::slogdet(a).1), (a.clone(),));
     assert_close(&format!("grad slogdet {m}"), &g, &j["slogdet_grad"]);
 
     let c = call(mode, |s: &Array| la::cholesky(s), (s.clone(),));
     assert_close(&format!("cholesky {m}"), &c, &j["cholesky"]);
     let wc = ww.clone();
-    let g = call(mode, grad(move |s: &Array| jnp::sum(la::cholesky(s) * &wc, None, false)), (s.clone(),));
+    let g = call(
+        mode,
+        grad(move |s: &Array| jnp::sum(la::cholesky(s) * &wc, None, false)),
+        (s.clone(),),
+    );
     assert_close(&format!("grad cholesky {m}"), &g, &j["cholesky_grad"]);
 
     for trans in [0u8, 1] {
-        let x = call(mode, move |l: &Array, b: &Array| sla::solve_triangular(l, b, trans, true, false), (l.clone(), b.clone()));
-        assert_close(&format!("solve_triangular trans={trans} {m}"), &x, &j[format!("solve_triangular_{trans}")]);
+        let x = call(
+            mode,
+            move |l: &Array, b: &Array| sla::solve_triangular(l, b, trans, true, false),
+            (l.clone(), b.clone()),
+        );
+        assert_close(
+            &format!("solve_triangular trans={trans} {m}"),
+            &x,
+            &j[format!("solve_triangular_{trans}")],
+        );
         let wc = w.clone();
-        let loss = move |l: &Array, b: &Array| jnp::sum(sla::solve_triangular(l, b, trans, true, false) * &wc, None, false);
-        let (ga, gb) = call(mode, grad(loss).argnums((ARG0, ARG1)), (l.clone(), b.clone()));
-        assert_close(&format!("grad solve_triangular {trans} wrt a {m}"), &ga, &j[format!("solve_triangular_{trans}_grad_a")]);
-        assert_close(&format!("grad solve_triangular {trans} wrt b {m}"), &gb, &j[format!("solve_triangular_{trans}_grad_b")]);
+        let loss = move |l: &Array, b: &Array| {
+            jnp::sum(
+                sla::solve_triangular(l, b, trans, true, false) * &wc,
+                None,
+                false,
+            )
+        };
+        let (ga, gb) = call(
+            mode,
+            grad(loss).argnums((ARG0, ARG1)),
+            (l.clone(), b.clone()),
+        );
+        assert_close(
+            &format!("grad solve_triangular {trans} wrt a {m}"),
+            &ga,
+            &j[format!("solve_triangular_{trans}_grad_a")],
+        );
+        assert_close(
+            &format!("grad solve_triangular {trans} wrt b {m}"),
+            &gb,
+            &j[format!("solve_triangular_{trans}_grad_b")],
+        );
     }
 
-    let x = call(mode, |s: &Array, b: &Array| sla::cho_solve((&sla::cho_factor(s, true).0, true), b), (s.clone(), bm.clone()));
+    let x = call(
+        mode,
+        |s: &Array, b: &Array| sla::cho_solve((&sla::cho_factor(s, true).0, true), b),
+        (s.clone(), bm.clone()),
+    );
     assert_close(&format!("cho_solve {m}"), &x, &j["cho_solve"]);
     let (lu, piv) = call(mode, |a: &Array| sla::lu_factor(a), (a.clone(),));
     assert_close(&format!("lu_factor lu {m}"), &lu, &j["lu_factor_lu"]);
-    assert_eq!(to_f64(&piv), floats(&j["lu_factor_piv"]), "lu_factor pivots {m}");
+    assert_eq!(
+        to_f64(&piv),
+        floats(&j["lu_factor_piv"]),
+        "lu_factor pivots {m}"
+    );
     for trans in [0u8, 1] {
-        let x = call(mode, move |lu: &Array, piv: &Array, b: &Array| sla::lu_solve((lu, piv), b, trans), (lu.clone(), piv.clone(), bm.clone()));
-        assert_close(&format!("lu_solve trans={trans} {m}"), &x, &j[format!("lu_solve_{trans}")]);
+        let x = call(
+            mode,
+            move |lu: &Array, piv: &Array, b: &Array| sla::lu_solve((lu, piv), b, trans),
+            (lu.clone(), piv.clone(), bm.clone()),
+        );
+        assert_close(
+            &format!("lu_solve trans={trans} {m}"),
+            &x,
+            &j[format!("lu_solve_{trans}")],
+        );
     }
     let perm = call(mode, |a: &Array| or_raise(lax::lu(a)).2, (a.clone(),));
     assert_eq!(to_f64(&perm), floats(&j["lu_perm"]), "lu permutation {m}");
     let wc = ww.clone();
-    let g = call(mode, grad(move |a: &Array| jnp::sum(or_raise(lax::lu(a)).0 * &wc, None, false)), (a.clone(),));
+    let g = call(
+        mode,
+        grad(move |a: &Array| jnp::sum(or_raise(lax::lu(a)).0 * &wc, None, false)),
+        (a.clone(),),
+    );
     assert_close(&format!("grad lu {m}"), &g, &j["lu_grad"]);
 
     let xs = input(&d, "As", &[nb, n, n], dt);
     let ys = input(&d, "bs", &[nb, n], dt);
-    let v = call(mode, vmap(|a: &Array, b: &Array| la::solve(a, b)), (xs.clone(), ys.clone()));
+    let v = call(
+        mode,
+        vmap(|a: &Array, b: &Array| la::solve(a, b)),
+        (xs.clone(), ys.clone()),
+    );
     assert_close(&format!("vmap solve {m}"), &v, &j["vmap_solve"]);
     let wc = w.clone();
     let loss = move |a: &Array, b: &Array| jnp::sum(la::solve(a, b) * &wc, None, false);

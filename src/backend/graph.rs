@@ -302,6 +302,14 @@ impl Graph {
 }
 
 /// Flatten `cj` (its inputs become `Input` nodes).
+/// What the error of a primitive without compiled kernels yet says (`jit` interprets those).
+const NOT_YET: &str = "cannot be compiled yet";
+
+/// Is `e` the error of a primitive without compiled kernels yet?
+pub fn not_compilable_yet(e: &Error) -> bool {
+    matches!(e, Error::Jit(m) if m.ends_with(NOT_YET))
+}
+
 pub fn build(cj: &ClosedJaxpr) -> Result<Graph> {
     let mut g = Graph {
         nodes: Vec::new(),
@@ -437,9 +445,7 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 control_node(g, op, ins, &avals)?
             }
-            Prim::Linalg(op) => {
-                return Err(Error::Jit(format!("{} cannot be compiled yet", op.name())))
-            }
+            Prim::Linalg(op) => return Err(Error::Jit(format!("{} {NOT_YET}", op.name()))),
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;

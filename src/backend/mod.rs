@@ -51,6 +51,8 @@ mod plan;
 mod rewrites;
 mod schedule;
 
+pub use graph::not_compilable_yet;
+
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
