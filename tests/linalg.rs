@@ -12,7 +12,7 @@ use cranax::numpy as jnp;
 use cranax::numpy::linalg as la;
 use cranax::pytree::ArgTuple;
 use cranax::scipy::linalg as sla;
-use cranax::test_util::Mode as GradMode;
+use cranax::test_util::FWD_REV;
 use cranax::{check_grads, grad, jit, lax, vmap, Array, DType, Function, Result, ARG0, ARG1};
 use jax_data::{floats, load};
 use serde_json::Value;
@@ -274,4 +274,239 @@ fn against_jax_f32_eager() {
 #[test]
 fn against_jax_f32_jit() {
     against_jax(Mode::Jit, DType::F32)
+}
+
+// ---- check_grads on each primitive (f64, fwd and rev, order 2) -----------------------------
+
+fn f64m(v: Vec<f64>, shape: &[usize]) -> Array {
+    Array::from_vec(v, shape).unwrap()
+}
+
+/// A well-conditioned 4x4 test matrix (needs row swaps: a small leading entry).
+fn mat4() -> Array {
+    let v: Vec<f64> = (0..16)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) * 0.3 + if i % 5 == 0 { 3.0 } else { 0.0 })
+        .collect();
+    let mut v = v;
+    v[0] = 0.05;
+    f64m(v, &[4, 4])
+}
+
+#[test]
+fn check_grads_cholesky() {
+    let a = mat4();
+    let spd = jnp::matmul(&a, jnp::transpose(&a, None)) + jnp::eye(4, DType::F64) * 2.0;
+    // Through the symmetrising wrapper, as JAX's test does (the primitive reads one triangle).
+    let f = |s: &Array| la::cholesky(s);
+    check_grads(&f, (spd,), 2, FWD_REV).unwrap();
+}
+
+#[test]
+fn check_grads_triangular_solve() {
+    let l = jnp::add(la::cholesky(jnp::eye(4, DType::F64) * 4.0), mat4() * 0.1);
+    let b = f64m((0..12).map(|i| (i as f64 * 0.37).sin()).collect(), &[4, 3]);
+    for (left, lower, trans, unit) in [
+        (true, true, false, false),
+        (true, false, true, false),
+        (false, true, true, true),
+        (false, false, false, false),
+    ] {
+        let b = if left {
+            b.clone()
+        } else {
+            jnp::transpose(&b, None)
+        };
+        let f = move |a: &Array, b: &Array| {
+            or_raise(lax::triangular_solve(a, b, left, lower, trans, false, unit))
+        };
+        check_grads(&f, (l.clone(), b), 2, FWD_REV)
+            .unwrap_or_else(|e| panic!("left={left} lower={lower} trans={trans} unit={unit}: {e}"));
+    }
+}
+
+#[test]
+fn check_grads_lu() {
+    let f = |a: &Array| or_raise(lax::lu(a)).0;
+    check_grads(&f, (mat4(),), 2, FWD_REV).unwrap();
+    // Non-square, both ways.
+    let wide = or_raise(lax::slice(&mat4(), &[0, 0], &[3, 4], None));
+    check_grads(&f, (wide.clone(),), 1, FWD_REV).unwrap();
+    check_grads(&f, (jnp::transpose(&wide, None),), 1, FWD_REV).unwrap();
+}
+
+#[test]
+fn check_grads_solve_and_friends() {
+    let b = f64m(vec![1.0, -2.0, 0.5, 3.0], &[4]);
+    let f = |a: &Array, b: &Array| la::solve(a, b);
+    check_grads(&f, (mat4(), b), 2, FWD_REV).unwrap();
+    check_grads(&|a: &Array| la::inv(a), (mat4(),), 1, FWD_REV).unwrap();
+    check_grads(&|a: &Array| la::slogdet(a).1, (mat4(),), 2, FWD_REV).unwrap();
+    check_grads(&|a: &Array| la::det(a), (mat4(),), 1, FWD_REV).unwrap();
+}
+
+// ---- reconstruction identities on random sizes 1..64 ---------------------------------------
+
+/// Max |x - y| relative to max |y|.
+fn rel_err(x: &Array, y: &Array) -> f64 {
+    let (x, y) = (to_f64(x), to_f64(y));
+    let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
+    x.iter()
+        .zip(&y)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale
+}
+
+/// L Lᵀ = A and P L U = A within 1e-12 (f64) and 1e-5 (f32) of max |A|, on random matrices
+/// (normal entries; A + n I for LU, B Bᵀ + n I for Cholesky) of sizes 1..64, in a batch of 2.
+#[test]
+fn reconstruction_identities() {
+    for (dt, tol) in [(DType::F64, 1e-12), (DType::F32, 1e-5)] {
+        for (i, n) in [1usize, 2, 3, 7, 16, 33, 64].into_iter().enumerate() {
+            let key = cranax::random::PRNGKey(i as i64);
+            let x = cranax::random::normal(&key, &[2, n, n], dt).unwrap();
+            let eye = lax::convert_element_type(&jnp::eye(n, DType::F64), dt).unwrap();
+            let spd = jnp::matmul(&x, jnp::transpose(&x, Some(&[0, 2, 1]))) + &eye * n as f64;
+            let l = la::cholesky(&spd);
+            let llt = jnp::matmul(&l, jnp::transpose(&l, Some(&[0, 2, 1])));
+            assert!(
+                rel_err(&llt, &spd) < tol,
+                "L Lᵀ = A, n={n} {dt:?}: {}",
+                rel_err(&llt, &spd)
+            );
+            let a = &x + &eye * 0.5;
+            let (lu, _, perm) = or_raise(lax::lu(&a));
+            let tri = |lower: bool| {
+                let r = lax::iota(DType::I32, &[n, n], 0).unwrap();
+                let c = lax::iota(DType::I32, &[n, n], 1).unwrap();
+                let keep = if lower {
+                    jnp::greater(&r, &c)
+                } else {
+                    jnp::less_equal(&r, &c)
+                };
+                jnp::where_(keep, &lu, 0.0)
+            };
+            let ll = tri(true) + &eye;
+            let pa = jnp::stack(
+                &(0..2)
+                    .map(|b| jnp::take(a.at(b as i32), perm.at(b as i32), 0))
+                    .collect::<Vec<_>>(),
+                0,
+            );
+            let recon = jnp::matmul(&ll, tri(false));
+            assert!(
+                rel_err(&recon, &pa) < tol * 10.0,
+                "P L U = A, n={n} {dt:?}: {}",
+                rel_err(&recon, &pa)
+            );
+        }
+    }
+}
+
+// ---- failures are values; bad input is an error ---------------------------------------------
+
+#[test]
+fn singular_and_not_positive_definite() {
+    let c = la::cholesky(f64m(vec![1.0, 2.0, 2.0, 1.0], &[2, 2]));
+    // As JAX: NaNs in the lower triangle, zeros above it.
+    let v = to_f64(&c);
+    assert!(
+        v[0].is_nan() && v[1] == 0.0 && v[2].is_nan() && v[3].is_nan(),
+        "cholesky of an indefinite matrix: {c:?}"
+    );
+    let sing = f64m(vec![1.0, 2.0, 2.0, 4.0], &[2, 2]);
+    let x = la::solve(&sing, f64m(vec![1.0, 1.0], &[2]));
+    assert!(
+        to_f64(&x).iter().any(|v| !v.is_finite()),
+        "solve of a singular matrix: {x:?}"
+    );
+    let (sign, logdet) = la::slogdet(&sing);
+    assert_eq!(
+        (to_f64(&sign)[0], to_f64(&logdet)[0]),
+        (0.0, f64::NEG_INFINITY)
+    );
+    // Under jit too, the same values.
+    let xj = jit(|a: &Array, b: &Array| la::solve(a, b))
+        .call((sing.clone(), f64m(vec![1.0, 1.0], &[2])))
+        .unwrap();
+    assert!(xj.same_bits(&x));
+}
+
+fn err_of<T>(f: impl FnOnce() -> Result<T>) -> String {
+    match cranax::core::error::catch(f) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_input_errors() {
+    let r34 = Array::zeros(&[3, 4], DType::F64);
+    let e = err_of(|| lax::cholesky(&r34));
+    assert!(
+        e.contains("cholesky") && e.contains("f64[3,4]") || e.contains("float64[3,4]"),
+        "{e}"
+    );
+    let e = err_of(|| Ok(la::solve(&r34, Array::zeros(&[3], DType::F64))));
+    assert!(e.contains("solve") && e.contains("square"), "{e}");
+    let e = err_of(|| {
+        Ok(la::solve(
+            jnp::eye(3, DType::F64),
+            Array::zeros(&[4], DType::F64),
+        ))
+    });
+    assert!(e.contains("solve") && e.contains("incompatible"), "{e}");
+    let a = jnp::eye(3, DType::F64);
+    let e = err_of(|| {
+        lax::triangular_solve(
+            &a,
+            &Array::zeros(&[4, 2], DType::F64),
+            true,
+            true,
+            false,
+            false,
+            false,
+        )
+    });
+    assert!(e.contains("triangular_solve") && e.contains("[4,2]"), "{e}");
+    let e = err_of(|| {
+        lax::triangular_solve(
+            &a,
+            &Array::zeros(&[3, 2], DType::F32),
+            true,
+            true,
+            false,
+            false,
+            false,
+        )
+    });
+    assert!(e.contains("same dtype"), "{e}");
+    let e = err_of(|| lax::lu(&Array::zeros(&[3], DType::F32)).map(|_| ()));
+    assert!(e.contains("lu") && e.contains("[3]"), "{e}");
+    let e = err_of(|| lax::cholesky(&Array::zeros(&[2, 2], DType::I32)));
+    assert!(e.contains("float32 or float64"), "{e}");
+    // Under jit, the same errors.
+    let e = jit(|a: &Array| la::inv(a))
+        .call((r34,))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inv") && e.contains("square"), "{e}");
+}
+
+#[test]
+fn jaxpr_printing() {
+    let j = cranax::make_jaxpr(|a: &Array, b: &Array| {
+        or_raise(lax::triangular_solve(a, b, true, true, false, false, false))
+    })
+    .call((jnp::eye(3, DType::F64), jnp::eye(3, DType::F64)))
+    .unwrap();
+    let s = j.to_string();
+    assert!(s.contains("triangular_solve[\n      conjugate_a=False\n      left_side=True\n      lower=True\n      transpose_a=False\n      unit_diagonal=False\n    ] a b"), "{s}");
+    let j = cranax::make_jaxpr(|a: &Array| or_raise(lax::lu(a)))
+        .call((jnp::eye(3, DType::F64),))
+        .unwrap();
+    assert!(
+        j.to_string()
+            .contains("b:f64[3,3] c:i32[3] d:i32[3] = lu a"),
+        "{j}"
+    );
 }

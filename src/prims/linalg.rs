@@ -214,10 +214,7 @@ impl LinalgOp {
                 let tmp = triangular_solve(l, sd, false, true, true, false)?;
                 let inner = triangular_solve(l, &tmp, true, true, false, false)?;
                 let n = l.shape()[l.ndim() - 1];
-                let half_diag = lax::add(
-                    &tril(&Array::ones(&[n, n], l.dtype()), 0)?,
-                    &eye_like(l, n)?,
-                )?;
+                let half_diag = lax::add(&Array::ones(&[n, n], l.dtype()), &eye_like(l, n)?)?;
                 let phi = lax::div(
                     &tril(&inner, 0)?,
                     &lax::broadcast_to_rank(&half_diag, inner.shape())?,
