@@ -388,7 +388,7 @@ fn reconstruction_identities() {
             let ll = tri(true) + &eye;
             let pa = jnp::stack(
                 &(0..2)
-                    .map(|b| jnp::take(a.at(b as i32), perm.at(b as i32), 0))
+                    .map(|b| jnp::take(a.at(b), perm.at(b), 0))
                     .collect::<Vec<_>>(),
                 0,
             );

@@ -18,13 +18,15 @@ impl Real for f64 {}
 
 /// `out[b]` = the lower Cholesky factor of `a[b]` (`n x n`, only its lower triangle read),
 /// zeros above the diagonal; all NaN where `a[b]` is not positive definite.
-pub fn cholesky<T: Real>(n: usize, a: &[T], out: &mut [T]) {
-    let batch = if n == 0 { 0 } else { a.len() / (n * n) };
+pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
     assert!(
         a.len() == batch * n * n && out.len() == a.len(),
         "cholesky: buffer sizes"
     );
     out.copy_from_slice(a);
+    if n == 0 {
+        return;
+    }
     let mut buf = MemBuffer::new(cholesky_in_place_scratch::<T>(
         n,
         Par::Seq,
@@ -65,6 +67,7 @@ pub struct TriangularSolve {
 /// `lower` names is read (and not the diagonal when `unit_diagonal`).
 pub fn triangular_solve<T: Real>(
     p: TriangularSolve,
+    batch: usize,
     m: usize,
     n: usize,
     a: &[T],
@@ -72,11 +75,6 @@ pub fn triangular_solve<T: Real>(
     out: &mut [T],
 ) {
     let k = if p.left_side { m } else { n };
-    let batch = if m * n == 0 {
-        a.len() / (k * k).max(1)
-    } else {
-        b.len() / (m * n)
-    };
     assert!(
         a.len() == batch * k * k && b.len() == batch * m * n && out.len() == b.len(),
         "triangular_solve: buffer sizes"
@@ -86,7 +84,7 @@ pub fn triangular_solve<T: Real>(
         return;
     }
     // Right side: x op(a) = b is op(a)ᵀ xᵀ = bᵀ, a left-side solve on the transposed views.
-    let transposed = p.transpose_a != !p.left_side;
+    let transposed = p.transpose_a == p.left_side;
     let lower = p.lower != transposed;
     for (ab, xb) in a.chunks_exact(k * k).zip(out.chunks_exact_mut(m * n)) {
         let a = MatRef::from_row_major_slice(ab, k, k);
@@ -107,6 +105,7 @@ pub fn triangular_solve<T: Real>(
 /// with row `i` at step `i` (`min(m, n)` of them), `perm[b]` the resulting row order
 /// (`a[perm] = L U`).
 pub fn lu<T: Real>(
+    batch: usize,
     m: usize,
     n: usize,
     a: &[T],
@@ -115,11 +114,6 @@ pub fn lu<T: Real>(
     perm: &mut [i32],
 ) {
     let k = m.min(n);
-    let batch = if m == 0 {
-        pivots.len() / k.max(1)
-    } else {
-        perm.len() / m
-    };
     assert!(
         a.len() == batch * m * n
             && lu.len() == a.len()
@@ -175,7 +169,14 @@ pub fn lu<T: Real>(
 #[no_mangle]
 pub unsafe extern "C" fn cranax_cholesky_f32(batch: usize, n: usize, a: *const f32, out: *mut f32) {
     // SAFETY: the caller vouches for the extents.
-    unsafe { cholesky(n, slice(a, batch * n * n), slice_mut(out, batch * n * n)) }
+    unsafe {
+        cholesky(
+            batch,
+            n,
+            slice(a, batch * n * n),
+            slice_mut(out, batch * n * n),
+        )
+    }
 }
 
 /// As `cranax_cholesky_f32`, f64.
@@ -185,7 +186,14 @@ pub unsafe extern "C" fn cranax_cholesky_f32(batch: usize, n: usize, a: *const f
 #[no_mangle]
 pub unsafe extern "C" fn cranax_cholesky_f64(batch: usize, n: usize, a: *const f64, out: *mut f64) {
     // SAFETY: the caller vouches for the extents.
-    unsafe { cholesky(n, slice(a, batch * n * n), slice_mut(out, batch * n * n)) }
+    unsafe {
+        cholesky(
+            batch,
+            n,
+            slice(a, batch * n * n),
+            slice_mut(out, batch * n * n),
+        )
+    }
 }
 
 /// The flags of `TriangularSolve` packed in bits 0..4 (left_side, lower, transpose_a,
@@ -219,6 +227,7 @@ pub unsafe extern "C" fn cranax_triangular_solve_f32(
     unsafe {
         triangular_solve(
             p,
+            batch,
             m,
             n,
             slice(a, batch * k * k),
@@ -248,6 +257,7 @@ pub unsafe extern "C" fn cranax_triangular_solve_f64(
     unsafe {
         triangular_solve(
             p,
+            batch,
             m,
             n,
             slice(a, batch * k * k),
@@ -274,6 +284,7 @@ pub unsafe extern "C" fn cranax_lu_f32(
     // SAFETY: the caller vouches for the extents.
     unsafe {
         lu(
+            batch,
             m,
             n,
             slice(a, batch * m * n),
@@ -301,6 +312,7 @@ pub unsafe extern "C" fn cranax_lu_f64(
     // SAFETY: the caller vouches for the extents.
     unsafe {
         lu(
+            batch,
             m,
             n,
             slice(a, batch * m * n),

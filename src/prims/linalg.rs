@@ -142,14 +142,15 @@ impl LinalgOp {
         let a = &args[0];
         let nd = a.ndim();
         let (m, n) = (a.shape()[nd.max(2) - 2], a.shape()[nd.max(1) - 1]);
+        let batch: usize = a.shape()[..nd.max(2) - 2].iter().product();
         match self {
             LinalgOp::LuPivotsToPermutation { permutation_size } => {
                 pivots_to_permutation(a, *permutation_size, &out[0])
             }
             LinalgOp::Cholesky => {
                 let data = match a.data()? {
-                    Data::F32(x) => Data::F32(run(x, |x, o| rt::cholesky(n, x, o))),
-                    Data::F64(x) => Data::F64(run(x, |x, o| rt::cholesky(n, x, o))),
+                    Data::F32(x) => Data::F32(run(x, |x, o| rt::cholesky(batch, n, x, o))),
+                    Data::F64(x) => Data::F64(run(x, |x, o| rt::cholesky(batch, n, x, o))),
                     _ => unreachable!("abstract_eval admits only floats"),
                 };
                 Ok(vec![Array::from_concrete(out[0].clone(), data)])
@@ -171,10 +172,10 @@ impl LinalgOp {
                 let (m, n) = (b.shape()[nd - 2], b.shape()[nd - 1]);
                 let data = match (a.data()?, b.data()?) {
                     (Data::F32(a), Data::F32(b)) => {
-                        Data::F32(run(b, |b, o| rt::triangular_solve(p, m, n, a, b, o)))
+                        Data::F32(run(b, |b, o| rt::triangular_solve(p, batch, m, n, a, b, o)))
                     }
                     (Data::F64(a), Data::F64(b)) => {
-                        Data::F64(run(b, |b, o| rt::triangular_solve(p, m, n, a, b, o)))
+                        Data::F64(run(b, |b, o| rt::triangular_solve(p, batch, m, n, a, b, o)))
                     }
                     _ => unreachable!("abstract_eval admits only equal float dtypes"),
                 };
@@ -184,12 +185,12 @@ impl LinalgOp {
                 let mut piv = vec![0i32; out[1].size()];
                 let mut perm = vec![0i32; out[2].size()];
                 let data = match a.data()? {
-                    Data::F32(x) => {
-                        Data::F32(run(x, |x, o| rt::lu(m, n, x, o, &mut piv, &mut perm)))
-                    }
-                    Data::F64(x) => {
-                        Data::F64(run(x, |x, o| rt::lu(m, n, x, o, &mut piv, &mut perm)))
-                    }
+                    Data::F32(x) => Data::F32(run(x, |x, o| {
+                        rt::lu(batch, m, n, x, o, &mut piv, &mut perm)
+                    })),
+                    Data::F64(x) => Data::F64(run(x, |x, o| {
+                        rt::lu(batch, m, n, x, o, &mut piv, &mut perm)
+                    })),
                     _ => unreachable!("abstract_eval admits only floats"),
                 };
                 Ok(vec![
