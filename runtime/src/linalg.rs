@@ -162,6 +162,135 @@ pub fn lu<T: Real>(
     }
 }
 
+/// The row order LAPACK-style `pivots` (`batch` rows of `k`: row `i` swapped with row
+/// `pivots[i]` in turn) produce on `m` rows; an out-of-range pivot swaps nothing.
+pub fn lu_pivots_to_permutation(
+    batch: usize,
+    k: usize,
+    m: usize,
+    pivots: &[i32],
+    perm: &mut [i32],
+) {
+    assert!(
+        pivots.len() == batch * k && perm.len() == batch * m && k <= m,
+        "lu_pivots_to_permutation: buffer sizes"
+    );
+    for b in 0..batch {
+        let p = &mut perm[b * m..(b + 1) * m];
+        p.iter_mut().enumerate().for_each(|(i, v)| *v = i as i32);
+        for i in 0..k {
+            let j = pivots[b * k + i];
+            if (0..m as i32).contains(&j) {
+                p.swap(i, j as usize);
+            }
+        }
+    }
+}
+
+/// `lu` with its three results packed per matrix into one buffer of `m*n + min(m,n) + m`
+/// elements: the factors, then the pivots and the permutation (small integers, exact in
+/// floats). Compiled code unpacks them with slices and conversions.
+pub fn lu_packed<T: Real>(batch: usize, m: usize, n: usize, a: &[T], out: &mut [T]) {
+    let k = m.min(n);
+    let w = m * n + k + m;
+    assert!(
+        a.len() == batch * m * n && out.len() == batch * w,
+        "lu_packed: buffer sizes"
+    );
+    let mut f = vec![T::from(0.0); m * n];
+    let (mut piv, mut perm) = (vec![0i32; k], vec![0i32; m]);
+    for b in 0..batch {
+        lu(
+            1,
+            m,
+            n,
+            &a[b * m * n..(b + 1) * m * n],
+            &mut f,
+            &mut piv,
+            &mut perm,
+        );
+        let o = &mut out[b * w..(b + 1) * w];
+        o[..m * n].copy_from_slice(&f);
+        for (d, &v) in o[m * n..].iter_mut().zip(piv.iter().chain(&perm)) {
+            *d = T::from(v as f32);
+        }
+    }
+}
+
+/// `extern "C"` entry for compiled code: `lu_pivots_to_permutation`.
+///
+/// # Safety
+/// `pivots` valid for `batch*k` elements, `perm` for `batch*m`, `k <= m`.
+#[no_mangle]
+pub unsafe extern "C" fn cranax_lu_pivots_to_permutation(
+    batch: usize,
+    k: usize,
+    m: usize,
+    pivots: *const i32,
+    perm: *mut i32,
+) {
+    // SAFETY: the caller vouches for the extents.
+    unsafe {
+        lu_pivots_to_permutation(
+            batch,
+            k,
+            m,
+            slice(pivots, batch * k),
+            slice_mut(perm, batch * m),
+        )
+    }
+}
+
+/// `extern "C"` entry for compiled code: `lu_packed`, f32.
+///
+/// # Safety
+/// `a` valid for `batch*m*n` elements, `out` for `batch*(m*n + min(m,n) + m)`.
+#[no_mangle]
+pub unsafe extern "C" fn cranax_lu_packed_f32(
+    batch: usize,
+    m: usize,
+    n: usize,
+    a: *const f32,
+    out: *mut f32,
+) {
+    let w = m * n + m.min(n) + m;
+    // SAFETY: the caller vouches for the extents.
+    unsafe {
+        lu_packed(
+            batch,
+            m,
+            n,
+            slice(a, batch * m * n),
+            slice_mut(out, batch * w),
+        )
+    }
+}
+
+/// As `cranax_lu_packed_f32`, f64.
+///
+/// # Safety
+/// As `cranax_lu_packed_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn cranax_lu_packed_f64(
+    batch: usize,
+    m: usize,
+    n: usize,
+    a: *const f64,
+    out: *mut f64,
+) {
+    let w = m * n + m.min(n) + m;
+    // SAFETY: the caller vouches for the extents.
+    unsafe {
+        lu_packed(
+            batch,
+            m,
+            n,
+            slice(a, batch * m * n),
+            slice_mut(out, batch * w),
+        )
+    }
+}
+
 /// `extern "C"` entry for compiled code: `cholesky` on `batch` `n x n` matrices.
 ///
 /// # Safety

@@ -278,16 +278,7 @@ where
             None => {
                 let start = Instant::now();
                 let (jaxpr, template) = stage(&self.f, &args, &sig.avals)?;
-                let exe = match backend::compile(&jaxpr) {
-                    Ok(exe) => exe,
-                    // Primitives without kernels yet (linalg): the interpreter runs the jaxpr,
-                    // calling the same runtime kernels as compiled code would.
-                    Err(e) if backend::not_compilable_yet(&e) => {
-                        let outs = crate::ir::eval::eval_closed(&jaxpr, &leaves)?;
-                        return template.rebuild(outs);
-                    }
-                    Err(e) => return Err(e),
-                };
+                let exe = backend::compile(&jaxpr)?;
                 let placeholder = template.rebuild(
                     jaxpr
                         .out_avals()

@@ -51,8 +51,6 @@ mod plan;
 mod rewrites;
 mod schedule;
 
-pub use graph::not_compilable_yet;
-
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};

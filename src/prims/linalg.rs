@@ -441,20 +441,9 @@ fn lu_jvp(lu: &Array, a_dot: &Array, perm: &Array) -> Result<Array> {
 
 /// `lu_pivots_to_permutation` on concrete pivots.
 fn pivots_to_permutation(a: &Array, m: usize, out: &Aval) -> Result<Vec<Array>> {
-    let piv = a.as_slice::<i32>()?;
     let k = a.shape()[a.ndim() - 1];
-    let batch = out.size() / m.max(1);
-    let mut perm = Vec::with_capacity(batch * m);
-    for b in 0..batch {
-        let mut p: Vec<i32> = (0..m as i32).collect();
-        for i in 0..k {
-            // Out-of-range pivots leave the row in place (never an out-of-bounds swap).
-            let j = piv[b * k + i];
-            if (0..m as i32).contains(&j) {
-                p.swap(i, j as usize);
-            }
-        }
-        perm.extend(p);
-    }
+    let batch: usize = a.shape()[..a.ndim() - 1].iter().product();
+    let mut perm = vec![0i32; out.size()];
+    rt::lu_pivots_to_permutation(batch, k, m, a.as_slice::<i32>()?, &mut perm);
     Ok(vec![Array::from_concrete(out.clone(), Data::I32(perm))])
 }
