@@ -424,6 +424,14 @@ fn singular_and_not_positive_definite() {
         (to_f64(&sign)[0], to_f64(&logdet)[0]),
         (0.0, f64::NEG_INFINITY)
     );
+    // A zero first column (a zero pivot at the first step): det 0, as JAX.
+    let zero_col = f64m(vec![0.0, 1.0, 0.0, 1.0], &[2, 2]);
+    let (sign, logdet) = la::slogdet(&zero_col);
+    assert_eq!(
+        (to_f64(&sign)[0], to_f64(&logdet)[0]),
+        (0.0, f64::NEG_INFINITY)
+    );
+    assert_eq!(to_f64(&la::det(&zero_col)), vec![0.0]);
     // Under jit too, the same values.
     let xj = jit(|a: &Array, b: &Array| la::solve(a, b))
         .call((sing.clone(), f64m(vec![1.0, 1.0], &[2])))
