@@ -559,3 +559,26 @@ fn jit_agrees_with_eager_bit_for_bit() {
         );
     }
 }
+
+/// `grad` through `solve` factors the matrix once: the backward pass reuses the forward
+/// pass's LU factors (JAX's custom_linear_solve), in reverse and forward mode alike.
+#[test]
+fn grad_of_solve_factors_once() {
+    let loss = |a: &Array, b: &Array| jnp::sum(jnp::square(la::solve(a, b)), None, false);
+    let b = f64m(vec![1.0, -2.0, 0.5, 3.0], &[4]);
+    let j = cranax::make_jaxpr(grad(loss).argnums((ARG0, ARG1)))
+        .call((mat4(), b.clone()))
+        .unwrap()
+        .to_string();
+    assert_eq!(j.matches("= lu ").count(), 1, "{j}");
+    // Two triangular solves forward (L, then U) and their two transposes backward; none from
+    // differentiating the factorisation itself.
+    assert_eq!(j.matches("triangular_solve[").count(), 4, "{j}");
+    let bb = b.clone();
+    let of_a = move |a: &Array| loss(a, &bb);
+    let j = cranax::make_jaxpr(cranax::jacfwd(of_a))
+        .call((mat4(),))
+        .unwrap()
+        .to_string();
+    assert_eq!(j.matches("= lu ").count(), 1, "{j}");
+}
