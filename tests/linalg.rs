@@ -582,3 +582,33 @@ fn grad_of_solve_factors_once() {
         .to_string();
     assert_eq!(j.matches("= lu ").count(), 1, "{j}");
 }
+
+/// Empty matrices (and empty batches) give empty results eagerly and under jit, never a panic.
+#[test]
+fn empty_matrices() {
+    for shape in [[0usize, 0, 0], [2, 0, 0], [0, 3, 3]] {
+        let a = Array::zeros(&shape, DType::F64);
+        let f = |a: &Array| {
+            let (lu, piv, perm) = or_raise(lax::lu(a));
+            let c = or_raise(lax::cholesky(a));
+            let x = or_raise(lax::triangular_solve(a, a, true, true, false, false, false));
+            (lu, piv, perm, c, x)
+        };
+        let e = f(&a);
+        let j = jit(f).call((a.clone(),)).unwrap();
+        assert!(
+            e.0.same_bits(&j.0)
+                && e.2.same_bits(&j.2)
+                && e.3.same_bits(&j.3)
+                && e.4.same_bits(&j.4),
+            "{shape:?}"
+        );
+        assert_eq!(e.1.shape(), &shape[..2], "{shape:?}");
+    }
+    let wide = Array::zeros(&[3, 0], DType::F32);
+    let (_, piv, perm) = or_raise(lax::lu(&wide));
+    assert_eq!(
+        (piv.shape(), perm.to_vec::<i32>().unwrap()),
+        (&[0usize][..], vec![0, 1, 2])
+    );
+}
