@@ -87,6 +87,11 @@ struct Figures {
 /// Wall time of the first call of a fresh `make()`, then the median per-call time over
 /// batches of calls each lasting at least ~20 ms. A workload whose first call fails (a
 /// feature not there yet) is reported on stderr and left out.
+/// `sum(solve(A, b)²)`.
+fn solve_loss(a: &Array, b: &Array) -> Array {
+    jnp::sum(jnp::square(jnp::linalg::solve(a, b)), None, false)
+}
+
 fn measure<Args, F>(
     name: &'static str,
     make: impl Fn() -> F,
@@ -177,6 +182,8 @@ fn main() {
     let xs1000 = nrm(&kr.at(2), &[1000, 32]);
     let a1e4 = jnp::abs(nrm(&kr.at(3), &[10_000])) * 100.0 + 0.01;
     let y0_64 = nrm(&kr.at(4), &[64]);
+    let a128 = nrm(&kr.at(5), &[128, 128]) + jnp::eye(128, DType::F32) * 128.0;
+    let b128 = nrm(&kr.at(0), &[128]);
     // Start the engine once, outside every figure.
     black_box(
         jit(|v: &Array| v + 1.0)
@@ -222,7 +229,7 @@ fn main() {
             (s3, s4),
             samples,
         ),
-        // Control flow (compiled loops, not unrolled); solve_grad_n128 waits for linalg.
+        // Control flow (compiled loops, not unrolled) and linear algebra.
         measure(
             "scan_rnn_grad_T1000_h64",
             || jit(grad(rnn_loss).argnums((ARG0, ARG1))),
@@ -239,6 +246,12 @@ fn main() {
             "fori_rk4_grad_steps1000_n64",
             || jit(grad(rk4).argnums((ARG0, ARG1))),
             (y0_64, Array::from(0.7f32)),
+            samples,
+        ),
+        measure(
+            "solve_grad_n128",
+            || jit(grad(solve_loss).argnums((ARG0, ARG1))),
+            (a128, b128),
             samples,
         ),
     ];

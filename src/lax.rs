@@ -6,7 +6,7 @@ use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
-use crate::prims::{BinaryOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {
@@ -310,6 +310,46 @@ pub fn dot_general(x: &Array, y: &Array, dims: DotGeneral) -> Result<Array> {
 }
 
 /// The threefry2x32 block cipher on u32 arrays: `(k0, k1, x0, x1) -> (y0, y1)`.
+/// `cholesky(a)`: the lower Cholesky factor of each matrix (only the lower triangle read;
+/// NaNs where not positive definite). `jnp.linalg.cholesky` symmetrises first.
+pub fn cholesky(a: &Array) -> Result<Array> {
+    bind1(Prim::Linalg(LinalgOp::Cholesky), std::slice::from_ref(a))
+}
+
+/// `triangular_solve(a, b, ...)`: `x` with `op(a) x = b` (left side) or `x op(a) = b`.
+pub fn triangular_solve(
+    a: &Array,
+    b: &Array,
+    left_side: bool,
+    lower: bool,
+    transpose_a: bool,
+    conjugate_a: bool,
+    unit_diagonal: bool,
+) -> Result<Array> {
+    let op = LinalgOp::TriangularSolve {
+        left_side,
+        lower,
+        transpose_a,
+        conjugate_a,
+        unit_diagonal,
+    };
+    bind1(Prim::Linalg(op), &[a.clone(), b.clone()])
+}
+
+/// `lu(a)`: `(lu, pivots, permutation)`, LU with partial pivoting, `a[permutation] = L U`.
+pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
+    let mut o = bind(Prim::Linalg(LinalgOp::Lu), std::slice::from_ref(a))?;
+    let perm = o.pop().expect("three outputs");
+    let piv = o.pop().expect("three outputs");
+    Ok((o.pop().expect("three outputs"), piv, perm))
+}
+
+/// `lu_pivots_to_permutation(pivots, permutation_size)`: the row order the swaps produce.
+pub fn lu_pivots_to_permutation(pivots: &Array, permutation_size: usize) -> Result<Array> {
+    let op = LinalgOp::LuPivotsToPermutation { permutation_size };
+    bind1(Prim::Linalg(op), std::slice::from_ref(pivots))
+}
+
 pub fn threefry2x32(k0: &Array, k1: &Array, x0: &Array, x1: &Array) -> Result<(Array, Array)> {
     let mut outs = bind(
         Prim::Random(RandomOp::Threefry2x32),

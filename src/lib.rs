@@ -39,5 +39,6 @@ pub mod nn;
 pub mod numpy;
 mod ops;
 pub mod random;
+pub mod scipy;
 pub mod test_util;
 pub use test_util::check_grads;

@@ -13,6 +13,8 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+pub mod linalg;
+
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
 pub trait AsArray {
@@ -722,7 +724,7 @@ pub fn outer(a: impl AsArray, b: impl AsArray) -> Array {
     multiply(reshape(&a, &[-1, 1]), reshape(&b, &[1, -1]))
 }
 
-fn promote_and_broadcast_dtypes(xs: &[Array]) -> Result<Vec<Array>> {
+pub(crate) fn promote_and_broadcast_dtypes(xs: &[Array]) -> Result<Vec<Array>> {
     let refs: Vec<&Array> = xs.iter().collect();
     let (dt, _) = result_type(&refs);
     xs.iter().map(|x| convert_operand(x, dt, false)).collect()

@@ -2,6 +2,8 @@
 //! Nothing here knows about tracing. The `extern "C"` entry points are called by compiled code
 //! by absolute address; the backend has already checked every shape and pointer it passes.
 
+pub mod linalg;
+
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.
 /// Panics if a slice is shorter than its shape says (so it can never read out of bounds).
 pub fn matmul_f32(batch: usize, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {

@@ -3,10 +3,11 @@
 //! hi: usize)` whose body `emit` writes kernel by kernel, the runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
 //! text, machine code, compile time).
 
-use super::emit::{buffer_bases, program, FunctionEnv};
+use super::emit::{buffer_bases, program, FunctionEnv, LinalgFns};
 use super::graph::Graph;
 use super::plan::{Buf, Plan};
 use crate::core::error::{Error, Result};
+use cranax_runtime::linalg as rt;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -90,6 +91,33 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         "cranax_matmul_f64",
         cranax_runtime::cranax_matmul_f64 as *const u8,
     );
+    let linalg_symbols: [(&str, *const u8); 7] = [
+        ("cranax_cholesky_f32", rt::cranax_cholesky_f32 as *const u8),
+        ("cranax_cholesky_f64", rt::cranax_cholesky_f64 as *const u8),
+        (
+            "cranax_triangular_solve_f32",
+            rt::cranax_triangular_solve_f32 as *const u8,
+        ),
+        (
+            "cranax_triangular_solve_f64",
+            rt::cranax_triangular_solve_f64 as *const u8,
+        ),
+        (
+            "cranax_lu_packed_f32",
+            rt::cranax_lu_packed_f32 as *const u8,
+        ),
+        (
+            "cranax_lu_packed_f64",
+            rt::cranax_lu_packed_f64 as *const u8,
+        ),
+        (
+            "cranax_lu_pivots_to_permutation",
+            rt::cranax_lu_pivots_to_permutation as *const u8,
+        ),
+    ];
+    for (name, addr) in linalg_symbols {
+        jb.symbol(name, addr);
+    }
     let mut module = JITModule::new(jb);
     let ptr = types::I64;
     let call_conv = module.isa().default_call_conv();
@@ -106,6 +134,29 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             .declare_function("cranax_matmul_f64", Linkage::Import, &mm_sig)
             .map_err(|e| jit_err("declaring cranax_matmul_f64", &e))?,
     ];
+
+    // Each linalg entry point: its parameters (pointer-sized unless a u32 flags word).
+    let mut linalg_ids = Vec::new();
+    for (name, _) in linalg_symbols {
+        let mut s = Signature::new(call_conv);
+        if name.starts_with("cranax_triangular_solve") {
+            s.params.push(AbiParam::new(types::I32));
+        }
+        let n = match name {
+            "cranax_cholesky_f32" | "cranax_cholesky_f64" => 4,
+            "cranax_lu_packed_f32" | "cranax_lu_packed_f64" | "cranax_lu_pivots_to_permutation" => {
+                5
+            }
+            _ => 6,
+        };
+        for _ in 0..n {
+            s.params.push(AbiParam::new(ptr));
+        }
+        let id = module
+            .declare_function(name, Linkage::Import, &s)
+            .map_err(|e| jit_err(&format!("declaring {name}"), &e))?;
+        linalg_ids.push(id);
+    }
 
     let mut sig = Signature::new(call_conv);
     // inputs, outputs, scratch, lo, hi.
@@ -129,6 +180,16 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             module.declare_func_in_func(mm_ids[0], b.func),
             module.declare_func_in_func(mm_ids[1], b.func),
         ];
+        let lf: Vec<_> = linalg_ids
+            .iter()
+            .map(|&id| module.declare_func_in_func(id, b.func))
+            .collect();
+        let linalg = LinalgFns {
+            cholesky: [lf[0], lf[1]],
+            triangular_solve: [lf[2], lf[3]],
+            lu_packed: [lf[4], lf[5]],
+            lu_pivots_to_permutation: lf[6],
+        };
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -146,6 +207,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             fma: host.fma,
             bases,
             matmul,
+            linalg,
             range: (params[3], params[4]),
             scratch,
         };

@@ -12,7 +12,9 @@ use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
-use crate::prims::{BinaryOp, ControlOp, DotGeneral, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
+use crate::prims::{
+    BinaryOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+};
 use std::sync::Arc;
 
 /// Index of a node in `Graph::nodes` (nodes are in topological order).
@@ -78,6 +80,12 @@ pub enum Kind {
         m: usize,
         k: usize,
         n: usize,
+    },
+    /// A linear-algebra primitive computed by a runtime kernel on row-major operand buffers
+    /// (`lu`'s three results packed in one buffer, see `cranax_runtime::linalg::lu_packed`).
+    Linalg {
+        op: LinalgOp,
+        operands: Vec<NodeId>,
     },
     Pad {
         config: Vec<(usize, usize, usize)>,
@@ -224,9 +232,10 @@ impl Kind {
             | Kind::MatMul { lhs: a, rhs: b, .. }
             | Kind::Gather { x: a, idx: b, .. }
             | Kind::Pad { x: a, value: b, .. } => vec![a, b],
-            Kind::Select(xs) | Kind::Concat { xs, .. } | Kind::Control { operands: xs, .. } => {
-                xs.iter_mut().collect()
-            }
+            Kind::Select(xs)
+            | Kind::Concat { xs, .. }
+            | Kind::Control { operands: xs, .. }
+            | Kind::Linalg { operands: xs, .. } => xs.iter_mut().collect(),
             Kind::Threefry(xs) => xs.iter_mut().collect(),
             Kind::DynSlice { x, starts } => std::iter::once(x).chain(starts).collect(),
             Kind::UpdateSlice { x, update, starts } => {
@@ -437,6 +446,7 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 control_node(g, op, ins, &avals)?
             }
+            Prim::Linalg(op) => linalg_node(g, op, ins, &out_aval(0)),
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;
@@ -561,4 +571,56 @@ fn shape_node(
         },
     };
     g.push_like(kind, out, x)
+}
+
+/// The nodes of a linalg primitive: one kernel node, and for `lu` the slices of its packed
+/// buffer (factors reshaped, pivots and permutation converted back to int32).
+fn linalg_node(
+    g: &mut Graph,
+    op: &LinalgOp,
+    ins: Vec<NodeId>,
+    out: &crate::core::aval::Aval,
+) -> Vec<NodeId> {
+    let kind = Kind::Linalg {
+        op: op.clone(),
+        operands: ins.clone(),
+    };
+    if *op != LinalgOp::Lu {
+        return vec![g.push(kind, out.shape.clone(), out.dtype, usize::MAX)];
+    }
+    let (shape, dt) = (g.node(ins[0]).shape.clone(), g.node(ins[0]).dtype);
+    let nd = shape.len();
+    let (m, n) = (shape[nd - 2], shape[nd - 1]);
+    let k = m.min(n);
+    let batch = &shape[..nd - 2];
+    let packed = g.push(kind, [batch, &[m * n + k + m]].concat(), dt, usize::MAX);
+    let mut part = |lo: usize, len: usize| {
+        let mut start = vec![0; nd - 1];
+        start[nd - 2] = lo;
+        let slice = Kind::Slice {
+            start,
+            strides: vec![1; nd - 1],
+        };
+        g.push(slice, [batch, &[len]].concat(), dt, packed)
+    };
+    let (f, piv, perm) = (part(0, m * n), part(m * n, k), part(m * n + k, m));
+    let to_int = UnaryOp::ConvertElementType {
+        new_dtype: DType::I32,
+        weak_type: false,
+    };
+    vec![
+        g.push(Kind::Reshape, out.shape.clone(), dt, f),
+        g.push(
+            Kind::Unary(to_int.clone(), piv),
+            [batch, &[k]].concat(),
+            DType::I32,
+            piv,
+        ),
+        g.push(
+            Kind::Unary(to_int, perm),
+            [batch, &[m]].concat(),
+            DType::I32,
+            perm,
+        ),
+    ]
 }

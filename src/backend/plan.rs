@@ -107,6 +107,8 @@ pub enum KernelKind {
     },
     /// `node`, a `Kind::MatMul` (operands and sizes are the node's).
     MatMul { node: NodeId },
+    /// `node`, a `Kind::Linalg`: a runtime kernel call on the operands' buffers.
+    Linalg { node: NodeId },
     /// A `Kind::Control` node: a loop or branch running its sub-programs.
     Control(Box<ControlKernel>),
 }
@@ -271,6 +273,13 @@ impl Kernel {
                     "loop"
                 };
                 format!("dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n} ({how})")
+            }
+            KernelKind::Linalg { node } => {
+                let Kind::Linalg { op, operands } = &g.nodes[*node].kind else {
+                    unreachable!("linalg kernels compute Linalg nodes")
+                };
+                let ins: Vec<String> = operands.iter().map(|o| format!("n{o}")).collect();
+                format!("{} [{}] -> n{node} (faer)", op.name(), ins.join(", "))
             }
         }
     }
@@ -601,6 +610,12 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
                     needs[o] = true;
                 }
             }
+            Kind::Linalg { operands, .. } => {
+                needs[i] = true;
+                for &o in operands {
+                    needs[o] = true;
+                }
+            }
             k if !is_inline_kind(k) => needs[i] = true,
             k if is_expensive(k) && uses[i] > 1 => needs[i] = true,
             _ => {}
@@ -774,6 +789,10 @@ impl Planner<'_> {
             Kind::Reduce { op, x, init } => self.reduce(i, op, *x, *init),
             Kind::MatMul { .. } => {
                 let kind = KernelKind::MatMul { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
+            }
+            Kind::Linalg { .. } => {
+                let kind = KernelKind::Linalg { node: i };
                 self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
@@ -964,7 +983,9 @@ impl Planner<'_> {
                     }
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
-                KernelKind::MatMul { node } => stack.extend(self.g.nodes[*node].operands()),
+                KernelKind::MatMul { node } | KernelKind::Linalg { node } => {
+                    stack.extend(self.g.nodes[*node].operands())
+                }
                 KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
             }
             let owner = &self.owner;
@@ -1005,7 +1026,9 @@ impl Planner<'_> {
                         }
                     }
                 }
-                KernelKind::Reduce { node, .. } | KernelKind::MatMul { node, .. } => {
+                KernelKind::Reduce { node, .. }
+                | KernelKind::MatMul { node, .. }
+                | KernelKind::Linalg { node } => {
                     used[self.owner[*node].expect("written")] = true;
                 }
                 KernelKind::Control(c) => {

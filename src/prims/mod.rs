@@ -13,6 +13,7 @@ pub mod binary;
 pub mod call;
 pub mod control;
 pub mod dot;
+pub mod linalg;
 pub mod random;
 pub mod reduce;
 pub mod select;
@@ -31,6 +32,7 @@ pub use binary::BinaryOp;
 pub use call::CallOp;
 pub use control::ControlOp;
 pub use dot::DotGeneral;
+pub use linalg::LinalgOp;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
@@ -58,6 +60,8 @@ pub enum Prim {
     Call(CallOp),
     /// Loops and branches over sub-jaxprs: `while`, `scan`, `cond`.
     Control(ControlOp),
+    /// `cholesky`, `triangular_solve`, `lu` on batches of matrices.
+    Linalg(LinalgOp),
 }
 
 impl Prim {
@@ -123,6 +127,7 @@ impl Prim {
             Prim::Random(op) => op.name(),
             Prim::Call(op) => op.name(),
             Prim::Control(op) => op.name(),
+            Prim::Linalg(op) => op.name(),
         }
     }
 
@@ -137,6 +142,7 @@ impl Prim {
             Prim::Random(_) => vec![],
             Prim::Call(op) => op.params(),
             Prim::Control(op) => op.params(),
+            Prim::Linalg(op) => op.params(),
         };
         ps.sort_by_key(|(k, _)| *k);
         ps
@@ -155,6 +161,7 @@ impl Prim {
             Prim::Random(op) => op.abstract_eval(avals),
             Prim::Call(op) => op.abstract_eval(avals),
             Prim::Control(op) => op.abstract_eval(avals),
+            Prim::Linalg(op) => op.abstract_eval(avals),
         }
     }
 
@@ -166,6 +173,7 @@ impl Prim {
             Prim::SelectN => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
+            Prim::Linalg(op) => Some(op.arity()),
             Prim::Call(_) | Prim::Control(_) => None,
         }
     }
@@ -211,6 +219,7 @@ impl Prim {
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
+            Prim::Linalg(op) => op.eval(args, out_avals),
         }
     }
 
@@ -232,6 +241,7 @@ impl Prim {
             Prim::Random(op) => op.jvp(primals, tangents),
             Prim::Call(op) => op.jvp(primals, tangents, sub),
             Prim::Control(op) => op.jvp(primals, tangents, sub),
+            Prim::Linalg(op) => op.jvp(primals, tangents),
         }
     }
 
@@ -258,6 +268,7 @@ impl Prim {
             Prim::Random(_) => Err(not_linear()),
             Prim::Call(op) => op.transpose(cts, args, sub),
             Prim::Control(op) => op.transpose(cts, args, sub),
+            Prim::Linalg(op) => op.transpose(&cts[0], args),
         }
     }
 
@@ -285,6 +296,7 @@ impl Prim {
             Prim::Random(op) => op.batch(args, dims),
             Prim::Call(op) => op.batch(&b),
             Prim::Control(op) => op.batch(&b),
+            Prim::Linalg(op) => op.batch(&b),
         }
     }
 }

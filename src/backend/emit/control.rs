@@ -234,6 +234,7 @@ fn run_sub(
         fma: cx.fma,
         bases,
         matmul: cx.matmul,
+        linalg: cx.linalg,
         range: cx.range,
         scratch,
     };

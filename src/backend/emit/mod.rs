@@ -12,8 +12,11 @@
 
 mod control;
 mod eval;
+mod linalg;
 mod loops;
 mod matmul;
+
+pub use linalg::LinalgFns;
 mod reduce;
 
 use super::graph::{Graph, NodeId};
@@ -37,6 +40,8 @@ pub struct FunctionEnv<'a> {
     pub bases: HashMap<Buf, Value>,
     /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
     pub matmul: [FuncRef; 2],
+    /// The runtime's linalg entry points (imported with absolute addresses).
+    pub linalg: LinalgFns,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
     /// split kernel runs (see `Schedule::split`).
     pub range: (Value, Value),
@@ -260,6 +265,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             KernelKind::Map { outs } => self.map_kernel(b, outs),
             KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
             KernelKind::MatMul { node } => self.matmul(b, *node),
+            KernelKind::Linalg { node } => self.linalg(b, *node),
             KernelKind::Control(c) => self.control(b, c),
         }
     }
