@@ -3,7 +3,7 @@
 //! them, trading compute for memory (for example the body of a long `scan` under `grad`).
 //! Only the default policy (nothing saveable) is offered.
 
-use super::{stage, Function};
+use super::{leaf_avals, stage, Function};
 use crate::core::error::Result;
 use crate::core::trace::bind;
 use crate::prims::{CallOp, Prim};
@@ -35,8 +35,7 @@ where
     /// `convert_constvars_jaxpr`), so derivatives with respect to captured values flow through.
     fn call(&self, args: Args) -> Result<F::Output> {
         let leaves = args.leaves();
-        let avals: Vec<_> = leaves.iter().map(|a| a.aval().clone()).collect();
-        let (closed, template) = stage(&self.f, &args, &avals)?;
+        let (closed, template) = stage(&self.f, &args, &leaf_avals(&leaves))?;
         let (jaxpr, consts) = closed.consts_as_invars();
         let prim = Prim::Call(CallOp::Remat {
             jaxpr,

@@ -10,6 +10,7 @@
 //!
 //! Plain Rust `if` and `for` on concrete values need none of this: they run at trace time.
 
+use super::leaf_avals;
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{catch, Error, Result};
@@ -53,10 +54,6 @@ fn trace_sub<T: Pytree, R: Pytree>(
     Ok(Traced { jaxpr, consts, out })
 }
 
-fn avals_of(leaves: &[Array]) -> Vec<Aval> {
-    leaves.iter().map(|a| a.aval().clone()).collect()
-}
-
 fn treedef<T: Pytree>(t: &T) -> String {
     let mut s = String::new();
     t.treedef(&mut s);
@@ -91,7 +88,7 @@ pub fn while_loop<C: Pytree>(
 ) -> Result<C> {
     let mut init = init_val.leaves();
     loop {
-        let avals = avals_of(&init);
+        let avals = leaf_avals(&init);
         let cond = trace_sub(&cond_fun, &init_val, &avals)?;
         let pred = cond.jaxpr.out_avals();
         if pred.len() != 1 || !pred[0].shape.is_empty() || pred[0].dtype != DType::Bool {
@@ -269,7 +266,7 @@ pub fn scan_with<C: Pytree, X: Pytree, Y: Pytree>(
     let template = (init.clone(), xs.clone());
     let body = |cx: &(C, X)| f(&cx.0, &cx.1);
     loop {
-        let avals = [avals_of(&init_leaves), x_avals.clone()].concat();
+        let avals = [leaf_avals(&init_leaves), x_avals.clone()].concat();
         let traced = trace_sub(&body, &template, &avals)?;
         let what = "scan body function";
         let (a, b) = (treedef(&init), treedef(&traced.out.0));
@@ -372,7 +369,7 @@ fn bind_branches<T: Pytree, R: Pytree>(
     check: impl Fn(&[Vec<Aval>]) -> Result<()>,
 ) -> Result<R> {
     let ops = operand.leaves();
-    let avals = avals_of(&ops);
+    let avals = leaf_avals(&ops);
     let traced: Vec<Traced<R>> = branches
         .iter()
         .map(|b| trace_sub(*b, operand, &avals))
@@ -386,7 +383,7 @@ fn bind_branches<T: Pytree, R: Pytree>(
     }
     let outs: Vec<Vec<Aval>> = traced.iter().map(|t| t.jaxpr.out_avals()).collect();
     check(&outs)?;
-    let const_avals: Vec<Vec<Aval>> = traced.iter().map(|t| avals_of(&t.consts)).collect();
+    let const_avals: Vec<Vec<Aval>> = traced.iter().map(|t| leaf_avals(&t.consts)).collect();
     let jaxprs: Vec<ClosedJaxpr> = traced
         .iter()
         .enumerate()

@@ -134,7 +134,7 @@ where
 }
 
 /// The types of the leaves.
-fn leaf_avals(leaves: &[Array]) -> Vec<Aval> {
+pub(crate) fn leaf_avals(leaves: &[Array]) -> Vec<Aval> {
     leaves.iter().map(|a| a.aval().clone()).collect()
 }
 
