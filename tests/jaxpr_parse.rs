@@ -1,0 +1,533 @@
+//! The jaxpr parser (`cranax::ir::parse`): every primitive reads back from its printed form,
+//! jaxprs with nested calls and control flow round-trip, JAX's own printing reads, and bad
+//! text gives an error with its line and column.
+
+use cranax::core::aval::Aval;
+use cranax::ir::parse::{parse, parse_closed};
+use cranax::ir::{Atom, ClosedJaxpr, Eqn, Jaxpr, Var};
+use cranax::prims::{
+    BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+};
+use cranax::{
+    checkpoint, custom_jvp, eval_jaxpr, jit, lax, make_jaxpr, Array, DType, Function, Scalar,
+};
+use std::sync::Arc;
+
+fn f32s(shape: &[usize]) -> Aval {
+    Aval::new(shape.to_vec(), DType::F32)
+}
+
+/// `print → parse` gives a jaxpr `same_as` the original, which prints the same.
+fn assert_round_trip(j: &ClosedJaxpr) {
+    let text = j.to_string();
+    let back = parse_closed(&text, j.consts.clone())
+        .unwrap_or_else(|e| panic!("cannot parse back\n{text}\n{e}"));
+    assert_eq!(back.to_string(), text, "prints differently after parsing");
+    assert!(back.same_as(j), "not the same jaxpr after parsing:\n{text}");
+}
+
+/// One equation of `prim` on inputs of these types, as a closed jaxpr.
+fn one_eqn(prim: Prim, ins: &[Aval]) -> ClosedJaxpr {
+    let refs: Vec<&Aval> = ins.iter().collect();
+    let outs = prim
+        .abstract_eval(&refs)
+        .unwrap_or_else(|e| panic!("{}: {e}", prim.name()));
+    let mut avals = ins.to_vec();
+    avals.extend(outs.iter().cloned());
+    let n = ins.len() as u32;
+    let outputs: Vec<Var> = (n..n + outs.len() as u32).map(Var).collect();
+    let j = Jaxpr {
+        avals,
+        constvars: vec![],
+        invars: (0..n).map(Var).collect(),
+        eqns: vec![Eqn {
+            prim,
+            inputs: (0..n).map(|i| Atom::Var(Var(i))).collect(),
+            outputs: outputs.clone(),
+        }],
+        outvars: outputs.into_iter().map(Atom::Var).collect(),
+    };
+    ClosedJaxpr::from(j)
+}
+
+/// The first dtype of f32, i32, bool an elementwise op accepts.
+fn elementwise_dtype(admits: impl Fn(DType) -> bool) -> DType {
+    [DType::F32, DType::I32, DType::Bool]
+        .into_iter()
+        .find(|&d| admits(d))
+        .expect("an elementwise op accepts some dtype")
+}
+
+/// Which family-level variant a primitive is: an exhaustive match, so a new variant of
+/// any non-table family fails to compile here until an instance is added to `instances`.
+fn variant(p: &Prim) -> String {
+    let v = match p {
+        Prim::Unary(op) => return format!("unary {}", op.name()),
+        Prim::Binary(op) => return format!("binary {}", op.name()),
+        Prim::SelectN => "select_n",
+        Prim::Dot(_) => "dot_general",
+        Prim::Random(RandomOp::Threefry2x32) => "threefry2x32",
+        Prim::Reduce(op) => match op {
+            ReduceOp::Sum { .. } => "reduce_sum",
+            ReduceOp::Max { .. } => "reduce_max",
+            ReduceOp::Min { .. } => "reduce_min",
+            ReduceOp::Argmax { .. } => "argmax",
+            ReduceOp::Argmin { .. } => "argmin",
+        },
+        Prim::Shape(op) => match op {
+            ShapeOp::BroadcastInDim { .. } => "broadcast_in_dim",
+            ShapeOp::Reshape { .. } => "reshape",
+            ShapeOp::Transpose { .. } => "transpose",
+            ShapeOp::Squeeze { .. } => "squeeze",
+            ShapeOp::Concatenate { .. } => "concatenate",
+            ShapeOp::Pad { .. } => "pad",
+            ShapeOp::Slice { .. } => "slice",
+            ShapeOp::DynamicSlice { .. } => "dynamic_slice",
+            ShapeOp::DynamicUpdateSlice => "dynamic_update_slice",
+            ShapeOp::Gather { .. } => "gather",
+            ShapeOp::ScatterAdd { .. } => "scatter-add",
+            ShapeOp::Iota { .. } => "iota",
+        },
+        Prim::Linalg(op) => match op {
+            LinalgOp::Cholesky => "cholesky",
+            LinalgOp::TriangularSolve { .. } => "triangular_solve",
+            LinalgOp::Lu => "lu",
+            LinalgOp::LuPivotsToPermutation { .. } => "lu_pivots_to_permutation",
+        },
+        Prim::Call(op) => match op {
+            CallOp::Pjit { .. } => "pjit",
+            CallOp::CustomJvpCall { .. } => "custom_jvp_call",
+            CallOp::CustomVjpCall { .. } => "custom_vjp_call",
+            // Carries a Rust backward pass and no jaxpr: it has no text form to read back.
+            CallOp::CustomLin { .. } => "custom_lin",
+            CallOp::Remat { .. } => "remat2",
+        },
+        Prim::Control(op) => match op {
+            ControlOp::While { .. } => "while",
+            ControlOp::Scan { .. } => "scan",
+            ControlOp::Cond { .. } => "cond",
+        },
+    };
+    v.to_string()
+}
+
+/// A small body: `x -> sin(x) * x`.
+fn body(aval: &Aval) -> ClosedJaxpr {
+    make_jaxpr(|x: &Array| &lax::sin(x).unwrap() * x)
+        .call((Array::zeros(&aval.shape, aval.dtype),))
+        .unwrap()
+}
+
+/// One instance of every primitive (every table row without params, and the rest), with
+/// input types it accepts.
+fn instances() -> Vec<(Prim, Vec<Aval>)> {
+    let mut out = Vec::new();
+    for op in UnaryOp::without_params() {
+        let d = elementwise_dtype(|d| op.accepts().admits(d));
+        out.push((Prim::Unary(op), vec![Aval::new(vec![3], d)]));
+    }
+    let with_params = [
+        (UnaryOp::IntegerPow { y: -3 }, DType::F32),
+        (
+            UnaryOp::ConvertElementType {
+                new_dtype: DType::I32,
+                weak_type: true,
+            },
+            DType::F64,
+        ),
+        (
+            UnaryOp::BitcastConvertType {
+                new_dtype: DType::U32,
+            },
+            DType::F32,
+        ),
+    ];
+    for (op, d) in with_params {
+        out.push((Prim::Unary(op), vec![Aval::new(vec![2], d)]));
+    }
+    for op in BinaryOp::ALL {
+        let d = elementwise_dtype(|d| op.accepts().admits(d));
+        let a = Aval::new(vec![3], d);
+        out.push((Prim::Binary(op.clone()), vec![a.clone(), a]));
+    }
+    let f = f32s(&[2, 3]);
+    let bool3 = Aval::new(vec![2, 3], DType::Bool);
+    let i32s = Aval::scalar(DType::I32);
+    let u = Aval::new(vec![4], DType::U32);
+    let idx = Aval::new(vec![2], DType::I32);
+    let sq = f32s(&[3, 3]);
+    let mut dot = DotGeneral::new(&[1], &[0], &[], &[]);
+    dot.preferred_element_type = Some(DType::F32);
+    let rest: Vec<(Prim, Vec<Aval>)> = vec![
+        (Prim::SelectN, vec![bool3, f.clone(), f.clone()]),
+        (Prim::Dot(dot), vec![f.clone(), f32s(&[3, 4])]),
+        (
+            Prim::Dot(DotGeneral::new(&[2], &[1], &[0], &[0])),
+            vec![f32s(&[5, 2, 3]), f32s(&[5, 3, 4])],
+        ),
+        (
+            Prim::Random(RandomOp::Threefry2x32),
+            vec![u.clone(), u.clone(), u.clone(), u],
+        ),
+        (Prim::Reduce(ReduceOp::Sum { axes: vec![0, 1] }), vec![f.clone()]),
+        (Prim::Reduce(ReduceOp::Max { axes: vec![1] }), vec![f.clone()]),
+        (Prim::Reduce(ReduceOp::Min { axes: vec![] }), vec![f.clone()]),
+        (
+            Prim::Reduce(ReduceOp::Argmax {
+                axes: vec![1],
+                index_dtype: DType::I32,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Argmin {
+                axes: vec![0],
+                index_dtype: DType::U32,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::BroadcastInDim {
+                shape: vec![4, 2, 3],
+                broadcast_dimensions: vec![1, 2],
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Reshape { new_sizes: vec![3, 2] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Transpose {
+                permutation: vec![1, 0],
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Squeeze { dimensions: vec![0] }),
+            vec![f32s(&[1, 3])],
+        ),
+        (
+            Prim::Shape(ShapeOp::Concatenate { dimension: 1 }),
+            vec![f.clone(), f.clone(), f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Pad {
+                padding_config: vec![(1, 0, 0), (0, 2, 1)],
+            }),
+            vec![f.clone(), f32s(&[])],
+        ),
+        (
+            Prim::Shape(ShapeOp::Slice {
+                start_indices: vec![0, 1],
+                limit_indices: vec![2, 3],
+                strides: None,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Slice {
+                start_indices: vec![0, 0],
+                limit_indices: vec![2, 3],
+                strides: Some(vec![1, 2]),
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::DynamicSlice {
+                slice_sizes: vec![1, 2],
+            }),
+            vec![f.clone(), i32s.clone(), i32s.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::DynamicUpdateSlice),
+            vec![f.clone(), f32s(&[1, 2]), i32s.clone(), i32s.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Gather { axis: 1 }),
+            vec![f.clone(), idx.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::ScatterAdd { axis: 1 }),
+            vec![f.clone(), idx, f32s(&[2, 2])],
+        ),
+        (
+            Prim::Shape(ShapeOp::Iota {
+                dtype: DType::I32,
+                shape: vec![2, 3],
+                dimension: 1,
+            }),
+            vec![],
+        ),
+        (Prim::Linalg(LinalgOp::Cholesky), vec![sq.clone()]),
+        (
+            Prim::Linalg(LinalgOp::TriangularSolve {
+                left_side: true,
+                lower: true,
+                transpose_a: false,
+                conjugate_a: false,
+                unit_diagonal: true,
+            }),
+            vec![sq.clone(), f32s(&[3, 2])],
+        ),
+        (Prim::Linalg(LinalgOp::Lu), vec![sq]),
+        (
+            Prim::Linalg(LinalgOp::LuPivotsToPermutation {
+                permutation_size: 4,
+            }),
+            vec![Aval::new(vec![3], DType::I32)],
+        ),
+        (
+            Prim::Call(CallOp::Pjit {
+                name: "f".into(),
+                jaxpr: body(&f),
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Call(CallOp::CustomJvpCall {
+                name: "g".into(),
+                call_jaxpr: body(&f),
+                jvp: None,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Call(CallOp::CustomVjpCall {
+                name: "h".into(),
+                call_jaxpr: body(&f),
+                rules: None,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Call(CallOp::Remat {
+                jaxpr: body(&f),
+                differentiated: true,
+                prevent_cse: false,
+            }),
+            vec![f.clone()],
+        ),
+    ];
+    out.extend(rest);
+    // Control flow: from the real functions (their jaxprs are what the printer sees).
+    let x = Array::zeros(&[3], DType::F32);
+    let traced = make_jaxpr(|x: &Array| {
+        let w = lax::while_loop(
+            |c: &(Array, Array)| lax::lt(&c.0, &Array::from(5i32)).unwrap(),
+            |c: &(Array, Array)| (lax::add(&c.0, &Array::from(1i32)).unwrap(), lax::sin(&c.1).unwrap()),
+            (Array::from(0i32), x.clone()),
+        )
+        .unwrap();
+        let (c, ys) = lax::scan(
+            |c: &Array, x: &Array| (c + x, c * x),
+            Array::from(0.0f32),
+            x.clone(),
+        )
+        .unwrap();
+        let p = lax::gt(&c, &Array::from(0.0f32)).unwrap();
+        let k = lax::cond(&p, |v: &Array| v * 2.0, |v: &Array| v - 1.0, &ys).unwrap();
+        (w.1, k)
+    })
+    .call((x,))
+    .unwrap();
+    for e in &traced.jaxpr.eqns {
+        if let Prim::Control(_) = e.prim {
+            let ins = e.inputs.iter().map(|a| traced.jaxpr.atom_aval(a)).collect();
+            out.push((e.prim.clone(), ins));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_primitive_reads_back_from_its_printed_form() {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for (prim, ins) in instances() {
+        seen.insert(variant(&prim));
+        let j = one_eqn(prim, &ins);
+        let text = j.to_string();
+        match parse(&text) {
+            Ok(back) if ClosedJaxpr::from(back.clone()).same_as(&j) => {}
+            Ok(back) => failures.push(format!("{text}\n  reads back as\n{back}")),
+            Err(e) => failures.push(format!("{text}\n  {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // Every variant of every family (custom_lin has no text form) has an instance.
+    for name in [
+        "select_n", "dot_general", "threefry2x32", "reduce_sum", "reduce_max", "reduce_min",
+        "argmax", "argmin", "broadcast_in_dim", "reshape", "transpose", "squeeze",
+        "concatenate", "pad", "slice", "dynamic_slice", "dynamic_update_slice", "gather",
+        "scatter-add", "iota", "cholesky", "triangular_solve", "lu",
+        "lu_pivots_to_permutation", "pjit", "custom_jvp_call", "custom_vjp_call", "remat2",
+        "while", "scan", "cond",
+    ] {
+        assert!(seen.contains(name), "no instance of {name}");
+    }
+}
+
+#[test]
+fn nested_calls_and_control_flow_round_trip() {
+    let x = Array::from_vec(vec![0.5f32, -1.0, 2.0], &[3]).unwrap();
+    let inner = jit(|x: &Array| &lax::tanh(x).unwrap() * 3.0);
+    let j = make_jaxpr(|x: &Array| {
+        let y = inner.call((x.clone(),)).unwrap();
+        let z = checkpoint(|v: &Array| lax::exp(v).unwrap()).call((y.clone(),)).unwrap();
+        let (c, ys) = lax::scan(
+            |c: &Array, x: &Array| {
+                let k = lax::cond(
+                    &lax::gt(x, &Array::from(0.0f32)).unwrap(),
+                    |v: &Array| v * 2.0,
+                    |v: &Array| v - 1.0,
+                    x,
+                )
+                .unwrap();
+                (c + &k, c * x)
+            },
+            Array::from(0.0f32),
+            z,
+        )
+        .unwrap();
+        (c, ys)
+    })
+    .call((x.clone(),))
+    .unwrap();
+    assert_round_trip(&j);
+    let gj = make_jaxpr(cranax::grad(|x: &Array| {
+        let y = inner.call((x.clone(),)).unwrap();
+        lax::reduce_sum(&checkpoint(|v: &Array| lax::sin(v).unwrap()).call((y,)).unwrap(), &[0])
+            .unwrap()
+    }))
+    .call((x.clone(),))
+    .unwrap();
+    assert_round_trip(&gj);
+    let back = parse_closed(&gj.to_string(), vec![]).unwrap();
+    assert_eq!(
+        eval_jaxpr(&back, &[x.clone()]).unwrap()[0].to_f64_vec().unwrap(),
+        eval_jaxpr(&gj, &[x]).unwrap()[0].to_f64_vec().unwrap()
+    );
+}
+
+#[test]
+fn a_custom_jvp_call_read_from_text_differentiates_its_jaxpr() {
+    // The rule is Rust code and is not in the text: the parsed call prints the same and
+    // evaluates the same, and its derivative is that of its jaxpr.
+    let f = custom_jvp(
+        |x: &Array| lax::sin(x).unwrap(),
+        |p: &[Array], t: &[Array]| (vec![lax::sin(&p[0]).unwrap()], vec![&t[0] * 100.0]),
+    );
+    let x = Array::from(0.5f32);
+    let j = make_jaxpr(|x: &Array| f.call((x.clone(),)).unwrap())
+        .call((x.clone(),))
+        .unwrap();
+    let back = parse_closed(&j.to_string(), vec![]).unwrap();
+    assert_eq!(back.to_string(), j.to_string());
+    assert!(!back.same_as(&j), "the rules differ");
+    let g = cranax::grad(|x: &Array| eval_jaxpr(&back, &[x.clone()]).unwrap()[0].clone())
+        .call((x,))
+        .unwrap();
+    assert_eq!(g.to_scalar().unwrap(), Scalar::F32(0.5f32.cos()));
+}
+
+#[test]
+fn reads_jax_0_10_printing() {
+    // Printed by JAX 0.10.2: make_jaxpr(f)(ones((3, 4)), ones((2, 3))) with
+    // f = lambda w, x: jnp.sum(jnp.where(jnp.tanh(x @ w) > 0, ...) ** 2) and a grad of it.
+    let text = "{ lambda ; a:f32[3,4] b:f32[2,3]. let
+    c:f32[2,4] = dot_general[
+      dimension_numbers=(([1], [0]), ([], []))
+      preferred_element_type=float32
+    ] b a
+    d:f32[2,4] = tanh c
+    e:bool[2,4] = gt d 0.0:f32[]
+    f:f32[2,4] = neg d
+    g:f32[2,4] = jit[
+      name=_where
+      jaxpr={ lambda ; e:bool[2,4] d:f32[2,4] f:f32[2,4]. let
+          g:f32[2,4] = select_n e f d
+        in (g,) }
+    ] e d f
+    h:f32[2,4] = integer_pow[y=2] g
+    i:f32[] = reduce_sum[axes=(0, 1) out_sharding=None] h
+    k:f32[2,4] = broadcast_in_dim 1.0:f32[]
+    l:f32[2,4] = mul k h
+  in (i, l) }";
+    let j = parse(text).unwrap();
+    assert_eq!(j.eqns.len(), 9);
+    let ins = [
+        Array::from_vec(vec![0.5f32; 12], &[3, 4]).unwrap(),
+        Array::from_vec(vec![1.0f32, -2.0, 0.5, 0.0, 1.5, -1.0], &[2, 3]).unwrap(),
+    ];
+    let out = eval_jaxpr(&ClosedJaxpr::from(j), &ins).unwrap();
+    // Row sums of x are -0.5 and 0.5, so every entry of x @ w is -0.25 or 0.25 and
+    // |tanh|^2 summed over 8 entries is 8 tanh(0.25)^2.
+    let want = 8.0 * (0.25f64).tanh().powi(2);
+    assert!((out[0].to_f64_vec().unwrap()[0] - want).abs() < 1e-6);
+
+    // Top-level `let` definitions referenced by name, as JAX 0.7+ prints repeated jits.
+    let text = "let g = { lambda ; a:f32[3]. let
+    b:f32[3] = sin a
+    c:f32[3] = mul b 2.0:f32[]
+  in (c,) } in
+{ lambda ; d:f32[3]. let
+    e:f32[3] = jit[name=g jaxpr=g] d
+    f:f32[3] = jit[name=g jaxpr=g] d
+    h:f32[3] = add e f
+  in (h,) }";
+    let j = ClosedJaxpr::from(parse(text).unwrap());
+    let x = Array::from_vec(vec![0.0f32, 1.0, -1.0], &[3]).unwrap();
+    let out = eval_jaxpr(&j, &[x]).unwrap()[0].to_f64_vec().unwrap();
+    let want = [0.0, 4.0 * 1.0f32.sin() as f64, -4.0 * 1.0f32.sin() as f64];
+    for (o, w) in out.iter().zip(want) {
+        assert!((o - w).abs() < 1e-6, "{o} vs {w}");
+    }
+}
+
+#[test]
+fn literals_take_the_dtype_of_their_equation() {
+    let j = parse("{ lambda ; a:f64[2] b:u32[]. let c:f64[2] = mul 2.5 a; d:u32[] = shift_left b 3 in (c, d) }")
+        .unwrap();
+    let lit = |e: usize| match &j.eqns[e].inputs[..] {
+        [Atom::Lit(l), _] | [_, Atom::Lit(l)] => l.value,
+        _ => panic!("no literal"),
+    };
+    assert_eq!(lit(0), Scalar::F64(2.5));
+    assert_eq!(lit(1), Scalar::U32(3));
+}
+
+#[test]
+fn bad_text_gives_line_column_and_what_was_expected() {
+    let err = |t: &str| parse(t).unwrap_err().to_string();
+    let e = err("{ lambda ; a:f32[]. let\n    b:f32[] = frobnicate a\n  in (b,) }");
+    assert!(e.contains("line 2, column 15") && e.contains("unknown primitive `frobnicate`"), "{e}");
+    let e = err("{ lambda ; a:f32[]. let b:f32[] = sin c in (b,) }");
+    assert!(e.contains("line 1, column 39") && e.contains("unknown variable `c`"), "{e}");
+    let e = err("{ lambda ; a:f32[] let b:f32[] = sin a in (b,) }");
+    assert!(e.contains("line 1, column 20") && e.contains("expected"), "{e}");
+    let e = err("{ lambda ; a:f32[3]. let b:f32[4] = sin a in (b,) }");
+    assert!(e.contains("b is declared f32[4] but sin gives f32[3]"), "{e}");
+    let e = err("{ lambda ; a:f32[3]. let b:f32[] = reduce_sum a in (b,) }");
+    assert!(e.contains("reduce_sum: missing parameter axes"), "{e}");
+    let e = err("{ lambda ; a:f32[3]. let b:f32[] = reduce_sum[axes=x] a in (b,) }");
+    assert!(e.contains("axes=x should be a tuple or list"), "{e}");
+    let e = err("{ lambda ; a:f16[3]. let in (a,) }");
+    assert!(e.contains("unsupported dtype `f16`"), "{e}");
+    let e = err("{ lambda ; a:f32[3]. let b:f32[3] = add a True in (b,) }");
+    assert!(e.contains("add"), "{e}");
+    let e = err("{ lambda ; a:f32[3]. let b:f32[3] = sin a in (b,)");
+    assert!(e.contains("expected `}`") && e.contains("the end of the text"), "{e}");
+}
+
+#[test]
+fn constvars_take_their_values_from_the_caller() {
+    let w = Array::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+    let j = make_jaxpr(|x: &Array| x * &w)
+        .call((Array::zeros(&[3], DType::F32),))
+        .unwrap();
+    assert_eq!(j.jaxpr.constvars.len(), 1);
+    assert_round_trip(&j);
+    assert!(parse_closed(&j.to_string(), vec![]).is_err());
+    let _ = Arc::clone(&j.jaxpr);
+}
