@@ -11,7 +11,15 @@ use cranax::prims::{
 use cranax::{
     checkpoint, custom_jvp, eval_jaxpr, jit, lax, make_jaxpr, Array, DType, Function, Scalar,
 };
+use proptest::prelude::*;
 use std::sync::Arc;
+
+#[path = "support/programs.rs"]
+mod programs;
+
+#[path = "support/exact_programs.rs"]
+mod exact_programs;
+use exact_programs::{apply_exact, exact_step};
 
 fn f32s(shape: &[usize]) -> Aval {
     Aval::new(shape.to_vec(), DType::F32)
@@ -530,4 +538,71 @@ fn constvars_take_their_values_from_the_caller() {
     assert_round_trip(&j);
     assert!(parse_closed(&j.to_string(), vec![]).is_err());
     let _ = Arc::clone(&j.jaxpr);
+}
+
+fn proptest_cases(default: u32) -> u32 {
+    std::env::var("CRANAX_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn array(v: &[f64], shape: &[usize], dt: DType) -> Array {
+    let a = Array::from_vec(v.to_vec(), shape).unwrap();
+    lax::convert_element_type(&a, dt).unwrap()
+}
+
+/// print → parse → print is the same text, the parsed jaxpr is `same_as` the original, and
+/// it evaluates to the same bits.
+fn check_round_trip(j: &ClosedJaxpr, args: &[Array]) -> std::result::Result<(), TestCaseError> {
+    let text = j.to_string();
+    let back = parse_closed(&text, j.consts.clone())
+        .map_err(|e| TestCaseError::fail(format!("{text}\n{e}")))?;
+    prop_assert_eq!(back.to_string(), text.clone());
+    prop_assert!(back.same_as(j), "not same_as after parsing:\n{}", text);
+    let (want, got) = (eval_jaxpr(j, args).unwrap(), eval_jaxpr(&back, args).unwrap());
+    for (w, g) in want.iter().zip(&got) {
+        prop_assert!(w.same_bits(g), "{} vs {}", w, g);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: proptest_cases(24), ..ProptestConfig::default() })]
+
+    /// The random programs of tests/jit.rs, as traced, differentiated and batched.
+    #[test]
+    fn random_programs_round_trip(
+        steps in programs::program(),
+        xv in programs::values(12),
+        yv in programs::values(4),
+        f32s in any::<bool>(),
+    ) {
+        let dt = if f32s { DType::F32 } else { DType::F64 };
+        let (x, y) = (array(&xv, &[3, 4], dt), array(&yv, &[4], dt));
+        let args = [x.clone(), y.clone()];
+        let f = |x: &Array, y: &Array| programs::run(&steps, x, y);
+        check_round_trip(&make_jaxpr(f).call((x.clone(), y.clone())).unwrap(), &args)?;
+        let g = cranax::grad(|x: &Array, y: &Array| programs::run(&steps, x, y).1);
+        check_round_trip(&make_jaxpr(g).call((x.clone(), y.clone())).unwrap(), &args)?;
+        let xb = array(&[xv.clone(), xv.iter().map(|v| -v).collect()].concat(), &[2, 3, 4], dt);
+        let v = cranax::vmap(|x: &Array, y: &Array| programs::run(&steps, x, y).0)
+            .in_axes([Some(0), None]);
+        check_round_trip(&make_jaxpr(v).call((xb.clone(), y.clone())).unwrap(), &[xb, y])?;
+    }
+
+    /// The exact programs of tests/jit.rs (transposes, selects, broadcasts, reductions).
+    #[test]
+    fn exact_programs_round_trip(
+        steps in prop::collection::vec(exact_step(), 1..8),
+        xv in programs::values(6),
+    ) {
+        let x = array(&xv, &[2, 3], DType::F32);
+        let (row, col) = (array(&xv[..3], &[3], DType::F32), array(&xv[3..5], &[2], DType::F32));
+        let f = |x: &Array, r: &Array, c: &Array| {
+            cranax::core::error::or_raise(apply_exact(&steps, x, x, r, c)).0
+        };
+        let args = [x.clone(), row.clone(), col.clone()];
+        check_round_trip(&make_jaxpr(f).call((x, row, col)).unwrap(), &args)?;
+    }
 }

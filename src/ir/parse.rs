@@ -11,7 +11,8 @@
 //! [`PrintedParams`]); output types come from the op's `abstract_eval` (checked against the
 //! binders' types, and the source of weak types, which no printer shows); an untyped literal
 //! (`1.0`) takes the dtype its equation needs, and is weakly typed when the operands of that
-//! dtype are.
+//! dtype are. JAX's size-1 broadcasting in binary ops (`add f32[5,4] f32[1,4]`) becomes an
+//! explicit `broadcast_in_dim`.
 
 use super::{Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var};
 use crate::array::Array;
@@ -861,6 +862,7 @@ impl Builder {
                     format!("unknown primitive `{name}` (expected one of cranax's primitives)"),
                 )
             })?;
+        let args = self.stretch_size_one_dims(&prim, args);
         let (inputs, outs) = self.type_operands(&prim, at, &args, &declared)?;
         if outs.len() != declared.len() {
             return Err(Parser::error_about(
@@ -891,6 +893,57 @@ impl Builder {
             outputs,
         });
         Ok(())
+    }
+
+    /// JAX's lax binary ops (0.4.3x+) also broadcast size-1 dimensions of operands of one
+    /// rank (`add f32[5,4] f32[1,4]`); cranax's take equal shapes or scalars, so such an
+    /// operand is stretched by an explicit `broadcast_in_dim` first (the same values).
+    fn stretch_size_one_dims(&mut self, prim: &Prim, args: Vec<RawAtom>) -> Vec<RawAtom> {
+        if !matches!(prim, Prim::Binary(_)) {
+            return args;
+        }
+        let shapes: Vec<Vec<usize>> = args
+            .iter()
+            .filter_map(|a| match a {
+                RawAtom::Var(v) => Some(self.j.aval(*v).shape.clone()),
+                RawAtom::Lit(_) => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        let Some(rank) = shapes.first().map(Vec::len) else {
+            return args;
+        };
+        if shapes.iter().any(|s| s.len() != rank) {
+            return args;
+        }
+        let target: Vec<usize> = (0..rank)
+            .map(|d| shapes.iter().map(|s| s[d]).max().unwrap_or(1))
+            .collect();
+        let fits = |s: &Vec<usize>| s.iter().zip(&target).all(|(&n, &t)| n == t || n == 1);
+        if !shapes.iter().all(fits) {
+            return args;
+        }
+        args.into_iter()
+            .map(|a| match a {
+                RawAtom::Var(v) if !self.j.aval(v).shape.is_empty()
+                    && self.j.aval(v).shape != target =>
+                {
+                    let x = self.j.aval(v).clone();
+                    let op = crate::prims::ShapeOp::BroadcastInDim {
+                        shape: target.clone(),
+                        broadcast_dimensions: (0..rank).collect(),
+                    };
+                    let out = self.new_var(Aval::new(target.clone(), x.dtype).weak(x.weak_type));
+                    self.j.eqns.push(Eqn {
+                        prim: Prim::Shape(op),
+                        inputs: vec![Atom::Var(v)],
+                        outputs: vec![out],
+                    });
+                    RawAtom::Var(out)
+                }
+                a => a,
+            })
+            .collect()
     }
 
     /// The operands with each untyped literal given the dtype the equation needs (the dtype
