@@ -54,7 +54,7 @@ struct RunArgs {
     file: PathBuf,
     /// The arguments, in order: numbers or nested lists (`3.0`, `'[1, 2]'`, `'[[1.0], [2.0]]'`,
     /// `True`), or paths of .npy files. Their dtypes are the jaxpr's input types.
-    #[arg(long, num_args = 0.., allow_hyphen_values = true)]
+    #[arg(long, num_args = 0.., allow_negative_numbers = true)]
     args: Vec<String>,
     /// Evaluate with the reference interpreter instead of compiling
     #[arg(long)]
@@ -117,7 +117,7 @@ struct BenchArgs {
     /// The jaxpr file
     file: PathBuf,
     /// The arguments, as for `run`
-    #[arg(long, num_args = 0.., allow_hyphen_values = true)]
+    #[arg(long, num_args = 0.., allow_negative_numbers = true)]
     args: Vec<String>,
     /// How many cached calls to time
     #[arg(long, default_value_t = 1000)]
@@ -392,6 +392,10 @@ fn compile(a: &CompileArgs) -> Result<()> {
     if let Emit::Obj = a.emit {
         let out = a.output.clone().unwrap_or_else(|| a.file.with_extension("o"));
         return emit_object(&j, &out);
+    }
+    if let Emit::Asm = a.emit {
+        // Cranelift keeps its listing of the machine code only when asked before compiling.
+        std::env::set_var("CRANAX_JIT_DISASM", "1");
     }
     let exe = cranax::backend::compile(&j)?;
     let text = match a.emit {
