@@ -1,9 +1,10 @@
 //! Arrays to and from NumPy's `.npy` files (`np.save` / `np.load`), through the `npyz` crate:
-//! f32, f64, i32, u32 and bool, C order. What the `cranax` command reads its arguments from,
+//! f32, f64, i32, u32 and bool, C order; and arrays written as nested lists (`parse_array`). What the `cranax` command reads its arguments from,
 //! and what a program embedding cranax can exchange data with Python through.
 
 use crate::array::{Array, Data};
 use crate::core::error::{Error, Result};
+use crate::dtype::{DType, Scalar};
 use npyz::WriterBuilder;
 use std::path::Path;
 
@@ -95,10 +96,105 @@ pub fn write_npy(x: &Array) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A number, `True`/`False`, or nested lists of them (`[[1, 2], [3, 4]]`, NumPy's `inf`,
+/// `nan`), as an array of `dtype`: how the `cranax` command and the file tests write arrays.
+pub fn parse_array(s: &str, dtype: DType) -> Result<Array> {
+    parse_array_text(s, dtype).map_err(Error::value_err)
+}
+
+fn parse_array_text(s: &str, dtype: DType) -> std::result::Result<Array, String> {
+    let tokens: Vec<String> = {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        for c in s.chars() {
+            if "[],".contains(c) || c.is_whitespace() {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                if "[],".contains(c) {
+                    out.push(c.to_string());
+                }
+            } else {
+                cur.push(c);
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    };
+    let mut pos = 0;
+    let mut values = Vec::new();
+    let shape = nested(&tokens, &mut pos, &mut values, dtype)?;
+    if pos != tokens.len() {
+        return Err(format!("unexpected `{}`", tokens[pos]));
+    }
+    let v: Vec<f64> = values.iter().map(|s| s.to_f64()).collect();
+    let x = match dtype {
+        DType::F32 => Array::from_vec(v.iter().map(|&x| x as f32).collect(), &shape),
+        DType::F64 => Array::from_vec(v, &shape),
+        DType::I32 => Array::from_vec(v.iter().map(|&x| x as i32).collect(), &shape),
+        DType::U32 => Array::from_vec(v.iter().map(|&x| x as u32).collect(), &shape),
+        DType::Bool => Array::from_vec(v.iter().map(|&x| x != 0.0).collect(), &shape),
+    };
+    x.map_err(|e| e.to_string())
+}
+
+fn nested(
+    tokens: &[String],
+    pos: &mut usize,
+    values: &mut Vec<Scalar>,
+    dtype: DType,
+) -> std::result::Result<Vec<usize>, String> {
+    let tok = tokens.get(*pos).ok_or("unexpected end of the value")?;
+    *pos += 1;
+    if tok != "[" {
+        values.push(scalar(tok, dtype)?);
+        return Ok(vec![]);
+    }
+    let mut inner: Option<Vec<usize>> = None;
+    let mut n = 0;
+    loop {
+        if tokens.get(*pos).map(String::as_str) == Some("]") {
+            *pos += 1;
+            break;
+        }
+        let s = nested(tokens, pos, values, dtype)?;
+        if inner.as_ref().is_some_and(|i| *i != s) {
+            return Err("the nested lists are ragged (rows of different lengths)".into());
+        }
+        inner = Some(s);
+        n += 1;
+        match tokens.get(*pos).map(String::as_str) {
+            Some(",") => *pos += 1,
+            Some("]") => {}
+            Some(t) => return Err(format!("expected `,` or `]`, found `{t}`")),
+            None => return Err("a `[` is not closed".into()),
+        }
+    }
+    let mut shape = vec![n];
+    shape.extend(inner.unwrap_or_default());
+    Ok(shape)
+}
+
+fn scalar(tok: &str, dtype: DType) -> std::result::Result<Scalar, String> {
+    let bad = || format!("`{tok}` is not a {} value", dtype.numpy_name());
+    Ok(match dtype {
+        DType::Bool => match tok {
+            "True" | "true" | "1" => Scalar::Bool(true),
+            "False" | "false" | "0" => Scalar::Bool(false),
+            _ => return Err(bad()),
+        },
+        DType::I32 => Scalar::I32(tok.parse().map_err(|_| bad())?),
+        DType::U32 => Scalar::U32(tok.parse().map_err(|_| bad())?),
+        DType::F32 => Scalar::F32(tok.parse().map_err(|_| bad())?),
+        DType::F64 => Scalar::F64(tok.parse().map_err(|_| bad())?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
 
     #[test]
     fn arrays_survive_a_npy_round_trip() {
