@@ -5,7 +5,7 @@
 use cranax::core::aval::Aval;
 use cranax::ir::parse::{parse, parse_closed};
 use cranax::ir::{Atom, ClosedJaxpr, Eqn, Jaxpr, Var};
-use cranax::prims::{CallOp, Prim};
+use cranax::prims::Prim;
 use cranax::{
     checkpoint, custom_jvp, eval_jaxpr, jit, lax, make_jaxpr, Array, DType, Function, Scalar,
 };
@@ -312,5 +312,41 @@ proptest! {
         };
         let args = [x.clone(), row.clone(), col.clone()];
         check_round_trip(&make_jaxpr(f).call((x, row, col)).unwrap(), &args)?;
+    }
+}
+
+#[test]
+fn weak_types_follow_from_the_equations() {
+    // `convert_element_type[weak_type=True]` makes a weak value; the literal multiplying it
+    // is weak too, as `lax::scalar_like` makes it. Neither is printed.
+    let weak = Prim::Unary(cranax::prims::UnaryOp::ConvertElementType {
+        new_dtype: DType::F32,
+        weak_type: true,
+    });
+    let j = make_jaxpr(|x: &Array| {
+        let w = cranax::core::trace::bind1(weak.clone(), std::slice::from_ref(x)).unwrap();
+        let s = lax::add(&w, &w).unwrap();
+        lax::mul(&s, &lax::scalar_like(&s, 3.0)).unwrap()
+    })
+    .call((Array::from_vec(vec![1.0f64, 2.0], &[2]).unwrap(),))
+    .unwrap();
+    assert!(j.jaxpr.avals.iter().any(|a| a.weak_type), "{j}");
+    assert_round_trip(&j);
+}
+
+#[test]
+fn same_as_is_equality_up_to_renaming() {
+    let p = |t: &str| ClosedJaxpr::from(parse(t).unwrap());
+    let base = p("{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub a b; d:f32[] = mul c 2.0 in (d,) }");
+    let renamed = p("{ lambda ; x:f32[] y:f32[]. let z:f32[] = sub x y; w:f32[] = mul z 2.0 in (w,) }");
+    assert!(base.same_as(&renamed));
+    for other in [
+        "{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub b a; d:f32[] = mul c 2.0 in (d,) }",
+        "{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub a b; d:f32[] = mul c 3.0 in (d,) }",
+        "{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub a b; d:f32[] = mul c 2.0 in (c,) }",
+        "{ lambda ; a:f32[] b:f32[]. let c:f32[] = add a b; d:f32[] = mul c 2.0 in (d,) }",
+        "{ lambda ; a:f64[] b:f64[]. let c:f64[] = sub a b; d:f64[] = mul c 2.0 in (d,) }",
+    ] {
+        assert!(!base.same_as(&p(other)), "{other}");
     }
 }
