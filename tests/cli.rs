@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn dir(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli").join(name);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -42,7 +44,11 @@ fn run_compiled_and_eager_with_list_and_npy_arguments() {
     let d = dir("run");
     let f = write_file(&d, "product.jaxpr", PRODUCT);
     let y = d.join("y.npy");
-    save_npy(&y, &Array::from_vec(vec![2.0f32, 0.5, -1.0, 10.0], &[2, 2]).unwrap()).unwrap();
+    save_npy(
+        &y,
+        &Array::from_vec(vec![2.0f32, 0.5, -1.0, 10.0], &[2, 2]).unwrap(),
+    )
+    .unwrap();
     let y = y.to_str().unwrap();
     for eager in [false, true] {
         let mut args = vec!["run", &f, "--args", "[[1, 2], [3, 4]]", y];
@@ -56,7 +62,12 @@ fn run_compiled_and_eager_with_list_and_npy_arguments() {
     let out = d.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let o = cranax(&[
-        "run", &f, "--args", "[[1, 2], [3, 4]]", "[[1, 1], [1, 1]]", "--save-npy",
+        "run",
+        &f,
+        "--args",
+        "[[1, 2], [3, 4]]",
+        "[[1, 1], [1, 1]]",
+        "--save-npy",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -93,14 +104,25 @@ fn transformations_print_jaxprs() {
     }
     let o = cranax(&["grad", &f, "--argnums", "2"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("argnums 2 is out of range"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("argnums 2 is out of range"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn compile_and_bench() {
     let d = dir("compile");
     let f = write_file(&d, "product.jaxpr", PRODUCT);
-    let o = cranax(&["compile", &f, "--shapes", "f32[2,2],f32[2,2]", "--emit", "clif"]);
+    let o = cranax(&[
+        "compile",
+        &f,
+        "--shapes",
+        "f32[2,2],f32[2,2]",
+        "--emit",
+        "clif",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("function "), "{}", stdout(&o));
     assert!(stderr(&o).contains("compiled in "), "{}", stderr(&o));
@@ -114,7 +136,15 @@ fn compile_and_bench() {
     let o = cranax(&["compile", &f, "--emit", "obj"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not yet available"), "{}", stderr(&o));
-    let o = cranax(&["bench", &f, "--args", "[[1, 2], [3, 4]]", "[[1, 1], [1, 1]]", "--iters", "10"]);
+    let o = cranax(&[
+        "bench",
+        &f,
+        "--args",
+        "[[1, 2], [3, 4]]",
+        "[[1, 1], [1, 1]]",
+        "--iters",
+        "10",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("first call") && stdout(&o).contains("cached call"));
 }
@@ -130,12 +160,24 @@ fn bad_files_and_arguments_fail_clearly() {
     );
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run", "/no/such.jaxpr"], "cannot read /no/such.jaxpr"),
-        (vec!["run", &bad], "line 2, column 15: unknown primitive `frobnicate`"),
+        (
+            vec!["run", &bad],
+            "line 2, column 15: unknown primitive `frobnicate`",
+        ),
         (vec!["run", &f, "--args", "1"], "takes 2 arguments"),
-        (vec!["run", &f, "--args", "[1, 2]", "[1, 2]"], "argument 0 has type f32[2]"),
+        (
+            vec!["run", &f, "--args", "[1, 2]", "[1, 2]"],
+            "argument 0 has type f32[2]",
+        ),
         (vec!["run", &f, "--args", "[[1, 2], [3]]", "1"], "ragged"),
-        (vec!["run", &f, "--args", "[[1, x], [3, 4]]", "1"], "`x` is not a float32 value"),
-        (vec!["run", &f, "--args", "/no/such.npy", "1"], "/no/such.npy"),
+        (
+            vec!["run", &f, "--args", "[[1, x], [3, 4]]", "1"],
+            "`x` is not a float32 value",
+        ),
+        (
+            vec!["run", &f, "--args", "/no/such.npy", "1"],
+            "/no/such.npy",
+        ),
     ];
     for (args, want) in cases {
         let o = cranax(&args);
@@ -148,6 +190,10 @@ fn bad_files_and_arguments_fail_clearly() {
     ] {
         let o = cranax(&[cmd, "--help"]);
         assert!(o.status.success(), "{cmd} --help");
-        assert!(stdout(&o).contains("Usage: cranax"), "{cmd}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("Usage: cranax"),
+            "{cmd}: {}",
+            stdout(&o)
+        );
     }
 }

@@ -82,7 +82,10 @@ fn read(path: &std::path::Path) -> FileTest {
 }
 
 fn split(list: &str) -> Vec<&str> {
-    list.split(';').map(str::trim).filter(|s| !s.is_empty()).collect()
+    list.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Equal values (NaN equal to NaN), shapes and dtypes.

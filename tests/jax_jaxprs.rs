@@ -17,7 +17,10 @@ fn data(name: &str) -> (ClosedJaxpr, Value) {
     let dir = format!("{}/tests/data/jax_jaxprs", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(format!("{dir}/{name}.jaxpr")).unwrap();
     let j = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (ClosedJaxpr::from(j), jax_data::load(&format!("jax_jaxprs/{name}.json")))
+    (
+        ClosedJaxpr::from(j),
+        jax_data::load(&format!("jax_jaxprs/{name}.json")),
+    )
 }
 
 fn arrays(v: &Value) -> Vec<Array> {
@@ -47,7 +50,11 @@ fn check(name: &str) {
     let (j, rec) = data(name);
     let args = arrays(&rec["args"]);
     let want = arrays(&rec["outputs"]);
-    assert_close(&format!("{name} eager"), &eval_jaxpr(&j, &args).unwrap(), &want);
+    assert_close(
+        &format!("{name} eager"),
+        &eval_jaxpr(&j, &args).unwrap(),
+        &want,
+    );
     let f = |xs: &Vec<Array>| or_raise(eval_jaxpr(&j, xs));
     let compiled = jit(f).call((args.clone(),)).unwrap();
     assert_close(&format!("{name} jit"), &compiled, &want);
@@ -73,7 +80,11 @@ fn check(name: &str) {
     }
     if let Some(tangents) = rec.get("tangents") {
         let (_, touts) = jvp(&f, (args.clone(),), (arrays(tangents),)).unwrap();
-        assert_close(&format!("{name} jvp"), &touts, &arrays(&rec["output_tangents"]));
+        assert_close(
+            &format!("{name} jvp"),
+            &touts,
+            &arrays(&rec["output_tangents"]),
+        );
     }
 }
 

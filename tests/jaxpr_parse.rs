@@ -73,12 +73,37 @@ fn every_primitive_reads_back_from_its_printed_form() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Every variant of every family (custom_lin has no text form) has an instance.
     for name in [
-        "select_n", "dot_general", "threefry2x32", "reduce_sum", "reduce_max", "reduce_min",
-        "argmax", "argmin", "broadcast_in_dim", "reshape", "transpose", "squeeze",
-        "concatenate", "pad", "slice", "dynamic_slice", "dynamic_update_slice", "gather",
-        "scatter-add", "iota", "cholesky", "triangular_solve", "lu",
-        "lu_pivots_to_permutation", "pjit", "custom_jvp_call", "custom_vjp_call", "remat2",
-        "while", "scan", "cond",
+        "select_n",
+        "dot_general",
+        "threefry2x32",
+        "reduce_sum",
+        "reduce_max",
+        "reduce_min",
+        "argmax",
+        "argmin",
+        "broadcast_in_dim",
+        "reshape",
+        "transpose",
+        "squeeze",
+        "concatenate",
+        "pad",
+        "slice",
+        "dynamic_slice",
+        "dynamic_update_slice",
+        "gather",
+        "scatter-add",
+        "iota",
+        "cholesky",
+        "triangular_solve",
+        "lu",
+        "lu_pivots_to_permutation",
+        "pjit",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "remat2",
+        "while",
+        "scan",
+        "cond",
     ] {
         assert!(seen.contains(name), "no instance of {name}");
     }
@@ -90,7 +115,9 @@ fn nested_calls_and_control_flow_round_trip() {
     let inner = jit(|x: &Array| &lax::tanh(x).unwrap() * 3.0);
     let j = make_jaxpr(|x: &Array| {
         let y = inner.call((x.clone(),)).unwrap();
-        let z = checkpoint(|v: &Array| lax::exp(v).unwrap()).call((y.clone(),)).unwrap();
+        let z = checkpoint(|v: &Array| lax::exp(v).unwrap())
+            .call((y.clone(),))
+            .unwrap();
         let (c, ys) = lax::scan(
             |c: &Array, x: &Array| {
                 let k = lax::cond(
@@ -113,15 +140,22 @@ fn nested_calls_and_control_flow_round_trip() {
     assert_round_trip(&j);
     let gj = make_jaxpr(cranax::grad(|x: &Array| {
         let y = inner.call((x.clone(),)).unwrap();
-        lax::reduce_sum(&checkpoint(|v: &Array| lax::sin(v).unwrap()).call((y,)).unwrap(), &[0])
-            .unwrap()
+        lax::reduce_sum(
+            &checkpoint(|v: &Array| lax::sin(v).unwrap())
+                .call((y,))
+                .unwrap(),
+            &[0],
+        )
+        .unwrap()
     }))
     .call((x.clone(),))
     .unwrap();
     assert_round_trip(&gj);
     let back = parse_closed(&gj.to_string(), vec![]).unwrap();
     assert_eq!(
-        eval_jaxpr(&back, &[x.clone()]).unwrap()[0].to_f64_vec().unwrap(),
+        eval_jaxpr(&back, std::slice::from_ref(&x)).unwrap()[0]
+            .to_f64_vec()
+            .unwrap(),
         eval_jaxpr(&gj, &[x]).unwrap()[0].to_f64_vec().unwrap()
     );
 }
@@ -141,9 +175,10 @@ fn a_custom_jvp_call_read_from_text_differentiates_its_jaxpr() {
     let back = parse_closed(&j.to_string(), vec![]).unwrap();
     assert_eq!(back.to_string(), j.to_string());
     assert!(!back.same_as(&j), "the rules differ");
-    let g = cranax::grad(|x: &Array| eval_jaxpr(&back, &[x.clone()]).unwrap()[0].clone())
-        .call((x,))
-        .unwrap();
+    let g =
+        cranax::grad(|x: &Array| eval_jaxpr(&back, std::slice::from_ref(x)).unwrap()[0].clone())
+            .call((x,))
+            .unwrap();
     assert_eq!(g.to_scalar().unwrap(), Scalar::F32(0.5f32.cos()));
 }
 
@@ -217,13 +252,25 @@ fn literals_take_the_dtype_of_their_equation() {
 fn bad_text_gives_line_column_and_what_was_expected() {
     let err = |t: &str| parse(t).unwrap_err().to_string();
     let e = err("{ lambda ; a:f32[]. let\n    b:f32[] = frobnicate a\n  in (b,) }");
-    assert!(e.contains("line 2, column 15") && e.contains("unknown primitive `frobnicate`"), "{e}");
+    assert!(
+        e.contains("line 2, column 15") && e.contains("unknown primitive `frobnicate`"),
+        "{e}"
+    );
     let e = err("{ lambda ; a:f32[]. let b:f32[] = sin c in (b,) }");
-    assert!(e.contains("line 1, column 39") && e.contains("unknown variable `c`"), "{e}");
+    assert!(
+        e.contains("line 1, column 39") && e.contains("unknown variable `c`"),
+        "{e}"
+    );
     let e = err("{ lambda ; a:f32[] let b:f32[] = sin a in (b,) }");
-    assert!(e.contains("line 1, column 20") && e.contains("expected"), "{e}");
+    assert!(
+        e.contains("line 1, column 20") && e.contains("expected"),
+        "{e}"
+    );
     let e = err("{ lambda ; a:f32[3]. let b:f32[4] = sin a in (b,) }");
-    assert!(e.contains("b is declared f32[4] but sin gives f32[3]"), "{e}");
+    assert!(
+        e.contains("b is declared f32[4] but sin gives f32[3]"),
+        "{e}"
+    );
     let e = err("{ lambda ; a:f32[3]. let b:f32[] = reduce_sum a in (b,) }");
     assert!(e.contains("reduce_sum: missing parameter axes"), "{e}");
     let e = err("{ lambda ; a:f32[3]. let b:f32[] = reduce_sum[axes=x] a in (b,) }");
@@ -233,7 +280,10 @@ fn bad_text_gives_line_column_and_what_was_expected() {
     let e = err("{ lambda ; a:f32[3]. let b:f32[3] = add a True in (b,) }");
     assert!(e.contains("add"), "{e}");
     let e = err("{ lambda ; a:f32[3]. let b:f32[3] = sin a in (b,)");
-    assert!(e.contains("expected `}`") && e.contains("the end of the text"), "{e}");
+    assert!(
+        e.contains("expected `}`") && e.contains("the end of the text"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -268,7 +318,10 @@ fn check_round_trip(j: &ClosedJaxpr, args: &[Array]) -> std::result::Result<(), 
         .map_err(|e| TestCaseError::fail(format!("{text}\n{e}")))?;
     prop_assert_eq!(back.to_string(), text.clone());
     prop_assert!(back.same_as(j), "not same_as after parsing:\n{}", text);
-    let (want, got) = (eval_jaxpr(j, args).unwrap(), eval_jaxpr(&back, args).unwrap());
+    let (want, got) = (
+        eval_jaxpr(j, args).unwrap(),
+        eval_jaxpr(&back, args).unwrap(),
+    );
     for (w, g) in want.iter().zip(&got) {
         prop_assert!(w.same_bits(g), "{} vs {}", w, g);
     }
@@ -337,8 +390,10 @@ fn weak_types_follow_from_the_equations() {
 #[test]
 fn same_as_is_equality_up_to_renaming() {
     let p = |t: &str| ClosedJaxpr::from(parse(t).unwrap());
-    let base = p("{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub a b; d:f32[] = mul c 2.0 in (d,) }");
-    let renamed = p("{ lambda ; x:f32[] y:f32[]. let z:f32[] = sub x y; w:f32[] = mul z 2.0 in (w,) }");
+    let base =
+        p("{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub a b; d:f32[] = mul c 2.0 in (d,) }");
+    let renamed =
+        p("{ lambda ; x:f32[] y:f32[]. let z:f32[] = sub x y; w:f32[] = mul z 2.0 in (w,) }");
     assert!(base.same_as(&renamed));
     for other in [
         "{ lambda ; a:f32[] b:f32[]. let c:f32[] = sub b a; d:f32[] = mul c 2.0 in (d,) }",

@@ -381,7 +381,12 @@ fn compile(a: &CompileArgs) -> Result<()> {
                 .zip(&have)
                 .all(|(w, h)| w.shape == h.shape && w.dtype == h.dtype);
         if !same {
-            let show = |xs: &[Aval]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+            let show = |xs: &[Aval]| {
+                xs.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             return Err(Error::type_err(format!(
                 "--shapes {} do not match the jaxpr's input types {}",
                 show(&want),
@@ -390,7 +395,10 @@ fn compile(a: &CompileArgs) -> Result<()> {
         }
     }
     if let Emit::Obj = a.emit {
-        let out = a.output.clone().unwrap_or_else(|| a.file.with_extension("o"));
+        let out = a
+            .output
+            .clone()
+            .unwrap_or_else(|| a.file.with_extension("o"));
         return emit_object(&j, &out);
     }
     if let Emit::Asm = a.emit {
@@ -499,4 +507,3 @@ fn read_args(args: &[String], avals: &[Aval]) -> Result<Vec<Array>> {
         })
         .collect()
 }
-

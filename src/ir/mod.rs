@@ -57,7 +57,7 @@ pub struct Eqn {
 }
 
 /// A function in A-normal form: `{ lambda constvars ; invars . let eqns in outvars }`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Jaxpr {
     /// The type of every variable, indexed by `Var`.
     pub avals: Vec<Aval>,

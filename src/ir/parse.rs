@@ -624,7 +624,9 @@ impl<'t> Parser<'t> {
     /// Is the cursor at a binder `name:` (the start of the next equation)?
     fn at_binder(&self) -> bool {
         let n = self.word_len();
-        n > 0 && self.peek_at(n) == Some(':') && !looks_like_literal(&self.chars[self.i..self.i + n])
+        n > 0
+            && self.peek_at(n) == Some(':')
+            && !looks_like_literal(&self.chars[self.i..self.i + n])
     }
 
     /// `a:f32[] b:f32[] = prim[params] x y`.
@@ -810,18 +812,6 @@ struct Builder {
     scope: HashMap<String, Var>,
 }
 
-impl Default for Jaxpr {
-    fn default() -> Jaxpr {
-        Jaxpr {
-            avals: vec![],
-            constvars: vec![],
-            invars: vec![],
-            eqns: vec![],
-            outvars: vec![],
-        }
-    }
-}
-
 impl Builder {
     fn new_var(&mut self, aval: Aval) -> Var {
         self.j.avals.push(aval);
@@ -925,8 +915,8 @@ impl Builder {
         }
         args.into_iter()
             .map(|a| match a {
-                RawAtom::Var(v) if !self.j.aval(v).shape.is_empty()
-                    && self.j.aval(v).shape != target =>
+                RawAtom::Var(v)
+                    if !self.j.aval(v).shape.is_empty() && self.j.aval(v).shape != target =>
                 {
                     let x = self.j.aval(v).clone();
                     let op = crate::prims::ShapeOp::BroadcastInDim {
@@ -971,11 +961,7 @@ impl Builder {
                     Some(d) => vec![d],
                     None => candidate_dtypes(&l.text),
                 };
-                if let Some(pref) = var_avals
-                    .iter()
-                    .map(|a| a.dtype)
-                    .find(|d| c.contains(d))
-                {
+                if let Some(pref) = var_avals.iter().map(|a| a.dtype).find(|d| c.contains(d)) {
                     c.retain(|&d| d != pref);
                     c.insert(0, pref);
                 }
@@ -998,7 +984,10 @@ impl Builder {
                     RawAtom::Lit(l) => {
                         let d = pick.next().expect("one choice per literal");
                         let weak = var_avals.iter().any(|a| a.dtype == d)
-                            && var_avals.iter().filter(|a| a.dtype == d).all(|a| a.weak_type);
+                            && var_avals
+                                .iter()
+                                .filter(|a| a.dtype == d)
+                                .all(|a| a.weak_type);
                         Atom::Lit(literal(l, d, weak)?)
                     }
                 });

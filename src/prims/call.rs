@@ -108,7 +108,9 @@ impl CallOp {
                     rules: s,
                     ..
                 },
-            ) => same_rule(&r.as_ref().map(|r| &r.0), &s.as_ref().map(|s| &s.0)) && same_jaxpr(a, b),
+            ) => {
+                same_rule(&r.as_ref().map(|r| &r.0), &s.as_ref().map(|s| &s.0)) && same_jaxpr(a, b)
+            }
             (CustomLin { bwd: a, .. }, CustomLin { bwd: b, .. }) => Arc::ptr_eq(a, b),
             (
                 Remat {
@@ -421,7 +423,10 @@ impl CallOp {
                         rules: None,
                     },
                 };
-                Ok((bind(Prim::Call(op), &b.batched_in_front()?)?, vec![Some(0); n_out]))
+                Ok((
+                    bind(Prim::Call(op), &b.batched_in_front()?)?,
+                    vec![Some(0); n_out],
+                ))
             }
             CustomJvpCall {
                 name,

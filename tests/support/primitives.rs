@@ -133,9 +133,18 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             Prim::Random(RandomOp::Threefry2x32),
             vec![u.clone(), u.clone(), u.clone(), u],
         ),
-        (Prim::Reduce(ReduceOp::Sum { axes: vec![0, 1] }), vec![f.clone()]),
-        (Prim::Reduce(ReduceOp::Max { axes: vec![1] }), vec![f.clone()]),
-        (Prim::Reduce(ReduceOp::Min { axes: vec![] }), vec![f.clone()]),
+        (
+            Prim::Reduce(ReduceOp::Sum { axes: vec![0, 1] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Max { axes: vec![1] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Min { axes: vec![] }),
+            vec![f.clone()],
+        ),
         (
             Prim::Reduce(ReduceOp::Argmax {
                 axes: vec![1],
@@ -158,7 +167,9 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![f.clone()],
         ),
         (
-            Prim::Shape(ShapeOp::Reshape { new_sizes: vec![3, 2] }),
+            Prim::Shape(ShapeOp::Reshape {
+                new_sizes: vec![3, 2],
+            }),
             vec![f.clone()],
         ),
         (
@@ -168,7 +179,9 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![f.clone()],
         ),
         (
-            Prim::Shape(ShapeOp::Squeeze { dimensions: vec![0] }),
+            Prim::Shape(ShapeOp::Squeeze {
+                dimensions: vec![0],
+            }),
             vec![f32s(&[1, 3])],
         ),
         (
@@ -279,7 +292,12 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     let traced = make_jaxpr(|x: &Array| {
         let w = lax::while_loop(
             |c: &(Array, Array)| lax::lt(&c.0, &Array::from(5i32)).unwrap(),
-            |c: &(Array, Array)| (lax::add(&c.0, &Array::from(1i32)).unwrap(), lax::sin(&c.1).unwrap()),
+            |c: &(Array, Array)| {
+                (
+                    lax::add(&c.0, &Array::from(1i32)).unwrap(),
+                    lax::sin(&c.1).unwrap(),
+                )
+            },
             (Array::from(0i32), x.clone()),
         )
         .unwrap();
@@ -303,4 +321,3 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     }
     out
 }
-

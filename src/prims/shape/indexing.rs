@@ -3,12 +3,12 @@
 //! primitive with all its rules; gather and scatter-add share the batch-folding helpers that
 //! sit between them.
 
+use super::ShapeOp;
 use super::{for_each_index, one, strides, type_err, Batching, ShapeRule};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
-use super::ShapeOp;
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;

@@ -2,12 +2,12 @@
 //! (`broadcast_in_dim`, `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`), and
 //! `iota`. One block per primitive with all its rules.
 
+use super::ShapeOp;
 use super::{for_each_index, one, strides, type_err, Batching, ShapeRule};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
-use super::ShapeOp;
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
