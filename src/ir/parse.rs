@@ -440,6 +440,16 @@ impl<'t> Parser<'t> {
         ))
     }
 
+    /// After whitespace, is the next char `c`? If so, consume it.
+    fn closes(&mut self, c: char) -> bool {
+        self.skip_ws();
+        let found = self.peek() == Some(c);
+        if found {
+            self.bump();
+        }
+        found
+    }
+
     fn expect(&mut self, c: char) -> Result<()> {
         self.skip_ws();
         if self.peek() == Some(c) {
@@ -507,9 +517,7 @@ impl<'t> Parser<'t> {
         self.bump();
         let mut shape = Vec::new();
         loop {
-            self.skip_ws();
-            if self.peek() == Some(']') {
-                self.bump();
+            if self.closes(']') {
                 break;
             }
             let (d, at) = self.word();
@@ -652,9 +660,7 @@ impl<'t> Parser<'t> {
         if self.peek() == Some('[') {
             self.bump();
             loop {
-                self.skip_ws();
-                if self.peek() == Some(']') {
-                    self.bump();
+                if self.closes(']') {
                     break;
                 }
                 let (key, kat) = self.word();
@@ -741,9 +747,7 @@ impl<'t> Parser<'t> {
     fn items(&mut self, close: char) -> Result<Vec<PValue>> {
         let mut out = Vec::new();
         loop {
-            self.skip_ws();
-            if self.peek() == Some(close) {
-                self.bump();
+            if self.closes(close) {
                 return Ok(out);
             }
             let mut v = self.value()?;

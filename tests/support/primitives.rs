@@ -25,54 +25,49 @@ pub fn elementwise_dtype(admits: impl Fn(DType) -> bool) -> DType {
 /// Which family-level variant a primitive is: an exhaustive match, so a new variant of
 /// any non-table family fails to compile here until an instance is added to `instances`.
 pub fn variant(p: &Prim) -> String {
-    let v = match p {
-        Prim::Unary(op) => return format!("unary {}", op.name()),
-        Prim::Binary(op) => return format!("binary {}", op.name()),
-        Prim::SelectN => "select_n",
-        Prim::Dot(_) => "dot_general",
-        Prim::Random(RandomOp::Threefry2x32) => "threefry2x32",
-        Prim::Reduce(op) => match op {
-            ReduceOp::Sum { .. } => "reduce_sum",
-            ReduceOp::Max { .. } => "reduce_max",
-            ReduceOp::Min { .. } => "reduce_min",
-            ReduceOp::Argmax { .. } => "argmax",
-            ReduceOp::Argmin { .. } => "argmin",
-        },
-        Prim::Shape(op) => match op {
-            ShapeOp::BroadcastInDim { .. } => "broadcast_in_dim",
-            ShapeOp::Reshape { .. } => "reshape",
-            ShapeOp::Transpose { .. } => "transpose",
-            ShapeOp::Squeeze { .. } => "squeeze",
-            ShapeOp::Concatenate { .. } => "concatenate",
-            ShapeOp::Pad { .. } => "pad",
-            ShapeOp::Slice { .. } => "slice",
-            ShapeOp::DynamicSlice { .. } => "dynamic_slice",
-            ShapeOp::DynamicUpdateSlice => "dynamic_update_slice",
-            ShapeOp::Gather { .. } => "gather",
-            ShapeOp::ScatterAdd { .. } => "scatter-add",
-            ShapeOp::Iota { .. } => "iota",
-        },
-        Prim::Linalg(op) => match op {
-            LinalgOp::Cholesky => "cholesky",
-            LinalgOp::TriangularSolve { .. } => "triangular_solve",
-            LinalgOp::Lu => "lu",
-            LinalgOp::LuPivotsToPermutation { .. } => "lu_pivots_to_permutation",
-        },
-        Prim::Call(op) => match op {
-            CallOp::Pjit { .. } => "pjit",
-            CallOp::CustomJvpCall { .. } => "custom_jvp_call",
-            CallOp::CustomVjpCall { .. } => "custom_vjp_call",
-            // Carries a Rust backward pass and no jaxpr: it has no text form to read back.
-            CallOp::CustomLin { .. } => "custom_lin",
-            CallOp::Remat { .. } => "remat2",
-        },
-        Prim::Control(op) => match op {
-            ControlOp::While { .. } => "while",
-            ControlOp::Scan { .. } => "scan",
-            ControlOp::Cond { .. } => "cond",
-        },
+    let name = match p {
+        Prim::Unary(_) | Prim::Binary(_) => return format!("elementwise {}", p.name()),
+        Prim::SelectN | Prim::Dot(_) | Prim::Random(RandomOp::Threefry2x32) => p.name(),
+        Prim::Reduce(
+            ReduceOp::Sum { .. }
+            | ReduceOp::Max { .. }
+            | ReduceOp::Min { .. }
+            | ReduceOp::Argmax { .. }
+            | ReduceOp::Argmin { .. },
+        ) => p.name(),
+        Prim::Shape(
+            ShapeOp::BroadcastInDim { .. }
+            | ShapeOp::Reshape { .. }
+            | ShapeOp::Transpose { .. }
+            | ShapeOp::Squeeze { .. }
+            | ShapeOp::Concatenate { .. }
+            | ShapeOp::Pad { .. }
+            | ShapeOp::Slice { .. }
+            | ShapeOp::DynamicSlice { .. }
+            | ShapeOp::DynamicUpdateSlice
+            | ShapeOp::Gather { .. }
+            | ShapeOp::ScatterAdd { .. }
+            | ShapeOp::Iota { .. },
+        ) => p.name(),
+        Prim::Linalg(
+            LinalgOp::Cholesky
+            | LinalgOp::TriangularSolve { .. }
+            | LinalgOp::Lu
+            | LinalgOp::LuPivotsToPermutation { .. },
+        ) => p.name(),
+        // custom_lin carries a Rust backward pass and no jaxpr: it has no text form.
+        Prim::Call(
+            CallOp::Pjit { .. }
+            | CallOp::CustomJvpCall { .. }
+            | CallOp::CustomVjpCall { .. }
+            | CallOp::CustomLin { .. }
+            | CallOp::Remat { .. },
+        ) => p.name(),
+        Prim::Control(
+            ControlOp::While { .. } | ControlOp::Scan { .. } | ControlOp::Cond { .. },
+        ) => p.name(),
     };
-    v.to_string()
+    name.to_string()
 }
 
 /// A small body: `x -> sin(x) * x`.
