@@ -35,7 +35,7 @@ where
         bind_call(&self.f, args, |call_jaxpr| CallOp::CustomJvpCall {
             name: self.f.name(),
             call_jaxpr,
-            jvp: self.rule.clone(),
+            jvp: Some(self.rule.clone()),
         })
     }
 
@@ -74,8 +74,7 @@ where
         bind_call(&self.f, args, |call_jaxpr| CallOp::CustomVjpCall {
             name: self.f.name(),
             call_jaxpr,
-            fwd: self.fwd.clone(),
-            bwd: self.bwd.clone(),
+            rules: Some((self.fwd.clone(), self.bwd.clone())),
         })
     }
 

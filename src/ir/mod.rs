@@ -1,10 +1,12 @@
 //! The typed IR: a `Jaxpr` is a list of equations over variables, as JAX's.
 //! `builder` stages equations, `pretty` prints JAX's format, `eval` is the reference interpreter,
-//! `env` the environment loop shared by every interpreter of jaxprs.
+//! `env` the environment loop shared by every interpreter of jaxprs, `parse` reads printed
+//! jaxprs back.
 
 pub mod builder;
 pub mod env;
 pub mod eval;
+pub mod parse;
 pub mod pretty;
 
 use crate::array::Array;
@@ -55,7 +57,7 @@ pub struct Eqn {
 }
 
 /// A function in A-normal form: `{ lambda constvars ; invars . let eqns in outvars }`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Jaxpr {
     /// The type of every variable, indexed by `Var`.
     pub avals: Vec<Aval>,
@@ -84,6 +86,43 @@ impl Jaxpr {
     pub fn out_avals(&self) -> Vec<Aval> {
         self.outvars.iter().map(|a| self.atom_aval(a)).collect()
     }
+
+    /// The same jaxpr up to a renaming of variables: binders correspond in order with equal
+    /// types, and every use refers to corresponding binders.
+    pub fn alpha_equivalent(&self, other: &Jaxpr) -> bool {
+        let (a, b) = (self, other);
+        let mut map: Vec<Option<Var>> = vec![None; a.avals.len()];
+        let bind = |map: &mut Vec<Option<Var>>, xs: &[Var], ys: &[Var]| {
+            xs.len() == ys.len()
+                && xs.iter().zip(ys).all(|(&x, &y)| {
+                    let fresh = map[x.0 as usize].replace(y).is_none();
+                    fresh && a.aval(x) == b.aval(y)
+                })
+        };
+        let same_atom = |map: &Vec<Option<Var>>, x: &Atom, y: &Atom| match (x, y) {
+            (Atom::Var(x), Atom::Var(y)) => map[x.0 as usize] == Some(*y),
+            (Atom::Lit(x), Atom::Lit(y)) => x == y,
+            _ => false,
+        };
+        let same_atoms = |map: &Vec<Option<Var>>, xs: &[Atom], ys: &[Atom]| {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_atom(map, x, y))
+        };
+        if !bind(&mut map, &a.constvars, &b.constvars)
+            || !bind(&mut map, &a.invars, &b.invars)
+            || a.eqns.len() != b.eqns.len()
+        {
+            return false;
+        }
+        for (x, y) in a.eqns.iter().zip(&b.eqns) {
+            if !x.prim.same_as(&y.prim)
+                || !same_atoms(&map, &x.inputs, &y.inputs)
+                || !bind(&mut map, &x.outputs, &y.outputs)
+            {
+                return false;
+            }
+        }
+        same_atoms(&map, &a.outvars, &b.outvars)
+    }
 }
 
 /// A jaxpr with values for its constvars.
@@ -94,28 +133,19 @@ pub struct ClosedJaxpr {
 }
 
 impl ClosedJaxpr {
-    /// Structural equality: the same equations on the same types, with constants of the same
-    /// bits; jaxprs carried by call primitives compared the same way, custom rules by identity.
-    /// A jaxpr traced again from the same function is `same_as` the first (`==` is identity),
-    /// which is what a cache keyed by the jaxpr itself needs.
+    /// Structural equality: the same equations on the same types, up to the numbering of
+    /// variables (a jaxpr read back from its text is `same_as` the one printed), with
+    /// constants of the same bits; jaxprs carried by call primitives compared the same way,
+    /// custom rules by identity. A jaxpr traced again from the same function is `same_as` the
+    /// first (`==` is identity), which is what a cache keyed by the jaxpr itself needs.
     pub fn same_as(&self, other: &ClosedJaxpr) -> bool {
-        let (a, b) = (&*self.jaxpr, &*other.jaxpr);
-        let same_eqns = a.eqns.len() == b.eqns.len()
-            && a.eqns.iter().zip(&b.eqns).all(|(x, y)| {
-                x.inputs == y.inputs && x.outputs == y.outputs && x.prim.same_as(&y.prim)
-            });
         let same_consts = self.consts.len() == other.consts.len()
             && self
                 .consts
                 .iter()
                 .zip(&other.consts)
                 .all(|(x, y)| x.same_bits(y));
-        a.avals == b.avals
-            && a.constvars == b.constvars
-            && a.invars == b.invars
-            && a.outvars == b.outvars
-            && same_eqns
-            && same_consts
+        same_consts && self.jaxpr.alpha_equivalent(&other.jaxpr)
     }
 
     pub fn in_avals(&self) -> Vec<Aval> {

@@ -226,6 +226,14 @@ macro_rules! define_binary_ops {
                 }
             }
 
+            /// The op JAX prints as `name` (binary ops print no parameters).
+            pub fn from_name(name: &str) -> Option<BinaryOp> {
+                match name {
+                    $($name => Some(BinaryOp::$op),)*
+                    _ => None,
+                }
+            }
+
             /// Which dtypes the operands may have.
             pub fn accepts(&self) -> Accepts {
                 match self {

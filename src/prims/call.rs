@@ -13,6 +13,7 @@ use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::bind;
 use crate::ir::eval::eval_closed;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::ir::ClosedJaxpr;
 use std::fmt;
@@ -30,18 +31,18 @@ pub type BwdRule = Arc<dyn Fn(&[Array], &[Array]) -> Result<Vec<Array>> + Send +
 pub enum CallOp {
     /// A call of a staged function (how `jit` inside a transformation appears).
     Pjit { name: String, jaxpr: ClosedJaxpr },
-    /// A function with a user JVP rule.
+    /// A function with a user JVP rule. `None`: a call read from text, which holds no rule;
+    /// it differentiates `call_jaxpr` itself.
     CustomJvpCall {
         name: String,
         call_jaxpr: ClosedJaxpr,
-        jvp: JvpRule,
+        jvp: Option<JvpRule>,
     },
-    /// A function with user forward and backward passes.
+    /// A function with user forward and backward passes (`None`: read from text, as above).
     CustomVjpCall {
         name: String,
         call_jaxpr: ClosedJaxpr,
-        fwd: FwdRule,
-        bwd: BwdRule,
+        rules: Option<(FwdRule, BwdRule)>,
     },
     /// The linear part of a `custom_vjp` under linearize: operands are the residuals then the
     /// tangents; its transpose calls `bwd`.
@@ -95,19 +96,21 @@ impl CallOp {
                     jvp: s,
                     ..
                 },
-            ) => Arc::ptr_eq(r, s) && same_jaxpr(a, b),
+            ) => same_rule(&r.as_ref(), &s.as_ref()) && same_jaxpr(a, b),
             (
                 CustomVjpCall {
                     call_jaxpr: a,
-                    fwd: r,
+                    rules: r,
                     ..
                 },
                 CustomVjpCall {
                     call_jaxpr: b,
-                    fwd: s,
+                    rules: s,
                     ..
                 },
-            ) => Arc::ptr_eq(r, s) && same_jaxpr(a, b),
+            ) => {
+                same_rule(&r.as_ref().map(|r| &r.0), &s.as_ref().map(|s| &s.0)) && same_jaxpr(a, b)
+            }
             (CustomLin { bwd: a, .. }, CustomLin { bwd: b, .. }) => Arc::ptr_eq(a, b),
             (
                 Remat {
@@ -186,6 +189,40 @@ impl CallOp {
         }
     }
 
+    /// The inverse of `params`: the op printed as `name[params]` (`None`: not a call). JAX's
+    /// `jit` (0.5+) and `checkpoint` read as `pjit` and `remat2`. The rules of custom calls are
+    /// Rust code, not text: a call read from text differentiates its `call_jaxpr`.
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<CallOp>> {
+        let default_name = || p.get_or("name", "<lambda>".to_string());
+        Ok(Some(match name {
+            "pjit" | "jit" => Pjit {
+                name: default_name()?,
+                jaxpr: p.jaxpr("jaxpr")?,
+            },
+            "custom_jvp_call" => CustomJvpCall {
+                name: default_name()?,
+                call_jaxpr: p.jaxpr("call_jaxpr")?,
+                jvp: None,
+            },
+            "custom_vjp_call" | "custom_vjp_call_jaxpr" => CustomVjpCall {
+                name: default_name()?,
+                call_jaxpr: p.jaxpr(if p.has("call_jaxpr") { "call_jaxpr" } else { "fun_jaxpr" })?,
+                rules: None,
+            },
+            "custom_lin" => {
+                return Err(Error::value_err(
+                    "custom_lin (the linear half of a custom_vjp function) carries a Rust backward pass and cannot be read from text",
+                ))
+            }
+            "remat2" | "checkpoint" => Remat {
+                jaxpr: p.jaxpr("jaxpr")?,
+                differentiated: p.get_or("differentiated", false)?,
+                prevent_cse: p.get_or("prevent_cse", true)?,
+            },
+            _ => return Ok(None),
+        }))
+    }
+
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         match self {
             CustomLin { out_avals, .. } => Ok(out_avals.clone()),
@@ -236,15 +273,24 @@ impl CallOp {
     ) -> Result<JvpOut> {
         match self {
             Pjit { name, jaxpr } => pjit_jvp(name, jaxpr, primals, tangents, sub),
-            CustomJvpCall { jvp, .. } => {
+            CustomJvpCall {
+                jvp: None,
+                call_jaxpr,
+                ..
+            }
+            | CustomVjpCall {
+                rules: None,
+                call_jaxpr,
+                ..
+            } => sub.jvp_call(call_jaxpr, primals, tangents),
+            CustomJvpCall { jvp: Some(jvp), .. } => {
                 let ts: Vec<Array> = instantiate(primals, tangents)?;
                 let (outs, touts) = jvp(primals, &ts)?;
                 Ok((outs, touts.into_iter().map(Some).collect()))
             }
             CustomVjpCall {
                 call_jaxpr,
-                fwd,
-                bwd,
+                rules: Some((fwd, bwd)),
                 ..
             } => {
                 let (outs, res) = fwd(primals)?;
@@ -355,7 +401,37 @@ impl CallOp {
             CustomJvpCall {
                 name,
                 call_jaxpr,
-                jvp,
+                jvp: None,
+            }
+            | CustomVjpCall {
+                name,
+                call_jaxpr,
+                rules: None,
+            } => {
+                // No rule to batch: the batched call differentiates its batched jaxpr.
+                let call_jaxpr = b.batch_jaxpr_all_out(call_jaxpr, &b.in_batched())?;
+                let n_out = call_jaxpr.jaxpr.outvars.len();
+                let op = match self {
+                    CustomJvpCall { .. } => CustomJvpCall {
+                        name: name.clone(),
+                        call_jaxpr,
+                        jvp: None,
+                    },
+                    _ => CustomVjpCall {
+                        name: name.clone(),
+                        call_jaxpr,
+                        rules: None,
+                    },
+                };
+                Ok((
+                    bind(Prim::Call(op), &b.batched_in_front()?)?,
+                    vec![Some(0); n_out],
+                ))
+            }
+            CustomJvpCall {
+                name,
+                call_jaxpr,
+                jvp: Some(jvp),
             } => {
                 // JAX's `_custom_jvp_call_vmap`: the function and its rule are both batched,
                 // so the rule still defines the derivative of the batched call.
@@ -383,15 +459,14 @@ impl CallOp {
                 let prim = Prim::Call(CustomJvpCall {
                     name: name.clone(),
                     call_jaxpr,
-                    jvp,
+                    jvp: Some(jvp),
                 });
                 Ok((bind(prim, &b.batched_in_front()?)?, vec![Some(0); n_out]))
             }
             CustomVjpCall {
                 name,
                 call_jaxpr,
-                fwd,
-                bwd,
+                rules: Some((fwd, bwd)),
             } => {
                 // JAX's `_custom_vjp_call_jaxpr_vmap`: forward and backward passes batched; the
                 // cotangent of an unbatched input is summed over the batch.
@@ -442,12 +517,20 @@ impl CallOp {
                 let prim = Prim::Call(CustomVjpCall {
                     name: name.clone(),
                     call_jaxpr,
-                    fwd,
-                    bwd,
+                    rules: Some((fwd, bwd)),
                 });
                 Ok((bind(prim, &b.batched_in_front()?)?, vec![Some(0); n_out]))
             }
         }
+    }
+}
+
+/// The same user rule (by identity), or both calls read from text.
+fn same_rule<T: ?Sized>(a: &Option<&Arc<T>>, b: &Option<&Arc<T>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
 

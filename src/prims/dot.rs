@@ -8,6 +8,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
 
@@ -74,6 +75,20 @@ impl DotGeneral {
             ));
         }
         ps
+    }
+
+    /// The inverse of `params`. JAX also prints `precision=None`, `out_sharding=None` and
+    /// (0.7+) `accumulation_type=None`, which cranax has no use for.
+    pub fn from_printed(p: &PrintedParams) -> Result<DotGeneral> {
+        type Pair = (Vec<usize>, Vec<usize>);
+        let ((lc, rc), (lb, rb)): (Pair, Pair) = p.get("dimension_numbers")?;
+        Ok(DotGeneral {
+            lhs_contracting: lc,
+            rhs_contracting: rc,
+            lhs_batch: lb,
+            rhs_batch: rb,
+            preferred_element_type: p.get_or("preferred_element_type", None)?,
+        })
     }
 
     fn free(axes_c: &[usize], axes_b: &[usize], ndim: usize) -> Vec<usize> {

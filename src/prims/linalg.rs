@@ -8,6 +8,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
 use crate::dtype::DType;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
 use crate::prims::DotGeneral;
@@ -64,6 +65,25 @@ impl LinalgOp {
             )],
             _ => vec![],
         }
+    }
+
+    /// The inverse of `params` (`None`: not a linear-algebra primitive).
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<LinalgOp>> {
+        Ok(Some(match name {
+            "cholesky" => LinalgOp::Cholesky,
+            "triangular_solve" => LinalgOp::TriangularSolve {
+                left_side: p.get("left_side")?,
+                lower: p.get("lower")?,
+                transpose_a: p.get("transpose_a")?,
+                conjugate_a: p.get("conjugate_a")?,
+                unit_diagonal: p.get("unit_diagonal")?,
+            },
+            "lu" => LinalgOp::Lu,
+            "lu_pivots_to_permutation" => LinalgOp::LuPivotsToPermutation {
+                permutation_size: p.get("permutation_size")?,
+            },
+            _ => return Ok(None),
+        }))
     }
 
     pub fn arity(&self) -> usize {

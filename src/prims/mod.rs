@@ -25,6 +25,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::core::trace::escaped;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::ir::ClosedJaxpr;
 
@@ -146,6 +147,25 @@ impl Prim {
         };
         ps.sort_by_key(|(k, _)| *k);
         ps
+    }
+
+    /// The primitive printed as `name[params]` (`None`: cranax has no such primitive): the
+    /// inverse of `name` and `params`, each family reading its own parameters back
+    /// (`ir::parse` calls this for every equation it reads).
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<Prim>> {
+        Ok(match name {
+            "select_n" => Some(Prim::SelectN),
+            "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
+            "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
+            _ => UnaryOp::from_printed(name, p)?
+                .map(Prim::Unary)
+                .or(BinaryOp::from_name(name).map(Prim::Binary))
+                .or(ReduceOp::from_printed(name, p)?.map(Prim::Reduce))
+                .or(ShapeOp::from_printed(name, p)?.map(Prim::Shape))
+                .or(CallOp::from_printed(name, p)?.map(Prim::Call))
+                .or(ControlOp::from_printed(name, p)?.map(Prim::Control))
+                .or(LinalgOp::from_printed(name, p)?.map(Prim::Linalg)),
+        })
     }
 
     /// The output types for these input types, or an error naming the op, shapes and dtypes.

@@ -6,6 +6,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::{DType, Scalar};
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
 
@@ -95,6 +96,25 @@ impl ReduceOp {
             ps.push(("index_dtype", Param::Text(index_dtype.numpy_name().into())));
         }
         ps
+    }
+
+    /// The inverse of `name` and `params` (`None`: not a reduction).
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ReduceOp>> {
+        let axes = || p.get("axes");
+        Ok(Some(match name {
+            "reduce_sum" => Sum { axes: axes()? },
+            "reduce_max" => Max { axes: axes()? },
+            "reduce_min" => Min { axes: axes()? },
+            "argmax" => Argmax {
+                axes: axes()?,
+                index_dtype: p.get("index_dtype")?,
+            },
+            "argmin" => Argmin {
+                axes: axes()?,
+                index_dtype: p.get("index_dtype")?,
+            },
+            _ => return Ok(None),
+        }))
     }
 
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {

@@ -29,6 +29,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::defs::erf_inv;
 use crate::dtype::DType;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax::{self, scalar_like};
 
@@ -285,6 +286,15 @@ macro_rules! define_unary_ops {
                         define_unary_ops!(@or vec![]; $($params)?)
                     })*
                 }
+            }
+
+            /// The inverse of `name` and `params` (`None`: no such row): each field is read
+            /// from the printed parameter of its name.
+            pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<UnaryOp>> {
+                $(if name == $name {
+                    return Ok(Some(UnaryOp::$op $({ $($field: p.get(stringify!($field))?),* })?));
+                })*
+                Ok(None)
             }
 
             /// Which dtypes the op accepts.

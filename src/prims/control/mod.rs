@@ -28,6 +28,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
 use crate::ir::eval::eval_closed;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::ir::ClosedJaxpr;
 use crate::prims::batching::index_in_dim;
@@ -289,6 +290,32 @@ impl ControlOp {
                 ]
             }
         }
+    }
+
+    /// The inverse of `params` (`None`: not a control-flow primitive). JAX 0.10 leaves out
+    /// `scan`'s `linear` (all False here) and `cond`'s `linear`, which cranax does not keep.
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ControlOp>> {
+        Ok(Some(match name {
+            "while" => While {
+                cond_jaxpr: p.jaxpr("cond_jaxpr")?,
+                body_jaxpr: p.jaxpr("body_jaxpr")?,
+                cond_nconsts: p.get("cond_nconsts")?,
+                body_nconsts: p.get("body_nconsts")?,
+            },
+            "scan" => Scan {
+                jaxpr: p.jaxpr("jaxpr")?,
+                length: p.get("length")?,
+                reverse: p.get("reverse")?,
+                num_consts: p.get("num_consts")?,
+                num_carry: p.get("num_carry")?,
+                linear: p.get_or("linear", vec![false; p.num_operands()])?,
+                unroll: p.get_or("unroll", 1)?,
+            },
+            "cond" => Cond {
+                branches: p.jaxprs("branches")?,
+            },
+            _ => return Ok(None),
+        }))
     }
 
     /// Output types, or JAX's error for operands the sub-jaxprs do not take.

@@ -3,11 +3,13 @@
 //! primitive with all its rules; gather and scatter-add share the batch-folding helpers that
 //! sit between them.
 
+use super::ShapeOp;
 use super::{for_each_index, one, strides, type_err, Batching, ShapeRule};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
 use crate::prims::batching::bdim_to_front;
@@ -67,6 +69,12 @@ pub(super) struct DynamicSlice<'a> {
 impl ShapeRule for DynamicSlice<'_> {
     fn params(&self) -> Vec<(&'static str, Param)> {
         vec![("slice_sizes", Param::Text(py_tuple(self.slice_sizes)))]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::DynamicSlice {
+            slice_sizes: p.get("slice_sizes")?,
+        })
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
@@ -149,6 +157,10 @@ pub(super) struct DynamicUpdateSlice;
 impl ShapeRule for DynamicUpdateSlice {
     fn params(&self) -> Vec<(&'static str, Param)> {
         vec![]
+    }
+
+    fn from_printed(_: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::DynamicUpdateSlice)
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
@@ -288,6 +300,12 @@ impl ShapeRule for Gather {
         vec![("axis", Param::Text(self.axis.to_string()))]
     }
 
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Gather {
+            axis: p.get("axis")?,
+        })
+    }
+
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (axis, x, idx) = (self.axis, avals[0], avals[1]);
         if axis >= x.ndim() || !idx.dtype.is_int() {
@@ -406,6 +424,12 @@ pub(super) struct ScatterAdd {
 impl ShapeRule for ScatterAdd {
     fn params(&self) -> Vec<(&'static str, Param)> {
         vec![("axis", Param::Text(self.axis.to_string()))]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::ScatterAdd {
+            axis: p.get("axis")?,
+        })
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {

@@ -2,11 +2,13 @@
 //! (`broadcast_in_dim`, `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`), and
 //! `iota`. One block per primitive with all its rules.
 
+use super::ShapeOp;
 use super::{for_each_index, one, strides, type_err, Batching, ShapeRule};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
 use crate::prims::{BatchOut, LinArg, Tangent};
@@ -32,6 +34,20 @@ impl ShapeRule for BroadcastInDim<'_> {
             ),
             ("shape", text(py_tuple(self.shape))),
         ]
+    }
+
+    /// JAX (0.4.14+) leaves out `shape` (the binder's type has it) and empty
+    /// `broadcast_dimensions`.
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        let shape = match p.out_types() {
+            _ if p.has("shape") => p.get("shape")?,
+            [out] => out.shape.clone(),
+            _ => p.get("shape")?,
+        };
+        Ok(ShapeOp::BroadcastInDim {
+            shape,
+            broadcast_dimensions: p.get_or("broadcast_dimensions", vec![])?,
+        })
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
@@ -122,6 +138,12 @@ impl ShapeRule for Reshape<'_> {
         ]
     }
 
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Reshape {
+            new_sizes: p.get("new_sizes")?,
+        })
+    }
+
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (new_sizes, x) = (self.new_sizes, avals[0]);
         if new_sizes.iter().product::<usize>() != x.size() {
@@ -196,6 +218,12 @@ impl ShapeRule for Transpose<'_> {
         vec![("permutation", text(py_tuple(self.permutation)))]
     }
 
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Transpose {
+            permutation: p.get("permutation")?,
+        })
+    }
+
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (permutation, x) = (self.permutation, avals[0]);
         let mut sorted = permutation.to_vec();
@@ -255,6 +283,12 @@ impl ShapeRule for Squeeze<'_> {
         vec![("dimensions", text(py_tuple(self.dimensions)))]
     }
 
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Squeeze {
+            dimensions: p.get("dimensions")?,
+        })
+    }
+
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (dimensions, x) = (self.dimensions, avals[0]);
         if dimensions.iter().any(|&d| d >= x.ndim() || x.shape[d] != 1) {
@@ -298,6 +332,12 @@ pub(super) struct Concatenate {
 impl ShapeRule for Concatenate {
     fn params(&self) -> Vec<(&'static str, Param)> {
         vec![("dimension", text(self.dimension.to_string()))]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Concatenate {
+            dimension: p.get("dimension")?,
+        })
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
@@ -383,6 +423,12 @@ impl ShapeRule for Pad<'_> {
             .map(|(l, h, i)| format!("({l}, {h}, {i})"))
             .collect();
         vec![("padding_config", text(py_tuple(&items)))]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Pad {
+            padding_config: p.get("padding_config")?,
+        })
     }
 
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
@@ -504,6 +550,14 @@ impl ShapeRule for Slice<'_> {
         ]
     }
 
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Slice {
+            start_indices: p.get("start_indices")?,
+            limit_indices: p.get("limit_indices")?,
+            strides: p.get_or("strides", None)?,
+        })
+    }
+
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (start, limit, x) = (self.start_indices, self.limit_indices, avals[0]);
         let n = x.ndim();
@@ -594,6 +648,14 @@ impl ShapeRule for Iota<'_> {
             ("dtype", text(self.dtype.numpy_name().into())),
             ("shape", text(py_tuple(self.shape))),
         ]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Iota {
+            dtype: p.get("dtype")?,
+            shape: p.get("shape")?,
+            dimension: p.get("dimension")?,
+        })
     }
 
     fn abstract_eval(&self, _: &[&Aval]) -> Result<Aval> {

@@ -15,6 +15,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
+use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
 
@@ -72,6 +73,10 @@ pub enum ShapeOp {
 trait ShapeRule {
     /// Parameters as printed in a jaxpr.
     fn params(&self) -> Vec<(&'static str, Param)>;
+    /// The inverse of `params`: the op from its printed parameters.
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp>
+    where
+        Self: Sized;
     /// The output type, or an error naming the op and saying what does not fit.
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval>;
     /// The output elements on concrete operands of checked types.
@@ -165,6 +170,26 @@ impl ShapeOp {
 
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         self.with_rule(|r| r.params())
+    }
+
+    /// The op printed as `name[params]` (`None`: not a shape op), read by its rule.
+    pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ShapeOp>> {
+        let read: fn(&PrintedParams) -> Result<ShapeOp> = match name {
+            "broadcast_in_dim" => layout::BroadcastInDim::from_printed,
+            "reshape" => layout::Reshape::from_printed,
+            "transpose" => layout::Transpose::from_printed,
+            "squeeze" => layout::Squeeze::from_printed,
+            "concatenate" => layout::Concatenate::from_printed,
+            "pad" => layout::Pad::from_printed,
+            "slice" => layout::Slice::from_printed,
+            "iota" => layout::Iota::from_printed,
+            "dynamic_slice" => indexing::DynamicSlice::from_printed,
+            "dynamic_update_slice" => indexing::DynamicUpdateSlice::from_printed,
+            "gather" => indexing::Gather::from_printed,
+            "scatter-add" => indexing::ScatterAdd::from_printed,
+            _ => return Ok(None),
+        };
+        read(p).map(Some)
     }
 
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
