@@ -212,8 +212,10 @@ fn the_mlp_gradient_linked_into_a_c_program_gives_jits_bits() {
 
 #[test]
 fn a_while_loop_linked_into_a_c_program_gives_jits_bits() {
-    // Newton's iteration for sqrt(a) with a data-dependent stopping rule, and a count.
-    let f = jit(|a: &Array| -> (Array, Array) {
+    // Newton's iteration for sqrt(a) with a data-dependent stopping rule, and a count; the
+    // first guess scales `a` by a captured constant array (data in the object file).
+    let scale = Array::from_slice(&[0.5f32, 0.25, 1.0, 0.125, 2.0]);
+    let f = jit(move |a: &Array| -> (Array, Array) {
         or_raise(while_loop(
             |c: &(Array, Array)| {
                 let r = &c.0;
@@ -223,12 +225,13 @@ fn a_while_loop_linked_into_a_c_program_gives_jits_bits() {
                 )
             },
             |c: &(Array, Array)| ((&c.0 + a / &c.0) * 0.5, &c.1 + 1.0),
-            (a.clone(), Array::scalar(0.0f32)),
+            (a * &scale, Array::scalar(0.0f32)),
         ))
     });
     let a = Array::from_slice(&[2.0f32, 9.0, 0.25, 30.0, 1.0]);
     let compiled = f.lower((a.clone(),)).unwrap().compile().unwrap();
     assert!(compiled.kernels_summary().contains("while"));
+    assert_eq!(compiled.jaxpr().consts.len(), 1, "{}", compiled.jaxpr());
     let got = run_in_c("newton_sqrt", &compiled, &[a.clone()]);
     let (r, count) = f.call((a,)).unwrap();
     assert_eq!(got, vec![bits(&r), bits(&count)]);

@@ -462,6 +462,20 @@ impl<Args: ArgTuple, Out: Pytree> Compiled<Args, Out> {
         Ok(())
     }
 
+    /// Run on raw buffers with no checks: the native code and nothing else (what
+    /// `call_into` runs after its checks).
+    ///
+    /// # Safety
+    /// `inputs` and `outputs` hold one pointer per input and output leaf (`in_avals`,
+    /// `out_avals`), each to a buffer of exactly that leaf's dtype and element count, aligned
+    /// for the dtype; outputs writable and aliasing nothing else.
+    pub unsafe fn call_unchecked(&self, inputs: &[*const u8], outputs: &[*mut u8]) {
+        assert!(inputs.len() == self.exe.in_avals().len());
+        assert!(outputs.len() == self.exe.out_avals().len());
+        // SAFETY: the caller vouches for the buffers.
+        unsafe { self.exe.call_ptrs(inputs, outputs, false) }
+    }
+
     /// The traced jaxpr.
     pub fn jaxpr(&self) -> &ClosedJaxpr {
         &self.inner.jaxpr

@@ -22,7 +22,9 @@
 //!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
 //!   scan slices read and written in place, trip counts never unrolled);
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
-//! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
+//! - [`codegen`]: Cranelift setup, the code generated into any `cranelift_module::Module`
+//!   (one `JITModule` per executable); `lowered` the split into CLIF ([`Lowered`]) and machine
+//!   code; `export` the same code as an object file with a C entry point ([`export_object`]);
 //! - [`math`]: transcendental functions as inline polynomials (no libm calls).
 //!
 //! # Seeing what was compiled
