@@ -232,7 +232,7 @@ fn a_while_loop_linked_into_a_c_program_gives_jits_bits() {
     let compiled = f.lower((a.clone(),)).unwrap().compile().unwrap();
     assert!(compiled.kernels_summary().contains("while"));
     assert_eq!(compiled.jaxpr().consts.len(), 1, "{}", compiled.jaxpr());
-    let got = run_in_c("newton_sqrt", &compiled, &[a.clone()]);
+    let got = run_in_c("newton_sqrt", &compiled, std::slice::from_ref(&a));
     let (r, count) = f.call((a,)).unwrap();
     assert_eq!(got, vec![bits(&r), bits(&count)]);
     assert!(count.item::<f32>().unwrap() > 2.0, "the loop ran");
@@ -240,7 +240,7 @@ fn a_while_loop_linked_into_a_c_program_gives_jits_bits() {
 
 #[test]
 fn objects_for_other_targets_and_bad_options() {
-    let f = jit(|x: &Array, w: &Array| jnp::tanh(&x.matmul(w)));
+    let f = jit(|x: &Array, w: &Array| jnp::tanh(x.matmul(w)));
     let s = |sh: &[usize]| -> Array { ShapeDtypeStruct::new(sh, DType::F32).into() };
     let lowered = f.lower((s(&[3, 4]), s(&[4, 5]))).unwrap();
     let dir = work_dir("targets");

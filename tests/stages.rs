@@ -308,7 +308,7 @@ fn call_into_takes_more_pointers_than_the_stack_holds() {
         .collect();
     let c = f.lower((xs,)).unwrap().compile().unwrap();
     let ins: Vec<[f32; 2]> = (0..20).map(|i| [i as f32, 1.0]).collect();
-    let mut outs = vec![[0.0f32; 2]; 20];
+    let mut outs = [[0.0f32; 2]; 20];
     let views: Vec<ArgView> = ins.iter().map(ArgView::from).collect();
     let mut out_views: Vec<OutView> = outs.iter_mut().map(OutView::from).collect();
     for _ in 0..3 {
