@@ -10,23 +10,9 @@ use cranax::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-type Params = (Array, Array, Array, Array);
-
-// examples/mlp.rs's model and loss.
-fn predict(p: &Params, x: &Array) -> Array {
-    let (w1, b1, w2, b2) = p;
-    jnp::tanh(x.matmul(w1) + b1).matmul(w2) + b2
-}
-
-fn loss(p: &Params, x: &Array, y: &Array) -> Array {
-    (predict(p, x) - y).pow(2).mean()
-}
-
-fn data(shape: &[usize], seed: f32) -> Array {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37 + seed).sin()).collect();
-    Array::from_vec(v, shape).unwrap()
-}
+#[path = "support/mlp.rs"]
+mod mlp;
+use mlp::{data, loss, Params};
 
 fn work_dir(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("export-{name}"));

@@ -8,24 +8,9 @@ use cranax::numpy as jnp;
 use cranax::*;
 use std::sync::Arc;
 
-type Params = (Array, Array, Array, Array);
-
-fn predict(p: &Params, x: &Array) -> Array {
-    let (w1, b1, w2, b2) = p;
-    jnp::tanh(x.matmul(w1) + b1).matmul(w2) + b2
-}
-
-fn loss(p: &Params, x: &Array, y: &Array) -> Array {
-    (predict(p, x) - y).pow(2).mean()
-}
-
-fn data(shape: &[usize], seed: f32) -> Array {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| (i as f32 * 0.37 + seed).sin() * 0.8)
-        .collect();
-    Array::from_vec(v, shape).unwrap()
-}
+#[path = "support/mlp.rs"]
+mod mlp;
+use mlp::{data, loss, Params};
 
 fn params() -> Params {
     (
