@@ -1,8 +1,11 @@
 //! cranax runtime: buffers and kernels shared by eager evaluation and JIT-compiled code.
-//! Nothing here knows about tracing. The `extern "C"` entry points are called by compiled code
-//! by absolute address; the backend has already checked every shape and pointer it passes.
+//! Nothing here knows about tracing. The `extern "C"` entry points (listed in [`symbols`]) are
+//! called by compiled code: by address from the JIT, by symbol from an exported object file
+//! linked against this crate as a static library; the backend has already checked every shape
+//! and pointer it passes.
 
 pub mod linalg;
+pub mod symbols;
 
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.
 /// Panics if a slice is shorter than its shape says (so it can never read out of bounds).

@@ -179,6 +179,11 @@ impl<F, Out: Pytree> Jit<F, Out> {
         self
     }
 
+    /// The function being jitted (what `lower` traces).
+    pub(crate) fn function(&self) -> &F {
+        &self.f
+    }
+
     fn entry_for(&self, sig: &Signature) -> Option<Arc<Entry<Out>>> {
         let cache = self.cache.lock().expect("jit cache lock");
         cache.peek(|k| k == sig).cloned()

@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod control;
 pub mod custom;
 pub mod jit;
+pub mod stages;
 
 use crate::array::Array;
 use crate::core::aval::Aval;

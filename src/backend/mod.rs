@@ -22,7 +22,9 @@
 //!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
 //!   scan slices read and written in place, trip counts never unrolled);
 //! - [`ops`]: one element of each primitive (scalar or vector instructions);
-//! - [`codegen`]: Cranelift setup, one `JITModule` per executable;
+//! - [`codegen`]: Cranelift setup, the code generated into any `cranelift_module::Module`
+//!   (one `JITModule` per executable); `lowered` the split into CLIF ([`Lowered`]) and machine
+//!   code; `export` the same code as an object file with a C entry point ([`export_object`]);
 //! - [`math`]: transcendental functions as inline polynomials (no libm calls).
 //!
 //! # Seeing what was compiled
@@ -43,13 +45,18 @@
 
 mod codegen;
 mod emit;
+mod export;
 mod graph;
 mod index;
+mod lowered;
 mod math;
 mod ops;
 mod plan;
 mod rewrites;
 mod schedule;
+
+pub use export::{export_object, ExportOptions, ExportedObject};
+pub use lowered::{lower, Lowered};
 
 use crate::array::{Array, Concrete, Data};
 use crate::core::aval::Aval;
@@ -59,7 +66,7 @@ use cranelift_jit::JITModule;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The compiled entry point: input pointers, output pointers, scratch memory, and the range
 /// `[lo, hi)` of the outermost loop to run when the function is splittable (see
@@ -161,18 +168,41 @@ impl Executable {
         for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
             *p = d.as_mut_ptr();
         }
+        // SAFETY: every argument was checked above to have exactly the shape and dtype the code
+        // was compiled for, and every output buffer was allocated with the size and dtype of
+        // its compiled output.
+        unsafe { self.call_ptrs(ins, out_ptrs, true) };
+        Ok(outs
+            .into_iter()
+            .zip(&self.out_avals)
+            .map(|(d, a)| Array::from_concrete(a.clone(), d))
+            .collect())
+    }
+
+    /// Run the code on raw buffers: split across the worker pool when it is splittable and
+    /// `threads` (else on the calling thread), intermediate buffers in this thread's scratch
+    /// (grown once, then reused: no allocation).
+    ///
+    /// # Safety
+    /// `ins` and `outs` hold one pointer per compiled input and output, each to a buffer of
+    /// exactly that input's or output's dtype and element count (outputs writable, not
+    /// aliasing any other buffer).
+    pub(crate) unsafe fn call_ptrs(&self, ins: &[*const u8], outs: &[*mut u8], threads: bool) {
+        debug_assert!(ins.len() == self.in_avals.len() && outs.len() == self.out_avals.len());
         let call = |scratch: *mut u8| {
-            // SAFETY: every argument was checked above to have exactly the shape and dtype the
-            // code was compiled for, and every output buffer was allocated with the size and
-            // dtype of its compiled output; the code only indexes within those static shapes
-            // (dynamic indices are clamped in the code), and within `scratch_bytes` of
-            // `scratch`. The module owning the code lives as long as `self`. A function that
-            // is not split ignores `lo`/`hi`; a split one runs its whole range here.
+            // SAFETY: the caller vouches for the buffers; the code only indexes within those
+            // static shapes (dynamic indices are clamped in the code), and within
+            // `scratch_bytes` of `scratch`. The module owning the code lives as long as
+            // `self`. A function that is not split ignores `lo`/`hi`; a split one runs its
+            // whole range here.
             let hi = self.par.map_or(0, |p| p.0);
-            unsafe { (self.entry)(ins.as_ptr(), out_ptrs.as_ptr(), scratch, 0, hi) }
+            unsafe { (self.entry)(ins.as_ptr(), outs.as_ptr(), scratch, 0, hi) }
         };
-        if let Some((ext, align)) = self.par.filter(|_| cranax_runtime::num_threads() > 1) {
-            let ptrs = CallPtrs(ins.as_ptr(), out_ptrs.as_ptr());
+        let par = self
+            .par
+            .filter(|_| threads && cranax_runtime::num_threads() > 1);
+        if let Some((ext, align)) = par {
+            let ptrs = CallPtrs(ins.as_ptr(), outs.as_ptr());
             cranax_runtime::for_chunks(ext, align, |lo, hi| {
                 let p = &ptrs;
                 let scratch = std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8;
@@ -193,11 +223,6 @@ impl Executable {
                 call(s.as_mut_ptr() as *mut u8);
             });
         }
-        Ok(outs
-            .into_iter()
-            .zip(&self.out_avals)
-            .map(|(d, a)| Array::from_concrete(a.clone(), d))
-            .collect())
     }
 
     /// The Cranelift IR of the compiled function (as `Function::display` prints it).
@@ -291,35 +316,7 @@ impl std::fmt::Debug for Executable {
 
 /// Lower and compile `jaxpr` for its input types.
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
-    let start = Instant::now();
-    // Every call allocates the outputs: a size the system cannot provide is an error now.
-    for aval in jaxpr.out_avals() {
-        aval.check_allocatable("jit")?;
-    }
-    let mut g = graph::build(jaxpr)?;
-    rewrites::run(&mut g);
-    let plan = plan::plan(&g)?;
-    let c = codegen::compile(&g, &plan)?;
-    let summary = plan.summary(&g);
-    // SAFETY: the code was compiled with exactly this signature (three pointers and two
-    // pointer-sized integers, no results, the platform's default calling convention).
-    let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(c.entry) };
-    LIVE_EXECUTABLES.fetch_add(1, Ordering::Relaxed);
-    Ok(Arc::new(Executable {
-        entry,
-        module: Mutex::new(Some(c.module)),
-        in_avals: jaxpr.in_avals(),
-        out_avals: jaxpr.out_avals(),
-        scratch_bytes: plan.scratch_bytes,
-        _consts: g.all_consts(),
-        clif: c.clif,
-        code: c.code,
-        disasm: c.disasm,
-        compile_time: start.elapsed(),
-        kernels: plan.kernels.len(),
-        summary,
-        par: plan.split,
-    }))
+    lower(jaxpr)?.compile()
 }
 
 /// Whether compiled code uses fused multiply-add on this machine.

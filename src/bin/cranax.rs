@@ -107,9 +107,14 @@ struct CompileArgs {
     /// What to emit
     #[arg(long, value_enum, default_value = "clif")]
     emit: Emit,
-    /// Write to this file instead of standard output
+    /// Write to this file instead of standard output (`--emit obj`: the object, with its C
+    /// header beside it; default FILE.o)
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// For `--emit obj`: the target triple (`x86_64-unknown-linux-gnu`,
+    /// `aarch64-unknown-linux-gnu`, ...); default: this machine
+    #[arg(long)]
+    target: Option<String>,
 }
 
 #[derive(Args)]
@@ -399,7 +404,7 @@ fn compile(a: &CompileArgs) -> Result<()> {
             .output
             .clone()
             .unwrap_or_else(|| a.file.with_extension("o"));
-        return emit_object(&j, &out);
+        return emit_object(&j, &out, a.target.as_deref());
     }
     if let Emit::Asm = a.emit {
         // Cranelift keeps its listing of the machine code only when asked before compiling.
@@ -428,14 +433,33 @@ fn compile(a: &CompileArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--emit obj`: the ahead-of-time export (a relocatable object with a C entry point and its
-/// header). The object writer (`Compiled::export_object`) is not in cranax yet; this is the one
-/// place the command calls it from.
-fn emit_object(_jaxpr: &ClosedJaxpr, out: &Path) -> Result<()> {
-    Err(Error::Jit(format!(
-        "--emit obj is not yet available: ahead-of-time export to an object file is not built yet (nothing was written to {}); use --emit clif or --emit asm",
-        out.display()
-    )))
+/// `--emit obj`: the ahead-of-time export: a relocatable object with one C entry point named
+/// after the file (`loss.jaxpr` → `void loss(inputs, outputs, scratch)`) and its header beside
+/// it (`OUT.h`), for `target` or this machine.
+fn emit_object(jaxpr: &ClosedJaxpr, out: &Path, target: Option<&str>) -> Result<()> {
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("f");
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        name.insert(0, '_');
+    }
+    let mut opts = cranax::ExportOptions::named(name.as_str());
+    if let Some(t) = target {
+        opts = opts.target(t);
+    }
+    let start = Instant::now();
+    let exported = cranax::backend::export_object(jaxpr, &opts)?;
+    exported.write(out)?;
+    eprintln!(
+        "wrote {} and {} (entry point `{name}`, {} bytes) in {}",
+        out.display(),
+        out.with_extension("h").display(),
+        exported.object.len(),
+        show_duration(start.elapsed())
+    );
+    Ok(())
 }
 
 fn bench(a: &BenchArgs) -> Result<()> {

@@ -223,7 +223,7 @@ fn run_sub(
     scratch: Value,
 ) -> Result<()> {
     let (g, plan) = (&cx.g.subs[s], &cx.plan.subs[s]);
-    let bases = buffer_bases(b, g, plan, scratch, &mut |_, buf| match buf {
+    let bases = buffer_bases(b, g, plan, scratch, cx.consts, &mut |_, buf| match buf {
         Buf::Input(i) => ins[i],
         Buf::Output(k) => outs[k],
         _ => unreachable!("only inputs and outputs are passed in"),
@@ -235,6 +235,7 @@ fn run_sub(
         bases,
         matmul: cx.matmul,
         linalg: cx.linalg,
+        consts: cx.consts,
         range: cx.range,
         scratch,
     };

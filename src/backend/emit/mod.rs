@@ -27,7 +27,9 @@ use super::schedule::{MapId, Schedule, UNROLL};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, FuncRef, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    types, BlockArg, FuncRef, GlobalValue, InstBuilder, MemFlagsData, Value,
+};
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
 
@@ -42,6 +44,8 @@ pub struct FunctionEnv<'a> {
     pub matmul: [FuncRef; 2],
     /// The runtime's linalg entry points (imported with absolute addresses).
     pub linalg: LinalgFns,
+    /// The data object of every constant, by the address of its data.
+    pub consts: &'a HashMap<usize, GlobalValue>,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
     /// split kernel runs (see `Schedule::split`).
     pub range: (Value, Value),
@@ -52,12 +56,13 @@ pub struct FunctionEnv<'a> {
 
 /// The base address of every buffer `plan` names (and of every output of `g`), defined at the
 /// current point: inputs and outputs as `io` says, temporaries at `scratch + offset`,
-/// constants by absolute address.
+/// constants at their data objects (`consts`, by the address of their data).
 pub fn buffer_bases(
     b: &mut FunctionBuilder,
     g: &Graph,
     plan: &Plan,
     scratch: Value,
+    consts: &HashMap<usize, GlobalValue>,
     io: &mut dyn FnMut(&mut FunctionBuilder, Buf) -> Value,
 ) -> HashMap<Buf, Value> {
     let mut bases = HashMap::new();
@@ -71,8 +76,8 @@ pub fn buffer_bases(
             Buf::Input(_) | Buf::Output(_) => io(b, buf),
             Buf::Temp(off) => b.ins().iadd_imm_s(scratch, off as i64),
             Buf::Const(j) => {
-                let addr = g.consts[j].data.as_ptr();
-                b.ins().iconst(types::I64, addr as i64)
+                let gv = consts[&(g.consts[j].data.as_ptr() as usize)];
+                b.ins().symbol_value(types::I64, gv)
             }
         };
         bases.insert(buf, v);

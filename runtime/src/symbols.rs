@@ -1,0 +1,56 @@
+//! The table of every `extern "C"` entry point compiled code calls: its symbol name, its
+//! address in this process and how each parameter is passed. The JIT binds the names to these
+//! addresses; an exported object file refers to the same names, resolved by linking this
+//! crate's static library (`libcranax_runtime.a`). Adding a kernel is one line here.
+
+use crate::linalg::*;
+use crate::*;
+
+/// How compiled code passes one parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// A pointer or a `usize`.
+    Ptr,
+    /// A `u32` (a flags word).
+    U32,
+}
+
+/// One entry point: `name` is its `#[no_mangle]` symbol.
+#[derive(Debug)]
+pub struct Symbol {
+    pub name: &'static str,
+    pub addr: *const u8,
+    pub params: &'static [Param],
+}
+
+// SAFETY: `addr` is the address of a function, which never changes and is never written
+// through; sharing it between threads is sharing an integer.
+unsafe impl Sync for Symbol {}
+
+macro_rules! symbol {
+    ($f:ident($($p:ident),*)) => {
+        Symbol { name: stringify!($f), addr: $f as *const u8, params: &[$(Param::$p),*] }
+    };
+}
+
+/// Every entry point compiled code may call.
+pub static SYMBOLS: &[Symbol] = &[
+    symbol!(cranax_matmul_f32(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_matmul_f64(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_cholesky_f32(Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_cholesky_f64(Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_triangular_solve_f32(
+        U32, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr
+    )),
+    symbol!(cranax_triangular_solve_f64(
+        U32, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr
+    )),
+    symbol!(cranax_lu_packed_f32(Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_lu_packed_f64(Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_lu_pivots_to_permutation(Ptr, Ptr, Ptr, Ptr, Ptr)),
+];
+
+/// The entry point named `name`.
+pub fn symbol(name: &str) -> Option<&'static Symbol> {
+    SYMBOLS.iter().find(|s| s.name == name)
+}
