@@ -3,11 +3,10 @@
 //! hi: usize)` whose body `emit` writes kernel by kernel, the runtime's matmul kernels imported by absolute address, and what users may inspect (CLIF
 //! text, machine code, compile time).
 
-use super::emit::{buffer_bases, program, FunctionEnv, LinalgFns};
+use super::emit::{buffer_bases, linalg_symbols, program, FunctionEnv, LinalgFns};
 use super::graph::Graph;
 use super::plan::{Buf, Plan};
 use crate::core::error::{Error, Result};
-use cranax_runtime::linalg as rt;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -91,31 +90,8 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
         "cranax_matmul_f64",
         cranax_runtime::cranax_matmul_f64 as *const u8,
     );
-    let linalg_symbols: [(&str, *const u8); 7] = [
-        ("cranax_cholesky_f32", rt::cranax_cholesky_f32 as *const u8),
-        ("cranax_cholesky_f64", rt::cranax_cholesky_f64 as *const u8),
-        (
-            "cranax_triangular_solve_f32",
-            rt::cranax_triangular_solve_f32 as *const u8,
-        ),
-        (
-            "cranax_triangular_solve_f64",
-            rt::cranax_triangular_solve_f64 as *const u8,
-        ),
-        (
-            "cranax_lu_packed_f32",
-            rt::cranax_lu_packed_f32 as *const u8,
-        ),
-        (
-            "cranax_lu_packed_f64",
-            rt::cranax_lu_packed_f64 as *const u8,
-        ),
-        (
-            "cranax_lu_pivots_to_permutation",
-            rt::cranax_lu_pivots_to_permutation as *const u8,
-        ),
-    ];
-    for (name, addr) in linalg_symbols {
+    let linalg_symbols = linalg_symbols();
+    for (name, addr, _) in linalg_symbols {
         jb.symbol(name, addr);
     }
     let mut module = JITModule::new(jb);
@@ -135,23 +111,10 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             .map_err(|e| jit_err("declaring cranax_matmul_f64", &e))?,
     ];
 
-    // Each linalg entry point: its parameters (pointer-sized unless a u32 flags word).
     let mut linalg_ids = Vec::new();
-    for (name, _) in linalg_symbols {
+    for (name, _, params) in linalg_symbols {
         let mut s = Signature::new(call_conv);
-        if name.starts_with("cranax_triangular_solve") {
-            s.params.push(AbiParam::new(types::I32));
-        }
-        let n = match name {
-            "cranax_cholesky_f32" | "cranax_cholesky_f64" => 4,
-            "cranax_lu_packed_f32" | "cranax_lu_packed_f64" | "cranax_lu_pivots_to_permutation" => {
-                5
-            }
-            _ => 6,
-        };
-        for _ in 0..n {
-            s.params.push(AbiParam::new(ptr));
-        }
+        s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
         let id = module
             .declare_function(name, Linkage::Import, &s)
             .map_err(|e| jit_err(&format!("declaring {name}"), &e))?;
@@ -184,12 +147,7 @@ pub fn compile(g: &Graph, plan: &Plan) -> Result<Compiled> {
             .iter()
             .map(|&id| module.declare_func_in_func(id, b.func))
             .collect();
-        let linalg = LinalgFns {
-            cholesky: [lf[0], lf[1]],
-            triangular_solve: [lf[2], lf[3]],
-            lu_packed: [lf[4], lf[5]],
-            lu_pivots_to_permutation: lf[6],
-        };
+        let linalg = LinalgFns::from_refs(&lf);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);

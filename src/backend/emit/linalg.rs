@@ -7,7 +7,8 @@ use crate::backend::graph::{Kind, NodeId};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use crate::prims::LinalgOp;
-use cranelift_codegen::ir::{types, FuncRef, InstBuilder};
+use cranax_runtime::linalg as rt;
+use cranelift_codegen::ir::{types, FuncRef, InstBuilder, Type};
 use cranelift_frontend::FunctionBuilder;
 
 /// The runtime's linalg entry points, `[f32, f64]` where typed.
@@ -17,6 +18,50 @@ pub struct LinalgFns {
     pub triangular_solve: [FuncRef; 2],
     pub lu_packed: [FuncRef; 2],
     pub lu_pivots_to_permutation: FuncRef,
+    pub decompose: [FuncRef; 2],
+}
+
+const P: Type = types::I64;
+
+/// The runtime's linalg entry points the JIT imports: name, address and parameter types, in
+/// the order [`LinalgFns::from_refs`] takes them.
+pub fn linalg_symbols() -> [(&'static str, *const u8, &'static [Type]); 9] {
+    [
+        ("cranax_cholesky_f32", rt::cranax_cholesky_f32 as *const u8, &[P; 4]),
+        ("cranax_cholesky_f64", rt::cranax_cholesky_f64 as *const u8, &[P; 4]),
+        (
+            "cranax_triangular_solve_f32",
+            rt::cranax_triangular_solve_f32 as *const u8,
+            &[types::I32, P, P, P, P, P, P],
+        ),
+        (
+            "cranax_triangular_solve_f64",
+            rt::cranax_triangular_solve_f64 as *const u8,
+            &[types::I32, P, P, P, P, P, P],
+        ),
+        ("cranax_lu_packed_f32", rt::cranax_lu_packed_f32 as *const u8, &[P; 5]),
+        ("cranax_lu_packed_f64", rt::cranax_lu_packed_f64 as *const u8, &[P; 5]),
+        (
+            "cranax_lu_pivots_to_permutation",
+            rt::cranax_lu_pivots_to_permutation as *const u8,
+            &[P; 5],
+        ),
+        ("cranax_decompose_f32", rt::cranax_decompose_f32 as *const u8, &[P; 8]),
+        ("cranax_decompose_f64", rt::cranax_decompose_f64 as *const u8, &[P; 8]),
+    ]
+}
+
+impl LinalgFns {
+    /// The imported entry points, in [`linalg_symbols`]'s order.
+    pub fn from_refs(f: &[FuncRef]) -> LinalgFns {
+        LinalgFns {
+            cholesky: [f[0], f[1]],
+            triangular_solve: [f[2], f[3]],
+            lu_packed: [f[4], f[5]],
+            lu_pivots_to_permutation: f[6],
+            decompose: [f[7], f[8]],
+        }
+    }
 }
 
 impl Emitter<'_, '_> {
@@ -77,6 +122,18 @@ impl Emitter<'_, '_> {
                 let (bt, kk, mm) = (c(b, batch), c(b, k), c(b, permutation_size));
                 b.ins()
                     .call(fns.lu_pivots_to_permutation, &[bt, kk, mm, args[0], out]);
+            }
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                let (m, n) = (shape[nd - 2], shape[nd - 1]);
+                let (flags, lo, hi) = op.decomposition(m, n)?.encode();
+                let vals: Vec<_> = [flags, lo, hi, batch, m, n]
+                    .into_iter()
+                    .map(|v| c(b, v))
+                    .collect();
+                b.ins().call(
+                    fns.decompose[f64_index],
+                    &[&vals[..], &[args[0], out]].concat(),
+                );
             }
         }
         Ok(())

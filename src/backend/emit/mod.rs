@@ -16,7 +16,7 @@ mod linalg;
 mod loops;
 mod matmul;
 
-pub use linalg::LinalgFns;
+pub use linalg::{linalg_symbols, LinalgFns};
 mod reduce;
 
 use super::graph::{Graph, NodeId};
