@@ -38,7 +38,10 @@ fn to_mat(x: &Array, n: usize) -> Mat<f64> {
     Mat::from_fn(n, n, |i, j| v[i * n + j])
 }
 
-fn group(c: &mut Criterion, name: &str) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+fn group(
+    c: &mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(30);
     g.measurement_time(Duration::from_secs(3));
@@ -71,9 +74,11 @@ fn solve(c: &mut Criterion) {
         g.throughput(Throughput::Elements((2 * n * n * n / 3 + 2 * n * n) as u64));
         let f = jit(|a: &Array, b: &Array| la::solve(a, b));
         f.call((a.clone(), b.clone())).unwrap();
-        g.bench_with_input(BenchmarkId::new("cranax_jit", n), &(a.clone(), b.clone()), |bch, (a, b)| {
-            bch.iter(|| black_box(f.call((a.clone(), b.clone())).unwrap()))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("cranax_jit", n),
+            &(a.clone(), b.clone()),
+            |bch, (a, b)| bch.iter(|| black_box(f.call((a.clone(), b.clone())).unwrap())),
+        );
         let m = to_mat(&a, n);
         let bv = b.to_vec::<f64>().unwrap();
         let rhs = Mat::from_fn(n, 1, |i, _| bv[i]);

@@ -50,7 +50,11 @@ fn nlml(p: &Array, x: &Array, y: &Array) -> Array {
     let n = x.shape()[0] as f64;
     let l = factor(p, x);
     let alpha = sla::cho_solve((&l, true), y);
-    let log_diag = jnp::log(jnp::sum(&l * jnp::eye(x.shape()[0], DType::F64), Some(&[1]), false));
+    let log_diag = jnp::log(jnp::sum(
+        &l * jnp::eye(x.shape()[0], DType::F64),
+        Some(&[1]),
+        false,
+    ));
     jnp::sum(y * &alpha, None, false) * 0.5
         + jnp::sum(log_diag, None, false)
         + 0.5 * n * (2.0 * std::f64::consts::PI).ln()
@@ -134,10 +138,22 @@ fn main() -> Result<()> {
     }
     let grid = jnp::linspace(-2.0, 2.0, 201, DType::F64);
     let (mean, sd) = jit(predict).call((pa, x, y, grid.clone()))?;
-    let (mv, sv, tv) = (mean.to_vec::<f64>()?, sd.to_vec::<f64>()?, truth(&grid).to_vec::<f64>()?);
-    let rmse = (mv.iter().zip(&tv).map(|(m, t)| (m - t).powi(2)).sum::<f64>() / mv.len() as f64).sqrt();
+    let (mv, sv, tv) = (
+        mean.to_vec::<f64>()?,
+        sd.to_vec::<f64>()?,
+        truth(&grid).to_vec::<f64>()?,
+    );
+    let rmse = (mv
+        .iter()
+        .zip(&tv)
+        .map(|(m, t)| (m - t).powi(2))
+        .sum::<f64>()
+        / mv.len() as f64)
+        .sqrt();
     // The band is for f, not for a noisy y: compare with the noise-free truth.
-    let inside = (0..mv.len()).filter(|&i| (mv[i] - tv[i]).abs() <= 2.0 * sv[i]).count();
+    let inside = (0..mv.len())
+        .filter(|&i| (mv[i] - tv[i]).abs() <= 2.0 * sv[i])
+        .count();
     println!(
         "on a grid of {} points in [-2, 2]: RMSE of the mean vs the true function {rmse:.4}, {inside} inside ±2 sd",
         mv.len()

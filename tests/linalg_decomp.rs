@@ -113,8 +113,16 @@ fn against_jax(mode: Mode, dt: DType) {
     for (name, x) in [("sq", &a), ("tall", &t), ("wide", &wide)] {
         for qmode in ["reduced", "complete"] {
             let (q, r) = call(mode, move |x: &Array| la::qr(x, qmode).qr(), (x.clone(),));
-            close(&format!("qr {name} {qmode} q {m_}"), &q, &j[format!("qr_{name}_{qmode}_q")]);
-            close(&format!("qr {name} {qmode} r {m_}"), &r, &j[format!("qr_{name}_{qmode}_r")]);
+            close(
+                &format!("qr {name} {qmode} q {m_}"),
+                &q,
+                &j[format!("qr_{name}_{qmode}_q")],
+            );
+            close(
+                &format!("qr {name} {qmode} r {m_}"),
+                &r,
+                &j[format!("qr_{name}_{qmode}_r")],
+            );
         }
     }
     let r = call(mode, |x: &Array| la::qr(x, "r").r().clone(), (t.clone(),));
@@ -139,13 +147,22 @@ fn against_jax(mode: Mode, dt: DType) {
             readout(&q, &wmc) + readout(&r, &wmc)
         };
         let g = call(mode, grad(f), (x.clone(),));
-        close(&format!("grad qr {name} {m_}"), &g, &j[format!("qr_grad_{name}")]);
+        close(
+            &format!("grad qr {name} {m_}"),
+            &g,
+            &j[format!("qr_grad_{name}")],
+        );
     }
 
     // eigh: eigenvalues, sign-normalised eigenvectors, gradients of sign-invariant read-outs.
     let (ew, ev) = call(mode, |s: &Array| la::eigh(s, None, true), (sym.clone(),));
     close(&format!("eigh w {m_}"), &ew, &j["eigh_w"]);
-    close_vals(&format!("eigh v {m_}"), dt, &signfix(&ev, None).0, &j["eigh_v"]);
+    close_vals(
+        &format!("eigh v {m_}"),
+        dt,
+        &signfix(&ev, None).0,
+        &j["eigh_v"],
+    );
     let e = call(mode, |s: &Array| la::eigvalsh(s, None), (sym.clone(),));
     close(&format!("eigvalsh {m_}"), &e, &j["eigvalsh"]);
     let wts = or_raise(lax::convert_element_type(
@@ -175,27 +192,57 @@ fn against_jax(mode: Mode, dt: DType) {
 
     // svd
     for (name, x) in [("sq", &a), ("tall", &t), ("wide", &wide)] {
-        let (u, s, vt) = call(mode, |x: &Array| la::svd(x, false, true).usvh(), (x.clone(),));
-        close(&format!("svd {name} s {m_}"), &s, &j[format!("svd_{name}_s")]);
+        let (u, s, vt) = call(
+            mode,
+            |x: &Array| la::svd(x, false, true).usvh(),
+            (x.clone(),),
+        );
+        close(
+            &format!("svd {name} s {m_}"),
+            &s,
+            &j[format!("svd_{name}_s")],
+        );
         let (uf, vf) = signfix(&u, Some(&vt));
-        close_vals(&format!("svd {name} u {m_}"), dt, &uf, &j[format!("svd_{name}_u")]);
-        close_vals(&format!("svd {name} vt {m_}"), dt, &vf.unwrap(), &j[format!("svd_{name}_vt")]);
+        close_vals(
+            &format!("svd {name} u {m_}"),
+            dt,
+            &uf,
+            &j[format!("svd_{name}_u")],
+        );
+        close_vals(
+            &format!("svd {name} vt {m_}"),
+            dt,
+            &vf.unwrap(),
+            &j[format!("svd_{name}_vt")],
+        );
         let wc = wts.clone();
         let g = call(
             mode,
             grad(move |x: &Array| jnp::sum(la::svd(x, true, false).s() * &wc, None, false)),
             (x.clone(),),
         );
-        close(&format!("grad svd {name} s {m_}"), &g, &j[format!("svd_{name}_s_grad")]);
+        close(
+            &format!("grad svd {name} s {m_}"),
+            &g,
+            &j[format!("svd_{name}_s_grad")],
+        );
         let wmc = wm.clone();
         let uv = move |x: &Array| {
             let (u, _, vt) = la::svd(x, false, true).usvh();
             sq_readout(&u, &wmc) + sq_readout(&vt, &wmc)
         };
         let g = call(mode, grad(uv), (x.clone(),));
-        close(&format!("grad svd {name} u, vt {m_}"), &g, &j[format!("svd_{name}_uv_grad")]);
+        close(
+            &format!("grad svd {name} u, vt {m_}"),
+            &g,
+            &j[format!("svd_{name}_uv_grad")],
+        );
     }
-    let (u, s, vt) = call(mode, |x: &Array| la::svd(x, true, true).usvh(), (t.clone(),));
+    let (u, s, vt) = call(
+        mode,
+        |x: &Array| la::svd(x, true, true).usvh(),
+        (t.clone(),),
+    );
     assert_eq!((u.shape(), vt.shape()), (&[m, m][..], &[n, n][..]));
     close(&format!("svd full s {m_}"), &s, &j["svd_tall_full_s"]);
     let u_cols = or_raise(lax::slice(&u, &[0, 0], &[m, n], None));
@@ -219,8 +266,16 @@ fn against_jax(mode: Mode, dt: DType) {
         ("0.5", 0.5.into()),
         ("-1", (-1).into()),
     ] {
-        let v = call(mode, move |v: &Array| la::norm(v, o.clone(), None, false), (b.clone(),));
-        close(&format!("norm vector ord={key} {m_}"), &v, &j[format!("norm_vec_{key}")]);
+        let v = call(
+            mode,
+            move |v: &Array| la::norm(v, o.clone(), None, false),
+            (b.clone(),),
+        );
+        close(
+            &format!("norm vector ord={key} {m_}"),
+            &v,
+            &j[format!("norm_vec_{key}")],
+        );
     }
     for (key, o) in [
         ("None", la::NormOrd::None),
@@ -233,32 +288,80 @@ fn against_jax(mode: Mode, dt: DType) {
         ("inf", inf.into()),
         ("-inf", (-inf).into()),
     ] {
-        let v = call(mode, move |x: &Array| la::norm(x, o.clone(), None, false), (t.clone(),));
-        close(&format!("norm matrix ord={key} {m_}"), &v, &j[format!("norm_mat_{key}")]);
+        let v = call(
+            mode,
+            move |x: &Array| la::norm(x, o.clone(), None, false),
+            (t.clone(),),
+        );
+        close(
+            &format!("norm matrix ord={key} {m_}"),
+            &v,
+            &j[format!("norm_mat_{key}")],
+        );
     }
-    type NormCase = (&'static str, la::NormOrd, &'static [isize], bool, &'static [usize]);
+    type NormCase = (
+        &'static str,
+        la::NormOrd,
+        &'static [isize],
+        bool,
+        &'static [usize],
+    );
     let cases: [NormCase; 5] = [
         ("norm_axis1", la::NormOrd::None, &[1], false, &[2, 4]),
         ("norm_axis1_inf_keep", inf.into(), &[-2], true, &[2, 1, 4]),
         ("norm_axes_20_1", 1.into(), &[2, 0], false, &[3]),
-        ("norm_axes_02_nuc_keep", "nuc".into(), &[0, 2], true, &[1, 3, 1]),
+        (
+            "norm_axes_02_nuc_keep",
+            "nuc".into(),
+            &[0, 2],
+            true,
+            &[1, 3, 1],
+        ),
         ("norm_axes_12_inf", inf.into(), &[1, 2], false, &[2]),
     ];
     for (key, o, axes, keep, shape) in cases {
-        let v = call(mode, move |x: &Array| la::norm(x, o.clone(), Some(axes), keep), (x3.clone(),));
+        let v = call(
+            mode,
+            move |x: &Array| la::norm(x, o.clone(), Some(axes), keep),
+            (x3.clone(),),
+        );
         assert_eq!(v.shape(), shape, "{key}");
         close(&format!("{key} {m_}"), &v, &j[key]);
     }
-    let v = call(mode, |x: &Array| la::norm(x, la::NormOrd::None, None, false), (x3.clone(),));
+    let v = call(
+        mode,
+        |x: &Array| la::norm(x, la::NormOrd::None, None, false),
+        (x3.clone(),),
+    );
     close(&format!("norm of a rank-3 array {m_}"), &v, &j["norm_all"]);
     for o in ["fro", "nuc"] {
-        let g = call(mode, grad(move |x: &Array| la::norm(x, o, None, false)), (t.clone(),));
-        close(&format!("grad norm {o} {m_}"), &g, &j[format!("norm_grad_{o}")]);
+        let g = call(
+            mode,
+            grad(move |x: &Array| la::norm(x, o, None, false)),
+            (t.clone(),),
+        );
+        close(
+            &format!("grad norm {o} {m_}"),
+            &g,
+            &j[format!("norm_grad_{o}")],
+        );
     }
-    let g = call(mode, grad(|x: &Array| la::norm(x, 2, None, false)), (t.clone(),));
+    let g = call(
+        mode,
+        grad(|x: &Array| la::norm(x, 2, None, false)),
+        (t.clone(),),
+    );
     close(&format!("grad norm 2 {m_}"), &g, &j["norm_grad_2"]);
-    let g = call(mode, grad(|v: &Array| la::norm(v, 3, None, false)), (b.clone(),));
-    close(&format!("grad vector norm 3 {m_}"), &g, &j["norm_grad_vec3"]);
+    let g = call(
+        mode,
+        grad(|v: &Array| la::norm(v, 3, None, false)),
+        (b.clone(),),
+    );
+    close(
+        &format!("grad vector norm 3 {m_}"),
+        &g,
+        &j["norm_grad_vec3"],
+    );
 
     // lstsq, pinv, matrix_power
     for (name, x) in [("full", &t), ("low", &low)] {
@@ -271,8 +374,16 @@ fn against_jax(mode: Mode, dt: DType) {
             let key = format!("lstsq_{name}_{bname}");
             close(&format!("{key} x {m_}"), &xs, &j[format!("{key}_x")]);
             // The residual of the rank-deficient fit is a difference of nearly equal sums.
-            close(&format!("{key} resid {m_}"), &resid, &j[format!("{key}_resid")]);
-            assert_eq!(to_f64(&rank), floats(&j[format!("{key}_rank")]), "{key} rank");
+            close(
+                &format!("{key} resid {m_}"),
+                &resid,
+                &j[format!("{key}_resid")],
+            );
+            assert_eq!(
+                to_f64(&rank),
+                floats(&j[format!("{key}_rank")]),
+                "{key} rank"
+            );
             close(&format!("{key} s {m_}"), &s, &j[format!("{key}_s")]);
         }
     }
@@ -305,8 +416,16 @@ fn against_jax(mode: Mode, dt: DType) {
     close(&format!("grad pinv {m_}"), &g, &j["pinv_grad"]);
     let half = &a * 0.5;
     for p in [0i64, 1, 2, 3, 5, -1, -3] {
-        let v = call(mode, move |x: &Array| la::matrix_power(x, p), (half.clone(),));
-        close(&format!("matrix_power {p} {m_}"), &v, &j[format!("matrix_power_{p}")]);
+        let v = call(
+            mode,
+            move |x: &Array| la::matrix_power(x, p),
+            (half.clone(),),
+        );
+        close(
+            &format!("matrix_power {p} {m_}"),
+            &v,
+            &j[format!("matrix_power_{p}")],
+        );
     }
     let wc = ww.clone();
     let g = call(
@@ -314,7 +433,11 @@ fn against_jax(mode: Mode, dt: DType) {
         grad(move |x: &Array| jnp::sum(la::matrix_power(x, 5) * &wc, None, false)),
         (half.clone(),),
     );
-    close(&format!("grad matrix_power {m_}"), &g, &j["matrix_power_grad"]);
+    close(
+        &format!("grad matrix_power {m_}"),
+        &g,
+        &j["matrix_power_grad"],
+    );
 
     // solve with broadcast batch dimensions
     let ab = input(&d, "As", &[nb, n, n], dt);
@@ -322,15 +445,27 @@ fn against_jax(mode: Mode, dt: DType) {
     let solve = |a: &Array, b: &Array| la::solve(a, b);
     let x = call(mode, solve, (ab.clone(), b.clone()));
     assert_eq!(x.shape(), &[nb, n]);
-    close(&format!("solve [B,n,n] [n] {m_}"), &x, &j["solve_bcast_vec"]);
+    close(
+        &format!("solve [B,n,n] [n] {m_}"),
+        &x,
+        &j["solve_bcast_vec"],
+    );
     let rhs = or_raise(lax::slice(&tb, &[0, 0, 0], &[nb, n, n], None));
     let x = call(mode, solve, (a.clone(), rhs));
-    close(&format!("solve [n,n] [B,n,n] {m_}"), &x, &j["solve_bcast_a2"]);
+    close(
+        &format!("solve [n,n] [B,n,n] {m_}"),
+        &x,
+        &j["solve_bcast_a2"],
+    );
     let a1 = jnp::expand_dims(&ab, 0);
     let rhs = jnp::expand_dims(or_raise(lax::slice(&tb, &[0, 0, 0], &[2, n, k], None)), 1);
     let x = call(mode, solve, (a1, rhs));
     assert_eq!(x.shape(), &[2, nb, n, k]);
-    close(&format!("solve [1,B,n,n] [2,1,n,k] {m_}"), &x, &j["solve_bcast_both"]);
+    close(
+        &format!("solve [1,B,n,n] [2,1,n,k] {m_}"),
+        &x,
+        &j["solve_bcast_both"],
+    );
 
     // vmap over a batch of matrices
     let sb = input(&d, "Sb", &[nb, n, n], dt);
@@ -339,18 +474,40 @@ fn against_jax(mode: Mode, dt: DType) {
     let wc = wts.clone();
     let g = call(
         mode,
-        vmap(grad(move |s: &Array| jnp::sum(la::eigvalsh(s, None) * &wc, None, false))),
+        vmap(grad(move |s: &Array| {
+            jnp::sum(la::eigvalsh(s, None) * &wc, None, false)
+        })),
         (sb.clone(),),
     );
-    close(&format!("vmap grad eigvalsh {m_}"), &g, &j["vmap_eigvalsh_grad"]);
-    let v = call(mode, vmap(|x: &Array| la::svd(x, true, false).s().clone()), (tb.clone(),));
+    close(
+        &format!("vmap grad eigvalsh {m_}"),
+        &g,
+        &j["vmap_eigvalsh_grad"],
+    );
+    let v = call(
+        mode,
+        vmap(|x: &Array| la::svd(x, true, false).s().clone()),
+        (tb.clone(),),
+    );
     close(&format!("vmap svd values {m_}"), &v, &j["vmap_svd_s"]);
-    let v = call(mode, vmap(|x: &Array| la::qr(x, "reduced").r().clone()), (tb.clone(),));
+    let v = call(
+        mode,
+        vmap(|x: &Array| la::qr(x, "reduced").r().clone()),
+        (tb.clone(),),
+    );
     close(&format!("vmap qr r {m_}"), &v, &j["vmap_qr_r"]);
-    let v = call(mode, vmap(|x: &Array| la::norm(x, "nuc", None, false)), (tb.clone(),));
+    let v = call(
+        mode,
+        vmap(|x: &Array| la::norm(x, "nuc", None, false)),
+        (tb.clone(),),
+    );
     close(&format!("vmap norm nuc {m_}"), &v, &j["vmap_norm_nuc"]);
     let bc = bm.clone();
-    let v = call(mode, vmap(move |x: &Array| la::lstsq(x, &bc, None).0), (tb.clone(),));
+    let v = call(
+        mode,
+        vmap(move |x: &Array| la::lstsq(x, &bc, None).0),
+        (tb.clone(),),
+    );
     close(&format!("vmap lstsq {m_}"), &v, &j["vmap_lstsq"]);
     let v = call(mode, vmap(|x: &Array| la::pinv(x, None)), (tb.clone(),));
     close(&format!("vmap pinv {m_}"), &v, &j["vmap_pinv"]);
@@ -399,7 +556,13 @@ fn sym4() -> Array {
 
 #[test]
 fn check_grads_qr() {
-    for (r, c, full) in [(4, 4, false), (5, 3, false), (3, 5, false), (5, 3, true), (3, 5, true)] {
+    for (r, c, full) in [
+        (4, 4, false),
+        (5, 3, false),
+        (3, 5, false),
+        (5, 3, true),
+        (3, 5, true),
+    ] {
         let f = move |x: &Array| or_raise(lla::qr(x, full));
         check_grads(&f, (mat(r, c),), 2, FWD_REV)
             .unwrap_or_else(|e| panic!("qr {r}x{c} full={full}: {e}"));
@@ -481,7 +644,10 @@ fn eye_of(n: usize, dt: DType) -> Array {
 fn assert_small(what: &str, got: &Array, want: &Array, scale: f64, n: usize, dt: DType) {
     let err = fro(&(got - want));
     let tol = 10.0 * n as f64 * eps(dt) * scale;
-    assert!(err <= tol, "{what}: error {err:e} > {tol:e} (n={n}, {dt:?})");
+    assert!(
+        err <= tol,
+        "{what}: error {err:e} > {tol:e} (n={n}, {dt:?})"
+    );
 }
 
 /// `Q R = A` (Q with orthonormal columns, R upper triangular), `U diag(s) Vᵀ = A` (U, V
@@ -503,7 +669,14 @@ fn reconstruction_identities() {
                     assert_small(&what("Q R = A"), &jnp::matmul(&q, &rr), &a, scale, big, dt);
                     let qtq = jnp::matmul(mt(&q), &q);
                     let eye = jnp::broadcast_to(eye_of(kk, dt), qtq.shape());
-                    assert_small(&what("QᵀQ = I"), &qtq, &eye, 2f64.sqrt() * (kk as f64).sqrt(), big, dt);
+                    assert_small(
+                        &what("QᵀQ = I"),
+                        &qtq,
+                        &eye,
+                        2f64.sqrt() * (kk as f64).sqrt(),
+                        big,
+                        dt,
+                    );
                     let (rk, rn) = (rr.shape()[1], rr.shape()[2]);
                     let rv = to_f64(&rr);
                     let below = (0..2 * rk * rn).filter(|&e| (e / rn) % rk > e % rn);
@@ -512,7 +685,14 @@ fn reconstruction_identities() {
                 let (u, s, vt) = la::svd(&a, false, true).usvh();
                 let kk = s.shape()[1];
                 let us = jnp::multiply(&u, jnp::expand_dims(&s, 1));
-                assert_small(&what("U diag(s) Vᵀ = A"), &jnp::matmul(us, &vt), &a, scale, big, dt);
+                assert_small(
+                    &what("U diag(s) Vᵀ = A"),
+                    &jnp::matmul(us, &vt),
+                    &a,
+                    scale,
+                    big,
+                    dt,
+                );
                 let sv = to_f64(&s);
                 for b in 0..2 {
                     let row = &sv[b * kk..(b + 1) * kk];
@@ -521,7 +701,14 @@ fn reconstruction_identities() {
                 for (x, k2) in [(mt(&u), kk), (vt.clone(), kk)] {
                     let g = jnp::matmul(&x, mt(&x));
                     let eye = jnp::broadcast_to(eye_of(k2, dt), g.shape());
-                    assert_small(&what("UᵀU = VᵀV = I"), &g, &eye, 2f64.sqrt() * (k2 as f64).sqrt(), big, dt);
+                    assert_small(
+                        &what("UᵀU = VᵀV = I"),
+                        &g,
+                        &eye,
+                        2f64.sqrt() * (k2 as f64).sqrt(),
+                        big,
+                        dt,
+                    );
                 }
                 if r == c {
                     let sym = (&a + mt(&a)) * 0.5;
@@ -531,9 +718,19 @@ fn reconstruction_identities() {
                     assert_small(&what("A v = w v"), &av, &vw, fro(&sym), n, dt);
                     let vtv = jnp::matmul(mt(&v), &v);
                     let eye = jnp::broadcast_to(eye_of(n, dt), vtv.shape());
-                    assert_small(&what("VᵀV = I"), &vtv, &eye, 2f64.sqrt() * (n as f64).sqrt(), n, dt);
+                    assert_small(
+                        &what("VᵀV = I"),
+                        &vtv,
+                        &eye,
+                        2f64.sqrt() * (n as f64).sqrt(),
+                        n,
+                        dt,
+                    );
                     let wv = to_f64(&w);
-                    assert!(wv[..n].windows(2).all(|p| p[0] <= p[1]), "w ascending {wv:?}");
+                    assert!(
+                        wv[..n].windows(2).all(|p| p[0] <= p[1]),
+                        "w ascending {wv:?}"
+                    );
                 }
             }
         }
@@ -586,30 +783,63 @@ fn bad_input_errors() {
     assert_eq!(e, "Invalid order '3' for matrix norm.");
     let e = err_of(|| Ok(la::norm(Array::zeros(&[3], DType::F64), "fro", None, false)));
     assert_eq!(e, "Invalid order 'fro' for vector norm.");
-    let e = err_of(|| Ok(la::norm(Array::zeros(&[2, 2, 2], DType::F64), 2, None, false)));
-    assert!(e.starts_with("Improper number of axes for norm: axis=(0, 1, 2)."), "{e}");
+    let e = err_of(|| {
+        Ok(la::norm(
+            Array::zeros(&[2, 2, 2], DType::F64),
+            2,
+            None,
+            false,
+        ))
+    });
+    assert!(
+        e.starts_with("Improper number of axes for norm: axis=(0, 1, 2)."),
+        "{e}"
+    );
     let e = err_of(|| Ok(la::lstsq(&sq, Array::zeros(&[4], DType::F64), None)));
-    assert!(e.contains("Leading dimensions") && e.contains("f64[3,3]") && e.contains("f64[4]"), "{e}");
+    assert!(
+        e.contains("Leading dimensions") && e.contains("f64[3,3]") && e.contains("f64[4]"),
+        "{e}"
+    );
     let e = err_of(|| Ok(la::matrix_power(Array::zeros(&[3], DType::F64), 2)));
-    assert!(e.contains("1-dimensional array given") && e.contains("f64[3]"), "{e}");
+    assert!(
+        e.contains("1-dimensional array given") && e.contains("f64[3]"),
+        "{e}"
+    );
     let e = err_of(|| Ok(la::matrix_power(&r34, 2)));
-    assert!(e.contains("must be square") && e.contains("f64[3,4]"), "{e}");
+    assert!(
+        e.contains("must be square") && e.contains("f64[3,4]"),
+        "{e}"
+    );
     let e = err_of(|| {
         Ok(la::solve(
             Array::zeros(&[4, 3, 3], DType::F64),
             Array::zeros(&[2, 3], DType::F64),
         ))
     });
-    assert!(e.starts_with("Invalid shapes for solve: (4, 3, 3), (2, 3)."), "{e}");
-    let e = err_of(|| Ok(la::solve(Array::zeros(&[3], DType::F64), Array::zeros(&[3], DType::F64))));
-    assert!(e.contains("left hand array must be at least two dimensional; got a.shape=(3,)"), "{e}");
+    assert!(
+        e.starts_with("Invalid shapes for solve: (4, 3, 3), (2, 3)."),
+        "{e}"
+    );
+    let e = err_of(|| {
+        Ok(la::solve(
+            Array::zeros(&[3], DType::F64),
+            Array::zeros(&[3], DType::F64),
+        ))
+    });
+    assert!(
+        e.contains("left hand array must be at least two dimensional; got a.shape=(3,)"),
+        "{e}"
+    );
     let e = err_of(|| {
         Ok(la::solve(
             Array::zeros(&[2, 3, 3], DType::F64),
             Array::zeros(&[4, 3, 1], DType::F64),
         ))
     });
-    assert!(e.contains("solve") && e.contains("(2,)") && e.contains("(4,)"), "{e}");
+    assert!(
+        e.contains("solve") && e.contains("(2,)") && e.contains("(4,)"),
+        "{e}"
+    );
     // Parameters JAX rejects.
     let full_subset = SvdOptions {
         subset_by_index: Some((0, 1)),
@@ -639,13 +869,19 @@ fn bad_input_errors() {
         .call((sq.clone(),))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("Jacobi implementation is not supported on CPU"), "{e}");
+    assert!(
+        e.contains("Jacobi implementation is not supported on CPU"),
+        "{e}"
+    );
     let polar = SvdOptions {
         algorithm: Some(SvdAlgorithm::Polar),
         ..SvdOptions::default()
     };
     let e = err_of(|| lla::svd_values(&sq, &polar));
-    assert_eq!(e, "The SVD Jacobi and Polar algorithms are not implemented on CPU.");
+    assert_eq!(
+        e,
+        "The SVD Jacobi and Polar algorithms are not implemented on CPU."
+    );
     // Derivatives JAX does not define.
     let partial = EighOptions {
         subset_by_index: Some((0, 2)),
@@ -655,12 +891,18 @@ fn bad_input_errors() {
         .call((sym4(),))
         .unwrap_err()
         .to_string();
-    assert_eq!(e, "Derivatives not defined for partial eigen decomposition.");
+    assert_eq!(
+        e,
+        "Derivatives not defined for partial eigen decomposition."
+    );
     let e = grad(|x: &Array| jnp::sum(la::svd(x, true, true).usvh().0, None, false))
         .call((mat(5, 3),))
         .unwrap_err()
         .to_string();
-    assert_eq!(e, "Singular value decomposition JVP not implemented for full matrices");
+    assert_eq!(
+        e,
+        "Singular value decomposition JVP not implemented for full matrices"
+    );
 }
 
 fn all_nan(x: &Array) -> bool {
@@ -694,7 +936,15 @@ fn nan_input_gives_nans() {
             };
             for out in [f(&x), jit(f).call((x.clone(),)).unwrap()] {
                 let [q, r, w, ev, u, s, vt, p, ls, nm]: [Array; 10] = out.try_into().unwrap();
-                for (name, y) in [("q", &q), ("r", &r), ("w", &w), ("v", &ev), ("u", &u), ("s", &s), ("vt", &vt)] {
+                for (name, y) in [
+                    ("q", &q),
+                    ("r", &r),
+                    ("w", &w),
+                    ("v", &ev),
+                    ("u", &u),
+                    ("s", &s),
+                    ("vt", &vt),
+                ] {
                     assert!(all_nan(y), "{name} of a matrix with {bad} ({dt:?}): {y:?}");
                 }
                 for (name, y) in [("pinv", &p), ("lstsq", &ls), ("norm", &nm)] {
@@ -830,12 +1080,23 @@ fn empty_matrices() {
         let e = f(&a);
         let j = jit(f).call((a.clone(),)).unwrap();
         assert!(
-            e.0.same_bits(&j.0) && e.1.same_bits(&j.1) && e.2.same_bits(&j.2) && e.4.same_bits(&j.4),
+            e.0.same_bits(&j.0)
+                && e.1.same_bits(&j.1)
+                && e.2.same_bits(&j.2)
+                && e.4.same_bits(&j.4),
             "{shape:?}"
         );
         let (m, n) = (shape[0], shape[1]);
         let k = if full { m } else { 0 };
-        assert_eq!(to_f64(&e.0), to_f64(&or_raise(lax::slice(&jnp::eye(m, DType::F64), &[0, 0], &[m, k], None))));
+        assert_eq!(
+            to_f64(&e.0),
+            to_f64(&or_raise(lax::slice(
+                &jnp::eye(m, DType::F64),
+                &[0, 0],
+                &[m, k],
+                None
+            )))
+        );
         assert_eq!(e.3.shape(), &[0]);
         if full {
             assert_eq!(to_f64(&e.2), to_f64(&jnp::eye(m, DType::F64)), "{shape:?}");

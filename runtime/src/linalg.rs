@@ -8,20 +8,20 @@
 //! (faer's QR would treat a NaN column as zero and go on; LAPACK's leaves some entries finite),
 //! as does an eigen- or singular-value iteration that does not converge.
 
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
-use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
-use faer::linalg::triangular_solve as tri;
 use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
 use faer::linalg::householder::{
     apply_block_householder_sequence_on_the_left_in_place_scratch as householder_scratch,
     apply_block_householder_sequence_on_the_left_in_place_with_conj as apply_householder,
 };
+use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
 use faer::linalg::qr::col_pivoting::factor as col_piv_qr;
 use faer::linalg::qr::no_pivoting::factor as plain_qr;
 use faer::linalg::svd::{svd as faer_svd, svd_scratch, ComputeSvdVectors};
+use faer::linalg::triangular_solve as tri;
 use faer::traits::RealField;
-use faer::diag::Diag;
 use faer::{Conj, Mat, MatMut, MatRef, Par};
 
 /// The element types the kernels take (f32 and f64).
@@ -331,7 +331,14 @@ impl Decomposition {
 
 /// `d` on each of `batch` row-major `m x n` matrices of `a`, results packed per matrix into
 /// `out` (`batch * d.width(m, n)` elements).
-pub fn decompose<T: Real>(d: Decomposition, batch: usize, m: usize, n: usize, a: &[T], out: &mut [T]) {
+pub fn decompose<T: Real>(
+    d: Decomposition,
+    batch: usize,
+    m: usize,
+    n: usize,
+    a: &[T],
+    out: &mut [T],
+) {
     let parts = d.parts(m, n);
     let w: usize = parts.iter().sum();
     assert!(
@@ -339,10 +346,16 @@ pub fn decompose<T: Real>(d: Decomposition, batch: usize, m: usize, n: usize, a:
         "decompose: buffer sizes"
     );
     if let Decomposition::Eigh { lo, hi, .. } = d {
-        assert!(m == n && lo <= hi && hi <= n, "eigh: square, 0 <= lo <= hi <= n");
+        assert!(
+            m == n && lo <= hi && hi <= n,
+            "eigh: square, 0 <= lo <= hi <= n"
+        );
     }
     if let Decomposition::Svd { lo, hi, .. } = d {
-        assert!(lo <= hi && hi <= m.min(n), "svd: 0 <= lo <= hi <= min(m, n)");
+        assert!(
+            lo <= hi && hi <= m.min(n),
+            "svd: 0 <= lo <= hi <= min(m, n)"
+        );
     }
     for b in 0..batch {
         let x = &a[b * m * n..(b + 1) * m * n];
@@ -471,7 +484,14 @@ fn qr_one<T: Real>(m: usize, n: usize, full: bool, pivoting: bool, a: &[T], outs
 
 /// One symmetric eigendecomposition (faer's tridiagonal QR / divide and conquer, eigenvalues
 /// ascending as LAPACK's `syevd`); false if it did not converge.
-fn eigh_one<T: Real>(n: usize, lower: bool, lo: usize, hi: usize, a: &[T], outs: &mut [&mut [T]]) -> bool {
+fn eigh_one<T: Real>(
+    n: usize,
+    lower: bool,
+    lo: usize,
+    hi: usize,
+    a: &[T],
+    outs: &mut [&mut [T]],
+) -> bool {
     if n == 0 {
         return true;
     }
@@ -526,8 +546,14 @@ fn svd_one<T: Real>(
     if size == 0 {
         // As JAX: no singular values; full u and vt are identities.
         if compute_uv {
-            write_rows(outs[1], Mat::<T>::identity(m, if full { m } else { 0 }).as_ref());
-            write_rows(outs[2], Mat::<T>::identity(if full { n } else { 0 }, n).as_ref());
+            write_rows(
+                outs[1],
+                Mat::<T>::identity(m, if full { m } else { 0 }).as_ref(),
+            );
+            write_rows(
+                outs[2],
+                Mat::<T>::identity(if full { n } else { 0 }, n).as_ref(),
+            );
         }
         return true;
     }
@@ -544,7 +570,14 @@ fn svd_one<T: Real>(
     } else {
         (Mat::<T>::zeros(0, 0), Mat::<T>::zeros(0, 0))
     };
-    let mut buf = MemBuffer::new(svd_scratch::<T>(m, n, which, which, Par::Seq, Default::default()));
+    let mut buf = MemBuffer::new(svd_scratch::<T>(
+        m,
+        n,
+        which,
+        which,
+        Par::Seq,
+        Default::default(),
+    ));
     let ok = faer_svd(
         x.as_ref(),
         s.as_mut(),

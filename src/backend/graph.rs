@@ -597,7 +597,10 @@ fn linalg_node(
     let (shape, dt) = (g.node(ins[0]).shape.clone(), g.node(ins[0]).dtype);
     let batch = &shape[..shape.len() - 2];
     let nb = batch.len();
-    let parts: Vec<usize> = outs.iter().map(|o| o.shape[nb..].iter().product()).collect();
+    let parts: Vec<usize> = outs
+        .iter()
+        .map(|o| o.shape[nb..].iter().product())
+        .collect();
     let width = parts.iter().sum();
     let packed = g.push(kind, [batch, &[width]].concat(), dt, usize::MAX);
     let mut lo = 0;
@@ -618,7 +621,12 @@ fn linalg_node(
                 new_dtype: out.dtype,
                 weak_type: false,
             };
-            g.push(Kind::Unary(conv, part), [batch, &[len]].concat(), out.dtype, part)
+            g.push(
+                Kind::Unary(conv, part),
+                [batch, &[len]].concat(),
+                out.dtype,
+                part,
+            )
         };
         nodes.push(if out.shape.len() == nb + 1 {
             part

@@ -108,7 +108,11 @@ fn solve_impl(a: &Array, b: &Array) -> Result<Array> {
     let nd = a.ndim();
     let n = a.shape()[nd - 1];
     let vector = b.ndim() == 1;
-    let b_batch = if vector { &[][..] } else { &b.shape()[..b.ndim() - 2] };
+    let b_batch = if vector {
+        &[][..]
+    } else {
+        &b.shape()[..b.ndim() - 2]
+    };
     let batch = super::broadcast_shapes("solve", &[&a.shape()[..nd - 2], b_batch])?;
     let k = if vector { 1 } else { b.shape()[b.ndim() - 1] };
     let nb = batch.len();
@@ -436,9 +440,7 @@ fn norm_impl(x: &Array, ord: &NormOrd, axis: Option<&[isize]>, keepdims: bool) -
         None => (0..nd).collect(),
         Some(ax) => ax
             .iter()
-            .map(|&a| {
-                super::normalize_axes("norm", Some(&[a]), nd).map(|v| v[0])
-            })
+            .map(|&a| super::normalize_axes("norm", Some(&[a]), nd).map(|v| v[0]))
             .collect::<Result<_>>()?,
     };
     let signed = |a: usize| a as isize;
@@ -453,17 +455,21 @@ fn norm_impl(x: &Array, ord: &NormOrd, axis: Option<&[isize]>, keepdims: bool) -
             let shifted = |a: isize, gone: isize| if !keepdims && a > gone { a - 1 } else { a };
             Ok(match ord {
                 _ if fro => sum_of_squares(x, Some(&[r, c]), keepdims),
-                NormOrd::Num(p) if *p == 1.0 => {
-                    amax0(&jnp::sum(abs(), Some(&[r]), keepdims), &[shifted(c, r)], keepdims)
-                }
+                NormOrd::Num(p) if *p == 1.0 => amax0(
+                    &jnp::sum(abs(), Some(&[r]), keepdims),
+                    &[shifted(c, r)],
+                    keepdims,
+                ),
                 NormOrd::Num(p) if *p == -1.0 => jnp::min(
                     jnp::sum(abs(), Some(&[r]), keepdims),
                     Some(&[shifted(c, r)]),
                     keepdims,
                 ),
-                NormOrd::Num(p) if *p == f64::INFINITY => {
-                    amax0(&jnp::sum(abs(), Some(&[c]), keepdims), &[shifted(r, c)], keepdims)
-                }
+                NormOrd::Num(p) if *p == f64::INFINITY => amax0(
+                    &jnp::sum(abs(), Some(&[c]), keepdims),
+                    &[shifted(r, c)],
+                    keepdims,
+                ),
                 NormOrd::Num(p) if *p == f64::NEG_INFINITY => jnp::min(
                     jnp::sum(abs(), Some(&[c]), keepdims),
                     Some(&[shifted(r, c)]),
@@ -521,7 +527,10 @@ fn singular_norm(
         return Ok(y);
     }
     let (lo, hi) = (row.min(col), row.max(col));
-    Ok(jnp::expand_dims(jnp::expand_dims(y, lo as isize), hi as isize))
+    Ok(jnp::expand_dims(
+        jnp::expand_dims(y, lo as isize),
+        hi as isize,
+    ))
 }
 
 /// `jnp.linalg.norm(x, ord, axis, keepdims)`: a vector norm over one axis (`ord` `None`/2, 1,
@@ -620,11 +629,7 @@ fn lstsq_impl(a: &Array, b: &Array, rcond: Option<f64>) -> Result<(Array, Array,
         Some(&[0]),
         false,
     )?);
-    let x = if vector {
-        lax::reshape(&x, &[n])?
-    } else {
-        x
-    };
+    let x = if vector { lax::reshape(&x, &[n])? } else { x };
     Ok((x, resid, rank, s))
 }
 
@@ -725,7 +730,8 @@ pub fn matrix_power(a: impl AsArray, n: i64) -> Array {
             )));
         }
         if n == 0 {
-            let eye = lax::convert_element_type(&Array::eye(a.shape()[nd - 1], DType::F64), a.dtype())?;
+            let eye =
+                lax::convert_element_type(&Array::eye(a.shape()[nd - 1], DType::F64), a.dtype())?;
             return lax::broadcast_to_rank(&eye, a.shape());
         }
         let arr = if n < 0 { inv(&a) } else { a };

@@ -27,8 +27,16 @@ const P: Type = types::I64;
 /// the order [`LinalgFns::from_refs`] takes them.
 pub fn linalg_symbols() -> [(&'static str, *const u8, &'static [Type]); 9] {
     [
-        ("cranax_cholesky_f32", rt::cranax_cholesky_f32 as *const u8, &[P; 4]),
-        ("cranax_cholesky_f64", rt::cranax_cholesky_f64 as *const u8, &[P; 4]),
+        (
+            "cranax_cholesky_f32",
+            rt::cranax_cholesky_f32 as *const u8,
+            &[P; 4],
+        ),
+        (
+            "cranax_cholesky_f64",
+            rt::cranax_cholesky_f64 as *const u8,
+            &[P; 4],
+        ),
         (
             "cranax_triangular_solve_f32",
             rt::cranax_triangular_solve_f32 as *const u8,
@@ -39,15 +47,31 @@ pub fn linalg_symbols() -> [(&'static str, *const u8, &'static [Type]); 9] {
             rt::cranax_triangular_solve_f64 as *const u8,
             &[types::I32, P, P, P, P, P, P],
         ),
-        ("cranax_lu_packed_f32", rt::cranax_lu_packed_f32 as *const u8, &[P; 5]),
-        ("cranax_lu_packed_f64", rt::cranax_lu_packed_f64 as *const u8, &[P; 5]),
+        (
+            "cranax_lu_packed_f32",
+            rt::cranax_lu_packed_f32 as *const u8,
+            &[P; 5],
+        ),
+        (
+            "cranax_lu_packed_f64",
+            rt::cranax_lu_packed_f64 as *const u8,
+            &[P; 5],
+        ),
         (
             "cranax_lu_pivots_to_permutation",
             rt::cranax_lu_pivots_to_permutation as *const u8,
             &[P; 5],
         ),
-        ("cranax_decompose_f32", rt::cranax_decompose_f32 as *const u8, &[P; 8]),
-        ("cranax_decompose_f64", rt::cranax_decompose_f64 as *const u8, &[P; 8]),
+        (
+            "cranax_decompose_f32",
+            rt::cranax_decompose_f32 as *const u8,
+            &[P; 8],
+        ),
+        (
+            "cranax_decompose_f64",
+            rt::cranax_decompose_f64 as *const u8,
+            &[P; 8],
+        ),
     ]
 }
 

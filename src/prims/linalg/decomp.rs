@@ -346,10 +346,7 @@ fn thin_qr_jvp(q: &Array, r: &Array, dx: &Array) -> Result<(Array, Array)> {
     let qt_dx_rinv = matmul(&mt(q)?, &dx_rinv)?;
     let lower = tril(&qt_dx_rinv, -1)?;
     let omega = lax::sub(&lower, &mt(&lower)?)?;
-    let dq = lax::add(
-        &matmul(q, &lax::sub(&omega, &qt_dx_rinv)?)?,
-        &dx_rinv,
-    )?;
+    let dq = lax::add(&matmul(q, &lax::sub(&omega, &qt_dx_rinv)?)?, &dx_rinv)?;
     let dr = matmul(&lax::sub(&qt_dx_rinv, &omega)?, r)?;
     Ok((dq, dr))
 }
@@ -471,7 +468,10 @@ pub(super) fn eigh_jvp(op: &LinalgOp, a: &Array, a_dot: &Tangent) -> Result<JvpO
     let outs = bind(Prim::Linalg(op.clone()), &[symmetrize(a)?])?;
     let (v, w) = (&outs[0], &outs[1]);
     let eye = batch_eye(v, n)?;
-    let gaps = lax::sub(&lax::add(&eye, &spread(w, n, false)?)?, &spread(w, n, true)?)?;
+    let gaps = lax::sub(
+        &lax::add(&eye, &spread(w, n, false)?)?,
+        &spread(w, n, true)?,
+    )?;
     let f = lax::sub(&lax::integer_pow(&gaps, -1)?, &eye)?;
     let vt_adot_v = matmul(&matmul(&mt(v)?, a_dot)?, v)?;
     let dv = matmul(v, &lax::mul(&f, &vt_adot_v)?)?;
@@ -525,10 +525,7 @@ pub(super) fn svd_jvp(op: &LinalgOp, a: &Array, da: &Tangent) -> Result<JvpOut> 
     let f = lax::sub(&lax::div(&one, &lax::add(&s_diffs, &eye)?)?, &eye)?;
     let dss = lax::mul(&s_row, &ds_mat)?;
     let sds = lax::mul(&s_col, &ds_mat)?;
-    let s_zeros = lax::convert_element_type(
-        &lax::eq(s, &lax::full(s.aval(), 0.0)?)?,
-        s.dtype(),
-    )?;
+    let s_zeros = lax::convert_element_type(&lax::eq(s, &lax::full(s.aval(), 0.0)?)?, s.dtype())?;
     let s_inv = lax::sub(
         &lax::div(&lax::full(s.aval(), 1.0)?, &lax::add(s, &s_zeros)?)?,
         &s_zeros,

@@ -4,8 +4,8 @@
 //! the runtime's faer kernels, the same ones compiled code calls.
 
 mod decomp;
-pub use decomp::{EighImplementation, SvdAlgorithm};
 pub(crate) use decomp::symmetrize;
+pub use decomp::{EighImplementation, SvdAlgorithm};
 
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
