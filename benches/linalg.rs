@@ -38,10 +38,10 @@ fn to_mat(x: &Array, n: usize) -> Mat<f64> {
     Mat::from_fn(n, n, |i, j| v[i * n + j])
 }
 
-fn group(
-    c: &mut Criterion,
+fn group<'a>(
+    c: &'a mut Criterion,
     name: &str,
-) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(30);
     g.measurement_time(Duration::from_secs(3));

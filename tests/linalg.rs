@@ -204,22 +204,7 @@ fn against_jax(mode: Mode, dt: DType) {
     assert_close(&format!("vmap cholesky {m}"), &v, &j["vmap_cholesky"]);
 }
 
-#[test]
-fn against_jax_f64_eager() {
-    against_jax(Mode::Eager, DType::F64)
-}
-#[test]
-fn against_jax_f64_jit() {
-    against_jax(Mode::Jit, DType::F64)
-}
-#[test]
-fn against_jax_f32_eager() {
-    against_jax(Mode::Eager, DType::F32)
-}
-#[test]
-fn against_jax_f32_jit() {
-    against_jax(Mode::Jit, DType::F32)
-}
+against_jax_tests!(against_jax);
 
 // ---- check_grads on each primitive (f64, fwd and rev, order 2) -----------------------------
 

@@ -513,22 +513,7 @@ fn against_jax(mode: Mode, dt: DType) {
     close(&format!("vmap pinv {m_}"), &v, &j["vmap_pinv"]);
 }
 
-#[test]
-fn against_jax_f64_eager() {
-    against_jax(Mode::Eager, DType::F64)
-}
-#[test]
-fn against_jax_f64_jit() {
-    against_jax(Mode::Jit, DType::F64)
-}
-#[test]
-fn against_jax_f32_eager() {
-    against_jax(Mode::Eager, DType::F32)
-}
-#[test]
-fn against_jax_f32_jit() {
-    against_jax(Mode::Jit, DType::F32)
-}
+against_jax_tests!(against_jax);
 
 // ---- check_grads on each primitive (f64, forward and reverse, order 2) ---------------------
 

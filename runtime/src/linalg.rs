@@ -600,65 +600,38 @@ fn svd_one<T: Real>(
     ok
 }
 
-/// `extern "C"` entry for compiled code: [`decompose`] (the decomposition as
-/// [`Decomposition::encode`] gives it), f32.
-///
-/// # Safety
-/// `a` valid for `batch*m*n` elements, `out` for `batch * width(m, n)`, not aliased; the
-/// parameters must be valid for the shape (as `decompose` asserts).
-#[no_mangle]
-pub unsafe extern "C" fn cranax_decompose_f32(
-    flags: usize,
-    lo: usize,
-    hi: usize,
-    batch: usize,
-    m: usize,
-    n: usize,
-    a: *const f32,
-    out: *mut f32,
-) {
-    let d = Decomposition::decode(flags, lo, hi);
-    // SAFETY: the caller vouches for the extents.
-    unsafe {
-        decompose(
-            d,
-            batch,
-            m,
-            n,
-            slice(a, batch * m * n),
-            slice_mut(out, batch * d.width(m, n)),
-        )
-    }
+/// The `extern "C"` entries of [`decompose`] for compiled code, one per element type.
+macro_rules! decompose_entry {
+    ($name:ident, $t:ty) => {
+        #[doc = concat!("`extern \"C\"` entry for compiled code: [`decompose`] on ", stringify!($t))]
+        /// matrices (the decomposition as [`Decomposition::encode`] gives it).
+        ///
+        /// # Safety
+        /// `a` valid for `batch*m*n` elements, `out` for `batch * width(m, n)`, not aliased;
+        /// the parameters must be valid for the shape (as `decompose` asserts).
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $name(
+            flags: usize,
+            lo: usize,
+            hi: usize,
+            batch: usize,
+            m: usize,
+            n: usize,
+            a: *const $t,
+            out: *mut $t,
+        ) {
+            let d = Decomposition::decode(flags, lo, hi);
+            let (a_len, out_len) = (batch * m * n, batch * d.width(m, n));
+            // SAFETY: the caller vouches for the extents.
+            let (a, out) = unsafe { (slice(a, a_len), slice_mut(out, out_len)) };
+            decompose(d, batch, m, n, a, out)
+        }
+    };
 }
 
-/// As `cranax_decompose_f32`, f64.
-///
-/// # Safety
-/// As `cranax_decompose_f32`.
-#[no_mangle]
-pub unsafe extern "C" fn cranax_decompose_f64(
-    flags: usize,
-    lo: usize,
-    hi: usize,
-    batch: usize,
-    m: usize,
-    n: usize,
-    a: *const f64,
-    out: *mut f64,
-) {
-    let d = Decomposition::decode(flags, lo, hi);
-    // SAFETY: the caller vouches for the extents.
-    unsafe {
-        decompose(
-            d,
-            batch,
-            m,
-            n,
-            slice(a, batch * m * n),
-            slice_mut(out, batch * d.width(m, n)),
-        )
-    }
-}
+decompose_entry!(cranax_decompose_f32, f32);
+decompose_entry!(cranax_decompose_f64, f64);
 
 /// `extern "C"` entry for compiled code: `lu_pivots_to_permutation`.
 ///

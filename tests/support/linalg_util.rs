@@ -92,3 +92,26 @@ pub fn err_of<T>(f: impl FnOnce() -> Result<T>) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// The four tests `against_jax_{f64,f32}_{eager,jit}` running `$f(Mode, DType)`.
+#[macro_export]
+macro_rules! against_jax_tests {
+    ($f:ident) => {
+        #[test]
+        fn against_jax_f64_eager() {
+            $f(Mode::Eager, DType::F64)
+        }
+        #[test]
+        fn against_jax_f64_jit() {
+            $f(Mode::Jit, DType::F64)
+        }
+        #[test]
+        fn against_jax_f32_eager() {
+            $f(Mode::Eager, DType::F32)
+        }
+        #[test]
+        fn against_jax_f32_jit() {
+            $f(Mode::Jit, DType::F32)
+        }
+    };
+}

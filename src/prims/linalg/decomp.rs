@@ -56,7 +56,8 @@ impl SvdAlgorithm {
     }
 }
 
-fn py_bool(v: bool) -> Param {
+/// A Python bool as JAX prints it.
+pub(super) fn py_bool(v: bool) -> Param {
     Param::Text(if v { "True" } else { "False" }.to_string())
 }
 

@@ -73,7 +73,7 @@ impl LinalgOp {
     }
 
     pub fn params(&self) -> Vec<(&'static str, Param)> {
-        let b = |v: bool| Param::Text(if v { "True" } else { "False" }.to_string());
+        let b = decomp::py_bool;
         match *self {
             LinalgOp::TriangularSolve {
                 left_side,
