@@ -46,8 +46,10 @@ pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
         Default::default(),
     ));
     for m in out.chunks_exact_mut(n * n) {
+        // Factor a column-major copy: faer is several times slower on row-major strides.
+        let mut c = to_mat(n, n, m);
         let ok = cholesky_in_place(
-            MatMut::from_row_major_slice_mut(m, n, n),
+            c.as_mut(),
             Default::default(),
             Par::Seq,
             MemStack::new(&mut buf),
@@ -56,11 +58,13 @@ pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
         .is_ok();
         for i in 0..n {
             for j in 0..n {
-                if !ok {
-                    m[i * n + j] = T::from(f32::NAN);
+                m[i * n + j] = if !ok {
+                    T::from(f32::NAN)
                 } else if j > i {
-                    m[i * n + j] = T::from(0.0);
-                }
+                    T::from(0.0)
+                } else {
+                    c[(i, j)]
+                };
             }
         }
     }
@@ -146,16 +150,19 @@ pub fn lu<T: Real>(
     ));
     let (mut fwd, mut inv) = (vec![0usize; m], vec![0usize; m]);
     for b in 0..batch {
-        let mat = MatMut::from_row_major_slice_mut(&mut lu[b * m * n..(b + 1) * m * n], m, n);
+        let out = &mut lu[b * m * n..(b + 1) * m * n];
         if n > 0 {
+            // A column-major copy, as for `cholesky`.
+            let mut c = to_mat(m, n, out);
             lu_in_place(
-                mat,
+                c.as_mut(),
                 &mut fwd,
                 &mut inv,
                 Par::Seq,
                 MemStack::new(&mut buf),
                 Default::default(),
             );
+            write_rows(out, c.as_ref());
         } else {
             fwd.iter_mut().enumerate().for_each(|(i, p)| *p = i);
         }
