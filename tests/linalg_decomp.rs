@@ -41,7 +41,7 @@ fn signfix(u: &Array, vt: Option<&Array>) -> (Vec<f64>, Option<Vec<f64>>) {
     let (m, k) = (u.shape()[nd - 2], u.shape()[nd - 1]);
     let mut uv = to_f64(u);
     let mut vv = vt.map(to_f64);
-    let batch = if m * k == 0 { 0 } else { uv.len() / (m * k) };
+    let batch = uv.len().checked_div(m * k).unwrap_or(0);
     for b in 0..batch {
         for j in 0..k {
             let at = |i: usize| b * m * k + i * k + j;
