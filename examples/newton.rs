@@ -2,17 +2,21 @@
 //! the iterations run in native code with no return to Rust between them (not a Rust loop
 //! around jitted pieces). The derivative comes from `grad` inside the loop body.
 //!
-//! Two solves:
+//! Three solves:
 //! - Wallis's cubic x^3 - 2x - 5 = 0 (Newton's own example), root 2.0945514815423265...;
 //! - square roots of a vector, x^2 = a elementwise, iterating until every element has
-//!   converged (the predicate reduces over the vector), checked against `f64::sqrt`.
+//!   converged (the predicate reduces over the vector), checked against `f64::sqrt`;
+//! - a system of three equations (a sphere, a plane and a hyperbolic cylinder meeting at
+//!   (1, 2, 3)): each step solves `J(x) dx = F(x)` with `jnp.linalg.solve` and the Jacobian
+//!   `jacfwd(F)`, both inside the loop body.
 //!
 //! Run: `cargo run --release --example newton`
 
 use cranax::core::error::or_raise;
 use cranax::lax::while_loop;
 use cranax::numpy as jnp;
-use cranax::{grad, jit, Array, Function, Result};
+use cranax::numpy::linalg as la;
+use cranax::{grad, jacfwd, jit, Array, Function, Result};
 
 /// Wallis's cubic.
 fn cubic(x: &Array) -> Array {
@@ -49,6 +53,34 @@ fn solve_sqrt(a: &Array) -> (Array, Array) {
     ))
 }
 
+/// `F(x, y, z) = (x² + y² + z² - 14, x + y + z - 6, x z - 3)`, zero at (1, 2, 3).
+fn system(v: &Array) -> Array {
+    let (x, y, z) = (v.at(0), v.at(1), v.at(2));
+    jnp::stack(
+        &[
+            &x * &x + &y * &y + &z * &z - 14.0,
+            &x + &y + &z - 6.0,
+            &x * &z - 3.0,
+        ],
+        0,
+    )
+}
+
+/// `(x, iterations)`: `x -= J(x)⁻¹ F(x)` from `x0` while `max |F(x)| > 1e-13` (at most 50).
+fn solve_system(x0: &Array) -> (Array, Array) {
+    or_raise(while_loop(
+        |(x, i): &(Array, Array)| {
+            let worst = jnp::max(jnp::abs(system(x)), None, false);
+            jnp::logical_and(jnp::greater(worst, 1e-13), jnp::less(i, 50))
+        },
+        |(x, i): &(Array, Array)| {
+            let jac = or_raise(jacfwd(system).call((x.clone(),)));
+            (x - la::solve(jac, system(x)), jnp::add(i, 1))
+        },
+        (x0.clone(), Array::scalar(0i32)),
+    ))
+}
+
 fn main() -> Result<()> {
     let root = 2.094_551_481_542_326_5_f64;
     let cubic_solver = jit(solve_cubic);
@@ -77,6 +109,20 @@ fn main() -> Result<()> {
     );
     for (a, x) in a.iter().zip(&x) {
         println!("  sqrt({a:>10}) = {x:.15e}  (f64::sqrt {:.15e})", a.sqrt());
+    }
+    let system_solver = jit(solve_system);
+    for x0 in [[0.5f64, 1.5, 4.0], [2.0, 2.0, 2.5]] {
+        let (x, n) = system_solver.call((Array::from_slice(&x0),))?;
+        let r = system(&x).to_vec::<f64>()?;
+        let x = x.to_vec::<f64>()?;
+        println!(
+            "sphere ∩ plane ∩ xz = 3 from {x0:?}: ({:.15}, {:.15}, {:.15}) after {} iterations, max |F| = {:.1e}",
+            x[0],
+            x[1],
+            x[2],
+            n.item::<i32>()?,
+            r.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+        );
     }
     let stats = cubic_solver.stats();
     println!(

@@ -8,6 +8,8 @@ use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
+pub mod linalg;
+
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {
         $( $(#[$doc])* pub fn $name(x: &Array) -> Result<Array> { bind1(Prim::Unary(UnaryOp::$op), std::slice::from_ref(x)) } )*

@@ -3,78 +3,23 @@
 //! gradients, in f64 and f32, eagerly, under `jit` and under `vmap`; reconstruction identities
 //! on random matrices; `check_grads` on each primitive; bad input.
 
-#[path = "support/jax_data.rs"]
+#[path = "support/linalg_util.rs"]
 #[allow(dead_code)]
-mod jax_data;
+mod linalg_util;
 
 use cranax::core::error::or_raise;
 use cranax::numpy as jnp;
 use cranax::numpy::linalg as la;
-use cranax::pytree::ArgTuple;
 use cranax::scipy::linalg as sla;
 use cranax::test_util::FWD_REV;
-use cranax::{check_grads, grad, jit, lax, vmap, Array, DType, Function, Result, ARG0, ARG1};
-use jax_data::{floats, load};
+use cranax::{check_grads, grad, jit, lax, vmap, Array, DType, Function, ARG0, ARG1};
+use linalg_util::{call, data, err_of, floats, input, rel_err, to_f64, Mode};
 use serde_json::Value;
-
-fn data() -> Value {
-    load("jax_linalg.json")
-}
-
-fn input(d: &Value, name: &str, shape: &[usize], dt: DType) -> Array {
-    let a = Array::from_vec(floats(&d["inputs"][name]), shape).unwrap();
-    or_raise(lax::convert_element_type(&a, dt))
-}
-
-fn to_f64(x: &Array) -> Vec<f64> {
-    match x.dtype() {
-        DType::F32 => x
-            .to_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect(),
-        DType::I32 => x
-            .to_vec::<i32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect(),
-        _ => x.to_vec::<f64>().unwrap(),
-    }
-}
 
 /// Agreement within `rtol` relative (absolute below magnitude 1): 1e-10 in f64 (LU and
 /// triangular solves round differently from LAPACK's), 2e-4 in f32 (condition number ~10).
 fn assert_close(what: &str, got: &Array, want: &Value) {
-    let want = floats(want);
-    let got_v = to_f64(got);
-    let rtol = if got.dtype() == DType::F32 {
-        2e-4
-    } else {
-        1e-10
-    };
-    assert_eq!(got_v.len(), want.len(), "{what}: {got_v:?} vs JAX {want:?}");
-    for (i, (g, w)) in got_v.iter().zip(&want).enumerate() {
-        assert!(
-            (g - w).abs() <= rtol * w.abs().max(1.0),
-            "{what}[{i}] ({:?}): {g} vs JAX {w}",
-            got.dtype()
-        );
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Eager,
-    Jit,
-}
-
-fn call<Args: ArgTuple, F: Function<Args>>(mode: Mode, f: F, args: Args) -> F::Output {
-    match mode {
-        Mode::Eager => f.call(args).unwrap_or_else(|e| panic!("eager: {e}")),
-        Mode::Jit => jit(f).call(args).unwrap_or_else(|e| panic!("jit: {e}")),
-    }
+    linalg_util::assert_close_tol(what, got, want, 1e-10, 2e-4)
 }
 
 fn against_jax(mode: Mode, dt: DType) {
@@ -259,22 +204,7 @@ fn against_jax(mode: Mode, dt: DType) {
     assert_close(&format!("vmap cholesky {m}"), &v, &j["vmap_cholesky"]);
 }
 
-#[test]
-fn against_jax_f64_eager() {
-    against_jax(Mode::Eager, DType::F64)
-}
-#[test]
-fn against_jax_f64_jit() {
-    against_jax(Mode::Jit, DType::F64)
-}
-#[test]
-fn against_jax_f32_eager() {
-    against_jax(Mode::Eager, DType::F32)
-}
-#[test]
-fn against_jax_f32_jit() {
-    against_jax(Mode::Jit, DType::F32)
-}
+against_jax_tests!(against_jax);
 
 // ---- check_grads on each primitive (f64, fwd and rev, order 2) -----------------------------
 
@@ -345,16 +275,6 @@ fn check_grads_solve_and_friends() {
 }
 
 // ---- reconstruction identities on random sizes 1..64 ---------------------------------------
-
-/// Max |x - y| relative to max |y|.
-fn rel_err(x: &Array, y: &Array) -> f64 {
-    let (x, y) = (to_f64(x), to_f64(y));
-    let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
-    x.iter()
-        .zip(&y)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-        / scale
-}
 
 /// L Lᵀ = A and P L U = A within 1e-12 (f64) and 1e-5 (f32) of max |A|, on random matrices
 /// (normal entries; A + n I for LU, B Bᵀ + n I for Cholesky) of sizes 1..64, in a batch of 2.
@@ -439,13 +359,6 @@ fn singular_and_not_positive_definite() {
     assert!(xj.same_bits(&x));
 }
 
-fn err_of<T>(f: impl FnOnce() -> Result<T>) -> String {
-    match cranax::core::error::catch(f) {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.to_string(),
-    }
-}
-
 #[test]
 fn bad_input_errors() {
     let r34 = Array::zeros(&[3, 4], DType::F64);
@@ -462,7 +375,10 @@ fn bad_input_errors() {
             Array::zeros(&[4], DType::F64),
         ))
     });
-    assert!(e.contains("solve") && e.contains("incompatible"), "{e}");
+    assert!(
+        e.contains("solve") && e.contains("core dimension 'm': 4 vs 3") && e.contains("f64[4]"),
+        "{e}"
+    );
     let a = jnp::eye(3, DType::F64);
     let e = err_of(|| {
         lax::triangular_solve(

@@ -1,18 +1,31 @@
 //! Dense linear-algebra kernels (faer) on batches of row-major matrices: Cholesky, triangular
-//! solve, LU with partial pivoting. The safe functions are what eager evaluation calls; the
-//! `extern "C"` entry points below are what compiled code calls; both run the same code, so
+//! solve, LU with partial pivoting, and the decompositions QR (optionally column-pivoted),
+//! symmetric eigendecomposition and SVD. The safe functions are what eager evaluation calls;
+//! the `extern "C"` entry points below are what compiled code calls; both run the same code, so
 //! eager and compiled results agree bit for bit. Failures are values, as in JAX: a matrix that
-//! is not positive definite gives a Cholesky factor of NaNs, a singular one zero pivots.
+//! is not positive definite gives a Cholesky factor of NaNs, a singular one zero pivots; a
+//! matrix with a non-finite entry gives `qr`, `eigh` and `svd` results that are NaN throughout
+//! (faer's QR would treat a NaN column as zero and go on; LAPACK's leaves some entries finite),
+//! as does an eigen- or singular-value iteration that does not converge.
 
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
+use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+use faer::linalg::householder::{
+    apply_block_householder_sequence_on_the_left_in_place_scratch as householder_scratch,
+    apply_block_householder_sequence_on_the_left_in_place_with_conj as apply_householder,
+};
 use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
+use faer::linalg::qr::col_pivoting::factor as col_piv_qr;
+use faer::linalg::qr::no_pivoting::factor as plain_qr;
+use faer::linalg::svd::{svd as faer_svd, svd_scratch, ComputeSvdVectors};
 use faer::linalg::triangular_solve as tri;
 use faer::traits::RealField;
-use faer::{MatMut, MatRef, Par};
+use faer::{Conj, Mat, MatMut, MatRef, Par};
 
 /// The element types the kernels take (f32 and f64).
-pub trait Real: RealField + Copy + From<f32> {}
+pub trait Real: RealField + Copy + From<f32> + Into<f64> {}
 impl Real for f32 {}
 impl Real for f64 {}
 
@@ -33,8 +46,10 @@ pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
         Default::default(),
     ));
     for m in out.chunks_exact_mut(n * n) {
+        // Factor a column-major copy: faer is several times slower on row-major strides.
+        let mut c = to_mat(n, n, m);
         let ok = cholesky_in_place(
-            MatMut::from_row_major_slice_mut(m, n, n),
+            c.as_mut(),
             Default::default(),
             Par::Seq,
             MemStack::new(&mut buf),
@@ -43,11 +58,13 @@ pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
         .is_ok();
         for i in 0..n {
             for j in 0..n {
-                if !ok {
-                    m[i * n + j] = T::from(f32::NAN);
+                m[i * n + j] = if !ok {
+                    T::from(f32::NAN)
                 } else if j > i {
-                    m[i * n + j] = T::from(0.0);
-                }
+                    T::from(0.0)
+                } else {
+                    c[(i, j)]
+                };
             }
         }
     }
@@ -133,16 +150,19 @@ pub fn lu<T: Real>(
     ));
     let (mut fwd, mut inv) = (vec![0usize; m], vec![0usize; m]);
     for b in 0..batch {
-        let mat = MatMut::from_row_major_slice_mut(&mut lu[b * m * n..(b + 1) * m * n], m, n);
+        let out = &mut lu[b * m * n..(b + 1) * m * n];
         if n > 0 {
+            // A column-major copy, as for `cholesky`.
+            let mut c = to_mat(m, n, out);
             lu_in_place(
-                mat,
+                c.as_mut(),
                 &mut fwd,
                 &mut inv,
                 Par::Seq,
                 MemStack::new(&mut buf),
                 Default::default(),
             );
+            write_rows(out, c.as_ref());
         } else {
             fwd.iter_mut().enumerate().for_each(|(i, p)| *p = i);
         }
@@ -216,6 +236,409 @@ pub fn lu_packed<T: Real>(batch: usize, m: usize, n: usize, a: &[T], out: &mut [
         }
     }
 }
+
+/// The decompositions with several results (JAX's `qr`, `eigh`, `svd`), with their parameters.
+/// Each runs on `m x n` matrices (`eigh`: `m == n`) and writes its results packed per matrix,
+/// in JAX's result order, into one buffer (see [`Decomposition::parts`]); integer results
+/// (qr's column permutation) are stored as floats (small integers, exact).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decomposition {
+    /// `(q, r[, p])`: `q` `m x k`, `r` `k x n` upper triangular, `k = m` (full) or `min(m, n)`;
+    /// with pivoting `p` (`n`) orders the columns: `a[:, p] = q r`.
+    Qr { full_matrices: bool, pivoting: bool },
+    /// `(v, w)`: eigenvalues `w[lo..hi]` of the symmetric `a` in ascending order and their
+    /// orthonormal eigenvectors, the columns of `v` (`n x (hi - lo)`); only the triangle
+    /// `lower` names is read.
+    Eigh { lower: bool, lo: usize, hi: usize },
+    /// `(s[, u, vt])`: singular values `s[lo..hi]` in descending order, `u` `m x ku`,
+    /// `vt` `kv x n` (`ku = m`, `kv = n` full, else `hi - lo` each).
+    Svd {
+        full_matrices: bool,
+        compute_uv: bool,
+        lo: usize,
+        hi: usize,
+    },
+}
+
+impl Decomposition {
+    /// The per-matrix element counts of the packed results, in order.
+    pub fn parts(&self, m: usize, n: usize) -> Vec<usize> {
+        match *self {
+            Decomposition::Qr {
+                full_matrices,
+                pivoting,
+            } => {
+                let k = if full_matrices { m } else { m.min(n) };
+                let mut p = vec![m * k, k * n];
+                if pivoting {
+                    p.push(n);
+                }
+                p
+            }
+            Decomposition::Eigh { lo, hi, .. } => vec![n * (hi - lo), hi - lo],
+            Decomposition::Svd {
+                full_matrices,
+                compute_uv,
+                lo,
+                hi,
+            } => {
+                let r = hi - lo;
+                if !compute_uv {
+                    return vec![r];
+                }
+                let (ku, kv) = if full_matrices { (m, n) } else { (r, r) };
+                vec![r, m * ku, kv * n]
+            }
+        }
+    }
+
+    /// The per-matrix width of the packed buffer.
+    pub fn width(&self, m: usize, n: usize) -> usize {
+        self.parts(m, n).iter().sum()
+    }
+
+    /// The decomposition and its parameters as compiled code passes them: a word of flags
+    /// (bits 0..2 the kind: 0 qr, 1 eigh, 2 svd; bit 2 full_matrices or lower; bit 3
+    /// pivoting or compute_uv) and the index range `lo..hi` (0, 0 for qr).
+    pub fn encode(&self) -> (usize, usize, usize) {
+        let bit = |b: bool, i: usize| usize::from(b) << i;
+        match *self {
+            Decomposition::Qr {
+                full_matrices,
+                pivoting,
+            } => (bit(full_matrices, 2) | bit(pivoting, 3), 0, 0),
+            Decomposition::Eigh { lower, lo, hi } => (1 | bit(lower, 2), lo, hi),
+            Decomposition::Svd {
+                full_matrices,
+                compute_uv,
+                lo,
+                hi,
+            } => (2 | bit(full_matrices, 2) | bit(compute_uv, 3), lo, hi),
+        }
+    }
+
+    /// The inverse of [`Decomposition::encode`].
+    pub fn decode(flags: usize, lo: usize, hi: usize) -> Decomposition {
+        let (b2, b3) = (flags & 4 != 0, flags & 8 != 0);
+        match flags & 3 {
+            0 => Decomposition::Qr {
+                full_matrices: b2,
+                pivoting: b3,
+            },
+            1 => Decomposition::Eigh { lower: b2, lo, hi },
+            _ => Decomposition::Svd {
+                full_matrices: b2,
+                compute_uv: b3,
+                lo,
+                hi,
+            },
+        }
+    }
+}
+
+/// `d` on each of `batch` row-major `m x n` matrices of `a`, results packed per matrix into
+/// `out` (`batch * d.width(m, n)` elements).
+pub fn decompose<T: Real>(
+    d: Decomposition,
+    batch: usize,
+    m: usize,
+    n: usize,
+    a: &[T],
+    out: &mut [T],
+) {
+    let parts = d.parts(m, n);
+    let w: usize = parts.iter().sum();
+    assert!(
+        a.len() == batch * m * n && out.len() == batch * w,
+        "decompose: buffer sizes"
+    );
+    if let Decomposition::Eigh { lo, hi, .. } = d {
+        assert!(
+            m == n && lo <= hi && hi <= n,
+            "eigh: square, 0 <= lo <= hi <= n"
+        );
+    }
+    if let Decomposition::Svd { lo, hi, .. } = d {
+        assert!(
+            lo <= hi && hi <= m.min(n),
+            "svd: 0 <= lo <= hi <= min(m, n)"
+        );
+    }
+    for b in 0..batch {
+        let x = &a[b * m * n..(b + 1) * m * n];
+        let mut rest = &mut out[b * w..(b + 1) * w];
+        let mut outs = Vec::with_capacity(parts.len());
+        for &len in &parts {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            outs.push(head);
+            rest = tail;
+        }
+        let finite = x.iter().all(|&v| Into::<f64>::into(v).is_finite());
+        let ok = finite
+            && match d {
+                Decomposition::Qr {
+                    full_matrices,
+                    pivoting,
+                } => {
+                    qr_one(m, n, full_matrices, pivoting, x, &mut outs);
+                    true
+                }
+                Decomposition::Eigh { lower, lo, hi } => eigh_one(n, lower, lo, hi, x, &mut outs),
+                Decomposition::Svd {
+                    full_matrices,
+                    compute_uv,
+                    lo,
+                    hi,
+                } => svd_one(m, n, full_matrices, compute_uv, lo, hi, x, &mut outs),
+            };
+        if !ok {
+            outs.iter_mut().for_each(|o| o.fill(T::from(f32::NAN)));
+        }
+    }
+}
+
+/// A row-major `m x n` slice as an owned column-major matrix (faer's preferred layout).
+fn to_mat<T: Real>(m: usize, n: usize, a: &[T]) -> Mat<T> {
+    Mat::from_fn(m, n, |i, j| a[i * n + j])
+}
+
+/// Write `x[rows, cols]` row-major into `out`.
+fn write_rows<T: Real>(out: &mut [T], x: MatRef<'_, T>) {
+    let n = x.ncols();
+    for i in 0..x.nrows() {
+        for j in 0..n {
+            out[i * n + j] = x[(i, j)];
+        }
+    }
+}
+
+/// One QR (Householder, as LAPACK's `geqrf`/`geqp3`: the signs of `r`'s diagonal are LAPACK's).
+fn qr_one<T: Real>(m: usize, n: usize, full: bool, pivoting: bool, a: &[T], outs: &mut [&mut [T]]) {
+    let size = m.min(n);
+    let k = if full { m } else { size };
+    let mut qr = to_mat(m, n, a);
+    if size == 0 {
+        // As JAX: q the m x k identity, r zeros, p zeros.
+        write_rows(outs[0], Mat::<T>::identity(m, k).as_ref());
+        outs[1].fill(T::from(0.0));
+        if pivoting {
+            outs[2].fill(T::from(0.0));
+        }
+        return;
+    }
+    let bs = plain_qr::recommended_block_size::<T>(m, n);
+    let mut coeff = Mat::<T>::zeros(bs, size);
+    if pivoting {
+        let (mut fwd, mut inv) = (vec![0usize; n], vec![0usize; n]);
+        let mut buf = MemBuffer::new(col_piv_qr::qr_in_place_scratch::<usize, T>(
+            m,
+            n,
+            bs,
+            Par::Seq,
+            Default::default(),
+        ));
+        col_piv_qr::qr_in_place(
+            qr.as_mut(),
+            coeff.as_mut(),
+            &mut fwd,
+            &mut inv,
+            Par::Seq,
+            MemStack::new(&mut buf),
+            Default::default(),
+        );
+        for (o, &p) in outs[2].iter_mut().zip(&fwd) {
+            *o = T::from(p as f32);
+        }
+    } else {
+        let mut buf = MemBuffer::new(plain_qr::qr_in_place_scratch::<T>(
+            m,
+            n,
+            bs,
+            Par::Seq,
+            Default::default(),
+        ));
+        plain_qr::qr_in_place(
+            qr.as_mut(),
+            coeff.as_mut(),
+            Par::Seq,
+            MemStack::new(&mut buf),
+            Default::default(),
+        );
+    }
+    let r = &mut *outs[1];
+    for i in 0..k {
+        for j in 0..n {
+            r[i * n + j] = if i <= j && i < size {
+                qr[(i, j)]
+            } else {
+                T::from(0.0)
+            };
+        }
+    }
+    // q: the Householder reflections applied to the first k columns of the identity.
+    let mut q = Mat::<T>::identity(m, k);
+    let mut buf = MemBuffer::new(householder_scratch::<T>(m, bs, k));
+    apply_householder(
+        qr.as_ref().get(.., ..size),
+        coeff.as_ref(),
+        Conj::No,
+        q.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut buf),
+    );
+    write_rows(outs[0], q.as_ref());
+}
+
+/// One symmetric eigendecomposition (faer's tridiagonal QR / divide and conquer, eigenvalues
+/// ascending as LAPACK's `syevd`); false if it did not converge.
+fn eigh_one<T: Real>(
+    n: usize,
+    lower: bool,
+    lo: usize,
+    hi: usize,
+    a: &[T],
+    outs: &mut [&mut [T]],
+) -> bool {
+    if n == 0 {
+        return true;
+    }
+    // faer reads the lower triangle: the upper one of `a` is the lower one of `aᵀ`.
+    let sym = Mat::from_fn(n, n, |i, j| {
+        let (i, j) = if i >= j { (i, j) } else { (j, i) };
+        if lower {
+            a[i * n + j]
+        } else {
+            a[j * n + i]
+        }
+    });
+    let mut s = Diag::<T>::zeros(n);
+    let mut u = Mat::<T>::zeros(n, n);
+    let mut buf = MemBuffer::new(self_adjoint_evd_scratch::<T>(
+        n,
+        ComputeEigenvectors::Yes,
+        Par::Seq,
+        Default::default(),
+    ));
+    let ok = self_adjoint_evd(
+        sym.as_ref(),
+        s.as_mut(),
+        Some(u.as_mut()),
+        Par::Seq,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .is_ok();
+    let s = s.column_vector();
+    write_rows(outs[0], u.as_ref().get(.., lo..hi));
+    for (o, i) in outs[1].iter_mut().zip(lo..hi) {
+        *o = s[i];
+    }
+    ok
+}
+
+/// One SVD (faer's bidiagonal divide and conquer, singular values descending as LAPACK's
+/// `gesdd`); false if it did not converge.
+#[allow(clippy::too_many_arguments)]
+fn svd_one<T: Real>(
+    m: usize,
+    n: usize,
+    full: bool,
+    compute_uv: bool,
+    lo: usize,
+    hi: usize,
+    a: &[T],
+    outs: &mut [&mut [T]],
+) -> bool {
+    let size = m.min(n);
+    if size == 0 {
+        // As JAX: no singular values; full u and vt are identities.
+        if compute_uv {
+            write_rows(
+                outs[1],
+                Mat::<T>::identity(m, if full { m } else { 0 }).as_ref(),
+            );
+            write_rows(
+                outs[2],
+                Mat::<T>::identity(if full { n } else { 0 }, n).as_ref(),
+            );
+        }
+        return true;
+    }
+    let x = to_mat(m, n, a);
+    let which = match (compute_uv, full) {
+        (false, _) => ComputeSvdVectors::No,
+        (true, false) => ComputeSvdVectors::Thin,
+        (true, true) => ComputeSvdVectors::Full,
+    };
+    let (ku, kv) = if full { (m, n) } else { (size, size) };
+    let mut s = Diag::<T>::zeros(size);
+    let (mut u, mut v) = if compute_uv {
+        (Mat::<T>::zeros(m, ku), Mat::<T>::zeros(n, kv))
+    } else {
+        (Mat::<T>::zeros(0, 0), Mat::<T>::zeros(0, 0))
+    };
+    let mut buf = MemBuffer::new(svd_scratch::<T>(
+        m,
+        n,
+        which,
+        which,
+        Par::Seq,
+        Default::default(),
+    ));
+    let ok = faer_svd(
+        x.as_ref(),
+        s.as_mut(),
+        compute_uv.then(|| u.as_mut()),
+        compute_uv.then(|| v.as_mut()),
+        Par::Seq,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .is_ok();
+    let s = s.column_vector();
+    for (o, i) in outs[0].iter_mut().zip(lo..hi) {
+        *o = s[i];
+    }
+    if compute_uv {
+        let (uc, vc) = if full { (0..m, 0..n) } else { (lo..hi, lo..hi) };
+        write_rows(outs[1], u.as_ref().get(.., uc));
+        write_rows(outs[2], v.as_ref().get(.., vc).transpose());
+    }
+    ok
+}
+
+/// The `extern "C"` entries of [`decompose`] for compiled code, one per element type.
+macro_rules! decompose_entry {
+    ($name:ident, $t:ty) => {
+        #[doc = concat!("`extern \"C\"` entry for compiled code: [`decompose`] on ", stringify!($t))]
+        /// matrices (the decomposition as [`Decomposition::encode`] gives it).
+        ///
+        /// # Safety
+        /// `a` valid for `batch*m*n` elements, `out` for `batch * width(m, n)`, not aliased;
+        /// the parameters must be valid for the shape (as `decompose` asserts).
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $name(
+            flags: usize,
+            lo: usize,
+            hi: usize,
+            batch: usize,
+            m: usize,
+            n: usize,
+            a: *const $t,
+            out: *mut $t,
+        ) {
+            let d = Decomposition::decode(flags, lo, hi);
+            let (a_len, out_len) = (batch * m * n, batch * d.width(m, n));
+            // SAFETY: the caller vouches for the extents.
+            let (a, out) = unsafe { (slice(a, a_len), slice_mut(out, out_len)) };
+            decompose(d, batch, m, n, a, out)
+        }
+    };
+}
+
+decompose_entry!(cranax_decompose_f32, f32);
+decompose_entry!(cranax_decompose_f64, f64);
 
 /// `extern "C"` entry for compiled code: `lu_pivots_to_permutation`.
 ///

@@ -48,6 +48,8 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_lu_packed_f32(Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_lu_packed_f64(Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_lu_pivots_to_permutation(Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_decompose_f32(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_decompose_f64(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
 ];
 
 /// The entry point named `name`.

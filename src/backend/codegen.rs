@@ -229,6 +229,7 @@ pub fn build<M: Module>(
             ],
             lu_packed: [f("cranax_lu_packed_f32"), f("cranax_lu_packed_f64")],
             lu_pivots_to_permutation: f("cranax_lu_pivots_to_permutation"),
+            decompose: [f("cranax_decompose_f32"), f("cranax_decompose_f64")],
         };
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);

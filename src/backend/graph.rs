@@ -446,7 +446,10 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 control_node(g, op, ins, &avals)?
             }
-            Prim::Linalg(op) => linalg_node(g, op, ins, &out_aval(0)),
+            Prim::Linalg(op) => {
+                let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
+                linalg_node(g, op, ins, &avals)?
+            }
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;
@@ -573,54 +576,63 @@ fn shape_node(
     g.push_like(kind, out, x)
 }
 
-/// The nodes of a linalg primitive: one kernel node, and for `lu` the slices of its packed
-/// buffer (factors reshaped, pivots and permutation converted back to int32).
+/// The nodes of a linalg primitive: one kernel node, and for one with several results (`lu`,
+/// `qr`, `eigh`, `svd`) the slices of its packed buffer (each result's elements per matrix, in
+/// order: `cranax_runtime::linalg::{lu_packed, decompose}`), reshaped and, for integer
+/// results, converted back.
 fn linalg_node(
     g: &mut Graph,
     op: &LinalgOp,
     ins: Vec<NodeId>,
-    out: &crate::core::aval::Aval,
-) -> Vec<NodeId> {
+    outs: &[crate::core::aval::Aval],
+) -> Result<Vec<NodeId>> {
+    op.check_implemented()?;
     let kind = Kind::Linalg {
         op: op.clone(),
         operands: ins.clone(),
     };
-    if *op != LinalgOp::Lu {
-        return vec![g.push(kind, out.shape.clone(), out.dtype, usize::MAX)];
+    if let [out] = outs {
+        return Ok(vec![g.push(kind, out.shape.clone(), out.dtype, usize::MAX)]);
     }
     let (shape, dt) = (g.node(ins[0]).shape.clone(), g.node(ins[0]).dtype);
-    let nd = shape.len();
-    let (m, n) = (shape[nd - 2], shape[nd - 1]);
-    let k = m.min(n);
-    let batch = &shape[..nd - 2];
-    let packed = g.push(kind, [batch, &[m * n + k + m]].concat(), dt, usize::MAX);
-    let mut part = |lo: usize, len: usize| {
-        let mut start = vec![0; nd - 1];
-        start[nd - 2] = lo;
+    let batch = &shape[..shape.len() - 2];
+    let nb = batch.len();
+    let parts: Vec<usize> = outs
+        .iter()
+        .map(|o| o.shape[nb..].iter().product())
+        .collect();
+    let width = parts.iter().sum();
+    let packed = g.push(kind, [batch, &[width]].concat(), dt, usize::MAX);
+    let mut lo = 0;
+    let mut nodes = Vec::new();
+    for (out, len) in outs.iter().zip(parts) {
+        let mut start = vec![0; nb + 1];
+        start[nb] = lo;
+        lo += len;
         let slice = Kind::Slice {
             start,
-            strides: vec![1; nd - 1],
+            strides: vec![1; nb + 1],
         };
-        g.push(slice, [batch, &[len]].concat(), dt, packed)
-    };
-    let (f, piv, perm) = (part(0, m * n), part(m * n, k), part(m * n + k, m));
-    let to_int = UnaryOp::ConvertElementType {
-        new_dtype: DType::I32,
-        weak_type: false,
-    };
-    vec![
-        g.push(Kind::Reshape, out.shape.clone(), dt, f),
-        g.push(
-            Kind::Unary(to_int.clone(), piv),
-            [batch, &[k]].concat(),
-            DType::I32,
-            piv,
-        ),
-        g.push(
-            Kind::Unary(to_int, perm),
-            [batch, &[m]].concat(),
-            DType::I32,
-            perm,
-        ),
-    ]
+        let part = g.push(slice, [batch, &[len]].concat(), dt, packed);
+        let part = if out.dtype == dt {
+            part
+        } else {
+            let conv = UnaryOp::ConvertElementType {
+                new_dtype: out.dtype,
+                weak_type: false,
+            };
+            g.push(
+                Kind::Unary(conv, part),
+                [batch, &[len]].concat(),
+                out.dtype,
+                part,
+            )
+        };
+        nodes.push(if out.shape.len() == nb + 1 {
+            part
+        } else {
+            g.push(Kind::Reshape, out.shape.clone(), out.dtype, part)
+        });
+    }
+    Ok(nodes)
 }

@@ -6,9 +6,9 @@
 use crate::array::Array;
 use crate::core::error::{or_raise, Error, Result};
 use crate::lax;
-use crate::numpy::linalg::{check_square, lu_solve_core};
+use crate::numpy::linalg::check_square;
 use crate::numpy::AsArray;
-use crate::prims::linalg::mt;
+use crate::prims::linalg::{lu_solve_core, mt};
 
 /// Float operands of one dtype.
 fn floats(a: &Array, b: &Array) -> Result<(Array, Array)> {

@@ -5,6 +5,7 @@
 
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
+use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
@@ -53,7 +54,10 @@ pub fn variant(p: &Prim) -> String {
             LinalgOp::Cholesky
             | LinalgOp::TriangularSolve { .. }
             | LinalgOp::Lu
-            | LinalgOp::LuPivotsToPermutation { .. },
+            | LinalgOp::LuPivotsToPermutation { .. }
+            | LinalgOp::Qr { .. }
+            | LinalgOp::Eigh { .. }
+            | LinalgOp::Svd { .. },
         ) => p.name(),
         // custom_lin carries a Rust backward pass and no jaxpr: it has no text form.
         Prim::Call(
@@ -248,6 +252,32 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
                 permutation_size: 4,
             }),
             vec![Aval::new(vec![3], DType::I32)],
+        ),
+        (
+            Prim::Linalg(LinalgOp::Qr {
+                pivoting: false,
+                full_matrices: true,
+                use_magma: None,
+            }),
+            vec![f32s(&[4, 3])],
+        ),
+        (
+            Prim::Linalg(LinalgOp::Eigh {
+                lower: true,
+                sort_eigenvalues: true,
+                subset_by_index: Some((0, 2)),
+                algorithm: Some(EighImplementation::Qr),
+            }),
+            vec![f32s(&[3, 3])],
+        ),
+        (
+            Prim::Linalg(LinalgOp::Svd {
+                full_matrices: false,
+                compute_uv: true,
+                subset_by_index: None,
+                algorithm: Some(SvdAlgorithm::Default),
+            }),
+            vec![f32s(&[4, 3])],
         ),
         (
             Prim::Call(CallOp::Pjit {

@@ -1,6 +1,6 @@
-//! Linear-algebra kernels: one call of the runtime's faer entry point (imported by absolute
-//! address, as matmul's) on the operand and result buffers, so compiled code computes exactly
-//! what eager evaluation does.
+//! Linear-algebra kernels: one call of the runtime's faer entry point (imported by symbol name
+//! from `cranax_runtime::symbols`, as matmul's) on the operand and result buffers, so compiled
+//! code computes exactly what eager evaluation does.
 
 use super::Emitter;
 use crate::backend::graph::{Kind, NodeId};
@@ -17,6 +17,7 @@ pub struct LinalgFns {
     pub triangular_solve: [FuncRef; 2],
     pub lu_packed: [FuncRef; 2],
     pub lu_pivots_to_permutation: FuncRef,
+    pub decompose: [FuncRef; 2],
 }
 
 impl Emitter<'_, '_> {
@@ -77,6 +78,18 @@ impl Emitter<'_, '_> {
                 let (bt, kk, mm) = (c(b, batch), c(b, k), c(b, permutation_size));
                 b.ins()
                     .call(fns.lu_pivots_to_permutation, &[bt, kk, mm, args[0], out]);
+            }
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                let (m, n) = (shape[nd - 2], shape[nd - 1]);
+                let (flags, lo, hi) = op.decomposition(m, n)?.encode();
+                let vals: Vec<_> = [flags, lo, hi, batch, m, n]
+                    .into_iter()
+                    .map(|v| c(b, v))
+                    .collect();
+                b.ins().call(
+                    fns.decompose[f64_index],
+                    &[&vals[..], &[args[0], out]].concat(),
+                );
             }
         }
         Ok(())

@@ -1,6 +1,11 @@
 //! Linear-algebra primitives on batches of matrices (any leading batch dimensions): `cholesky`,
-//! `triangular_solve`, `lu`, with JAX's names, parameters and rules. Eager evaluation calls
+//! `triangular_solve`, `lu`, `lu_pivots_to_permutation` here and the decompositions `qr`,
+//! `eigh`, `svd` in `decomp`, with JAX's names, parameters and rules. Eager evaluation calls
 //! the runtime's faer kernels, the same ones compiled code calls.
+
+mod decomp;
+pub(crate) use decomp::symmetrize;
+pub use decomp::{EighImplementation, SvdAlgorithm};
 
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
@@ -31,6 +36,28 @@ pub enum LinalgOp {
     /// `lu_pivots_to_permutation`: the row order LAPACK-style `pivots` (`[..., k]`, row `i`
     /// swapped with row `pivots[i]` in turn) produce on `permutation_size` rows.
     LuPivotsToPermutation { permutation_size: usize },
+    /// `qr`: `(q, r)` (and the column order `p` when `pivoting`: `a[..., p] = q r`).
+    /// `use_magma` is JAX's GPU switch, carried and printed only.
+    Qr {
+        pivoting: bool,
+        full_matrices: bool,
+        use_magma: Option<bool>,
+    },
+    /// `eigh`: `(v, w)`, eigenvalues ascending (always sorted, as JAX on CPU) and eigenvectors
+    /// as columns; only the triangle `lower` names is read.
+    Eigh {
+        lower: bool,
+        sort_eigenvalues: bool,
+        subset_by_index: Option<(usize, usize)>,
+        algorithm: Option<EighImplementation>,
+    },
+    /// `svd`: `(s, u, vt)` (or `(s,)`), singular values descending.
+    Svd {
+        full_matrices: bool,
+        compute_uv: bool,
+        subset_by_index: Option<(usize, usize)>,
+        algorithm: Option<SvdAlgorithm>,
+    },
 }
 
 impl LinalgOp {
@@ -40,11 +67,14 @@ impl LinalgOp {
             LinalgOp::TriangularSolve { .. } => "triangular_solve",
             LinalgOp::Lu => "lu",
             LinalgOp::LuPivotsToPermutation { .. } => "lu_pivots_to_permutation",
+            LinalgOp::Qr { .. } => "qr",
+            LinalgOp::Eigh { .. } => "eigh",
+            LinalgOp::Svd { .. } => "svd",
         }
     }
 
     pub fn params(&self) -> Vec<(&'static str, Param)> {
-        let b = |v: bool| Param::Text(if v { "True" } else { "False" }.to_string());
+        let b = decomp::py_bool;
         match *self {
             LinalgOp::TriangularSolve {
                 left_side,
@@ -63,7 +93,10 @@ impl LinalgOp {
                 "permutation_size",
                 Param::Text(permutation_size.to_string()),
             )],
-            _ => vec![],
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                decomp::params(self)
+            }
+            LinalgOp::Cholesky | LinalgOp::Lu => vec![],
         }
     }
 
@@ -81,6 +114,23 @@ impl LinalgOp {
             "lu" => LinalgOp::Lu,
             "lu_pivots_to_permutation" => LinalgOp::LuPivotsToPermutation {
                 permutation_size: p.get("permutation_size")?,
+            },
+            "qr" => LinalgOp::Qr {
+                pivoting: p.get("pivoting")?,
+                full_matrices: p.get("full_matrices")?,
+                use_magma: p.get("use_magma")?,
+            },
+            "eigh" => LinalgOp::Eigh {
+                lower: p.get("lower")?,
+                sort_eigenvalues: p.get("sort_eigenvalues")?,
+                subset_by_index: p.get("subset_by_index")?,
+                algorithm: p.get("algorithm")?,
+            },
+            "svd" => LinalgOp::Svd {
+                full_matrices: p.get("full_matrices")?,
+                compute_uv: p.get("compute_uv")?,
+                subset_by_index: p.get("subset_by_index")?,
+                algorithm: p.get("algorithm")?,
             },
             _ => return Ok(None),
         }))
@@ -112,6 +162,9 @@ impl LinalgOp {
         };
         let strong = |a: &Aval| a.clone().weak(false);
         match *self {
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                decomp::abstract_eval(self, avals[0])
+            }
             LinalgOp::LuPivotsToPermutation { permutation_size } => {
                 let p = avals[0];
                 let nd = p.ndim();
@@ -164,6 +217,9 @@ impl LinalgOp {
         let (m, n) = (a.shape()[nd.max(2) - 2], a.shape()[nd.max(1) - 1]);
         let batch: usize = a.shape()[..nd.max(2) - 2].iter().product();
         match self {
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                decomp::eval(self, a, out)
+            }
             LinalgOp::LuPivotsToPermutation { permutation_size } => {
                 pivots_to_permutation(a, *permutation_size, &out[0])
             }
@@ -223,6 +279,12 @@ impl LinalgOp {
     }
 
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+        match self {
+            LinalgOp::Qr { .. } => return decomp::qr_jvp(self, &primals[0], &tangents[0]),
+            LinalgOp::Eigh { .. } => return decomp::eigh_jvp(self, &primals[0], &tangents[0]),
+            LinalgOp::Svd { .. } => return decomp::svd_jvp(self, &primals[0], &tangents[0]),
+            _ => {}
+        }
         let outs = bind(Prim::Linalg(self.clone()), primals)?;
         match self {
             LinalgOp::Cholesky => {
@@ -285,6 +347,9 @@ impl LinalgOp {
                 Ok((outs, vec![Some(t), None, None]))
             }
             LinalgOp::LuPivotsToPermutation { .. } => Ok((outs, vec![None])),
+            LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
+                unreachable!("decompositions returned above")
+            }
         }
     }
 
@@ -400,7 +465,7 @@ pub(crate) fn triu(x: &Array, k: i64) -> Result<Array> {
 }
 
 /// The `n x n` identity in `like`'s dtype.
-fn eye_like(like: &Array, n: usize) -> Result<Array> {
+pub(crate) fn eye_like(like: &Array, n: usize) -> Result<Array> {
     lax::convert_element_type(&Array::eye(n, DType::F64), like.dtype())
 }
 
@@ -419,6 +484,64 @@ pub(crate) fn permute_rows(x: &Array, perm: &Array) -> Result<Array> {
     )?;
     let rows = lax::gather(&lax::reshape(x, &[batch * m, n])?, &idx, 0)?;
     lax::reshape(&rows, x.shape())
+}
+
+/// Columns of `x` (`[..., m, n]`) reordered by `perm` (`[..., n]`): `x[..., :, perm]`.
+pub(crate) fn permute_columns(x: &Array, perm: &Array) -> Result<Array> {
+    mt(&permute_rows(&mt(x)?, perm)?)
+}
+
+/// The diagonals `x[..., i, i]` of a batch of `n x n` matrices.
+pub(crate) fn diagonal(x: &Array) -> Result<Array> {
+    let nd = x.ndim();
+    let n = x.shape()[nd - 1];
+    let eye = lax::broadcast_to_rank(
+        &lax::eq(
+            &lax::iota(DType::I32, &[n, n], 0)?,
+            &lax::iota(DType::I32, &[n, n], 1)?,
+        )?,
+        x.shape(),
+    )?;
+    let masked = lax::select(&eye, x, &lax::full(x.aval(), 0.0)?)?;
+    lax::reduce_sum(&masked, &[nd - 1])
+}
+
+/// `lu_solve` on a factored batch: `x` with `a x = b` (`trans = false`) or `aᵀ x = b`, `b` a
+/// batch of matrices `[..., m, k]` with `a`'s batch dimensions (JAX's `_lu_solve_core`).
+pub(crate) fn lu_solve_core(lu: &Array, perm: &Array, b: &Array, trans: bool) -> Result<Array> {
+    let ts = |a: &Array, b: &Array, lower: bool, transpose_a: bool, unit: bool| {
+        lax::triangular_solve(a, b, true, lower, transpose_a, false, unit)
+    };
+    if !trans {
+        let x = permute_rows(b, perm)?;
+        let x = ts(lu, &x, true, false, true)?;
+        ts(lu, &x, false, false, false)
+    } else {
+        let x = ts(lu, b, false, true, false)?;
+        let x = ts(lu, &x, true, true, true)?;
+        permute_rows(&x, &inverse_permutation(perm)?)
+    }
+}
+
+/// `inv[..., perm[..., i]] = i`.
+fn inverse_permutation(perm: &Array) -> Result<Array> {
+    let nd = perm.ndim();
+    let m = perm.shape()[nd - 1];
+    let batch: usize = perm.shape()[..nd - 1].iter().product();
+    let offsets = lax::mul(
+        &lax::iota(DType::I32, &[batch, m], 0)?,
+        &Array::full(&[batch, m], crate::dtype::Scalar::I32(m as i32)),
+    )?;
+    let idx = lax::add(&offsets, &lax::reshape(perm, &[batch, m])?)?;
+    let local = lax::iota(DType::I32, &[batch * m], 0)?;
+    let local = lax::sub(&local, &lax::reshape(&offsets, &[batch * m])?)?;
+    let inv = lax::scatter_add(
+        &Array::zeros(&[batch * m], DType::I32),
+        &lax::reshape(&idx, &[batch * m])?,
+        &local,
+        0,
+    )?;
+    lax::reshape(&inv, perm.shape())
 }
 
 /// JAX's `_lu_jvp_inner`: with `P Ȧ = L̇ U + L U̇`, `L⁻¹ P Ȧ U⁻¹` splits into `L⁻¹ L̇`
