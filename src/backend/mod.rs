@@ -45,6 +45,7 @@ mod codegen;
 mod emit;
 mod graph;
 mod index;
+mod layout;
 mod math;
 mod ops;
 mod plan;
@@ -311,7 +312,7 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         in_avals: jaxpr.in_avals(),
         out_avals: jaxpr.out_avals(),
         scratch_bytes: plan.scratch_bytes,
-        _consts: g.all_consts(),
+        _consts: [g.all_consts(), plan.relaid_consts()].concat(),
         clif: c.clif,
         code: c.code,
         disasm: c.disasm,
