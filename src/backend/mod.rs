@@ -52,9 +52,10 @@ mod plan;
 mod rewrites;
 mod schedule;
 
-use crate::array::{Array, Concrete, Data};
-use crate::core::aval::Aval;
+use crate::array::{Array, Concrete};
+use crate::core::aval::{same_shape, Aval};
 use crate::core::error::{shape_str, Error, Result};
+use crate::dtype::DType;
 use crate::ir::ClosedJaxpr;
 use cranelift_jit::JITModule;
 use std::cell::RefCell;
@@ -123,6 +124,13 @@ thread_local! {
 impl Executable {
     /// Run on `args`, which must match the compiled signature exactly (count, shapes, dtypes).
     pub fn run(&self, args: &[Array]) -> Result<Vec<Array>> {
+        let mut outs = Vec::with_capacity(self.out_avals.len());
+        self.run_into(args, &mut outs)?;
+        Ok(outs)
+    }
+
+    /// As [`Executable::run`], appending the outputs to `outs` (a vector the caller reuses).
+    pub fn run_into(&self, args: &[Array], results: &mut Vec<Array>) -> Result<()> {
         if args.len() != self.in_avals.len() {
             return Err(Error::Jit(format!(
                 "the compiled function takes {} arguments, got {}",
@@ -135,7 +143,7 @@ impl Executable {
         let ins = pointer_slots(&mut in_small, &mut in_big, args.len());
         for (i, (a, want)) in args.iter().zip(&self.in_avals).enumerate() {
             let got = a.aval();
-            if got.shape != want.shape || got.dtype != want.dtype {
+            if !same_shape(&got.shape, &want.shape) || got.dtype != want.dtype {
                 return Err(Error::Jit(format!(
                     "argument {i} has type {}{} but the function was compiled for {}{}",
                     got.dtype,
@@ -151,16 +159,23 @@ impl Executable {
             })?;
             ins[i] = data.as_ptr();
         }
-        let mut outs: Vec<Data> = self
-            .out_avals
-            .iter()
-            .map(|a| Data::zeros(a.dtype, a.size()))
-            .collect();
+        // Outputs are not zero-filled: the plan writes every element of every output
+        // (`plan::finish` gives each one the buffer of a node its kernels compute whole, or a
+        // copy kernel over its whole shape). Debug builds fill them with a pattern first, so
+        // that the tests against the interpreter catch an element left unwritten.
+        let first = results.len();
         let mut out_small = [std::ptr::null_mut::<u8>(); STACK];
         let mut out_big = Vec::new();
-        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, outs.len());
-        for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
-            *p = d.as_mut_ptr();
+        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, self.out_avals.len());
+        for (p, a) in out_ptrs.iter_mut().zip(&self.out_avals) {
+            let (array, ptr) = Array::unfilled(a);
+            results.push(array);
+            *p = ptr;
+            if cfg!(debug_assertions) {
+                let fill = if a.dtype == DType::Bool { 1 } else { 0xA5 };
+                // SAFETY: `ptr` has room for `a.size()` elements of `a.dtype`.
+                unsafe { std::ptr::write_bytes(ptr, fill, a.size() * a.dtype.size_bytes()) };
+            }
         }
         let call = |scratch: *mut u8| {
             // SAFETY: every argument was checked above to have exactly the shape and dtype the
@@ -194,11 +209,12 @@ impl Executable {
                 call(s.as_mut_ptr() as *mut u8);
             });
         }
-        Ok(outs
-            .into_iter()
-            .zip(&self.out_avals)
-            .map(|(d, a)| Array::from_concrete(a.clone(), d))
-            .collect())
+        for r in &mut results[first..] {
+            // SAFETY: the code has written every element of every output (see above),
+            // booleans as the bytes 0 or 1; nothing has cloned the arrays.
+            unsafe { r.assume_filled() };
+        }
+        Ok(())
     }
 
     /// The Cranelift IR of the compiled function (as `Function::display` prints it).
