@@ -3,7 +3,9 @@
 //! make_jaxpr) a jitted function stages as a `pjit` call of its jaxpr.
 //!
 //! Seeing what was compiled: `Jit::stats()` counts hits, misses, compiles and compile time;
-//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time. For a signature
+//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time, split into
+//! tracing (with the transformations, which run as interpreters while tracing), lowering and
+//! Cranelift. For a signature
 //! seen before, `Jit::executable_for(&signature_of(&args))` gives the [`Executable`]:
 //! `clif_ir()` is the Cranelift IR, `machine_code()` the x86-64 bytes (disassemble with
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
@@ -286,6 +288,7 @@ impl<F, Out: Pytree> Jit<F, Out> {
     {
         let start = Instant::now();
         let (jaxpr, template) = stage(&self.f, args, &sig.avals)?;
+        let traced = start.elapsed();
         let exe = backend::compile(&jaxpr)?;
         let out = template.rebuild(
             jaxpr
@@ -296,11 +299,17 @@ impl<F, Out: Pytree> Jit<F, Out> {
         )?;
         let elapsed = start.elapsed();
         if log_compiles() {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let cranelift = exe.cranelift_time();
             eprintln!(
-                "cranax: compiling {} for signature {} took {:.3} ms",
+                "cranax: compiling {} for signature {} took {:.3} ms (tracing and \
+                 transformations {:.3} ms, lowering {:.3} ms, Cranelift {:.3} ms)",
                 self.f.name(),
                 sig,
-                elapsed.as_secs_f64() * 1e3
+                ms(elapsed),
+                ms(traced),
+                ms(exe.compile_time().saturating_sub(cranelift)),
+                ms(cranelift)
             );
         }
         let entry = Arc::new(Entry { jaxpr, exe, out });

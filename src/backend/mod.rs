@@ -87,10 +87,13 @@ pub struct Executable {
     scratch_bytes: usize,
     /// Constants the code reads in place (by absolute address).
     _consts: Vec<Arc<Concrete>>,
-    clif: String,
+    /// The emitted IR, and its text once `clif_ir` has rendered it.
+    func: cranelift_codegen::ir::Function,
+    clif: std::sync::OnceLock<String>,
     code: Vec<u8>,
     disasm: Option<String>,
     compile_time: Duration,
+    cranelift_time: Duration,
     kernels: usize,
     summary: String,
     /// (extent, alignment) of the outermost loop when the code may run it in chunks on
@@ -217,9 +220,10 @@ impl Executable {
         Ok(())
     }
 
-    /// The Cranelift IR of the compiled function (as `Function::display` prints it).
+    /// The Cranelift IR of the compiled function as emitted (as `Function::display` prints
+    /// it; rendered on the first call, not at compile time).
     pub fn clif_ir(&self) -> &str {
-        &self.clif
+        self.clif.get_or_init(|| self.func.display().to_string())
     }
 
     /// The machine code (x86-64: `objdump -D -b binary -mi386:x86-64 file`).
@@ -236,6 +240,13 @@ impl Executable {
     /// Time spent lowering and compiling (not tracing).
     pub fn compile_time(&self) -> Duration {
         self.compile_time
+    }
+
+    /// The part of [`Executable::compile_time`] spent in Cranelift itself (optimisation,
+    /// register allocation, code emission); the rest is lowering (graph, rewrites, fusion
+    /// planning, emitting the IR).
+    pub fn cranelift_time(&self) -> Duration {
+        self.cranelift_time
     }
 
     /// How many kernels (loop nests and library calls) the function runs.
@@ -329,10 +340,12 @@ pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
         out_avals: jaxpr.out_avals(),
         scratch_bytes: plan.scratch_bytes,
         _consts: [g.all_consts(), plan.relaid_consts()].concat(),
-        clif: c.clif,
+        func: c.func,
+        clif: std::sync::OnceLock::new(),
         code: c.code,
         disasm: c.disasm,
         compile_time: start.elapsed(),
+        cranelift_time: c.cranelift_time,
         kernels: plan.kernels.len(),
         summary,
         par: plan.split,
