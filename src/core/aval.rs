@@ -6,7 +6,7 @@ use std::fmt;
 
 /// JAX's `ShapedArray`: a shape, a dtype and whether the type is weak (came from a Rust float
 /// literal such as the `2.0` in `x * 2.0`, so it takes the other operand's dtype).
-#[derive(Clone, Debug, Eq, Hash)]
+#[derive(Clone, Debug, Eq)]
 pub struct Aval {
     pub shape: Vec<usize>,
     pub dtype: DType,
@@ -25,6 +25,15 @@ impl PartialEq for Aval {
         self.dtype == other.dtype
             && self.weak_type == other.weak_type
             && same_shape(&self.shape, &other.shape)
+    }
+}
+
+/// Hashes the same fields `eq` compares (so equal avals hash equally).
+impl std::hash::Hash for Aval {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.shape.hash(h);
+        self.dtype.hash(h);
+        self.weak_type.hash(h);
     }
 }
 
