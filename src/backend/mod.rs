@@ -14,6 +14,7 @@
 //!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
 //!   would be recomputed at too many indices gets a buffer (planning again). A control-flow
 //!   node is one kernel whose sub-programs are planned the same way, on their own;
+//! - [`layout`]: constants read transposed by every kernel get a copy in the loops' order;
 //! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
 //! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
