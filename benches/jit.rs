@@ -2,7 +2,10 @@
 //! call (trace, transform, compile, run with a fresh `jit` each iteration), as a cached call, and
 //! eagerly; and compile time against jaxpr size (chains of 10, 100 and 1000 elementwise ops,
 //! which should grow about linearly); and the compile time of a `scan` of 10 and of 10,000
-//! steps (`control_compile`: a loop in the compiled code, so the two should be about equal).
+//! steps (`control_compile`: a loop in the compiled code, so the two should be about equal);
+//! and the cached call of every standard workload (`workloads`, the functions and inputs of
+//! `benches/workloads.rs`), among them `grad_product_scalar`, the cached-call overhead of a
+//! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -12,6 +15,9 @@ use cranax::{backend, grad, jit, lax, vmap, Array, Aval, DType, Function};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 use std::time::Duration;
+
+#[path = "support/workloads.rs"]
+mod defs;
 
 fn tanh(x: &Array) -> Array {
     or_raise(lax::tanh(x))
@@ -116,5 +122,62 @@ fn control_compile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed, compile_time, control_compile);
+/// The cached call of each standard workload.
+fn workloads(c: &mut Criterion) {
+    use cranax::{hessian, ARG0, ARG1};
+    use defs::*;
+    fn cached<A: cranax::pytree::ArgTuple, F: Function<A>>(
+        g: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+        name: &str,
+        f: F,
+        args: A,
+    ) {
+        f.call(args.clone()).unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(f.call(args.clone()).unwrap()))
+        });
+    }
+    let mut g = c.benchmark_group("workloads");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(2));
+    let pair = (ARG0, ARG1);
+    cached(
+        &mut g,
+        "grad_product_scalar",
+        jit(grad(product).argnums(pair)),
+        scalars(),
+    );
+    let x1m = (normal(0, &[1_000_000]),);
+    cached(
+        &mut g,
+        "vmap_grad_tanh_n1e6",
+        jit(vmap(grad(activate))),
+        x1m.clone(),
+    );
+    cached(&mut g, "elementwise_chain_n1e6", jit(chain), x1m);
+    let x100 = (normal(2, &[100]),);
+    cached(&mut g, "hessian_n100", jit(hessian(cubic_tanh)), x100);
+    cached(&mut g, "mlp_grad_b128", jit(grad(mlp_loss)), mlp_inputs());
+    cached(
+        &mut g,
+        "eager_grad_product",
+        grad(product).argnums(pair),
+        scalars(),
+    );
+    let rnn = jit(grad(rnn_loss).argnums((ARG0, ARG1)));
+    cached(&mut g, "scan_rnn_grad_T1000_h64", rnn, rnn_inputs());
+    cached(
+        &mut g,
+        "while_newton_sqrt_n1e4",
+        jit(vmap(newton_sqrt)),
+        newton_inputs(),
+    );
+    let rk = jit(grad(rk4).argnums(pair));
+    cached(&mut g, "fori_rk4_grad_steps1000_n64", rk, rk4_inputs());
+    let solve = jit(grad(solve_loss).argnums(pair));
+    cached(&mut g, "solve_grad_n128", solve, solve_inputs());
+    g.finish();
+}
+
+criterion_group!(benches, seed, compile_time, control_compile, workloads);
 criterion_main!(benches);

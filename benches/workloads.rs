@@ -1,101 +1,83 @@
 //! The standard workloads of docs/BENCHMARKING.md, side by side with JAX's
 //! (`benches/jax/jax_workloads.py`): first call of a freshly wrapped function (trace,
-//! transform, compile, run) and the median cached call. A readable table; with `--json`, one
-//! JSON line per workload for `benches/jax/compare.py`. `--quick` takes fewer samples.
+//! transform, compile, run), the median cached call, the peak memory (RSS) of a process that
+//! runs only that workload (counted from when its inputs are made), and the minor page faults
+//! per cached call. Each workload runs in a
+//! child process of its own (this program again, with `CRANAX_WORKLOAD` naming it), so its
+//! peak RSS is its own. A readable table; with `--json`, one JSON line per workload for
+//! `benches/jax/compare.py` (which reads the time keys and ignores the others). `--quick`
+//! takes fewer samples.
 //!
 //! `cargo bench --bench workloads -- --json`
 
-use cranax::core::error::or_raise;
-use cranax::lax;
-use cranax::numpy as jnp;
-use cranax::{grad, hessian, jit, random, vmap, Array, DType, Function, ARG0, ARG1};
+use cranax::{grad, hessian, jit, vmap, Array, Function, ARG0, ARG1};
 use std::hint::black_box;
 use std::time::Instant;
 
-fn product(x: &Array, y: &Array) -> Array {
-    x * y
-}
-
-fn activate(x: &Array) -> Array {
-    jnp::tanh(x)
-}
-
-fn chain(x: &Array) -> Array {
-    jnp::exp(jnp::sin(x)) * jnp::cos(x) + jnp::log1p(x * x)
-}
-
-fn cubic_tanh(x: &Array) -> Array {
-    (jnp::tanh(x).pow(2) * x).sum()
-}
-
-type Params = (Array, Array, Array, Array);
-
-fn mlp_loss(p: &Params, x: &Array, y: &Array) -> Array {
-    let (w1, b1, w2, b2) = p;
-    let h = jnp::tanh(x.matmul(w1) + b1);
-    (h.matmul(w2) + b2 - y).pow(2).mean()
-}
-
-/// `lax.scan` of `h = tanh(W h + U x)` from `h = 0`; `sum(h_T) + mean(per-step sum(h))`.
-fn rnn_loss(w: &Array, u: &Array, xs: &Array) -> Array {
-    let step = |h: &Array, x: &Array| {
-        let h = jnp::tanh(w.matmul(h) + u.matmul(x));
-        let s = h.sum();
-        (h, s)
-    };
-    let h0 = jnp::zeros(&[w.shape()[0]], DType::F32);
-    let (h, ys) = or_raise(lax::scan(step, h0, xs.clone()));
-    h.sum() + ys.mean()
-}
-
-/// `lax.while_loop` Newton iteration `x = (x + a/x)/2` from `x = a` while
-/// `|x*x - a| > 1e-5 a` and fewer than 100 steps.
-fn newton_sqrt(a: &Array) -> Array {
-    let (x, _) = or_raise(lax::while_loop(
-        |(x, i): &(Array, Array)| {
-            let far = jnp::greater(jnp::abs(x * x - a), a * 1e-5);
-            jnp::logical_and(far, jnp::less(i, 100))
-        },
-        |(x, i): &(Array, Array)| ((x + a / x) * 0.5, jnp::add(i, 1)),
-        (a.clone(), Array::scalar(0i32)),
-    ));
-    x
-}
-
-/// `lax.fori_loop(0, 1000)` RK4 steps (`h = 0.01`, `t = i h`) of `y' = -k y + sin t`;
-/// `sum(y_1000)`.
-fn rk4(y0: &Array, k: &Array) -> Array {
-    let f = |t: &Array, y: &Array| -k * y + jnp::sin(t);
-    let h = 0.01;
-    let step = |i: &Array, y: &Array| {
-        let t = jnp::astype(i, DType::F32) * 0.01;
-        let k1 = f(&t, y);
-        let k2 = f(&(&t + h / 2.0), &(y + h / 2.0 * &k1));
-        let k3 = f(&(&t + h / 2.0), &(y + h / 2.0 * &k2));
-        let k4 = f(&(&t + h), &(y + h * &k3));
-        y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-    };
-    or_raise(lax::fori_loop(0, 1000, step, y0.clone())).sum()
-}
+#[path = "support/workloads.rs"]
+mod defs;
+use defs::*;
 
 struct Figures {
     name: &'static str,
     first_call_us: f64,
     cached_us: f64,
+    /// Minor page faults per cached call.
+    faults_per_call: f64,
+}
+
+/// The workloads, in the order they run.
+const WORKLOADS: [&str; 11] = [
+    "grad_product_scalar",
+    "seed_vmap_grad_tanh_n5",
+    "vmap_grad_tanh_n1e6",
+    "elementwise_chain_n1e6",
+    "hessian_n100",
+    "mlp_grad_b128",
+    "eager_grad_product",
+    "scan_rnn_grad_T1000_h64",
+    "while_newton_sqrt_n1e4",
+    "fori_rk4_grad_steps1000_n64",
+    "solve_grad_n128",
+];
+
+/// The environment variable naming the one workload a child process runs.
+const CHILD: &str = "CRANAX_WORKLOAD";
+
+/// This process's minor page faults so far (Linux: field 10 of /proc/self/stat).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) is parenthesised and may hold spaces: count after it.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    rest.split_whitespace()
+        .nth(7)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Restart the peak RSS count from the current RSS (Linux: `5` into /proc/self/clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak resident set size in MiB (Linux: VmHWM in /proc/self/status).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
 }
 
 /// Wall time of the first call of a fresh `make()`, then the median per-call time over
 /// batches of calls each lasting at least ~20 ms. A workload whose first call fails (a
 /// feature not there yet) is reported on stderr and left out.
-/// `sum(solve(A, b)²)`.
-fn solve_loss(a: &Array, b: &Array) -> Array {
-    jnp::sum(jnp::square(jnp::linalg::solve(a, b)), None, false)
-}
-
 fn measure<Args, F>(
     name: &'static str,
     make: impl Fn() -> F,
-    args: Args,
+    inputs: impl FnOnce() -> Args,
     samples: usize,
 ) -> Option<Figures>
 where
@@ -105,6 +87,9 @@ where
     if !wanted(name) {
         return None;
     }
+    let args = inputs();
+    // The peak counts from here: the workload with its inputs, not the making of them.
+    reset_peak_rss();
     let f = make();
     let t = Instant::now();
     if let Err(e) = f.call(args.clone()) {
@@ -123,6 +108,7 @@ where
         }
         n *= 2;
     }
+    let faults = minor_faults();
     let mut per_call: Vec<f64> = (0..samples)
         .map(|_| {
             let t = Instant::now();
@@ -132,17 +118,22 @@ where
             t.elapsed().as_secs_f64() / n as f64
         })
         .collect();
+    let faults_per_call = (minor_faults() - faults) as f64 / (samples * n) as f64;
     per_call.sort_by(f64::total_cmp);
     Some(Figures {
         name,
         first_call_us: first * 1e6,
         cached_us: per_call[per_call.len() / 2] * 1e6,
+        faults_per_call,
     })
 }
 
 /// Optional filter: `cargo bench --bench workloads -- rnn newton` runs only the workloads
-/// whose names contain one of the words (as criterion filters).
+/// whose names contain one of the words (as criterion filters). A child runs only its own.
 fn wanted(name: &str) -> bool {
+    if let Ok(child) = std::env::var(CHILD) {
+        return name == child;
+    }
     let words: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -152,42 +143,20 @@ fn wanted(name: &str) -> bool {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
-    let json = argv.iter().any(|a| a == "--json");
+    if std::env::var(CHILD).is_err() {
+        return parent(&argv);
+    }
     let samples = if argv.iter().any(|a| a == "--quick") {
         3
     } else {
         9
     };
 
-    let normal = |seed: i64, shape: &[usize]| {
-        random::normal(&random::PRNGKey(seed), shape, DType::F32).expect("normal")
-    };
-    let x5 = normal(1234, &[5]);
-    let x1m = normal(0, &[1_000_000]);
-    let x100 = normal(2, &[100]);
-    let keys = random::split(&random::PRNGKey(0), 4).expect("split");
-    let key = |i: i32| keys.at(i);
-    let nrm = |k: &Array, shape: &[usize]| random::normal(k, shape, DType::F32).expect("normal");
-    let params: Params = (
-        nrm(&key(0), &[784, 256]) * 0.05,
-        Array::zeros(&[256], DType::F32),
-        nrm(&key(1), &[256, 10]) * 0.05,
-        Array::zeros(&[10], DType::F32),
-    );
-    let (xb, yb) = (nrm(&key(2), &[128, 784]), nrm(&key(3), &[128, 10]));
-    let (s3, s4) = (Array::from(3.0f32), Array::from(4.0f32));
-    let kr = random::split(&random::PRNGKey(5), 6).expect("split");
-    let w64 = nrm(&kr.at(0), &[64, 64]) * 0.1;
-    let u64 = nrm(&kr.at(1), &[64, 32]) * 0.1;
-    let xs1000 = nrm(&kr.at(2), &[1000, 32]);
-    let a1e4 = jnp::abs(nrm(&kr.at(3), &[10_000])) * 100.0 + 0.01;
-    let y0_64 = nrm(&kr.at(4), &[64]);
-    let a128 = nrm(&kr.at(5), &[128, 128]) + jnp::eye(128, DType::F32) * 128.0;
-    let b128 = nrm(&kr.at(0), &[128]);
+    // Inputs are made only for the workload that runs (they count in its peak RSS).
     // Start the engine once, outside every figure.
     black_box(
         jit(|v: &Array| v + 1.0)
-            .call((s3.clone(),))
+            .call((Array::from(3.0f32),))
             .expect("warm-up"),
     );
 
@@ -195,84 +164,116 @@ fn main() {
         measure(
             "grad_product_scalar",
             || jit(grad(product).argnums((ARG0, ARG1))),
-            (s3.clone(), s4.clone()),
+            scalars,
             samples,
         ),
         measure(
             "seed_vmap_grad_tanh_n5",
             || jit(vmap(grad(activate))),
-            (x5,),
+            || (normal(1234, &[5]),),
             samples,
         ),
         measure(
             "vmap_grad_tanh_n1e6",
             || jit(vmap(grad(activate))),
-            (x1m.clone(),),
+            || (normal(0, &[1_000_000]),),
             samples,
         ),
-        measure("elementwise_chain_n1e6", || jit(chain), (x1m,), samples),
+        measure(
+            "elementwise_chain_n1e6",
+            || jit(chain),
+            || (normal(0, &[1_000_000]),),
+            samples,
+        ),
         measure(
             "hessian_n100",
             || jit(hessian(cubic_tanh)),
-            (x100,),
+            || (normal(2, &[100]),),
             samples,
         ),
-        measure(
-            "mlp_grad_b128",
-            || jit(grad(mlp_loss)),
-            (params, xb, yb),
-            samples,
-        ),
+        measure("mlp_grad_b128", || jit(grad(mlp_loss)), mlp_inputs, samples),
         measure(
             "eager_grad_product",
             || grad(product).argnums((ARG0, ARG1)),
-            (s3, s4),
+            scalars,
             samples,
         ),
         // Control flow (compiled loops, not unrolled) and linear algebra.
         measure(
             "scan_rnn_grad_T1000_h64",
             || jit(grad(rnn_loss).argnums((ARG0, ARG1))),
-            (w64, u64, xs1000),
+            rnn_inputs,
             samples,
         ),
         measure(
             "while_newton_sqrt_n1e4",
             || jit(vmap(newton_sqrt)),
-            (a1e4,),
+            newton_inputs,
             samples,
         ),
         measure(
             "fori_rk4_grad_steps1000_n64",
             || jit(grad(rk4).argnums((ARG0, ARG1))),
-            (y0_64, Array::from(0.7f32)),
+            rk4_inputs,
             samples,
         ),
         measure(
             "solve_grad_n128",
             || jit(grad(solve_loss).argnums((ARG0, ARG1))),
-            (a128, b128),
+            solve_inputs,
             samples,
         ),
     ];
-    let figures: Vec<Figures> = figures.into_iter().flatten().collect();
-
-    println!(
-        "{:26} {:>16} {:>14}",
-        "workload", "first call (us)", "cached (us)"
-    );
-    for f in &figures {
+    // The child's one line, read by the parent.
+    for f in figures.into_iter().flatten() {
         println!(
-            "{:26} {:>16.1} {:>14.3}",
-            f.name, f.first_call_us, f.cached_us
+            "{{\"workload\": \"{}\", \"first_call_us\": {:.3}, \"cached_us\": {:.3}, \
+             \"peak_rss_mib\": {:.1}, \"faults_per_call\": {:.3}}}",
+            f.name,
+            f.first_call_us,
+            f.cached_us,
+            peak_rss_mib(),
+            f.faults_per_call
         );
     }
+}
+
+/// Run each wanted workload in a child process; print the table (and the JSON lines).
+fn parent(argv: &[String]) {
+    let json = argv.iter().any(|a| a == "--json");
+    let exe = std::env::current_exe().expect("the harness's own path");
+    let mut lines = Vec::new();
+    println!(
+        "{:28} {:>16} {:>14} {:>14} {:>14}",
+        "workload", "first call (us)", "cached (us)", "peak RSS (MiB)", "faults/call"
+    );
+    for name in WORKLOADS.iter().filter(|n| wanted(n)) {
+        let out = std::process::Command::new(&exe)
+            .args(&argv[1..])
+            .env(CHILD, name)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run a workload's child process");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(line) = text.lines().find(|l| l.starts_with('{')) else {
+            eprintln!("{name}: no figures ({})", out.status);
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(line).expect("the child's JSON line");
+        let num = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:28} {:>16.1} {:>14.3} {:>14.1} {:>14.3}",
+            name,
+            num("first_call_us"),
+            num("cached_us"),
+            num("peak_rss_mib"),
+            num("faults_per_call")
+        );
+        lines.push(line.to_string());
+    }
     if json {
-        for f in &figures {
-            println!(
-                "{{\"workload\": \"{}\", \"first_call_us\": {:.3}, \"cached_us\": {:.3}}}",
-                f.name, f.first_call_us, f.cached_us
-            );
+        for l in lines {
+            println!("{l}");
         }
     }
 }

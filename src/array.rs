@@ -152,6 +152,47 @@ impl Data {
         }
     }
 
+    /// Room for `n` elements, none of them initialised yet (`len` 0, capacity `n`): for a
+    /// buffer that compiled code fills completely before [`Data::assume_filled`].
+    pub(crate) fn unfilled(dtype: DType, n: usize) -> Data {
+        match dtype {
+            DType::Bool => Data::Bool(Vec::with_capacity(n)),
+            DType::I32 => Data::I32(Vec::with_capacity(n)),
+            DType::U32 => Data::U32(Vec::with_capacity(n)),
+            DType::F32 => Data::F32(Vec::with_capacity(n)),
+            DType::F64 => Data::F64(Vec::with_capacity(n)),
+        }
+    }
+
+    /// The spare capacity's start (where `unfilled` storage is written).
+    pub(crate) fn spare_ptr(&mut self) -> *mut u8 {
+        match self {
+            Data::Bool(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
+            Data::I32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
+            Data::U32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
+            Data::F32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
+            Data::F64(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
+        }
+    }
+
+    /// Mark `unfilled` storage as holding `n` elements.
+    ///
+    /// # Safety
+    /// The first `n` elements of the capacity must have been written with valid values
+    /// (`bool`s as the bytes 0 or 1), and `n` must not exceed the capacity.
+    pub(crate) unsafe fn assume_filled(&mut self, n: usize) {
+        // SAFETY: the caller vouches for the first `n` elements.
+        unsafe {
+            match self {
+                Data::Bool(v) => v.set_len(n),
+                Data::I32(v) => v.set_len(n),
+                Data::U32(v) => v.set_len(n),
+                Data::F32(v) => v.set_len(n),
+                Data::F64(v) => v.set_len(n),
+            }
+        }
+    }
+
     /// Zero-filled storage of `n` elements.
     pub fn zeros(dtype: DType, n: usize) -> Data {
         match dtype {
@@ -209,6 +250,35 @@ impl Array {
         Array {
             repr: Repr::Concrete(Arc::new(Concrete { aval, data })),
         }
+    }
+
+    /// An array of type `aval` whose elements are not written yet, and where to write them:
+    /// for compiled code to fill before [`Array::assume_filled`].
+    pub(crate) fn unfilled(aval: &Aval) -> (Array, *mut u8) {
+        let mut c = Arc::new(Concrete {
+            aval: aval.clone(),
+            data: Data::unfilled(aval.dtype, aval.size()),
+        });
+        let ptr = Arc::get_mut(&mut c).expect("just made").data.spare_ptr();
+        let a = Array {
+            repr: Repr::Concrete(c),
+        };
+        (a, ptr)
+    }
+
+    /// Mark an [`Array::unfilled`] array as holding its elements.
+    ///
+    /// # Safety
+    /// Every element must have been written through the pointer `unfilled` gave, with valid
+    /// values (`bool`s as the bytes 0 or 1), and the array not cloned since.
+    pub(crate) unsafe fn assume_filled(&mut self) {
+        let Repr::Concrete(c) = &mut self.repr else {
+            unreachable!("unfilled arrays are concrete")
+        };
+        let c = Arc::get_mut(c).expect("unfilled arrays are not shared");
+        let n = c.aval.size();
+        // SAFETY: the caller vouches for the first `n` elements, the capacity `unfilled` made.
+        unsafe { c.data.assume_filled(n) };
     }
 
     pub(crate) fn from_tracer(t: Tracer) -> Array {

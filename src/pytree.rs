@@ -21,9 +21,15 @@ pub trait Pytree: Clone + 'static {
     }
 
     /// Rebuild from a list of leaves that must be exactly the right number.
-    fn rebuild(&self, leaves: Vec<Array>) -> Result<Self> {
+    fn rebuild(&self, mut leaves: Vec<Array>) -> Result<Self> {
+        self.rebuild_from(&mut leaves)
+    }
+
+    /// As [`Pytree::rebuild`], taking the leaves out of `leaves` (left empty, its
+    /// allocation kept for reuse).
+    fn rebuild_from(&self, leaves: &mut Vec<Array>) -> Result<Self> {
         let n = leaves.len();
-        let mut it = leaves.into_iter();
+        let mut it = leaves.drain(..);
         let out = self.unflatten(&mut it)?;
         if it.next().is_some() {
             return Err(Error::type_err(format!(
@@ -93,12 +99,16 @@ impl<T: Pytree, const N: usize> Pytree for [T; N] {
         self.iter().for_each(|x| x.flatten(leaves));
     }
     fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
-        let v: Vec<T> = self
-            .iter()
-            .map(|x| x.unflatten(leaves))
-            .collect::<Result<_>>()?;
-        Ok(v.try_into()
-            .unwrap_or_else(|_| unreachable!("same length as the template")))
+        // Element by element in place (no intermediate `Vec`), stopping at the first error.
+        let mut err = None;
+        let parts: [Option<T>; N] = std::array::from_fn(|i| match err {
+            Some(_) => None,
+            None => self[i].unflatten(leaves).map_err(|e| err = Some(e)).ok(),
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(parts.map(|p| p.expect("every part rebuilt"))),
+        }
     }
     fn treedef(&self, out: &mut String) {
         list_treedef(self, out);

@@ -1595,3 +1595,44 @@ fn a_computed_vector_spread_by_an_outer_product_is_stored_once() {
         "the chain is recomputed in the big loop:\n{plan}"
     );
 }
+
+#[test]
+fn constants_read_transposed_are_relaid_and_vectorise() {
+    // A non-symmetric constant read through a transpose (2-d) and a rotation (3-d): the loop
+    // reads a copy in its own order, vectorises, and gives the interpreter's bits.
+    for dt in FLOATS {
+        let c2 = reshaped(&values(dt, 24 * 40, 11, true, 3.0), &[24, 40]);
+        let c3 = reshaped(&values(dt, 6 * 5 * 16, 12, true, 3.0), &[6, 5, 16]);
+        let f = move |a: &[Array]| -> Result<Vec<Array>> {
+            let t2 = lax::transpose(&c2, &[1, 0])?;
+            let t3 = lax::transpose(&c3, &[1, 2, 0])?;
+            Ok(vec![
+                lax::add(&lax::mul(&a[0], &t2)?, &lax::mul(&t2, &t2)?)?,
+                lax::mul(&a[1], &t3)?,
+            ])
+        };
+        let args = [
+            reshaped(&values(dt, 40 * 24, 13, true, 3.0), &[40, 24]),
+            reshaped(&values(dt, 5 * 16 * 6, 14, true, 3.0), &[5, 16, 6]),
+        ];
+        check(&format!("relaid constants {dt}"), &f, &args, Tol::Exact);
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let exe = backend::compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+        let plan = exe.kernels_summary();
+        assert!(
+            plan.lines().all(|l| l.contains("lanes")),
+            "a kernel stayed scalar:\n{plan}"
+        );
+    }
+    // The hessian's identity basis is read transposed by the final transpose.
+    let x = values(DType::F32, 100, 15, false, 2.0);
+    let h = |a: &[Array]| -> Result<Vec<Array>> {
+        let cubic = |x: &Array| (numpy::tanh(x).pow(2) * x).sum();
+        Ok(vec![hessian(cubic).call((a[0].clone(),))?])
+    };
+    let tol = summation_tol(DType::F32, Tol::Close(1e-5, 1e-6));
+    check("hessian n100", &h, std::slice::from_ref(&x), tol);
+    let exe = backend::compile(&trace_to_jaxpr(&h, &[x.aval().clone()]).unwrap()).unwrap();
+    let plan = exe.kernels_summary();
+    assert!(plan.lines().all(|l| l.contains("lanes")), "{plan}");
+}

@@ -3,7 +3,9 @@
 //! make_jaxpr) a jitted function stages as a `pjit` call of its jaxpr.
 //!
 //! Seeing what was compiled: `Jit::stats()` counts hits, misses, compiles and compile time;
-//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time. For a signature
+//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time, split into
+//! tracing (with the transformations, which run as interpreters while tracing), lowering and
+//! Cranelift. For a signature
 //! seen before, `Jit::executable_for(&signature_of(&args))` gives the [`Executable`]:
 //! `clif_ir()` is the Cranelift IR, `machine_code()` the x86-64 bytes (disassemble with
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
@@ -19,6 +21,7 @@ use crate::core::trace;
 use crate::ir::ClosedJaxpr;
 use crate::prims::CallOp;
 use crate::pytree::{ArgTuple, Pytree};
+use std::cell::Cell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -254,6 +257,77 @@ fn log_compiles() -> bool {
     })
 }
 
+thread_local! {
+    /// The treedef of the current call (reused: a cached call allocates no string).
+    static TREEDEF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// Spare lists for the leaves and the results of a call, kept between calls.
+    static LEAVES: Cell<Vec<Array>> = const { Cell::new(Vec::new()) };
+    static RESULTS: Cell<Vec<Array>> = const { Cell::new(Vec::new()) };
+}
+
+/// The thread's spare list in `slot` (a nested call finds it taken and gets a new one).
+fn take_list(slot: &'static std::thread::LocalKey<Cell<Vec<Array>>>) -> Vec<Array> {
+    slot.with(|l| l.take())
+}
+
+/// Return a list to the thread's spare `slot`, emptied.
+fn give_list(slot: &'static std::thread::LocalKey<Cell<Vec<Array>>>, mut v: Vec<Array>) {
+    v.clear();
+    slot.with(|l| l.set(v));
+}
+
+impl Signature {
+    /// Whether a call with this treedef and these leaves has this signature.
+    fn matches(&self, treedef: &str, leaves: &[Array]) -> bool {
+        self.treedef == treedef
+            && self.avals.len() == leaves.len()
+            && self.avals.iter().zip(leaves).all(|(a, l)| a == l.aval())
+    }
+}
+
+impl<F, Out: Pytree> Jit<F, Out> {
+    /// Trace and compile for a new signature, and cache the result.
+    fn compile<Args: ArgTuple>(&self, args: &Args, sig: Signature) -> Result<Arc<Entry<Out>>>
+    where
+        F: Function<Args, Output = Out>,
+    {
+        let start = Instant::now();
+        let (jaxpr, template) = stage(&self.f, args, &sig.avals)?;
+        let traced = start.elapsed();
+        let exe = backend::compile(&jaxpr)?;
+        let out = template.rebuild(
+            jaxpr
+                .out_avals()
+                .iter()
+                .map(|a| Array::zeros(&[], a.dtype))
+                .collect(),
+        )?;
+        let elapsed = start.elapsed();
+        if log_compiles() {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let cranelift = exe.cranelift_time();
+            eprintln!(
+                "cranax: compiling {} for signature {} took {:.3} ms (tracing and \
+                 transformations {:.3} ms, lowering {:.3} ms, Cranelift {:.3} ms)",
+                self.f.name(),
+                sig,
+                ms(elapsed),
+                ms(traced),
+                ms(exe.compile_time().saturating_sub(cranelift)),
+                ms(cranelift)
+            );
+        }
+        let entry = Arc::new(Entry { jaxpr, exe, out });
+        self.cache.lock().expect("jit cache lock").insert(
+            sig,
+            entry.clone(),
+            self.capacity,
+            elapsed,
+        );
+        Ok(entry)
+    }
+}
+
 impl<Args, F> Function<Args> for Jit<F, F::Output>
 where
     Args: ArgTuple,
@@ -262,60 +336,44 @@ where
     type Output = F::Output;
 
     fn call(&self, args: Args) -> Result<F::Output> {
-        let leaves = args.leaves();
-        let staged = trace::current().is_some() || leaves.iter().any(|l| !l.is_concrete());
-        let sig = signature_of(&args);
-        if staged {
+        let mut leaves = take_list(&LEAVES);
+        args.flatten(&mut leaves);
+        if trace::current().is_some() || leaves.iter().any(|l| !l.is_concrete()) {
             // Under a transformation: a pjit call of the traced jaxpr.
             return bind_call(&self.f, args, |jaxpr| CallOp::Pjit {
                 name: self.f.name(),
                 jaxpr,
             });
         }
-        let found = self
-            .cache
-            .lock()
-            .expect("jit cache lock")
-            .lookup(|k| *k == sig)
-            .map(|e| (e.exe.clone(), e.out.clone()));
-        let (exe, template) = match found {
-            Some(found) => found,
-            None => {
-                let start = Instant::now();
-                let (jaxpr, template) = stage(&self.f, &args, &sig.avals)?;
-                let exe = backend::compile(&jaxpr)?;
-                let placeholder = template.rebuild(
-                    jaxpr
-                        .out_avals()
-                        .iter()
-                        .map(|a| Array::zeros(&[], a.dtype))
-                        .collect(),
-                )?;
-                let elapsed = start.elapsed();
-                if log_compiles() {
-                    eprintln!(
-                        "cranax: compiling {} for signature {} took {:.3} ms",
-                        self.f.name(),
-                        sig,
-                        elapsed.as_secs_f64() * 1e3
-                    );
-                }
-                let entry = Entry {
-                    jaxpr,
-                    exe: exe.clone(),
-                    out: placeholder.clone(),
+        // The cached path: the treedef is written into a reused per-thread buffer and the
+        // leaves' types compared in place, so a hit builds no `Signature`.
+        let found = TREEDEF.with(|buf| {
+            let mut treedef = buf.borrow_mut();
+            treedef.clear();
+            args.treedef(&mut treedef);
+            let hit = self
+                .cache
+                .lock()
+                .expect("jit cache lock")
+                .lookup(|k| k.matches(&treedef, &leaves));
+            hit.ok_or_else(|| treedef.clone())
+        });
+        let entry = match found {
+            Ok(entry) => entry,
+            Err(treedef) => {
+                let sig = Signature {
+                    treedef,
+                    avals: super::leaf_avals(&leaves),
                 };
-                self.cache.lock().expect("jit cache lock").insert(
-                    sig,
-                    Arc::new(entry),
-                    self.capacity,
-                    elapsed,
-                );
-                (exe, placeholder)
+                self.compile(&args, sig)?
             }
         };
-        let outs = exe.run(&leaves)?;
-        template.rebuild(outs)
+        let mut results = take_list(&RESULTS);
+        let ran = entry.exe.run_into(&leaves, &mut results);
+        give_list(&LEAVES, leaves);
+        let out = ran.and_then(|()| entry.out.rebuild_from(&mut results));
+        give_list(&RESULTS, results);
+        out
     }
 
     fn name(&self) -> String {

@@ -21,6 +21,8 @@ pub struct Lowered {
     summary: String,
     par: Option<(usize, usize)>,
     lower_time: Duration,
+    /// The CLIF text, once `clif_ir` has rendered it.
+    clif: std::sync::OnceLock<String>,
 }
 
 /// Lower `jaxpr` for its input types: graph, rewrites, fusion plan, CLIF.
@@ -39,18 +41,20 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
         in_avals: jaxpr.in_avals(),
         out_avals: jaxpr.out_avals(),
         scratch_bytes: plan.scratch_bytes,
-        consts: g.all_consts(),
+        consts: codegen::distinct_consts(&g, &plan),
         kernels: plan.kernels.len(),
         summary: plan.summary(&g),
         par: plan.split,
         lower_time: start.elapsed(),
+        clif: std::sync::OnceLock::new(),
     })
 }
 
 impl Lowered {
     /// The Cranelift IR of the entry function (as `Function::display` prints it).
     pub fn clif_ir(&self) -> &str {
-        &self.jit.built.clif
+        self.clif
+            .get_or_init(|| self.jit.built.func.display().to_string())
     }
 
     /// The fusion plan, one line per kernel (as `Executable::kernels_summary`).
@@ -88,10 +92,12 @@ impl Lowered {
             out_avals: self.out_avals,
             scratch_bytes: self.scratch_bytes,
             _consts: self.consts,
-            clif: c.clif,
+            func: c.func,
+            clif: std::sync::OnceLock::new(),
             code: c.code,
             disasm: c.disasm,
             compile_time: self.lower_time + start.elapsed(),
+            cranelift_time: c.cranelift_time,
             kernels: self.kernels,
             summary: self.summary,
             par: self.par,

@@ -14,6 +14,7 @@
 //!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
 //!   would be recomputed at too many indices gets a buffer (planning again). A control-flow
 //!   node is one kernel whose sub-programs are planned the same way, on their own;
+//! - [`layout`]: constants read transposed by every kernel get a copy in the loops' order;
 //! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
 //! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
@@ -48,6 +49,7 @@ mod emit;
 mod export;
 mod graph;
 mod index;
+mod layout;
 mod lowered;
 mod math;
 mod ops;
@@ -58,9 +60,10 @@ mod schedule;
 pub use export::{export_object, ExportOptions, ExportedObject};
 pub use lowered::{lower, Lowered};
 
-use crate::array::{Array, Concrete, Data};
-use crate::core::aval::Aval;
+use crate::array::{Array, Concrete};
+use crate::core::aval::{same_shape, Aval};
 use crate::core::error::{shape_str, Error, Result};
+use crate::dtype::DType;
 use crate::ir::ClosedJaxpr;
 use cranelift_jit::JITModule;
 use std::cell::RefCell;
@@ -92,10 +95,13 @@ pub struct Executable {
     scratch_bytes: usize,
     /// Constants the code reads in place (by absolute address).
     _consts: Vec<Arc<Concrete>>,
-    clif: String,
+    /// The emitted IR, and its text once `clif_ir` has rendered it.
+    func: cranelift_codegen::ir::Function,
+    clif: std::sync::OnceLock<String>,
     code: Vec<u8>,
     disasm: Option<String>,
     compile_time: Duration,
+    cranelift_time: Duration,
     kernels: usize,
     summary: String,
     /// (extent, alignment) of the outermost loop when the code may run it in chunks on
@@ -129,6 +135,13 @@ thread_local! {
 impl Executable {
     /// Run on `args`, which must match the compiled signature exactly (count, shapes, dtypes).
     pub fn run(&self, args: &[Array]) -> Result<Vec<Array>> {
+        let mut outs = Vec::with_capacity(self.out_avals.len());
+        self.run_into(args, &mut outs)?;
+        Ok(outs)
+    }
+
+    /// As [`Executable::run`], appending the outputs to `outs` (a vector the caller reuses).
+    pub fn run_into(&self, args: &[Array], results: &mut Vec<Array>) -> Result<()> {
         if args.len() != self.in_avals.len() {
             return Err(Error::Jit(format!(
                 "the compiled function takes {} arguments, got {}",
@@ -141,7 +154,7 @@ impl Executable {
         let ins = pointer_slots(&mut in_small, &mut in_big, args.len());
         for (i, (a, want)) in args.iter().zip(&self.in_avals).enumerate() {
             let got = a.aval();
-            if got.shape != want.shape || got.dtype != want.dtype {
+            if !same_shape(&got.shape, &want.shape) || got.dtype != want.dtype {
                 return Err(Error::Jit(format!(
                     "argument {i} has type {}{} but the function was compiled for {}{}",
                     got.dtype,
@@ -157,26 +170,34 @@ impl Executable {
             })?;
             ins[i] = data.as_ptr();
         }
-        let mut outs: Vec<Data> = self
-            .out_avals
-            .iter()
-            .map(|a| Data::zeros(a.dtype, a.size()))
-            .collect();
+        // Outputs are not zero-filled: the plan writes every element of every output
+        // (`plan::finish` gives each one the buffer of a node its kernels compute whole, or a
+        // copy kernel over its whole shape). Debug builds fill them with a pattern first, so
+        // that the tests against the interpreter catch an element left unwritten.
+        let first = results.len();
         let mut out_small = [std::ptr::null_mut::<u8>(); STACK];
         let mut out_big = Vec::new();
-        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, outs.len());
-        for (p, d) in out_ptrs.iter_mut().zip(outs.iter_mut()) {
-            *p = d.as_mut_ptr();
+        let out_ptrs = pointer_slots(&mut out_small, &mut out_big, self.out_avals.len());
+        for (p, a) in out_ptrs.iter_mut().zip(&self.out_avals) {
+            let (array, ptr) = Array::unfilled(a);
+            results.push(array);
+            *p = ptr;
+            if cfg!(debug_assertions) {
+                let fill = if a.dtype == DType::Bool { 1 } else { 0xA5 };
+                // SAFETY: `ptr` has room for `a.size()` elements of `a.dtype`.
+                unsafe { std::ptr::write_bytes(ptr, fill, a.size() * a.dtype.size_bytes()) };
+            }
         }
         // SAFETY: every argument was checked above to have exactly the shape and dtype the code
         // was compiled for, and every output buffer was allocated with the size and dtype of
         // its compiled output.
         unsafe { self.call_ptrs(ins, out_ptrs, true) };
-        Ok(outs
-            .into_iter()
-            .zip(&self.out_avals)
-            .map(|(d, a)| Array::from_concrete(a.clone(), d))
-            .collect())
+        for r in &mut results[first..] {
+            // SAFETY: the code has written every element of every output (see above),
+            // booleans as the bytes 0 or 1; nothing has cloned the arrays.
+            unsafe { r.assume_filled() };
+        }
+        Ok(())
     }
 
     /// Run the code on raw buffers: split across the worker pool when it is splittable and
@@ -225,9 +246,10 @@ impl Executable {
         }
     }
 
-    /// The Cranelift IR of the compiled function (as `Function::display` prints it).
+    /// The Cranelift IR of the compiled function as emitted (as `Function::display` prints
+    /// it; rendered on the first call, not at compile time).
     pub fn clif_ir(&self) -> &str {
-        &self.clif
+        self.clif.get_or_init(|| self.func.display().to_string())
     }
 
     /// The machine code (x86-64: `objdump -D -b binary -mi386:x86-64 file`).
@@ -244,6 +266,13 @@ impl Executable {
     /// Time spent lowering and compiling (not tracing).
     pub fn compile_time(&self) -> Duration {
         self.compile_time
+    }
+
+    /// The part of [`Executable::compile_time`] spent in Cranelift itself (optimisation,
+    /// register allocation, code emission); the rest is lowering (graph, rewrites, fusion
+    /// planning, emitting the IR).
+    pub fn cranelift_time(&self) -> Duration {
+        self.cranelift_time
     }
 
     /// How many kernels (loop nests and library calls) the function runs.

@@ -19,11 +19,14 @@
 
 use super::graph::{Control, Graph, Kind, Node, NodeId};
 use super::index::{self, Aff, IndexMap, ReshapePlan};
+use super::layout::{self, Relaid};
 use super::schedule::{self, Schedule, UNROLL};
+use crate::array::Concrete;
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp, UnaryOp};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Where a node's row-major data lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -312,6 +315,8 @@ pub struct Plan {
     pub split: Option<(usize, usize)>,
     /// The plan of each sub-program (`Graph::subs`).
     pub subs: Vec<Plan>,
+    /// Constants loaded through a copy in another dimension order (`layout`).
+    pub relaid: HashMap<NodeId, Relaid>,
 }
 
 impl Plan {
@@ -350,6 +355,23 @@ impl Plan {
         for k in &mut self.kernels {
             k.schedule.split = None;
         }
+    }
+
+    /// The element strides through which kernels load node `n`: row-major, or those of its
+    /// relaid copy.
+    pub fn load_strides(&self, g: &Graph, n: NodeId) -> Vec<i64> {
+        match self.relaid.get(&n) {
+            Some(r) => r.strides.clone(),
+            None => index::row_strides(&g.nodes[n].shape),
+        }
+    }
+
+    /// Every relaid copy of a constant, this program's and its sub-programs' (the
+    /// executable keeps them alive: compiled code reads them by address).
+    pub fn relaid_consts(&self) -> Vec<Arc<Concrete>> {
+        let mut all: Vec<Arc<Concrete>> = self.relaid.values().map(|r| r.data.clone()).collect();
+        all.extend(self.subs.iter().flat_map(|s| s.relaid_consts()));
+        all
     }
 
     /// The buffer holding node `n`, if any.
@@ -553,6 +575,15 @@ pub fn plan(g: &Graph) -> Result<Plan> {
         let mut p = fuse(g, &buffered, &subs)?;
         match schedule::schedule(g, &mut p) {
             Ok(()) => {
+                // Constants read transposed get a copy in the order the loops walk them,
+                // and the kernels are scheduled again with its strides (same maps).
+                p.relaid = layout::relayout(g, &p);
+                if !p.relaid.is_empty() {
+                    // The maps are those of the first run, so no node is over-expanded.
+                    schedule::schedule(g, &mut p).map_err(|_| {
+                        Error::Jit("internal: relaid constants changed the schedule".into())
+                    })?;
+                }
                 p.split = p.kernels.iter().find_map(|k| k.schedule.split);
                 if p.kernels
                     .iter()
@@ -1092,6 +1123,7 @@ impl Planner<'_> {
             scratch_bytes: end,
             split: None,
             subs: vec![],
+            relaid: HashMap::new(),
         })
     }
 }

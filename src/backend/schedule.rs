@@ -169,7 +169,7 @@ impl Builder<'_> {
             let map = self.s.maps[m as usize].clone();
             let operands = match access(g, &self.plan.owner, &self.roots, n) {
                 Access::Load => {
-                    let strides = index::row_strides(&node.shape);
+                    let strides = self.plan.load_strides(g, n);
                     self.forms.push(index::linear(&map, &strides, nl));
                     None
                 }
@@ -397,19 +397,18 @@ impl Builder<'_> {
                 widths.insert(dt.size_bytes());
             }
             let map = &s.maps[m as usize];
-            let contiguous = |shape: &[usize]| {
-                dt != DType::Bool
-                    && s.inner_coef(&index::linear(map, &index::row_strides(shape), nl)) == 1
+            let contiguous = |strides: &[i64]| {
+                dt != DType::Bool && s.inner_coef(&index::linear(map, strides, nl)) == 1
             };
             let ok = if loaded {
-                contiguous(&node.shape)
+                contiguous(&self.plan.load_strides(g, n))
             } else {
                 match &node.kind {
                     Kind::Unary(op, a) => ops::unary_vectorizes(op, g.nodes[*a].dtype, dt),
                     Kind::Binary(op, a, c) => {
                         ops::binary_vectorizes(op, g.nodes[*a].dtype, g.nodes[*c].shape.is_empty())
                     }
-                    Kind::DynSlice { x, .. } => contiguous(&g.nodes[*x].shape),
+                    Kind::DynSlice { x, .. } => contiguous(&index::row_strides(&g.nodes[*x].shape)),
                     Kind::Gather { axis, x, idx } => {
                         let ni = g.nodes[*idx].shape.len();
                         let f = index::gather_offset(map, &g.nodes[*x].shape, ni, *axis, nl);

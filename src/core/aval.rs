@@ -6,11 +6,35 @@ use std::fmt;
 
 /// JAX's `ShapedArray`: a shape, a dtype and whether the type is weak (came from a Rust float
 /// literal such as the `2.0` in `x * 2.0`, so it takes the other operand's dtype).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Eq)]
 pub struct Aval {
     pub shape: Vec<usize>,
     pub dtype: DType,
     pub weak_type: bool,
+}
+
+/// Two shapes are equal: compared element by element (a slice `==` on `usize` calls `memcmp`,
+/// which for the empty shapes of scalars costs more than the whole comparison should: glibc's
+/// vector `memcmp` takes a slow path on their dangling pointer).
+pub fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+impl PartialEq for Aval {
+    fn eq(&self, other: &Aval) -> bool {
+        self.dtype == other.dtype
+            && self.weak_type == other.weak_type
+            && same_shape(&self.shape, &other.shape)
+    }
+}
+
+/// Hashes the same fields `eq` compares (so equal avals hash equally).
+impl std::hash::Hash for Aval {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.shape.hash(h);
+        self.dtype.hash(h);
+        self.weak_type.hash(h);
+    }
 }
 
 impl Aval {

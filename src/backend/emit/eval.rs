@@ -24,13 +24,21 @@ impl Emitter<'_, '_> {
                 node.kind
             ))
         })?;
+        let plan = self.cx.plan;
         let form = index::linear(
             &self.k.s.maps[m as usize],
-            &index::row_strides(&node.shape),
+            &plan.load_strides(self.g(), n),
             self.k.nl,
         );
         let off = self.form(b, &form);
-        let addr = self.address(b, self.base(buf), off, node.dtype);
+        let base = match plan.relaid.get(&n) {
+            Some(r) => {
+                let gv = self.cx.consts[&(r.data.data.as_ptr() as usize)];
+                b.ins().symbol_value(types::I64, gv)
+            }
+            None => self.base(buf),
+        };
+        let addr = self.address(b, base, off, node.dtype);
         let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
         Ok(self.load(b, addr, node.dtype, vector))
     }
