@@ -781,6 +781,163 @@ accuracy_tests! {
     f64_erf_inv => check_f64(MathFn::ErfInv);
 }
 
+// ---- f64 log: glibc's, bit for bit -------------------------------------------------------
+
+/// Inputs for the bit-for-bit f64 log check: every special class (signed zeros, infinities,
+/// quiet and signalling NaNs of both signs with payloads, negatives, subnormals, the normal
+/// limits), both sides of every table row boundary and of the near-1 bounds in several
+/// binades (subnormal ones included), 1 +- k ulp for k < 20,000, random values near 1, and
+/// `n` random bit patterns: half over all 2^64 patterns, half positive with a uniform
+/// exponent.
+fn log_f64_inputs(n: usize) -> Vec<f64> {
+    use crate::defs::log::{NEAR_ONE_HI, NEAR_ONE_LO, OFF, TABLE_BITS};
+    let mut xs: Vec<f64> = [
+        0x0000_0000_0000_0000u64, // +0
+        0x8000_0000_0000_0000,    // -0
+        0x7ff0_0000_0000_0000,    // inf
+        0xfff0_0000_0000_0000,    // -inf
+        0x7ff8_0000_0000_0000,    // NaN
+        0xfff8_0000_0000_0000,    // -NaN
+        0x7ff0_0000_0000_0001,    // signalling NaN
+        0xfff4_dead_beef_0001,    // negative signalling NaN with a payload
+        0x7ffc_0123_4567_89ab,    // quiet NaN with a payload
+        0x0000_0000_0000_0001,    // smallest subnormal
+        0x000f_ffff_ffff_ffff,    // largest subnormal
+        0x0010_0000_0000_0000,    // smallest normal
+        0x7fef_ffff_ffff_ffff,    // largest finite
+        0x8000_0000_0000_0001,
+        0x8010_0000_0000_0000,
+        0xbff0_0000_0000_0000, // -1
+    ]
+    .iter()
+    .map(|&b| f64::from_bits(b))
+    .collect();
+    let near = |x: f64, k: i64| f64::from_bits((x.to_bits() as i64 + k) as u64);
+    for b in [NEAR_ONE_LO, NEAR_ONE_HI] {
+        xs.extend((-3..=3).map(|k| near(b, k)));
+    }
+    for k in 0..20_000 {
+        xs.push(near(1.0, k));
+        xs.push(near(1.0, -k));
+    }
+    // Row boundaries: z's bits OFF + i 2^45, in the binades of 2^e for these e, and in
+    // subnormals (whose bits are z's shifted right).
+    for e in [-1022i64, -700, -60, -1, 0, 1, 60, 700, 1023] {
+        for i in 0..(1u64 << TABLE_BITS) {
+            let zb = OFF + (i << (52 - TABLE_BITS));
+            let b = (zb as i64 + (e << 52)) as u64;
+            if (0x0010_0000_0000_0000..0x7ff0_0000_0000_0000).contains(&b) {
+                xs.extend((-2..=2).map(|k| near(f64::from_bits(b), k)));
+            }
+        }
+    }
+    for shift in [1u32, 7, 20, 40, 51] {
+        for i in 0..(1u64 << TABLE_BITS) {
+            let m = (OFF + (i << (52 - TABLE_BITS))) & ((1 << 52) - 1) | 1 << 52;
+            xs.extend((-2i64..=2).map(|k| f64::from_bits(((m >> shift) as i64 + k) as u64)));
+        }
+    }
+    let mut rng = Rng(0x106_f64);
+    for _ in 0..n / 20 {
+        xs.push(rng.range(0.9, 1.1));
+    }
+    for i in 0..n {
+        xs.push(if i % 2 == 0 {
+            f64::from_bits(rng.next())
+        } else {
+            let e = rng.next() % 2047;
+            f64::from_bits(e << 52 | rng.next() >> 12)
+        });
+    }
+    xs
+}
+
+/// Every lane whose bits differ from `f64::ln`'s, for a failure message (at most 5 shown).
+fn log_f64_mismatches(xs: &[f64], got: &[f64]) -> (usize, Vec<String>) {
+    let bad: Vec<usize> = (0..xs.len())
+        .filter(|&i| got[i].to_bits() != xs[i].ln().to_bits())
+        .collect();
+    let shown = bad
+        .iter()
+        .take(5)
+        .map(|&i| {
+            format!(
+                "log({:e} = {:#x}) = {:#x}, libm {:#x}",
+                xs[i],
+                xs[i].to_bits(),
+                got[i].to_bits(),
+                xs[i].ln().to_bits()
+            )
+        })
+        .collect();
+    (bad.len(), shown)
+}
+
+/// The compiled f64 log, vector and scalar paths, equals `f64::ln` (glibc's `log`) bit for
+/// bit, NaN payloads and signs included, with the FMA setting the backend uses on this
+/// machine (`glibc_log_fused` then picks the glibc build this machine runs).
+#[test]
+fn f64_log_is_libm_bit_for_bit() {
+    let xs = log_f64_inputs(n_random());
+    for vector in [true, false] {
+        let got = compile(Op::F(MathFn::Log), F64X2, host_fma(), vector, 1).run1(&xs);
+        let (n, shown) = log_f64_mismatches(&xs, &got);
+        assert!(
+            n == 0,
+            "{n} of {} differ (vector {vector}):\n{}",
+            xs.len(),
+            shown.join("\n")
+        );
+    }
+}
+
+/// The unfused f64 log equals glibc's non-FMA `log`: this test runs itself again in a child
+/// process with glibc told to ignore FMA and AVX2 (`GLIBC_TUNABLES`), where `f64::ln` is
+/// glibc's SSE2 build, and compares the kernel compiled without FMA to it there.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+fn f64_log_without_fma_is_libm_without_fma_bit_for_bit() {
+    const CHILD: &str = "CRANAX_LOG_UNFUSED_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        // glibc's two builds differ at this input (found by comparing them); the unfused one
+        // must be the one running, or the comparison below would prove nothing.
+        let x = std::hint::black_box(f64::from_bits(0x3fec_e6c7_37d2_f423));
+        assert_eq!(
+            x.ln().to_bits(),
+            0xbfba_1265_3434_caf2,
+            "glibc still runs its FMA log"
+        );
+        let xs = log_f64_inputs(n_random());
+        for vector in [true, false] {
+            let got = compile(Op::F(MathFn::Log), F64X2, false, vector, 1).run1(&xs);
+            let (n, shown) = log_f64_mismatches(&xs, &got);
+            assert!(
+                n == 0,
+                "{n} of {} differ (vector {vector}):\n{}",
+                xs.len(),
+                shown.join("\n")
+            );
+        }
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "backend::math::tests::f64_log_without_fma_is_libm_without_fma_bit_for_bit",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "child run failed:\n{text}"
+    );
+}
+
 // ---- pow -------------------------------------------------------------------------------
 
 /// (x, y) pairs: x over all magnitudes with y scaled so |y log2 x| spans the finite range
