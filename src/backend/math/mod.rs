@@ -27,7 +27,7 @@
 //! | tanh | f32: s = tanh(x/2) as a 5/2 rational in x^2 (tools/fit_tanh.py), then 2s/(1+s^2) with one division; f64: t = expm1(2\|x\|); t/(t+2) below 0.55, 1 - 2/(t+2) above; sign copied | 3 / 4 (2.45 true) |
 //! | logistic | e = exp(-\|x\|); 1/(1+e) or e/(1+e): no cancellation, tiny results are e | 2 / 3 (1.75 true) |
 //! | sin, cos | q = round(x 2/pi), Cody-Waite pi/2 (3 parts with FMA; 7 (f32) / 5 (f64) without), cephes (f32) / fdlibm (f64) kernels, quadrant from q's low bits | 2 (3 no FMA) / 1 (2 no FMA) for \|x\| <= 1e5 |
-//! | erf_inv | Giles: f32 exactly XLA's ErfInv32; f64 three ranges with w in double-double | 4 for \|x\| <= 0.9, 64 near 1 / 3.8 |
+//! | erf_inv | Giles: f32 exactly XLA's ErfInv32; f64 three ranges, w from an exact (1-x)(1+x), unfused: `defs::erf_inv::erf_inv_f64` emitted op for op (eager's bits) | 4 for \|x\| <= 0.9, 64 near 1 / 3.1 |
 //! | pow | exp(y log\|x\|): f32 through f64; f64 with log\|x\| and y log\|x\| in double-double; C99 special cases | 1 / 1 |
 //!
 //! The errors are against Rust's f64 functions (libm; for f64 results their own error of up to

@@ -891,6 +891,37 @@ fn f64_log_is_libm_bit_for_bit() {
     }
 }
 
+/// The compiled f64 erf_inv, vector and scalar paths, gives the bits of the shared definition
+/// that eager code calls (`defs::erf_inv::erf_inv_f64`), NaN for NaN, with the backend's FMA
+/// setting (the one under which the compiled f64 log is this machine's libm `log`).
+#[test]
+fn f64_erf_inv_is_the_eager_definition_bit_for_bit() {
+    let mut xs = inputs64(MathFn::ErfInv, n_random(), 0xe1f);
+    xs.extend([
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        1.5,
+        -2.0,
+        f64::INFINITY,
+        f64::NAN,
+        1e-300,
+        5e-324,
+    ]);
+    xs.extend((1..60).map(|k| 1.0 - 2f64.powi(-k)));
+    let want: Vec<f64> = xs.iter().map(|&x| erf_inv::erf_inv_f64(x)).collect();
+    for vector in [true, false] {
+        let got = compile(Op::F(MathFn::ErfInv), F64X2, host_fma(), vector, 1).run1(&xs);
+        let bad: Vec<String> = (0..xs.len())
+            .filter(|&i| got[i].to_bits() != want[i].to_bits())
+            .take(5)
+            .map(|i| format!("x = {:e}: {:e} vs {:e}", xs[i], got[i], want[i]))
+            .collect();
+        assert!(bad.is_empty(), "vector {vector}:\n{}", bad.join("\n"));
+    }
+}
+
 /// The unfused f64 log equals glibc's non-FMA `log`: this test runs itself again in a child
 /// process with glibc told to ignore FMA and AVX2 (`GLIBC_TUNABLES`), where `f64::ln` is
 /// glibc's SSE2 build, and compares the kernel compiled without FMA to it there.
