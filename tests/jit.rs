@@ -14,6 +14,7 @@ use cranax::*;
 use proptest::prelude::*;
 
 #[path = "support/programs.rs"]
+#[allow(dead_code)] // `values` serves the other suites
 mod programs;
 
 #[path = "support/exact_programs.rs"]
@@ -1106,11 +1107,6 @@ fn nested_calls_are_inlined_and_custom_lin_is_refused() {
 
 // ---------------------------------------------------------------------------------------------
 // random programs
-
-fn f64_array(v: &[f64], shape: &[usize], dt: DType) -> Array {
-    let a = Array::from_vec(v.to_vec(), shape).unwrap();
-    lax::convert_element_type(&a, dt).unwrap()
-}
 
 /// How many cases a property test runs: `default` in CI, `CRANAX_PROPTEST_CASES` when set (the
 /// long mode: `CRANAX_PROPTEST_CASES=100000 cargo test --release --test jit random_`).

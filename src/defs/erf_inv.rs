@@ -190,7 +190,7 @@ pub fn range_for<T>(ranges: &'static [Range<T>], w: f64) -> &'static Range<T> {
 /// budget is in tests/math_reference.rs).
 pub fn erf_inv_f64(x: f64) -> f64 {
     let ax = x.abs();
-    if !(ax <= 1.0) {
+    if ax.is_nan() || ax > 1.0 {
         return f64::NAN;
     }
     if ax == 1.0 {
