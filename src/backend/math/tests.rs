@@ -852,25 +852,36 @@ fn log_f64_inputs(n: usize) -> Vec<f64> {
     xs
 }
 
-/// Every lane whose bits differ from `f64::ln`'s, for a failure message (at most 5 shown).
-fn log_f64_mismatches(xs: &[f64], got: &[f64]) -> (usize, Vec<String>) {
-    let bad: Vec<usize> = (0..xs.len())
-        .filter(|&i| got[i].to_bits() != xs[i].ln().to_bits())
-        .collect();
-    let shown = bad
-        .iter()
-        .take(5)
-        .map(|&i| {
-            format!(
-                "log({:e} = {:#x}) = {:#x}, libm {:#x}",
-                xs[i],
-                xs[i].to_bits(),
-                got[i].to_bits(),
-                xs[i].ln().to_bits()
-            )
-        })
-        .collect();
-    (bad.len(), shown)
+/// The compiled f64 log (FMA setting `fma`), vector and scalar paths, gives `f64::ln`'s bits
+/// on `log_f64_inputs`; a failure shows the first 5 lanes that differ.
+fn assert_log_f64_is_libm(fma: bool) {
+    let xs = log_f64_inputs(n_random());
+    for vector in [true, false] {
+        let got = compile(Op::F(MathFn::Log), F64X2, fma, vector, 1).run1(&xs);
+        let bad: Vec<usize> = (0..xs.len())
+            .filter(|&i| got[i].to_bits() != xs[i].ln().to_bits())
+            .collect();
+        let shown: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|&i| {
+                let (x, y, want) = (xs[i], got[i], xs[i].ln());
+                format!(
+                    "log({x:e} = {:#x}) = {:#x}, libm {:#x}",
+                    x.to_bits(),
+                    y.to_bits(),
+                    want.to_bits()
+                )
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{} of {} differ (fma {fma}, vector {vector}):\n{}",
+            bad.len(),
+            xs.len(),
+            shown.join("\n")
+        );
+    }
 }
 
 /// The compiled f64 log, vector and scalar paths, equals `f64::ln` (glibc's `log`) bit for
@@ -878,17 +889,7 @@ fn log_f64_mismatches(xs: &[f64], got: &[f64]) -> (usize, Vec<String>) {
 /// machine (`glibc_log_fused` then picks the glibc build this machine runs).
 #[test]
 fn f64_log_is_libm_bit_for_bit() {
-    let xs = log_f64_inputs(n_random());
-    for vector in [true, false] {
-        let got = compile(Op::F(MathFn::Log), F64X2, host_fma(), vector, 1).run1(&xs);
-        let (n, shown) = log_f64_mismatches(&xs, &got);
-        assert!(
-            n == 0,
-            "{n} of {} differ (vector {vector}):\n{}",
-            xs.len(),
-            shown.join("\n")
-        );
-    }
+    assert_log_f64_is_libm(host_fma());
 }
 
 /// The compiled f64 erf_inv, vector and scalar paths, gives the bits of the shared definition
@@ -938,17 +939,7 @@ fn f64_log_without_fma_is_libm_without_fma_bit_for_bit() {
             0xbfba_1265_3434_caf2,
             "glibc still runs its FMA log"
         );
-        let xs = log_f64_inputs(n_random());
-        for vector in [true, false] {
-            let got = compile(Op::F(MathFn::Log), F64X2, false, vector, 1).run1(&xs);
-            let (n, shown) = log_f64_mismatches(&xs, &got);
-            assert!(
-                n == 0,
-                "{n} of {} differ (vector {vector}):\n{}",
-                xs.len(),
-                shown.join("\n")
-            );
-        }
+        assert_log_f64_is_libm(false);
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
