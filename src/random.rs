@@ -35,7 +35,9 @@ use xla_math::{erf, erf_inv, fma, log};
 
 /// A legacy JAX key from a 64-bit seed: `[seed >> 32, seed & 0xFFFFFFFF]` as u32, so
 /// `PRNGKey(1234) = [0, 1234]`. All 64 bits count (JAX with x64 on); JAX with x64 off agrees for
-/// seeds in `0..2^31` but drops the high word of other seeds (there `PRNGKey(-1) = [0, 2^32-1]`).
+/// seeds in `0..2^32` but keeps only the low 32 bits of other seeds (there
+/// `PRNGKey(-1) = [0, 2^32-1]` and `PRNGKey(2^32 + 7) = [0, 7]`): `PRNGKey(seed as u32 as i64)`
+/// is that key (docs/PRNG.md says why the default is x64 on's).
 #[allow(non_snake_case)]
 pub fn PRNGKey(seed: i64) -> Array {
     let words = [(seed >> 32) as u32, seed as u32];

@@ -847,127 +847,33 @@ fn int64_as_int32(record: &Value) -> Value {
     r
 }
 
-/// JAX with x64 off keeps only the low 32 bits of a seed (`PRNGKey(2**32 + 7) = [0, 7]`,
-/// `PRNGKey(2**40) = [0, 0]`); cranax's `PRNGKey` keeps all 64 (`[1, 7]`), as JAX does with x64
-/// on (docs/PRNG.md). Every f32 draw of those seeds differs; their f64 draws are checked.
-const SEED_BEYOND_32_BITS_X64_OFF: &str = "seed >= 2^32 with x64 off";
-
-/// The compiled f64 `log` (src/backend/math/exp_log.rs: fdlibm's e_log.c, within 1 ulp) is not
-/// XLA's (LLVM's `log`, glibc's libm, correctly rounded in practice); eagerly cranax uses Rust's
-/// `f64::ln` (the same libm) and matches. `gumbel`'s `-log(-log u)` turns a 1-ulp difference in
-/// the inner `log` into up to 2,047 ulp where `-log u` is near 1. f64 `normal` and
-/// `truncated_normal` under jit: 1-4 elements in 300 by 1-2 ulp, through `erf_inv`'s
-/// `w = -log1p(-x^2)`, which is `log(1 - x^2)` for `x^2 >= sqrt(2) - 1`; the same ops run
-/// eagerly match JAX bit for bit, so the compiled f64 `log` is the one step that differs.
-const COMPILED_F64_LOG: &str = "compiled f64 log is fdlibm's, XLA's is libm's";
-
-/// Draws of jax_random_fresh.json that differ from JAX, with their cause: (section, seed,
-/// case or "*", "eager" | "jit" | "*", cause).
-const FRESH_EXCEPTIONS: &[(&str, &str, &str, &str, &str)] = &[
-    ("f32", "4294967303", "*", "*", SEED_BEYOND_32_BITS_X64_OFF),
-    (
-        "f32",
-        "1099511627776",
-        "*",
-        "*",
-        SEED_BEYOND_32_BITS_X64_OFF,
-    ),
-    ("f64", "0", "truncated_normal_257", "jit", COMPILED_F64_LOG), // 1/257, 2 ulp
-    ("f64", "1000", "normal_257", "jit", COMPILED_F64_LOG),        // 2/257, 2 ulp
-    (
-        "f64",
-        "1000",
-        "truncated_normal_257_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/257, 1 ulp
-    ("f64", "2024", "normal_300", "jit", COMPILED_F64_LOG),        // 3/300, 2 ulp
-    (
-        "f64",
-        "2024",
-        "truncated_normal_300",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 2/300, 1 ulp
-    (
-        "f64",
-        "2024",
-        "truncated_normal_300_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/300, 1 ulp
-    ("f64", "2147483647", "normal_300", "jit", COMPILED_F64_LOG),  // 4/300, 2 ulp
-    (
-        "f64",
-        "2147483647",
-        "truncated_normal_300_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/300, 1 ulp
-    ("f64", "3", "normal_300", "jit", COMPILED_F64_LOG),           // 2/300, 1 ulp
-    ("f64", "3", "truncated_normal_300", "jit", COMPILED_F64_LOG), // 1/300, 2 ulp
-    (
-        "f64",
-        "3",
-        "truncated_normal_300_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/300, 1 ulp
-    (
-        "f64",
-        "314159",
-        "truncated_normal_257",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/257, 1 ulp
-    (
-        "f64",
-        "314159",
-        "truncated_normal_257_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/257, 1 ulp
-    ("f64", "5", "normal_257", "jit", COMPILED_F64_LOG),           // 1/257, 2 ulp
-    ("f64", "5", "truncated_normal_257", "jit", COMPILED_F64_LOG), // 1/257, 2 ulp
-    (
-        "f64",
-        "65535",
-        "truncated_normal_300_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 1/300, 2 ulp
-    (
-        "f64",
-        "999999",
-        "truncated_normal_64_m2_0.6",
-        "jit",
-        COMPILED_F64_LOG,
-    ), // 2/64, 1 ulp
-    ("f64", "0", "gumbel_257", "jit", COMPILED_F64_LOG),           // 39/257, 33 ulp
-    ("f64", "1", "gumbel_64", "jit", COMPILED_F64_LOG),            // 5/64, 3 ulp
-    ("f64", "1000", "gumbel_257", "jit", COMPILED_F64_LOG),        // 29/257, 17 ulp
-    ("f64", "2024", "gumbel_300", "jit", COMPILED_F64_LOG),        // 45/300, 33 ulp
-    ("f64", "2147483647", "gumbel_300", "jit", COMPILED_F64_LOG),  // 39/300, 33 ulp
-    ("f64", "271828", "gumbel_3", "jit", COMPILED_F64_LOG),        // 1/3, 1 ulp
-    ("f64", "3", "gumbel_300", "jit", COMPILED_F64_LOG),           // 41/300, 33 ulp
-    ("f64", "314159", "gumbel_257", "jit", COMPILED_F64_LOG),      // 31/257, 2047 ulp
-    ("f64", "4242", "gumbel_64", "jit", COMPILED_F64_LOG),         // 5/64, 1 ulp
-    ("f64", "5", "gumbel_257", "jit", COMPILED_F64_LOG),           // 37/257, 33 ulp
-    ("f64", "65535", "gumbel_300", "jit", COMPILED_F64_LOG),       // 44/300, 15 ulp
-    ("f64", "99", "gumbel_64", "jit", COMPILED_F64_LOG),           // 12/64, 32 ulp
-    ("f64", "999999", "gumbel_64", "jit", COMPILED_F64_LOG),       // 9/64, 6 ulp
-];
+/// The key JAX makes from `seed` with x64 off (the f32 section's setting): the seed becomes an
+/// int32 (its low 32 bits) and the high word is 0, so `PRNGKey(2**32 + 7) = [0, 7]` and
+/// `PRNGKey(-1) = [0, 2**32 - 1]`. cranax's `PRNGKey(seed)` keeps all 64 bits, as JAX with x64
+/// on (`[1, 7]`; the f64 section's setting); the two agree for seeds in `0..2^32`.
+fn x64_off_key(seed: &str) -> Array {
+    let seed: i64 = seed.parse().expect("integer seed");
+    random::PRNGKey(seed as u32 as i64)
+}
 
 /// Every draw of jax_random_fresh.json, eager against JAX's eager value and under cranax's jit
-/// against JAX's jit value, bit for bit; the only differences allowed are FRESH_EXCEPTIONS.
+/// against JAX's jit value, bit for bit, with no exception: f32 draws (made by JAX with x64 off)
+/// from JAX's x64-off key of the seed, f64 draws (x64 on) from `PRNGKey(seed)`.
 #[test]
 fn every_fresh_draw_of_jax_random_fresh_json() {
     let data = load("jax_random_fresh.json");
     assert_eq!(data["threefry_partitionable"], Value::Bool(false));
-    let (mut checked, mut failures, mut excepted) = (0, Vec::new(), Vec::new());
+    let (mut checked, mut failures) = (0, Vec::new());
+    let (mut beyond_32_bits, mut keys_differ) = (0, 0);
     for (section, dtype) in [("f32", DType::F32), ("f64", DType::F64)] {
         for (seed, cases) in data[section].as_object().unwrap() {
-            let key = seed_key(seed);
+            let key = match section {
+                "f32" => x64_off_key(seed),
+                _ => seed_key(seed),
+            };
+            beyond_32_bits += (seed.parse::<i64>().unwrap() >> 32 != 0) as usize;
+            keys_differ +=
+                (key.to_vec::<u32>().unwrap() != seed_key(seed).to_vec::<u32>().unwrap()) as usize;
             for (case, v) in cases.as_object().unwrap() {
                 let jit_want = match &v["jit"] {
                     Value::String(s) if s == "same" => &v["eager"],
@@ -985,18 +891,7 @@ fn every_fresh_draw_of_jax_random_fresh_json() {
                     let want = &int64_as_int32(want);
                     checked += 1;
                     let what = format!("{section} seed {seed} {case} {mode}");
-                    let Some(msg) = catch_panic(|| assert_record(&what, &got, want)) else {
-                        continue;
-                    };
-                    let listed = FRESH_EXCEPTIONS.iter().any(|&(sec, sd, cs, md, _)| {
-                        sec == section
-                            && sd == seed
-                            && (cs == "*" || cs == case)
-                            && (md == "*" || md == mode)
-                    });
-                    if listed {
-                        excepted.push((section, seed.clone(), case.clone(), mode));
-                    } else {
+                    if let Some(msg) = catch_panic(|| assert_record(&what, &got, want)) {
                         failures.push(format!("{what}: {}", ulp_summary(&got, want, &msg)));
                     }
                 }
@@ -1010,18 +905,9 @@ fn every_fresh_draw_of_jax_random_fresh_json() {
         failures.len(),
         failures.join("\n")
     );
-    let unused: Vec<_> = FRESH_EXCEPTIONS
-        .iter()
-        .filter(|&&(sec, sd, cs, md, _)| {
-            !excepted.iter().any(|(s, d, c, m)| {
-                *s == sec && d == sd && (cs == "*" || c == cs) && (md == "*" || *m == md)
-            })
-        })
-        .collect();
-    assert!(
-        unused.is_empty(),
-        "exceptions that now pass, remove them from FRESH_EXCEPTIONS: {unused:?}"
-    );
+    // Two seeds of each section are beyond 32 bits, and only in the f32 section do the keys
+    // differ from `PRNGKey(seed)`.
+    assert_eq!((beyond_32_bits, keys_differ), (4, 2));
 }
 
 /// How many elements differ and by how many ulps at most (floats), for a failure message.

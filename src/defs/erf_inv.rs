@@ -12,7 +12,9 @@
 //! | f64 | w >= 16 | sqrt(w) - 5 |
 //!
 //! Read by the eager `erf_inv` (`prims::unary`), the compiled one (`backend::math`) and the
-//! samplers' XLA-exact one (`random::xla_math`), so the three cannot drift apart.
+//! samplers' XLA-exact one (`random::xla_math`), so the three cannot drift apart. The f64
+//! function itself is defined here too ([`erf_inv_f64`]): eager code calls it and compiled code
+//! emits the same operations, so the two give the same bits.
 
 // Written as XLA's sources publish them, digits beyond the type's precision included: shortening
 // a literal can change the value (`-0.0076224613f32` is not `-0.007622461f32`).
@@ -168,4 +170,61 @@ pub fn range_for<T>(ranges: &'static [Range<T>], w: f64) -> &'static Range<T> {
         .iter()
         .find(|r| w < r.below)
         .unwrap_or(&ranges[ranges.len() - 1])
+}
+
+/// erfinv(x) in f64, the definition eager and compiled code share, step by step (every step one
+/// correctly rounded operation, no fused multiply-add, so the result does not depend on
+/// whether the machine fuses; `ln` is the C library's `log`, which the compiled f64 `log`
+/// reproduces bit for bit):
+///
+/// 1. (1 - x)(1 + x) = ph + pl: both factors by two-sum and their product by an exact
+///    two-product, the cross terms added to the product's error;
+/// 2. w = -(ln ph + pl / ph), which keeps the accuracy near |x| = 1 where 1 - x^2 cancels
+///    (`-log1p(-x*x)` loses it there: 6.3 ulp at 0.999);
+/// 3. z = w - 3.125 in the central range, else z = (sqrt w - shift) + e with
+///    e = (w - s^2) / 2s putting back sqrt's rounding error (s^2 by two-product);
+/// 4. p(z) by Horner's rule, each step `p * z + c` rounded twice; erfinv = p * x.
+///
+/// erfinv(+-1) = +-inf, NaN for |x| > 1 and NaN (the positive quiet NaN), -0 for -0.
+/// Error: 3.1 ulp against mpmath at the reference points (6.3 before step 2 was exact; the
+/// budget is in tests/math_reference.rs).
+pub fn erf_inv_f64(x: f64) -> f64 {
+    let ax = x.abs();
+    if ax.is_nan() || ax > 1.0 {
+        return f64::NAN;
+    }
+    if ax == 1.0 {
+        return x * f64::INFINITY;
+    }
+    let (ah, al) = two_sum(1.0, -x);
+    let (bh, bl) = two_sum(1.0, x);
+    let (ph, pe) = two_prod(ah, bh);
+    let pl = pe + (ah * bl + al * bh);
+    let w = -(ph.ln() + pl / ph);
+    let range = range_for(&F64, w);
+    let z = if range.sqrt {
+        let s = w.sqrt();
+        let (qh, ql) = two_prod(s, s);
+        let e = ((w - qh) - ql) / (s + s);
+        (s - range.shift) + e
+    } else {
+        w - range.shift
+    };
+    let p = range.coeffs[1..]
+        .iter()
+        .fold(range.coeffs[0], |p, &c| p * z + c);
+    p * x
+}
+
+/// (s, e) with s + e = a + b exactly (Knuth's two-sum).
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// (p, e) with p + e = a b exactly (the fused multiply-add's exact remainder).
+fn two_prod(a: f64, b: f64) -> (f64, f64) {
+    let p = a * b;
+    (p, a.mul_add(b, -p))
 }

@@ -4,4 +4,5 @@
 
 pub mod erf;
 pub mod erf_inv;
+pub mod log;
 pub mod threefry;

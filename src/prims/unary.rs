@@ -504,19 +504,10 @@ fn horner_f32(w: f32, coeffs: &[f32]) -> f32 {
     coeffs[1..].iter().fold(coeffs[0], |p, &c| c + p * w)
 }
 
-fn horner_f64(w: f64, coeffs: &[f64]) -> f64 {
-    coeffs[1..].iter().fold(coeffs[0], |p, &c| c + p * w)
-}
-
-/// Giles' double-precision inverse error function (three ranges), as XLA's `ErfInv64`.
+/// Giles' double-precision inverse error function (three ranges), as defined once in
+/// `defs::erf_inv` for eager and compiled code alike.
 pub fn erf_inv_f64(x: f64) -> f64 {
-    if x.abs() == 1.0 {
-        return x * f64::INFINITY;
-    }
-    let w = -(-x * x).ln_1p();
-    let range = erf_inv::range_for(&erf_inv::F64, w);
-    let z = if range.sqrt { w.sqrt() } else { w } - range.shift;
-    horner_f64(z, range.coeffs) * x
+    erf_inv::erf_inv_f64(x)
 }
 
 /// `convert_element_type` on data: floats to ints truncate toward zero and saturate, NaN is 0.

@@ -5,12 +5,20 @@
 //!   results round once. 1 / 1 ulp.
 //! * expm1: 2^n p + (2^n - 1), p = Taylor expm1 on the reduced argument, built from 2^(n-1)
 //!   so the top binade does not overflow. 1 / 2 ulp.
-//! * log: m in [sqrt(1/2), sqrt(2)) by integer ops, subnormals prescaled; cephes' logf
-//!   polynomial (f32), fdlibm's Lg1..Lg7 (f64). 1 / 1 ulp.
-//! * log1p: log(u) + c/u with u = fl(1+x) and c its exact rounding error (TwoSum). 1 / 1 ulp.
+//! * log f32: m in [sqrt(1/2), sqrt(2)) by integer ops, subnormals prescaled; cephes' logf
+//!   polynomial. 1 ulp.
+//! * log f64: glibc's `log` (the ARM optimized-routines algorithm, data in `defs::log`) as the
+//!   same operations on the same constants, fused where glibc's FMA build fuses: bit-identical
+//!   to glibc's `log` (Rust's `f64::ln`, and the `log` XLA's CPU code calls) for every input.
+//!   The table is read per lane (two 16-byte loads for an f64x2).
+//! * log1p, and the logs inside pow and erf_inv: fdlibm's Lg1..Lg7 (f64) on m in
+//!   [sqrt(1/2), sqrt(2)) (`log_core`). log1p = log(u) + c/u with u = fl(1+x) and c its exact
+//!   rounding error (TwoSum). 1 / 1 ulp.
 //!
-//! Speed (f32x4 / f64x2, ns per element): exp 0.9 / 2.6, log 1.7 / 3.8. Sources: cephes expf
-//! and logf, fdlibm e_exp.c and e_log.c.
+//! Speed (f32x4 / f64x2, ns per element): exp 0.9 / 2.6, log 1.7 / 3.8 (fdlibm's; glibc's
+//! table log measured in `bench_ns_per_element`). Sources: cephes expf and logf, fdlibm
+//! e_exp.c and e_log.c, glibc's `sysdeps/ieee754/dbl-64/e_log.c` (its operation order and
+//! fusions read from this machine's libm.so.6, Debian glibc 2.36).
 
 // Coefficients are kept verbatim as published, digits beyond the type's precision included, so
 // they can be checked against their sources.
@@ -18,7 +26,33 @@
 
 use super::emitter::{Em, LN2_HI_F32, LN2_HI_F64, LN2_LO_F32, LN2_LO_F64, LOG2E};
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::Value;
+use cranelift_codegen::ir::types::{F64, F64X2, I64};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
+
+/// The NaN x86's SSE arithmetic returns for an invalid operation such as 0/0 (glibc's
+/// log(x < 0)); other targets' is the positive one.
+const DEFAULT_NAN_F64: u64 = if cfg!(target_arch = "x86_64") {
+    0xfff8_0000_0000_0000
+} else {
+    0x7ff8_0000_0000_0000
+};
+
+/// Whether glibc's `log` on this machine is one of its fused builds (`fma`: the backend emits
+/// FMA). glibc picks its FMA build when the CPU has FMA and AVX2, its FMA4 build (fused the
+/// same way) when it has FMA4, else a build that rounds every step. Not matched: a CPU with
+/// FMA4 but no FMA (AMD Bulldozer, 2011), where glibc fuses and Cranelift cannot.
+pub(super) fn glibc_log_fused(fma: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // FMA4 is CPUID leaf 0x8000_0001, ECX bit 16 (std has no detection macro for it).
+        let fma4 = || std::arch::x86_64::__cpuid(0x8000_0001).ecx & (1 << 16) != 0;
+        fma && (std::is_x86_feature_detected!("avx2") || fma4())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        fma
+    }
+}
 
 /// Cephes expf: exp(r) = 1 + r + r^2 * P(r) on |r| <= ln2/2.
 const EXP_P_F32: [f32; 6] = [
@@ -215,9 +249,191 @@ impl Em<'_, '_> {
     }
 
     pub(super) fn log(&mut self, x: Value) -> Value {
+        if self.wide {
+            return self.log_f64_glibc(x);
+        }
         let r = self.log_core(x, true, None);
         self.log_specials(x, r)
     }
+
+    /// f64 log bit-identical to glibc's `log` (data and method in `defs::log`): the same
+    /// operations on the same constants, in the order of glibc's compiled code, with its
+    /// multiply-adds fused exactly where glibc's FMA build fuses them (GCC contracts
+    /// `a * b + c` there; the non-FMA build rounds every step and takes z/c - 1 as
+    /// (z - chi - clo) / c). Which build glibc runs is chosen at load time: FMA with AVX2, or
+    /// FMA4, selects a fused one ([`glibc_log_fused`]). Both branches of glibc's code (the
+    /// table and the near-1 polynomial) are computed and the lane's one selected; special
+    /// inputs are selected last as glibc returns them: log(+-0) = -inf, log(inf) = inf,
+    /// log(x < 0) = the default NaN (that of 0/0), log(NaN) = the NaN quieted.
+    pub(super) fn log_f64_glibc(&mut self, x: Value) -> Value {
+        use crate::defs::log::{NEAR_ONE_HI, NEAR_ONE_LO, OFF, POLY as A, TABLE_BITS};
+        let fused = glibc_log_fused(self.fma);
+        // Subnormal x: scaled by 2^52 and its exponent field lowered by 52 again, so the
+        // integer steps below see the same x = 2^k z (only the bits change, not the value).
+        let tiny = self.cbits(0x0010_0000_0000_0000);
+        let sub = self.fcmp(FloatCC::LessThan, x, tiny);
+        let up = self.c(4_503_599_627_370_496.0); // 2^52
+        let xu = self.mul(x, up);
+        let ixu = self.bits(xu);
+        let ixu = self.iadd_c(ixu, -(52i64 << 52));
+        let ix = self.bits(x);
+        let ix = self.sel(sub, ixu, ix);
+        // tmp = ix - OFF: k in the exponent field, the row in the next TABLE_BITS bits;
+        // z = x / 2^k in [0x1.6p-1, 0x1.6p0).
+        let tmp = self.iadd_c(ix, -(OFF as i64));
+        let row = self.ushr(tmp, 52 - TABLE_BITS as i64);
+        let rmask = self.ci((1 << TABLE_BITS) - 1);
+        let row = self.and(row, rmask);
+        let ke = self.sshr(tmp, 52);
+        let kb = self.iadd_c(ke, self.magic_bits());
+        let kf = self.float(kb);
+        let mk = self.c(self.magic());
+        let kd = self.sub(kf, mk); // k, exactly
+        let emask = self.ci(0xfff0_0000_0000_0000u64 as i64);
+        let te = self.and(tmp, emask);
+        let iz = self.isub(ix, te);
+        let z = self.float(iz);
+        let [invc, logc] = self.table_rows(&crate::defs::log::TAB, row);
+        // r = z/c - 1, w = k ln2hi + log c (exact), hi + lo = w + r.
+        let r = if fused {
+            let m1 = self.c(-1.0);
+            self.b.ins().fma(z, invc, m1)
+        } else {
+            let [chi, clo] = self.table_rows(&crate::defs::log::TAB2, row);
+            let d = self.sub(z, chi);
+            let d = self.sub(d, clo);
+            self.mul(d, invc)
+        };
+        let ln2hi = self.c(crate::defs::log::LN2_HI);
+        let ln2lo = self.c(crate::defs::log::LN2_LO);
+        let w = self.fmadd(fused, kd, ln2hi, logc);
+        let hi = self.add(w, r);
+        let lo = self.sub(w, hi);
+        let lo = self.add(lo, r);
+        let lo = self.fmadd(fused, kd, ln2lo, lo);
+        // log x = lo + r^2 A0 + r^3 (A1 + r A2 + r^2 (A3 + r A4)) + hi.
+        let r2 = self.mul(r, r);
+        let r3 = self.mul(r, r2);
+        let [a0, a1, a2, a3, a4] = A.map(|k| self.c(k));
+        let p12 = self.fmadd(fused, r, a2, a1);
+        let p34 = self.fmadd(fused, r, a4, a3);
+        let p = self.fmadd(fused, p34, r2, p12);
+        let y = self.fmadd(fused, r2, a0, lo);
+        let y = self.fmadd(fused, r3, p, y);
+        let table = self.add(y, hi);
+
+        let near_lo = self.c(NEAR_ONE_LO);
+        let near_hi = self.c(NEAR_ONE_HI);
+        let m_lo = self.fcmp(FloatCC::GreaterThanOrEqual, x, near_lo);
+        let m_hi = self.fcmp(FloatCC::LessThan, x, near_hi);
+        let near = self.and(m_lo, m_hi);
+        let close = self.log_f64_glibc_near_one(x, fused);
+        let res = self.sel(near, close, table);
+
+        let inf = self.inf();
+        let m = self.fcmp(FloatCC::Equal, x, inf);
+        let res = self.sel(m, inf, res);
+        let zero = self.c(0.0);
+        let m = self.fcmp(FloatCC::Equal, x, zero);
+        let res = self.sel_c(m, f64::NEG_INFINITY, res);
+        let m = self.fcmp(FloatCC::LessThan, x, zero);
+        let dnan = self.cbits(DEFAULT_NAN_F64);
+        let res = self.sel(m, dnan, res);
+        let m = self.fcmp(FloatCC::Unordered, x, x);
+        let quiet = self.add(x, x);
+        self.sel(m, quiet, res)
+    }
+
+    /// glibc's log for x in [0x1.ep-1, 0x1.109p0): r = x - 1 exactly, log1p(r) =
+    /// r + r^2 (B0 + r B1 + ... + r^10 B10), with r^2 B0 (B0 = -1/2) carried exactly by
+    /// splitting r = rhi + rlo (rhi of 26 bits, so rhi^2 is exact).
+    fn log_f64_glibc_near_one(&mut self, x: Value, fused: bool) -> Value {
+        let one = self.c(1.0);
+        let r = self.sub(x, one);
+        let r2 = self.mul(r, r);
+        let r3 = self.mul(r, r2);
+        let b = crate::defs::log::POLY1.map(|k| self.c(k));
+        // y = r3 (B1 + r B2 + r2 B3 + r3 (B4 + r B5 + r2 B6 + r3 (B7 + r B8 + r2 B9 + r3 B10))).
+        let q1 = self.fmadd(fused, r, b[2], b[1]);
+        let q1 = self.fmadd(fused, r2, b[3], q1);
+        let q2 = self.fmadd(fused, r, b[5], b[4]);
+        let q2 = self.fmadd(fused, r2, b[6], q2);
+        let q3 = self.fmadd(fused, r, b[8], b[7]);
+        let q3 = self.fmadd(fused, r2, b[9], q3);
+        let q3 = self.fmadd(fused, r3, b[10], q3);
+        let p = self.fmadd(fused, q3, r3, q2);
+        let p = self.fmadd(fused, p, r3, q1);
+        // rhi = r + r 2^27 - r 2^27 (the top 26 bits of r), rlo = r - rhi.
+        let s27 = self.c(134_217_728.0);
+        let rhi = if fused {
+            let t = self.b.ins().fma(r, s27, r);
+            let nr = self.neg(r);
+            self.b.ins().fma(nr, s27, t)
+        } else {
+            let w = self.mul(r, s27);
+            let t = self.add(r, w);
+            self.sub(t, w)
+        };
+        let rlo = self.sub(r, rhi);
+        // hi + lo = r + rhi^2 B0 (exact product); lo += B0 rlo (rhi + r), the rest of r^2 B0.
+        let rhi2 = self.mul(rhi, rhi);
+        let (hi, lo) = if fused {
+            let hi = self.b.ins().fma(rhi2, b[0], r);
+            let d = self.sub(r, hi);
+            (hi, self.b.ins().fma(rhi2, b[0], d))
+        } else {
+            let w = self.mul(rhi2, b[0]);
+            let hi = self.add(r, w);
+            let d = self.sub(r, hi);
+            (hi, self.add(d, w))
+        };
+        let brlo = self.mul(b[0], rlo);
+        let rr = self.add(r, rhi);
+        let lo = self.fmadd(fused, brlo, rr, lo);
+        let y = self.fmadd(fused, p, r3, lo);
+        self.add(hi, y)
+    }
+
+    /// `[table[row][0], table[row][1]]` per lane, for rows below the table's length.
+    fn table_rows(&mut self, table: &'static [[f64; 2]], row: Value) -> [Value; 2] {
+        let base = self.b.ins().iconst(I64, table.as_ptr() as i64);
+        // The rows are in bounds (the caller masks `row` to the table's length) and the table
+        // is a `static`, alive and unchanging for as long as any compiled code.
+        let flags = MemFlagsData::trusted().with_readonly();
+        if !self.vec {
+            let off = self.b.ins().ishl_imm_u(row, 4);
+            let a = self.b.ins().iadd(base, off);
+            let first = self.b.ins().load(F64, flags, a, 0);
+            let second = self.b.ins().load(F64, flags, a, 8);
+            return [first, second];
+        }
+        // Each lane's row as one f64x2, then the first and the second columns interleaved.
+        let r0 = self.b.ins().extractlane(row, 0);
+        let r1 = self.b.ins().extractlane(row, 1);
+        let v0 = self.load_row(base, r0);
+        let v1 = self.load_row(base, r1);
+        let first = super::shuffle_f64x2(self.b, v0, v1, [0, 2]);
+        let second = super::shuffle_f64x2(self.b, v0, v1, [1, 3]);
+        [first, second]
+    }
+    fn load_row(&mut self, base: Value, row: Value) -> Value {
+        let off = self.b.ins().ishl_imm_u(row, 4);
+        let a = self.b.ins().iadd(base, off);
+        self.b
+            .ins()
+            .load(F64X2, MemFlagsData::trusted().with_readonly(), a, 0)
+    }
+
+    /// a * b + c, fused when `fused` (only ever true with FMA).
+    fn fmadd(&mut self, fused: bool, a: Value, b: Value, c: Value) -> Value {
+        if fused {
+            self.b.ins().fma(a, b, c)
+        } else {
+            let p = self.mul(a, b);
+            self.add(p, c)
+        }
+    }
+
     /// x < 0 or NaN -> NaN, x == 0 -> -inf, x == inf -> inf.
     pub(super) fn log_specials(&mut self, x: Value, r: Value) -> Value {
         let zero = self.c(0.0);

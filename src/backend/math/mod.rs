@@ -21,13 +21,13 @@
 //! | function | method | max error measured (f32 / f64) |
 //! |---|---|---|
 //! | exp | n = round(x log2 e), 2-part ln2; cephes degree-6 (f32), fdlibm rational (f64); 2^n in two halves so subnormal and overflowing results round once | 1 / 1 ulp |
-//! | log | m in [sqrt(1/2), sqrt(2)) by integer ops, subnormals prescaled; cephes (f32), fdlibm (f64) | 1 / 1 |
+//! | log | f32: m in [sqrt(1/2), sqrt(2)) by integer ops, subnormals prescaled, cephes; f64: glibc's algorithm and data (`defs::log`: 128-entry table, order-6 polynomial, order-12 near 1), bit-identical to glibc's `log` | 1 / 0 (equals libm) |
 //! | log1p | log(u) + c/u with u = fl(1+x) and c its exact rounding error (TwoSum) | 1 / 1 |
 //! | expm1 | 2^n p + (2^n - 1), p = Taylor expm1 on the reduced argument; built from 2^(n-1) so the top binade does not overflow | 1 / 2 |
 //! | tanh | f32: s = tanh(x/2) as a 5/2 rational in x^2 (tools/fit_tanh.py), then 2s/(1+s^2) with one division; f64: t = expm1(2\|x\|); t/(t+2) below 0.55, 1 - 2/(t+2) above; sign copied | 3 / 4 (2.45 true) |
 //! | logistic | e = exp(-\|x\|); 1/(1+e) or e/(1+e): no cancellation, tiny results are e | 2 / 3 (1.75 true) |
 //! | sin, cos | q = round(x 2/pi), Cody-Waite pi/2 (3 parts with FMA; 7 (f32) / 5 (f64) without), cephes (f32) / fdlibm (f64) kernels, quadrant from q's low bits | 2 (3 no FMA) / 1 (2 no FMA) for \|x\| <= 1e5 |
-//! | erf_inv | Giles: f32 exactly XLA's ErfInv32; f64 three ranges with w in double-double | 4 for \|x\| <= 0.9, 64 near 1 / 3.8 |
+//! | erf_inv | Giles: f32 exactly XLA's ErfInv32; f64 three ranges, w from an exact (1-x)(1+x), unfused: `defs::erf_inv::erf_inv_f64` emitted op for op (eager's bits) | 4 for \|x\| <= 0.9, 64 near 1 / 3.1 |
 //! | pow | exp(y log\|x\|): f32 through f64; f64 with log\|x\| and y log\|x\| in double-double; C99 special cases | 1 / 1 |
 //!
 //! The errors are against Rust's f64 functions (libm; for f64 results their own error of up to
@@ -151,6 +151,17 @@ pub fn emit_pow(b: &mut FunctionBuilder, x: Value, y: Value, ty: Type, fma: bool
 fn swap_halves(b: &mut FunctionBuilder, x: Value) -> Value {
     let mask: Vec<u8> = (8..16).chain(0..8).collect();
     shuffle_f32x4(b, x, x, mask)
+}
+
+/// `[x[lanes[0]], x_or_y[lanes[1]]]` of two f64x2 (lanes 0-1 are x's, 2-3 y's).
+fn shuffle_f64x2(b: &mut FunctionBuilder, x: Value, y: Value, lanes: [u8; 2]) -> Value {
+    let le = MemFlagsData::new().with_endianness(Endianness::Little);
+    let xb = b.ins().bitcast(I8X16, le, x);
+    let yb = b.ins().bitcast(I8X16, le, y);
+    let mask: Vec<u8> = lanes.iter().flat_map(|&l| l * 8..l * 8 + 8).collect();
+    let imm = b.func.dfg.immediates.push(ConstantData::from(mask));
+    let r = b.ins().shuffle(xb, yb, imm);
+    b.ins().bitcast(F64X2, le, r)
 }
 
 fn shuffle_f32x4(b: &mut FunctionBuilder, x: Value, y: Value, mask: Vec<u8>) -> Value {

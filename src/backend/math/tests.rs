@@ -781,6 +781,185 @@ accuracy_tests! {
     f64_erf_inv => check_f64(MathFn::ErfInv);
 }
 
+// ---- f64 log: glibc's, bit for bit -------------------------------------------------------
+
+/// Inputs for the bit-for-bit f64 log check: every special class (signed zeros, infinities,
+/// quiet and signalling NaNs of both signs with payloads, negatives, subnormals, the normal
+/// limits), both sides of every table row boundary and of the near-1 bounds in several
+/// binades (subnormal ones included), 1 +- k ulp for k < 20,000, random values near 1, and
+/// `n` random bit patterns: half over all 2^64 patterns, half positive with a uniform
+/// exponent.
+fn log_f64_inputs(n: usize) -> Vec<f64> {
+    use crate::defs::log::{NEAR_ONE_HI, NEAR_ONE_LO, OFF, TABLE_BITS};
+    let mut xs: Vec<f64> = [
+        0x0000_0000_0000_0000u64, // +0
+        0x8000_0000_0000_0000,    // -0
+        0x7ff0_0000_0000_0000,    // inf
+        0xfff0_0000_0000_0000,    // -inf
+        0x7ff8_0000_0000_0000,    // NaN
+        0xfff8_0000_0000_0000,    // -NaN
+        0x7ff0_0000_0000_0001,    // signalling NaN
+        0xfff4_dead_beef_0001,    // negative signalling NaN with a payload
+        0x7ffc_0123_4567_89ab,    // quiet NaN with a payload
+        0x0000_0000_0000_0001,    // smallest subnormal
+        0x000f_ffff_ffff_ffff,    // largest subnormal
+        0x0010_0000_0000_0000,    // smallest normal
+        0x7fef_ffff_ffff_ffff,    // largest finite
+        0x8000_0000_0000_0001,
+        0x8010_0000_0000_0000,
+        0xbff0_0000_0000_0000, // -1
+    ]
+    .iter()
+    .map(|&b| f64::from_bits(b))
+    .collect();
+    let near = |x: f64, k: i64| f64::from_bits((x.to_bits() as i64 + k) as u64);
+    for b in [NEAR_ONE_LO, NEAR_ONE_HI] {
+        xs.extend((-3..=3).map(|k| near(b, k)));
+    }
+    for k in 0..20_000 {
+        xs.push(near(1.0, k));
+        xs.push(near(1.0, -k));
+    }
+    // Row boundaries: z's bits OFF + i 2^45, in the binades of 2^e for these e, and in
+    // subnormals (whose bits are z's shifted right).
+    for e in [-1022i64, -700, -60, -1, 0, 1, 60, 700, 1023] {
+        for i in 0..(1u64 << TABLE_BITS) {
+            let zb = OFF + (i << (52 - TABLE_BITS));
+            let b = (zb as i64 + (e << 52)) as u64;
+            if (0x0010_0000_0000_0000..0x7ff0_0000_0000_0000).contains(&b) {
+                xs.extend((-2..=2).map(|k| near(f64::from_bits(b), k)));
+            }
+        }
+    }
+    for shift in [1u32, 7, 20, 40, 51] {
+        for i in 0..(1u64 << TABLE_BITS) {
+            let m = (OFF + (i << (52 - TABLE_BITS))) & ((1 << 52) - 1) | 1 << 52;
+            xs.extend((-2i64..=2).map(|k| f64::from_bits(((m >> shift) as i64 + k) as u64)));
+        }
+    }
+    let mut rng = Rng(0x106_f64);
+    for _ in 0..n / 20 {
+        xs.push(rng.range(0.9, 1.1));
+    }
+    for i in 0..n {
+        xs.push(if i % 2 == 0 {
+            f64::from_bits(rng.next())
+        } else {
+            let e = rng.next() % 2047;
+            f64::from_bits(e << 52 | rng.next() >> 12)
+        });
+    }
+    xs
+}
+
+/// The compiled f64 log (FMA setting `fma`), vector and scalar paths, gives `f64::ln`'s bits
+/// on `log_f64_inputs`; a failure shows the first 5 lanes that differ.
+fn assert_log_f64_is_libm(fma: bool) {
+    let xs = log_f64_inputs(n_random());
+    for vector in [true, false] {
+        let got = compile(Op::F(MathFn::Log), F64X2, fma, vector, 1).run1(&xs);
+        let bad: Vec<usize> = (0..xs.len())
+            .filter(|&i| got[i].to_bits() != xs[i].ln().to_bits())
+            .collect();
+        let shown: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|&i| {
+                let (x, y, want) = (xs[i], got[i], xs[i].ln());
+                format!(
+                    "log({x:e} = {:#x}) = {:#x}, libm {:#x}",
+                    x.to_bits(),
+                    y.to_bits(),
+                    want.to_bits()
+                )
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{} of {} differ (fma {fma}, vector {vector}):\n{}",
+            bad.len(),
+            xs.len(),
+            shown.join("\n")
+        );
+    }
+}
+
+/// The compiled f64 log, vector and scalar paths, equals `f64::ln` (glibc's `log`) bit for
+/// bit, NaN payloads and signs included, with the FMA setting the backend uses on this
+/// machine (`glibc_log_fused` then picks the glibc build this machine runs).
+#[test]
+fn f64_log_is_libm_bit_for_bit() {
+    assert_log_f64_is_libm(host_fma());
+}
+
+/// The compiled f64 erf_inv, vector and scalar paths, gives the bits of the shared definition
+/// that eager code calls (`defs::erf_inv::erf_inv_f64`), NaN for NaN, with the backend's FMA
+/// setting (the one under which the compiled f64 log is this machine's libm `log`).
+#[test]
+fn f64_erf_inv_is_the_eager_definition_bit_for_bit() {
+    let mut xs = inputs64(MathFn::ErfInv, n_random(), 0xe1f);
+    xs.extend([
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        1.5,
+        -2.0,
+        f64::INFINITY,
+        f64::NAN,
+        1e-300,
+        5e-324,
+    ]);
+    xs.extend((1..60).map(|k| 1.0 - 2f64.powi(-k)));
+    let want: Vec<f64> = xs.iter().map(|&x| erf_inv::erf_inv_f64(x)).collect();
+    for vector in [true, false] {
+        let got = compile(Op::F(MathFn::ErfInv), F64X2, host_fma(), vector, 1).run1(&xs);
+        let bad: Vec<String> = (0..xs.len())
+            .filter(|&i| got[i].to_bits() != want[i].to_bits())
+            .take(5)
+            .map(|i| format!("x = {:e}: {:e} vs {:e}", xs[i], got[i], want[i]))
+            .collect();
+        assert!(bad.is_empty(), "vector {vector}:\n{}", bad.join("\n"));
+    }
+}
+
+/// The unfused f64 log equals glibc's non-FMA `log`: this test runs itself again in a child
+/// process with glibc told to ignore FMA and AVX2 (`GLIBC_TUNABLES`), where `f64::ln` is
+/// glibc's SSE2 build, and compares the kernel compiled without FMA to it there.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+fn f64_log_without_fma_is_libm_without_fma_bit_for_bit() {
+    const CHILD: &str = "CRANAX_LOG_UNFUSED_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        // glibc's two builds differ at this input (found by comparing them); the unfused one
+        // must be the one running, or the comparison below would prove nothing.
+        let x = std::hint::black_box(f64::from_bits(0x3fec_e6c7_37d2_f423));
+        assert_eq!(
+            x.ln().to_bits(),
+            0xbfba_1265_3434_caf2,
+            "glibc still runs its FMA log"
+        );
+        assert_log_f64_is_libm(false);
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "backend::math::tests::f64_log_without_fma_is_libm_without_fma_bit_for_bit",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "child run failed:\n{text}"
+    );
+}
+
 // ---- pow -------------------------------------------------------------------------------
 
 /// (x, y) pairs: x over all magnitudes with y scaled so |y log2 x| spans the finite range
