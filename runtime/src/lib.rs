@@ -3,6 +3,7 @@
 //! by absolute address; the backend has already checked every shape and pointer it passes.
 
 pub mod linalg;
+pub mod special;
 
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.
 /// Panics if a slice is shorter than its shape says (so it can never read out of bounds).
