@@ -225,21 +225,21 @@ macro_rules! unary_table {
                 jvp(g, x, _ans) => Some(lax::mul(g, &lax::sinh(x)?)?),
             }
             Asinh = "asinh", Floating, Expensive, vectorizes: always, lower: math::Asinh {
-                eval(d) => floats_in_f64(d, f64::asinh),
+                eval(d) => floats_in_f64(d, libm::asinh),
                 jvp(g, x, _ans) => Some(lax::mul(
                     g,
                     &lax::rsqrt(&lax::add(&lax::square(x)?, &scalar_like(x, 1.0))?)?,
                 )?),
             }
             Acosh = "acosh", Floating, Expensive, vectorizes: always, lower: math::Acosh {
-                eval(d) => floats_in_f64(d, f64::acosh),
+                eval(d) => floats_in_f64(d, libm::acosh),
                 jvp(g, x, _ans) => Some(lax::mul(
                     g,
                     &lax::rsqrt(&lax::sub(&lax::square(x)?, &scalar_like(x, 1.0))?)?,
                 )?),
             }
             Atanh = "atanh", Floating, Expensive, vectorizes: always, lower: math::Atanh {
-                eval(d) => floats_in_f64(d, f64::atanh),
+                eval(d) => floats_in_f64(d, libm::atanh),
                 jvp(g, x, _ans) => Some(lax::mul(
                     &lax::integer_pow(&lax::add(&scalar_like(x, 1.0), x)?, -1)?,
                     &lax::div(g, &lax::sub(&scalar_like(x, 1.0), x)?)?,
