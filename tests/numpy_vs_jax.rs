@@ -218,7 +218,8 @@ fn ulps(a: f64, b: f64, f32s: bool) -> u64 {
 }
 
 /// The worst element of `got` against `want` under `tol`: (its ulp distance, its index, all
-/// within tolerance?). NaN matches NaN; a shape, dtype or NaN mismatch is `u64::MAX` ulps.
+/// within tolerance?). NaN matches NaN; a shape, dtype or NaN mismatch is `u64::MAX` ulps;
+/// zeros of opposite sign are 1 ulp apart.
 /// Where JAX's result is 0 and cranax's is subnormal, it is XLA flushing subnormals (its CPU
 /// code runs with FTZ), and counts as a match.
 fn distance(got: &Array, want: &Array, tol: &Tol) -> (u64, usize, bool) {
@@ -243,7 +244,9 @@ fn distance(got: &Array, want: &Array, tol: &Tol) -> (u64, usize, bool) {
             let same = g[i].is_nan() && w[i].is_nan();
             (if same { 0 } else { u64::MAX }, same)
         } else if got.dtype().is_float() {
-            let d = ulps(g[i], w[i], f32s);
+            // +0 and -0 count as one ulp apart, so bit-for-bit cases check the sign of zero.
+            let signed_zeros = g[i] == 0.0 && w[i] == 0.0 && g[i].is_sign_negative() != w[i].is_sign_negative();
+            let d = if signed_zeros { 1 } else { ulps(g[i], w[i], f32s) };
             let flushed = w[i] == 0.0 && g[i].abs() < tiny;
             (d, d <= ulp_tol || (g[i] - w[i]).abs() <= atol || flushed)
         } else if g[i] == w[i] {

@@ -13,8 +13,9 @@
 //!   `ln x - 1/(2x) - sum B_2k / (2k x^2k)` (8 terms); near the positive root x0 = 1.46163...
 //!   (|x - x0| <= 0.25), where those cancel, a Taylor series about x0 (coefficients from mpmath:
 //!   tools/digamma_root_series.py). Poles (0, negative integers) give NaN, as XLA's.
-//!   Within ~2 ulp for x > 0 (tests/math_reference.rs); for x < 0 the reflection cancels near
-//!   the negative zeros (relative error there grows as the value nears 0).
+//!   Within 15 ulp for x > 0 (tests/math_reference.rs: the recurrence cancels by up to ~7x
+//!   just outside the root's window, near x = 1.1); for x < 0 the reflection cancels near the
+//!   negative zeros (relative error there grows as the value nears 0).
 //! * `polygamma(n, x)` for integer n >= 1: `(-1)^(n+1) n! zeta(n + 1, x)`, Hurwitz zeta by
 //!   the recurrence to x >= 16 then Euler-Maclaurin (8 Bernoulli terms); n = 0 is digamma,
 //!   a non-integer or negative n is NaN (as JAX's).

@@ -438,13 +438,17 @@ impl Em<'_, '_> {
     }
 
     /// round(x) with halfway cases away from zero: t = trunc(x), plus trunc(2 (x - t)) (both
-    /// steps exact); |x| >= 2^p is already an integer (and inf, NaN pass through).
+    /// steps exact), with x's sign; |x| >= 2^p is already an integer (and inf, NaN pass
+    /// through).
     pub(super) fn round_away(&mut self, x: Value) -> Value {
         let t = self.b.ins().trunc(x);
         let d = self.sub(x, t);
         let d2 = self.add(d, d);
         let adj = self.b.ins().trunc(d2);
         let r = self.add(t, adj);
+        // The sign of x (t + adj is +0 for x = -0: -0 + +0).
+        let r = self.abs(r);
+        let r = self.with_sign_of(r, x);
         let a = self.abs(x);
         let lim = self.c(if self.wide { 2f64.powi(52) } else { 2f64.powi(23) });
         let fractional = self.fcmp(FloatCC::LessThan, a, lim);
