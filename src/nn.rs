@@ -60,7 +60,10 @@ pub fn gelu(x: impl AsArray, approximate: bool) -> Array {
         jnp::astype(&x, DType::F32)
     };
     if approximate {
-        let k = lax::scalar_of(&x.aval().clone().weak(false), (2.0 / std::f64::consts::PI).sqrt());
+        let k = lax::scalar_of(
+            &x.aval().clone().weak(false),
+            (2.0 / std::f64::consts::PI).sqrt(),
+        );
         let inner = jnp::add(&x, jnp::multiply(0.044715f64, jnp::power(&x, 3i32)));
         let cdf = jnp::multiply(0.5f64, jnp::add(1.0f64, jnp::tanh(jnp::multiply(k, inner))));
         jnp::multiply(&x, cdf)

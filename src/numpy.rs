@@ -401,7 +401,10 @@ pub fn divmod(a: impl AsArray, b: impl AsArray) -> (Array, Array) {
 
 /// A bool array of `x`'s shape, all `v` (the float predicates on integers).
 fn all_bool(x: &Array, v: bool) -> Result<Array> {
-    lax::full(&crate::core::aval::Aval::new(x.shape().to_vec(), DType::Bool), v as u8 as f64)
+    lax::full(
+        &crate::core::aval::Aval::new(x.shape().to_vec(), DType::Bool),
+        v as u8 as f64,
+    )
 }
 
 /// `x != x`.
@@ -487,7 +490,11 @@ pub fn nan_to_num(x: impl AsArray, nan: f64, posinf: Option<f64>, neginf: Option
         let c = |v: f64| Array::from_scalar(Scalar::from_f64(v, x.dtype()));
         let out = lax::select(&lax::ne(&x, &x)?, &full_of(&x, nan)?, &x)?;
         let is = |a: &Array, v: f64| lax::eq(a, &c(v));
-        let out = lax::select(&is(&out, f64::INFINITY)?, &full_of(&x, posinf.unwrap_or(max))?, &out)?;
+        let out = lax::select(
+            &is(&out, f64::INFINITY)?,
+            &full_of(&x, posinf.unwrap_or(max))?,
+            &out,
+        )?;
         let out = lax::select(
             &is(&out, f64::NEG_INFINITY)?,
             &full_of(&x, neginf.unwrap_or(-max))?,
@@ -504,27 +511,33 @@ fn full_of(like: &Array, v: f64) -> Result<Array> {
 
 /// `log2(x) = log(x) / log(2)`.
 pub fn log2(x: impl AsArray) -> Array {
-    or_raise(to_float(&operand(x)).and_then(|x| {
-        lax::div(&lax::log(&x)?, &lax::log(&lax::scalar_like(&x, 2.0))?)
-    }))
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::div(&lax::log(&x)?, &lax::log(&lax::scalar_like(&x, 2.0))?)),
+    )
 }
 /// `log10(x) = log(x) log10(e)`.
 pub fn log10(x: impl AsArray) -> Array {
     or_raise(to_float(&operand(x)).and_then(|x| {
-        lax::mul(&lax::log(&x)?, &lax::scalar_like(&x, std::f64::consts::LOG10_E))
+        lax::mul(
+            &lax::log(&x)?,
+            &lax::scalar_like(&x, std::f64::consts::LOG10_E),
+        )
     }))
 }
 /// Degrees to radians.
 pub fn deg2rad(x: impl AsArray) -> Array {
-    or_raise(to_float(&operand(x)).and_then(|x| {
-        lax::mul(&x, &lax::scalar_like(&x, std::f64::consts::PI / 180.0))
-    }))
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::mul(&x, &lax::scalar_like(&x, std::f64::consts::PI / 180.0))),
+    )
 }
 /// Radians to degrees.
 pub fn rad2deg(x: impl AsArray) -> Array {
-    or_raise(to_float(&operand(x)).and_then(|x| {
-        lax::mul(&x, &lax::scalar_like(&x, 180.0 / std::f64::consts::PI))
-    }))
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::mul(&x, &lax::scalar_like(&x, 180.0 / std::f64::consts::PI))),
+    )
 }
 /// `jnp.radians`: `deg2rad`.
 pub fn radians(x: impl AsArray) -> Array {
@@ -558,7 +571,10 @@ pub fn hypot(a: impl AsArray, b: impl AsArray) -> Array {
         let hi0 = lax::eq(&hi, &lax::scalar_like(&hi, 0.0))?;
         let safe = lax::select(&hi0, &full_of(&hi, 1.0)?, &hi)?;
         let ratio = lax::square(&lax::div(&lo, &safe)?)?;
-        let r = lax::mul(&hi, &lax::sqrt(&lax::add(&lax::scalar_like(&ratio, 1.0), &ratio)?)?)?;
+        let r = lax::mul(
+            &hi,
+            &lax::sqrt(&lax::add(&lax::scalar_like(&ratio, 1.0), &ratio)?)?,
+        )?;
         let r = lax::select(&hi0, &hi, &r)?;
         lax::select(&any_inf, &full_of(&r, f64::INFINITY)?, &r)
     })
@@ -570,7 +586,10 @@ fn logaddexp_primal(x: &Array, y: &Array) -> Result<Array> {
     lax::select(
         &lax::ne(&delta, &delta)?,
         &lax::add(x, y)?,
-        &lax::add(&amax, &lax::log1p(&lax::exp(&lax::neg(&lax::abs(&delta)?)?)?)?)?,
+        &lax::add(
+            &amax,
+            &lax::log1p(&lax::exp(&lax::neg(&lax::abs(&delta)?)?)?)?,
+        )?,
     )
 }
 
@@ -645,7 +664,6 @@ pub fn right_shift(a: impl AsArray, b: impl AsArray) -> Array {
         }
     })
 }
-
 
 pub fn negative(x: impl AsArray) -> Array {
     or_raise(lax::neg(&operand(x)))

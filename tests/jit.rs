@@ -305,9 +305,7 @@ fn unary_tol(op: &prims::UnaryOp) -> Tol {
         // Eager: the platform's f64 functions (glibc, musl for the inverse hyperbolics),
         // f32 through f64; compiled: backend::math::elementary's f64 algorithms, f32 through
         // f64. Each within 2 ulp of mpmath (tests/math_reference.rs), so within 4 of each other.
-        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Cbrt | Exp2 => {
-            Tol::Ulp(4)
-        }
+        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Cbrt | Exp2 => Tol::Ulp(4),
         _ => Tol::Exact,
     }
 }
@@ -358,10 +356,41 @@ fn unary_float_ops_at_every_size() {
 #[test]
 fn rounding_ties_and_signed_zeros() {
     let x = [
-        0.5, 1.5, 2.5, -0.5, -2.5, 0.499_999_97, -0.3, -0.0, 8_388_607.5, 1e30,
+        0.5,
+        1.5,
+        2.5,
+        -0.5,
+        -2.5,
+        0.499_999_97,
+        -0.3,
+        -0.0,
+        8_388_607.5,
+        1e30,
     ];
-    let even = [0.0, 2.0, 2.0, -0.0, -2.0, 0.0, -0.0, -0.0, 8_388_608.0, 1e30];
-    let away = [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, -0.0, -0.0, 8_388_608.0, 1e30];
+    let even = [
+        0.0,
+        2.0,
+        2.0,
+        -0.0,
+        -2.0,
+        0.0,
+        -0.0,
+        -0.0,
+        8_388_608.0,
+        1e30,
+    ];
+    let away = [
+        1.0,
+        2.0,
+        3.0,
+        -1.0,
+        -3.0,
+        0.0,
+        -0.0,
+        -0.0,
+        8_388_608.0,
+        1e30,
+    ];
     for dt in FLOATS {
         for n in [x.len(), 3 * x.len() + 1] {
             let xs: Vec<f64> = (0..n).map(|i| x[i % x.len()]).collect();
@@ -371,7 +400,12 @@ fn rounding_ties_and_signed_zeros() {
                 (RoundingMethod::AwayFromZero, away),
             ] {
                 let f = move |a: &[Array]| one(lax::round(&a[0], method));
-                check(&format!("round {method:?} {dt}[{n}]"), &f, &[input.clone()], Tol::Exact);
+                check(
+                    &format!("round {method:?} {dt}[{n}]"),
+                    &f,
+                    &[input.clone()],
+                    Tol::Exact,
+                );
                 let got = jit(move |a: &Array| lax::round(a, method).unwrap())
                     .call((input.clone(),))
                     .unwrap()
@@ -379,7 +413,11 @@ fn rounding_ties_and_signed_zeros() {
                     .unwrap();
                 for (i, g) in got.iter().enumerate() {
                     let w = want[i % x.len()] as f32 as f64;
-                    let w = if dt == DType::F32 { w } else { want[i % x.len()] };
+                    let w = if dt == DType::F32 {
+                        w
+                    } else {
+                        want[i % x.len()]
+                    };
                     assert!(
                         g.to_bits() == w.to_bits(),
                         "round {method:?} {dt} of {}: {g} want {w}",
@@ -531,7 +569,10 @@ fn integer_division_and_shift_edge_cases() {
     let r = jit(|a: &Array, b: &Array| lax::rem(a, b).unwrap())
         .call((x.clone(), y.clone()))
         .unwrap();
-    assert_eq!(r.to_vec::<i32>().unwrap(), vec![1, -1, 0, i32::MIN, 5, 0, -1, 0]);
+    assert_eq!(
+        r.to_vec::<i32>().unwrap(),
+        vec![1, -1, 0, i32::MIN, 5, 0, -1, 0]
+    );
     // Arithmetic shifts by 32 or more fill with the sign (uniform amounts vectorise).
     for amount in [0, 1, 31, 32, 40, -1] {
         let s = Array::scalar(amount);

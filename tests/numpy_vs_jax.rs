@@ -154,10 +154,11 @@ fn value_tol(name: &str) -> Tol {
             atol: (3e-7, 1e-16),
         },
         "tan" | "arcsin" | "arccos" | "arctan" | "arcsinh" | "arccosh" | "cbrt" | "log2"
-        | "log10" | "erf" | "erfinv" | "expit" | "silu" | "elu" | "sigmoid"
-        | "log_sigmoid" | "logit" | "arctan2" | "hypot" | "xlogy" | "xlog1py" | "softmax"
-        | "softmax_axis0" | "log_softmax" | "logsumexp" | "logsumexp_all"
-        | "logsumexp_keepdims" | "standardize" => t(2, 2),
+        | "log10" | "erf" | "erfinv" | "expit" | "silu" | "elu" | "sigmoid" | "log_sigmoid"
+        | "logit" | "arctan2" | "hypot" | "xlogy" | "xlog1py" | "softmax" | "softmax_axis0"
+        | "log_softmax" | "logsumexp" | "logsumexp_all" | "logsumexp_keepdims" | "standardize" => {
+            t(2, 2)
+        }
         _ => t(0, 0),
     }
 }
@@ -209,7 +210,11 @@ fn ulps(a: f64, b: f64, f32s: bool) -> u64 {
             x.to_bits() as i64 as i128
         };
         if i < 0 {
-            (if f32s { i32::MIN as i128 } else { i64::MIN as i128 }) - i
+            (if f32s {
+                i32::MIN as i128
+            } else {
+                i64::MIN as i128
+            }) - i
         } else {
             i
         }
@@ -245,8 +250,13 @@ fn distance(got: &Array, want: &Array, tol: &Tol) -> (u64, usize, bool) {
             (if same { 0 } else { u64::MAX }, same)
         } else if got.dtype().is_float() {
             // +0 and -0 count as one ulp apart, so bit-for-bit cases check the sign of zero.
-            let signed_zeros = g[i] == 0.0 && w[i] == 0.0 && g[i].is_sign_negative() != w[i].is_sign_negative();
-            let d = if signed_zeros { 1 } else { ulps(g[i], w[i], f32s) };
+            let signed_zeros =
+                g[i] == 0.0 && w[i] == 0.0 && g[i].is_sign_negative() != w[i].is_sign_negative();
+            let d = if signed_zeros {
+                1
+            } else {
+                ulps(g[i], w[i], f32s)
+            };
             let flushed = w[i] == 0.0 && g[i].abs() < tiny;
             (d, d <= ulp_tol || (g[i] - w[i]).abs() <= atol || flushed)
         } else if g[i] == w[i] {
@@ -306,7 +316,11 @@ fn grads(name: &str, args: &[Array], under_jit: bool) -> Vec<Array> {
         let f = binary(name).unwrap();
         let g = vmap(grad(move |n: &Array, x: &Array| f(n, x)).argnums(ARG1));
         let args = (args[0].clone(), args[1].clone());
-        let dx = if under_jit { jit(g).call(args) } else { g.call(args) };
+        let dx = if under_jit {
+            jit(g).call(args)
+        } else {
+            g.call(args)
+        };
         return vec![jnp::zeros_like(&args_zero(&dx)), dx.unwrap()];
     }
     if let Some(f) = binary(name) {
@@ -330,11 +344,7 @@ fn grads(name: &str, args: &[Array], under_jit: bool) -> Vec<Array> {
             | "standardize"
     );
     let d = if along_axis {
-        let w = Array::from_vec(
-            vec![0.7, -0.2, 1.1, 0.4, 0.3, 0.9, -1.5, 2.0],
-            &[2, 4],
-        )
-        .unwrap();
+        let w = Array::from_vec(vec![0.7, -0.2, 1.1, 0.4, 0.3, 0.9, -1.5, 2.0], &[2, 4]).unwrap();
         let w = jnp::astype(&w, args[0].dtype());
         let loss = move |x: &Array| {
             let y = f(x);
@@ -370,14 +380,18 @@ fn polygamma_rejects_a_gradient_in_n() {
     let e = grad(f)
         .call((Array::scalar(1.0f64), Array::scalar(2.0f64)))
         .unwrap_err();
-    assert!(e.to_string().contains("polygamma gradient with respect to m is not supported"));
+    assert!(e
+        .to_string()
+        .contains("polygamma gradient with respect to m is not supported"));
 }
 
 #[test]
 fn nextafter_has_no_derivative() {
     let f = |x: &Array| jnp::nextafter(x, 1.0f64);
     let e = grad(f).call((Array::scalar(0.5f64),)).unwrap_err();
-    assert!(e.to_string().contains("Differentiation rule for 'nextafter' not implemented"));
+    assert!(e
+        .to_string()
+        .contains("Differentiation rule for 'nextafter' not implemented"));
 }
 
 #[test]
@@ -415,7 +429,12 @@ fn every_function_matches_jax_eager_and_jit_values_and_grads() {
         }
         if let Some(gargs) = case.get("grad_args") {
             let gargs: Vec<Array> = gargs.as_array().unwrap().iter().map(array).collect();
-            let wants: Vec<Array> = case["grads"].as_array().unwrap().iter().map(array).collect();
+            let wants: Vec<Array> = case["grads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(array)
+                .collect();
             let gtol = if f32s { GRAD_RTOL.0 } else { GRAD_RTOL.1 };
             for under_jit in [false, true] {
                 let got = grads(name, &gargs, under_jit);
@@ -441,4 +460,52 @@ fn every_function_matches_jax_eager_and_jit_values_and_grads() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The new primitives print as JAX 0.10.2 prints them (strings from `jax.make_jaxpr`; literals
+/// without JAX's `:f32[]` suffix, as cranax's printer writes every literal: docs/JAXPR.md).
+#[test]
+fn jaxprs_print_as_jax() {
+    use cranax::make_jaxpr;
+    let x = Array::scalar(1.5f32);
+    let cases: [(&str, String); 5] = [
+        (
+            "{ lambda ; a:f32[]. let b:f32[] = round[rounding_method=0] a in (b,) }",
+            make_jaxpr(|x: &Array| ok(lax::round(x, RoundingMethod::AwayFromZero)))
+                .call((x.clone(),))
+                .unwrap()
+                .to_string(),
+        ),
+        (
+            "{ lambda ; a:f32[]. let b:bool[] = is_finite a in (b,) }",
+            make_jaxpr(|x: &Array| jnp::isfinite(x))
+                .call((x.clone(),))
+                .unwrap()
+                .to_string(),
+        ),
+        (
+            "{ lambda ; a:f32[] b:f32[]. let c:f32[] = atan2 a b in (c,) }",
+            make_jaxpr(|x: &Array, y: &Array| jnp::arctan2(x, y))
+                .call((x.clone(), x.clone()))
+                .unwrap()
+                .to_string(),
+        ),
+        (
+            "{ lambda ; a:i32[]. let\n    b:f32[] = convert_element_type[new_dtype=float32 weak_type=False] a\n    c:f32[] = cbrt b\n  in (c,) }",
+            make_jaxpr(|x: &Array| jnp::cbrt(x))
+                .call((Array::scalar(5i32),))
+                .unwrap()
+                .to_string(),
+        ),
+        (
+            "{ lambda ; a:f32[]. let\n    _:f32[] = digamma a\n    b:f32[] = polygamma 1.0 a\n    c:f32[] = mul 1.0 b\n  in (c,) }",
+            make_jaxpr(grad(|x: &Array| sp::digamma(x)))
+                .call((x.clone(),))
+                .unwrap()
+                .to_string(),
+        ),
+    ];
+    for (want, got) in cases {
+        assert_eq!(got, want);
+    }
 }

@@ -28,8 +28,8 @@ use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
-use cranax_runtime::special;
 use crate::lax::{self, scalar_like, unbroadcast};
+use cranax_runtime::special;
 use std::cmp::Ordering::{self, Equal, Greater, Less};
 
 /// The table: one row per elementwise binary primitive (see the module doc for the columns).

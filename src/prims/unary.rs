@@ -28,10 +28,10 @@ use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::defs::erf_inv;
-use cranax_runtime::special;
 use crate::dtype::DType;
 use crate::ir::pretty::Param;
 use crate::lax::{self, scalar_like};
+use cranax_runtime::special;
 
 /// The table: one row per elementwise unary primitive (see the module doc for the columns).
 /// `$then` is the macro that turns the rows into code: `define_unary_ops` below, and

@@ -102,12 +102,17 @@ pub fn xlog1py(x: impl AsArray, y: impl AsArray) -> Array {
 /// `log(x / (1 - x))`, with JAX's JVP `g / (x (1 - x))`.
 pub fn logit(x: impl AsArray) -> Array {
     fn logit(x: &Array) -> Array {
-        or_raise((|| lax::log(&lax::div(x, &lax::sub(&lax::scalar_like(x, 1.0), x)?)?))())
+        or_raise((|| {
+            lax::log(&lax::div(x, &lax::sub(&lax::scalar_like(x, 1.0), x)?)?)
+        })())
     }
     let f = custom_jvp(logit, |p: &[Array], t: &[Array]| {
         let x = &p[0];
         let tangent = or_raise((|| {
-            lax::div(&t[0], &lax::mul(x, &lax::sub(&lax::scalar_like(x, 1.0), x)?)?)
+            lax::div(
+                &t[0],
+                &lax::mul(x, &lax::sub(&lax::scalar_like(x, 1.0), x)?)?,
+            )
         })());
         (vec![logit(x)], vec![tangent])
     });
@@ -125,7 +130,11 @@ pub fn logsumexp(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Arr
             &lax::reduce_max(&a, &dims)?,
         )?;
         let finite = lax::is_finite(&amax)?;
-        let amax = lax::select(&finite, &amax, &lax::zeros(&amax.aval().clone().weak(false))?)?;
+        let amax = lax::select(
+            &finite,
+            &amax,
+            &lax::zeros(&amax.aval().clone().weak(false))?,
+        )?;
         let amax = lax::stop_gradient(&amax)?;
         let kept: Vec<usize> = {
             let mut shape = a.shape().to_vec();
@@ -135,7 +144,10 @@ pub fn logsumexp(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Arr
             shape
         };
         let amax_dims = lax::reshape(&amax, &kept)?;
-        let exp_a = lax::exp(&lax::sub(&a, &lax::broadcast_to_rank(&amax_dims, a.shape())?)?)?;
+        let exp_a = lax::exp(&lax::sub(
+            &a,
+            &lax::broadcast_to_rank(&amax_dims, a.shape())?,
+        )?)?;
         let sumexp = lax::reduce_sum(&exp_a, &dims)?;
         let sumexp = lax::abs(&sumexp)?;
         let out = lax::add(&lax::log(&sumexp)?, &amax)?;

@@ -309,7 +309,7 @@ impl Em<'_, '_> {
         let aa = self.mul(a, a);
         let s = self.add(aa, one);
         let r = self.sqrt(s); // sqrt(a^2 + 1)
-        // a <= 2: log1p(a + a^2 / (1 + sqrt(1 + a^2))).
+                              // a <= 2: log1p(a + a^2 / (1 + sqrt(1 + a^2))).
         let d = self.add(one, r);
         let q = self.div(aa, d);
         let u = self.add(a, q);
@@ -450,7 +450,11 @@ impl Em<'_, '_> {
         let r = self.abs(r);
         let r = self.with_sign_of(r, x);
         let a = self.abs(x);
-        let lim = self.c(if self.wide { 2f64.powi(52) } else { 2f64.powi(23) });
+        let lim = self.c(if self.wide {
+            2f64.powi(52)
+        } else {
+            2f64.powi(23)
+        });
         let fractional = self.fcmp(FloatCC::LessThan, a, lim);
         self.sel(fractional, r, x)
     }

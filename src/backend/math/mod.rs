@@ -58,6 +58,13 @@
 //!   `w = -log((1-x)(1+x))` and the shifted argument carried in extra precision.
 //! * `tanh` is not XLA's 13/6 rational (4.75 ulp), so results can differ from XLA's in the
 //!   last ulps. The f32 half-angle rational is fitted by tools/fit_tanh.py.
+//!
+//! Also here: `elementary.rs` (`tan`, `asin`, `acos`, `atan`, `atan2`, `sinh`, `cosh`, `asinh`,
+//! `acosh`, `atanh`, `cbrt`, `exp2`, round-half-away and `nextafter`: f64 algorithms after
+//! fdlibm, f32 computed in f64 and rounded once; its module doc has methods and errors) and
+//! `runtime_calls.rs`: `erf`, `erfc`, `lgamma`, `digamma`, `polygamma` and float `rem` are
+//! NOT inline polynomials yet but a call per element (lane by lane) to the runtime's scalar
+//! functions (`cranax_runtime::special`), the same code eager evaluation runs.
 
 use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
