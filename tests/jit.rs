@@ -403,7 +403,7 @@ fn rounding_ties_and_signed_zeros() {
                 check(
                     &format!("round {method:?} {dt}[{n}]"),
                     &f,
-                    &[input.clone()],
+                    std::slice::from_ref(&input),
                     Tol::Exact,
                 );
                 let got = jit(move |a: &Array| lax::round(a, method).unwrap())

@@ -36,12 +36,13 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
-/// atan(1/2), atan(1), atan(3/2), atan(inf) in two parts (fdlibm `atanhi`/`atanlo`).
+/// atan(1/2), atan(1), atan(3/2), atan(inf) in two parts (fdlibm `atanhi`/`atanlo`; the
+/// high parts of atan(1) and atan(inf) are pi/4 and pi/2 rounded to f64).
 const ATAN_HI: [f64; 4] = [
     4.63647609000806093515e-01,
-    7.85398163397448278999e-01,
+    std::f64::consts::FRAC_PI_4, // 7.85398163397448278999e-01
     9.82793723247329054082e-01,
-    1.57079632679489655800e+00,
+    std::f64::consts::FRAC_PI_2, // 1.57079632679489655800e+00
 ];
 const ATAN_LO: [f64; 4] = [
     2.26987774529616870924e-17,
@@ -63,8 +64,8 @@ const AT: [f64; 11] = [
     -3.65315727442169155270e-02,
     1.62858201153657823623e-02,
 ];
-/// pi = PI_HI + PI_LO.
-const PI_HI: f64 = 3.1415926535897931160e+00;
+/// pi = PI_HI + PI_LO (PI_HI is pi rounded to f64: 3.1415926535897931160).
+const PI_HI: f64 = std::f64::consts::PI;
 const PI_LO: f64 = 1.2246467991473531772e-16;
 /// ln2 = LN2 + LN2_LO.
 const LN2: f64 = std::f64::consts::LN_2;
