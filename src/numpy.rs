@@ -412,32 +412,29 @@ pub fn isnan(x: impl AsArray) -> Array {
     let x = operand(x);
     or_raise(lax::ne(&x, &x))
 }
-/// `|x| == inf` (false for integers).
-pub fn isinf(x: impl AsArray) -> Array {
+/// A float predicate of `x`; all false for integers and bools.
+fn float_test(x: impl AsArray, pred: impl Fn(&Array) -> Result<Array>) -> Array {
     let x = operand(x);
     or_raise(if x.dtype().is_float() {
-        lax::abs(&x).and_then(|a| lax::eq(&a, &lax::scalar_like(&x, f64::INFINITY)))
+        pred(&x)
     } else {
         all_bool(&x, false)
+    })
+}
+
+/// `|x| == inf` (false for integers).
+pub fn isinf(x: impl AsArray) -> Array {
+    float_test(x, |x| {
+        lax::eq(&lax::abs(x)?, &lax::scalar_like(x, f64::INFINITY))
     })
 }
 /// `x == inf`.
 pub fn isposinf(x: impl AsArray) -> Array {
-    let x = operand(x);
-    or_raise(if x.dtype().is_float() {
-        lax::eq(&x, &lax::scalar_like(&x, f64::INFINITY))
-    } else {
-        all_bool(&x, false)
-    })
+    float_test(x, |x| lax::eq(x, &lax::scalar_like(x, f64::INFINITY)))
 }
 /// `x == -inf`.
 pub fn isneginf(x: impl AsArray) -> Array {
-    let x = operand(x);
-    or_raise(if x.dtype().is_float() {
-        lax::eq(&x, &lax::scalar_like(&x, f64::NEG_INFINITY))
-    } else {
-        all_bool(&x, false)
-    })
+    float_test(x, |x| lax::eq(x, &lax::scalar_like(x, f64::NEG_INFINITY)))
 }
 /// Neither infinite nor NaN (true for integers).
 pub fn isfinite(x: impl AsArray) -> Array {

@@ -183,12 +183,7 @@ fn num(v: &Value) -> f64 {
 }
 
 fn array(v: &Value) -> Array {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
+    let shape = jax_data::shape(v);
     let data: Vec<f64> = v["data"].as_array().unwrap().iter().map(num).collect();
     match v["dtype"].as_str().unwrap() {
         "float64" => Array::from_vec(data, &shape),

@@ -295,13 +295,19 @@ impl Em<'_, '_> {
         self.sel(is_tiny, tiny, r)
     }
 
-    /// log(arg) + (ln2 where `big`): the large-argument forms of asinh and acosh, whose
-    /// argument is x itself beyond 2^28 (where 2x would be the formula's value).
-    fn log_plus_ln2_where(&mut self, arg: Value, big: Value) -> Value {
+    /// asinh's and acosh's forms above a = 2: log(mid_arg), or log(a) + ln2 beyond 2^28 (where
+    /// mid_arg is 2a to working precision, and 2a could overflow); `small` at and below 2.
+    fn above_two_by_log(&mut self, a: Value, mid_arg: Value, small: Value) -> Value {
+        let huge = self.c(2f64.powi(28));
+        let is_huge = self.fcmp(FloatCC::GreaterThan, a, huge);
+        let arg = self.sel(is_huge, a, mid_arg);
         let l = self.log(arg);
         let zero = self.c(0.0);
-        let ln2 = self.sel_c(big, LN2, zero);
-        self.add(l, ln2)
+        let ln2 = self.sel_c(is_huge, LN2, zero);
+        let large = self.add(l, ln2);
+        let two = self.c(2.0);
+        let is_large = self.fcmp(FloatCC::GreaterThan, a, two);
+        self.sel(is_large, large, small)
     }
 
     pub(super) fn asinh_f64(&mut self, x: Value) -> Value {
@@ -320,13 +326,7 @@ impl Em<'_, '_> {
         let inv = self.div(one, ra);
         let two_a = self.add(a, a);
         let mid_arg = self.add(two_a, inv);
-        let huge = self.c(2f64.powi(28));
-        let is_huge = self.fcmp(FloatCC::GreaterThan, a, huge);
-        let arg = self.sel(is_huge, a, mid_arg);
-        let large = self.log_plus_ln2_where(arg, is_huge);
-        let two = self.c(2.0);
-        let is_large = self.fcmp(FloatCC::GreaterThan, a, two);
-        let res = self.sel(is_large, large, small);
+        let res = self.above_two_by_log(a, mid_arg, small);
         self.with_sign_of(res, x)
     }
 
@@ -348,13 +348,7 @@ impl Em<'_, '_> {
         let inv = self.div(one, d);
         let two_x = self.add(x, x);
         let mid_arg = self.sub(two_x, inv);
-        let huge = self.c(2f64.powi(28));
-        let is_huge = self.fcmp(FloatCC::GreaterThan, x, huge);
-        let arg = self.sel(is_huge, x, mid_arg);
-        let large = self.log_plus_ln2_where(arg, is_huge);
-        let two = self.c(2.0);
-        let is_large = self.fcmp(FloatCC::GreaterThan, x, two);
-        let res = self.sel(is_large, large, small);
+        let res = self.above_two_by_log(x, mid_arg, small);
         // Below 1 (and for NaN) the forms are NaN or wrong: NaN.
         let below = self.fcmp(FloatCC::UnorderedOrLessThan, x, one);
         let nan = self.c(f64::NAN);
