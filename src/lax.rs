@@ -6,6 +6,7 @@ use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
+pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;
@@ -19,7 +20,11 @@ macro_rules! unary_fns {
 unary_fns! {
     neg => Neg, exp => Exp, log => Log, log1p => Log1p, expm1 => Expm1, sin => Sin, cos => Cos,
     tanh => Tanh, logistic => Logistic, sqrt => Sqrt, rsqrt => Rsqrt, abs => Abs, sign => Sign,
-    square => Square, erf_inv => ErfInv, not => Not,
+    square => Square, erf_inv => ErfInv, not => Not, floor => Floor, ceil => Ceil,
+    is_finite => IsFinite, exp2 => Exp2, tan => Tan, asin => Asin, acos => Acos, atan => Atan,
+    sinh => Sinh, cosh => Cosh, asinh => Asinh, acosh => Acosh, atanh => Atanh, cbrt => Cbrt,
+    erf => Erf, erfc => Erfc, lgamma => Lgamma, digamma => Digamma,
+    population_count => PopulationCount, clz => Clz,
     /// The identity whose derivative is zero.
     stop_gradient => StopGradient,
 }
@@ -34,7 +39,21 @@ binary_fns! {
     add => Add, add_any => AddAny, sub => Sub, mul => Mul, div => Div, pow => Pow, max => Max,
     min => Min, and => And, or => Or, xor => Xor, shift_left => ShiftLeft,
     shift_right_logical => ShiftRightLogical, eq => Eq, ne => Ne, lt => Lt, le => Le, gt => Gt,
-    ge => Ge,
+    ge => Ge, shift_right_arithmetic => ShiftRightArithmetic, atan2 => Atan2, rem => Rem,
+    nextafter => Nextafter, polygamma => Polygamma,
+}
+
+/// `round(x, rounding_method)`: JAX's `lax.round` (its default is `AwayFromZero`).
+pub fn round(x: &Array, rounding_method: RoundingMethod) -> Result<Array> {
+    bind1(
+        Prim::Unary(UnaryOp::Round { rounding_method }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `1 / x` as JAX writes it, `integer_pow(x, -1)`.
+pub fn reciprocal(x: &Array) -> Result<Array> {
+    integer_pow(x, -1)
 }
 
 /// `x ** y` for a constant integer `y`.

@@ -217,6 +217,449 @@ float_unary! {
     sigmoid => logistic,
     /// The inverse error function.
     erfinv => erf_inv,
+    tan => tan, arcsin => asin, arccos => acos, arctan => atan, sinh => sinh, cosh => cosh,
+    arcsinh => asinh, arccosh => acosh, arctanh => atanh,
+    /// Array-API spellings of `arcsin` ... `arctanh`.
+    asin => asin, acos => acos, atan => atan, asinh => asinh, acosh => acosh, atanh => atanh,
+    /// The real cube root.
+    cbrt => cbrt,
+    /// `2 ** x`.
+    exp2 => exp2,
+}
+
+// ---- rounding, remainders, float predicates and bitwise ops (jax/_src/numpy/ufuncs.py) ----
+
+/// `x` unchanged for integers and bools, `f(x)` for floats (jnp's `floor`, `ceil`, ...).
+fn float_or_identity(x: impl AsArray, f: impl Fn(&Array) -> Result<Array>) -> Array {
+    let x = operand(x);
+    if x.dtype().is_float() {
+        or_raise(f(&x))
+    } else {
+        x
+    }
+}
+
+pub fn floor(x: impl AsArray) -> Array {
+    float_or_identity(x, lax::floor)
+}
+pub fn ceil(x: impl AsArray) -> Array {
+    float_or_identity(x, lax::ceil)
+}
+/// Round toward zero: `where(x < 0, ceil(x), floor(x))`.
+pub fn trunc(x: impl AsArray) -> Array {
+    float_or_identity(x, |x| {
+        lax::select(
+            &lax::lt(x, &lax::scalar_like(x, 0.0))?,
+            &lax::ceil(x)?,
+            &lax::floor(x)?,
+        )
+    })
+}
+/// Round to the nearest integer, halfway cases to even; integers become floats.
+pub fn rint(x: impl AsArray) -> Array {
+    let x = operand(x);
+    or_raise(if x.dtype().is_float() {
+        lax::round(&x, lax::RoundingMethod::ToNearestEven)
+    } else {
+        to_float(&x)
+    })
+}
+/// `jnp.round(x, decimals)`: halfway cases to even, at `decimals` digits (`x * 10^d`
+/// rounded, divided by `10^d`). Integers are returned unchanged for `decimals >= 0`.
+pub fn round(x: impl AsArray, decimals: i32) -> Array {
+    let x = operand(x);
+    or_raise((|| {
+        if !x.dtype().is_float() {
+            if decimals >= 0 {
+                return Ok(x.clone());
+            }
+            return Err(Error::value_err(format!(
+                "round: decimals={decimals} on integer input is not supported"
+            )));
+        }
+        let even = lax::RoundingMethod::ToNearestEven;
+        if decimals == 0 {
+            return lax::round(&x, even);
+        }
+        let factor = lax::scalar_like(&x, 10f64.powi(decimals));
+        lax::div(&lax::round(&lax::mul(&x, &factor)?, even)?, &factor)
+    })())
+}
+/// `jnp.clip(x, min, max)`: `minimum(max, maximum(min, x))` (for one bound use `maximum` or
+/// `minimum`).
+pub fn clip(x: impl AsArray, min: impl AsArray, max: impl AsArray) -> Array {
+    minimum(max, maximum(min, x))
+}
+
+/// Operands promoted to one inexact dtype and broadcast (JAX's `promote_args_inexact`).
+fn promote_inexact(name: &str, a: impl AsArray, b: impl AsArray) -> Result<(Array, Array)> {
+    let v = promote_and_broadcast(name, &[a.as_array(), b.as_array()])?;
+    Ok((to_float(&v[0])?, to_float(&v[1])?))
+}
+
+fn binary_inexact(
+    name: &str,
+    a: impl AsArray,
+    b: impl AsArray,
+    op: impl Fn(&Array, &Array) -> Result<Array>,
+) -> Array {
+    or_raise(promote_inexact(name, a, b).and_then(|(a, b)| op(&a, &b)))
+}
+
+/// Numeric operands promoted to one dtype and broadcast.
+fn binary_with(
+    name: &str,
+    a: impl AsArray,
+    b: impl AsArray,
+    op: impl Fn(&Array, &Array) -> Result<Array>,
+) -> Array {
+    or_raise((|| {
+        let v = promote_and_broadcast(name, &[a.as_array(), b.as_array()])?;
+        op(&v[0], &v[1])
+    })())
+}
+
+/// An integer divisor with its zeros replaced by ones (jnp's remainders never divide by 0).
+fn nonzero_divisor(y: &Array) -> Result<Array> {
+    if y.dtype().is_float() {
+        return Ok(y.clone());
+    }
+    let zero = lax::eq(y, &lax::scalar_like(y, 0.0))?;
+    lax::select(&zero, &lax::full(y.aval(), 1.0)?, y)
+}
+
+/// `x mod y` with the sign of `y` (Python's `%`): `rem`, then `+ y` where the signs differ.
+fn remainder_of(x: &Array, y: &Array) -> Result<Array> {
+    let y = nonzero_divisor(y)?;
+    let r = lax::rem(x, &y)?;
+    let zero = |a: &Array| lax::scalar_like(a, 0.0);
+    let nonzero = lax::ne(&r, &zero(&r))?;
+    let signs_differ = lax::ne(&lax::lt(&r, &zero(&r))?, &lax::lt(&y, &zero(&y))?)?;
+    let fix = lax::and(&signs_differ, &nonzero)?;
+    lax::select(&fix, &lax::add(&r, &y)?, &r)
+}
+
+/// `jnp.remainder(x, y)` (also `jnp.mod` and the `%` operator): the remainder with the sign of
+/// the divisor, as Python's `%`.
+pub fn remainder(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_with("remainder", a, b, remainder_of)
+}
+/// `jnp.mod`: the same as `remainder`.
+pub fn mod_(a: impl AsArray, b: impl AsArray) -> Array {
+    remainder(a, b)
+}
+/// `jnp.fmod(x, y)`: the remainder with the sign of the dividend (C's `fmod`).
+pub fn fmod(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_with("fmod", a, b, |x, y| lax::rem(x, &nonzero_divisor(y)?))
+}
+
+/// CPython's float divmod: `(round(div), mod)` with the quotient floored.
+fn float_divmod(x: &Array, y: &Array) -> Result<(Array, Array)> {
+    let m = lax::rem(x, y)?;
+    let zero = |a: &Array| lax::scalar_like(a, 0.0);
+    let corrected = lax::select(&lax::eq(y, &zero(y))?, x, &lax::sub(x, &m)?)?;
+    let d = lax::div(&corrected, y)?;
+    let ind = lax::and(
+        &lax::ne(&m, &zero(&m))?,
+        &lax::ne(&lax::sign(y)?, &lax::sign(&m)?)?,
+    )?;
+    let m = lax::select(&ind, &lax::add(&m, y)?, &m)?;
+    let d = lax::select(&ind, &lax::sub(&d, &lax::scalar_like(&d, 1.0))?, &d)?;
+    Ok((lax::round(&d, lax::RoundingMethod::AwayFromZero)?, m))
+}
+
+fn floor_divide_of(x: &Array, y: &Array) -> Result<Array> {
+    match x.dtype() {
+        DType::F32 | DType::F64 => Ok(float_divmod(x, y)?.0),
+        DType::U32 => lax::div(x, y),
+        _ => {
+            let d = lax::div(x, y)?;
+            let signs_differ = lax::ne(&lax::sign(x)?, &lax::sign(y)?)?;
+            let r = lax::rem(x, y)?;
+            let inexact = lax::ne(&r, &lax::scalar_like(&r, 0.0))?;
+            let fix = lax::and(&signs_differ, &inexact)?;
+            lax::select(&fix, &lax::sub(&d, &lax::scalar_like(&d, 1.0))?, &d)
+        }
+    }
+}
+
+/// `jnp.floor_divide(x, y)` (Python's `//`): the quotient rounded toward -inf.
+pub fn floor_divide(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_with("floor_divide", a, b, floor_divide_of)
+}
+/// `jnp.divmod(x, y)`: `(floor_divide(x, y), remainder(x, y))`.
+pub fn divmod(a: impl AsArray, b: impl AsArray) -> (Array, Array) {
+    or_raise((|| {
+        let v = promote_and_broadcast("divmod", &[a.as_array(), b.as_array()])?;
+        if v[0].dtype().is_float() {
+            float_divmod(&v[0], &v[1])
+        } else {
+            Ok((floor_divide_of(&v[0], &v[1])?, remainder_of(&v[0], &v[1])?))
+        }
+    })())
+}
+
+/// A bool array of `x`'s shape, all `v` (the float predicates on integers).
+fn all_bool(x: &Array, v: bool) -> Result<Array> {
+    lax::full(
+        &crate::core::aval::Aval::new(x.shape().to_vec(), DType::Bool),
+        v as u8 as f64,
+    )
+}
+
+/// `x != x`.
+pub fn isnan(x: impl AsArray) -> Array {
+    let x = operand(x);
+    or_raise(lax::ne(&x, &x))
+}
+/// A float predicate of `x`; all false for integers and bools.
+fn float_test(x: impl AsArray, pred: impl Fn(&Array) -> Result<Array>) -> Array {
+    let x = operand(x);
+    or_raise(if x.dtype().is_float() {
+        pred(&x)
+    } else {
+        all_bool(&x, false)
+    })
+}
+
+/// `|x| == inf` (false for integers).
+pub fn isinf(x: impl AsArray) -> Array {
+    float_test(x, |x| {
+        lax::eq(&lax::abs(x)?, &lax::scalar_like(x, f64::INFINITY))
+    })
+}
+/// `x == inf`.
+pub fn isposinf(x: impl AsArray) -> Array {
+    float_test(x, |x| lax::eq(x, &lax::scalar_like(x, f64::INFINITY)))
+}
+/// `x == -inf`.
+pub fn isneginf(x: impl AsArray) -> Array {
+    float_test(x, |x| lax::eq(x, &lax::scalar_like(x, f64::NEG_INFINITY)))
+}
+/// Neither infinite nor NaN (true for integers).
+pub fn isfinite(x: impl AsArray) -> Array {
+    let x = operand(x);
+    or_raise(if x.dtype().is_float() {
+        lax::is_finite(&x)
+    } else {
+        all_bool(&x, true)
+    })
+}
+
+fn signbit_of(x: &Array) -> Result<Array> {
+    match x.dtype() {
+        DType::I32 => lax::lt(x, &lax::scalar_like(x, 0.0)),
+        DType::U32 | DType::Bool => all_bool(x, false),
+        DType::F32 => {
+            let bits = lax::bitcast_convert_type(x, DType::I32)?;
+            let fill = lax::shift_right_arithmetic(&bits, &Array::scalar(31i32))?;
+            lax::convert_element_type(&fill, DType::Bool)
+        }
+        // No 64-bit integers to bitcast to: narrowing to f32 keeps the sign of every value
+        // (zeros, infinities, NaNs and underflows included).
+        DType::F64 => signbit_of(&lax::convert_element_type(x, DType::F32)?),
+    }
+}
+
+/// The sign bit (set for -0.0 and negative NaNs).
+pub fn signbit(x: impl AsArray) -> Array {
+    or_raise(signbit_of(&operand(x)))
+}
+/// `|x1|` with the sign of `x2`.
+pub fn copysign(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_inexact("copysign", a, b, |x, y| {
+        lax::select(&signbit_of(y)?, &lax::neg(&lax::abs(x)?)?, &lax::abs(x)?)
+    })
+}
+/// `jnp.nan_to_num(x, nan, posinf, neginf)`: NaN to `nan`, infinities to `posinf`/`neginf`
+/// (default: the dtype's largest finite values). Integers are unchanged.
+pub fn nan_to_num(x: impl AsArray, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Array {
+    let x = operand(x);
+    if !x.dtype().is_float() {
+        return x;
+    }
+    or_raise((|| {
+        let max = if x.dtype() == DType::F32 {
+            f32::MAX as f64
+        } else {
+            f64::MAX
+        };
+        let c = |v: f64| Array::from_scalar(Scalar::from_f64(v, x.dtype()));
+        let out = lax::select(&lax::ne(&x, &x)?, &full_of(&x, nan)?, &x)?;
+        let is = |a: &Array, v: f64| lax::eq(a, &c(v));
+        let out = lax::select(
+            &is(&out, f64::INFINITY)?,
+            &full_of(&x, posinf.unwrap_or(max))?,
+            &out,
+        )?;
+        let out = lax::select(
+            &is(&out, f64::NEG_INFINITY)?,
+            &full_of(&x, neginf.unwrap_or(-max))?,
+            &out,
+        )?;
+        Ok(out)
+    })())
+}
+
+/// A strongly typed array of `like`'s type, all `v`.
+fn full_of(like: &Array, v: f64) -> Result<Array> {
+    lax::full(&like.aval().clone().weak(false), v)
+}
+
+/// `log2(x) = log(x) / log(2)`.
+pub fn log2(x: impl AsArray) -> Array {
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::div(&lax::log(&x)?, &lax::log(&lax::scalar_like(&x, 2.0))?)),
+    )
+}
+/// `log10(x) = log(x) log10(e)`.
+pub fn log10(x: impl AsArray) -> Array {
+    or_raise(to_float(&operand(x)).and_then(|x| {
+        lax::mul(
+            &lax::log(&x)?,
+            &lax::scalar_like(&x, std::f64::consts::LOG10_E),
+        )
+    }))
+}
+/// Degrees to radians.
+pub fn deg2rad(x: impl AsArray) -> Array {
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::mul(&x, &lax::scalar_like(&x, std::f64::consts::PI / 180.0))),
+    )
+}
+/// Radians to degrees.
+pub fn rad2deg(x: impl AsArray) -> Array {
+    or_raise(
+        to_float(&operand(x))
+            .and_then(|x| lax::mul(&x, &lax::scalar_like(&x, 180.0 / std::f64::consts::PI))),
+    )
+}
+/// `jnp.radians`: `deg2rad`.
+pub fn radians(x: impl AsArray) -> Array {
+    deg2rad(x)
+}
+/// `jnp.degrees`: `rad2deg`.
+pub fn degrees(x: impl AsArray) -> Array {
+    rad2deg(x)
+}
+
+/// `atan2(y, x)`: the angle of the point `(x, y)`.
+pub fn arctan2(y: impl AsArray, x: impl AsArray) -> Array {
+    binary_inexact("arctan2", y, x, lax::atan2)
+}
+/// The array-API spelling of `arctan2`.
+pub fn atan2(y: impl AsArray, x: impl AsArray) -> Array {
+    arctan2(y, x)
+}
+/// The next float after `x` toward `y`.
+pub fn nextafter(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_inexact("nextafter", a, b, lax::nextafter)
+}
+
+/// `sqrt(x^2 + y^2)` without overflow: `max * sqrt(1 + (min/max)^2)` (JAX's form).
+pub fn hypot(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_inexact("hypot", a, b, |x, y| {
+        let (x, y) = (lax::abs(x)?, lax::abs(y)?);
+        let inf = lax::scalar_like(&x, f64::INFINITY);
+        let any_inf = lax::or(&lax::eq(&x, &inf)?, &lax::eq(&y, &inf)?)?;
+        let (hi, lo) = (lax::max(&x, &y)?, lax::min(&x, &y)?);
+        let hi0 = lax::eq(&hi, &lax::scalar_like(&hi, 0.0))?;
+        let safe = lax::select(&hi0, &full_of(&hi, 1.0)?, &hi)?;
+        let ratio = lax::square(&lax::div(&lo, &safe)?)?;
+        let r = lax::mul(
+            &hi,
+            &lax::sqrt(&lax::add(&lax::scalar_like(&ratio, 1.0), &ratio)?)?,
+        )?;
+        let r = lax::select(&hi0, &hi, &r)?;
+        lax::select(&any_inf, &full_of(&r, f64::INFINITY)?, &r)
+    })
+}
+
+fn logaddexp_primal(x: &Array, y: &Array) -> Result<Array> {
+    let amax = lax::max(x, y)?;
+    let delta = lax::sub(x, y)?;
+    lax::select(
+        &lax::ne(&delta, &delta)?,
+        &lax::add(x, y)?,
+        &lax::add(
+            &amax,
+            &lax::log1p(&lax::exp(&lax::neg(&lax::abs(&delta)?)?)?)?,
+        )?,
+    )
+}
+
+/// `x` with +inf replaced by 0 (JAX's `_replace_inf`).
+fn replace_inf(x: &Array) -> Result<Array> {
+    let inf = lax::eq(x, &lax::scalar_like(x, f64::INFINITY))?;
+    lax::select(&inf, &lax::zeros(x.aval())?, x)
+}
+
+/// `log(exp(x) + exp(y))` without overflow, with JAX's custom JVP (finite at infinities).
+pub fn logaddexp(a: impl AsArray, b: impl AsArray) -> Array {
+    fn logaddexp(x: &Array, y: &Array) -> Array {
+        or_raise(logaddexp_primal(x, y))
+    }
+    binary_inexact("logaddexp", a, b, |x, y| {
+        let f = crate::api::custom::custom_jvp(logaddexp, |p: &[Array], t: &[Array]| {
+            let out = or_raise(logaddexp_primal(&p[0], &p[1]));
+            let weight = |xi: &Array| -> Result<Array> {
+                lax::exp(&lax::sub(&replace_inf(xi)?, &replace_inf(&out)?)?)
+            };
+            let tangent = or_raise((|| {
+                lax::add(
+                    &lax::mul(&t[0], &weight(&p[0])?)?,
+                    &lax::mul(&t[1], &weight(&p[1])?)?,
+                )
+            })());
+            (vec![out], vec![tangent])
+        });
+        crate::api::Function::call(&f, (x.clone(), y.clone()))
+    })
+}
+
+/// `jnp.heaviside(x1, x2)`: 0 below zero, 1 above, `x2` at zero (NaN stays NaN).
+pub fn heaviside(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_inexact("heaviside", a, b, |x, h| {
+        let zero = lax::scalar_like(x, 0.0);
+        let at_zero = lax::select(&lax::ne(x, x)?, x, h)?;
+        let r = lax::select(&lax::gt(x, &zero)?, &full_of(x, 1.0)?, &at_zero)?;
+        lax::select(&lax::lt(x, &zero)?, &full_of(x, 0.0)?, &r)
+    })
+}
+
+/// Bitwise (integers) or logical (bools) and.
+pub fn bitwise_and(a: impl AsArray, b: impl AsArray) -> Array {
+    binary("and", a, b, lax::and)
+}
+pub fn bitwise_or(a: impl AsArray, b: impl AsArray) -> Array {
+    binary("or", a, b, lax::or)
+}
+pub fn bitwise_xor(a: impl AsArray, b: impl AsArray) -> Array {
+    binary("xor", a, b, lax::xor)
+}
+/// Bitwise not (integers), logical not (bools): `~x`.
+pub fn bitwise_not(x: impl AsArray) -> Array {
+    or_raise(lax::not(&operand(x)))
+}
+/// `jnp.invert`: `bitwise_not`.
+pub fn invert(x: impl AsArray) -> Array {
+    bitwise_not(x)
+}
+/// `x << y`.
+pub fn left_shift(a: impl AsArray, b: impl AsArray) -> Array {
+    binary("shift_left", a, b, lax::shift_left)
+}
+/// `x >> y`: arithmetic for signed integers, logical for unsigned.
+pub fn right_shift(a: impl AsArray, b: impl AsArray) -> Array {
+    binary_with("right_shift", a, b, |x, y| {
+        if x.dtype() == DType::U32 {
+            lax::shift_right_logical(x, y)
+        } else {
+            lax::shift_right_arithmetic(x, y)
+        }
+    })
 }
 
 pub fn negative(x: impl AsArray) -> Array {

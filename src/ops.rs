@@ -1,9 +1,12 @@
-//! Arithmetic operators on arrays (`&x * &y`, `x * 2.0`, `-x`): the `numpy` functions, so they
-//! broadcast and promote, and panic with the same message on bad input.
+//! Arithmetic operators on arrays (`&x * &y`, `x * 2.0`, `-x`, `x % y`, `x & y`, `!x`,
+//! `x << 2`): the `numpy` functions, so they broadcast and promote, and panic with the same
+//! message on bad input. `%` is `jnp.remainder` (Python's `%`: the sign of the divisor), `>>`
+//! is arithmetic on signed and logical on unsigned integers, `!` is `~` (bitwise not; logical
+//! on bools).
 
 use crate::array::Array;
 use crate::numpy as jnp;
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
 macro_rules! binop {
     ($Trait:ident, $method:ident, $f:path) => {
@@ -70,17 +73,39 @@ macro_rules! binop {
 pub trait ScalarOperand: jnp::AsArray + Copy + private::Sealed {}
 impl ScalarOperand for f32 {}
 impl ScalarOperand for f64 {}
+impl ScalarOperand for i32 {}
 
 mod private {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for i32 {}
 }
 
 binop!(Add, add, jnp::add);
 binop!(Sub, sub, jnp::subtract);
 binop!(Mul, mul, jnp::multiply);
 binop!(Div, div, jnp::divide);
+binop!(Rem, rem, jnp::remainder);
+binop!(BitAnd, bitand, jnp::bitwise_and);
+binop!(BitOr, bitor, jnp::bitwise_or);
+binop!(BitXor, bitxor, jnp::bitwise_xor);
+binop!(Shl, shl, jnp::left_shift);
+binop!(Shr, shr, jnp::right_shift);
+
+impl Not for &Array {
+    type Output = Array;
+    fn not(self) -> Array {
+        jnp::bitwise_not(self)
+    }
+}
+
+impl Not for Array {
+    type Output = Array;
+    fn not(self) -> Array {
+        jnp::bitwise_not(&self)
+    }
+}
 
 impl Neg for &Array {
     type Output = Array;

@@ -1,4 +1,5 @@
-//! `jax.scipy`: SciPy-style functions over the lax primitives (`use cranax::scipy`). So far
-//! `scipy::linalg`.
+//! `jax.scipy`: SciPy-style functions over the lax primitives (`use cranax::scipy`):
+//! `scipy::linalg` and `scipy::special`.
 
 pub mod linalg;
+pub mod special;

@@ -174,6 +174,11 @@ fn generic() -> Array {
     f64s(&GENERIC, &[2, 4])
 }
 
+/// Inside (-1, 1), for asin, acos and atanh.
+fn unit() -> Array {
+    f64s(&[-0.85, -0.6, -0.3, -0.05, 0.1, 0.4, 0.7, 0.88], &[8])
+}
+
 fn small() -> Array {
     f64s(&[-1.2, -0.7, -0.45, -0.2, 0.3, 0.6, 0.9, 1.1], &[2, 4])
 }
@@ -231,6 +236,54 @@ fn primitive_rows() -> Vec<Row> {
             "erf_inv",
             f64s(&[-0.85, -0.6, -0.3, -0.05, 0.1, 0.4, 0.7, 0.88], &[8]),
             lax::erf_inv,
+        ),
+        unary("floor", generic(), lax::floor),
+        row("round", vec![small()], |a| {
+            ok(lax::round(&a[0], lax::RoundingMethod::ToNearestEven))
+        }),
+        unary("exp2", small(), lax::exp2),
+        unary("tan", small(), lax::tan),
+        unary("asin", unit(), lax::asin),
+        unary("acos", unit(), lax::acos),
+        unary("atan", generic(), lax::atan),
+        unary("sinh", generic(), lax::sinh),
+        unary("cosh", generic(), lax::cosh),
+        unary("asinh", generic(), lax::asinh),
+        unary(
+            "acosh",
+            // Small values (f32 finite differences at eps = 1e-4 lose ~1e-3 of large ones).
+            f64s(&[1.1, 1.3, 1.5, 1.9, 2.2, 2.5, 3.0, 1.7], &[8]),
+            lax::acosh,
+        ),
+        unary("atanh", unit(), lax::atanh),
+        unary("cbrt", generic(), lax::cbrt),
+        unary("erf", generic(), lax::erf),
+        unary("erfc", generic(), lax::erfc),
+        unary(
+            "lgamma",
+            f64s(&[0.6, 0.9, 1.3, 1.7, 2.2, 2.8, 3.5, 4.2], &[8]),
+            lax::lgamma,
+        ),
+        unary(
+            "digamma",
+            f64s(&[0.3, 0.8, 1.0, 1.7, 3.2, 6.5, 12.0, 2.2], &[8]),
+            lax::digamma,
+        ),
+        row(
+            "polygamma (in x; n = 0, 1, 2, 3)",
+            vec![f64s(&[0.3, 0.8, 1.0, 1.7, 3.2, 6.5, 12.0, 2.2], &[8])],
+            |a| {
+                let n = f64s(&[0.0, 1.0, 2.0, 3.0, 1.0, 2.0, 0.0, 1.0], &[8]);
+                let n = lax::convert_element_type(&n, a[0].dtype()).unwrap();
+                ok(lax::polygamma(&n, &a[0]))
+            },
+        ),
+        binary("atan2", bx.clone(), by.clone(), lax::atan2),
+        binary(
+            "rem",
+            f64s(&[5.3, -5.3, 2.2, -7.1, 0.4, 3.3, -1.7, 9.9], &[8]),
+            f64s(&[2.0, 2.0, -0.7, 3.1, 1.5, -1.2, 0.4, 4.0], &[8]),
+            lax::rem,
         ),
         row("integer_pow y=2", vec![generic()], |a| {
             ok(lax::integer_pow(&a[0], 2))

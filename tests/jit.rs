@@ -8,6 +8,7 @@ use cranax::api::jit::signature_of;
 use cranax::backend;
 use cranax::core::error::or_raise;
 use cranax::lax;
+use cranax::lax::RoundingMethod;
 use cranax::prims::DotGeneral;
 use cranax::transform::stage::trace_to_jaxpr;
 use cranax::*;
@@ -302,6 +303,10 @@ fn unary_tol(op: &prims::UnaryOp) -> Tol {
         // each other here; tests/math_reference.rs bounds each against mpmath.
         ErfInv => Tol::Ulp(8),
         Rsqrt => Tol::Ulp(1),
+        // Eager: the platform's f64 functions (glibc, musl for the inverse hyperbolics),
+        // f32 through f64; compiled: backend::math::elementary's f64 algorithms, f32 through
+        // f64. Each within 2 ulp of mpmath (tests/math_reference.rs), so within 4 of each other.
+        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Cbrt | Exp2 => Tol::Ulp(4),
         _ => Tol::Exact,
     }
 }
@@ -314,13 +319,21 @@ fn unary_float_ops_at_every_size() {
         .filter(|op| op.accepts().admits(DType::F64))
         .collect();
     ops.extend([2, 3, -2, 0, 7].map(|y| IntegerPow { y }));
+    ops.extend(
+        [RoundingMethod::AwayFromZero, RoundingMethod::ToNearestEven]
+            .map(|rounding_method| Round { rounding_method }),
+    );
     for dt in FLOATS {
         for &n in &SIZES {
             for op in &ops {
-                // erf_inv lives on [-1, 1]; the others see the whole range.
-                let r = if *op == ErfInv { 1.0 } else { 40.0 };
+                // erf_inv, asin, acos and atanh live on [-1, 1]; the others see the whole range.
+                let r = if matches!(op, ErfInv | Asin | Acos | Atanh) {
+                    1.0
+                } else {
+                    40.0
+                };
                 let mut x = values(dt, n, n as u64 + 3, true, r);
-                if matches!(op, Sin | Cos) {
+                if matches!(op, Sin | Cos | Tan) {
                     // backend::math documents its sin/cos accuracy for |x| <= 1e5 (no Payne-Hanek
                     // reduction for huge arguments); NaN and ±inf still go through.
                     let clip = |v: f64| if v.is_finite() { v.clamp(-1e5, 1e5) } else { v };
@@ -334,6 +347,84 @@ fn unary_float_ops_at_every_size() {
                     ))
                 };
                 check(&format!("{} {dt}[{n}]", op.name()), &f, &[x], unary_tol(op));
+            }
+        }
+    }
+}
+
+/// Halfway cases, signed zeros and the largest fractional floats, compiled and interpreted,
+/// against the values IEEE (and JAX: tests/numpy_vs_jax.rs) gives.
+#[test]
+fn rounding_ties_and_signed_zeros() {
+    let x = [
+        0.5,
+        1.5,
+        2.5,
+        -0.5,
+        -2.5,
+        0.499_999_97,
+        -0.3,
+        -0.0,
+        8_388_607.5,
+        1e30,
+    ];
+    let even = [
+        0.0,
+        2.0,
+        2.0,
+        -0.0,
+        -2.0,
+        0.0,
+        -0.0,
+        -0.0,
+        8_388_608.0,
+        1e30,
+    ];
+    let away = [
+        1.0,
+        2.0,
+        3.0,
+        -1.0,
+        -3.0,
+        0.0,
+        -0.0,
+        -0.0,
+        8_388_608.0,
+        1e30,
+    ];
+    for dt in FLOATS {
+        for n in [x.len(), 3 * x.len() + 1] {
+            let xs: Vec<f64> = (0..n).map(|i| x[i % x.len()]).collect();
+            let input = lax::convert_element_type(&Array::from_vec(xs, &[n]).unwrap(), dt).unwrap();
+            for (method, want) in [
+                (RoundingMethod::ToNearestEven, even),
+                (RoundingMethod::AwayFromZero, away),
+            ] {
+                let f = move |a: &[Array]| one(lax::round(&a[0], method));
+                check(
+                    &format!("round {method:?} {dt}[{n}]"),
+                    &f,
+                    std::slice::from_ref(&input),
+                    Tol::Exact,
+                );
+                let got = jit(move |a: &Array| lax::round(a, method).unwrap())
+                    .call((input.clone(),))
+                    .unwrap()
+                    .to_f64_vec()
+                    .unwrap();
+                for (i, g) in got.iter().enumerate() {
+                    let w = want[i % x.len()] as f32 as f64;
+                    let w = if dt == DType::F32 {
+                        w
+                    } else {
+                        want[i % x.len()]
+                    };
+                    assert!(
+                        g.to_bits() == w.to_bits(),
+                        "round {method:?} {dt} of {}: {g} want {w}",
+                        x[i % x.len()]
+                    );
+                }
             }
         }
     }
@@ -410,8 +501,13 @@ fn binary_ops_at_every_size_and_dtype() {
             .filter(|op| op.accepts().admits(dt));
         for &n in &SIZES {
             for op in ops.clone() {
-                let tol = if *op == Pow { Tol::Ulp(4) } else { Tol::Exact };
-                let r = if matches!(op, ShiftLeft | ShiftRightLogical) {
+                let tol = match op {
+                    Pow => Tol::Ulp(4),
+                    // glibc's atan2 against backend::math::elementary's (each within 1.25 ulp).
+                    Atan2 => Tol::Ulp(3),
+                    _ => Tol::Exact,
+                };
+                let r = if matches!(op, ShiftLeft | ShiftRightLogical | ShiftRightArithmetic) {
                     40.0
                 } else {
                     1e3
@@ -461,6 +557,36 @@ fn integer_division_and_shift_edge_cases() {
     check(
         "shr i32",
         &|a| one(lax::shift_right_logical(&a[0], &a[1])),
+        &[x.clone(), y.clone()],
+        Tol::Exact,
+    );
+    check(
+        "rem i32",
+        &|a| one(lax::rem(&a[0], &a[1])),
+        &[x.clone(), y.clone()],
+        Tol::Exact,
+    );
+    // XLA's rules, which the interpreter implements: x rem 0 = x, INT_MIN rem -1 = 0.
+    let r = jit(|a: &Array, b: &Array| lax::rem(a, b).unwrap())
+        .call((x.clone(), y.clone()))
+        .unwrap();
+    assert_eq!(
+        r.to_vec::<i32>().unwrap(),
+        vec![1, -1, 0, i32::MIN, 5, 0, -1, 0]
+    );
+    // Arithmetic shifts by 32 or more fill with the sign (uniform amounts vectorise).
+    for amount in [0, 1, 31, 32, 40, -1] {
+        let s = Array::scalar(amount);
+        check(
+            &format!("sar i32 by {amount}"),
+            &|a| one(lax::shift_right_arithmetic(&a[0], &a[1])),
+            &[x.clone(), s],
+            Tol::Exact,
+        );
+    }
+    check(
+        "sar i32",
+        &|a| one(lax::shift_right_arithmetic(&a[0], &a[1])),
         &[x, y],
         Tol::Exact,
     );

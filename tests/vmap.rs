@@ -5,6 +5,7 @@
 
 use cranax::core::error::raise;
 use cranax::lax;
+use cranax::lax::RoundingMethod;
 use cranax::numpy as jnp;
 use cranax::prims::DotGeneral;
 use cranax::test_util::FWD_REV;
@@ -207,6 +208,44 @@ fn rows() -> Vec<Row> {
         unary("square", -2.0, 2.0, lax::square),
         unary("erf_inv", -0.9, 0.9, lax::erf_inv),
         unary("stop_gradient", -2.0, 2.0, lax::stop_gradient),
+        unary("floor", -3.0, 3.0, lax::floor),
+        unary("ceil", -3.0, 3.0, lax::ceil),
+        row(
+            "round (to nearest even)",
+            |b| vec![spread(&[2, 3], -3.0, 3.0, b)],
+            |a| one(lax::round(&a[0], RoundingMethod::ToNearestEven)),
+        ),
+        row(
+            "round (away from zero)",
+            |b| vec![spread(&[2, 3], -3.0, 3.0, b)],
+            |a| one(lax::round(&a[0], RoundingMethod::AwayFromZero)),
+        ),
+        unary("is_finite", -3.0, 3.0, lax::is_finite),
+        unary("exp2", -3.0, 3.0, lax::exp2),
+        unary("tan", -1.2, 1.2, lax::tan),
+        unary("asin", -0.9, 0.9, lax::asin),
+        unary("acos", -0.9, 0.9, lax::acos),
+        unary("atan", -3.0, 3.0, lax::atan),
+        unary("sinh", -3.0, 3.0, lax::sinh),
+        unary("cosh", -3.0, 3.0, lax::cosh),
+        unary("asinh", -3.0, 3.0, lax::asinh),
+        unary("acosh", 1.1, 4.0, lax::acosh),
+        unary("atanh", -0.9, 0.9, lax::atanh),
+        unary("cbrt", -3.0, 3.0, lax::cbrt),
+        unary("erf", -3.0, 3.0, lax::erf),
+        unary("erfc", -3.0, 3.0, lax::erfc),
+        unary("lgamma", 0.1, 6.0, lax::lgamma),
+        unary("digamma", 0.1, 6.0, lax::digamma),
+        row(
+            "population_count",
+            |b| vec![i32s(&[b as i32, -1, 7, 0], &[4])],
+            |a| one(lax::population_count(&a[0])),
+        ),
+        row(
+            "clz",
+            |b| vec![i32s(&[b as i32, -1, 7, 0], &[4])],
+            |a| one(lax::clz(&a[0])),
+        ),
         row(
             "integer_pow",
             |b| vec![spread(&[2, 3], -2.0, 2.0, b)],
@@ -262,6 +301,21 @@ fn rows() -> Vec<Row> {
         int_binary("xor", lax::xor),
         int_binary("shift_left", lax::shift_left),
         int_binary("shift_right_logical", lax::shift_right_logical),
+        int_binary("shift_right_arithmetic", lax::shift_right_arithmetic),
+        int_binary("rem (int32)", lax::rem),
+        binary("atan2", lax::atan2),
+        binary("rem", lax::rem),
+        binary("nextafter", lax::nextafter),
+        row(
+            "polygamma",
+            |b| {
+                vec![
+                    Array::from_vec(vec![0.0f32, 1.0, 2.0, 1.0, 3.0, 0.0], &[2, 3]).unwrap(),
+                    spread(&[2, 3], 0.2, 4.0, b),
+                ]
+            },
+            |a| one(lax::polygamma(&a[0], &a[1])),
+        ),
         // A rank-0 operand broadcasts against the other (lax's scalar rule).
         row(
             "mul by a rank-0 operand",

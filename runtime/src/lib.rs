@@ -5,6 +5,7 @@
 //! and pointer it passes.
 
 pub mod linalg;
+pub mod special;
 pub mod symbols;
 
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.

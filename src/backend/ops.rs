@@ -9,9 +9,10 @@
 //! uniform operands stay scalar (and are hoisted out of loops by Cranelift); mixed operands are
 //! splatted. Bools are `i8` 0/1 as scalars and all-ones lane masks as vectors.
 
-use super::math::{self, MathFn};
+use super::math::{self, MathFn, RuntimeFn};
 use crate::defs::threefry;
 use crate::dtype::{DType, Scalar};
+use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -240,6 +241,11 @@ fn always(_from: DType, _to: DType) -> bool {
     true
 }
 
+/// No lane-wise instruction (x86-64 has none for 32-bit popcnt/clz before AVX-512): scalar code.
+fn never(_from: DType, _to: DType) -> bool {
+    false
+}
+
 /// The conversions with a lane-wise instruction (the rest go through scalar code).
 fn convertible_in_lanes(from: DType, to: DType) -> bool {
     use DType::*;
@@ -335,6 +341,41 @@ fn square(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
     } else {
         b.ins().imul(a.x, a.x)
     }
+}
+
+fn floor(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    b.ins().floor(a.x)
+}
+
+fn ceil(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    b.ins().ceil(a.x)
+}
+
+fn round(b: &mut FunctionBuilder, _cx: &Cx, a: Operand, method: RoundingMethod) -> Value {
+    match method {
+        RoundingMethod::ToNearestEven => b.ins().nearest(a.x),
+        RoundingMethod::AwayFromZero => math::emit_round_away(b, a.x, a.ty),
+    }
+}
+
+/// |x| < inf: false for infinities and NaN.
+fn is_finite(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
+    let inf = if a.from == DType::F32 {
+        Scalar::F32(f32::INFINITY)
+    } else {
+        Scalar::F64(f64::INFINITY)
+    };
+    let inf = konst(b, cx, inf, a.vec);
+    let ax = b.ins().fabs(a.x);
+    b.ins().fcmp(FloatCC::LessThan, ax, inf)
+}
+
+fn population_count(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    b.ins().popcnt(a.x)
+}
+
+fn clz(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
+    b.ins().clz(a.x)
 }
 
 fn sqrt(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
@@ -626,6 +667,44 @@ fn xor(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     b.ins().bxor(a.p, a.q)
 }
 
+fn atan2(b: &mut FunctionBuilder, cx: &Cx, a: Operands) -> Value {
+    math::emit_atan2(b, a.p, a.q, a.ty, cx.fma)
+}
+
+fn nextafter(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    math::emit_nextafter(b, a.p, a.q, a.ty)
+}
+
+fn polygamma(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    math::emit_runtime_call(b, RuntimeFn::Polygamma, &[a.p, a.q])
+}
+
+/// Float `rem` is C's `fmod` (a runtime call); integers follow XLA: `x rem 0 = x`,
+/// `INT_MIN rem -1 = 0`.
+fn rem(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
+    if a.dt.is_float() {
+        return math::emit_runtime_call(b, RuntimeFn::Fmod, &[a.p, a.q]);
+    }
+    debug_assert!(!a.vec);
+    let (p, q) = (a.p, a.q);
+    let zero = b.ins().icmp_imm_s(IntCC::Equal, q, 0);
+    let bad = if a.dt == DType::I32 {
+        let m1 = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
+        b.ins().bor(zero, m1)
+    } else {
+        zero
+    };
+    // A divisor of 0 or -1 is replaced by 1 (no trap; x rem -1 is 0 as x rem 1 is).
+    let one = b.ins().iconst(types::I32, 1);
+    let safe_q = b.ins().select(bad, one, q);
+    let r = if a.dt == DType::I32 {
+        b.ins().srem(p, safe_q)
+    } else {
+        b.ins().urem(p, safe_q)
+    };
+    b.ins().select(zero, p, r)
+}
+
 /// A comparison by the condition for floats, signed (i32) or unsigned (u32, bool) integers.
 fn compare(
     b: &mut FunctionBuilder,
@@ -747,6 +826,21 @@ fn shift(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val, left: bool) -> Val {
     let zero = konst(b, cx, Scalar::I32(0), vec);
     let r = b.ins().select(big, zero, r);
     wrap(r, vec)
+}
+
+/// Arithmetic shift right; amounts of 32 or more fill with the sign bit (a shift by 31).
+fn shift_right_arithmetic(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
+    let Val::S(amount) = y else {
+        unreachable!("vector shift amounts are not vectorised")
+    };
+    let vec = x.is_vec();
+    let p = to_vec_or_scalar(b, cx, DType::I32, x, vec);
+    let big = b
+        .ins()
+        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amount, 32);
+    let k31 = b.ins().iconst(types::I32, 31);
+    let amount = b.ins().select(big, k31, amount);
+    wrap(b.ins().sshr(p, amount), vec)
 }
 
 fn to_vec_or_scalar(b: &mut FunctionBuilder, cx: &Cx, dt: DType, v: Val, vec: bool) -> Value {

@@ -29,6 +29,7 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
 use crate::lax::{self, scalar_like, unbroadcast};
+use cranax_runtime::special;
 use std::cmp::Ordering::{self, Equal, Greater, Less};
 
 /// The table: one row per elementwise binary primitive (see the module doc for the columns).
@@ -157,6 +158,83 @@ macro_rules! binary_table {
                     |p, q| if q < 32 { p >> q } else { 0 },
                 ),
                 jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            ShiftRightArithmetic = "shift_right_arithmetic", Integer -> Same, Cheap,
+                vectorizes: lanes_for_uniform_rhs, lower: vals::shift_right_arithmetic {
+                eval(x, y, n) => integers(
+                    x,
+                    y,
+                    n,
+                    |p, q| p >> (q as u32).min(31),
+                    |p, q| ((p as i32) >> q.min(31)) as u32,
+                ),
+                jvp(_x, _y, _xd, _yd, _ans) => None,
+            }
+            Atan2 = "atan2", Floating -> Same, Expensive, vectorizes: lanes_always,
+                lower: ops::atan2 {
+                eval(x, y, n) => floats(
+                    x, y, n, |p, q| (p as f64).atan2(q as f64) as f32, f64::atan2,
+                ),
+                jvp(x, y, xd, yd, _ans) => {
+                    let r2 = || lax::add(&lax::square(x)?, &lax::square(y)?);
+                    sum_terms([
+                        xd.as_ref().map(|g| lax::mul(g, &lax::div(y, &r2()?)?)).transpose()?,
+                        yd.as_ref()
+                            .map(|g| lax::mul(g, &lax::div(&lax::neg(x)?, &r2()?)?))
+                            .transpose()?,
+                    ])?
+                },
+            }
+            /// The remainder of truncated division (C's `fmod`; XLA's integer rules).
+            Rem = "rem", Numeric -> Same, Cheap, vectorizes: lanes_for_floats, lower: ops::rem {
+                eval(x, y, n) => numbers(
+                    x, y, n, special::fmod_f32, special::fmod_f64, rem_i32, rem_u32,
+                ),
+                jvp(x, y, xd, yd, _ans) => sum_terms([
+                    xd.clone(),
+                    yd.as_ref()
+                        .map(|g| -> Result<Array> {
+                            let q = lax::div(x, y)?;
+                            lax::mul(
+                                &lax::neg(g)?,
+                                &lax::mul(&lax::sign(&q)?, &lax::floor(&lax::abs(&q)?)?)?,
+                            )
+                        })
+                        .transpose()?,
+                ])?,
+            }
+            /// The next float after `x` toward `y`.
+            Nextafter = "nextafter", Floating -> Same, Cheap, vectorizes: lanes_always,
+                lower: ops::nextafter {
+                eval(x, y, n) => floats(x, y, n, nextafter_f32, nextafter_f64),
+                jvp(_x, _y, _xd, _yd, _ans) => {
+                    return Err(Error::type_err(
+                        "Differentiation rule for 'nextafter' not implemented",
+                    ))
+                },
+            }
+            /// `polygamma(m, x)`: the m-th derivative of digamma (m a non-negative integer).
+            Polygamma = "polygamma", Floating -> Same, Expensive, vectorizes: lanes_always,
+                lower: ops::polygamma {
+                eval(x, y, n) => floats(
+                    x, y, n, special::polygamma_f32, special::polygamma_f64,
+                ),
+                jvp(x, y, xd, yd, _ans) => {
+                    if xd.is_some() {
+                        return Err(Error::value_err(
+                            "polygamma gradient with respect to m is not supported",
+                        ));
+                    }
+                    sum_terms([
+                        None,
+                        yd.as_ref()
+                            .map(|g| -> Result<Array> {
+                                let m1 = lax::add(x, &scalar_like(x, 1.0))?;
+                                lax::mul(g, &lax::polygamma(&m1, y)?)
+                            })
+                            .transpose()?,
+                    ])?
+                },
             }
             Eq = "eq", Any -> Bool, Cheap, vectorizes: lanes_always, lower: ops::cmp_eq {
                 eval(x, y, n) => compare(x, y, n, |p, q| p == q, |o| o == Equal),
@@ -459,6 +537,46 @@ fn div_i32(p: i32, q: i32) -> i32 {
     } else {
         p.wrapping_div(q)
     }
+}
+
+/// XLA's i32 remainder: `x rem 0` is `x`, `INT_MIN rem -1` is 0.
+fn rem_i32(p: i32, q: i32) -> i32 {
+    if q == 0 {
+        p
+    } else {
+        p.wrapping_rem(q)
+    }
+}
+
+/// XLA's u32 remainder: `x rem 0` is `x`.
+fn rem_u32(p: u32, q: u32) -> u32 {
+    p.checked_rem(q).unwrap_or(p)
+}
+
+/// C's `nextafter`: NaN if either is NaN, `y` if equal, else one step of the bit pattern
+/// (from a zero, the smallest subnormal with `y`'s sign).
+fn nextafter_bits(x: f64, y: f64, bits: u64, sign: u64, to_float: impl Fn(u64) -> f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        x + y
+    } else if x == y {
+        y
+    } else if x == 0.0 {
+        to_float(if y < 0.0 { sign | 1 } else { 1 })
+    } else if (x < y) == (x > 0.0) {
+        to_float(bits + 1)
+    } else {
+        to_float(bits - 1)
+    }
+}
+
+pub fn nextafter_f32(x: f32, y: f32) -> f32 {
+    let to_float = |b: u64| f32::from_bits(b as u32) as f64;
+    let (xd, yd) = (x as f64, y as f64);
+    nextafter_bits(xd, yd, x.to_bits() as u64, 1 << 31, to_float) as f32
+}
+
+pub fn nextafter_f64(x: f64, y: f64) -> f64 {
+    nextafter_bits(x, y, x.to_bits(), 1 << 63, f64::from_bits)
 }
 
 /// XLA's u32 division: `x / 0` is all ones.

@@ -32,6 +32,7 @@ use crate::dtype::DType;
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax::{self, scalar_like};
+use cranax_runtime::special;
 
 /// The table: one row per elementwise unary primitive (see the module doc for the columns).
 /// `$then` is the macro that turns the rows into code: `define_unary_ops` below, and
@@ -155,6 +156,149 @@ macro_rules! unary_table {
                         &lax::mul(&scalar_like(x, *y as f64), &lax::integer_pow(x, y - 1)?)?,
                     )?)
                 },
+            }
+            Floor = "floor", Floating, Cheap, vectorizes: always, lower: ops::floor {
+                eval(d) => floats(d, f32::floor, f64::floor),
+                jvp(_g, _x, _ans) => None,
+            }
+            Ceil = "ceil", Floating, Cheap, vectorizes: always, lower: ops::ceil {
+                eval(d) => floats(d, f32::ceil, f64::ceil),
+                jvp(_g, _x, _ans) => None,
+            }
+            /// Round to an integer; halfway cases by `rounding_method` (JAX's `RoundingMethod`).
+            Round { rounding_method: RoundingMethod } = "round", Floating, Cheap,
+                vectorizes: always, lower: ops::round {
+                params => vec![("rounding_method", Param::Text((*rounding_method as u8).to_string()))],
+                eval(d) => match rounding_method {
+                    RoundingMethod::AwayFromZero => floats(d, f32::round, f64::round),
+                    RoundingMethod::ToNearestEven => {
+                        floats(d, f32::round_ties_even, f64::round_ties_even)
+                    }
+                },
+                jvp(_g, _x, _ans) => None,
+            }
+            IsFinite = "is_finite", Floating, Cheap, vectorizes: always, lower: ops::is_finite {
+                abstract_eval(x) => Ok(Aval::new(x.shape.clone(), DType::Bool)),
+                eval(d) => float_predicate(d, f64::is_finite),
+                jvp(_g, _x, _ans) => None,
+            }
+            Exp2 = "exp2", Floating, Expensive, vectorizes: always, lower: math::Exp2 {
+                eval(d) => floats_in_f64(d, f64::exp2),
+                jvp(g, x, ans) => Some(lax::mul(
+                    &lax::log(&scalar_like(x, 2.0))?,
+                    &lax::mul(g, ans)?,
+                )?),
+            }
+            Tan = "tan", Floating, Expensive, vectorizes: always, lower: math::Tan {
+                eval(d) => floats_in_f64(d, f64::tan),
+                jvp(g, x, ans) => Some(lax::mul(
+                    g,
+                    &lax::add(&scalar_like(x, 1.0), &lax::square(ans)?)?,
+                )?),
+            }
+            Asin = "asin", Floating, Expensive, vectorizes: always, lower: math::Asin {
+                eval(d) => floats_in_f64(d, f64::asin),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    g,
+                    &lax::rsqrt(&lax::sub(&scalar_like(x, 1.0), &lax::square(x)?)?)?,
+                )?),
+            }
+            Acos = "acos", Floating, Expensive, vectorizes: always, lower: math::Acos {
+                eval(d) => floats_in_f64(d, f64::acos),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    g,
+                    &lax::neg(&lax::rsqrt(&lax::sub(&scalar_like(x, 1.0), &lax::square(x)?)?)?)?,
+                )?),
+            }
+            Atan = "atan", Floating, Expensive, vectorizes: always, lower: math::Atan {
+                eval(d) => floats_in_f64(d, f64::atan),
+                jvp(g, x, _ans) => Some(lax::div(
+                    g,
+                    &lax::add(&scalar_like(x, 1.0), &lax::square(x)?)?,
+                )?),
+            }
+            Sinh = "sinh", Floating, Expensive, vectorizes: always, lower: math::Sinh {
+                eval(d) => floats_in_f64(d, f64::sinh),
+                jvp(g, x, _ans) => Some(lax::mul(g, &lax::cosh(x)?)?),
+            }
+            Cosh = "cosh", Floating, Expensive, vectorizes: always, lower: math::Cosh {
+                eval(d) => floats_in_f64(d, f64::cosh),
+                jvp(g, x, _ans) => Some(lax::mul(g, &lax::sinh(x)?)?),
+            }
+            Asinh = "asinh", Floating, Expensive, vectorizes: always, lower: math::Asinh {
+                eval(d) => floats_in_f64(d, libm::asinh),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    g,
+                    &lax::rsqrt(&lax::add(&lax::square(x)?, &scalar_like(x, 1.0))?)?,
+                )?),
+            }
+            Acosh = "acosh", Floating, Expensive, vectorizes: always, lower: math::Acosh {
+                eval(d) => floats_in_f64(d, libm::acosh),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    g,
+                    &lax::rsqrt(&lax::sub(&lax::square(x)?, &scalar_like(x, 1.0))?)?,
+                )?),
+            }
+            Atanh = "atanh", Floating, Expensive, vectorizes: always, lower: math::Atanh {
+                eval(d) => floats_in_f64(d, libm::atanh),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    &lax::integer_pow(&lax::add(&scalar_like(x, 1.0), x)?, -1)?,
+                    &lax::div(g, &lax::sub(&scalar_like(x, 1.0), x)?)?,
+                )?),
+            }
+            Cbrt = "cbrt", Floating, Expensive, vectorizes: always, lower: math::Cbrt {
+                eval(d) => floats_in_f64(d, f64::cbrt),
+                jvp(g, x, ans) => Some(lax::mul(
+                    g,
+                    &lax::mul(&scalar_like(x, 1.0 / 3.0), &lax::integer_pow(ans, -2)?)?,
+                )?),
+            }
+            Erf = "erf", Floating, Expensive, vectorizes: always, lower: math::Erf {
+                eval(d) => floats(d, special::erf_f32, special::erf_f64),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    &scalar_like(x, 2.0 / std::f64::consts::PI.sqrt()),
+                    &lax::mul(g, &lax::exp(&lax::neg(&lax::square(x)?)?)?)?,
+                )?),
+            }
+            Erfc = "erfc", Floating, Expensive, vectorizes: always, lower: math::Erfc {
+                eval(d) => floats(d, special::erfc_f32, special::erfc_f64),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    &scalar_like(x, -2.0 / std::f64::consts::PI.sqrt()),
+                    &lax::mul(g, &lax::exp(&lax::neg(&lax::square(x)?)?)?)?,
+                )?),
+            }
+            /// `log |Gamma(x)|`.
+            Lgamma = "lgamma", Floating, Expensive, vectorizes: always, lower: math::Lgamma {
+                eval(d) => floats(d, special::lgamma_f32, special::lgamma_f64),
+                jvp(g, x, _ans) => Some(lax::mul(g, &lax::digamma(x)?)?),
+            }
+            Digamma = "digamma", Floating, Expensive, vectorizes: always, lower: math::Digamma {
+                eval(d) => floats(d, special::digamma_f32, special::digamma_f64),
+                jvp(g, x, _ans) => Some(lax::mul(
+                    g,
+                    &lax::polygamma(&scalar_like(x, 1.0), x)?,
+                )?),
+            }
+            /// The number of set bits.
+            PopulationCount = "population_count", Integer, Cheap, vectorizes: never,
+                lower: ops::population_count {
+                eval(d) => integers_and_bools(
+                    d,
+                    |x: i32| x.count_ones() as i32,
+                    u32::count_ones,
+                    |_| unreachable!("population_count takes integers"),
+                ),
+                jvp(_g, _x, _ans) => None,
+            }
+            /// The number of leading zero bits.
+            Clz = "clz", Integer, Cheap, vectorizes: never, lower: ops::clz {
+                eval(d) => integers_and_bools(
+                    d,
+                    |x: i32| x.leading_zeros() as i32,
+                    u32::leading_zeros,
+                    |_| unreachable!("clz takes integers"),
+                ),
+                jvp(_g, _x, _ans) => None,
             }
             /// Logical not for bool, bitwise not for integers.
             Not = "not", IntegerOrBool, Cheap, vectorizes: always, lower: ops::not {
@@ -413,6 +557,33 @@ fn floats(d: &Data, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -> f64) ->
             unreachable!("a float-only op on integers or bools")
         }
     }
+}
+
+/// A float op evaluated in f64 (f32 operands widened, the result rounded once): the std
+/// functions are within an ulp in f64, so f32 results are correctly rounded but for rare
+/// double roundings, as the compiled forms (which also compute f32 in f64) are.
+fn floats_in_f64(d: &Data, f64_op: impl Fn(f64) -> f64) -> Data {
+    floats(d, |x| f64_op(x as f64) as f32, &f64_op)
+}
+
+/// A float predicate (`is_finite`): bool data.
+fn float_predicate(d: &Data, pred: impl Fn(f64) -> bool) -> Data {
+    match d {
+        Data::F32(v) => Data::Bool(v.iter().map(|&a| pred(a as f64)).collect()),
+        Data::F64(v) => Data::Bool(v.iter().map(|&a| pred(a)).collect()),
+        Data::I32(_) | Data::U32(_) | Data::Bool(_) => {
+            unreachable!("a float predicate on integers or bools")
+        }
+    }
+}
+
+/// JAX's `lax.RoundingMethod`: how `round` breaks ties (printed as its integer value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoundingMethod {
+    /// `AWAY_FROM_ZERO` (0): `round(0.5) = 1`, `round(-2.5) = -3` (lax.round's default).
+    AwayFromZero = 0,
+    /// `TO_NEAREST_EVEN` (1): `round(0.5) = 0`, `round(2.5) = 2` (`jnp.round`, `jnp.rint`).
+    ToNearestEven = 1,
 }
 
 /// A numeric op on float or integer data.

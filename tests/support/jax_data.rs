@@ -11,18 +11,23 @@ pub fn load(name: &str) -> Value {
 
 /// `{shape, dtype, data}` as an array of that dtype (float32 or float64).
 pub fn arr(v: &Value) -> Array {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
+    let shape = shape(v);
     let data = floats(&v["data"]);
     match v["dtype"].as_str().unwrap() {
         "float64" => Array::from_vec(data, &shape).unwrap(),
         "float32" => Array::from_vec(data.iter().map(|&d| d as f32).collect(), &shape).unwrap(),
         other => panic!("dtype {other}"),
     }
+}
+
+/// The `shape` of a `{shape, dtype, data}` record.
+pub fn shape(v: &Value) -> Vec<usize> {
+    v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect()
 }
 
 /// A JSON list of numbers.

@@ -58,21 +58,31 @@
 //!   `w = -log((1-x)(1+x))` and the shifted argument carried in extra precision.
 //! * `tanh` is not XLA's 13/6 rational (4.75 ulp), so results can differ from XLA's in the
 //!   last ulps. The f32 half-angle rational is fitted by tools/fit_tanh.py.
+//!
+//! Also here: `elementary.rs` (`tan`, `asin`, `acos`, `atan`, `atan2`, `sinh`, `cosh`, `asinh`,
+//! `acosh`, `atanh`, `cbrt`, `exp2`, round-half-away and `nextafter`: f64 algorithms after
+//! fdlibm, f32 computed in f64 and rounded once; its module doc has methods and errors) and
+//! `runtime_calls.rs`: `erf`, `erfc`, `lgamma`, `digamma`, `polygamma` and float `rem` are
+//! NOT inline polynomials yet but a call per element (lane by lane) to the runtime's scalar
+//! functions (`cranax_runtime::special`), the same code eager evaluation runs.
 
 use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
+mod elementary;
 mod emitter;
 mod erf_inv;
 mod exp_log;
 mod pow;
+mod runtime_calls;
 mod tanh_logistic;
 #[cfg(test)]
 mod tests;
 mod trig;
 
 use emitter::Em;
+pub use runtime_calls::{emit_runtime_call, RuntimeFn};
 
 /// The transcendental functions this module emits (pow has its own entry point).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,6 +102,25 @@ pub enum MathFn {
     Cos,
     /// inverse error function (XLA's ErfInv32 for f32)
     ErfInv,
+    // `elementary.rs`: f64 algorithms (f32 computed in f64).
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Cbrt,
+    /// 2^x
+    Exp2,
+    // `runtime_calls.rs`: calls to the runtime's scalar functions, one per element.
+    Erf,
+    Erfc,
+    /// log |Gamma(x)|
+    Lgamma,
+    Digamma,
 }
 
 /// Emit `f(x)`; `ty` is F32, F64, F32X4 or F64X2 (x has that type). `fma`: the ISA has FMA.
@@ -113,7 +142,37 @@ pub fn emit_math(b: &mut FunctionBuilder, f: MathFn, x: Value, ty: Type, fma: bo
                 e.erf_inv_f32(x)
             }
         }
+        MathFn::Tan => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.tan_f64(v[0])),
+        MathFn::Asin => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.asin_f64(v[0])),
+        MathFn::Acos => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.acos_f64(v[0])),
+        MathFn::Atan => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.atan_f64(v[0])),
+        MathFn::Sinh => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.sinh_f64(v[0])),
+        MathFn::Cosh => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.cosh_f64(v[0])),
+        MathFn::Asinh => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.asinh_f64(v[0])),
+        MathFn::Acosh => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.acosh_f64(v[0])),
+        MathFn::Atanh => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.atanh_f64(v[0])),
+        MathFn::Cbrt => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.cbrt_f64(v[0])),
+        MathFn::Exp2 => elementary::via_f64(e.b, &[x], ty, fma, |e, v| e.exp2_f64(v[0])),
+        MathFn::Erf => emit_runtime_call(e.b, RuntimeFn::Erf, &[x]),
+        MathFn::Erfc => emit_runtime_call(e.b, RuntimeFn::Erfc, &[x]),
+        MathFn::Lgamma => emit_runtime_call(e.b, RuntimeFn::Lgamma, &[x]),
+        MathFn::Digamma => emit_runtime_call(e.b, RuntimeFn::Digamma, &[x]),
     }
+}
+
+/// atan2(y, x) elementwise, same types (f32 computed in f64).
+pub fn emit_atan2(b: &mut FunctionBuilder, y: Value, x: Value, ty: Type, fma: bool) -> Value {
+    elementary::via_f64(b, &[y, x], ty, fma, |e, v| e.atan2_f64(v[0], v[1]))
+}
+
+/// round(x) with halfway cases away from zero (lax.round's `AWAY_FROM_ZERO`).
+pub fn emit_round_away(b: &mut FunctionBuilder, x: Value, ty: Type) -> Value {
+    Em::new(b, ty, false).round_away(x)
+}
+
+/// nextafter(x, y) elementwise, same types.
+pub fn emit_nextafter(b: &mut FunctionBuilder, x: Value, y: Value, ty: Type) -> Value {
+    Em::new(b, ty, false).nextafter(x, y)
 }
 
 /// x ** y elementwise (pow), same types.

@@ -422,6 +422,23 @@ fn reference(f: MathFn, x: f64) -> f64 {
         MathFn::Sin => x.sin(),
         MathFn::Cos => x.cos(),
         MathFn::ErfInv => giles_f64(x),
+        MathFn::Tan => x.tan(),
+        MathFn::Asin => x.asin(),
+        MathFn::Acos => x.acos(),
+        MathFn::Atan => x.atan(),
+        MathFn::Sinh => x.sinh(),
+        MathFn::Cosh => x.cosh(),
+        // musl's (Rust's std forms overflow above ~1e154 and cancel near |x| = 1).
+        MathFn::Asinh => libm::asinh(x),
+        MathFn::Acosh => libm::acosh(x),
+        MathFn::Atanh => libm::atanh(x),
+        MathFn::Cbrt => x.cbrt(),
+        MathFn::Exp2 => x.exp2(),
+        // The runtime calls compute exactly these (the checks cover the call, lane by lane).
+        MathFn::Erf => cranax_runtime::special::erf_f64(x),
+        MathFn::Erfc => cranax_runtime::special::erfc_f64(x),
+        MathFn::Lgamma => cranax_runtime::special::lgamma_f64(x),
+        MathFn::Digamma => cranax_runtime::special::digamma_f64(x),
     }
 }
 
@@ -707,7 +724,7 @@ fn inputs64(f: MathFn, n: usize, seed: u64) -> Vec<f64> {
     for i in 0..n {
         let x = if i % 2 == 0 {
             match f {
-                MathFn::Sin | MathFn::Cos => loop {
+                MathFn::Sin | MathFn::Cos | MathFn::Tan => loop {
                     let x = rng.finite64();
                     if x.abs() <= 1e5 {
                         break x;
@@ -731,6 +748,14 @@ fn inputs64(f: MathFn, n: usize, seed: u64) -> Vec<f64> {
                 MathFn::Logistic => rng.range(-750.0, 40.0),
                 MathFn::Sin | MathFn::Cos => rng.range(-1e5, 1e5),
                 MathFn::ErfInv => rng.range(-1.0, 1.0),
+                MathFn::Tan => rng.range(-10.0, 10.0),
+                MathFn::Asin | MathFn::Acos | MathFn::Atanh => rng.range(-1.0, 1.0),
+                MathFn::Atan | MathFn::Asinh | MathFn::Cbrt => rng.range(-4.0, 4.0),
+                MathFn::Sinh | MathFn::Cosh => rng.range(-712.0, 712.0),
+                MathFn::Acosh => rng.range(1.0, 4.0),
+                MathFn::Exp2 => rng.range(-1080.0, 1025.0),
+                MathFn::Erf | MathFn::Erfc => rng.range(-7.0, 28.0),
+                MathFn::Lgamma | MathFn::Digamma => rng.range(-20.0, 50.0),
             }
         };
         xs.push(x);
@@ -958,6 +983,37 @@ fn f64_log_without_fma_is_libm_without_fma_bit_for_bit() {
         out.status.success() && text.contains("1 passed"),
         "child run failed:\n{text}"
     );
+}
+
+// The elementary functions of `elementary.rs` (f64 algorithms; f32 computed in f64) and the
+// runtime calls: the f32 sweep and f64 samples against Rust's f64 functions (budget 4 ulp).
+accuracy_tests! {
+    f32_tan => check_f32(MathFn::Tan, trig_range);
+    f32_asin => check_f32(MathFn::Asin, |_| true);
+    f32_acos => check_f32(MathFn::Acos, |_| true);
+    f32_atan => check_f32(MathFn::Atan, |_| true);
+    f32_sinh => check_f32(MathFn::Sinh, |_| true);
+    f32_cosh => check_f32(MathFn::Cosh, |_| true);
+    f32_asinh => check_f32(MathFn::Asinh, |_| true);
+    f32_acosh => check_f32(MathFn::Acosh, |_| true);
+    f32_atanh => check_f32(MathFn::Atanh, |_| true);
+    f32_cbrt => check_f32(MathFn::Cbrt, |_| true);
+    f32_exp2 => check_f32(MathFn::Exp2, |_| true);
+    f32_erf_call => check_f32(MathFn::Erf, |_| true);
+    f32_lgamma_call => check_f32(MathFn::Lgamma, |_| true);
+    f64_tan => check_f64(MathFn::Tan);
+    f64_asin => check_f64(MathFn::Asin);
+    f64_acos => check_f64(MathFn::Acos);
+    f64_atan => check_f64(MathFn::Atan);
+    f64_sinh => check_f64(MathFn::Sinh);
+    f64_cosh => check_f64(MathFn::Cosh);
+    f64_asinh => check_f64(MathFn::Asinh);
+    f64_acosh => check_f64(MathFn::Acosh);
+    f64_atanh => check_f64(MathFn::Atanh);
+    f64_cbrt => check_f64(MathFn::Cbrt);
+    f64_exp2 => check_f64(MathFn::Exp2);
+    f64_erfc_call => check_f64(MathFn::Erfc);
+    f64_digamma_call => check_f64(MathFn::Digamma);
 }
 
 // ---- pow -------------------------------------------------------------------------------
