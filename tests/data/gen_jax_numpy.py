@@ -81,7 +81,7 @@ UNARY = {
     "sinh": (jnp.sinh, GENERIC + [20.0, -30.0, 80.0, 1e-10] + EDGES, GENERIC),
     "cosh": (jnp.cosh, GENERIC + [20.0, -30.0, 80.0, 1e-10] + EDGES, GENERIC),
     "arcsinh": (jnp.arcsinh, GENERIC + [1e10, -3e20, 1e-10] + EDGES, GENERIC),
-    "arccosh": (jnp.arccosh, ABOVE1 + [1.0, 0.5, 1e20] + EDGES, ABOVE1),
+    "arccosh": (jnp.arccosh, ABOVE1 + [1.0, 0.5, 1e20, -0.5, -3.0, -1e4] + EDGES, ABOVE1),
     "arctanh": (jnp.arctanh, UNIT + [1.0, -1.0, 1.5, 1e-10] + EDGES, UNIT),
     "log2": (jnp.log2, POS + [8.0, 1024.0] + EDGES, POS),
     "log10": (jnp.log10, POS + [1000.0, 1e-5] + EDGES, POS),
