@@ -140,7 +140,14 @@ fn compile_and_bench() {
     assert_eq!(&bytes[..4], b"\x7fELF", "an ELF object");
     let header = std::fs::read_to_string(d.join("product.h")).unwrap();
     assert!(header.contains("void product("), "{header}");
-    let o = cranax(&["compile", &f, "--emit", "obj", "--target", "riscv64gc-unknown-linux-gnu"]);
+    let o = cranax(&[
+        "compile",
+        &f,
+        "--emit",
+        "obj",
+        "--target",
+        "riscv64gc-unknown-linux-gnu",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let o = cranax(&[
         "bench",

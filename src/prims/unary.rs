@@ -586,6 +586,21 @@ pub enum RoundingMethod {
     ToNearestEven = 1,
 }
 
+/// Read back as printed (`0`, `1`), or by JAX's member names.
+impl crate::ir::parse::FromParam for RoundingMethod {
+    const WHAT: &'static str = "a RoundingMethod (0: AWAY_FROM_ZERO, 1: TO_NEAREST_EVEN)";
+    fn from_param(v: &crate::ir::parse::PValue) -> Option<Self> {
+        let crate::ir::parse::PValue::Word(w) = v else {
+            return None;
+        };
+        match w.trim_start_matches("RoundingMethod.") {
+            "0" | "AWAY_FROM_ZERO" => Some(RoundingMethod::AwayFromZero),
+            "1" | "TO_NEAREST_EVEN" => Some(RoundingMethod::ToNearestEven),
+            _ => None,
+        }
+    }
+}
+
 /// A numeric op on float or integer data.
 fn numbers(
     d: &Data,
