@@ -286,18 +286,20 @@ fn positional_parts(v: Scalar) -> (String, String) {
 
 /// NumPy `dragon4_scientific(unique=True, precision=8, trim='.')`: (int digit, fraction, exp).
 fn scientific_parts(v: Scalar) -> (String, String, String) {
-    let (digits, exp, negative) = shortest_digits(v);
-    let (first, mut rest) = (digits[..1].to_string(), digits[1..].to_string());
+    let (digits, mut exp, negative) = shortest_digits(v);
+    let (mut first, mut rest) = (digits[..1].to_string(), digits[1..].to_string());
     if rest.len() > PRECISION {
+        // Round the exact value to PRECISION places; the carry can change the leading digit
+        // and the exponent (7.999999999999998 is `8.e+00`, 9.9999999999 is `1.e+01`).
         let s = match v {
             Scalar::F32(x) => format!("{:.*e}", PRECISION, x.abs()),
             other => format!("{:.*e}", PRECISION, other.to_f64().abs()),
         };
-        let (m, _) = s.split_once('e').expect("exponent");
-        rest = m
-            .split_once('.')
-            .map(|(_, f)| f.trim_end_matches('0').to_string())
-            .unwrap_or_default();
+        let (m, e) = s.split_once('e').expect("exponent");
+        let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+        first = int.to_string();
+        rest = frac.trim_end_matches('0').to_string();
+        exp = e.parse().expect("integer exponent");
     }
     let sign = if negative { "-" } else { "" };
     let esign = if exp < 0 { '-' } else { '+' };
@@ -329,6 +331,11 @@ mod tests {
         assert_eq!(show(&[1.0, 2.0]), "[1. 2.]");
         assert_eq!(show(&[1.0, 2000.0]), "[1.e+00 2.e+03]");
         assert_eq!(show(&[1.5e-5, 1.0]), "[1.5e-05 1.0e+00]");
+        // Rounding to 8 digits carries into the leading digit and the exponent (NumPy's text).
+        let show64 = |v: &[f64]| Array::from_slice(v).to_string();
+        assert_eq!(show64(&[9.9999999999, 1e-5]), "[1.e+01 1.e-05]");
+        assert_eq!(show64(&[1.0000000049, 1e9]), "[1.e+00 1.e+09]");
+        assert_eq!(show64(&[7.999999999999998, 20.0]), "[ 8. 20.]");
         assert_eq!(
             show(&[f32::NAN, 1.0, f32::NEG_INFINITY]),
             "[ nan   1. -inf]"
