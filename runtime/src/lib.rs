@@ -200,29 +200,6 @@ pub unsafe extern "C" fn cranax_matmul_f64(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn matmul_matches_naive() {
-        let (m, k, n) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.5 - 3.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| 1.0 - i as f32 * 0.25).collect();
-        let mut c = vec![0.0; m * n];
-        super::matmul_f32(1, m, k, n, &a, &b, &mut c);
-        for i in 0..m {
-            for j in 0..n {
-                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                assert!(
-                    (c[i * n + j] - want).abs() < 1e-4,
-                    "{} vs {}",
-                    c[i * n + j],
-                    want
-                );
-            }
-        }
-    }
-}
-
 /// Threads available to [`for_chunks`].
 pub fn num_threads() -> usize {
     rayon::current_num_threads()
@@ -245,4 +222,27 @@ pub fn for_chunks(n: usize, align: usize, f: impl Fn(usize, usize) + Sync) {
     (0..chunks)
         .into_par_iter()
         .for_each(|c| f(c * per, ((c + 1) * per).min(n)));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn matmul_matches_naive() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| 1.0 - i as f32 * 0.25).collect();
+        let mut c = vec![0.0; m * n];
+        super::matmul_f32(1, m, k, n, &a, &b, &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert!(
+                    (c[i * n + j] - want).abs() < 1e-4,
+                    "{} vs {}",
+                    c[i * n + j],
+                    want
+                );
+            }
+        }
+    }
 }
