@@ -6,6 +6,7 @@
 use cranax::core::error::or_raise;
 use cranax::numpy as jnp;
 use cranax::pytree::ArgTuple;
+use cranax::scipy::special;
 use cranax::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -222,6 +223,21 @@ fn a_while_loop_linked_into_a_c_program_gives_jits_bits() {
     let (r, count) = f.call((a,)).unwrap();
     assert_eq!(got, vec![bits(&r), bits(&count)]);
     assert!(count.item::<f32>().unwrap() > 2.0, "the loop ran");
+}
+
+#[test]
+fn runtime_special_functions_link_into_a_c_program() {
+    // lgamma, erf and a float rem compile to calls of the runtime's scalar functions, which an
+    // object file imports by name from libcranax_runtime.a.
+    let f = jit(|x: &Array| {
+        let y = jnp::remainder(special::gammaln(x) + special::erf(x), 0.75f32);
+        jnp::tanh(&y)
+    });
+    let x = Array::from_slice(&[0.3f32, 1.5, 2.25, 7.0, 12.5, 0.01]);
+    let compiled = f.lower((x.clone(),)).unwrap().compile().unwrap();
+    let got = run_in_c("special", &compiled, std::slice::from_ref(&x));
+    let want = f.call((x,)).unwrap();
+    assert_eq!(got, vec![bits(&want)]);
 }
 
 #[test]

@@ -197,7 +197,8 @@ pub mod entry {
     macro_rules! entries {
         ($($name:ident = $f:ident($($a:ident: $t:ty),*) -> $r:ty;)*) => {
             $(
-                /// Called by compiled code, one element at a time.
+                /// Called by compiled code, one element at a time (`crate::symbols`).
+                #[no_mangle]
                 pub extern "C" fn $name($($a: $t),*) -> $r {
                     super::$f($($a),*)
                 }

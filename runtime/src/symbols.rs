@@ -2,8 +2,12 @@
 //! address in this process and how each parameter is passed. The JIT binds the names to these
 //! addresses; an exported object file refers to the same names, resolved by linking this
 //! crate's static library (`libcranax_runtime.a`). Adding a kernel is one line here.
+//!
+//! Compiled functions declare these in table order before anything else, so the `k`-th
+//! symbol is function reference `k` in every function ([`index`]).
 
 use crate::linalg::*;
+use crate::special::entry::*;
 use crate::*;
 
 /// How compiled code passes one parameter.
@@ -13,6 +17,10 @@ pub enum Param {
     Ptr,
     /// A `u32` (a flags word).
     U32,
+    /// An `f32` value (in a float register).
+    F32,
+    /// An `f64` value.
+    F64,
 }
 
 /// One entry point: `name` is its `#[no_mangle]` symbol.
@@ -21,6 +29,8 @@ pub struct Symbol {
     pub name: &'static str,
     pub addr: *const u8,
     pub params: &'static [Param],
+    /// The return value's kind (none for kernels that write through pointers).
+    pub returns: Option<Param>,
 }
 
 // SAFETY: `addr` is the address of a function, which never changes and is never written
@@ -29,7 +39,20 @@ unsafe impl Sync for Symbol {}
 
 macro_rules! symbol {
     ($f:ident($($p:ident),*)) => {
-        Symbol { name: stringify!($f), addr: $f as *const u8, params: &[$(Param::$p),*] }
+        Symbol {
+            name: stringify!($f),
+            addr: $f as *const u8,
+            params: &[$(Param::$p),*],
+            returns: None,
+        }
+    };
+    ($f:ident($($p:ident),*) -> $r:ident) => {
+        Symbol {
+            name: stringify!($f),
+            addr: $f as *const u8,
+            params: &[$(Param::$p),*],
+            returns: Some(Param::$r),
+        }
     };
 }
 
@@ -50,9 +73,27 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_lu_pivots_to_permutation(Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_decompose_f32(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_decompose_f64(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    // The scalar special functions (`crate::special`), called once per element.
+    symbol!(cranax_lgamma_f32(F32) -> F32),
+    symbol!(cranax_lgamma_f64(F64) -> F64),
+    symbol!(cranax_digamma_f32(F32) -> F32),
+    symbol!(cranax_digamma_f64(F64) -> F64),
+    symbol!(cranax_erf_f32(F32) -> F32),
+    symbol!(cranax_erf_f64(F64) -> F64),
+    symbol!(cranax_erfc_f32(F32) -> F32),
+    symbol!(cranax_erfc_f64(F64) -> F64),
+    symbol!(cranax_polygamma_f32(F32, F32) -> F32),
+    symbol!(cranax_polygamma_f64(F64, F64) -> F64),
+    symbol!(cranax_fmod_f32(F32, F32) -> F32),
+    symbol!(cranax_fmod_f64(F64, F64) -> F64),
 ];
 
 /// The entry point named `name`.
 pub fn symbol(name: &str) -> Option<&'static Symbol> {
     SYMBOLS.iter().find(|s| s.name == name)
+}
+
+/// The position of `name` in [`SYMBOLS`].
+pub fn index(name: &str) -> Option<usize> {
+    SYMBOLS.iter().position(|s| s.name == name)
 }

@@ -149,6 +149,66 @@ fn jit_err(what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::Jit(format!("{what}: {e}"))
 }
 
+/// Declare every runtime entry point (`cranax_runtime::symbols::SYMBOLS`) in `module`, in
+/// table order.
+pub fn declare_runtime<M: Module>(module: &mut M) -> Result<Vec<FuncId>> {
+    let ptr = module.target_config().pointer_type();
+    let call_conv = module.isa().default_call_conv();
+    let kind = |p: &Param| match p {
+        Param::Ptr => ptr,
+        Param::U32 => types::I32,
+        Param::F32 => types::F32,
+        Param::F64 => types::F64,
+    };
+    SYMBOLS
+        .iter()
+        .map(|s| {
+            let mut sig = Signature::new(call_conv);
+            sig.params
+                .extend(s.params.iter().map(|p| AbiParam::new(kind(p))));
+            sig.returns
+                .extend(s.returns.iter().map(|p| AbiParam::new(kind(p))));
+            module
+                .declare_function(s.name, Linkage::Import, &sig)
+                .map_err(|e| jit_err(&format!("declaring {}", s.name), &e))
+        })
+        .collect()
+}
+
+/// Import the declared entry points into `func`, before any other function reference, so
+/// that [`runtime_func`] finds the `k`-th symbol at reference `k`.
+pub fn import_runtime<M: Module>(
+    module: &mut M,
+    ids: &[FuncId],
+    func: &mut cranelift_codegen::ir::Function,
+) {
+    assert!(
+        func.dfg.ext_funcs.is_empty(),
+        "the runtime's entry points are imported first"
+    );
+    for (k, &id) in ids.iter().enumerate() {
+        let r = module.declare_func_in_func(id, func);
+        assert_eq!(r.as_u32() as usize, k, "runtime entry point {k}");
+    }
+}
+
+/// The reference to the runtime entry point `name` in a function that [`import_runtime`]
+/// prepared.
+pub fn runtime_func(name: &str) -> FuncRef {
+    let k = cranax_runtime::symbols::index(name)
+        .unwrap_or_else(|| panic!("{name} is not in the runtime's symbol table"));
+    FuncRef::from_u32(k as u32)
+}
+
+/// A JIT builder for `isa` with the runtime's entry points bound to their addresses here.
+pub fn jit_builder(isa: OwnedTargetIsa) -> JITBuilder {
+    let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+    for s in SYMBOLS {
+        jb.symbol(s.name, s.addr);
+    }
+    jb
+}
+
 /// Declare the runtime's entry points and the constants in `module` and write the entry
 /// function `{prefix}entry` (local) computing `plan` over `g`.
 pub fn build<M: Module>(
@@ -161,20 +221,7 @@ pub fn build<M: Module>(
 ) -> Result<Built> {
     let ptr = module.target_config().pointer_type();
     let call_conv = module.isa().default_call_conv();
-    let mut fn_ids = Vec::new();
-    for s in SYMBOLS {
-        let mut sig = Signature::new(call_conv);
-        sig.params.extend(s.params.iter().map(|p| {
-            AbiParam::new(match p {
-                Param::Ptr => ptr,
-                Param::U32 => types::I32,
-            })
-        }));
-        let id = module
-            .declare_function(s.name, Linkage::Import, &sig)
-            .map_err(|e| jit_err(&format!("declaring {}", s.name), &e))?;
-        fn_ids.push((s.name, id));
-    }
+    let fn_ids = declare_runtime(module)?;
     let mut data_ids = Vec::new();
     for (k, c) in distinct_consts(g, plan).iter().enumerate() {
         let name = const_symbol(prefix, k);
@@ -219,11 +266,8 @@ pub fn build<M: Module>(
     let target = module.target_config();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
-        let funcs: HashMap<&str, FuncRef> = fn_ids
-            .iter()
-            .map(|&(name, id)| (name, module.declare_func_in_func(id, b.func)))
-            .collect();
-        let f = |name: &str| funcs[name];
+        import_runtime(module, &fn_ids, b.func);
+        let f = runtime_func;
         let const_gvs: HashMap<usize, GlobalValue> = data_ids
             .iter()
             .map(|&(addr, id)| (addr, module.declare_data_in_func(id, b.func)))
@@ -346,10 +390,7 @@ pub struct JitBuilt {
 /// bound to their addresses in this process).
 pub fn lower_jit(g: &Graph, plan: &Plan) -> Result<JitBuilt> {
     let host = host()?;
-    let mut jb = JITBuilder::with_isa(host.isa.clone(), default_libcall_names());
-    for s in SYMBOLS {
-        jb.symbol(s.name, s.addr);
-    }
+    let mut jb = jit_builder(host.isa.clone());
     for (k, c) in distinct_consts(g, plan).iter().enumerate() {
         jb.symbol(const_symbol("", k), c.data.as_ptr());
     }

@@ -120,7 +120,6 @@ pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<Export
         &prefix,
         codegen::Consts::Defined,
     )?;
-    refuse_calls_by_address(&built.func)?;
     codegen::define(&mut module, &mut built, false)?;
     codegen::c_entry(&mut module, &built, name, plan.split.map_or(0, |p| p.0))?;
     let object = module
@@ -206,26 +205,4 @@ fn c_header(name: &str, ins: &[Aval], outs: &[Aval], scratch: usize) -> String {
     );
     let _ = writeln!(w, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {up}_H */");
     h
-}
-
-/// The scalar special functions without an inline polynomial (`lgamma`, `digamma`, `erf`,
-/// `erfc`, `polygamma`, float `rem`: `backend::math::runtime_calls`) are called by their
-/// address in this process, which an object file cannot hold: refuse them with a clear error
-/// instead of writing an object that would jump to a stale address.
-fn refuse_calls_by_address(func: &cranelift_codegen::ir::Function) -> Result<()> {
-    use cranelift_codegen::ir::Opcode;
-    let by_address = func.layout.blocks().any(|block| {
-        func.layout
-            .block_insts(block)
-            .any(|inst| func.dfg.insts[inst].opcode() == Opcode::CallIndirect)
-    });
-    if by_address {
-        return Err(Error::Jit(
-            "export: the function uses lgamma, digamma, erf, erfc, polygamma or a float rem, \
-             which compiled code calls through this process's runtime by address; exporting \
-             them to an object file is not supported yet"
-                .into(),
-        ));
-    }
-    Ok(())
 }

@@ -2,15 +2,16 @@
 //! (`cranax_runtime::special`: `lgamma`, `digamma`, `erf`, `erfc`, `polygamma`, float `rem`).
 //!
 //! These have no inline polynomial yet: the element (each lane of a vector, in turn) is passed
-//! to the runtime's `extern "C"` entry point, called by its absolute address through
-//! `call_indirect` with the function's own calling convention. Eager evaluation calls the same
-//! Rust functions, so compiled and eager results agree bit for bit. The cost is a call per
-//! element (~10x an inline polynomial: every vector register is caller-saved).
+//! to the runtime's `extern "C"` entry point, imported by symbol name from the runtime's table
+//! (`cranax_runtime::symbols`), so the JIT binds it to this process's function and an exported
+//! object file to the static library's. Eager evaluation calls the same Rust functions, so
+//! compiled and eager results agree bit for bit. The cost is a call per element (~10x an
+//! inline polynomial: every vector register is caller-saved).
 
 use super::elementary::per_lane;
-use cranax_runtime::special::entry;
+use crate::backend::codegen::runtime_func;
 use cranelift_codegen::ir::types::{F32, F64};
-use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Value};
+use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// A runtime scalar function (`f32` and `f64` entry points).
@@ -27,24 +28,16 @@ pub enum RuntimeFn {
 }
 
 impl RuntimeFn {
-    /// The entry point's address for f32 (`wide = false`) or f64 lanes, and its arity.
-    fn entry(self, wide: bool) -> (usize, usize) {
-        macro_rules! pick {
-            ($f32:ident, $f64:ident, $n:expr) => {
-                if wide {
-                    (entry::$f64 as *const () as usize, $n)
-                } else {
-                    (entry::$f32 as *const () as usize, $n)
-                }
-            };
-        }
+    /// The entry point's symbol for f32 (`wide = false`) or f64 lanes, and its arity.
+    fn entry(self, wide: bool) -> (&'static str, usize) {
+        let pick = |f32: &'static str, f64: &'static str| if wide { f64 } else { f32 };
         match self {
-            RuntimeFn::Lgamma => pick!(cranax_lgamma_f32, cranax_lgamma_f64, 1),
-            RuntimeFn::Digamma => pick!(cranax_digamma_f32, cranax_digamma_f64, 1),
-            RuntimeFn::Erf => pick!(cranax_erf_f32, cranax_erf_f64, 1),
-            RuntimeFn::Erfc => pick!(cranax_erfc_f32, cranax_erfc_f64, 1),
-            RuntimeFn::Polygamma => pick!(cranax_polygamma_f32, cranax_polygamma_f64, 2),
-            RuntimeFn::Fmod => pick!(cranax_fmod_f32, cranax_fmod_f64, 2),
+            RuntimeFn::Lgamma => (pick("cranax_lgamma_f32", "cranax_lgamma_f64"), 1),
+            RuntimeFn::Digamma => (pick("cranax_digamma_f32", "cranax_digamma_f64"), 1),
+            RuntimeFn::Erf => (pick("cranax_erf_f32", "cranax_erf_f64"), 1),
+            RuntimeFn::Erfc => (pick("cranax_erfc_f32", "cranax_erfc_f64"), 1),
+            RuntimeFn::Polygamma => (pick("cranax_polygamma_f32", "cranax_polygamma_f64"), 2),
+            RuntimeFn::Fmod => (pick("cranax_fmod_f32", "cranax_fmod_f64"), 2),
         }
     }
 }
@@ -57,18 +50,11 @@ pub fn emit_runtime_call(b: &mut FunctionBuilder, f: RuntimeFn, args: &[Value]) 
         F64 => true,
         _ => panic!("runtime call {f:?}: no entry point for lanes of {lane}"),
     };
-    let (address, arity) = f.entry(wide);
+    let (name, arity) = f.entry(wide);
     assert_eq!(args.len(), arity, "runtime call {f:?}: arity");
-    let call_conv = b.func.signature.call_conv;
+    let callee = runtime_func(name);
     per_lane(b, args, &|b, xs| {
-        let mut sig = Signature::new(call_conv);
-        sig.params.extend(xs.iter().map(|_| AbiParam::new(lane)));
-        sig.returns.push(AbiParam::new(lane));
-        let sig = b.import_signature(sig);
-        let callee = b
-            .ins()
-            .iconst(cranelift_codegen::ir::types::I64, address as i64);
-        let call = b.ins().call_indirect(sig, callee, xs);
+        let call = b.ins().call(callee, xs);
         b.inst_results(call)[0]
     })
 }

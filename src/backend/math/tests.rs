@@ -8,14 +8,15 @@
 #![allow(clippy::excessive_precision)]
 
 use super::*;
+use crate::backend::codegen;
 use crate::defs::threefry::threefry2x32;
 use crate::defs::{erf, erf_inv};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{AbiParam, BlockArg};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_jit::JITModule;
+use cranelift_module::{Linkage, Module};
 
 const ALL: [MathFn; 9] = [
     MathFn::Exp,
@@ -154,7 +155,8 @@ fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
         .unwrap()
         .finish(settings::Flags::new(fb))
         .unwrap();
-    let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+    let mut module = JITModule::new(codegen::jit_builder(isa));
+    let runtime = codegen::declare_runtime(&mut module).unwrap();
     let cfg = module.target_config();
     let pt = cfg.pointer_type();
     let nin = match op {
@@ -172,6 +174,7 @@ fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
     ctx.func.signature = sig;
     let mut fctx = FunctionBuilderContext::new();
     {
+        codegen::import_runtime(&mut module, &runtime, &mut ctx.func);
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
