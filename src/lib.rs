@@ -10,6 +10,7 @@ mod array_format;
 pub mod core;
 mod defs;
 pub mod dtype;
+pub mod interop;
 pub mod io;
 pub mod ir;
 pub mod lax;
