@@ -19,7 +19,7 @@ pub mod transform;
 
 pub use array::{Array, Data, Element};
 pub use core::aval::Aval;
-pub use core::error::{Error, Result};
+pub use core::error::{install_quiet_panic_hook, ArgumentMismatch, Error, Result};
 pub use dtype::{DType, Scalar};
 pub use ir::ClosedJaxpr;
 pub mod api;
