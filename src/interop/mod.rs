@@ -13,6 +13,25 @@
 //! | `array.as_ndarray_view()`, `as_nalgebra_view()`, `as_faer_view()` | no: views of the array's own buffer |
 //! | `Array::from(ndarray view)` / a non-standard-layout `ndarray::Array` | one copy, in logical (row-major) order |
 //! | `DMatrix` / `faer::Mat` to or from `Array` (owned) | one copy (they are column-major) |
+//!
+//! ```
+//! # #[cfg(all(feature = "ndarray", feature = "nalgebra", feature = "faer", feature = "serde"))]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use cranax::Array;
+//! let x = Array::from(ndarray::Array2::<f32>::zeros((2, 3)));   // standard layout: moved, no copy
+//! let v = x.as_ndarray_view::<f32>()?;                           // zero-copy ArrayViewD
+//! let a: ndarray::Array2<f32> = x.clone().try_into()?;           // moved out if unshared, else one copy
+//! let m = nalgebra::DMatrix::<f32>::try_from(&x)?;               // one copy (column-major)
+//! let mv = x.as_nalgebra_view::<f32>()?;                         // zero-copy, row-major strides
+//! let f = faer::Mat::<f32>::try_from(&x)?;                       // one copy; x.as_faer_view() is zero-copy
+//! let json = serde_json::to_string(&x)?;                         // {"shape":[2,3],"dtype":"float32","data":[...]}
+//! assert_eq!((v.shape(), a.dim(), m.shape(), mv.shape(), f.nrows()), (&[2, 3][..], (2, 3), (2, 3), (2, 3), 2));
+//! assert!(json.starts_with(r#"{"shape":[2,3],"dtype":"float32""#));
+//! # Ok(())
+//! # }
+//! # #[cfg(not(all(feature = "ndarray", feature = "nalgebra", feature = "faer", feature = "serde")))]
+//! # fn main() {}
+//! ```
 
 use crate::array::{Array, Element, Repr};
 use crate::core::aval::Aval;
