@@ -46,27 +46,14 @@ fn data_file(name: &str) -> PathBuf {
 /// Calls `$body` with `$t` bound to the element type of `$x`'s dtype.
 macro_rules! with_elem {
     ($x:expr, $t:ident => $body:expr) => {
+        with_elem!(@ $x, $t, $body, Bool bool, I32 i32, U32 u32, F32 f32, F64 f64)
+    };
+    (@ $x:expr, $t:ident, $body:expr, $($variant:ident $ty:ty),*) => {
         match $x.dtype() {
-            DType::Bool => {
-                type $t = bool;
+            $(DType::$variant => {
+                type $t = $ty;
                 $body
-            }
-            DType::I32 => {
-                type $t = i32;
-                $body
-            }
-            DType::U32 => {
-                type $t = u32;
-                $body
-            }
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
+            })*
         }
     };
 }
