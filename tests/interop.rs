@@ -99,6 +99,19 @@ fn ndarray_fixed_dimensions_and_layouts() {
     // A strided view (every other column) copies only what it sees.
     let cols = Array::from(a2.slice(ndarray::s![.., ..;2]));
     assert_eq!(cols.to_vec::<f64>().unwrap(), [0.0, 2.0, 3.0, 5.0]);
+    // Owned arrays sliced in place keep their whole vector: only the elements they show.
+    let mut tail = ndarray::Array2::from_shape_vec((3, 3), (0..9).collect()).unwrap();
+    tail.slice_collapse(ndarray::s![1.., ..]);
+    assert_eq!(
+        Array::from(tail).to_vec::<i32>().unwrap(),
+        [3, 4, 5, 6, 7, 8]
+    );
+    let mut head = ndarray::Array2::from_shape_vec((3, 3), (0..9).collect()).unwrap();
+    head.slice_collapse(ndarray::s![..1, ..]);
+    assert_eq!(Array::from(head).to_vec::<i32>().unwrap(), [0, 1, 2]);
+    let mut none = ndarray::Array2::from_shape_vec((3, 3), (0..9).collect()).unwrap();
+    none.slice_collapse(ndarray::s![3.., ..]);
+    assert_eq!(Array::from(none).shape(), &[0, 3]);
     let a1 = ndarray::Array1::<i32>::try_from(Array::from_slice(&[4i32, 5])).unwrap();
     assert_eq!(a1.to_vec(), [4, 5]);
     let a0 = ndarray::Array0::<u32>::try_from(Array::scalar(9u32)).unwrap();

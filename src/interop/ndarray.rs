@@ -62,10 +62,18 @@ impl<T: Element, D: Dimension> From<ArrayBase<OwnedRepr<T>, D>> for Array {
     /// order otherwise (a transposed or sliced array).
     fn from(a: ArrayBase<OwnedRepr<T>, D>) -> Array {
         let shape = a.shape().to_vec();
-        let data = if a.is_standard_layout() {
+        let n = a.len();
+        let data = if n == 0 {
+            Vec::new()
+        } else if a.is_standard_layout() {
+            // The elements are `v[off..off + n]`: an owned array sliced in place
+            // (`slice_collapse`) keeps its whole vector.
             match a.into_raw_vec_and_offset() {
-                (v, Some(0) | None) => v,
-                (v, Some(off)) => v[off..].to_vec(),
+                (mut v, Some(0) | None) => {
+                    v.truncate(n);
+                    v
+                }
+                (v, Some(off)) => v[off..off + n].to_vec(),
             }
         } else {
             a.iter().copied().collect()
