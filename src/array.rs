@@ -211,6 +211,8 @@ pub trait Element: Copy + Send + Sync + 'static {
     fn into_data(v: Vec<Self>) -> Data;
     fn slice(d: &Data) -> Option<&[Self]>;
     fn scalar(self) -> Scalar;
+    /// The vector inside `d` if it holds `Self`s (no copy), else `d` back.
+    fn from_data(d: Data) -> std::result::Result<Vec<Self>, Data>;
 }
 
 macro_rules! element {
@@ -228,6 +230,12 @@ macro_rules! element {
             }
             fn scalar(self) -> Scalar {
                 Scalar::$variant(self)
+            }
+            fn from_data(d: Data) -> std::result::Result<Vec<Self>, Data> {
+                match d {
+                    Data::$variant(v) => Ok(v),
+                    other => Err(other),
+                }
             }
         }
         impl From<$t> for Array {

@@ -1,12 +1,19 @@
-//! Arrays to and from NumPy's `.npy` files (`np.save` / `np.load`), through the `npyz` crate:
-//! f32, f64, i32, u32 and bool, C order; and arrays written as nested lists (`parse_array`). What the `cranax` command reads its arguments from,
-//! and what a program embedding cranax can exchange data with Python through.
+//! Arrays to and from files: NumPy's `.npy` (`np.save` / `np.load`, through the `npyz` crate:
+//! f32, f64, i32, u32 and bool, C order) and `.npz` archives (`npz.rs`), safetensors
+//! (`tensors.rs`), and arrays written as nested lists (`parse_array`). What the `cranax`
+//! command reads its arguments from, and what a program embedding cranax can exchange data
+//! with Python (NumPy, JAX, PyTorch) through.
 
 use crate::array::{Array, Data};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use npyz::WriterBuilder;
 use std::path::Path;
+
+mod npz;
+mod tensors;
+pub use npz::{load_npz, read_npz, save_npz, save_npz_compressed, write_npz};
+pub use tensors::{load_safetensors, read_safetensors, save_safetensors, write_safetensors};
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::value_err(format!("{}: {e}", path.display()))

@@ -10,6 +10,7 @@ mod array_format;
 pub mod core;
 mod defs;
 pub mod dtype;
+pub mod interop;
 pub mod io;
 pub mod ir;
 pub mod lax;
@@ -18,7 +19,7 @@ pub mod transform;
 
 pub use array::{Array, Data, Element};
 pub use core::aval::Aval;
-pub use core::error::{Error, Result};
+pub use core::error::{install_quiet_panic_hook, ArgumentMismatch, Error, Result};
 pub use dtype::{DType, Scalar};
 pub use ir::ClosedJaxpr;
 pub mod api;

@@ -151,11 +151,7 @@ pub fn broadcast_shapes(name: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
             if *o == 1 {
                 *o = d;
             } else if d != 1 && d != *o {
-                let all: Vec<String> = shapes.iter().map(|s| shape_str(s)).collect();
-                return Err(Error::type_err(format!(
-                    "{name} got incompatible shapes for broadcasting: {}",
-                    all.join(", ")
-                )));
+                return Err(Error::incompatible_shapes(name, shapes.iter().copied()));
             }
         }
     }
@@ -889,12 +885,13 @@ pub fn reshape(x: impl AsArray, shape: &[isize]) -> Array {
             .product();
         let infer = shape.iter().filter(|&&d| d < 0).count();
         if infer > 1 || (infer == 1 && (known == 0 || !x.size().is_multiple_of(known))) {
-            return Err(Error::type_err(format!(
+            let message = format!(
                 "cannot reshape array of shape {} (size {}) into shape {:?}",
                 shape_str(x.shape()),
                 x.size(),
                 shape
-            )));
+            );
+            return Err(Error::invalid_operands("reshape", &[x.aval()], message));
         }
         let dims: Vec<usize> = shape
             .iter()

@@ -28,7 +28,10 @@ fn msg<T: std::fmt::Debug>(r: cranax::Result<T>) -> String {
 #[test]
 fn shape_mismatch_eagerly_in_lax() {
     let err = lax::add(&f32s(&[3]), &f32s(&[4])).unwrap_err();
-    assert!(matches!(err, Error::Type(_)));
+    assert!(err.is_type_error());
+    assert!(
+        matches!(&err, Error::IncompatibleShapes { op, shapes } if op == "add" && shapes == &[vec![3], vec![4]])
+    );
     assert_eq!(
         err.to_string(),
         "add got incompatible shapes for broadcasting: (3,), (4,)"
@@ -104,6 +107,88 @@ fn a_panic_caught_by_the_caller_carries_the_message() {
         text,
         "mul got incompatible shapes for broadcasting: (2,), (5,)"
     );
+}
+
+// --- Structured fields ---------------------------------------------------------------------
+
+#[test]
+fn errors_carry_the_op_shapes_and_dtypes_as_fields() {
+    let i32s = |n: usize| Array::from_vec(vec![1i32; n], &[n]).unwrap();
+    let e = lax::add(&f32s(&[2]), &i32s(2)).unwrap_err();
+    assert_eq!(
+        e,
+        Error::DTypeMismatch {
+            op: "add".into(),
+            dtypes: vec![DType::F32, DType::I32]
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "add requires arguments to have the same dtypes, got float32, int32."
+    );
+    let e = lax::exp(&i32s(3)).unwrap_err();
+    assert_eq!((e.op(), e.dtypes()), (Some("exp"), vec![DType::I32]));
+    assert_eq!(
+        e.to_string(),
+        "exp does not accept dtype int32. Accepted dtypes are floating."
+    );
+    let e = lax::and(&f32s(&[1]), &f32s(&[1])).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::UnsupportedDType {
+            accepted: None,
+            dtype: DType::F32,
+            ..
+        }
+    ));
+    let e = lax::dot_general(
+        &f32s(&[2, 3]),
+        &f32s(&[4, 5]),
+        DotGeneral::new(&[1], &[0], &[], &[]),
+    )
+    .unwrap_err();
+    assert_eq!(e.op(), Some("dot_general"));
+    assert_eq!(e.shapes(), [&[2, 3][..], &[4, 5]]);
+    assert_eq!(e.dtypes(), [DType::F32, DType::F32]);
+    assert!(e.to_string().starts_with("dot_general "), "{e}");
+    let e = lax::reshape(&f32s(&[2, 3]), &[4]).unwrap_err();
+    assert_eq!((e.op(), e.shapes()), (Some("reshape"), vec![&[2, 3][..]]));
+    assert_eq!(
+        e.to_string(),
+        "reshape: cannot reshape an array of shape (2, 3) (size 6) into shape (4,)"
+    );
+    let e = lax::broadcast_in_dim(&f32s(&[3]), &[2, 4], &[1]).unwrap_err();
+    assert_eq!(
+        (e.op(), e.shapes()),
+        (Some("broadcast_in_dim"), vec![&[3][..]])
+    );
+    // numpy broadcasting, and a compiled function called with the wrong types.
+    let e = jnp::broadcast_shapes("add", &[&[2, 3], &[4]]).unwrap_err();
+    assert_eq!(e.shapes(), [&[2, 3][..], &[4]]);
+    let spec = cranax::ShapeDtypeStruct::new(&[3], DType::F32);
+    let compiled = jit(|x: &Array| x * 2.0)
+        .lower((spec.into(),))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let e = compiled.call((f32s(&[4]),)).unwrap_err();
+    let Error::ArgumentTypes { op, mismatches, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(op, "call");
+    assert_eq!(mismatches[0].name, "args[0]");
+    assert_eq!(mismatches[0].expected, (vec![3], DType::F32));
+    assert_eq!(mismatches[0].got, (vec![4], DType::F32));
+    let e = compiled
+        .call_into(
+            &[cranax::stages::ArgView::from(&[1i32, 2, 3][..])],
+            &mut [cranax::stages::OutView::from(&mut [0.0f32; 3][..])],
+        )
+        .unwrap_err();
+    assert_eq!((e.op(), e.dtypes()), (Some("call_into"), vec![DType::I32]));
+    // The unstructured kinds name no operation.
+    assert_eq!(Error::value_err("x").op(), None);
+    assert!(!Error::value_err("x").is_type_error());
 }
 
 // --- Dtypes --------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ use super::{leaf_avals, stage, Function};
 use crate::array::{Array, Element};
 use crate::backend::{self, Executable, ExportOptions, ExportedObject};
 use crate::core::aval::Aval;
-use crate::core::error::{Error, Result};
+use crate::core::error::{ArgumentMismatch, Error, Result};
 use crate::core::trace::{Payload, Tag, Tracer};
 use crate::dtype::DType;
 use crate::ir::{ClosedJaxpr, Var};
@@ -330,11 +330,20 @@ fn check_view(
         Some(s) => Aval::new(s, dtype).str_long(),
         None => format!("a {} slice of {len} elements", dtype.numpy_name()),
     };
-    Err(Error::type_err(format!(
+    let message = format!(
         "call_into: {what} {i} is {got} but the function was compiled for {} ({} elements)",
         want.str_long(),
         want.size()
-    )))
+    );
+    Err(Error::ArgumentTypes {
+        op: "call_into".into(),
+        mismatches: vec![ArgumentMismatch {
+            name: format!("{what} {i}"),
+            expected: (want.shape.clone(), want.dtype),
+            got: (shape.map_or_else(|| vec![len], <[usize]>::to_vec), dtype),
+        }],
+        message,
+    })
 }
 
 /// How many input or output pointers `call_into` keeps on the stack.
@@ -363,27 +372,39 @@ impl<Args: ArgTuple, Out: Pytree> Compiled<Args, Out> {
                 s.in_tree, sig.treedef
             )));
         }
-        let mismatches: Vec<String> = sig
+        let mismatches: Vec<ArgumentMismatch> = sig
             .avals
             .iter()
             .zip(&s.in_avals)
             .enumerate()
             .filter(|(_, (got, want))| got.shape != want.shape || got.dtype != want.dtype)
-            .map(|(j, (got, want))| {
-                format!(
-                    "Argument '{}' compiled with {} and called with {}",
-                    self.leaf_path(j),
-                    want.str_long(),
-                    got.str_long()
-                )
+            .map(|(j, (got, want))| ArgumentMismatch {
+                name: self.leaf_path(j),
+                expected: (want.shape.clone(), want.dtype),
+                got: (got.shape.clone(), got.dtype),
             })
             .collect();
         if !mismatches.is_empty() {
-            return Err(Error::type_err(format!(
-                "Argument types differ from the types for which this computation was compiled. \
-                 The mismatches are:\n{}",
-                mismatches.join("\n")
-            )));
+            let lines: Vec<String> = mismatches
+                .iter()
+                .map(|m| {
+                    format!(
+                        "Argument '{}' compiled with {} and called with {}",
+                        m.name,
+                        Aval::new(m.expected.0.clone(), m.expected.1).str_long(),
+                        Aval::new(m.got.0.clone(), m.got.1).str_long()
+                    )
+                })
+                .collect();
+            return Err(Error::ArgumentTypes {
+                op: "call".into(),
+                message: format!(
+                    "Argument types differ from the types for which this computation was \
+                     compiled. The mismatches are:\n{}",
+                    lines.join("\n")
+                ),
+                mismatches,
+            });
         }
         let outs = self.exe.run(&args.leaves())?;
         s.out.rebuild(outs)

@@ -25,7 +25,7 @@ use super::unary::{Accepts, Cost};
 use super::{JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
-use crate::core::error::{shape_str, Error, Result};
+use crate::core::error::{Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
 use crate::lax::{self, scalar_like, unbroadcast};
@@ -394,20 +394,18 @@ impl BinaryOp {
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let shape = broadcast_shapes(self.name(), &[x, y])?;
         if x.dtype != y.dtype {
-            return Err(Error::type_err(format!(
-                "{} requires arguments to have the same dtypes, got {}, {}.",
-                self.name(),
-                x.dtype.numpy_name(),
-                y.dtype.numpy_name()
-            )));
+            return Err(Error::DTypeMismatch {
+                op: self.name().into(),
+                dtypes: vec![x.dtype, y.dtype],
+            });
         }
         let dt = x.dtype;
         if !self.accepts().admits(dt) {
-            return Err(Error::type_err(format!(
-                "{} does not accept dtype {}.",
-                self.name(),
-                dt.numpy_name()
-            )));
+            return Err(Error::UnsupportedDType {
+                op: self.name().into(),
+                dtype: dt,
+                accepted: None,
+            });
         }
         let (out_dtype, weak) = match self.output() {
             Output::Same => (dt, x.weak_type && y.weak_type),
@@ -728,11 +726,8 @@ pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
             None => shape = Some(&a.shape),
             Some(s) if s == a.shape.as_slice() => {}
             Some(_) => {
-                let all: Vec<String> = avals.iter().map(|a| shape_str(&a.shape)).collect();
-                return Err(Error::type_err(format!(
-                    "{name} got incompatible shapes for broadcasting: {}",
-                    all.join(", ")
-                )));
+                let shapes = avals.iter().map(|a| a.shape.as_slice());
+                return Err(Error::incompatible_shapes(name, shapes));
             }
         }
     }

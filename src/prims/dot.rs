@@ -99,7 +99,7 @@ impl DotGeneral {
 
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let bad = |why: &str| {
-            Err(Error::type_err(format!(
+            Err(Error::invalid_operands("dot_general", &[x, y], format!(
                 "dot_general {why}: lhs {x} and rhs {y} with dimension_numbers (({:?}, {:?}), ({:?}, {:?}))",
                 self.lhs_contracting, self.rhs_contracting, self.lhs_batch, self.rhs_batch
             )))

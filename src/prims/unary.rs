@@ -515,11 +515,11 @@ impl UnaryOp {
                 Accepts::Integer => "integer",
                 Accepts::IntegerOrBool | Accepts::Any => "integer or bool",
             };
-            return Err(Error::type_err(format!(
-                "{} does not accept dtype {}. Accepted dtypes are {kind}.",
-                self.name(),
-                x.dtype.numpy_name()
-            )));
+            return Err(Error::UnsupportedDType {
+                op: self.name().into(),
+                dtype: x.dtype,
+                accepted: Some(kind),
+            });
         }
         self.output_type(x)
     }

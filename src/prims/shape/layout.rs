@@ -64,15 +64,13 @@ impl ShapeRule for BroadcastInDim<'_> {
                 && (i == 0 || bd[i - 1] < d)
                 && (x.shape[i] == 1 || x.shape[i] == shape[d]);
             if !ok {
-                return type_err(
-                    "broadcast_in_dim",
-                    format!(
-                        "operand shape {} cannot be broadcast to {} with broadcast_dimensions {}",
-                        shape_str(&x.shape),
-                        shape_str(shape),
-                        py_tuple(bd)
-                    ),
+                let message = format!(
+                    "broadcast_in_dim: operand shape {} cannot be broadcast to {} with broadcast_dimensions {}",
+                    shape_str(&x.shape),
+                    shape_str(shape),
+                    py_tuple(bd)
                 );
+                return Err(Error::invalid_operands("broadcast_in_dim", &[x], message));
             }
         }
         Ok(Aval::new(shape, x.dtype).weak(x.weak_type))
@@ -147,15 +145,13 @@ impl ShapeRule for Reshape<'_> {
     fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         let (new_sizes, x) = (self.new_sizes, avals[0]);
         if new_sizes.iter().product::<usize>() != x.size() {
-            return type_err(
-                "reshape",
-                format!(
-                    "cannot reshape an array of shape {} (size {}) into shape {}",
-                    shape_str(&x.shape),
-                    x.size(),
-                    shape_str(new_sizes)
-                ),
+            let message = format!(
+                "reshape: cannot reshape an array of shape {} (size {}) into shape {}",
+                shape_str(&x.shape),
+                x.size(),
+                shape_str(new_sizes)
             );
+            return Err(Error::invalid_operands("reshape", &[x], message));
         }
         Ok(Aval::new(new_sizes, x.dtype).weak(x.weak_type))
     }
