@@ -1051,7 +1051,7 @@ fn fill_invalid(got: &Array, valid: &Array, dims: &[usize]) -> Result<Array> {
 fn take_impl(x: &Array, idx: &Array, axis: isize, fill: bool) -> Result<Array> {
     let axis = normalize_axes("take", Some(&[axis]), x.ndim())?[0];
     let (wrapped, valid) = wrap_indices(idx, x.shape()[axis])?;
-    let got = lax::gather(x, &wrapped, axis)?;
+    let got = lax::take_clamped(x, &wrapped, axis)?;
     if !fill {
         return Ok(got);
     }
@@ -1086,7 +1086,7 @@ pub fn take_along_last(x: impl AsArray, labels: impl AsArray) -> Array {
             &lax::iota(DType::I32, &[rows], 0)?,
             &Array::scalar(classes as i32),
         )?;
-        let got = lax::gather(&flat_x, &lax::add(&offsets, &label)?, 0)?;
+        let got = lax::take_clamped(&flat_x, &lax::add(&offsets, &label)?, 0)?;
         let got = lax::reshape(&got, rows_shape)?;
         let dims: Vec<usize> = (0..rows_shape.len()).collect();
         fill_invalid(&got, &valid, &dims)
