@@ -13,7 +13,13 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+pub mod indexing;
 pub mod linalg;
+
+pub use indexing::{
+    index, index_mode, put_along_axis, take_along_axis, take_mode, At, Ellipsis, Index, NewAxis,
+    TakeMode,
+};
 
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
