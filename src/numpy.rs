@@ -986,7 +986,12 @@ pub fn broadcast_to(x: impl AsArray, shape: &[usize]) -> Array {
 /// and an index outside `[-n, n)` gives the fill value: NaN for floats, the most negative
 /// `i32`, the largest `u32`, `true`.
 pub fn take(x: impl AsArray, indices: impl AsArray, axis: isize) -> Array {
-    or_raise(take_impl(&x.as_array(), &indices.as_array(), axis, true))
+    or_raise(take_mode(
+        &x.as_array(),
+        &indices.as_array(),
+        axis,
+        TakeMode::Fill,
+    ))
 }
 
 /// `take` that clamps out-of-range indices instead of filling (`x[i]` indexing).

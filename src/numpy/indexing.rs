@@ -690,6 +690,12 @@ pub enum TakeMode {
 /// An axis out of range or non-integer indices.
 pub fn take_mode(x: &Array, indices: &Array, axis: isize, mode: TakeMode) -> Result<Array> {
     let axis = super::normalize_axes("take", Some(&[axis]), x.ndim())?[0];
+    if !indices.dtype().is_int() {
+        return Err(Error::type_err(format!(
+            "take: indices must be integers, got {}",
+            indices.dtype().numpy_name()
+        )));
+    }
     let n = x.shape()[axis];
     match mode {
         TakeMode::Clip => lax::take_along(x, indices, axis, GatherScatterMode::Clip),
