@@ -13,7 +13,7 @@ use cranax::lax::{
     self, GatherDimensionNumbers, GatherOptions, GatherScatterMode, ScatterDimensionNumbers,
     ScatterKind, ScatterOptions,
 };
-use cranax::numpy::{self as jnp, index, Ellipsis, NewAxis, TakeMode};
+use cranax::numpy::{self as jnp, index, Ellipsis, Index, NewAxis, TakeMode};
 use cranax::test_util::Mode;
 use cranax::{check_grads, grad, jit, make_jaxpr, s, vmap, Array, DType, Function};
 use serde_json::Value;
@@ -53,7 +53,13 @@ fn case(name: &str, x: &Array) -> cranax::Result<Array> {
         "slice_then_array" => index(x, &s![.., i32s(&[3, 0])]),
         "int_and_array" => index(x, &s![1, i32s(&[3, 0, 3])]),
         "bool_mask" => index(x, &s![mask()]),
-        "neg_step_range" => index(x, &s![2..0;-1, 3..0;-2]),
+        "neg_step_range" => index(
+            x,
+            &s![
+                Index::slice(Some(2), Some(0), -1),
+                Index::slice(Some(3), Some(0), -2)
+            ],
+        ),
         "at_set" => x.at_idx(&s![i32s(&[0, 2])]).set(&sc(x, 7.0)),
         "at_add_dup" => {
             let u: Vec<f64> = (0..12).map(f64::from).collect();

@@ -50,6 +50,12 @@ pub struct NewAxis;
 pub struct Ellipsis;
 
 impl Index {
+    /// Python's `start:stop:step` (`Index::slice(Some(2), Some(0), -1)` is `2:0:-1`, which as a
+    /// Rust range `2..0` reads as empty).
+    pub fn slice(start: Option<i64>, stop: Option<i64>, step: i64) -> Index {
+        Index::Slice { start, stop, step }
+    }
+
     /// This slice with `step` (an integer index cannot take one).
     pub fn with_step(self, step: i64) -> Index {
         match self {
@@ -121,12 +127,13 @@ macro_rules! int_index {
 }
 int_index!(i32, i64, isize, usize);
 
-/// A NumPy index: `s![1.., ..;2, NewAxis, Ellipsis, -1, &idx]` (each item converts into an
-/// [`Index`]; `range;step` gives a slice a step).
+/// A NumPy index: `s![1.., ..;2, NewAxis, Ellipsis, -1, &idx]`, an array of [`Index`] (each
+/// item converts into one; `range;step` gives a slice a step, Python's meaning:
+/// `s![..;-1]` reverses).
 #[macro_export]
 macro_rules! s {
     ($($item:expr $(; $step:expr)?),* $(,)?) => {
-        vec![$({
+        [$({
             let i = $crate::numpy::Index::from($item);
             $(let i = i.with_step($step as i64);)?
             i
