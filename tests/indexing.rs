@@ -390,6 +390,30 @@ fn jit_matches_eager_with_out_of_range_and_repeated_indices() {
     );
 }
 
+/// JAX's gather JVP fills the tangent with 0 where the primal reads `fill_value`
+/// (`jax.jvp(lambda x: x.at[[0, 7]].get(mode="fill", fill_value=-3.0), (x,), (ones,))` gives a
+/// tangent of ones in row 0 and zeros in row 1).
+#[test]
+fn gather_tangent_is_zero_where_filled() {
+    let f = |x: &Array| {
+        let got = x
+            .at_idx(&s![i32s(&[0, 7])])
+            .mode(GatherScatterMode::FillOrDrop)
+            .fill_value(-3.0)
+            .get();
+        cranax::core::error::or_raise(got)
+    };
+    let x = Array::from_vec((0..12).map(|k| k as f32).collect(), &[3, 4]).unwrap();
+    let ones = Array::ones(&[3, 4], DType::F32);
+    let (y, t) = cranax::jvp(&f, (x,), (ones,)).unwrap();
+    let mut want = vec![1.0f32; 4];
+    want.extend([0.0; 4]);
+    assert_exact(&t, &Array::from_vec(want, &[2, 4]).unwrap(), "tangent");
+    let mut want_y: Vec<f32> = (0..4).map(|k| k as f32).collect();
+    want_y.extend([-3.0; 4]);
+    assert_exact(&y, &Array::from_vec(want_y, &[2, 4]).unwrap(), "primal");
+}
+
 #[test]
 fn index_errors_use_jax_wording() {
     let x = Array::zeros(&[3, 4], DType::F32);
