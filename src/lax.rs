@@ -405,12 +405,7 @@ pub fn take_along(
     axis: usize,
     mode: GatherScatterMode,
 ) -> Result<Array> {
-    if axis >= x.ndim() {
-        return Err(Error::value_err(format!(
-            "take: axis {axis} is out of bounds for an array of rank {}",
-            x.ndim()
-        )));
-    }
+    check_axis("take", axis, x.ndim())?;
     let idx = lax_expand_last(indices)?;
     let mut sizes = x.shape().to_vec();
     sizes[axis] = 1;
@@ -425,6 +420,15 @@ pub fn take_along(
         &sizes,
         opts,
     )
+}
+
+fn check_axis(op: &str, axis: usize, ndim: usize) -> Result<()> {
+    if axis >= ndim {
+        return Err(Error::value_err(format!(
+            "{op}: axis {axis} is out of bounds for an array of rank {ndim}"
+        )));
+    }
+    Ok(())
 }
 
 /// `indices[..., None]` (the index vector axis).
@@ -468,12 +472,7 @@ pub fn scatter_add_along(
     axis: usize,
     mode: GatherScatterMode,
 ) -> Result<Array> {
-    if axis >= x.ndim() {
-        return Err(Error::value_err(format!(
-            "scatter_add: axis {axis} is out of bounds for an array of rank {}",
-            x.ndim()
-        )));
-    }
+    check_axis("scatter_add", axis, x.ndim())?;
     let idx = lax_expand_last(indices)?;
     let dn = take_dims(x.ndim(), indices.ndim(), axis).to_scatter();
     let opts = ScatterOptions {

@@ -9,21 +9,8 @@
 use super::graph::{Graph, Kind, NodeId};
 use crate::core::aval::Aval;
 use crate::dtype::{DType, Scalar};
-use crate::prims::shape::{default_fill, GatherParams, ScatterParams};
+use crate::prims::shape::{default_fill, GatherParams, ScatterParams, Walk};
 use crate::prims::{BinaryOp, UnaryOp};
-
-/// The nodes of one walk (an output of a gather, the updates of a scatter).
-struct Walk<'a> {
-    shape: &'a [usize],
-    /// Walk axes along the operand's window axes, in order.
-    window_dims: &'a [usize],
-    /// Operand axes without a walk axis (collapsed / inserted, and batching).
-    dropped: Vec<usize>,
-    start_map: &'a [usize],
-    operand_batching_dims: &'a [usize],
-    indices_batching_dims: &'a [usize],
-    sizes: &'a [usize],
-}
 
 fn lit(g: &mut Graph, v: i32) -> NodeId {
     g.push(Kind::Lit(Scalar::I32(v)), vec![], DType::I32, usize::MAX)
@@ -55,19 +42,20 @@ fn iota(g: &mut Graph, shape: &[usize], dimension: usize) -> NodeId {
     )
 }
 
-/// The flat operand offset of every element of `w.shape` (`i32`, clamped starts) and, when
+/// The flat operand offset of every element of `walk_shape` (`i32`, clamped starts) and, when
 /// not clamping, whether every start of it was in range (`bool`, `None` when clamping).
 fn flat_offsets(
     g: &mut Graph,
     w: &Walk,
-    operand_shape: &[usize],
+    walk_shape: &[usize],
     idx: NodeId,
     clamp: bool,
 ) -> (NodeId, Option<NodeId>) {
+    let operand_shape = w.operand_shape;
     let strides = super::index::row_strides(operand_shape);
     let idx_shape = g.node(idx).shape.clone();
     let batch_shape = &idx_shape[..idx_shape.len() - 1];
-    let batch_dims: Vec<usize> = (0..w.shape.len())
+    let batch_dims: Vec<usize> = (0..walk_shape.len())
         .filter(|d| !w.window_dims.contains(d))
         .collect();
     let idx = if g.node(idx).dtype == DType::I32 {
@@ -105,7 +93,7 @@ fn flat_offsets(
             Kind::Broadcast {
                 dims: batch_dims.clone(),
             },
-            w.shape.to_vec(),
+            walk_shape.to_vec(),
             DType::I32,
             col,
         );
@@ -125,18 +113,18 @@ fn flat_offsets(
         add_term(g, &mut flat, c, strides[d]);
     }
     for (&od, &id) in w.operand_batching_dims.iter().zip(w.indices_batching_dims) {
-        let i = iota(g, w.shape, batch_dims[id]);
+        let i = iota(g, walk_shape, batch_dims[id]);
         add_term(g, &mut flat, i, strides[od]);
     }
     let window_operand_dims = (0..operand_shape.len()).filter(|d| !w.dropped.contains(d));
     for (k, d) in window_operand_dims.enumerate() {
-        let i = iota(g, w.shape, w.window_dims[k]);
+        let i = iota(g, walk_shape, w.window_dims[k]);
         add_term(g, &mut flat, i, strides[d]);
     }
-    if g.node(flat).shape.len() != w.shape.len() {
+    if g.node(flat).shape.len() != walk_shape.len() {
         flat = g.push(
             Kind::Broadcast { dims: vec![] },
-            w.shape.to_vec(),
+            walk_shape.to_vec(),
             DType::I32,
             flat,
         );
@@ -154,22 +142,8 @@ fn flatten(g: &mut Graph, x: NodeId) -> NodeId {
 /// The nodes of a `gather` of `x` at `idx`; returns the output node.
 pub fn gather(g: &mut Graph, p: &GatherParams, x: NodeId, idx: NodeId, out: &Aval) -> NodeId {
     let x_shape = g.node(x).shape.clone();
-    let dn = &p.dimension_numbers;
-    let w = Walk {
-        shape: &out.shape,
-        window_dims: &dn.offset_dims,
-        dropped: dn
-            .collapsed_slice_dims
-            .iter()
-            .chain(&dn.operand_batching_dims)
-            .copied()
-            .collect(),
-        start_map: &dn.start_index_map,
-        operand_batching_dims: &dn.operand_batching_dims,
-        indices_batching_dims: &dn.start_indices_batching_dims,
-        sizes: &p.slice_sizes,
-    };
-    let (flat, valid) = flat_offsets(g, &w, &x_shape, idx, p.mode.clamps(false));
+    let w = p.walk(&x_shape);
+    let (flat, valid) = flat_offsets(g, &w, &out.shape, idx, p.mode.clamps(false));
     let fx = flatten(g, x);
     let got = g.push(
         Kind::Gather {
@@ -210,24 +184,10 @@ pub fn scatter(
     let x_shape = out.shape.clone();
     let n: usize = x_shape.iter().product();
     let upd_shape = g.node(updates).shape.clone();
-    let dn = &p.dimension_numbers;
-    let sizes = dn.window_sizes(x_shape.len(), &upd_shape);
-    let w = Walk {
-        shape: &upd_shape,
-        window_dims: &dn.update_window_dims,
-        dropped: dn
-            .inserted_window_dims
-            .iter()
-            .chain(&dn.operand_batching_dims)
-            .copied()
-            .collect(),
-        start_map: &dn.scatter_dims_to_operand_dims,
-        operand_batching_dims: &dn.operand_batching_dims,
-        indices_batching_dims: &dn.scatter_indices_batching_dims,
-        sizes: &sizes,
-    };
+    let sizes = p.dimension_numbers.window_sizes(x_shape.len(), &upd_shape);
+    let w = p.walk(&x_shape, &sizes);
     let clamp = p.mode.clamps(true) && n > 0;
-    let (mut flat, valid) = flat_offsets(g, &w, &x_shape, idx, clamp);
+    let (mut flat, valid) = flat_offsets(g, &w, &upd_shape, idx, clamp);
     if n == 0 {
         // Nothing lands: every update goes to the extra slot.
         flat = lit(g, 0);

@@ -210,17 +210,22 @@ fn py_number(v: f64) -> String {
 
 /// One walk over an output (gather) or the updates (scatter): which axes are the window's
 /// (`window_dims`, in the order of the operand's window axes) and which index the indices.
-struct Walk<'a> {
-    operand_shape: &'a [usize],
+/// Eager evaluation ([`locate`]) and the backend's lowering read the same walk.
+pub struct Walk<'a> {
+    /// The operand's shape.
+    pub operand_shape: &'a [usize],
     /// Slice (window) size per operand axis.
-    sizes: &'a [usize],
+    pub sizes: &'a [usize],
     /// Walk axes that run along the operand's window axes, in order.
-    window_dims: &'a [usize],
+    pub window_dims: &'a [usize],
     /// Operand axes without a window axis (collapsed / inserted, and batching).
-    dropped: Vec<usize>,
-    start_map: &'a [usize],
-    operand_batching_dims: &'a [usize],
-    indices_batching_dims: &'a [usize],
+    pub dropped: Vec<usize>,
+    /// The operand axis each index vector component starts.
+    pub start_map: &'a [usize],
+    /// Operand axes indexed by the position along `indices_batching_dims`.
+    pub operand_batching_dims: &'a [usize],
+    /// The indices' axes paired with `operand_batching_dims`.
+    pub indices_batching_dims: &'a [usize],
 }
 
 /// For every element of `walk_shape` (row-major), the flat operand offset it reads or writes:
@@ -669,7 +674,8 @@ impl GatherParams {
             .collect()
     }
 
-    fn walk<'a>(&'a self, x_shape: &'a [usize]) -> Walk<'a> {
+    /// The walk over the output of this gather of an operand of `x_shape`.
+    pub fn walk<'a>(&'a self, x_shape: &'a [usize]) -> Walk<'a> {
         let dn = &self.dimension_numbers;
         Walk {
             operand_shape: x_shape,
@@ -886,7 +892,9 @@ impl ScatterParams {
         self.kind.name()
     }
 
-    fn walk<'a>(&'a self, x_shape: &'a [usize], sizes: &'a [usize]) -> Walk<'a> {
+    /// The walk over the updates of this scatter into an operand of `x_shape`, with the
+    /// window `sizes` ([`ScatterDimensionNumbers::window_sizes`]).
+    pub fn walk<'a>(&'a self, x_shape: &'a [usize], sizes: &'a [usize]) -> Walk<'a> {
         let dn = &self.dimension_numbers;
         Walk {
             operand_shape: x_shape,

@@ -11,7 +11,7 @@ mod layout;
 
 pub use gather::{
     default_fill, GatherDimensionNumbers, GatherOptions, GatherParams, GatherScatterMode,
-    ScatterDimensionNumbers, ScatterKind, ScatterOptions, ScatterParams,
+    ScatterDimensionNumbers, ScatterKind, ScatterOptions, ScatterParams, Walk,
 };
 
 use super::batching::Batching;
