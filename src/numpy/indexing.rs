@@ -9,9 +9,10 @@
 //! Lowering follows JAX: static basic indices (integers, slices, `None`, `...`) become `slice`,
 //! `squeeze` and `broadcast_in_dim` (a negative step reverses by a gather until cranax has
 //! `rev`); integer arrays become one `gather` (`PROMISE_IN_BOUNDS` after negative indices are
-//! wrapped, as `x[i]` in JAX). Updates scatter into the flattened array at the positions the
-//! same index selects in `arange(x.size)`, with `FILL_OR_DROP` (out-of-range updates dropped)
-//! by default.
+//! wrapped, as `x[i]` in JAX). Updates by integer arrays (with integers and whole slices) are
+//! one scatter at the stacked indices, as JAX writes them; other updates scatter into the
+//! flattened array at the positions the same index selects in `arange(x.size)`. Updates drop
+//! out-of-range indices (`FILL_OR_DROP`) by default.
 
 use crate::array::Array;
 use crate::core::error::{Error, Result};
@@ -404,9 +405,18 @@ fn reverse_axis(x: &Array, axis: usize) -> Result<Array> {
     )
 }
 
-/// One gather for the advanced indices `(axis, indices)` of `y` (other axes kept whole):
-/// the indices broadcast together, stacked as index vectors.
-fn advanced_gather(y: &Array, adv: &[(usize, Array)], opts: GatherOptions) -> Result<Array> {
+/// How a gather (or the scatter writing there) reaches the advanced indices `(axis, indices)`
+/// of an array of `shape` with its other axes kept whole: the indices broadcast together and
+/// stacked as index vectors; their result axes where the first advanced axis was when they
+/// are adjacent, else first (NumPy's rule).
+struct AdvancedPlan {
+    indices: Array,
+    dn: GatherDimensionNumbers,
+    sizes: Vec<usize>,
+    out_shape: Vec<usize>,
+}
+
+fn advanced_plan(shape: &[usize], adv: &[(usize, Array)]) -> Result<AdvancedPlan> {
     let shapes: Vec<&[usize]> = adv.iter().map(|(_, a)| a.shape()).collect();
     let b = broadcast_shapes(&shapes)?;
     let cols = adv
@@ -426,7 +436,7 @@ fn advanced_gather(y: &Array, adv: &[(usize, Array)], opts: GatherOptions) -> Re
     };
     let axes: Vec<usize> = adv.iter().map(|(d, _)| *d).collect();
     let adjacent = axes.windows(2).all(|w| w[1] == w[0] + 1);
-    let others: Vec<usize> = (0..y.ndim()).filter(|d| !axes.contains(d)).collect();
+    let others: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
     let at = if adjacent {
         others.iter().filter(|&&d| d < axes[0]).count()
     } else {
@@ -435,10 +445,12 @@ fn advanced_gather(y: &Array, adv: &[(usize, Array)], opts: GatherOptions) -> Re
     let offset_dims: Vec<usize> = (0..others.len())
         .map(|k| if k < at { k } else { k + b.len() })
         .collect();
+    let mut out_shape: Vec<usize> = others.iter().map(|&d| shape[d]).collect();
+    out_shape.splice(at..at, b.iter().copied());
     let mut sorted = axes.clone();
     sorted.sort_unstable();
-    let sizes: Vec<usize> = (0..y.ndim())
-        .map(|d| if axes.contains(&d) { 1 } else { y.shape()[d] })
+    let sizes: Vec<usize> = (0..shape.len())
+        .map(|d| if axes.contains(&d) { 1 } else { shape[d] })
         .collect();
     let dn = GatherDimensionNumbers {
         offset_dims,
@@ -446,7 +458,42 @@ fn advanced_gather(y: &Array, adv: &[(usize, Array)], opts: GatherOptions) -> Re
         start_index_map: axes,
         ..Default::default()
     };
-    lax::gather(y, &indices, &dn, &sizes, opts)
+    Ok(AdvancedPlan {
+        indices,
+        dn,
+        sizes,
+        out_shape,
+    })
+}
+
+/// One gather for the advanced indices `(axis, indices)` of `y` (other axes kept whole).
+fn advanced_gather(y: &Array, adv: &[(usize, Array)], opts: GatherOptions) -> Result<Array> {
+    let p = advanced_plan(y.shape(), adv)?;
+    lax::gather(y, &p.indices, &p.dn, &p.sizes, opts)
+}
+
+/// The advanced indices of an index made only of integer arrays, integers and whole slices
+/// (the form JAX scatters at directly), with negative entries wrapped; `None` otherwise.
+fn only_advanced(x: &Array, items: &[Index]) -> Result<Option<Vec<(usize, Array)>>> {
+    if !items.iter().any(|i| matches!(i, Index::Array(_))) {
+        return Ok(None);
+    }
+    let mut adv = vec![];
+    for (axis, i) in items.iter().enumerate() {
+        let n = x.shape()[axis];
+        match i {
+            Index::Array(a) => adv.push((axis, wrap_negative(a, n)?)),
+            Index::Int(k) => adv.push((axis, Array::scalar(norm_int(*k, axis, n)? as i32))),
+            Index::Slice { start, stop, step } => {
+                let (first, count, _) = slice_range(*start, *stop, *step, n)?;
+                if !(first == 0 && count == n && *step == 1) {
+                    return Ok(None);
+                }
+            }
+            Index::NewAxis | Index::Ellipsis => return Ok(None),
+        }
+    }
+    Ok(Some(adv))
 }
 
 /// NumPy's broadcast of shapes.
@@ -528,6 +575,27 @@ impl At<'_> {
         let x = self.x;
         let mode = self.mode.unwrap_or(GatherScatterMode::FillOrDrop);
         // Positions the index selects, in the flattened x (-1 where it falls outside).
+        let v = lax::convert_element_type(v, x.dtype())?;
+        let broadcast = |v: &Array, shape: &[usize]| {
+            lax::broadcast_to_rank(v, shape).map_err(|_| {
+                Error::value_err(format!(
+                    "Incompatible shapes for broadcasting: shapes={}, {}",
+                    crate::core::error::shape_str(v.shape()),
+                    crate::core::error::shape_str(shape)
+                ))
+            })
+        };
+        // Integer arrays (and integers, whole slices): one scatter at the stacked indices,
+        // as JAX writes it.
+        if let Some(adv) = only_advanced(x, &expand(x.ndim(), &self.idx)?)? {
+            let p = advanced_plan(x.shape(), &adv)?;
+            let v = broadcast(&v, &p.out_shape)?;
+            let opts = ScatterOptions {
+                mode,
+                ..ScatterOptions::default()
+            };
+            return lax::scatter_kind(kind, x, &p.indices, &v, &p.dn.to_scatter(), opts);
+        }
         let n = x.size();
         if n == 0 {
             return Ok(x.clone());
@@ -546,14 +614,7 @@ impl At<'_> {
                 ..GatherOptions::default()
             },
         )?;
-        let v = lax::convert_element_type(v, x.dtype())?;
-        let v = lax::broadcast_to_rank(&v, pos.shape()).map_err(|_| {
-            Error::value_err(format!(
-                "Incompatible shapes for broadcasting: shapes={}, {}",
-                crate::core::error::shape_str(v.shape()),
-                crate::core::error::shape_str(pos.shape())
-            ))
-        })?;
+        let v = broadcast(&v, pos.shape())?;
         let flat = lax::reshape(x, &[n])?;
         let mut s = pos.shape().to_vec();
         s.push(1);

@@ -15,6 +15,8 @@ JAXPRS = {
     "getitem_columns": str(jax.make_jaxpr(lambda x, i: x[:, i])(x, i)),
     "basic_slice_step": str(jax.make_jaxpr(lambda x: x[1:, ::2])(x)),
     "int_scalar": str(jax.make_jaxpr(lambda x: x[1])(x)),
+    "at_add": str(jax.make_jaxpr(lambda x, i: x.at[i].add(1.0))(x, i)),
+    "at_set_columns": str(jax.make_jaxpr(lambda x, i: x.at[:, i].set(2.0))(x, i)),
     "grad_getitem": str(jax.make_jaxpr(jax.grad(lambda x, i: x[i].sum()))(x, i)),
 }
 
