@@ -3,9 +3,14 @@
 
 use crate::array::Array;
 use crate::core::aval::Aval;
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
+pub use crate::prims::shape::{
+    GatherDimensionNumbers, GatherOptions, GatherScatterMode, ScatterDimensionNumbers, ScatterKind,
+    ScatterOptions,
+};
+use crate::prims::shape::{GatherParams, ScatterParams};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
@@ -298,20 +303,183 @@ pub fn dynamic_update_slice(x: &Array, update: &Array, starts: &[Array]) -> Resu
     bind1(Prim::Shape(ShapeOp::DynamicUpdateSlice), &args)
 }
 
-/// `take(x, indices, axis)`: indices (integers, clamped into range) replace axis `axis`.
-pub fn gather(x: &Array, indices: &Array, axis: usize) -> Result<Array> {
+/// XLA's general gather (`lax.gather`): the slices of `operand` of `slice_sizes` that start
+/// at the index vectors of `indices` (its last axis), arranged by `dimension_numbers`.
+///
+/// # Errors
+/// JAX's shape errors (dimension numbers that do not fit the operand and indices, non-integer
+/// indices).
+pub fn gather(
+    operand: &Array,
+    indices: &Array,
+    dimension_numbers: &GatherDimensionNumbers,
+    slice_sizes: &[usize],
+    options: GatherOptions,
+) -> Result<Array> {
+    let p = GatherParams {
+        dimension_numbers: dimension_numbers.clone(),
+        slice_sizes: slice_sizes.to_vec(),
+        indices_are_sorted: options.indices_are_sorted,
+        unique_indices: options.unique_indices,
+        mode: options.mode,
+        fill_value: options.fill_value,
+    };
     bind1(
-        Prim::Shape(ShapeOp::Gather { axis }),
-        &[x.clone(), indices.clone()],
+        Prim::Shape(ShapeOp::Gather(p)),
+        &[operand.clone(), indices.clone()],
     )
 }
 
-/// `x` with `updates` added at `indices` along `axis` (the transpose of `gather`).
-pub fn scatter_add(x: &Array, indices: &Array, updates: &Array, axis: usize) -> Result<Array> {
+/// One of the scatters (`lax.scatter`, `scatter_add`, ...).
+///
+/// # Errors
+/// JAX's shape errors, and dtypes of operand and updates that differ.
+pub fn scatter_kind(
+    kind: ScatterKind,
+    operand: &Array,
+    indices: &Array,
+    updates: &Array,
+    dimension_numbers: &ScatterDimensionNumbers,
+    options: ScatterOptions,
+) -> Result<Array> {
+    let p = ScatterParams {
+        kind,
+        dimension_numbers: dimension_numbers.clone(),
+        indices_are_sorted: options.indices_are_sorted,
+        unique_indices: options.unique_indices,
+        mode: options.mode,
+        dtype: operand.dtype(),
+    };
     bind1(
-        Prim::Shape(ShapeOp::ScatterAdd { axis }),
-        &[x.clone(), indices.clone(), updates.clone()],
+        Prim::Shape(ShapeOp::Scatter(p)),
+        &[operand.clone(), indices.clone(), updates.clone()],
     )
+}
+
+macro_rules! scatter_fns {
+    ($($name:ident => $kind:ident, $doc:literal;)*) => {$(
+        #[doc = $doc]
+        ///
+        /// # Errors
+        /// JAX's shape errors, and dtypes of operand and updates that differ.
+        pub fn $name(
+            operand: &Array,
+            indices: &Array,
+            updates: &Array,
+            dimension_numbers: &ScatterDimensionNumbers,
+            options: ScatterOptions,
+        ) -> Result<Array> {
+            scatter_kind(ScatterKind::$kind, operand, indices, updates, dimension_numbers, options)
+        }
+    )*};
+}
+
+scatter_fns! {
+    scatter => Replace, "`lax.scatter`: `operand` with `updates` written at `indices` (the last of repeated indices wins).";
+    scatter_add => Add, "`lax.scatter_add`: `operand` with `updates` added at `indices` (repeats accumulate).";
+    scatter_mul => Mul, "`lax.scatter_mul`: `operand` multiplied by `updates` at `indices`.";
+    scatter_min => Min, "`lax.scatter_min`: the minimum of `operand` and `updates` at `indices`.";
+    scatter_max => Max, "`lax.scatter_max`: the maximum of `operand` and `updates` at `indices`.";
+}
+
+/// The dimension numbers of `take(x, indices, axis)` for an `x` of rank `ndim` and indices of
+/// rank `ni` (with the index vector axis of length 1 appended): the indices' axes replace
+/// `axis`.
+fn take_dims(ndim: usize, ni: usize, axis: usize) -> GatherDimensionNumbers {
+    GatherDimensionNumbers {
+        offset_dims: (0..axis).chain(axis + ni..ndim - 1 + ni).collect(),
+        collapsed_slice_dims: vec![axis],
+        start_index_map: vec![axis],
+        ..Default::default()
+    }
+}
+
+/// `take(x, indices, axis)` as one `gather` with `mode`: the indices' axes replace axis
+/// `axis`.
+///
+/// # Errors
+/// An axis out of range or non-integer indices.
+pub fn take_along(
+    x: &Array,
+    indices: &Array,
+    axis: usize,
+    mode: GatherScatterMode,
+) -> Result<Array> {
+    check_axis("take", axis, x.ndim())?;
+    let idx = lax_expand_last(indices)?;
+    let mut sizes = x.shape().to_vec();
+    sizes[axis] = 1;
+    let opts = GatherOptions {
+        mode,
+        ..GatherOptions::default()
+    };
+    gather(
+        x,
+        &idx,
+        &take_dims(x.ndim(), indices.ndim(), axis),
+        &sizes,
+        opts,
+    )
+}
+
+fn check_axis(op: &str, axis: usize, ndim: usize) -> Result<()> {
+    if axis >= ndim {
+        return Err(Error::value_err(format!(
+            "{op}: axis {axis} is out of bounds for an array of rank {ndim}"
+        )));
+    }
+    Ok(())
+}
+
+/// `indices[..., None]` (the index vector axis).
+fn lax_expand_last(indices: &Array) -> Result<Array> {
+    let mut shape = indices.shape().to_vec();
+    shape.push(1);
+    broadcast_in_dim(indices, &shape, &(0..indices.ndim()).collect::<Vec<_>>())
+}
+
+/// `take` with indices clamped into range (`CLIP`).
+///
+/// # Errors
+/// An axis out of range or non-integer indices.
+pub fn take_clamped(x: &Array, indices: &Array, axis: usize) -> Result<Array> {
+    take_along(x, indices, axis, GatherScatterMode::Clip)
+}
+
+/// [`scatter_add_along`] with indices clamped into range (`CLIP`), the transpose of
+/// [`take_clamped`].
+///
+/// # Errors
+/// An axis out of range, non-integer indices, or updates of another shape.
+pub fn scatter_add_clamped(
+    x: &Array,
+    indices: &Array,
+    updates: &Array,
+    axis: usize,
+) -> Result<Array> {
+    scatter_add_along(x, indices, updates, axis, GatherScatterMode::Clip)
+}
+
+/// `x` with `updates` added at `indices` along `axis` (the transpose of [`take_along`]):
+/// `updates` has `x`'s shape with axis `axis` replaced by the indices' axes.
+///
+/// # Errors
+/// An axis out of range, non-integer indices, or updates of another shape.
+pub fn scatter_add_along(
+    x: &Array,
+    indices: &Array,
+    updates: &Array,
+    axis: usize,
+    mode: GatherScatterMode,
+) -> Result<Array> {
+    check_axis("scatter_add", axis, x.ndim())?;
+    let idx = lax_expand_last(indices)?;
+    let dn = take_dims(x.ndim(), indices.ndim(), axis).to_scatter();
+    let opts = ScatterOptions {
+        mode,
+        ..ScatterOptions::default()
+    };
+    scatter_add(x, &idx, updates, &dn, opts)
 }
 
 /// `0, 1, 2, ...` along `dimension` of an array of `shape`.

@@ -13,7 +13,13 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+pub mod indexing;
 pub mod linalg;
+
+pub use indexing::{
+    index, index_mode, put_along_axis, take_along_axis, take_mode, At, Ellipsis, Index, NewAxis,
+    TakeMode,
+};
 
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
@@ -977,7 +983,12 @@ pub fn broadcast_to(x: impl AsArray, shape: &[usize]) -> Array {
 /// and an index outside `[-n, n)` gives the fill value: NaN for floats, the most negative
 /// `i32`, the largest `u32`, `true`.
 pub fn take(x: impl AsArray, indices: impl AsArray, axis: isize) -> Array {
-    or_raise(take_impl(&x.as_array(), &indices.as_array(), axis, true))
+    or_raise(take_mode(
+        &x.as_array(),
+        &indices.as_array(),
+        axis,
+        TakeMode::Fill,
+    ))
 }
 
 /// `take` that clamps out-of-range indices instead of filling (`x[i]` indexing).
@@ -1048,7 +1059,7 @@ fn fill_invalid(got: &Array, valid: &Array, dims: &[usize]) -> Result<Array> {
 fn take_impl(x: &Array, idx: &Array, axis: isize, fill: bool) -> Result<Array> {
     let axis = normalize_axes("take", Some(&[axis]), x.ndim())?[0];
     let (wrapped, valid) = wrap_indices(idx, x.shape()[axis])?;
-    let got = lax::gather(x, &wrapped, axis)?;
+    let got = lax::take_clamped(x, &wrapped, axis)?;
     if !fill {
         return Ok(got);
     }
@@ -1083,7 +1094,7 @@ pub fn take_along_last(x: impl AsArray, labels: impl AsArray) -> Array {
             &lax::iota(DType::I32, &[rows], 0)?,
             &Array::scalar(classes as i32),
         )?;
-        let got = lax::gather(&flat_x, &lax::add(&offsets, &label)?, 0)?;
+        let got = lax::take_clamped(&flat_x, &lax::add(&offsets, &label)?, 0)?;
         let got = lax::reshape(&got, rows_shape)?;
         let dims: Vec<usize> = (0..rows_shape.len()).collect();
         fill_invalid(&got, &valid, &dims)

@@ -589,7 +589,7 @@ fn sort_key_val(keys: &Array, vals: &Array) -> Result<Array> {
     } else {
         bitonic_order(keys)?
     };
-    lax::gather(vals, &order, 0)
+    lax::take_clamped(vals, &order, 0)
 }
 
 /// The stable sorting order of `keys` (i32 indices) by a bitonic network over `(key, index)`
@@ -610,8 +610,8 @@ fn bitonic_order(keys: &Array) -> Result<Array> {
             // the two positions keeps the smaller pair, in a descending block the larger.
             let partner = lax::xor(&position, &int(stride))?;
             let (pk, pi) = (
-                lax::gather(&keys, &partner, 0)?,
-                lax::gather(&index, &partner, 0)?,
+                lax::take_clamped(&keys, &partner, 0)?,
+                lax::take_clamped(&index, &partner, 0)?,
             );
             let ascending = lax::eq(&lax::and(&position, &int(block))?, &int(0))?;
             let keep_min = lax::eq(&ascending, &lax::lt(&position, &partner)?)?;

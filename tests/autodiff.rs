@@ -426,12 +426,12 @@ fn primitive_rows() -> Vec<Row> {
         linear(
             "gather (repeated indices)",
             vec![spread(&[4, 3], -1.0, 1.0, 19)],
-            |a| ok(lax::gather(&a[0], &i32s(&[2, 0, 2, 3, 1], &[5]), 0)),
+            |a| ok(lax::take_clamped(&a[0], &i32s(&[2, 0, 2, 3, 1], &[5]), 0)),
         ),
         linear(
             "gather axis=1, 2-d indices",
             vec![spread(&[2, 4], -1.0, 1.0, 20)],
-            |a| ok(lax::gather(&a[0], &i32s(&[3, 1, 1, 0], &[2, 2]), 1)),
+            |a| ok(lax::take_clamped(&a[0], &i32s(&[3, 1, 1, 0], &[2, 2]), 1)),
         ),
         linear(
             "scatter-add",
@@ -439,7 +439,14 @@ fn primitive_rows() -> Vec<Row> {
                 spread(&[4, 3], -1.0, 1.0, 21),
                 spread(&[3, 3], -1.0, 1.0, 22),
             ],
-            |a| ok(lax::scatter_add(&a[0], &i32s(&[1, 3, 1], &[3]), &a[1], 0)),
+            |a| {
+                ok(lax::scatter_add_clamped(
+                    &a[0],
+                    &i32s(&[1, 3, 1], &[3]),
+                    &a[1],
+                    0,
+                ))
+            },
         ),
         row(
             "dot_general matmul",

@@ -276,18 +276,65 @@ fn rows() -> Vec<Row> {
         ),
         row!(
             "gather axis",
-            lax::gather(&f32s(&[4]), &i32s(&[2]), 1),
-            ["gather", "axis 1", "f32[4]"]
+            lax::take_clamped(&f32s(&[4]), &i32s(&[2]), 1),
+            ["take", "axis 1", "rank 1"]
         ),
         row!(
             "gather index dtype",
-            lax::gather(&f32s(&[4]), &f32s(&[2]), 0),
-            ["gather", "integers", "f32[2]"]
+            lax::take_clamped(&f32s(&[4]), &f32s(&[2]), 0),
+            ["gather", "integer type", "f32[2,1]"]
         ),
         row!(
             "scatter_add shapes",
-            lax::scatter_add(&f32s(&[4]), &i32s(&[2]), &f32s(&[3]), 0),
-            ["scatter-add", "f32[3]", "f32[4]", "i32[2]"]
+            lax::scatter_add_clamped(&f32s(&[4]), &i32s(&[2]), &f32s(&[3]), 0),
+            ["scatter-add", "updates f32[3]", "indices i32[2,1]"]
+        ),
+        row!(
+            "gather start_index_map length",
+            lax::gather(
+                &f32s(&[4, 3]),
+                &i32s(&[2, 2]),
+                &lax::GatherDimensionNumbers {
+                    offset_dims: vec![1],
+                    collapsed_slice_dims: vec![0],
+                    start_index_map: vec![0],
+                    ..Default::default()
+                },
+                &[1, 3],
+                lax::GatherOptions::default(),
+            ),
+            ["gather", "1 elements in start_index_map", "is 2"]
+        ),
+        row!(
+            "gather collapsed slice size",
+            lax::gather(
+                &f32s(&[4, 3]),
+                &i32s(&[2, 1]),
+                &lax::GatherDimensionNumbers {
+                    offset_dims: vec![1],
+                    collapsed_slice_dims: vec![0],
+                    start_index_map: vec![0],
+                    ..Default::default()
+                },
+                &[2, 3],
+                lax::GatherOptions::default(),
+            ),
+            ["gather", "collapse slice dims with bound 1", "bound is 2"]
+        ),
+        row!(
+            "scatter dtypes",
+            lax::scatter(
+                &f32s(&[4]),
+                &i32s(&[2, 1]),
+                &i32s(&[2]),
+                &lax::ScatterDimensionNumbers {
+                    inserted_window_dims: vec![0],
+                    scatter_dims_to_operand_dims: vec![0],
+                    ..Default::default()
+                },
+                lax::ScatterOptions::default(),
+            ),
+            ["scatter", "same dtypes", "float32", "int32"]
         ),
         // --- dot_general
         row!(

@@ -1730,7 +1730,7 @@ fn shape_rows() -> Vec<ShapeRow> {
         ShapeRow {
             name: "gather clamps",
             in_shape: vec![4],
-            op: Box::new(move |x| ok(lax::gather(x, &Array::from_slice(&[-5i32, 9, 1]), 0))),
+            op: Box::new(move |x| ok(lax::take_clamped(x, &Array::from_slice(&[-5i32, 9, 1]), 0))),
             out_shape: vec![3],
             source: Box::new(|o| Some(vec![[0, 3, 1][o[0]]])),
         },
@@ -1848,7 +1848,7 @@ fn scatter_add_accumulates_at_clamped_indices() {
     for dtype in [DType::F32, DType::F64, DType::I32, DType::U32] {
         let x = arr(dtype, &[10.0, 20.0, 30.0, 40.0], &[4]);
         let upd = arr(dtype, &[1.0, 2.0, 3.0, 4.0, 5.0], &[5]);
-        let got = lax::scatter_add(&x, &idx, &upd, 0).unwrap();
+        let got = lax::scatter_add_clamped(&x, &idx, &upd, 0).unwrap();
         check_all(
             "scatter-add",
             &got,
@@ -1866,7 +1866,7 @@ fn scatter_add_accumulates_at_clamped_indices() {
         &(1..=8).map(f64::from).collect::<Vec<_>>(),
         &[2, 2, 2],
     );
-    let got = lax::scatter_add(&x, &idx2, &upd, 1).unwrap();
+    let got = lax::scatter_add_clamped(&x, &idx2, &upd, 1).unwrap();
     // Row r gets upd[r, a, b] at column idx2[a, b].
     check_all(
         "scatter-add axis 1",
@@ -1879,7 +1879,7 @@ fn scatter_add_accumulates_at_clamped_indices() {
     // u32 sums wrap mod 2^32 (and above 2^31 stay u32).
     let x = Array::from_slice(&[3_000_000_000u32, 0]);
     let upd = Array::from_slice(&[3_000_000_000u32, 2_500_000_000]);
-    let got = lax::scatter_add(&x, &Array::from_slice(&[0i32, 1]), &upd, 0).unwrap();
+    let got = lax::scatter_add_clamped(&x, &Array::from_slice(&[0i32, 1]), &upd, 0).unwrap();
     assert_eq!(
         got.to_vec::<u32>().unwrap(),
         vec![3_000_000_000u32.wrapping_add(3_000_000_000), 2_500_000_000]

@@ -77,9 +77,9 @@ fn case(name: &str, x: &Array) -> Array {
             ));
             ok(lax::dynamic_update_slice(x, &corner, &[start(1), start(2)]))
         }
-        "gather_rows" => ok(lax::gather(&sq(x), &index(&[2, 0, 2]), 0)),
-        "gather_cols" => ok(lax::gather(&(x * w()), &index(&[3, 1]), 1)),
-        "scatter_add_rows" => ok(lax::scatter_add(x, &index(&[1, 1, 0]), &sq(x), 0)),
+        "gather_rows" => ok(lax::take_clamped(&sq(x), &index(&[2, 0, 2]), 0)),
+        "gather_cols" => ok(lax::take_clamped(&(x * w()), &index(&[3, 1]), 1)),
+        "scatter_add_rows" => ok(lax::scatter_add_clamped(x, &index(&[1, 1, 0]), &sq(x), 0)),
         "dot_matmul" => ok(lax::dot_general(
             x,
             &ok(lax::transpose(&w(), &[1, 0])),

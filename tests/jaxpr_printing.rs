@@ -488,30 +488,34 @@ fn no_equations() {
     assert_eq!(got, "{ lambda ; a:f32[3]. let  in (a,) }");
 }
 
-// cranax's `gather` (a take along one axis, no JAX primitive of that form) under the same
-// rules: params in brackets, operands after. A known index is normalised before staging, as JAX
-// normalises a static Python index, so `x.at(-1)` stages one gather of the literal `2` (JAX
-// prints `slice` + `squeeze` for `x[-1]`), and in-range known indices need no fill.
+// `gather` prints as JAX 0.10 prints it (dimension numbers, mode, fill_value, slice sizes).
+// A known index is normalised before staging, as JAX normalises a static Python index, so
+// `x.at(-1)` gathers at the constant 2, and `jnp::take` of known in-range indices needs no
+// index arithmetic (JAX's `jnp.take`: `FILL_OR_DROP` with `fill_value=nan`).
 #[test]
 fn gather_follows_the_same_rules() {
-    let got = jaxpr1(
-        |x| or_raise(lax::gather(x, &Array::from_slice(&[0i32, 2]), 0)),
-        f32s(&[3]),
-    );
-    assert_eq!(
-        got,
-        "{ lambda a:i32[2]; b:f32[3]. let c:f32[2] = gather[axis=0] b a in (c,) }"
-    );
+    let gather = |mode: &str, fill: &str| {
+        format!(
+            "gather[\n      dimension_numbers=GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,), start_index_map=(0,), operand_batching_dims=(), start_indices_batching_dims=())\n      fill_value={fill}\n      indices_are_sorted=False\n      mode=GatherScatterMode.{mode}\n      slice_sizes=(1,)\n      unique_indices=False\n    ]"
+        )
+    };
     assert_eq!(
         jaxpr1(|x| x.at(-1), f32s(&[3])),
-        "{ lambda ; a:f32[3]. let b:f32[] = gather[axis=0] a 2 in (b,) }"
+        format!(
+            "{{ lambda ; a:f32[3]. let\n    b:i32[1] = broadcast_in_dim[broadcast_dimensions=() shape=(1,)] 2\n    c:f32[] = {} a b\n  in (c,) }}",
+            gather("CLIP", "None")
+        )
     );
+    // JAX 0.10's `jnp.take(x, i)` body (inside its `jit[name=_take]`), in the 0.4.13 printing.
     assert_eq!(
         jaxpr1(
             |x| jnp::take(x, Array::from_slice(&[0i32, -1]), 0),
             f32s(&[3])
         ),
-        "{ lambda a:i32[2]; b:f32[3]. let c:f32[2] = gather[axis=0] b a in (c,) }"
+        format!(
+            "{{ lambda a:i32[2]; b:f32[3]. let\n    c:bool[2] = lt a 0\n    d:i32[2] = add a 3\n    e:i32[2] = select_n c a d\n    f:i32[2,1] = broadcast_in_dim[broadcast_dimensions=(0,) shape=(2, 1)] e\n    g:f32[2] = {} b f\n  in (g,) }}",
+            gather("FILL_OR_DROP", "nan")
+        )
     );
 }
 

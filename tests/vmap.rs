@@ -479,7 +479,7 @@ fn rows() -> Vec<Row> {
                     i32s(&[2, b, 3, 0, b + 1], &[5]),
                 ]
             },
-            |a| one(lax::gather(&a[0], &a[1], 0)),
+            |a| one(lax::take_clamped(&a[0], &a[1], 0)),
         ),
         row(
             "gather axis=1, 2-d indices",
@@ -490,7 +490,7 @@ fn rows() -> Vec<Row> {
                     i32s(&[3, b, 1, 0], &[2, 2]),
                 ]
             },
-            |a| one(lax::gather(&a[0], &a[1], 1)),
+            |a| one(lax::take_clamped(&a[0], &a[1], 1)),
         ),
         row(
             "scatter-add",
@@ -502,7 +502,7 @@ fn rows() -> Vec<Row> {
                     spread(&[3, 3], -2.0, 2.0, b as usize + 7),
                 ]
             },
-            |a| one(lax::scatter_add(&a[0], &a[1], &a[2], 0)),
+            |a| one(lax::scatter_add_clamped(&a[0], &a[1], &a[2], 0)),
         ),
         row(
             "iota (unbatched) plus an operand",

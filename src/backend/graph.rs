@@ -101,7 +101,10 @@ pub enum Kind {
         update: NodeId,
         starts: Vec<NodeId>,
     },
-    ScatterAdd {
+    /// `x` with each update combined (`combine`, or replacing it when `None`) into its
+    /// element along `axis` at `idx` (clamped), in row-major order of the updates.
+    Scatter {
+        combine: Option<BinaryOp>,
         axis: usize,
         x: NodeId,
         idx: NodeId,
@@ -241,7 +244,7 @@ impl Kind {
             Kind::UpdateSlice { x, update, starts } => {
                 [x, update].into_iter().chain(starts).collect()
             }
-            Kind::ScatterAdd {
+            Kind::Scatter {
                 x, idx, updates, ..
             } => vec![x, idx, updates],
         }
@@ -558,17 +561,8 @@ fn shape_node(
             update: ins[1],
             starts: ins[2..].to_vec(),
         },
-        ShapeOp::Gather { axis } => Kind::Gather {
-            axis: *axis,
-            x,
-            idx: ins[1],
-        },
-        ShapeOp::ScatterAdd { axis } => Kind::ScatterAdd {
-            axis: *axis,
-            x,
-            idx: ins[1],
-            updates: ins[2],
-        },
+        ShapeOp::Gather(p) => return super::gather::gather(g, p, x, ins[1], out),
+        ShapeOp::Scatter(p) => return super::gather::scatter(g, p, x, ins[1], ins[2], out),
         ShapeOp::Iota { dimension, .. } => Kind::Iota {
             dimension: *dimension,
         },

@@ -47,6 +47,7 @@
 mod codegen;
 mod emit;
 mod export;
+mod gather;
 mod graph;
 mod index;
 mod layout;

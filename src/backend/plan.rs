@@ -879,7 +879,8 @@ impl Planner<'_> {
                     .collect();
                 self.push_store(us, *update, map, i, form, dyn_terms, None);
             }
-            Kind::ScatterAdd {
+            Kind::Scatter {
+                combine,
                 axis,
                 x,
                 idx,
@@ -900,8 +901,7 @@ impl Planner<'_> {
                     hi: shape[*axis] as i64 - 1,
                     stride: strides[*axis],
                 };
-                let add = Some(BinaryOp::Add);
-                self.push_store(us, *updates, umap, i, form, vec![dyn_term], add);
+                self.push_store(us, *updates, umap, i, form, vec![dyn_term], combine.clone());
             }
             // Written by the control kernel.
             Kind::ControlOut(..) => {}

@@ -261,6 +261,16 @@ impl<'a> PrintedParams<'a> {
         }
     }
 
+    /// The primitive's printed name.
+    pub fn prim(&self) -> &'a str {
+        self.prim
+    }
+
+    /// A parameter's printed value as parsed (for families that read structured values).
+    pub fn raw(&self, key: &str) -> Option<&'a PValue> {
+        self.find(key)
+    }
+
     /// Whether the parameter is printed at all.
     pub fn has(&self, key: &str) -> bool {
         self.find(key).is_some()

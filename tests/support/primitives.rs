@@ -6,6 +6,9 @@
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
+use cranax::prims::shape::{
+    GatherParams, GatherScatterMode, ScatterDimensionNumbers, ScatterKind, ScatterParams,
+};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
@@ -46,10 +49,18 @@ pub fn variant(p: &Prim) -> String {
             | ShapeOp::Slice { .. }
             | ShapeOp::DynamicSlice { .. }
             | ShapeOp::DynamicUpdateSlice
-            | ShapeOp::Gather { .. }
-            | ShapeOp::ScatterAdd { .. }
+            | ShapeOp::Gather(_)
             | ShapeOp::Iota { .. },
         ) => p.name(),
+        Prim::Shape(ShapeOp::Scatter(ScatterParams {
+            kind:
+                ScatterKind::Replace
+                | ScatterKind::Add
+                | ScatterKind::Mul
+                | ScatterKind::Min
+                | ScatterKind::Max,
+            ..
+        })) => p.name(),
         Prim::Linalg(
             LinalgOp::Cholesky
             | LinalgOp::TriangularSolve { .. }
@@ -117,7 +128,13 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     let bool3 = Aval::new(vec![2, 3], DType::Bool);
     let i32s = Aval::scalar(DType::I32);
     let u = Aval::new(vec![4], DType::U32);
-    let idx = Aval::new(vec![2], DType::I32);
+    let idx = Aval::new(vec![2, 1], DType::I32);
+    let take_dims = ScatterDimensionNumbers {
+        update_window_dims: vec![0],
+        inserted_window_dims: vec![1],
+        scatter_dims_to_operand_dims: vec![1],
+        ..Default::default()
+    };
     let sq = f32s(&[3, 3]);
     let mut dot = DotGeneral::new(&[1], &[0], &[], &[]);
     dot.preferred_element_type = Some(DType::F32);
@@ -220,12 +237,15 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![f.clone(), f32s(&[1, 2]), i32s.clone(), i32s.clone()],
         ),
         (
-            Prim::Shape(ShapeOp::Gather { axis: 1 }),
+            Prim::Shape(ShapeOp::Gather(GatherParams {
+                dimension_numbers: take_dims.to_gather(),
+                slice_sizes: vec![2, 1],
+                indices_are_sorted: false,
+                unique_indices: false,
+                mode: GatherScatterMode::FillOrDrop,
+                fill_value: None,
+            })),
             vec![f.clone(), idx.clone()],
-        ),
-        (
-            Prim::Shape(ShapeOp::ScatterAdd { axis: 1 }),
-            vec![f.clone(), idx, f32s(&[2, 2])],
         ),
         (
             Prim::Shape(ShapeOp::Iota {
@@ -312,6 +332,19 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         ),
     ];
     out.extend(rest);
+    for kind in ScatterKind::ALL {
+        out.push((
+            Prim::Shape(ShapeOp::Scatter(ScatterParams {
+                kind,
+                dimension_numbers: take_dims.clone(),
+                indices_are_sorted: false,
+                unique_indices: false,
+                mode: GatherScatterMode::Clip,
+                dtype: DType::F32,
+            })),
+            vec![f.clone(), idx.clone(), f32s(&[2, 2])],
+        ));
+    }
     // Control flow: from the real functions (their jaxprs are what the printer sees).
     let x = Array::zeros(&[3], DType::F32);
     let traced = make_jaxpr(|x: &Array| {

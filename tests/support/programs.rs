@@ -144,7 +144,7 @@ pub fn run(steps: &[Step], x: &Array, y: &Array) -> (Array, Array) {
                     .and_then(|p| lax::slice(&p, &[1, 0], &[a + 1, 2 * b], Some(&[1, 2]))),
                 3 => {
                     let rows: Vec<i32> = (0..a).map(|i| ((2 * i + 2) % a) as i32).collect();
-                    lax::gather(&v, &Array::from_slice(&rows), 0)
+                    lax::take_clamped(&v, &Array::from_slice(&rows), 0)
                 }
                 4 => lax::dynamic_slice(
                     &v,

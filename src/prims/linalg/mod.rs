@@ -482,7 +482,7 @@ pub(crate) fn permute_rows(x: &Array, perm: &Array) -> Result<Array> {
         &lax::add(&offsets, &lax::reshape(perm, &[batch, m])?)?,
         &[batch * m],
     )?;
-    let rows = lax::gather(&lax::reshape(x, &[batch * m, n])?, &idx, 0)?;
+    let rows = lax::take_clamped(&lax::reshape(x, &[batch * m, n])?, &idx, 0)?;
     lax::reshape(&rows, x.shape())
 }
 
@@ -535,7 +535,7 @@ fn inverse_permutation(perm: &Array) -> Result<Array> {
     let idx = lax::add(&offsets, &lax::reshape(perm, &[batch, m])?)?;
     let local = lax::iota(DType::I32, &[batch * m], 0)?;
     let local = lax::sub(&local, &lax::reshape(&offsets, &[batch * m])?)?;
-    let inv = lax::scatter_add(
+    let inv = lax::scatter_add_clamped(
         &Array::zeros(&[batch * m], DType::I32),
         &lax::reshape(&idx, &[batch * m])?,
         &local,

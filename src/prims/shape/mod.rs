@@ -2,11 +2,17 @@
 //! rules (parameters as printed, shape rule, eager evaluation, JVP linearity, transpose and
 //! batching) sit together in one `impl ShapeRule` block: layout ops (`broadcast_in_dim`,
 //! `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`, `iota`) in `layout`,
-//! indexing ops (`dynamic_slice`, `dynamic_update_slice`, `gather`, `scatter-add`) in
-//! `indexing`.
+//! indexing ops (`dynamic_slice`, `dynamic_update_slice`) in `indexing`, and the general
+//! `gather` and the scatter family in `gather`.
 
+mod gather;
 mod indexing;
 mod layout;
+
+pub use gather::{
+    default_fill, GatherDimensionNumbers, GatherOptions, GatherParams, GatherScatterMode,
+    ScatterDimensionNumbers, ScatterKind, ScatterOptions, ScatterParams, Walk,
+};
 
 use super::batching::Batching;
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
@@ -54,14 +60,11 @@ pub enum ShapeOp {
     },
     /// Operand, update, then one integer scalar start per axis (clamped).
     DynamicUpdateSlice,
-    /// `take(operand, indices, axis)`: indices clamped into range.
-    Gather {
-        axis: usize,
-    },
-    /// `operand` with `updates` added at `indices` along `axis` (operand, indices, updates).
-    ScatterAdd {
-        axis: usize,
-    },
+    /// XLA's general gather (operand, indices).
+    Gather(GatherParams),
+    /// `scatter`, `scatter-add`, `scatter-mul`, `scatter-min`, `scatter-max` (operand,
+    /// indices, updates).
+    Scatter(ScatterParams),
     Iota {
         dtype: DType,
         shape: Vec<usize>,
@@ -104,8 +107,8 @@ impl ShapeOp {
             ShapeOp::Slice { .. } => "slice",
             ShapeOp::DynamicSlice { .. } => "dynamic_slice",
             ShapeOp::DynamicUpdateSlice => "dynamic_update_slice",
-            ShapeOp::Gather { .. } => "gather",
-            ShapeOp::ScatterAdd { .. } => "scatter-add",
+            ShapeOp::Gather(_) => "gather",
+            ShapeOp::Scatter(p) => p.kind.name(),
             ShapeOp::Iota { .. } => "iota",
         }
     }
@@ -117,8 +120,8 @@ impl ShapeOp {
             | ShapeOp::Transpose { .. }
             | ShapeOp::Squeeze { .. }
             | ShapeOp::Slice { .. } => Some(1),
-            ShapeOp::Pad { .. } | ShapeOp::Gather { .. } => Some(2),
-            ShapeOp::ScatterAdd { .. } => Some(3),
+            ShapeOp::Pad { .. } | ShapeOp::Gather(_) => Some(2),
+            ShapeOp::Scatter(_) => Some(3),
             ShapeOp::Iota { .. } => Some(0),
             ShapeOp::Concatenate { .. }
             | ShapeOp::DynamicSlice { .. }
@@ -163,8 +166,8 @@ impl ShapeOp {
             }),
             ShapeOp::DynamicSlice { slice_sizes } => f(&indexing::DynamicSlice { slice_sizes }),
             ShapeOp::DynamicUpdateSlice => f(&indexing::DynamicUpdateSlice),
-            ShapeOp::Gather { axis } => f(&indexing::Gather { axis: *axis }),
-            ShapeOp::ScatterAdd { axis } => f(&indexing::ScatterAdd { axis: *axis }),
+            ShapeOp::Gather(p) => f(p),
+            ShapeOp::Scatter(p) => f(p),
         }
     }
 
@@ -185,8 +188,10 @@ impl ShapeOp {
             "iota" => layout::Iota::from_printed,
             "dynamic_slice" => indexing::DynamicSlice::from_printed,
             "dynamic_update_slice" => indexing::DynamicUpdateSlice::from_printed,
-            "gather" => indexing::Gather::from_printed,
-            "scatter-add" => indexing::ScatterAdd::from_printed,
+            "gather" => GatherParams::from_printed,
+            "scatter" | "scatter-add" | "scatter-mul" | "scatter-min" | "scatter-max" => {
+                ScatterParams::from_printed
+            }
             _ => return Ok(None),
         };
         read(p).map(Some)
@@ -203,6 +208,11 @@ impl ShapeOp {
 
     /// Every shape op is linear in its array operands: the JVP applies it to the tangents.
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
+        match self {
+            ShapeOp::Gather(p) => return p.jvp(primals, tangents),
+            ShapeOp::Scatter(p) => return p.jvp(primals, tangents),
+            _ => {}
+        }
         let ans = bind1(Prim::Shape(self.clone()), primals)?;
         let linear = self.with_rule(|r| r.linear_operands(primals.len()));
         if linear.iter().all(|&i| tangents[i].is_none()) {
