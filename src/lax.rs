@@ -131,6 +131,46 @@ pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// `lax.reduce_prod`.
+pub fn reduce_prod(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Prod {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_and`: bitwise and over `axes` (bools: all).
+pub fn reduce_and(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::And {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_or`: bitwise or over `axes` (bools: any).
+pub fn reduce_or(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Or {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_xor`: bitwise exclusive or over `axes`.
+pub fn reduce_xor(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Xor {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
 pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Max {

@@ -350,6 +350,16 @@ fn primitive_rows() -> Vec<Row> {
             |a| ok(lax::reduce_max(&a[0], &[0, 1])),
         ),
         row(
+            "reduce_prod axes=(1,)",
+            vec![spread(&[2, 3, 4], -2.0, 2.0, 6)],
+            |a| ok(lax::reduce_prod(&a[0], &[1])),
+        ),
+        row(
+            "reduce_prod axes=(0, 2) with zeros",
+            vec![f64s(&[0.0, 1.5, -2.0, 0.0, 0.7, 1.1, 0.0, 2.0, -0.3, 0.9, 1.2, 0.0], &[3, 2, 2])],
+            |a| ok(lax::reduce_prod(&a[0], &[0, 2])),
+        ),
+        row(
             "reduce_min axes=(0,)",
             vec![spread(&[3, 4], -2.0, 2.0, 4)],
             |a| ok(lax::reduce_min(&a[0], &[0])),

@@ -787,6 +787,90 @@ fn reductions_over_every_axis_choice() {
 }
 
 #[test]
+fn products_and_bitwise_reductions() {
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+            // Values near 1 keep float products finite; ints wrap.
+            let x = values(dt, 3 * n, n as u64 + 7, false, if dt.is_float() { 1.5 } else { 9.0 });
+            for (name, arr, axes) in [
+                ("[3,n] axis 1", reshaped(&x, &[3, n]), vec![1]),
+                ("[3,n] axis 0", reshaped(&x, &[3, n]), vec![0]),
+                ("[n,3] axis 0", reshaped(&x, &[n, 3]), vec![0]),
+                ("[3,n] both", reshaped(&x, &[3, n]), vec![0, 1]),
+            ] {
+                // Vector accumulators multiply in another order: a few ulps per factor.
+                let tol = if dt.is_float() {
+                    summation_tol(dt, Tol::Close(1e-5, 1e-4))
+                } else {
+                    Tol::Exact
+                };
+                check(
+                    &format!("prod {dt} {name} n={n}"),
+                    &|a| one(lax::reduce_prod(&a[0], &axes)),
+                    std::slice::from_ref(&arr),
+                    tol,
+                );
+                if !dt.is_float() {
+                    for (op, f) in [
+                        ("and", lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>),
+                        ("or", lax::reduce_or),
+                        ("xor", lax::reduce_xor),
+                    ] {
+                        check(
+                            &format!("reduce_{op} {dt} {name} n={n}"),
+                            &|a| one(f(&a[0], &axes)),
+                            std::slice::from_ref(&arr),
+                            Tol::Exact,
+                        );
+                    }
+                }
+            }
+        }
+        // Bools, loaded and computed inline (`x > 0.5`: the vectorised any/all form).
+        let b = reshaped(&values(DType::Bool, 2 * n, 5, false, 1.0), &[2, n]);
+        let y = reshaped(&values(DType::F32, 2 * n, 6, false, 1.0), &[2, n]);
+        for axes in [vec![0], vec![1], vec![0, 1]] {
+            for (op, f) in [
+                ("and", lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>),
+                ("or", lax::reduce_or),
+                ("xor", lax::reduce_xor),
+            ] {
+                check(
+                    &format!("reduce_{op} bool {axes:?} n={n}"),
+                    &|a| one(f(&a[0], &axes)),
+                    std::slice::from_ref(&b),
+                    Tol::Exact,
+                );
+                check(
+                    &format!("reduce_{op} of x > 0.5 {axes:?} n={n}"),
+                    &|a| one(f(&lax::gt(&a[0], &Array::from(0.5f32))?, &axes)),
+                    std::slice::from_ref(&y),
+                    Tol::Exact,
+                );
+            }
+        }
+        // Products with zeros of both signs, ±inf and NaN among values near 1 (no overflow,
+        // so the order of the factors cannot change which special value results).
+        for dt in FLOATS {
+            let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+            for (k, &v) in specials.iter().enumerate() {
+                let mut d: Vec<f64> = (0..n).map(|i| 0.9 + 0.01 * (i % 20) as f64).collect();
+                for i in (k..n).step_by(7) {
+                    d[i] = if i % 2 == 0 { v } else { -v };
+                }
+                let e = lax::convert_element_type(&Array::from_slice(&d), dt).unwrap();
+                check(
+                    &format!("prod with {v} n={n}"),
+                    &|a| one(lax::reduce_prod(&a[0], &[0])),
+                    std::slice::from_ref(&e),
+                    summation_tol(dt, Tol::Close(1e-5, 1e-4)),
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn reductions_with_edge_values() {
     for dt in FLOATS {
         for &n in &SIZES {

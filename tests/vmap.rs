@@ -377,6 +377,11 @@ fn rows() -> Vec<Row> {
             |a| one(lax::reduce_max(&a[0], &[0])),
         ),
         row(
+            "reduce_prod axes=(0,)",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| one(lax::reduce_prod(&a[0], &[0])),
+        ),
+        row(
             "reduce_min axes=(1,)",
             |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
             |a| one(lax::reduce_min(&a[0], &[1])),

@@ -453,6 +453,10 @@ fn is_expensive(k: &Kind) -> bool {
 pub fn reduce_combiner(op: &ReduceOp, dt: DType) -> BinaryOp {
     match (op, dt) {
         (ReduceOp::Sum { .. }, _) => BinaryOp::Add,
+        (ReduceOp::Prod { .. }, _) => BinaryOp::Mul,
+        (ReduceOp::And { .. }, _) => BinaryOp::And,
+        (ReduceOp::Or { .. }, _) => BinaryOp::Or,
+        (ReduceOp::Xor { .. }, _) => BinaryOp::Xor,
         (ReduceOp::Max { .. }, DType::Bool) => BinaryOp::Or,
         (ReduceOp::Min { .. }, DType::Bool) => BinaryOp::And,
         (ReduceOp::Max { .. }, _) => BinaryOp::Max,

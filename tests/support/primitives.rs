@@ -31,6 +31,10 @@ pub fn variant(p: &Prim) -> String {
         Prim::SelectN | Prim::Dot(_) | Prim::Random(RandomOp::Threefry2x32) => p.name(),
         Prim::Reduce(
             ReduceOp::Sum { .. }
+            | ReduceOp::Prod { .. }
+            | ReduceOp::And { .. }
+            | ReduceOp::Or { .. }
+            | ReduceOp::Xor { .. }
             | ReduceOp::Max { .. }
             | ReduceOp::Min { .. }
             | ReduceOp::Argmax { .. }
@@ -122,7 +126,7 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     let mut dot = DotGeneral::new(&[1], &[0], &[], &[]);
     dot.preferred_element_type = Some(DType::F32);
     let rest: Vec<(Prim, Vec<Aval>)> = vec![
-        (Prim::SelectN, vec![bool3, f.clone(), f.clone()]),
+        (Prim::SelectN, vec![bool3.clone(), f.clone(), f.clone()]),
         (Prim::Dot(dot), vec![f.clone(), f32s(&[3, 4])]),
         (
             Prim::Dot(DotGeneral::new(&[2], &[1], &[0], &[0])),
@@ -139,6 +143,22 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         (
             Prim::Reduce(ReduceOp::Max { axes: vec![1] }),
             vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Prod { axes: vec![0] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::And { axes: vec![1] }),
+            vec![bool3.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Or { axes: vec![0] }),
+            vec![bool3.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Xor { axes: vec![0] }),
+            vec![Aval::new(vec![2, 3], DType::I32)],
         ),
         (
             Prim::Reduce(ReduceOp::Min { axes: vec![] }),
