@@ -14,6 +14,12 @@ use crate::lax;
 use crate::prims::DotGeneral;
 
 pub mod linalg;
+mod reductions;
+
+pub use reductions::{
+    all, any, average, average_returned, count_nonzero, nanargmax, nanargmin, nanmax, nanmean,
+    nanmin, nanprod, nanstd, nansum, nanvar, prod, ptp, std, var,
+};
 
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
@@ -194,7 +200,7 @@ fn binary(
 }
 
 /// Float operands for ops that need them (ints promote to f32, as `jnp.exp` does).
-fn to_float(x: &Array) -> Result<Array> {
+pub(crate) fn to_float(x: &Array) -> Result<Array> {
     if x.dtype().is_float() {
         Ok(x.clone())
     } else {
@@ -801,7 +807,7 @@ pub fn normalize_axes(name: &str, axes: Option<&[isize]>, rank: usize) -> Result
     Ok(out)
 }
 
-fn keep_dims(x: &Array, r: Array, axes: &[usize], keepdims: bool) -> Result<Array> {
+pub(crate) fn keep_dims(x: &Array, r: Array, axes: &[usize], keepdims: bool) -> Result<Array> {
     if !keepdims {
         return Ok(r);
     }

@@ -382,6 +382,20 @@ fn rows() -> Vec<Row> {
             |a| one(lax::reduce_prod(&a[0], &[0])),
         ),
         row(
+            "jnp.var(ddof=1) axis 1, jnp.nanmax axis 0, jnp.all axis 1",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                let with_nan = jnp::where_(jnp::greater(x, 1.5), f64::NAN, x);
+                vec![
+                    jnp::var(x, Some(&[1]), 1, false),
+                    jnp::nanmax(&with_nan, Some(&[0]), false),
+                    jnp::all(jnp::greater(x, -1.0), Some(&[1]), false),
+                    jnp::prod(x, Some(&[0]), true),
+                ]
+            },
+        ),
+        row(
             "reduce_min axes=(1,)",
             |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
             |a| one(lax::reduce_min(&a[0], &[1])),

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""JAX 0.10.2 reference values for cranax's jnp / lax reductions, scans and sorting (issue 13:
+items 2 and 3), read by tests/reductions_vs_jax.rs.
+
+For each function and dtype (float32 with x64 off, float64 with x64 on; int32/bool where the
+function takes them) it records the outputs at fixed inputs that include NaN, +-inf, +-0 and
+ties, and, for the differentiable ones, the gradient of sum(f(x) * w) at the gradient inputs
+(w fixed, recorded). Cases:
+
+  {"name", "dtype", "args": [ARR...], "outs": [ARR...], "grad_args": [ARR...],
+   "grad_w": [ARR...], "grads": [ARR...]}
+
+where ARR is {"shape", "dtype", "data"}; non-finite floats are written as the strings "nan",
+"inf", "-inf"; -0.0 as -0.0.
+
+Run from the repository root: python3 tests/data/gen_jax_reductions.py  (rewrites
+tests/data/jax_reductions.json; deterministic).
+"""
+
+import json
+import math
+import os
+
+import numpy as np
+import jax
+
+import jax.numpy as jnp  # noqa: E402
+from jax import lax  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_reductions.json")
+
+
+def enc(v):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def arr(x):
+    a = np.asarray(x)
+    return {"shape": list(a.shape), "dtype": str(a.dtype), "data": [enc(v) for v in a.reshape(-1)]}
+
+
+NAN, INF = float("nan"), float("inf")
+GEN = [[0.3, -1.2, 2.5, 0.7], [1.1, 0.4, -3.0, 1.5], [-0.8, 2.2, 0.9, -0.1]]
+# Ties, zeros of both signs, infinities and NaNs.
+EDGE = [[1.0, 3.0, 3.0, -2.0], [0.0, -0.0, 0.0, -0.0], [NAN, 2.0, NAN, 5.0],
+        [-INF, INF, 1.0, -INF], [2.0, 2.0, 2.0, 2.0]]
+# A zero (and a row with two) for the product's derivative.
+ZEROS = [[0.3, 0.0, 2.5, 0.7], [0.0, 0.4, 0.0, 1.5], [-0.8, 2.2, 0.9, -0.1]]
+# NaNs: a row all NaN, a row without, a row with some.
+NANS = [[NAN, NAN, NAN, NAN], [0.5, -1.5, 2.0, 0.25], [NAN, 3.0, -1.0, NAN]]
+INTS = [[3, -1, 7, 0], [12, 5, -8, 5], [1, 1, 1, 6]]
+BOOLS = [[True, False, True, True], [True, True, True, True], [False, False, False, False]]
+
+W1 = [0.5, 1.5, 2.0, 1.0]
+WFULL = [[0.2, 1.0, 0.5, 2.0], [1.0, 1.0, 3.0, 0.5], [0.7, 0.1, 0.4, 1.2]]
+
+# name: (function, value inputs, gradient inputs or None)
+CASES = {
+    "prod": (lambda x: jnp.prod(x), [GEN, EDGE, ZEROS], ZEROS),
+    "prod_axis0": (lambda x: jnp.prod(x, axis=0), [GEN, EDGE, ZEROS], ZEROS),
+    "prod_axis1_keepdims": (lambda x: jnp.prod(x, axis=1, keepdims=True), [GEN, ZEROS], GEN),
+    "all": (lambda x: jnp.all(x), [GEN, EDGE, ZEROS], None),
+    "all_axis1": (lambda x: jnp.all(x, axis=1), [GEN, EDGE, ZEROS], None),
+    "any_axis0": (lambda x: jnp.any(x, axis=0), [GEN, EDGE, ZEROS], None),
+    "any_keepdims": (lambda x: jnp.any(x, axis=1, keepdims=True), [EDGE, ZEROS], None),
+    "var": (lambda x: jnp.var(x), [GEN, EDGE], GEN),
+    "var_axis1": (lambda x: jnp.var(x, axis=1), [GEN, EDGE], GEN),
+    "var_ddof1_axis0_keepdims": (lambda x: jnp.var(x, axis=0, ddof=1, keepdims=True), [GEN], GEN),
+    "var_ddof4_axis1": (lambda x: jnp.var(x, axis=1, ddof=4), [GEN], None),
+    "std": (lambda x: jnp.std(x), [GEN, EDGE], GEN),
+    "std_ddof1_axis1": (lambda x: jnp.std(x, axis=1, ddof=1), [GEN], GEN),
+    "average": (lambda x: jnp.average(x), [GEN, EDGE], GEN),
+    "average_w1_axis1": (lambda x: jnp.average(x, axis=1, weights=np.asarray(W1, x.dtype)), [GEN, EDGE], GEN),
+    "average_wfull_axis0": (lambda x: jnp.average(x, axis=0, weights=np.asarray(WFULL, x.dtype)), [GEN], GEN),
+    "average_wfull_returned": (lambda x: jnp.average(x, weights=np.asarray(WFULL, x.dtype), returned=True), [GEN], None),
+    "average_returned_axis1": (lambda x: jnp.average(x, axis=1, returned=True), [GEN], None),
+    "nansum": (lambda x: jnp.nansum(x), [NANS, EDGE], NANS),
+    "nansum_axis1": (lambda x: jnp.nansum(x, axis=1), [NANS, EDGE], NANS),
+    "nanmean_axis1": (lambda x: jnp.nanmean(x, axis=1), [NANS, EDGE], NANS),
+    "nanmean": (lambda x: jnp.nanmean(x), [NANS], NANS),
+    "nanmax_axis1": (lambda x: jnp.nanmax(x, axis=1), [NANS, EDGE], None),
+    "nanmax_axis0": (lambda x: jnp.nanmax(x, axis=0), [NANS, EDGE], None),
+    "nanmin_axis1": (lambda x: jnp.nanmin(x, axis=1), [NANS, EDGE], None),
+    "nanprod_axis1": (lambda x: jnp.nanprod(x, axis=1), [NANS, EDGE], NANS),
+    "nanvar_axis1": (lambda x: jnp.nanvar(x, axis=1), [NANS, EDGE], None),
+    "nanvar_ddof1": (lambda x: jnp.nanvar(x, ddof=1), [NANS], NANS),
+    "nanstd_axis1": (lambda x: jnp.nanstd(x, axis=1), [NANS, EDGE], None),
+    "nanargmax_axis1": (lambda x: jnp.nanargmax(x, axis=1), [NANS, EDGE], None),
+    "nanargmin_axis1": (lambda x: jnp.nanargmin(x, axis=1), [NANS, EDGE], None),
+    "nanargmax": (lambda x: jnp.nanargmax(x), [NANS, EDGE], None),
+    "argmax_axis1": (lambda x: jnp.argmax(x, axis=1), [GEN, EDGE, NANS], None),
+    "argmin_axis1": (lambda x: jnp.argmin(x, axis=1), [GEN, EDGE, NANS], None),
+    "argmax_axis0": (lambda x: jnp.argmax(x, axis=0), [EDGE], None),
+    "argmin": (lambda x: jnp.argmin(x), [EDGE, NANS], None),
+    "count_nonzero": (lambda x: jnp.count_nonzero(x), [GEN, EDGE, ZEROS], None),
+    "count_nonzero_axis0": (lambda x: jnp.count_nonzero(x, axis=0), [EDGE, ZEROS], None),
+    "ptp_axis1": (lambda x: jnp.ptp(x, axis=1), [GEN, EDGE], GEN),
+    "ptp": (lambda x: jnp.ptp(x), [GEN], GEN),
+}
+
+# Integer and bool inputs (no gradients).
+INT_CASES = {
+    "prod_axis0": [INTS, BOOLS],
+    "all_axis1": [INTS, BOOLS],
+    "any_axis0": [INTS, BOOLS],
+    "count_nonzero": [INTS, BOOLS],
+    "var_axis1": [INTS],
+    "argmax_axis1": [INTS],
+    "argmin_axis1": [INTS],
+    "ptp_axis1": [INTS],
+    "reduce_xor_axis0": [INTS, BOOLS],
+    "reduce_and_axis1": [INTS],
+    "reduce_or_axis1": [INTS],
+}
+EXTRA = {
+    "reduce_xor_axis0": lambda x: lax.reduce_xor(x, (0,)),
+    "reduce_and_axis1": lambda x: lax.reduce_and(x, (1,)),
+    "reduce_or_axis1": lambda x: lax.reduce_or(x, (1,)),
+}
+
+
+def weights_like(y):
+    n = int(np.prod(np.shape(y)))
+    return np.asarray([0.5 + 0.25 * (k % 5) - 0.1 * (k % 3) for k in range(n)]).reshape(np.shape(y))
+
+
+def outs(y):
+    # With x64 on, JAX's indices and counts are int64; cranax has no 64-bit integers and gives
+    # int32 (the values are the same).
+    ys = y if isinstance(y, tuple) else (y,)
+    return [arr(np.asarray(v).astype(np.int32) if np.asarray(v).dtype == np.int64 else v) for v in ys]
+
+
+def float_cases(dtype):
+    out = []
+    for name, (f, xss, gx) in CASES.items():
+        for i, xs in enumerate(xss):
+            x = np.asarray(xs, dtype=dtype)
+            case = {"name": name, "dtype": dtype, "args": [arr(x)], "outs": outs(f(x))}
+            if gx is not None and i == 0:
+                g = np.asarray(gx, dtype=dtype)
+                ys = f(g)
+                ys = ys if isinstance(ys, tuple) else (ys,)
+                ws = [weights_like(y).astype(dtype) for y in ys]
+                loss = lambda a: sum(jnp.sum(y * w) for y, w in zip(
+                    (f(a) if isinstance(f(a), tuple) else (f(a),)), ws))
+                case["grad_args"] = [arr(g)]
+                case["grad_w"] = [arr(w) for w in ws]
+                case["grads"] = [arr(jax.grad(loss)(g))]
+            out.append(case)
+    return out
+
+
+def int_cases():
+    out = []
+    for name, xss in INT_CASES.items():
+        f = EXTRA.get(name) or CASES[name][0]
+        for xs in xss:
+            x = np.asarray(xs, dtype=np.int32 if isinstance(xs[0][0], int) and not isinstance(xs[0][0], bool) else np.bool_)
+            out.append({"name": name, "dtype": str(x.dtype), "args": [arr(x)], "outs": outs(f(x))})
+    return out
+
+
+def main():
+    cases = []
+    jax.config.update("jax_enable_x64", False)
+    cases += float_cases("float32")
+    cases += int_cases()
+    jax.config.update("jax_enable_x64", True)
+    cases += float_cases("float64")
+    with open(OUT, "w") as fh:
+        json.dump({"jax_version": jax.__version__, "cases": cases}, fh, indent=None)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    main()
