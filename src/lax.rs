@@ -7,6 +7,7 @@ use crate::core::error::Result;
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
 pub use crate::prims::unary::RoundingMethod;
+use crate::prims::cumulative::{Cumulative, CumulativeKind};
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;
@@ -478,3 +479,55 @@ pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
 pub use crate::api::control::{
     cond, fori_loop, map, scan, scan_with, switch, while_loop, LoopBound, ScanOptions,
 };
+
+/// `log(exp(x) + exp(y))` as JAX's `lax.logaddexp` computes it (its primal: `x + y` where
+/// `x - y` is NaN, else `max + log1p(exp(-|x - y|))`); its custom JVP is the callers'.
+pub fn logaddexp(x: &Array, y: &Array) -> Result<Array> {
+    let amax = max(x, y)?;
+    let delta = sub(x, y)?;
+    select(
+        &ne(&delta, &delta)?,
+        &add(x, y)?,
+        &add(&amax, &log1p(&exp(&neg(&abs(&delta)?)?)?)?)?,
+    )
+}
+
+/// `x` with +inf replaced by 0 (JAX's `_replace_inf`, in `logaddexp`'s JVP).
+pub fn replace_inf(x: &Array) -> Result<Array> {
+    let inf = eq(x, &scalar_like(x, f64::INFINITY))?;
+    select(&inf, &zeros(x.aval())?, x)
+}
+
+/// `lax.cumsum(x, axis, reverse)`.
+pub fn cumsum(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Sum, x, axis, reverse)
+}
+
+/// `lax.cumprod(x, axis, reverse)`.
+pub fn cumprod(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Prod, x, axis, reverse)
+}
+
+/// `lax.cummax(x, axis, reverse)`.
+pub fn cummax(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Max, x, axis, reverse)
+}
+
+/// `lax.cummin(x, axis, reverse)`.
+pub fn cummin(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Min, x, axis, reverse)
+}
+
+/// `lax.cumlogsumexp(x, axis, reverse)`.
+pub fn cumlogsumexp(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::LogSumExp, x, axis, reverse)
+}
+
+fn cumulative(kind: CumulativeKind, x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    let op = Cumulative {
+        kind,
+        axis,
+        reverse,
+    };
+    bind1(Prim::Cumulative(op), std::slice::from_ref(x))
+}

@@ -13,7 +13,7 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
 use crate::prims::{
-    BinaryOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+    BinaryOp, ControlOp, Cumulative, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
 use std::sync::Arc;
 
@@ -86,6 +86,12 @@ pub enum Kind {
     Linalg {
         op: LinalgOp,
         operands: Vec<NodeId>,
+    },
+    /// A cumulative reduction of `x` along its axis (`emit/cumulative.rs`: loops reading `x`'s
+    /// buffer and writing the running value into its own).
+    Cumulative {
+        op: Cumulative,
+        x: NodeId,
     },
     Pad {
         config: Vec<(usize, usize, usize)>,
@@ -225,7 +231,10 @@ impl Kind {
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. } => vec![],
-            Kind::Unary(_, a) | Kind::Proj(a, _) | Kind::ControlOut(a, _) => vec![a],
+            Kind::Unary(_, a)
+            | Kind::Proj(a, _)
+            | Kind::ControlOut(a, _)
+            | Kind::Cumulative { x: a, .. } => vec![a],
             Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
             Kind::Binary(_, a, b)
             | Kind::Dot(_, a, b)
@@ -404,6 +413,14 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 },
                 &out_aval(0),
                 ins[0],
+            )],
+            Prim::Cumulative(op) => vec![g.push_like(
+                Kind::Cumulative {
+                    op: op.clone(),
+                    x: ins[0],
+                },
+                &out_aval(0),
+                usize::MAX,
             )],
             Prim::Random(RandomOp::Threefry2x32) => {
                 let a = out_aval(0);

@@ -112,6 +112,8 @@ pub enum KernelKind {
     MatMul { node: NodeId },
     /// `node`, a `Kind::Linalg`: a runtime kernel call on the operands' buffers.
     Linalg { node: NodeId },
+    /// `node`, a `Kind::Cumulative`: loops along its axis over its operand's buffer.
+    Cumulative { node: NodeId },
     /// A `Kind::Control` node: a loop or branch running its sub-programs.
     Control(Box<ControlKernel>),
 }
@@ -283,6 +285,12 @@ impl Kernel {
                 };
                 let ins: Vec<String> = operands.iter().map(|o| format!("n{o}")).collect();
                 format!("{} [{}] -> n{node} (faer)", op.name(), ins.join(", "))
+            }
+            KernelKind::Cumulative { node } => {
+                let Kind::Cumulative { op, x } = &g.nodes[*node].kind else {
+                    unreachable!("cumulative kernels compute Cumulative nodes")
+                };
+                format!("{} axis {} n{x} -> n{node}", op.name(), op.axis)
             }
         }
     }
@@ -651,6 +659,10 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
                     needs[o] = true;
                 }
             }
+            Kind::Cumulative { x, .. } => {
+                needs[i] = true;
+                needs[*x] = true;
+            }
             k if !is_inline_kind(k) => needs[i] = true,
             k if is_expensive(k) && uses[i] > 1 => needs[i] = true,
             _ => {}
@@ -828,6 +840,10 @@ impl Planner<'_> {
             }
             Kind::Linalg { .. } => {
                 let kind = KernelKind::Linalg { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
+            }
+            Kind::Cumulative { .. } => {
+                let kind = KernelKind::Cumulative { node: i };
                 self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
@@ -1018,7 +1034,9 @@ impl Planner<'_> {
                     }
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
-                KernelKind::MatMul { node } | KernelKind::Linalg { node } => {
+                KernelKind::MatMul { node }
+                | KernelKind::Linalg { node }
+                | KernelKind::Cumulative { node } => {
                     stack.extend(self.g.nodes[*node].operands())
                 }
                 KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
@@ -1063,7 +1081,8 @@ impl Planner<'_> {
                 }
                 KernelKind::Reduce { node, .. }
                 | KernelKind::MatMul { node, .. }
-                | KernelKind::Linalg { node } => {
+                | KernelKind::Linalg { node }
+                | KernelKind::Cumulative { node } => {
                     used[self.owner[*node].expect("written")] = true;
                 }
                 KernelKind::Control(c) => {

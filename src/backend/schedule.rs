@@ -118,7 +118,10 @@ pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeI
                 kept,
                 reduced,
             } => b.reduce_kernel(kern, *node, *x, op, kept, reduced),
-            KernelKind::MatMul { .. } | KernelKind::Linalg { .. } | KernelKind::Control(_) => {}
+            KernelKind::MatMul { .. }
+            | KernelKind::Linalg { .. }
+            | KernelKind::Cumulative { .. }
+            | KernelKind::Control(_) => {}
         }
         let over = b.over_expanded();
         if !over.is_empty() {

@@ -1,7 +1,8 @@
 //! `jnp` reductions beyond `sum`/`mean`/`max`/`min`: `prod`, `all`, `any`, `var`, `std`,
-//! `average`, `count_nonzero`, `ptp` and the NaN-ignoring forms (`nansum`, `nanmean`, `nanmax`,
-//! `nanmin`, `nanprod`, `nanvar`, `nanstd`, `nanargmax`, `nanargmin`), written as JAX writes
-//! them over the lax reductions, so they differentiate, batch and compile as those do.
+//! `average`, `count_nonzero`, `ptp`, the NaN-ignoring forms (`nansum`, `nanmean`, `nanmax`,
+//! `nanmin`, `nanprod`, `nanvar`, `nanstd`, `nanargmax`, `nanargmin`) and the cumulative ones
+//! (`cumsum`, `cumprod`, `cumulative_sum`, `nancumsum`, `nancumprod`), written as JAX writes
+//! them over the lax primitives, so they differentiate, batch and compile as those do.
 
 use super::{
     isnan, keep_dims, max, mean, min, normalize_axes, result_type, subtract, sum, to_float, where_,
@@ -286,4 +287,72 @@ fn nan_arg(x: Array, axis: Option<isize>, is_max: bool) -> Array {
     let axes = axis.map(|a| vec![a]);
     let all_nan = all(isnan(&x), axes.as_deref(), false);
     or_raise((|| Ok(where_(all_nan, lax::scalar_like(&res, -1.0), res)))())
+}
+
+/// `x` flattened for `axis = None`, else `x` and the normalised axis.
+fn along(name: &str, x: &Array, axis: Option<isize>) -> Result<(Array, usize)> {
+    match axis {
+        None => Ok((lax::reshape(x, &[x.size()])?, 0)),
+        Some(a) => Ok((x.clone(), normalize_axes(name, Some(&[a]), x.ndim())?[0])),
+    }
+}
+
+fn cumulative(
+    name: &str,
+    x: &Array,
+    axis: Option<isize>,
+    scan: fn(&Array, usize, bool) -> Result<Array>,
+) -> Array {
+    or_raise((|| {
+        let (x, ax) = along(name, &promote_integers(x)?, axis)?;
+        scan(&x, ax, false)
+    })())
+}
+
+/// `jnp.cumsum(x, axis)`: running sums along `axis` (`None`: of the flattened array); bools
+/// sum as i32.
+pub fn cumsum(x: impl AsArray, axis: Option<isize>) -> Array {
+    cumulative("cumsum", &x.as_array(), axis, lax::cumsum)
+}
+
+/// `jnp.cumprod(x, axis)`: running products along `axis` (`None`: flattened).
+pub fn cumprod(x: impl AsArray, axis: Option<isize>) -> Array {
+    cumulative("cumprod", &x.as_array(), axis, lax::cumprod)
+}
+
+/// `jnp.nancumsum(x, axis)`: `cumsum` with NaNs counted as 0.
+pub fn nancumsum(x: impl AsArray, axis: Option<isize>) -> Array {
+    cumsum(nan_to(&x.as_array(), 0.0), axis)
+}
+
+/// `jnp.nancumprod(x, axis)`: `cumprod` with NaNs counted as 1.
+pub fn nancumprod(x: impl AsArray, axis: Option<isize>) -> Array {
+    cumprod(nan_to(&x.as_array(), 1.0), axis)
+}
+
+/// `jnp.cumulative_sum(x, axis, include_initial=...)`: `cumsum` (`axis` may be `None` only
+/// for 1-D `x`), with a leading 0 along the axis when `include_initial`.
+pub fn cumulative_sum(x: impl AsArray, axis: Option<isize>, include_initial: bool) -> Array {
+    let x = x.as_array();
+    or_raise((|| {
+        let axis = match axis {
+            Some(a) => a,
+            None if x.ndim() <= 1 => 0,
+            None => {
+                return Err(Error::value_err(format!(
+                    "cumulative_sum: The provided axis is None but the input array has {} dimensions; axis must be specified for ndim > 1",
+                    x.ndim()
+                )))
+            }
+        };
+        let x = if x.ndim() == 0 { lax::reshape(&x, &[1])? } else { x };
+        let out = cumsum(&x, Some(axis));
+        if !include_initial {
+            return Ok(out);
+        }
+        let ax = normalize_axes("cumulative_sum", Some(&[axis]), x.ndim())?[0];
+        let mut cfg = vec![(0, 0, 0); out.ndim()];
+        cfg[ax] = (1, 0, 0);
+        lax::pad(&out, &lax::scalar_like(&out, 0.0), &cfg)
+    })())
 }

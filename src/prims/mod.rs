@@ -12,6 +12,7 @@ pub mod batching;
 pub mod binary;
 pub mod call;
 pub mod control;
+pub mod cumulative;
 pub mod dot;
 pub mod linalg;
 pub mod random;
@@ -32,6 +33,7 @@ use crate::ir::ClosedJaxpr;
 pub use binary::BinaryOp;
 pub use call::CallOp;
 pub use control::ControlOp;
+pub use cumulative::Cumulative;
 pub use dot::DotGeneral;
 pub use linalg::LinalgOp;
 pub use random::RandomOp;
@@ -51,6 +53,8 @@ pub enum Prim {
     SelectN,
     /// `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin` over axes.
     Reduce(ReduceOp),
+    /// `cumsum`, `cumprod`, `cummax`, `cummin`, `cumlogsumexp` along one axis.
+    Cumulative(Cumulative),
     /// Layout and indexing: `broadcast_in_dim`, `reshape`, `transpose`, `slice`, `gather`, ...
     Shape(ShapeOp),
     /// `dot_general`.
@@ -123,6 +127,7 @@ impl Prim {
             Prim::Binary(op) => op.name(),
             Prim::SelectN => "select_n",
             Prim::Reduce(op) => op.name(),
+            Prim::Cumulative(op) => op.name(),
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
@@ -138,6 +143,7 @@ impl Prim {
             Prim::Unary(op) => op.params(),
             Prim::Binary(_) | Prim::SelectN => vec![],
             Prim::Reduce(op) => op.params(),
+            Prim::Cumulative(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
@@ -161,6 +167,7 @@ impl Prim {
                 .map(Prim::Unary)
                 .or(BinaryOp::from_name(name).map(Prim::Binary))
                 .or(ReduceOp::from_printed(name, p)?.map(Prim::Reduce))
+                .or(Cumulative::from_printed(name, p)?.map(Prim::Cumulative))
                 .or(ShapeOp::from_printed(name, p)?.map(Prim::Shape))
                 .or(CallOp::from_printed(name, p)?.map(Prim::Call))
                 .or(ControlOp::from_printed(name, p)?.map(Prim::Control))
@@ -176,6 +183,7 @@ impl Prim {
             Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::SelectN => select::abstract_eval(avals).map(|a| vec![a]),
             Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
@@ -188,7 +196,7 @@ impl Prim {
     /// How many operands the primitive takes (`None`: variadic).
     fn arity(&self) -> Option<usize> {
         match self {
-            Prim::Unary(_) | Prim::Reduce(_) => Some(1),
+            Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) => Some(1),
             Prim::Binary(_) | Prim::Dot(_) => Some(2),
             Prim::SelectN => None,
             Prim::Shape(op) => op.arity(),
@@ -226,6 +234,7 @@ impl Prim {
             Prim::Reduce(op) => op
                 .eval(&args[0], out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
+            Prim::Cumulative(op) => op.eval(&args[0]).map(|a| vec![a]),
             Prim::Shape(op) => op
                 .eval(args, out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
@@ -256,6 +265,7 @@ impl Prim {
             Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::SelectN => select::jvp(primals, tangents),
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Cumulative(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
@@ -283,6 +293,7 @@ impl Prim {
             Prim::Binary(op) => op.transpose(&cts[0], &args[0], &args[1]),
             Prim::SelectN => select::transpose(&cts[0], args),
             Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
@@ -311,6 +322,7 @@ impl Prim {
             Prim::Binary(op) => batching::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
             Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
+            Prim::Cumulative(op) => op.batch(&args[0], dims[0]),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),

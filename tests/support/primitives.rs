@@ -5,6 +5,7 @@
 
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
+use cranax::prims::cumulative::{Cumulative, CumulativeKind};
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
@@ -40,6 +41,15 @@ pub fn variant(p: &Prim) -> String {
             | ReduceOp::Argmax { .. }
             | ReduceOp::Argmin { .. },
         ) => p.name(),
+        Prim::Cumulative(Cumulative {
+            kind:
+                CumulativeKind::Sum
+                | CumulativeKind::Prod
+                | CumulativeKind::Max
+                | CumulativeKind::Min
+                | CumulativeKind::LogSumExp,
+            ..
+        }) => p.name(),
         Prim::Shape(
             ShapeOp::BroadcastInDim { .. }
             | ShapeOp::Reshape { .. }
@@ -146,6 +156,46 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         ),
         (
             Prim::Reduce(ReduceOp::Prod { axes: vec![0] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Sum,
+                axis: 1,
+                reverse: false,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Prod,
+                axis: 0,
+                reverse: true,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Max,
+                axis: 1,
+                reverse: true,
+            }),
+            vec![Aval::new(vec![2, 3], DType::I32)],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Min,
+                axis: 0,
+                reverse: false,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::LogSumExp,
+                axis: 1,
+                reverse: false,
+            }),
             vec![f.clone()],
         ),
         (

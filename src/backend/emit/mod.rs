@@ -11,6 +11,7 @@
 //! the loop body or branch, against an environment of their own).
 
 mod control;
+mod cumulative;
 mod eval;
 mod linalg;
 mod loops;
@@ -271,6 +272,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
             KernelKind::MatMul { node } => self.matmul(b, *node),
             KernelKind::Linalg { node } => self.linalg(b, *node),
+            KernelKind::Cumulative { node } => self.cumulative(b, *node),
             KernelKind::Control(c) => self.control(b, c),
         }
     }
