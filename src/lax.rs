@@ -3,11 +3,12 @@
 
 use crate::array::Array;
 use crate::core::aval::Aval;
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::cumulative::{Cumulative, CumulativeKind};
+use crate::prims::sort::Sort;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;
@@ -530,4 +531,62 @@ fn cumulative(kind: CumulativeKind, x: &Array, axis: usize, reverse: bool) -> Re
         reverse,
     };
     bind1(Prim::Cumulative(op), std::slice::from_ref(x))
+}
+
+/// `lax.sort(operands, dimension, is_stable, num_keys)`: the operands (of one shape) sorted
+/// together along `dimension` by the first `num_keys` of them, NaNs last.
+pub fn sort(
+    operands: &[Array],
+    dimension: usize,
+    is_stable: bool,
+    num_keys: usize,
+) -> Result<Vec<Array>> {
+    let op = Sort {
+        dimension,
+        is_stable,
+        num_keys,
+    };
+    crate::core::trace::bind(Prim::Sort(op), operands)
+}
+
+/// The i32 indices that stably sort `x` along `axis`; descending as JAX's `argsort` does it
+/// (the reversed array sorted, the result reversed), so ties keep their order either way.
+///
+/// # Errors
+/// An axis out of range.
+pub fn argsort_along(x: &Array, axis: usize, descending: bool) -> Result<Array> {
+    use crate::prims::cumulative::rev;
+    let iota = iota(DType::I32, x.shape(), axis)?;
+    if descending {
+        let out = sort(&[rev(x, axis)?, rev(&iota, axis)?], axis, true, 1)?;
+        rev(&out[1], axis)
+    } else {
+        Ok(sort(&[x.clone(), iota], axis, true, 1)?.remove(1))
+    }
+}
+
+/// `lax.top_k(x, k)`: the `k` largest elements along the last axis in descending order (NaN
+/// largest; ties in index order) and their i32 indices (cranax composes it from `sort`).
+///
+/// # Errors
+/// `x` a scalar, or `k` larger than the last axis.
+pub fn top_k(x: &Array, k: usize) -> Result<(Array, Array)> {
+    let Some(&n) = x.shape().last() else {
+        return Err(Error::value_err(
+            "top_k operand must have >= 1 dimension, got ()".to_string(),
+        ));
+    };
+    if k > n {
+        return Err(Error::value_err(format!(
+            "top_k: k must be smaller than the last dimension of the operand, got k={k} for shape {}",
+            crate::core::error::shape_str(x.shape())
+        )));
+    }
+    let ax = x.ndim() - 1;
+    let idx = argsort_along(x, ax, true)?;
+    let mut limit = x.shape().to_vec();
+    limit[ax] = k;
+    let idx = slice(&idx, &vec![0; x.ndim()], &limit, None)?;
+    let vals = crate::prims::sort::take_along_axis(x, &idx, ax)?;
+    Ok((vals, idx))
 }

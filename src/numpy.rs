@@ -15,11 +15,16 @@ use crate::prims::DotGeneral;
 
 pub mod linalg;
 mod reductions;
+mod sorting;
 
 pub use reductions::{
     all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum,
     nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum,
     nanvar, prod, ptp, std, var,
+};
+pub use sorting::{
+    argsort, median, nanmedian, nanpercentile, nanquantile, percentile, quantile, searchsorted,
+    sort, unique, QuantileMethod,
 };
 
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars

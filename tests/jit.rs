@@ -871,6 +871,51 @@ fn products_and_bitwise_reductions() {
 }
 
 #[test]
+fn cumulative_reductions_along_every_axis() {
+    type Scan = fn(&Array, usize, bool) -> Result<Array>;
+    let scans: [(&str, Scan); 5] = [
+        ("cumsum", lax::cumsum),
+        ("cumprod", lax::cumprod),
+        ("cummax", lax::cummax),
+        ("cummin", lax::cummin),
+        ("cumlogsumexp", lax::cumlogsumexp),
+    ];
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+            // Edge values (NaN, ±inf, ±0, ties) for floats; products of values near 1.
+            let x = values(dt, 3 * n, n as u64 + 3, dt.is_float(), if dt.is_float() { 1.2 } else { 9.0 });
+            for (name, arr, axis) in [
+                ("[3,n] axis 1", reshaped(&x, &[3, n]), 1),
+                ("[3,n] axis 0", reshaped(&x, &[3, n]), 0),
+                ("[n,3] axis 0", reshaped(&x, &[n, 3]), 0),
+                ("[n] axis 0", x.clone(), 0),
+            ] {
+                for (op, f) in scans {
+                    if op == "cumlogsumexp" && !dt.is_float() {
+                        continue;
+                    }
+                    // The same scalar steps in the same order: exact, but for cumlogsumexp's
+                    // exp/log1p (compiled polynomials against the libm of eager code).
+                    let tol = if op == "cumlogsumexp" {
+                        Tol::Ulp(4)
+                    } else {
+                        Tol::Exact
+                    };
+                    for reverse in [false, true] {
+                        check(
+                            &format!("{op} reverse={reverse} {dt} {name} n={n}"),
+                            &|a| one(f(&a[0], axis, reverse)),
+                            std::slice::from_ref(&arr),
+                            tol,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn reductions_with_edge_values() {
     for dt in FLOATS {
         for &n in &SIZES {

@@ -88,6 +88,20 @@ fn function(name: &str, dtype: &str) -> F {
         "reduce_xor_axis0" => one(|x| lax::reduce_xor(x, &[0]).unwrap()),
         "reduce_and_axis1" => one(|x| lax::reduce_and(x, &[1]).unwrap()),
         "reduce_or_axis1" => one(|x| lax::reduce_or(x, &[1]).unwrap()),
+        "cumsum" => one(|x| jnp::cumsum(x, None)),
+        "cumsum_axis1" => one(|x| jnp::cumsum(x, Some(1))),
+        "lax_cumsum_axis0_reverse" => one(|x| lax::cumsum(x, 0, true).unwrap()),
+        "cumprod_axis0" => one(|x| jnp::cumprod(x, Some(0))),
+        "cumprod_axis1" => one(|x| jnp::cumprod(x, Some(1))),
+        "lax_cumprod_axis1_reverse" => one(|x| lax::cumprod(x, 1, true).unwrap()),
+        "lax_cummax_axis1" | "lax_cummax_axis1_wide" => one(|x| lax::cummax(x, 1, false).unwrap()),
+        "lax_cummin_axis0_reverse" => one(|x| lax::cummin(x, 0, true).unwrap()),
+        "lax_cummin_axis1" => one(|x| lax::cummin(x, 1, false).unwrap()),
+        "lax_cumlogsumexp_axis1" => one(|x| lax::cumlogsumexp(x, 1, false).unwrap()),
+        "lax_cumlogsumexp_axis0_reverse" => one(|x| lax::cumlogsumexp(x, 0, true).unwrap()),
+        "cumulative_sum_axis1_initial" => one(|x| jnp::cumulative_sum(x, Some(1), true)),
+        "nancumsum_axis1" => one(|x| jnp::nancumsum(x, Some(1))),
+        "nancumprod_axis1" => one(|x| jnp::nancumprod(x, Some(1))),
         other => panic!("no cranax function for case {other}"),
     }
 }
@@ -96,7 +110,10 @@ fn function(name: &str, dtype: &str) -> F {
 /// multiplies in another order than XLA (a mean, variance or weighted average of 4-12
 /// elements, or their derivatives) a few ulps.
 fn value_ulps(name: &str) -> u64 {
-    let rounded = ["var", "std", "average", "nanmean", "nanvar", "nanstd", "prod"];
+    let rounded = [
+        "var", "std", "average", "nanmean", "nanvar", "nanstd", "prod", "cumsum", "cumprod",
+        "cumulative_sum", "lax_cumsum", "lax_cumprod", "lax_cumlogsumexp", "nancum",
+    ];
     if rounded.iter().any(|p| name.starts_with(p)) {
         8
     } else {

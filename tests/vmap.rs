@@ -396,6 +396,20 @@ fn rows() -> Vec<Row> {
             },
         ),
         row(
+            "cumsum, cumprod, cummax, cumlogsumexp axis 1",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                vec![
+                    lax::cumsum(x, 1, false).unwrap(),
+                    lax::cumprod(x, 0, true).unwrap(),
+                    lax::cummax(x, 1, true).unwrap(),
+                    lax::cumlogsumexp(x, 1, false).unwrap(),
+                    jnp::cumsum(x, None),
+                ]
+            },
+        ),
+        row(
             "reduce_min axes=(1,)",
             |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
             |a| one(lax::reduce_min(&a[0], &[1])),

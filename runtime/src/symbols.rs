@@ -4,6 +4,7 @@
 //! crate's static library (`libcranax_runtime.a`). Adding a kernel is one line here.
 
 use crate::linalg::*;
+use crate::sort::*;
 use crate::*;
 
 /// How compiled code passes one parameter.
@@ -50,6 +51,7 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_lu_pivots_to_permutation(Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_decompose_f32(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_decompose_f64(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_sort_perm(U32, Ptr, Ptr, Ptr, Ptr, Ptr)),
 ];
 
 /// The entry point named `name`.

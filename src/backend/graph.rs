@@ -13,7 +13,7 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
 use crate::prims::{
-    BinaryOp, ControlOp, Cumulative, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+    BinaryOp, ControlOp, Cumulative, DotGeneral, Sort, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
 use std::sync::Arc;
 
@@ -92,6 +92,12 @@ pub enum Kind {
     Cumulative {
         op: Cumulative,
         x: NodeId,
+    },
+    /// The stable permutation (i32, along `dimension`) that sorts `key` under JAX's order
+    /// (`cranax_runtime::sort`), computed by a runtime call into this node's buffer.
+    SortPerm {
+        dimension: usize,
+        key: NodeId,
     },
     Pad {
         config: Vec<(usize, usize, usize)>,
@@ -234,7 +240,8 @@ impl Kind {
             Kind::Unary(_, a)
             | Kind::Proj(a, _)
             | Kind::ControlOut(a, _)
-            | Kind::Cumulative { x: a, .. } => vec![a],
+            | Kind::Cumulative { x: a, .. }
+            | Kind::SortPerm { key: a, .. } => vec![a],
             Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
             Kind::Binary(_, a, b)
             | Kind::Dot(_, a, b)
@@ -422,6 +429,7 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 &out_aval(0),
                 usize::MAX,
             )],
+            Prim::Sort(op) => sort_nodes(g, op, &ins)?,
             Prim::Random(RandomOp::Threefry2x32) => {
                 let a = out_aval(0);
                 let t = g.push(
@@ -591,6 +599,65 @@ fn shape_node(
         },
     };
     g.push_like(kind, out, x)
+}
+
+/// The nodes of a `sort`: the permutation of its key (`SortPerm`), and each operand gathered
+/// from its flattened self at `flat + (perm - k) * inner` (`k` the position along the sorted
+/// dimension, `inner` the extent after it), as `prims::sort::take_along_axis` computes.
+fn sort_nodes(g: &mut Graph, op: &Sort, ins: &[NodeId]) -> Result<Vec<NodeId>> {
+    if op.num_keys != 1 {
+        return Err(Error::Jit(format!(
+            "sort with num_keys={} is not compiled yet (only one key; eager evaluation sorts by several)",
+            op.num_keys
+        )));
+    }
+    let shape = g.node(ins[0]).shape.clone();
+    let size: usize = shape.iter().product();
+    let inner: usize = shape[op.dimension + 1..].iter().product();
+    let i32s = DType::I32;
+    let perm = g.push(
+        Kind::SortPerm {
+            dimension: op.dimension,
+            key: ins[0],
+        },
+        shape.clone(),
+        i32s,
+        usize::MAX,
+    );
+    let flat = g.push(Kind::Iota { dimension: 0 }, vec![size], i32s, usize::MAX);
+    let flat = g.push(Kind::Reshape, shape.clone(), i32s, flat);
+    let k = g.push(
+        Kind::Iota {
+            dimension: op.dimension,
+        },
+        shape.clone(),
+        i32s,
+        usize::MAX,
+    );
+    let step = g.push(Kind::Lit(Scalar::I32(inner as i32)), vec![], i32s, usize::MAX);
+    let bin = |g: &mut Graph, o: BinaryOp, a: NodeId, b: NodeId| {
+        g.push(Kind::Binary(o, a, b), shape.clone(), i32s, usize::MAX)
+    };
+    let moved = bin(g, BinaryOp::Sub, perm, k);
+    let moved = bin(g, BinaryOp::Mul, moved, step);
+    let src = bin(g, BinaryOp::Add, flat, moved);
+    Ok(ins
+        .iter()
+        .map(|&x| {
+            let dt = g.node(x).dtype;
+            let xs = g.push(Kind::Reshape, vec![size], dt, x);
+            g.push(
+                Kind::Gather {
+                    axis: 0,
+                    x: xs,
+                    idx: src,
+                },
+                shape.clone(),
+                dt,
+                usize::MAX,
+            )
+        })
+        .collect())
 }
 
 /// The nodes of a linalg primitive: one kernel node, and for one with several results (`lu`,

@@ -114,6 +114,8 @@ pub enum KernelKind {
     Linalg { node: NodeId },
     /// `node`, a `Kind::Cumulative`: loops along its axis over its operand's buffer.
     Cumulative { node: NodeId },
+    /// `node`, a `Kind::SortPerm`: a runtime call on its key's buffer.
+    SortPerm { node: NodeId },
     /// A `Kind::Control` node: a loop or branch running its sub-programs.
     Control(Box<ControlKernel>),
 }
@@ -291,6 +293,12 @@ impl Kernel {
                     unreachable!("cumulative kernels compute Cumulative nodes")
                 };
                 format!("{} axis {} n{x} -> n{node}", op.name(), op.axis)
+            }
+            KernelKind::SortPerm { node } => {
+                let Kind::SortPerm { dimension, key } = &g.nodes[*node].kind else {
+                    unreachable!("sort kernels compute SortPerm nodes")
+                };
+                format!("sort permutation of n{key} along {dimension} -> n{node} (runtime)")
             }
         }
     }
@@ -659,7 +667,7 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
                     needs[o] = true;
                 }
             }
-            Kind::Cumulative { x, .. } => {
+            Kind::Cumulative { x, .. } | Kind::SortPerm { key: x, .. } => {
                 needs[i] = true;
                 needs[*x] = true;
             }
@@ -844,6 +852,10 @@ impl Planner<'_> {
             }
             Kind::Cumulative { .. } => {
                 let kind = KernelKind::Cumulative { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
+            }
+            Kind::SortPerm { .. } => {
+                let kind = KernelKind::SortPerm { node: i };
                 self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
@@ -1036,7 +1048,8 @@ impl Planner<'_> {
                 KernelKind::Reduce { x, .. } => stack.push(*x),
                 KernelKind::MatMul { node }
                 | KernelKind::Linalg { node }
-                | KernelKind::Cumulative { node } => {
+                | KernelKind::Cumulative { node }
+                | KernelKind::SortPerm { node } => {
                     stack.extend(self.g.nodes[*node].operands())
                 }
                 KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
@@ -1082,7 +1095,8 @@ impl Planner<'_> {
                 KernelKind::Reduce { node, .. }
                 | KernelKind::MatMul { node, .. }
                 | KernelKind::Linalg { node }
-                | KernelKind::Cumulative { node } => {
+                | KernelKind::Cumulative { node }
+                | KernelKind::SortPerm { node } => {
                     used[self.owner[*node].expect("written")] = true;
                 }
                 KernelKind::Control(c) => {

@@ -121,6 +121,7 @@ pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeI
             KernelKind::MatMul { .. }
             | KernelKind::Linalg { .. }
             | KernelKind::Cumulative { .. }
+            | KernelKind::SortPerm { .. }
             | KernelKind::Control(_) => {}
         }
         let over = b.over_expanded();

@@ -19,6 +19,7 @@ pub mod random;
 pub mod reduce;
 pub mod select;
 pub mod shape;
+pub mod sort;
 pub mod unary;
 
 use crate::array::Array;
@@ -39,6 +40,7 @@ pub use linalg::LinalgOp;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
+pub use sort::Sort;
 pub use unary::UnaryOp;
 
 /// A primitive with its parameters. Comparable: `==` compares parameters, and the jaxprs and
@@ -55,6 +57,8 @@ pub enum Prim {
     Reduce(ReduceOp),
     /// `cumsum`, `cumprod`, `cummax`, `cummin`, `cumlogsumexp` along one axis.
     Cumulative(Cumulative),
+    /// `sort`: operands sorted together along one dimension by the leading keys.
+    Sort(Sort),
     /// Layout and indexing: `broadcast_in_dim`, `reshape`, `transpose`, `slice`, `gather`, ...
     Shape(ShapeOp),
     /// `dot_general`.
@@ -128,6 +132,7 @@ impl Prim {
             Prim::SelectN => "select_n",
             Prim::Reduce(op) => op.name(),
             Prim::Cumulative(op) => op.name(),
+            Prim::Sort(_) => "sort",
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
@@ -144,6 +149,7 @@ impl Prim {
             Prim::Binary(_) | Prim::SelectN => vec![],
             Prim::Reduce(op) => op.params(),
             Prim::Cumulative(op) => op.params(),
+            Prim::Sort(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
@@ -163,6 +169,7 @@ impl Prim {
             "select_n" => Some(Prim::SelectN),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
+            "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
             _ => UnaryOp::from_printed(name, p)?
                 .map(Prim::Unary)
                 .or(BinaryOp::from_name(name).map(Prim::Binary))
@@ -184,6 +191,7 @@ impl Prim {
             Prim::SelectN => select::abstract_eval(avals).map(|a| vec![a]),
             Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Sort(op) => op.abstract_eval(avals),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
@@ -198,7 +206,7 @@ impl Prim {
         match self {
             Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) => Some(1),
             Prim::Binary(_) | Prim::Dot(_) => Some(2),
-            Prim::SelectN => None,
+            Prim::SelectN | Prim::Sort(_) => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
             Prim::Linalg(op) => Some(op.arity()),
@@ -235,6 +243,7 @@ impl Prim {
                 .eval(&args[0], out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
             Prim::Cumulative(op) => op.eval(&args[0]).map(|a| vec![a]),
+            Prim::Sort(op) => op.eval(args),
             Prim::Shape(op) => op
                 .eval(args, out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
@@ -266,6 +275,7 @@ impl Prim {
             Prim::SelectN => select::jvp(primals, tangents),
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Cumulative(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Sort(op) => op.jvp(primals, tangents),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
@@ -294,6 +304,7 @@ impl Prim {
             Prim::SelectN => select::transpose(&cts[0], args),
             Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
             Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Sort(_) => Err(not_linear()),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
@@ -323,6 +334,7 @@ impl Prim {
             Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
             Prim::Cumulative(op) => op.batch(&args[0], dims[0]),
+            Prim::Sort(op) => op.batch(&b),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),

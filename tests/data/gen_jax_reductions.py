@@ -63,6 +63,10 @@ BOOLS = [[True, False, True, True], [True, True, True, True], [False, False, Fal
 W1 = [0.5, 1.5, 2.0, 1.0]
 WFULL = [[0.2, 1.0, 0.5, 2.0], [1.0, 1.0, 3.0, 0.5], [0.7, 0.1, 0.4, 1.2]]
 
+# Ties for the running maxima/minima's derivatives (JAX splits them by its scan tree).
+TIES = [[1.0, 3.0, 3.0, 2.0], [2.0, 2.0, 2.0, 2.0], [0.5, -1.0, 5.0, 5.0]]
+WIDE = [[0.3, -1.2, 2.5, 0.7, 1.1, 0.4, -3.0, 1.5, -0.8, 2.2, 0.9, -0.1, 0.6]]
+
 # name: (function, value inputs, gradient inputs or None)
 CASES = {
     "prod": (lambda x: jnp.prod(x), [GEN, EDGE, ZEROS], ZEROS),
@@ -105,6 +109,21 @@ CASES = {
     "count_nonzero_axis0": (lambda x: jnp.count_nonzero(x, axis=0), [EDGE, ZEROS], None),
     "ptp_axis1": (lambda x: jnp.ptp(x, axis=1), [GEN, EDGE], GEN),
     "ptp": (lambda x: jnp.ptp(x), [GEN], GEN),
+    "cumsum": (lambda x: jnp.cumsum(x), [GEN, EDGE], GEN),
+    "cumsum_axis1": (lambda x: jnp.cumsum(x, axis=1), [GEN, EDGE, WIDE], GEN),
+    "lax_cumsum_axis0_reverse": (lambda x: lax.cumsum(x, axis=0, reverse=True), [GEN, EDGE], GEN),
+    "cumprod_axis0": (lambda x: jnp.cumprod(x, axis=0), [GEN, EDGE, ZEROS], ZEROS),
+    "cumprod_axis1": (lambda x: jnp.cumprod(x, axis=1), [ZEROS, WIDE], ZEROS),
+    "lax_cumprod_axis1_reverse": (lambda x: lax.cumprod(x, axis=1, reverse=True), [GEN], ZEROS),
+    "lax_cummax_axis1": (lambda x: lax.cummax(x, axis=1), [GEN, EDGE, TIES], TIES),
+    "lax_cummax_axis1_wide": (lambda x: lax.cummax(x, axis=1), [WIDE], WIDE),
+    "lax_cummin_axis0_reverse": (lambda x: lax.cummin(x, axis=0, reverse=True), [GEN, EDGE, TIES], TIES),
+    "lax_cummin_axis1": (lambda x: lax.cummin(x, axis=1), [TIES], TIES),
+    "lax_cumlogsumexp_axis1": (lambda x: lax.cumlogsumexp(x, axis=1), [GEN, EDGE, WIDE], GEN),
+    "lax_cumlogsumexp_axis0_reverse": (lambda x: lax.cumlogsumexp(x, axis=0, reverse=True), [GEN], GEN),
+    "cumulative_sum_axis1_initial": (lambda x: jnp.cumulative_sum(x, axis=1, include_initial=True), [GEN], GEN),
+    "nancumsum_axis1": (lambda x: jnp.nancumsum(x, axis=1), [NANS, EDGE], NANS),
+    "nancumprod_axis1": (lambda x: jnp.nancumprod(x, axis=1), [NANS], NANS),
 }
 
 # Integer and bool inputs (no gradients).
@@ -120,6 +139,10 @@ INT_CASES = {
     "reduce_xor_axis0": [INTS, BOOLS],
     "reduce_and_axis1": [INTS],
     "reduce_or_axis1": [INTS],
+    "cumsum_axis1": [INTS, BOOLS],
+    "cumprod_axis0": [INTS, BOOLS],
+    "lax_cummax_axis1": [INTS],
+    "lax_cummin_axis0_reverse": [INTS],
 }
 EXTRA = {
     "reduce_xor_axis0": lambda x: lax.reduce_xor(x, (0,)),

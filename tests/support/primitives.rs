@@ -6,6 +6,7 @@
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
 use cranax::prims::cumulative::{Cumulative, CumulativeKind};
+use cranax::prims::sort::Sort;
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
@@ -29,7 +30,10 @@ pub fn elementwise_dtype(admits: impl Fn(DType) -> bool) -> DType {
 pub fn variant(p: &Prim) -> String {
     let name = match p {
         Prim::Unary(_) | Prim::Binary(_) => return format!("elementwise {}", p.name()),
-        Prim::SelectN | Prim::Dot(_) | Prim::Random(RandomOp::Threefry2x32) => p.name(),
+        Prim::SelectN
+        | Prim::Dot(_)
+        | Prim::Sort(_)
+        | Prim::Random(RandomOp::Threefry2x32) => p.name(),
         Prim::Reduce(
             ReduceOp::Sum { .. }
             | ReduceOp::Prod { .. }
@@ -157,6 +161,14 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         (
             Prim::Reduce(ReduceOp::Prod { axes: vec![0] }),
             vec![f.clone()],
+        ),
+        (
+            Prim::Sort(Sort {
+                dimension: 1,
+                is_stable: true,
+                num_keys: 1,
+            }),
+            vec![f.clone(), Aval::new(vec![2, 3], DType::I32)],
         ),
         (
             Prim::Cumulative(Cumulative {

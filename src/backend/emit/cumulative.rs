@@ -4,6 +4,8 @@
 //! previous row of the result, vectorised across that row (f32x4/i32x4/f64x2 with a scalar
 //! tail) where the combining op vectorises. The first element of each scan is copied, as the
 //! interpreter (`Cumulative::eval`) starts from it, and every step is the same scalar op.
+//! Also the sort permutation kernel (a runtime call), the other scan-like kernel over a
+//! buffered operand.
 
 use super::{flags, for_range, val_raw, Emitter};
 use crate::backend::graph::{Kind, NodeId};
@@ -95,6 +97,36 @@ impl Emitter<'_, '_> {
             })?;
             Ok(vec![])
         })?;
+        Ok(())
+    }
+
+    /// A `SortPerm` node: `cranax_sort_perm(dtype, outer, n, inner, key, perm)`, the
+    /// permutation eager evaluation computes too (`cranax_runtime::sort`).
+    pub(super) fn sort_perm(&mut self, b: &mut FunctionBuilder, node: NodeId) -> Result<()> {
+        let Kind::SortPerm { dimension, key } = self.g().nodes[node].kind else {
+            unreachable!("sort kernels compute SortPerm nodes")
+        };
+        let shape = self.g().nodes[key].shape.clone();
+        if shape.iter().product::<usize>() == 0 {
+            return Ok(());
+        }
+        let code = match self.dt(key) {
+            DType::F32 => 0,
+            DType::F64 => 1,
+            DType::I32 => 2,
+            DType::U32 => 3,
+            DType::Bool => 4,
+        };
+        let plan = self.cx.plan;
+        let kb = self.base(plan.buf_of(key).expect("sort keys have buffers"));
+        let pb = self.base(plan.buf_of(node).expect("sort permutations have buffers"));
+        let n = shape[dimension];
+        let inner: usize = shape[dimension + 1..].iter().product();
+        let outer: usize = shape[..dimension].iter().product();
+        let c = |b: &mut FunctionBuilder, v: usize| b.ins().iconst(types::I64, v as i64);
+        let dt = b.ins().iconst(types::I32, code);
+        let (o, nn, i) = (c(b, outer), c(b, n), c(b, inner));
+        b.ins().call(self.cx.sort_perm, &[dt, o, nn, i, kb, pb]);
         Ok(())
     }
 

@@ -45,6 +45,8 @@ pub struct FunctionEnv<'a> {
     pub matmul: [FuncRef; 2],
     /// The runtime's linalg entry points (imported with absolute addresses).
     pub linalg: LinalgFns,
+    /// `cranax_sort_perm` (imported with an absolute address).
+    pub sort_perm: FuncRef,
     /// The data object of every constant, by the address of its data.
     pub consts: &'a HashMap<usize, GlobalValue>,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
@@ -273,6 +275,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
             KernelKind::MatMul { node } => self.matmul(b, *node),
             KernelKind::Linalg { node } => self.linalg(b, *node),
             KernelKind::Cumulative { node } => self.cumulative(b, *node),
+            KernelKind::SortPerm { node } => self.sort_perm(b, *node),
             KernelKind::Control(c) => self.control(b, c),
         }
     }
