@@ -3,12 +3,12 @@
 
 use crate::array::Array;
 use crate::core::aval::Aval;
-use crate::core::error::{Error, Result};
+use crate::core::error::Result;
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::cumulative::{Cumulative, CumulativeKind};
-use crate::prims::sort::Sort;
+use crate::prims::sort::{Sort, TopK};
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;
@@ -566,27 +566,13 @@ pub fn argsort_along(x: &Array, axis: usize, descending: bool) -> Result<Array> 
 }
 
 /// `lax.top_k(x, k)`: the `k` largest elements along the last axis in descending order (NaN
-/// largest; ties in index order) and their i32 indices (cranax composes it from `sort`).
+/// largest, +0.0 above -0.0, ties in index order) and their i32 indices.
 ///
 /// # Errors
 /// `x` a scalar, or `k` larger than the last axis.
 pub fn top_k(x: &Array, k: usize) -> Result<(Array, Array)> {
-    let Some(&n) = x.shape().last() else {
-        return Err(Error::value_err(
-            "top_k operand must have >= 1 dimension, got ()".to_string(),
-        ));
-    };
-    if k > n {
-        return Err(Error::value_err(format!(
-            "top_k: k must be smaller than the last dimension of the operand, got k={k} for shape {}",
-            crate::core::error::shape_str(x.shape())
-        )));
-    }
-    let ax = x.ndim() - 1;
-    let idx = argsort_along(x, ax, true)?;
-    let mut limit = x.shape().to_vec();
-    limit[ax] = k;
-    let idx = slice(&idx, &vec![0; x.ndim()], &limit, None)?;
-    let vals = crate::prims::sort::take_along_axis(x, &idx, ax)?;
-    Ok((vals, idx))
+    let axis = x.ndim().max(1) - 1;
+    let mut out = crate::core::trace::bind(Prim::TopK(TopK { k, axis }), std::slice::from_ref(x))?;
+    let idx = out.pop().expect("two outputs");
+    Ok((out.pop().expect("two outputs"), idx))
 }

@@ -385,6 +385,19 @@ fn primitive_rows() -> Vec<Row> {
             |a| ok(lax::cumlogsumexp(&a[0], 1, false)),
         ),
         row(
+            "sort dimension=1 (values and an i32 operand)",
+            vec![spread(&[3, 5], -2.0, 2.0, 11)],
+            |a| {
+                let iota = lax::iota(DType::I32, &[3, 5], 1).unwrap();
+                ok(lax::sort(&[a[0].clone(), iota], 1, true, 1).map(|v| v[0].clone()))
+            },
+        ),
+        row(
+            "top_k k=3",
+            vec![spread(&[2, 6], -2.0, 2.0, 12)],
+            |a| ok(lax::top_k(&a[0], 3).map(|v| v.0)),
+        ),
+        row(
             "reduce_min axes=(0,)",
             vec![spread(&[3, 4], -2.0, 2.0, 4)],
             |a| ok(lax::reduce_min(&a[0], &[0])),

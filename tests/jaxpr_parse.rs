@@ -87,6 +87,7 @@ fn every_primitive_reads_back_from_its_printed_form() {
         "cummin",
         "cumlogsumexp",
         "sort",
+        "top_k",
         "reduce_max",
         "reduce_min",
         "argmax",

@@ -916,6 +916,52 @@ fn cumulative_reductions_along_every_axis() {
 }
 
 #[test]
+fn sort_and_argsort_with_ties_and_edges() {
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32, DType::Bool] {
+            // Few distinct values (ties), and NaN, ±inf, ±0 for floats.
+            let x = values(dt, 3 * n, n as u64 + 11, dt.is_float(), 3.0);
+            let x = if dt.is_float() {
+                lax::round(&x, lax::RoundingMethod::ToNearestEven).unwrap()
+            } else {
+                x
+            };
+            for (name, arr, dim) in [
+                ("[3,n] dim 1", reshaped(&x, &[3, n]), 1),
+                ("[3,n] dim 0", reshaped(&x, &[3, n]), 0),
+                ("[n,3] dim 0", reshaped(&x, &[n, 3]), 0),
+            ] {
+                check(
+                    &format!("sort {dt} {name} n={n}"),
+                    &|a| lax::sort(&a[..1], dim, true, 1),
+                    std::slice::from_ref(&arr),
+                    Tol::Exact,
+                );
+                if dim == 1 && n >= 2 {
+                    check(
+                        &format!("top_k 2 {dt} {name} n={n}"),
+                        &|a| {
+                            let (v, i) = lax::top_k(&a[0], 2)?;
+                            Ok(vec![v, i])
+                        },
+                        std::slice::from_ref(&arr),
+                        Tol::Exact,
+                    );
+                }
+                for descending in [false, true] {
+                    check(
+                        &format!("argsort descending={descending} {dt} {name} n={n}"),
+                        &|a| one(lax::argsort_along(&a[0], dim, descending)),
+                        std::slice::from_ref(&arr),
+                        Tol::Exact,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn reductions_with_edge_values() {
     for dt in FLOATS {
         for &n in &SIZES {

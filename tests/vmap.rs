@@ -410,6 +410,22 @@ fn rows() -> Vec<Row> {
             },
         ),
         row(
+            "sort, argsort, top_k, median, searchsorted",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                let grid = Array::from_vec(vec![-1.0, 0.0, 0.5, 1.5], &[4]).unwrap();
+                let grid = jnp::astype(&grid, x.dtype());
+                vec![
+                    jnp::sort(x, Some(0), false),
+                    jnp::argsort(x, Some(1), true),
+                    lax::top_k(x, 2).unwrap().1,
+                    jnp::median(x, Some(1), false),
+                    jnp::searchsorted(&grid, jnp::reshape(x, &[-1]), "right"),
+                ]
+            },
+        ),
+        row(
             "reduce_min axes=(1,)",
             |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
             |a| one(lax::reduce_min(&a[0], &[1])),

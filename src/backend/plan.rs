@@ -295,7 +295,7 @@ impl Kernel {
                 format!("{} axis {} n{x} -> n{node}", op.name(), op.axis)
             }
             KernelKind::SortPerm { node } => {
-                let Kind::SortPerm { dimension, key } = &g.nodes[*node].kind else {
+                let Kind::SortPerm { dimension, key, .. } = &g.nodes[*node].kind else {
                     unreachable!("sort kernels compute SortPerm nodes")
                 };
                 format!("sort permutation of n{key} along {dimension} -> n{node} (runtime)")

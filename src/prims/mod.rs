@@ -40,7 +40,7 @@ pub use linalg::LinalgOp;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
-pub use sort::Sort;
+pub use sort::{Sort, TopK};
 pub use unary::UnaryOp;
 
 /// A primitive with its parameters. Comparable: `==` compares parameters, and the jaxprs and
@@ -59,6 +59,8 @@ pub enum Prim {
     Cumulative(Cumulative),
     /// `sort`: operands sorted together along one dimension by the leading keys.
     Sort(Sort),
+    /// `top_k`: the k largest along one axis and their indices.
+    TopK(TopK),
     /// Layout and indexing: `broadcast_in_dim`, `reshape`, `transpose`, `slice`, `gather`, ...
     Shape(ShapeOp),
     /// `dot_general`.
@@ -133,6 +135,7 @@ impl Prim {
             Prim::Reduce(op) => op.name(),
             Prim::Cumulative(op) => op.name(),
             Prim::Sort(_) => "sort",
+            Prim::TopK(_) => "top_k",
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
@@ -150,6 +153,7 @@ impl Prim {
             Prim::Reduce(op) => op.params(),
             Prim::Cumulative(op) => op.params(),
             Prim::Sort(op) => op.params(),
+            Prim::TopK(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
@@ -170,6 +174,7 @@ impl Prim {
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
             "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
+            "top_k" => Some(Prim::TopK(TopK::from_printed(p)?)),
             _ => UnaryOp::from_printed(name, p)?
                 .map(Prim::Unary)
                 .or(BinaryOp::from_name(name).map(Prim::Binary))
@@ -192,6 +197,7 @@ impl Prim {
             Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
             Prim::Sort(op) => op.abstract_eval(avals),
+            Prim::TopK(op) => op.abstract_eval(avals[0]),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
@@ -204,7 +210,7 @@ impl Prim {
     /// How many operands the primitive takes (`None`: variadic).
     fn arity(&self) -> Option<usize> {
         match self {
-            Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) => Some(1),
+            Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) | Prim::TopK(_) => Some(1),
             Prim::Binary(_) | Prim::Dot(_) => Some(2),
             Prim::SelectN | Prim::Sort(_) => None,
             Prim::Shape(op) => op.arity(),
@@ -244,6 +250,7 @@ impl Prim {
                 .map(|a| vec![a]),
             Prim::Cumulative(op) => op.eval(&args[0]).map(|a| vec![a]),
             Prim::Sort(op) => op.eval(args),
+            Prim::TopK(op) => op.eval(&args[0]),
             Prim::Shape(op) => op
                 .eval(args, out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
@@ -276,6 +283,7 @@ impl Prim {
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Cumulative(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Sort(op) => op.jvp(primals, tangents),
+            Prim::TopK(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
@@ -304,7 +312,7 @@ impl Prim {
             Prim::SelectN => select::transpose(&cts[0], args),
             Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
             Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
-            Prim::Sort(_) => Err(not_linear()),
+            Prim::Sort(_) | Prim::TopK(_) => Err(not_linear()),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
@@ -335,6 +343,7 @@ impl Prim {
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
             Prim::Cumulative(op) => op.batch(&args[0], dims[0]),
             Prim::Sort(op) => op.batch(&b),
+            Prim::TopK(op) => op.batch(&b),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),

@@ -1,7 +1,7 @@
 //! `sort[dimension is_stable num_keys]`: several operands of one shape sorted together along
 //! `dimension` by the first `num_keys` of them (lexicographically), under JAX's total order
 //! (-0.0 equal to +0.0, NaNs last; `cranax_runtime::sort`, which eager and compiled code
-//! share). Its JVP sorts an iota with the operands and gathers each tangent by that
+//! share), and `top_k[axis k]`. The JVP of `sort` sorts an iota with the operands and gathers each tangent by that
 //! permutation, as JAX's does; batching moves the batch dimension to the front.
 
 use super::batching::Batching;
@@ -14,7 +14,8 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
-use cranax_runtime::sort::{float_order, sort_permutation};
+use crate::array::Data;
+use cranax_runtime::sort::{float_order, sort_permutation, top_k_order};
 use std::cmp::Ordering;
 
 /// The `sort` primitive's parameters.
@@ -84,17 +85,6 @@ impl Sort {
         Ok(avals.iter().map(|a| (*a).clone().weak(false)).collect())
     }
 
-    /// `[outer, n, inner]`: the extents before, along and after the sorted axis.
-    fn lines(&self, shape: &[usize]) -> (usize, usize, usize) {
-        let d = self.dimension;
-        let n = shape[d];
-        (
-            shape[..d].iter().product(),
-            n,
-            shape[d + 1..].iter().product(),
-        )
-    }
-
     /// Evaluate: the stable permutation of the keys (lexicographic in operand order), then
     /// every operand taken in that order.
     ///
@@ -105,7 +95,7 @@ impl Sort {
             .iter()
             .map(|a| a.data())
             .collect::<Result<_>>()?;
-        let (outer, n, inner) = self.lines(args[0].shape());
+        let (outer, n, inner) = lines(args[0].shape(), self.dimension);
         let mut perm = vec![0i32; args[0].size()];
         let cmp = |p: usize, q: usize| {
             keys.iter()
@@ -206,4 +196,140 @@ pub fn take_along_axis(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
     let src = lax::add(&lax::mul(&row, &c(inner))?, &i)?;
     let flat = lax::reshape(x, &[x.size()])?;
     lax::reshape(&lax::gather(&flat, &src, 0)?, idx.shape())
+}
+
+/// `top_k[axis k]`: the `k` largest elements along `axis` (JAX 0.10 prints the axis; the last
+/// by default), in descending order (NaN largest, +0.0 above -0.0, ties in index order), and
+/// their i32 indices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopK {
+    /// How many elements.
+    pub k: usize,
+    /// The axis they are taken along.
+    pub axis: usize,
+}
+
+impl TopK {
+    /// Parameters as JAX prints them.
+    pub fn params(&self) -> Vec<(&'static str, Param)> {
+        vec![
+            ("axis", Param::Text(self.axis.to_string())),
+            ("k", Param::Text(self.k.to_string())),
+        ]
+    }
+
+    /// The inverse of `params`.
+    ///
+    /// # Errors
+    /// Missing or malformed parameters.
+    pub fn from_printed(p: &PrintedParams) -> Result<TopK> {
+        Ok(TopK {
+            k: p.get("k")?,
+            axis: p.get("axis")?,
+        })
+    }
+
+    /// The values' and indices' types, or JAX's error.
+    ///
+    /// # Errors
+    /// A scalar operand, an axis out of range, `k` above the axis' extent.
+    pub fn abstract_eval(&self, x: &Aval) -> Result<Vec<Aval>> {
+        if x.ndim() == 0 {
+            return Err(Error::value_err(
+                "top_k operand must have >= 1 dimension, got ()".to_string(),
+            ));
+        }
+        if self.axis >= x.ndim() {
+            return Err(Error::value_err(format!(
+                "top_k: axis {} is out of bounds for an operand of shape {}",
+                self.axis,
+                shape_str(&x.shape)
+            )));
+        }
+        if self.k > x.shape[self.axis] {
+            return Err(Error::value_err(format!(
+                "k argument to top_k must be no larger than size of the operand along axis {}, got k={} for shape {}",
+                self.axis,
+                self.k,
+                shape_str(&x.shape)
+            )));
+        }
+        let mut shape = x.shape.clone();
+        shape[self.axis] = self.k;
+        Ok(vec![
+            Aval::new(shape.clone(), x.dtype),
+            Aval::new(shape, DType::I32),
+        ])
+    }
+
+    /// Evaluate: the permutation in top_k's order, its first `k` positions, the values there.
+    ///
+    /// # Errors
+    /// A tracer as operand.
+    pub fn eval(&self, x: &Array) -> Result<Vec<Array>> {
+        let data = x.data()?;
+        let shape = x.shape();
+        let (outer, n, inner) = lines(shape, self.axis);
+        let mut perm = vec![0i32; x.size()];
+        let cmp = |p: usize, q: usize| match (data.get(p), data.get(q)) {
+            (Scalar::F32(a), Scalar::F32(b)) => top_k_order(a as f64, b as f64),
+            (Scalar::F64(a), Scalar::F64(b)) => top_k_order(a, b),
+            (a, b) => scalar_order(b, a),
+        };
+        sort_permutation(outer, n, inner, cmp, &mut perm);
+        let mut idx = Vec::with_capacity(outer * self.k * inner);
+        for o in 0..outer {
+            for j in 0..self.k {
+                for i in 0..inner {
+                    idx.push(perm[(o * n + j) * inner + i]);
+                }
+            }
+        }
+        let mut out_shape = shape.to_vec();
+        out_shape[self.axis] = self.k;
+        let src = (0..idx.len()).map(|f| {
+            let (o, i) = (f / (self.k * inner), f % inner);
+            (o * n + idx[f] as usize) * inner + i
+        });
+        let vals = Data::take(data, src);
+        Ok(vec![
+            Array::from_concrete(Aval::new(out_shape.clone(), x.dtype()), vals),
+            Array::from_vec(idx, &out_shape)?,
+        ])
+    }
+
+    /// JVP: the tangent at the chosen indices.
+    ///
+    /// # Errors
+    /// Errors of the primitives it binds.
+    pub fn jvp(&self, x: &Array, t: &Tangent) -> Result<JvpOut> {
+        let outs = bind(Prim::TopK(self.clone()), std::slice::from_ref(x))?;
+        let tv = t
+            .as_ref()
+            .map(|t| take_along_axis(t, &outs[1], self.axis))
+            .transpose()?;
+        Ok((outs, vec![tv, None]))
+    }
+
+    /// Batching: the batch dimension in front, the axis one further.
+    ///
+    /// # Errors
+    /// Errors of the primitive it binds.
+    pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
+        let x = b.front(0)?;
+        let op = TopK {
+            axis: self.axis + 1,
+            ..self.clone()
+        };
+        Ok((bind(Prim::TopK(op), &[x])?, vec![Some(0), Some(0)]))
+    }
+}
+
+/// `[outer, n, inner]`: the extents before, along and after `axis`.
+fn lines(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }

@@ -67,6 +67,10 @@ WFULL = [[0.2, 1.0, 0.5, 2.0], [1.0, 1.0, 3.0, 0.5], [0.7, 0.1, 0.4, 1.2]]
 TIES = [[1.0, 3.0, 3.0, 2.0], [2.0, 2.0, 2.0, 2.0], [0.5, -1.0, 5.0, 5.0]]
 WIDE = [[0.3, -1.2, 2.5, 0.7, 1.1, 0.4, -3.0, 1.5, -0.8, 2.2, 0.9, -0.1, 0.6]]
 
+SORTED = [-INF, -1.0, 0.0, 0.0, 2.0, 2.0, 2.0, 3.5, INF, NAN]
+QUERIES = [[2.0, -0.0, 0.0, NAN], [5.0, -INF, INF, -3.0], [2.5, 3.5, -1.0, 1.0]]
+UNIQ = [[3.0, 1.0, NAN, 1.0], [-0.0, 0.0, 3.0, NAN], [7.0, -2.0, 1.0, 7.0]]
+
 # name: (function, value inputs, gradient inputs or None)
 CASES = {
     "prod": (lambda x: jnp.prod(x), [GEN, EDGE, ZEROS], ZEROS),
@@ -124,6 +128,33 @@ CASES = {
     "cumulative_sum_axis1_initial": (lambda x: jnp.cumulative_sum(x, axis=1, include_initial=True), [GEN], GEN),
     "nancumsum_axis1": (lambda x: jnp.nancumsum(x, axis=1), [NANS, EDGE], NANS),
     "nancumprod_axis1": (lambda x: jnp.nancumprod(x, axis=1), [NANS], NANS),
+    "sort_axis1": (lambda x: jnp.sort(x, axis=1), [GEN, EDGE, TIES], GEN),
+    "sort": (lambda x: jnp.sort(x, axis=None), [EDGE], GEN),
+    "sort_axis0_descending": (lambda x: jnp.sort(x, axis=0, descending=True), [GEN, EDGE], GEN),
+    "argsort_axis1": (lambda x: jnp.argsort(x, axis=1), [GEN, EDGE, TIES], None),
+    "argsort_axis1_descending": (lambda x: jnp.argsort(x, axis=1, descending=True), [EDGE, TIES], None),
+    "argsort": (lambda x: jnp.argsort(x, axis=None), [EDGE], None),
+    "lax_sort_key_val_axis1": (lambda x: tuple(lax.sort((x, lax.broadcasted_iota(jnp.int32, x.shape, 1) * 10), dimension=1, num_keys=1)), [EDGE, TIES], None),
+    "lax_top_k_2": (lambda x: lax.top_k(x, 2), [GEN, EDGE, TIES], GEN),
+    "searchsorted_left": (lambda x: jnp.searchsorted(np.asarray(SORTED, x.dtype), x), [QUERIES], None),
+    "searchsorted_right": (lambda x: jnp.searchsorted(np.asarray(SORTED, x.dtype), x, side="right"), [QUERIES], None),
+    "unique_size6": (lambda x: jnp.unique(x, size=6), [UNIQ], None),
+    "unique_size12_fill": (lambda x: jnp.unique(x, size=12, fill_value=-7.0), [UNIQ], None),
+    "unique_size3": (lambda x: jnp.unique(x, size=3), [UNIQ], None),
+    "median_axis1": (lambda x: jnp.median(x, axis=1), [GEN, EDGE, TIES], GEN),
+    "median": (lambda x: jnp.median(x), [GEN], GEN),
+    "median_axis0_keepdims": (lambda x: jnp.median(x, axis=0, keepdims=True), [GEN], GEN),
+    "quantile_linear_axis1": (lambda x: jnp.quantile(x, 0.3, axis=1), [GEN, EDGE], GEN),
+    "quantile_lower_axis1": (lambda x: jnp.quantile(x, 0.3, axis=1, method="lower"), [GEN], None),
+    "quantile_higher_axis1": (lambda x: jnp.quantile(x, 0.3, axis=1, method="higher"), [GEN], None),
+    "quantile_midpoint_axis1": (lambda x: jnp.quantile(x, 0.3, axis=1, method="midpoint"), [GEN], None),
+    "quantile_nearest_axis1": (lambda x: jnp.quantile(x, 0.3, axis=1, method="nearest"), [GEN], None),
+    "quantile_nearest_half": (lambda x: jnp.quantile(x, 0.5, axis=1, method="nearest"), [GEN], None),
+    "quantile_linear_all": (lambda x: jnp.quantile(x, 0.85), [GEN], GEN),
+    "percentile_75_axis0": (lambda x: jnp.percentile(x, 75.0, axis=0), [GEN, EDGE], GEN),
+    "nanmedian_axis1": (lambda x: jnp.nanmedian(x, axis=1), [NANS, EDGE], None),
+    "nanquantile_linear_axis1": (lambda x: jnp.nanquantile(x, 0.4, axis=1), [NANS], None),
+    "nanpercentile_90": (lambda x: jnp.nanpercentile(x, 90.0), [NANS], None),
 }
 
 # Integer and bool inputs (no gradients).
@@ -143,6 +174,10 @@ INT_CASES = {
     "cumprod_axis0": [INTS, BOOLS],
     "lax_cummax_axis1": [INTS],
     "lax_cummin_axis0_reverse": [INTS],
+    "sort_axis1": [INTS, BOOLS],
+    "argsort_axis1": [INTS, BOOLS],
+    "lax_top_k_2": [INTS],
+    "median_axis1": [INTS],
 }
 EXTRA = {
     "reduce_xor_axis0": lambda x: lax.reduce_xor(x, (0,)),
@@ -156,10 +191,14 @@ def weights_like(y):
     return np.asarray([0.5 + 0.25 * (k % 5) - 0.1 * (k % 3) for k in range(n)]).reshape(np.shape(y))
 
 
+def as_tuple(y):
+    return tuple(y) if isinstance(y, (tuple, list)) else (y,)
+
+
 def outs(y):
     # With x64 on, JAX's indices and counts are int64; cranax has no 64-bit integers and gives
     # int32 (the values are the same).
-    ys = y if isinstance(y, tuple) else (y,)
+    ys = as_tuple(y)
     return [arr(np.asarray(v).astype(np.int32) if np.asarray(v).dtype == np.int64 else v) for v in ys]
 
 
@@ -171,11 +210,11 @@ def float_cases(dtype):
             case = {"name": name, "dtype": dtype, "args": [arr(x)], "outs": outs(f(x))}
             if gx is not None and i == 0:
                 g = np.asarray(gx, dtype=dtype)
-                ys = f(g)
-                ys = ys if isinstance(ys, tuple) else (ys,)
+                # The loss weighs the float outputs (integer ones, indices, have no tangent).
+                ys = [y for y in as_tuple(f(g)) if jnp.issubdtype(y.dtype, jnp.floating)]
                 ws = [weights_like(y).astype(dtype) for y in ys]
                 loss = lambda a: sum(jnp.sum(y * w) for y, w in zip(
-                    (f(a) if isinstance(f(a), tuple) else (f(a),)), ws))
+                    [y for y in as_tuple(f(a)) if jnp.issubdtype(y.dtype, jnp.floating)], ws))
                 case["grad_args"] = [arr(g)]
                 case["grad_w"] = [arr(w) for w in ws]
                 case["grads"] = [arr(jax.grad(loss)(g))]

@@ -6,7 +6,7 @@
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
 use cranax::prims::cumulative::{Cumulative, CumulativeKind};
-use cranax::prims::sort::Sort;
+use cranax::prims::sort::{Sort, TopK};
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
@@ -33,6 +33,7 @@ pub fn variant(p: &Prim) -> String {
         Prim::SelectN
         | Prim::Dot(_)
         | Prim::Sort(_)
+        | Prim::TopK(_)
         | Prim::Random(RandomOp::Threefry2x32) => p.name(),
         Prim::Reduce(
             ReduceOp::Sum { .. }
@@ -170,6 +171,7 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             }),
             vec![f.clone(), Aval::new(vec![2, 3], DType::I32)],
         ),
+        (Prim::TopK(TopK { k: 2, axis: 1 }), vec![f.clone()]),
         (
             Prim::Cumulative(Cumulative {
                 kind: CumulativeKind::Sum,

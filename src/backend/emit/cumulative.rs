@@ -14,6 +14,7 @@ use crate::core::error::Result;
 use crate::dtype::DType;
 use crate::prims::cumulative::CumulativeKind;
 use crate::prims::{BinaryOp, UnaryOp};
+use cranax_runtime::sort;
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
@@ -103,20 +104,19 @@ impl Emitter<'_, '_> {
     /// A `SortPerm` node: `cranax_sort_perm(dtype, outer, n, inner, key, perm)`, the
     /// permutation eager evaluation computes too (`cranax_runtime::sort`).
     pub(super) fn sort_perm(&mut self, b: &mut FunctionBuilder, node: NodeId) -> Result<()> {
-        let Kind::SortPerm { dimension, key } = self.g().nodes[node].kind else {
+        let Kind::SortPerm {
+            dimension,
+            key,
+            top_k,
+        } = self.g().nodes[node].kind
+        else {
             unreachable!("sort kernels compute SortPerm nodes")
         };
         let shape = self.g().nodes[key].shape.clone();
         if shape.iter().product::<usize>() == 0 {
             return Ok(());
         }
-        let code = match self.dt(key) {
-            DType::F32 => 0,
-            DType::F64 => 1,
-            DType::I32 => 2,
-            DType::U32 => 3,
-            DType::Bool => 4,
-        };
+        let code = sort::dtype_code(self.dt(key).numpy_name()) | if top_k { sort::TOP_K } else { 0 };
         let plan = self.cx.plan;
         let kb = self.base(plan.buf_of(key).expect("sort keys have buffers"));
         let pb = self.base(plan.buf_of(node).expect("sort permutations have buffers"));
@@ -124,7 +124,7 @@ impl Emitter<'_, '_> {
         let inner: usize = shape[dimension + 1..].iter().product();
         let outer: usize = shape[..dimension].iter().product();
         let c = |b: &mut FunctionBuilder, v: usize| b.ins().iconst(types::I64, v as i64);
-        let dt = b.ins().iconst(types::I32, code);
+        let dt = b.ins().iconst(types::I32, code as i64);
         let (o, nn, i) = (c(b, outer), c(b, n), c(b, inner));
         b.ins().call(self.cx.sort_perm, &[dt, o, nn, i, kb, pb]);
         Ok(())
