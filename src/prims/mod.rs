@@ -53,7 +53,8 @@ pub enum Prim {
     Binary(BinaryOp),
     /// `select_n(which, *cases)`: elementwise choice among cases by a bool or int predicate.
     SelectN,
-    /// `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin` over axes.
+    /// `reduce_sum`, `reduce_prod`, `reduce_max`, `reduce_min`, `reduce_and`/`or`/`xor`, `argmax`,
+    /// `argmin` over axes.
     Reduce(ReduceOp),
     /// `cumsum`, `cumprod`, `cummax`, `cummin`, `cumlogsumexp` along one axis.
     Cumulative(Cumulative),
