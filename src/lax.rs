@@ -6,9 +6,9 @@ use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
-pub use crate::prims::unary::RoundingMethod;
 use crate::prims::cumulative::{Cumulative, CumulativeKind};
 use crate::prims::sort::{Sort, TopK};
+pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;

@@ -18,9 +18,9 @@ mod reductions;
 mod sorting;
 
 pub use reductions::{
-    all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum,
-    nanargmax, nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum,
-    nanvar, prod, ptp, std, var,
+    all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum, nanargmax,
+    nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar,
+    prod, ptp, std, var,
 };
 pub use sorting::{
     argsort, median, nanmedian, nanpercentile, nanquantile, percentile, quantile, searchsorted,

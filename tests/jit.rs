@@ -791,7 +791,13 @@ fn products_and_bitwise_reductions() {
     for &n in &SIZES {
         for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
             // Values near 1 keep float products finite; ints wrap.
-            let x = values(dt, 3 * n, n as u64 + 7, false, if dt.is_float() { 1.5 } else { 9.0 });
+            let x = values(
+                dt,
+                3 * n,
+                n as u64 + 7,
+                false,
+                if dt.is_float() { 1.5 } else { 9.0 },
+            );
             for (name, arr, axes) in [
                 ("[3,n] axis 1", reshaped(&x, &[3, n]), vec![1]),
                 ("[3,n] axis 0", reshaped(&x, &[3, n]), vec![0]),
@@ -812,7 +818,10 @@ fn products_and_bitwise_reductions() {
                 );
                 if !dt.is_float() {
                     for (op, f) in [
-                        ("and", lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>),
+                        (
+                            "and",
+                            lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>,
+                        ),
                         ("or", lax::reduce_or),
                         ("xor", lax::reduce_xor),
                     ] {
@@ -831,7 +840,10 @@ fn products_and_bitwise_reductions() {
         let y = reshaped(&values(DType::F32, 2 * n, 6, false, 1.0), &[2, n]);
         for axes in [vec![0], vec![1], vec![0, 1]] {
             for (op, f) in [
-                ("and", lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>),
+                (
+                    "and",
+                    lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>,
+                ),
                 ("or", lax::reduce_or),
                 ("xor", lax::reduce_xor),
             ] {
@@ -883,7 +895,13 @@ fn cumulative_reductions_along_every_axis() {
     for &n in &SIZES {
         for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
             // Edge values (NaN, ±inf, ±0, ties) for floats; products of values near 1.
-            let x = values(dt, 3 * n, n as u64 + 3, dt.is_float(), if dt.is_float() { 1.2 } else { 9.0 });
+            let x = values(
+                dt,
+                3 * n,
+                n as u64 + 3,
+                dt.is_float(),
+                if dt.is_float() { 1.2 } else { 9.0 },
+            );
             for (name, arr, axis) in [
                 ("[3,n] axis 1", reshaped(&x, &[3, n]), 1),
                 ("[3,n] axis 0", reshaped(&x, &[3, n]), 0),

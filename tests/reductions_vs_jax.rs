@@ -61,7 +61,9 @@ fn function(name: &str, dtype: &str) -> F {
         "average" => one(|x| jnp::average(x, None, None, false)),
         "average_w1_axis1" => one(move |x| jnp::average(x, Some(&[1]), Some(&w1), false)),
         "average_wfull_axis0" => one(move |x| jnp::average(x, Some(&[0]), Some(&wfull), false)),
-        "average_wfull_returned" => two(move |x| jnp::average_returned(x, None, Some(&wfull), false)),
+        "average_wfull_returned" => {
+            two(move |x| jnp::average_returned(x, None, Some(&wfull), false))
+        }
         "average_returned_axis1" => two(|x| jnp::average_returned(x, Some(&[1]), None, false)),
         "nansum" => one(|x| jnp::nansum(x, None, false)),
         "nansum_axis1" => one(|x| jnp::nansum(x, Some(&[1]), false)),
@@ -116,11 +118,26 @@ fn function(name: &str, dtype: &str) -> F {
         "lax_top_k_2" => two(|x| lax::top_k(x, 2).unwrap()),
         "searchsorted_left" | "searchsorted_right" => {
             let grid = w(
-                &[f64::NEG_INFINITY, -1.0, 0.0, 0.0, 2.0, 2.0, 2.0, 3.5, f64::INFINITY, f64::NAN],
+                &[
+                    f64::NEG_INFINITY,
+                    -1.0,
+                    0.0,
+                    0.0,
+                    2.0,
+                    2.0,
+                    2.0,
+                    3.5,
+                    f64::INFINITY,
+                    f64::NAN,
+                ],
                 &[10],
                 dtype,
             );
-            let side = if name.ends_with("left") { "left" } else { "right" };
+            let side = if name.ends_with("left") {
+                "left"
+            } else {
+                "right"
+            };
             one(move |x| jnp::searchsorted(&grid, x, side))
         }
         "unique_size6" => one(|x| jnp::unique(x, 6, None)),
@@ -149,11 +166,28 @@ fn function(name: &str, dtype: &str) -> F {
 /// elements, or their derivatives) a few ulps.
 fn value_ulps(name: &str) -> u64 {
     let rounded = [
-        "var", "std", "average", "nanmean", "nanvar", "nanstd", "prod", "cumsum", "cumprod",
-        "cumulative_sum", "lax_cumsum", "lax_cumprod", "lax_cumlogsumexp", "nancum",
+        "var",
+        "std",
+        "average",
+        "nanmean",
+        "nanvar",
+        "nanstd",
+        "prod",
+        "cumsum",
+        "cumprod",
+        "cumulative_sum",
+        "lax_cumsum",
+        "lax_cumprod",
+        "lax_cumlogsumexp",
+        "nancum",
     ];
     // XLA contracts the linear interpolation `low * (1 - w) + high * w` into an fma.
-    let interpolated = ["quantile_linear", "percentile", "nanquantile_linear", "nanpercentile"];
+    let interpolated = [
+        "quantile_linear",
+        "percentile",
+        "nanquantile_linear",
+        "nanpercentile",
+    ];
     if rounded.iter().any(|p| name.starts_with(p)) {
         8
     } else if interpolated.iter().any(|p| name.starts_with(p)) {
@@ -187,7 +221,11 @@ fn mismatch(got: &Array, want: &Array, budget: u64, scale: f64) -> Option<String
         } else {
             u64::from(a != b) * u64::MAX
         };
-        let eps = if f32s { f32::EPSILON as f64 } else { f64::EPSILON };
+        let eps = if f32s {
+            f32::EPSILON as f64
+        } else {
+            f64::EPSILON
+        };
         let cancels = budget > 0 && (a - b).abs() <= budget as f64 * eps * scale;
         if d > budget && !cancels {
             return Some(format!("element {i}: {d} ulp: got {got}, JAX {want}"));
@@ -202,7 +240,11 @@ fn finite_max(x: &Array) -> f64 {
     v.iter()
         .filter(|a| a.is_finite())
         .fold(0.0f64, |m, a| m.max(a.abs()))
-        .max(if v.iter().all(|a| !a.is_finite()) { 1.0 } else { 0.0 })
+        .max(if v.iter().all(|a| !a.is_finite()) {
+            1.0
+        } else {
+            0.0
+        })
 }
 
 #[test]
@@ -232,7 +274,12 @@ fn every_function_matches_jax_eager_and_jit_values_and_grads() {
             continue;
         };
         let gx = array(&gargs[0]);
-        let ws: Vec<Array> = case["grad_w"].as_array().unwrap().iter().map(array).collect();
+        let ws: Vec<Array> = case["grad_w"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(array)
+            .collect();
         let want_g = array(&case["grads"][0]);
         for under_jit in [false, true] {
             let (f, ws) = (function(name, dtype), ws.clone());
@@ -258,6 +305,15 @@ fn every_function_matches_jax_eager_and_jit_values_and_grads() {
             }
         }
     }
-    assert!(cases.len() > 150, "the reference data has {} cases", cases.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        cases.len() > 150,
+        "the reference data has {} cases",
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

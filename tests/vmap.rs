@@ -16,6 +16,7 @@ use proptest::prelude::*;
 mod programs;
 
 #[path = "support/jax_data.rs"]
+#[allow(dead_code)]
 mod jax_data;
 use jax_data::{arr, load};
 

@@ -40,7 +40,10 @@ pub fn sort_permutation(
     cmp: impl Fn(usize, usize) -> Ordering,
     perm: &mut [i32],
 ) {
-    assert!(perm.len() >= outer * n * inner, "sort_permutation: buffer too small");
+    assert!(
+        perm.len() >= outer * n * inner,
+        "sort_permutation: buffer too small"
+    );
     let mut line: Vec<usize> = Vec::with_capacity(n);
     for o in 0..outer {
         for i in 0..inner {

@@ -13,7 +13,8 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
 use crate::prims::{
-    BinaryOp, ControlOp, Cumulative, DotGeneral, Sort, TopK, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+    BinaryOp, ControlOp, Cumulative, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, Sort,
+    TopK, UnaryOp,
 };
 use std::sync::Arc;
 

@@ -1049,9 +1049,7 @@ impl Planner<'_> {
                 KernelKind::MatMul { node }
                 | KernelKind::Linalg { node }
                 | KernelKind::Cumulative { node }
-                | KernelKind::SortPerm { node } => {
-                    stack.extend(self.g.nodes[*node].operands())
-                }
+                | KernelKind::SortPerm { node } => stack.extend(self.g.nodes[*node].operands()),
                 KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
             }
             let owner = &self.owner;

@@ -370,10 +370,9 @@ impl Builder<'_> {
             .take_while(|(_, dims)| dims[0] < nk)
             .count();
         // Bool xor has no mask-vector form (any/all test masks as a whole): scalar.
-        let bool_xor =
-            matches!(op, ReduceOp::Xor { .. }) && self.g.nodes[x].dtype == crate::dtype::DType::Bool;
-        let is_arg =
-            matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. }) || bool_xor;
+        let bool_xor = matches!(op, ReduceOp::Xor { .. })
+            && self.g.nodes[x].dtype == crate::dtype::DType::Bool;
+        let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. }) || bool_xor;
         let last_is_reduced = self.s.groups.len() > self.s.kept_groups;
         if !is_arg && last_is_reduced {
             let (extent, dims) = self.s.groups.last().expect("checked").clone();

@@ -286,7 +286,7 @@ fn nan_arg(x: Array, axis: Option<isize>, is_max: bool) -> Array {
     let res = pick(&nan_to(&x, fill));
     let axes = axis.map(|a| vec![a]);
     let all_nan = all(isnan(&x), axes.as_deref(), false);
-    or_raise((|| Ok(where_(all_nan, lax::scalar_like(&res, -1.0), res)))())
+    where_(all_nan, lax::scalar_like(&res, -1.0), res)
 }
 
 /// `x` flattened for `axis = None`, else `x` and the normalised axis.
@@ -345,7 +345,11 @@ pub fn cumulative_sum(x: impl AsArray, axis: Option<isize>, include_initial: boo
                 )))
             }
         };
-        let x = if x.ndim() == 0 { lax::reshape(&x, &[1])? } else { x };
+        let x = if x.ndim() == 0 {
+            lax::reshape(&x, &[1])?
+        } else {
+            x
+        };
         let out = cumsum(&x, Some(axis));
         if !include_initial {
             return Ok(out);

@@ -256,16 +256,18 @@ fn pair_jvp(
         CumulativeKind::Min => BinaryOp::Min,
         CumulativeKind::LogSumExp => {
             let out = lax::logaddexp(a, b)?;
-            let w = |x: &Array| {
-                lax::exp(&lax::sub(&lax::replace_inf(x)?, &lax::replace_inf(&out)?)?)
-            };
+            let w =
+                |x: &Array| lax::exp(&lax::sub(&lax::replace_inf(x)?, &lax::replace_inf(&out)?)?);
             let t = lax::add(&lax::mul(ta, &w(a)?)?, &lax::mul(tb, &w(b)?)?)?;
             return Ok((out, t));
         }
         CumulativeKind::Sum => unreachable!("cumsum is linear"),
     };
     let (mut p, mut t) = op.jvp(a, b, &Some(ta.clone()), &Some(tb.clone()))?;
-    let t = t.pop().flatten().map_or_else(|| lax::zeros(ta.aval()), Ok)?;
+    let t = t
+        .pop()
+        .flatten()
+        .map_or_else(|| lax::zeros(ta.aval()), Ok)?;
     Ok((p.pop().expect("one output"), t))
 }
 
@@ -329,7 +331,7 @@ fn scan_rec(elems: &[Array], axis: usize, combine: &Combine) -> Result<Vec<Array
     let reduced = combine(&evens, &odds)?;
     let odd_elems = scan_rec(&reduced, axis, combine)?;
     let rest = each(&|e| slice_in_dim(e, 2, n, 2, axis), elems)?;
-    let even_elems = if n % 2 == 0 {
+    let even_elems = if n.is_multiple_of(2) {
         let m = odd_elems[0].shape()[axis];
         let heads = each(&|e| slice_in_dim(e, 0, m - 1, 1, axis), &odd_elems)?;
         combine(&heads, &rest)?

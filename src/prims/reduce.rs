@@ -15,33 +15,19 @@ use crate::lax;
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReduceOp {
     /// `reduce_sum`.
-    Sum {
-        axes: Vec<usize>,
-    },
+    Sum { axes: Vec<usize> },
     /// `reduce_prod` (numbers; JAX's JVP, exact where elements are zero).
-    Prod {
-        axes: Vec<usize>,
-    },
+    Prod { axes: Vec<usize> },
     /// `reduce_and`: bitwise and of bools or integers (`jnp.all`).
-    And {
-        axes: Vec<usize>,
-    },
+    And { axes: Vec<usize> },
     /// `reduce_or`: bitwise or of bools or integers (`jnp.any`).
-    Or {
-        axes: Vec<usize>,
-    },
+    Or { axes: Vec<usize> },
     /// `reduce_xor`: bitwise exclusive or of bools or integers.
-    Xor {
-        axes: Vec<usize>,
-    },
+    Xor { axes: Vec<usize> },
     /// `reduce_max`.
-    Max {
-        axes: Vec<usize>,
-    },
+    Max { axes: Vec<usize> },
     /// `reduce_min`.
-    Min {
-        axes: Vec<usize>,
-    },
+    Min { axes: Vec<usize> },
     /// Index of the first maximum along one axis (NaN counts as the maximum).
     Argmax {
         axes: Vec<usize>,
@@ -252,7 +238,8 @@ impl ReduceOp {
                 out.dtype,
                 groups.iter().map(|g| {
                     let init = self.identity(data.dtype());
-                    g.iter().fold(init, |acc, &i| self.combine(acc, data.get(i)))
+                    g.iter()
+                        .fold(init, |acc, &i| self.combine(acc, data.get(i)))
                 }),
             ),
             Max { .. } | Min { .. } => {
@@ -405,7 +392,10 @@ fn prod_jvp(x: &Array, g: &Tangent, axes: &[usize]) -> Result<JvpOut> {
     let (mut p, mut t) = (front(x)?, front(g)?);
     let rest = &new_shape[1..];
     if n == 0 {
-        return Ok((vec![ans], vec![Some(lax::zeros(&Aval::new(rest.to_vec(), g.dtype()))?)]));
+        return Ok((
+            vec![ans],
+            vec![Some(lax::zeros(&Aval::new(rest.to_vec(), g.dtype()))?)],
+        ));
     }
     let one = lax::scalar_like(x, 1.0);
     let zero = lax::scalar_like(g, 0.0);

@@ -7,6 +7,7 @@
 use super::batching::Batching;
 use super::{BatchOut, JvpOut, Prim, Tangent};
 use crate::array::Array;
+use crate::array::Data;
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind;
@@ -14,7 +15,6 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
-use crate::array::Data;
 use cranax_runtime::sort::{float_order, sort_permutation, top_k_order};
 use std::cmp::Ordering;
 
@@ -59,7 +59,9 @@ impl Sort {
     /// `1..=operands`.
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         let Some(first) = avals.first() else {
-            return Err(Error::type_err("sort requires at least one operand".to_string()));
+            return Err(Error::type_err(
+                "sort requires at least one operand".to_string(),
+            ));
         };
         if avals.iter().any(|a| a.shape != first.shape) {
             let shapes: Vec<String> = avals.iter().map(|a| shape_str(&a.shape)).collect();
@@ -151,7 +153,9 @@ impl Sort {
     /// # Errors
     /// Errors of the primitives it binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
-        let args: Vec<Array> = (0..b.args.len()).map(|i| b.front(i)).collect::<Result<_>>()?;
+        let args: Vec<Array> = (0..b.args.len())
+            .map(|i| b.front(i))
+            .collect::<Result<_>>()?;
         let op = Sort {
             dimension: self.dimension + 1,
             ..self.clone()

@@ -6,8 +6,8 @@
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
 use cranax::prims::cumulative::{Cumulative, CumulativeKind};
-use cranax::prims::sort::{Sort, TopK};
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
+use cranax::prims::sort::{Sort, TopK};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };

@@ -79,7 +79,9 @@ impl Emitter<'_, '_> {
                 };
                 let here = b.ins().imul_imm_s(k, inner);
                 let here = b.ins().iadd(row0, here);
-                let prev = b.ins().iadd_imm_s(here, if reverse { inner } else { -inner });
+                let prev = b
+                    .ins()
+                    .iadd_imm_s(here, if reverse { inner } else { -inner });
                 let at = |s: &mut Self, b: &mut FunctionBuilder, i: Value, l: u8| {
                     let (h, p) = (b.ins().iadd(here, i), b.ins().iadd(prev, i));
                     let acc = s.load_elem(b, ob, p, dt, l);
@@ -116,7 +118,8 @@ impl Emitter<'_, '_> {
         if shape.iter().product::<usize>() == 0 {
             return Ok(());
         }
-        let code = sort::dtype_code(self.dt(key).numpy_name()) | if top_k { sort::TOP_K } else { 0 };
+        let code =
+            sort::dtype_code(self.dt(key).numpy_name()) | if top_k { sort::TOP_K } else { 0 };
         let plan = self.cx.plan;
         let kb = self.base(plan.buf_of(key).expect("sort keys have buffers"));
         let pb = self.base(plan.buf_of(node).expect("sort permutations have buffers"));
@@ -131,7 +134,14 @@ impl Emitter<'_, '_> {
     }
 
     /// The element (or `lanes` elements) of dtype `dt` at element offset `off` from `base`.
-    fn load_elem(&mut self, b: &mut FunctionBuilder, base: Value, off: Value, dt: DType, lanes: u8) -> Val {
+    fn load_elem(
+        &mut self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        off: Value,
+        dt: DType,
+        lanes: u8,
+    ) -> Val {
         self.k.lanes = lanes;
         let addr = self.address(b, base, off, dt);
         self.load(b, addr, dt, lanes > 1)

@@ -78,7 +78,10 @@ impl Emitter<'_, '_> {
         }
         let any_all = matches!(
             c.op,
-            ReduceOp::Max { .. } | ReduceOp::Min { .. } | ReduceOp::And { .. } | ReduceOp::Or { .. }
+            ReduceOp::Max { .. }
+                | ReduceOp::Min { .. }
+                | ReduceOp::And { .. }
+                | ReduceOp::Or { .. }
         );
         if dt == DType::Bool && any_all && c.n_kept_groups < self.k.s.groups.len() {
             return self.any_all(b, c);
