@@ -241,6 +241,27 @@ fn quantile_impl(
     }
 }
 
+/// The user-facing quantile functions: `q` of `top` (1 for quantiles, 100 for percentiles)
+/// checked and scaled, the method read by name.
+fn quantile_of(
+    name: &str,
+    x: Array,
+    (q, top): (f64, f64),
+    axis: Option<isize>,
+    method: &str,
+    (keepdims, squash_nans): (bool, bool),
+) -> Array {
+    or_raise((|| {
+        let m = QuantileMethod::from_name(method)?;
+        if !(0.0..=top).contains(&q) {
+            return Err(Error::value_err(format!(
+                "{name}: q must be in the range [0, {top}], got {q}"
+            )));
+        }
+        quantile_impl(&x, q / top, axis, m, keepdims, squash_nans)
+    })())
+}
+
 /// `jnp.quantile(x, q, axis, method=..., keepdims=...)` for a scalar `q` in `[0, 1]` (NaN if
 /// a reduced line holds a NaN).
 pub fn quantile(
@@ -250,11 +271,8 @@ pub fn quantile(
     method: &str,
     keepdims: bool,
 ) -> Array {
-    let x = x.as_array();
-    or_raise(QuantileMethod::from_name(method).and_then(|m| {
-        check_q("quantile", q, 1.0)?;
-        quantile_impl(&x, q, axis, m, keepdims, false)
-    }))
+    let flags = (keepdims, false);
+    quantile_of("quantile", x.as_array(), (q, 1.0), axis, method, flags)
 }
 
 /// `jnp.nanquantile`: `quantile` ignoring NaNs (NaN where a line is all NaN).
@@ -265,11 +283,8 @@ pub fn nanquantile(
     method: &str,
     keepdims: bool,
 ) -> Array {
-    let x = x.as_array();
-    or_raise(QuantileMethod::from_name(method).and_then(|m| {
-        check_q("nanquantile", q, 1.0)?;
-        quantile_impl(&x, q, axis, m, keepdims, true)
-    }))
+    let flags = (keepdims, true);
+    quantile_of("nanquantile", x.as_array(), (q, 1.0), axis, method, flags)
 }
 
 /// `jnp.percentile(x, p, ...)`: `quantile` at `p / 100`.
@@ -280,8 +295,8 @@ pub fn percentile(
     method: &str,
     keepdims: bool,
 ) -> Array {
-    or_raise(check_q("percentile", p, 100.0));
-    quantile(x, p / 100.0, axis, method, keepdims)
+    let flags = (keepdims, false);
+    quantile_of("percentile", x.as_array(), (p, 100.0), axis, method, flags)
 }
 
 /// `jnp.nanpercentile(x, p, ...)`: `nanquantile` at `p / 100`.
@@ -292,8 +307,15 @@ pub fn nanpercentile(
     method: &str,
     keepdims: bool,
 ) -> Array {
-    or_raise(check_q("nanpercentile", p, 100.0));
-    nanquantile(x, p / 100.0, axis, method, keepdims)
+    let flags = (keepdims, true);
+    quantile_of(
+        "nanpercentile",
+        x.as_array(),
+        (p, 100.0),
+        axis,
+        method,
+        flags,
+    )
 }
 
 /// `jnp.median(x, axis, keepdims)`: the `midpoint` quantile at 0.5.
@@ -304,13 +326,4 @@ pub fn median(x: impl AsArray, axis: Option<isize>, keepdims: bool) -> Array {
 /// `jnp.nanmedian(x, axis, keepdims)`: `median` ignoring NaNs.
 pub fn nanmedian(x: impl AsArray, axis: Option<isize>, keepdims: bool) -> Array {
     nanquantile(x, 0.5, axis, "midpoint", keepdims)
-}
-
-fn check_q(name: &str, q: f64, top: f64) -> Result<()> {
-    if !(0.0..=top).contains(&q) {
-        return Err(Error::value_err(format!(
-            "{name}: q must be in the range [0, {top}], got {q}"
-        )));
-    }
-    Ok(())
 }

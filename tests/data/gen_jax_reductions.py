@@ -18,8 +18,8 @@ tests/data/jax_reductions.json; deterministic).
 """
 
 import json
-import math
 import os
+import sys
 
 import numpy as np
 import jax
@@ -27,25 +27,10 @@ import jax
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_jax_numpy import arr  # noqa: E402  (the shared {shape, dtype, data} encoding)
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jax_reductions.json")
-
-
-def enc(v):
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def arr(x):
-    a = np.asarray(x)
-    return {"shape": list(a.shape), "dtype": str(a.dtype), "data": [enc(v) for v in a.reshape(-1)]}
 
 
 NAN, INF = float("nan"), float("inf")
