@@ -11,6 +11,8 @@ pub use crate::prims::shape::{
     ScatterOptions,
 };
 use crate::prims::shape::{GatherParams, ScatterParams};
+use crate::prims::cumulative::{Cumulative, CumulativeKind};
+use crate::prims::sort::{Sort, TopK};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
@@ -130,6 +132,46 @@ pub fn select(pred: &Array, on_true: &Array, on_false: &Array) -> Result<Array> 
 pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Sum {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_prod`.
+pub fn reduce_prod(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Prod {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_and`: bitwise and over `axes` (bools: all).
+pub fn reduce_and(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::And {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_or`: bitwise or over `axes` (bools: any).
+pub fn reduce_or(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Or {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
+/// `lax.reduce_xor`: bitwise exclusive or over `axes`.
+pub fn reduce_xor(x: &Array, axes: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Reduce(ReduceOp::Xor {
             axes: axes.to_vec(),
         }),
         std::slice::from_ref(x),
@@ -606,3 +648,99 @@ pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
 pub use crate::api::control::{
     cond, fori_loop, map, scan, scan_with, switch, while_loop, LoopBound, ScanOptions,
 };
+
+/// `log(exp(x) + exp(y))` as JAX's `lax.logaddexp` computes it (its primal: `x + y` where
+/// `x - y` is NaN, else `max + log1p(exp(-|x - y|))`); its custom JVP is the callers'.
+pub fn logaddexp(x: &Array, y: &Array) -> Result<Array> {
+    let amax = max(x, y)?;
+    let delta = sub(x, y)?;
+    select(
+        &ne(&delta, &delta)?,
+        &add(x, y)?,
+        &add(&amax, &log1p(&exp(&neg(&abs(&delta)?)?)?)?)?,
+    )
+}
+
+/// `x` with +inf replaced by 0 (JAX's `_replace_inf`, in `logaddexp`'s JVP).
+pub fn replace_inf(x: &Array) -> Result<Array> {
+    let inf = eq(x, &scalar_like(x, f64::INFINITY))?;
+    select(&inf, &zeros(x.aval())?, x)
+}
+
+/// `lax.cumsum(x, axis, reverse)`.
+pub fn cumsum(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Sum, x, axis, reverse)
+}
+
+/// `lax.cumprod(x, axis, reverse)`.
+pub fn cumprod(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Prod, x, axis, reverse)
+}
+
+/// `lax.cummax(x, axis, reverse)`.
+pub fn cummax(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Max, x, axis, reverse)
+}
+
+/// `lax.cummin(x, axis, reverse)`.
+pub fn cummin(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::Min, x, axis, reverse)
+}
+
+/// `lax.cumlogsumexp(x, axis, reverse)`.
+pub fn cumlogsumexp(x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    cumulative(CumulativeKind::LogSumExp, x, axis, reverse)
+}
+
+fn cumulative(kind: CumulativeKind, x: &Array, axis: usize, reverse: bool) -> Result<Array> {
+    let op = Cumulative {
+        kind,
+        axis,
+        reverse,
+    };
+    bind1(Prim::Cumulative(op), std::slice::from_ref(x))
+}
+
+/// `lax.sort(operands, dimension, is_stable, num_keys)`: the operands (of one shape) sorted
+/// together along `dimension` by the first `num_keys` of them, NaNs last.
+pub fn sort(
+    operands: &[Array],
+    dimension: usize,
+    is_stable: bool,
+    num_keys: usize,
+) -> Result<Vec<Array>> {
+    let op = Sort {
+        dimension,
+        is_stable,
+        num_keys,
+    };
+    crate::core::trace::bind(Prim::Sort(op), operands)
+}
+
+/// The i32 indices that stably sort `x` along `axis`; descending as JAX's `argsort` does it
+/// (the reversed array sorted, the result reversed), so ties keep their order either way.
+///
+/// # Errors
+/// An axis out of range.
+pub fn argsort_along(x: &Array, axis: usize, descending: bool) -> Result<Array> {
+    use crate::prims::cumulative::rev;
+    let iota = iota(DType::I32, x.shape(), axis)?;
+    if descending {
+        let out = sort(&[rev(x, axis)?, rev(&iota, axis)?], axis, true, 1)?;
+        rev(&out[1], axis)
+    } else {
+        Ok(sort(&[x.clone(), iota], axis, true, 1)?.remove(1))
+    }
+}
+
+/// `lax.top_k(x, k)`: the `k` largest elements along the last axis in descending order (NaN
+/// largest, +0.0 above -0.0, ties in index order) and their i32 indices.
+///
+/// # Errors
+/// `x` a scalar, or `k` larger than the last axis.
+pub fn top_k(x: &Array, k: usize) -> Result<(Array, Array)> {
+    let axis = x.ndim().max(1) - 1;
+    let mut out = crate::core::trace::bind(Prim::TopK(TopK { k, axis }), std::slice::from_ref(x))?;
+    let idx = out.pop().expect("two outputs");
+    Ok((out.pop().expect("two outputs"), idx))
+}

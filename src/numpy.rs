@@ -15,6 +15,18 @@ use crate::prims::DotGeneral;
 
 pub mod indexing;
 pub mod linalg;
+mod reductions;
+mod sorting;
+
+pub use reductions::{
+    all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum, nanargmax,
+    nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar,
+    prod, ptp, std, var,
+};
+pub use sorting::{
+    argsort, median, nanmedian, nanpercentile, nanquantile, percentile, quantile, searchsorted,
+    sort, unique, QuantileMethod,
+};
 
 pub use indexing::{
     index, index_mode, put_along_axis, take_along_axis, take_mode, At, Ellipsis, Index, NewAxis,
@@ -196,7 +208,7 @@ fn binary(
 }
 
 /// Float operands for ops that need them (ints promote to f32, as `jnp.exp` does).
-fn to_float(x: &Array) -> Result<Array> {
+pub(crate) fn to_float(x: &Array) -> Result<Array> {
     if x.dtype().is_float() {
         Ok(x.clone())
     } else {
@@ -579,35 +591,16 @@ pub fn hypot(a: impl AsArray, b: impl AsArray) -> Array {
     })
 }
 
-fn logaddexp_primal(x: &Array, y: &Array) -> Result<Array> {
-    let amax = lax::max(x, y)?;
-    let delta = lax::sub(x, y)?;
-    lax::select(
-        &lax::ne(&delta, &delta)?,
-        &lax::add(x, y)?,
-        &lax::add(
-            &amax,
-            &lax::log1p(&lax::exp(&lax::neg(&lax::abs(&delta)?)?)?)?,
-        )?,
-    )
-}
-
-/// `x` with +inf replaced by 0 (JAX's `_replace_inf`).
-fn replace_inf(x: &Array) -> Result<Array> {
-    let inf = lax::eq(x, &lax::scalar_like(x, f64::INFINITY))?;
-    lax::select(&inf, &lax::zeros(x.aval())?, x)
-}
-
 /// `log(exp(x) + exp(y))` without overflow, with JAX's custom JVP (finite at infinities).
 pub fn logaddexp(a: impl AsArray, b: impl AsArray) -> Array {
     fn logaddexp(x: &Array, y: &Array) -> Array {
-        or_raise(logaddexp_primal(x, y))
+        or_raise(lax::logaddexp(x, y))
     }
     binary_inexact("logaddexp", a, b, |x, y| {
         let f = crate::api::custom::custom_jvp(logaddexp, |p: &[Array], t: &[Array]| {
-            let out = or_raise(logaddexp_primal(&p[0], &p[1]));
+            let out = or_raise(lax::logaddexp(&p[0], &p[1]));
             let weight = |xi: &Array| -> Result<Array> {
-                lax::exp(&lax::sub(&replace_inf(xi)?, &replace_inf(&out)?)?)
+                lax::exp(&lax::sub(&lax::replace_inf(xi)?, &lax::replace_inf(&out)?)?)
             };
             let tangent = or_raise((|| {
                 lax::add(
@@ -803,7 +796,7 @@ pub fn normalize_axes(name: &str, axes: Option<&[isize]>, rank: usize) -> Result
     Ok(out)
 }
 
-fn keep_dims(x: &Array, r: Array, axes: &[usize], keepdims: bool) -> Result<Array> {
+pub(crate) fn keep_dims(x: &Array, r: Array, axes: &[usize], keepdims: bool) -> Result<Array> {
     if !keepdims {
         return Ok(r);
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 mod programs;
 
 #[path = "support/jax_data.rs"]
+#[allow(dead_code)]
 mod jax_data;
 use jax_data::{arr, load};
 
@@ -349,6 +350,58 @@ fn primitive_rows() -> Vec<Row> {
             vec![spread(&[2, 3], -2.0, 2.0, 3)],
             |a| ok(lax::reduce_max(&a[0], &[0, 1])),
         ),
+        row(
+            "reduce_prod axes=(1,)",
+            vec![spread(&[2, 3, 4], -2.0, 2.0, 6)],
+            |a| ok(lax::reduce_prod(&a[0], &[1])),
+        ),
+        row(
+            "reduce_prod axes=(0, 2) with zeros",
+            vec![f64s(
+                &[0.0, 1.5, -2.0, 0.0, 0.7, 1.1, 0.0, 2.0, -0.3, 0.9, 1.2, 0.0],
+                &[3, 2, 2],
+            )],
+            |a| ok(lax::reduce_prod(&a[0], &[0, 2])),
+        ),
+        linear(
+            "cumsum axis=1 reverse",
+            vec![spread(&[2, 3, 4], -2.0, 2.0, 7)],
+            |a| ok(lax::cumsum(&a[0], 1, true)),
+        ),
+        row(
+            "cumprod axis=0 with a zero",
+            vec![f64s(
+                &[
+                    0.5, -1.5, 0.0, 2.0, 1.2, 0.7, -0.4, 1.1, 0.9, 1.3, 0.0, -0.8,
+                ],
+                &[4, 3],
+            )],
+            |a| ok(lax::cumprod(&a[0], 0, false)),
+        ),
+        row("cummax axis=1", vec![spread(&[2, 5], -2.0, 2.0, 8)], |a| {
+            ok(lax::cummax(&a[0], 1, false))
+        }),
+        row(
+            "cummin axis=0 reverse",
+            vec![spread(&[5, 2], -2.0, 2.0, 9)],
+            |a| ok(lax::cummin(&a[0], 0, true)),
+        ),
+        row(
+            "cumlogsumexp axis=1",
+            vec![spread(&[2, 5], -2.0, 2.0, 10)],
+            |a| ok(lax::cumlogsumexp(&a[0], 1, false)),
+        ),
+        row(
+            "sort dimension=1 (values and an i32 operand)",
+            vec![spread(&[3, 5], -2.0, 2.0, 11)],
+            |a| {
+                let iota = lax::iota(DType::I32, &[3, 5], 1).unwrap();
+                ok(lax::sort(&[a[0].clone(), iota], 1, true, 1).map(|v| v[0].clone()))
+            },
+        ),
+        row("top_k k=3", vec![spread(&[2, 6], -2.0, 2.0, 12)], |a| {
+            ok(lax::top_k(&a[0], 3).map(|v| v.0))
+        }),
         row(
             "reduce_min axes=(0,)",
             vec![spread(&[3, 4], -2.0, 2.0, 4)],

@@ -132,6 +132,41 @@ fn rows() -> Vec<Row> {
             ["reduce_sum", "2", "(2, 3)"]
         ),
         row!(
+            "reduce_prod of bools",
+            lax::reduce_prod(&Array::from_vec(vec![true, false], &[2]).unwrap(), &[0]),
+            ["reduce_prod", "bool"]
+        ),
+        row!(
+            "reduce_and of floats",
+            lax::reduce_and(&f32s(&[2]), &[0]),
+            ["reduce_and", "float32", "bool or int"]
+        ),
+        row!(
+            "cumsum axis",
+            lax::cumsum(&f32s(&[2, 3]), 2, false),
+            ["cumsum", "2", "(2, 3)"]
+        ),
+        row!(
+            "cumlogsumexp of ints",
+            lax::cumlogsumexp(&i32s(&[3]), 0, false),
+            ["cumlogsumexp", "int32"]
+        ),
+        row!(
+            "sort shapes",
+            lax::sort(&[f32s(&[3]), f32s(&[4])], 0, true, 1),
+            ["sort", "(3,)", "(4,)"]
+        ),
+        row!(
+            "sort num_keys",
+            lax::sort(&[f32s(&[3])], 0, true, 2),
+            ["sort", "num_keys", "2"]
+        ),
+        row!(
+            "top_k k",
+            lax::top_k(&f32s(&[2, 3]), 4),
+            ["top_k", "k=4", "(2, 3)"]
+        ),
+        row!(
             "reduce_max axis",
             lax::reduce_max(&f32s(&[4]), &[1]),
             ["reduce_max", "(4,)"]

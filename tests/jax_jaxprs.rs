@@ -6,6 +6,7 @@
 //! of each array's largest magnitude.
 
 #[path = "support/jax_data.rs"]
+#[allow(dead_code)]
 mod jax_data;
 
 use cranax::core::error::or_raise;

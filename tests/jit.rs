@@ -787,6 +787,205 @@ fn reductions_over_every_axis_choice() {
 }
 
 #[test]
+fn products_and_bitwise_reductions() {
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+            // Values near 1 keep float products finite; ints wrap.
+            let x = values(
+                dt,
+                3 * n,
+                n as u64 + 7,
+                false,
+                if dt.is_float() { 1.5 } else { 9.0 },
+            );
+            for (name, arr, axes) in [
+                ("[3,n] axis 1", reshaped(&x, &[3, n]), vec![1]),
+                ("[3,n] axis 0", reshaped(&x, &[3, n]), vec![0]),
+                ("[n,3] axis 0", reshaped(&x, &[n, 3]), vec![0]),
+                ("[3,n] both", reshaped(&x, &[3, n]), vec![0, 1]),
+            ] {
+                // Vector accumulators multiply in another order: a few ulps per factor.
+                let tol = if dt.is_float() {
+                    summation_tol(dt, Tol::Close(1e-5, 1e-4))
+                } else {
+                    Tol::Exact
+                };
+                check(
+                    &format!("prod {dt} {name} n={n}"),
+                    &|a| one(lax::reduce_prod(&a[0], &axes)),
+                    std::slice::from_ref(&arr),
+                    tol,
+                );
+                if !dt.is_float() {
+                    for (op, f) in [
+                        (
+                            "and",
+                            lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>,
+                        ),
+                        ("or", lax::reduce_or),
+                        ("xor", lax::reduce_xor),
+                    ] {
+                        check(
+                            &format!("reduce_{op} {dt} {name} n={n}"),
+                            &|a| one(f(&a[0], &axes)),
+                            std::slice::from_ref(&arr),
+                            Tol::Exact,
+                        );
+                    }
+                }
+            }
+        }
+        // Bools, loaded and computed inline (`x > 0.5`: the vectorised any/all form).
+        let b = reshaped(&values(DType::Bool, 2 * n, 5, false, 1.0), &[2, n]);
+        let y = reshaped(&values(DType::F32, 2 * n, 6, false, 1.0), &[2, n]);
+        for axes in [vec![0], vec![1], vec![0, 1]] {
+            for (op, f) in [
+                (
+                    "and",
+                    lax::reduce_and as fn(&Array, &[usize]) -> Result<Array>,
+                ),
+                ("or", lax::reduce_or),
+                ("xor", lax::reduce_xor),
+            ] {
+                check(
+                    &format!("reduce_{op} bool {axes:?} n={n}"),
+                    &|a| one(f(&a[0], &axes)),
+                    std::slice::from_ref(&b),
+                    Tol::Exact,
+                );
+                check(
+                    &format!("reduce_{op} of x > 0.5 {axes:?} n={n}"),
+                    &|a| one(f(&lax::gt(&a[0], &Array::from(0.5f32))?, &axes)),
+                    std::slice::from_ref(&y),
+                    Tol::Exact,
+                );
+            }
+        }
+        // Products with zeros of both signs, ±inf and NaN among values near 1 (no overflow,
+        // so the order of the factors cannot change which special value results).
+        for dt in FLOATS {
+            let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+            for (k, &v) in specials.iter().enumerate() {
+                let mut d: Vec<f64> = (0..n).map(|i| 0.9 + 0.01 * (i % 20) as f64).collect();
+                for i in (k..n).step_by(7) {
+                    d[i] = if i % 2 == 0 { v } else { -v };
+                }
+                let e = lax::convert_element_type(&Array::from_slice(&d), dt).unwrap();
+                check(
+                    &format!("prod with {v} n={n}"),
+                    &|a| one(lax::reduce_prod(&a[0], &[0])),
+                    std::slice::from_ref(&e),
+                    summation_tol(dt, Tol::Close(1e-5, 1e-4)),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cumulative_reductions_along_every_axis() {
+    type Scan = fn(&Array, usize, bool) -> Result<Array>;
+    let scans: [(&str, Scan); 5] = [
+        ("cumsum", lax::cumsum),
+        ("cumprod", lax::cumprod),
+        ("cummax", lax::cummax),
+        ("cummin", lax::cummin),
+        ("cumlogsumexp", lax::cumlogsumexp),
+    ];
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+            // Edge values (NaN, ±inf, ±0, ties) for floats; products of values near 1.
+            let x = values(
+                dt,
+                3 * n,
+                n as u64 + 3,
+                dt.is_float(),
+                if dt.is_float() { 1.2 } else { 9.0 },
+            );
+            for (name, arr, axis) in [
+                ("[3,n] axis 1", reshaped(&x, &[3, n]), 1),
+                ("[3,n] axis 0", reshaped(&x, &[3, n]), 0),
+                ("[n,3] axis 0", reshaped(&x, &[n, 3]), 0),
+                ("[n] axis 0", x.clone(), 0),
+            ] {
+                for (op, f) in scans {
+                    if op == "cumlogsumexp" && !dt.is_float() {
+                        continue;
+                    }
+                    // The same scalar steps in the same order: exact, but for cumlogsumexp's
+                    // exp/log1p (compiled polynomials against the libm of eager code), whose
+                    // `max + log1p(..)` cancels near 0: a few eps of the operands absolutely.
+                    let eps = if dt == DType::F32 {
+                        f32::EPSILON as f64
+                    } else {
+                        f64::EPSILON
+                    };
+                    let tol = if op == "cumlogsumexp" {
+                        Tol::Close(4.0 * eps, 4.0 * eps)
+                    } else {
+                        Tol::Exact
+                    };
+                    for reverse in [false, true] {
+                        check(
+                            &format!("{op} reverse={reverse} {dt} {name} n={n}"),
+                            &|a| one(f(&a[0], axis, reverse)),
+                            std::slice::from_ref(&arr),
+                            tol,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sort_and_argsort_with_ties_and_edges() {
+    for &n in &SIZES {
+        for dt in [DType::F32, DType::F64, DType::I32, DType::U32, DType::Bool] {
+            // Few distinct values (ties), and NaN, ±inf, ±0 for floats.
+            let x = values(dt, 3 * n, n as u64 + 11, dt.is_float(), 3.0);
+            let x = if dt.is_float() {
+                lax::round(&x, lax::RoundingMethod::ToNearestEven).unwrap()
+            } else {
+                x
+            };
+            for (name, arr, dim) in [
+                ("[3,n] dim 1", reshaped(&x, &[3, n]), 1),
+                ("[3,n] dim 0", reshaped(&x, &[3, n]), 0),
+                ("[n,3] dim 0", reshaped(&x, &[n, 3]), 0),
+            ] {
+                check(
+                    &format!("sort {dt} {name} n={n}"),
+                    &|a| lax::sort(&a[..1], dim, true, 1),
+                    std::slice::from_ref(&arr),
+                    Tol::Exact,
+                );
+                if dim == 1 && n >= 2 {
+                    check(
+                        &format!("top_k 2 {dt} {name} n={n}"),
+                        &|a| {
+                            let (v, i) = lax::top_k(&a[0], 2)?;
+                            Ok(vec![v, i])
+                        },
+                        std::slice::from_ref(&arr),
+                        Tol::Exact,
+                    );
+                }
+                for descending in [false, true] {
+                    check(
+                        &format!("argsort descending={descending} {dt} {name} n={n}"),
+                        &|a| one(lax::argsort_along(&a[0], dim, descending)),
+                        std::slice::from_ref(&arr),
+                        Tol::Exact,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn reductions_with_edge_values() {
     for dt in FLOATS {
         for &n in &SIZES {

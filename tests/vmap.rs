@@ -16,6 +16,7 @@ use proptest::prelude::*;
 mod programs;
 
 #[path = "support/jax_data.rs"]
+#[allow(dead_code)]
 mod jax_data;
 use jax_data::{arr, load};
 
@@ -375,6 +376,55 @@ fn rows() -> Vec<Row> {
             "reduce_max axes=(0,)",
             |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
             |a| one(lax::reduce_max(&a[0], &[0])),
+        ),
+        row(
+            "reduce_prod axes=(0,)",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| one(lax::reduce_prod(&a[0], &[0])),
+        ),
+        row(
+            "jnp.var(ddof=1) axis 1, jnp.nanmax axis 0, jnp.all axis 1",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                let with_nan = jnp::where_(jnp::greater(x, 1.5), f64::NAN, x);
+                vec![
+                    jnp::var(x, Some(&[1]), 1, false),
+                    jnp::nanmax(&with_nan, Some(&[0]), false),
+                    jnp::all(jnp::greater(x, -1.0), Some(&[1]), false),
+                    jnp::prod(x, Some(&[0]), true),
+                ]
+            },
+        ),
+        row(
+            "cumsum, cumprod, cummax, cumlogsumexp axis 1",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                vec![
+                    lax::cumsum(x, 1, false).unwrap(),
+                    lax::cumprod(x, 0, true).unwrap(),
+                    lax::cummax(x, 1, true).unwrap(),
+                    lax::cumlogsumexp(x, 1, false).unwrap(),
+                    jnp::cumsum(x, None),
+                ]
+            },
+        ),
+        row(
+            "sort, argsort, top_k, median, searchsorted",
+            |b| vec![spread(&[3, 4], -2.0, 2.0, b)],
+            |a| {
+                let x = &a[0];
+                let grid = Array::from_vec(vec![-1.0, 0.0, 0.5, 1.5], &[4]).unwrap();
+                let grid = jnp::astype(&grid, x.dtype());
+                vec![
+                    jnp::sort(x, Some(0), false),
+                    jnp::argsort(x, Some(1), true),
+                    lax::top_k(x, 2).unwrap().1,
+                    jnp::median(x, Some(1), false),
+                    jnp::searchsorted(&grid, jnp::reshape(x, &[-1]), "right"),
+                ]
+            },
         ),
         row(
             "reduce_min axes=(1,)",

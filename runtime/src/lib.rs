@@ -5,6 +5,7 @@
 //! and pointer it passes.
 
 pub mod linalg;
+pub mod sort;
 pub mod special;
 pub mod symbols;
 

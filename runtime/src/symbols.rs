@@ -8,6 +8,7 @@
 
 use crate::linalg::*;
 use crate::special::entry::*;
+use crate::sort::*;
 use crate::*;
 
 /// How compiled code passes one parameter.
@@ -86,6 +87,7 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_polygamma_f64(F64, F64) -> F64),
     symbol!(cranax_fmod_f32(F32, F32) -> F32),
     symbol!(cranax_fmod_f64(F64, F64) -> F64),
+    symbol!(cranax_sort_perm(U32, Ptr, Ptr, Ptr, Ptr, Ptr)),
 ];
 
 /// The entry point named `name`.

@@ -282,6 +282,7 @@ pub fn build<M: Module>(
             lu_pivots_to_permutation: f("cranax_lu_pivots_to_permutation"),
             decompose: [f("cranax_decompose_f32"), f("cranax_decompose_f64")],
         };
+        let sort_perm = f("cranax_sort_perm");
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -307,6 +308,7 @@ pub fn build<M: Module>(
             bases,
             matmul: [f("cranax_matmul_f32"), f("cranax_matmul_f64")],
             linalg,
+            sort_perm,
             consts: &const_gvs,
             range: (params[3], params[4]),
             scratch,

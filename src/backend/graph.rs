@@ -13,7 +13,8 @@ use crate::dtype::{DType, Scalar};
 use crate::ir::env::{interpret, FromLiteral};
 use crate::ir::{ClosedJaxpr, Jaxpr, Literal};
 use crate::prims::{
-    BinaryOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
+    BinaryOp, ControlOp, Cumulative, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, Sort,
+    TopK, UnaryOp,
 };
 use std::sync::Arc;
 
@@ -86,6 +87,20 @@ pub enum Kind {
     Linalg {
         op: LinalgOp,
         operands: Vec<NodeId>,
+    },
+    /// A cumulative reduction of `x` along its axis (`emit/cumulative.rs`: loops reading `x`'s
+    /// buffer and writing the running value into its own).
+    Cumulative {
+        op: Cumulative,
+        x: NodeId,
+    },
+    /// The stable permutation (i32, along `dimension`) that sorts `key` under JAX's order,
+    /// or `lax.top_k`'s descending one (`cranax_runtime::sort`), computed by a runtime call
+    /// into this node's buffer.
+    SortPerm {
+        dimension: usize,
+        key: NodeId,
+        top_k: bool,
     },
     Pad {
         config: Vec<(usize, usize, usize)>,
@@ -228,7 +243,11 @@ impl Kind {
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. } => vec![],
-            Kind::Unary(_, a) | Kind::Proj(a, _) | Kind::ControlOut(a, _) => vec![a],
+            Kind::Unary(_, a)
+            | Kind::Proj(a, _)
+            | Kind::ControlOut(a, _)
+            | Kind::Cumulative { x: a, .. }
+            | Kind::SortPerm { key: a, .. } => vec![a],
             Kind::Reduce { x, init, .. } => std::iter::once(x).chain(init).collect(),
             Kind::Binary(_, a, b)
             | Kind::Dot(_, a, b)
@@ -408,6 +427,16 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 &out_aval(0),
                 ins[0],
             )],
+            Prim::Cumulative(op) => vec![g.push_like(
+                Kind::Cumulative {
+                    op: op.clone(),
+                    x: ins[0],
+                },
+                &out_aval(0),
+                usize::MAX,
+            )],
+            Prim::Sort(op) => sort_nodes(g, op, &ins)?,
+            Prim::TopK(op) => top_k_nodes(g, op, ins[0]),
             Prim::Random(RandomOp::Threefry2x32) => {
                 let a = out_aval(0);
                 let t = g.push(
@@ -568,6 +597,81 @@ fn shape_node(
         },
     };
     g.push_like(kind, out, x)
+}
+
+/// The nodes of a `sort`: the permutation of its key (`SortPerm`), and each operand taken
+/// along the sorted dimension at it.
+fn sort_nodes(g: &mut Graph, op: &Sort, ins: &[NodeId]) -> Result<Vec<NodeId>> {
+    if op.num_keys != 1 {
+        return Err(Error::Jit(format!(
+            "sort with num_keys={} is not compiled yet (only one key; eager evaluation sorts by several)",
+            op.num_keys
+        )));
+    }
+    let perm = sort_perm(g, ins[0], op.dimension, false);
+    Ok(ins
+        .iter()
+        .map(|&x| take_along(g, x, perm, op.dimension))
+        .collect())
+}
+
+/// The nodes of a `top_k`: the permutation in top_k's order, its first `k` positions along
+/// the axis (the indices), and the operand taken there.
+fn top_k_nodes(g: &mut Graph, op: &TopK, x: NodeId) -> Vec<NodeId> {
+    let perm = sort_perm(g, x, op.axis, true);
+    let mut shape = g.node(x).shape.clone();
+    shape[op.axis] = op.k;
+    let start = vec![0; shape.len()];
+    let strides = vec![1; shape.len()];
+    let idx = g.push(Kind::Slice { start, strides }, shape, DType::I32, perm);
+    vec![take_along(g, x, idx, op.axis), idx]
+}
+
+fn sort_perm(g: &mut Graph, key: NodeId, dimension: usize, top_k: bool) -> NodeId {
+    let shape = g.node(key).shape.clone();
+    let kind = Kind::SortPerm {
+        dimension,
+        key,
+        top_k,
+    };
+    g.push(kind, shape, DType::I32, usize::MAX)
+}
+
+/// `x` taken along `axis` at the i32 `idx` (of `x`'s shape but for `axis`): a gather from the
+/// flattened `x` at `(o n + idx) inner + i`, as `prims::sort::take_along_axis` computes.
+fn take_along(g: &mut Graph, x: NodeId, idx: NodeId, axis: usize) -> NodeId {
+    let (xs, dt) = (g.node(x).shape.clone(), g.node(x).dtype);
+    let shape = g.node(idx).shape.clone();
+    let (n, m) = (xs[axis], shape[axis]);
+    let outer: usize = xs[..axis].iter().product();
+    let inner: usize = xs[axis + 1..].iter().product();
+    let lines = vec![outer, m, inner];
+    let i32s = DType::I32;
+    let iota = |g: &mut Graph, d: usize| {
+        g.push(Kind::Iota { dimension: d }, lines.clone(), i32s, usize::MAX)
+    };
+    let lit = |g: &mut Graph, v: usize| {
+        g.push(Kind::Lit(Scalar::I32(v as i32)), vec![], i32s, usize::MAX)
+    };
+    let bin = |g: &mut Graph, o: BinaryOp, a: NodeId, b: NodeId| {
+        g.push(Kind::Binary(o, a, b), lines.clone(), i32s, usize::MAX)
+    };
+    let (o, i) = (iota(g, 0), iota(g, 2));
+    let idx3 = g.push(Kind::Reshape, lines.clone(), i32s, idx);
+    let (nl, il) = (lit(g, n), lit(g, inner));
+    let row = bin(g, BinaryOp::Mul, o, nl);
+    let row = bin(g, BinaryOp::Add, row, idx3);
+    let src = bin(g, BinaryOp::Mul, row, il);
+    let src = bin(g, BinaryOp::Add, src, i);
+    let src = g.push(Kind::Reshape, shape.clone(), i32s, src);
+    let size: usize = xs.iter().product();
+    let flat = g.push(Kind::Reshape, vec![size], dt, x);
+    let kind = Kind::Gather {
+        axis: 0,
+        x: flat,
+        idx: src,
+    };
+    g.push(kind, shape, dt, usize::MAX)
 }
 
 /// The nodes of a linalg primitive: one kernel node, and for one with several results (`lu`,

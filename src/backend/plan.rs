@@ -112,6 +112,10 @@ pub enum KernelKind {
     MatMul { node: NodeId },
     /// `node`, a `Kind::Linalg`: a runtime kernel call on the operands' buffers.
     Linalg { node: NodeId },
+    /// `node`, a `Kind::Cumulative`: loops along its axis over its operand's buffer.
+    Cumulative { node: NodeId },
+    /// `node`, a `Kind::SortPerm`: a runtime call on its key's buffer.
+    SortPerm { node: NodeId },
     /// A `Kind::Control` node: a loop or branch running its sub-programs.
     Control(Box<ControlKernel>),
 }
@@ -284,6 +288,18 @@ impl Kernel {
                 let ins: Vec<String> = operands.iter().map(|o| format!("n{o}")).collect();
                 format!("{} [{}] -> n{node} (faer)", op.name(), ins.join(", "))
             }
+            KernelKind::Cumulative { node } => {
+                let Kind::Cumulative { op, x } = &g.nodes[*node].kind else {
+                    unreachable!("cumulative kernels compute Cumulative nodes")
+                };
+                format!("{} axis {} n{x} -> n{node}", op.name(), op.axis)
+            }
+            KernelKind::SortPerm { node } => {
+                let Kind::SortPerm { dimension, key, .. } = &g.nodes[*node].kind else {
+                    unreachable!("sort kernels compute SortPerm nodes")
+                };
+                format!("sort permutation of n{key} along {dimension} -> n{node} (runtime)")
+            }
         }
     }
 
@@ -453,6 +469,10 @@ fn is_expensive(k: &Kind) -> bool {
 pub fn reduce_combiner(op: &ReduceOp, dt: DType) -> BinaryOp {
     match (op, dt) {
         (ReduceOp::Sum { .. }, _) => BinaryOp::Add,
+        (ReduceOp::Prod { .. }, _) => BinaryOp::Mul,
+        (ReduceOp::And { .. }, _) => BinaryOp::And,
+        (ReduceOp::Or { .. }, _) => BinaryOp::Or,
+        (ReduceOp::Xor { .. }, _) => BinaryOp::Xor,
         (ReduceOp::Max { .. }, DType::Bool) => BinaryOp::Or,
         (ReduceOp::Min { .. }, DType::Bool) => BinaryOp::And,
         (ReduceOp::Max { .. }, _) => BinaryOp::Max,
@@ -647,6 +667,10 @@ fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
                     needs[o] = true;
                 }
             }
+            Kind::Cumulative { x, .. } | Kind::SortPerm { key: x, .. } => {
+                needs[i] = true;
+                needs[*x] = true;
+            }
             k if !is_inline_kind(k) => needs[i] = true,
             k if is_expensive(k) && uses[i] > 1 => needs[i] = true,
             _ => {}
@@ -824,6 +848,14 @@ impl Planner<'_> {
             }
             Kind::Linalg { .. } => {
                 let kind = KernelKind::Linalg { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
+            }
+            Kind::Cumulative { .. } => {
+                let kind = KernelKind::Cumulative { node: i };
+                self.kernels.push(Kernel::new(vec![], kind));
+            }
+            Kind::SortPerm { .. } => {
+                let kind = KernelKind::SortPerm { node: i };
                 self.kernels.push(Kernel::new(vec![], kind));
             }
             Kind::Pad { config, x, value } => {
@@ -1014,9 +1046,10 @@ impl Planner<'_> {
                     }
                 }
                 KernelKind::Reduce { x, .. } => stack.push(*x),
-                KernelKind::MatMul { node } | KernelKind::Linalg { node } => {
-                    stack.extend(self.g.nodes[*node].operands())
-                }
+                KernelKind::MatMul { node }
+                | KernelKind::Linalg { node }
+                | KernelKind::Cumulative { node }
+                | KernelKind::SortPerm { node } => stack.extend(self.g.nodes[*node].operands()),
                 KernelKind::Control(c) => stack.extend(self.g.nodes[c.node].operands()),
             }
             let owner = &self.owner;
@@ -1059,7 +1092,9 @@ impl Planner<'_> {
                 }
                 KernelKind::Reduce { node, .. }
                 | KernelKind::MatMul { node, .. }
-                | KernelKind::Linalg { node } => {
+                | KernelKind::Linalg { node }
+                | KernelKind::Cumulative { node }
+                | KernelKind::SortPerm { node } => {
                     used[self.owner[*node].expect("written")] = true;
                 }
                 KernelKind::Control(c) => {

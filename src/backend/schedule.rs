@@ -118,7 +118,11 @@ pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeI
                 kept,
                 reduced,
             } => b.reduce_kernel(kern, *node, *x, op, kept, reduced),
-            KernelKind::MatMul { .. } | KernelKind::Linalg { .. } | KernelKind::Control(_) => {}
+            KernelKind::MatMul { .. }
+            | KernelKind::Linalg { .. }
+            | KernelKind::Cumulative { .. }
+            | KernelKind::SortPerm { .. }
+            | KernelKind::Control(_) => {}
         }
         let over = b.over_expanded();
         if !over.is_empty() {
@@ -365,7 +369,10 @@ impl Builder<'_> {
             .iter()
             .take_while(|(_, dims)| dims[0] < nk)
             .count();
-        let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. });
+        // Bool xor has no mask-vector form (any/all test masks as a whole): scalar.
+        let bool_xor = matches!(op, ReduceOp::Xor { .. })
+            && self.g.nodes[x].dtype == crate::dtype::DType::Bool;
+        let is_arg = matches!(op, ReduceOp::Argmax { .. } | ReduceOp::Argmin { .. }) || bool_xor;
         let last_is_reduced = self.s.groups.len() > self.s.kept_groups;
         if !is_arg && last_is_reduced {
             let (extent, dims) = self.s.groups.last().expect("checked").clone();

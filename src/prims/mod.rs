@@ -12,12 +12,14 @@ pub mod batching;
 pub mod binary;
 pub mod call;
 pub mod control;
+pub mod cumulative;
 pub mod dot;
 pub mod linalg;
 pub mod random;
 pub mod reduce;
 pub mod select;
 pub mod shape;
+pub mod sort;
 pub mod unary;
 
 use crate::array::Array;
@@ -32,11 +34,13 @@ use crate::ir::ClosedJaxpr;
 pub use binary::BinaryOp;
 pub use call::CallOp;
 pub use control::ControlOp;
+pub use cumulative::Cumulative;
 pub use dot::DotGeneral;
 pub use linalg::LinalgOp;
 pub use random::RandomOp;
 pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
+pub use sort::{Sort, TopK};
 pub use unary::UnaryOp;
 
 /// A primitive with its parameters. Comparable: `==` compares parameters, and the jaxprs and
@@ -49,8 +53,15 @@ pub enum Prim {
     Binary(BinaryOp),
     /// `select_n(which, *cases)`: elementwise choice among cases by a bool or int predicate.
     SelectN,
-    /// `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin` over axes.
+    /// `reduce_sum`, `reduce_prod`, `reduce_max`, `reduce_min`, `reduce_and`/`or`/`xor`, `argmax`,
+    /// `argmin` over axes.
     Reduce(ReduceOp),
+    /// `cumsum`, `cumprod`, `cummax`, `cummin`, `cumlogsumexp` along one axis.
+    Cumulative(Cumulative),
+    /// `sort`: operands sorted together along one dimension by the leading keys.
+    Sort(Sort),
+    /// `top_k`: the k largest along one axis and their indices.
+    TopK(TopK),
     /// Layout and indexing: `broadcast_in_dim`, `reshape`, `transpose`, `slice`, `gather`, ...
     Shape(ShapeOp),
     /// `dot_general`.
@@ -123,6 +134,9 @@ impl Prim {
             Prim::Binary(op) => op.name(),
             Prim::SelectN => "select_n",
             Prim::Reduce(op) => op.name(),
+            Prim::Cumulative(op) => op.name(),
+            Prim::Sort(_) => "sort",
+            Prim::TopK(_) => "top_k",
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
             Prim::Random(op) => op.name(),
@@ -138,6 +152,9 @@ impl Prim {
             Prim::Unary(op) => op.params(),
             Prim::Binary(_) | Prim::SelectN => vec![],
             Prim::Reduce(op) => op.params(),
+            Prim::Cumulative(op) => op.params(),
+            Prim::Sort(op) => op.params(),
+            Prim::TopK(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
             Prim::Random(_) => vec![],
@@ -157,10 +174,13 @@ impl Prim {
             "select_n" => Some(Prim::SelectN),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
+            "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
+            "top_k" => Some(Prim::TopK(TopK::from_printed(p)?)),
             _ => UnaryOp::from_printed(name, p)?
                 .map(Prim::Unary)
                 .or(BinaryOp::from_name(name).map(Prim::Binary))
                 .or(ReduceOp::from_printed(name, p)?.map(Prim::Reduce))
+                .or(Cumulative::from_printed(name, p)?.map(Prim::Cumulative))
                 .or(ShapeOp::from_printed(name, p)?.map(Prim::Shape))
                 .or(CallOp::from_printed(name, p)?.map(Prim::Call))
                 .or(ControlOp::from_printed(name, p)?.map(Prim::Control))
@@ -176,6 +196,9 @@ impl Prim {
             Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::SelectN => select::abstract_eval(avals).map(|a| vec![a]),
             Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
+            Prim::Sort(op) => op.abstract_eval(avals),
+            Prim::TopK(op) => op.abstract_eval(avals[0]),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
@@ -188,9 +211,9 @@ impl Prim {
     /// How many operands the primitive takes (`None`: variadic).
     fn arity(&self) -> Option<usize> {
         match self {
-            Prim::Unary(_) | Prim::Reduce(_) => Some(1),
+            Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) | Prim::TopK(_) => Some(1),
             Prim::Binary(_) | Prim::Dot(_) => Some(2),
-            Prim::SelectN => None,
+            Prim::SelectN | Prim::Sort(_) => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
             Prim::Linalg(op) => Some(op.arity()),
@@ -226,6 +249,9 @@ impl Prim {
             Prim::Reduce(op) => op
                 .eval(&args[0], out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
+            Prim::Cumulative(op) => op.eval(&args[0]).map(|a| vec![a]),
+            Prim::Sort(op) => op.eval(args),
+            Prim::TopK(op) => op.eval(&args[0]),
             Prim::Shape(op) => op
                 .eval(args, out_avals.into_iter().next().expect("one output"))
                 .map(|a| vec![a]),
@@ -256,6 +282,9 @@ impl Prim {
             Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::SelectN => select::jvp(primals, tangents),
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Cumulative(op) => op.jvp(&primals[0], &tangents[0]),
+            Prim::Sort(op) => op.jvp(primals, tangents),
+            Prim::TopK(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
@@ -283,6 +312,8 @@ impl Prim {
             Prim::Binary(op) => op.transpose(&cts[0], &args[0], &args[1]),
             Prim::SelectN => select::transpose(&cts[0], args),
             Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Sort(_) | Prim::TopK(_) => Err(not_linear()),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
@@ -311,6 +342,9 @@ impl Prim {
             Prim::Binary(op) => batching::broadcast_batcher(&Prim::Binary(op.clone()), args, dims),
             Prim::SelectN => select::batch(args, dims),
             Prim::Reduce(op) => op.batch(&args[0], dims[0]),
+            Prim::Cumulative(op) => op.batch(&args[0], dims[0]),
+            Prim::Sort(op) => op.batch(&b),
+            Prim::TopK(op) => op.batch(&b),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
             Prim::Random(op) => op.batch(args, dims),

@@ -1,4 +1,5 @@
-//! Reductions over axes: `reduce_sum`, `reduce_max`, `reduce_min`, `argmax`, `argmin`.
+//! Reductions over axes: `reduce_sum`, `reduce_prod`, `reduce_max`, `reduce_min`, the bitwise
+//! `reduce_and`, `reduce_or`, `reduce_xor` (bools and integers), `argmax`, `argmin`.
 
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
@@ -10,22 +11,29 @@ use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
 
+/// A reduction over `axes`, with JAX's names and parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReduceOp {
-    Sum {
-        axes: Vec<usize>,
-    },
-    Max {
-        axes: Vec<usize>,
-    },
-    Min {
-        axes: Vec<usize>,
-    },
+    /// `reduce_sum`.
+    Sum { axes: Vec<usize> },
+    /// `reduce_prod` (numbers; JAX's JVP, exact where elements are zero).
+    Prod { axes: Vec<usize> },
+    /// `reduce_and`: bitwise and of bools or integers (`jnp.all`).
+    And { axes: Vec<usize> },
+    /// `reduce_or`: bitwise or of bools or integers (`jnp.any`).
+    Or { axes: Vec<usize> },
+    /// `reduce_xor`: bitwise exclusive or of bools or integers.
+    Xor { axes: Vec<usize> },
+    /// `reduce_max`.
+    Max { axes: Vec<usize> },
+    /// `reduce_min`.
+    Min { axes: Vec<usize> },
     /// Index of the first maximum along one axis (NaN counts as the maximum).
     Argmax {
         axes: Vec<usize>,
         index_dtype: DType,
     },
+    /// Index of the first minimum along one axis (NaN counts as the minimum).
     Argmin {
         axes: Vec<usize>,
         index_dtype: DType,
@@ -35,9 +43,14 @@ pub enum ReduceOp {
 use ReduceOp::*;
 
 impl ReduceOp {
+    /// The name JAX prints.
     pub fn name(&self) -> &'static str {
         match self {
             Sum { .. } => "reduce_sum",
+            Prod { .. } => "reduce_prod",
+            And { .. } => "reduce_and",
+            Or { .. } => "reduce_or",
+            Xor { .. } => "reduce_xor",
             Max { .. } => "reduce_max",
             Min { .. } => "reduce_min",
             Argmax { .. } => "argmax",
@@ -45,9 +58,14 @@ impl ReduceOp {
         }
     }
 
+    /// The reduced axes.
     pub fn axes(&self) -> &[usize] {
         match self {
             Sum { axes }
+            | Prod { axes }
+            | And { axes }
+            | Or { axes }
+            | Xor { axes }
             | Max { axes }
             | Min { axes }
             | Argmax { axes, .. }
@@ -58,6 +76,10 @@ impl ReduceOp {
     fn with_axes(&self, axes: Vec<usize>) -> ReduceOp {
         match self {
             Sum { .. } => Sum { axes },
+            Prod { .. } => Prod { axes },
+            And { .. } => And { axes },
+            Or { .. } => Or { axes },
+            Xor { .. } => Xor { axes },
             Max { .. } => Max { axes },
             Min { .. } => Min { axes },
             Argmax { index_dtype, .. } => Argmax {
@@ -72,11 +94,16 @@ impl ReduceOp {
     }
 
     /// The identity of the combining op: +0 for sums (so a sum of -0.0s is +0.0), -inf/+inf
-    /// (or the integer extremes) for max/min. Argmax/argmin compare against their first element.
+    /// (or the integer extremes) for max/min, 1 for products, all bits set for `and`, none
+    /// for `or`/`xor`. Argmax/argmin compare against their first element.
     pub fn identity(&self, dtype: DType) -> Scalar {
         let is_max = matches!(self, Max { .. } | Argmax { .. });
         match (self, dtype, is_max) {
-            (Sum { .. }, _, _) => Scalar::from_f64(0.0, dtype),
+            (Sum { .. } | Or { .. } | Xor { .. }, _, _) => Scalar::from_f64(0.0, dtype),
+            (Prod { .. }, _, _) => Scalar::from_f64(1.0, dtype),
+            (And { .. }, DType::I32, _) => Scalar::I32(-1),
+            (And { .. }, DType::U32, _) => Scalar::U32(u32::MAX),
+            (And { .. }, _, _) => Scalar::Bool(true),
             (_, DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
             (_, DType::F32, false) => Scalar::F32(f32::INFINITY),
             (_, DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
@@ -90,6 +117,7 @@ impl ReduceOp {
         }
     }
 
+    /// Parameters as JAX prints them.
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         let mut ps = vec![("axes", Param::Text(py_tuple(self.axes())))];
         if let Argmax { index_dtype, .. } | Argmin { index_dtype, .. } = self {
@@ -103,6 +131,10 @@ impl ReduceOp {
         let axes = || p.get("axes");
         Ok(Some(match name {
             "reduce_sum" => Sum { axes: axes()? },
+            "reduce_prod" => Prod { axes: axes()? },
+            "reduce_and" => And { axes: axes()? },
+            "reduce_or" => Or { axes: axes()? },
+            "reduce_xor" => Xor { axes: axes()? },
             "reduce_max" => Max { axes: axes()? },
             "reduce_min" => Min { axes: axes()? },
             "argmax" => Argmax {
@@ -117,6 +149,11 @@ impl ReduceOp {
         }))
     }
 
+    /// The result type, or JAX's error for bad axes or dtypes.
+    ///
+    /// # Errors
+    /// Axes out of range or repeated; bools to `reduce_sum`/`reduce_prod`, floats to the
+    /// bitwise reductions; argmax/argmin of several or empty axes.
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         let axes = self.axes();
         for (i, &a) in axes.iter().enumerate() {
@@ -134,9 +171,17 @@ impl ReduceOp {
             .map(|d| x.shape[d])
             .collect();
         match self {
-            Sum { .. } if x.dtype == DType::Bool => Err(Error::type_err(
-                "reduce_sum does not accept dtype bool; convert it first".to_string(),
-            )),
+            Sum { .. } | Prod { .. } if x.dtype == DType::Bool => Err(Error::type_err(format!(
+                "{} does not accept dtype bool. Accepted dtypes are subtypes of number.",
+                self.name()
+            ))),
+            And { .. } | Or { .. } | Xor { .. } if x.dtype.is_float() => {
+                Err(Error::type_err(format!(
+                    "{}: logical reduction requires operand dtype bool or int, got {}.",
+                    self.name(),
+                    x.dtype.numpy_name()
+                )))
+            }
             Argmax { index_dtype, .. } | Argmin { index_dtype, .. } => {
                 if axes.len() != 1 {
                     return Err(Error::value_err(format!(
@@ -165,6 +210,10 @@ impl ReduceOp {
         }
     }
 
+    /// Evaluate on a concrete array (types already checked).
+    ///
+    /// # Errors
+    /// A tracer as operand.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         let data = x.data()?;
         let groups = reduction_groups(x.shape(), self.axes());
@@ -183,6 +232,14 @@ impl ReduceOp {
                     Data::I32(v) => Scalar::I32(g.iter().fold(0i32, |a, &i| a.wrapping_add(v[i]))),
                     Data::U32(v) => Scalar::U32(g.iter().fold(0u32, |a, &i| a.wrapping_add(v[i]))),
                     Data::Bool(_) => unreachable!("rejected by abstract_eval"),
+                }),
+            ),
+            Prod { .. } | And { .. } | Or { .. } | Xor { .. } => Data::from_scalars(
+                out.dtype,
+                groups.iter().map(|g| {
+                    let init = self.identity(data.dtype());
+                    g.iter()
+                        .fold(init, |acc, &i| self.combine(acc, data.get(i)))
                 }),
             ),
             Max { .. } | Min { .. } => {
@@ -219,7 +276,15 @@ impl ReduceOp {
         Ok(Array::from_concrete(out, result))
     }
 
+    /// JVP rule (JAX's): linear for sums, the mean over ties for max/min, a pairwise product
+    /// tree for products; the integer and bool results have no tangent.
+    ///
+    /// # Errors
+    /// Errors of the primitives it binds.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
+        if let Prod { axes } = self {
+            return prod_jvp(x, g, axes);
+        }
         let ans = bind1(Prim::Reduce(self.clone()), std::slice::from_ref(x))?;
         let Some(g) = g else {
             return Ok((vec![ans], vec![None]));
@@ -237,12 +302,16 @@ impl ReduceOp {
                     &counts,
                 )?)
             }
-            Argmax { .. } | Argmin { .. } => None,
+            Argmax { .. } | Argmin { .. } | And { .. } | Or { .. } | Xor { .. } => None,
+            Prod { .. } => unreachable!("handled above"),
         };
         Ok((vec![ans], vec![t]))
     }
 
     /// `reduce_sum` is linear: its transpose broadcasts the cotangent back.
+    ///
+    /// # Errors
+    /// Any other reduction (not linear).
     pub fn transpose(&self, ct: &Tangent, x: &LinArg) -> Result<Tangent> {
         let Some(ct) = ct else { return Ok(None) };
         match self {
@@ -259,6 +328,9 @@ impl ReduceOp {
     }
 
     /// The batch dimension is an extra axis: reduce the shifted axes around it.
+    ///
+    /// # Errors
+    /// Errors of the primitive it binds.
     pub fn batch(&self, x: &Array, d: Option<usize>) -> Result<BatchOut> {
         let d = d.expect("batched operand");
         let axes: Vec<usize> = self
@@ -270,6 +342,85 @@ impl ReduceOp {
         let out = bind1(Prim::Reduce(self.with_axes(axes)), std::slice::from_ref(x))?;
         Ok((vec![out], vec![Some(out_dim)]))
     }
+}
+
+impl ReduceOp {
+    /// One step of `reduce_prod` or a bitwise reduction on scalars of one dtype (integer
+    /// products wrap, as XLA's).
+    fn combine(&self, acc: Scalar, v: Scalar) -> Scalar {
+        use Scalar as S;
+        match (self, acc, v) {
+            (Prod { .. }, S::F32(a), S::F32(b)) => S::F32(a * b),
+            (Prod { .. }, S::F64(a), S::F64(b)) => S::F64(a * b),
+            (Prod { .. }, S::I32(a), S::I32(b)) => S::I32(a.wrapping_mul(b)),
+            (Prod { .. }, S::U32(a), S::U32(b)) => S::U32(a.wrapping_mul(b)),
+            (And { .. }, S::I32(a), S::I32(b)) => S::I32(a & b),
+            (And { .. }, S::U32(a), S::U32(b)) => S::U32(a & b),
+            (And { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a & b),
+            (Or { .. }, S::I32(a), S::I32(b)) => S::I32(a | b),
+            (Or { .. }, S::U32(a), S::U32(b)) => S::U32(a | b),
+            (Or { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a | b),
+            (Xor { .. }, S::I32(a), S::I32(b)) => S::I32(a ^ b),
+            (Xor { .. }, S::U32(a), S::U32(b)) => S::U32(a ^ b),
+            (Xor { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a ^ b),
+            _ => unreachable!("dtypes checked by abstract_eval"),
+        }
+    }
+}
+
+/// JAX's `_reduce_prod_jvp_rule`: the reduced axes moved to the front and flattened, then a
+/// product tree (split in halves, the odd half padded with 1, multiplied) differentiated as
+/// products are, so a zero element gets the product of the others as its derivative.
+fn prod_jvp(x: &Array, g: &Tangent, axes: &[usize]) -> Result<JvpOut> {
+    let ans = bind1(
+        Prim::Reduce(Prod {
+            axes: axes.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )?;
+    let Some(g) = g else {
+        return Ok((vec![ans], vec![None]));
+    };
+    let shape = x.shape();
+    let kept: Vec<usize> = (0..x.ndim()).filter(|d| !axes.contains(d)).collect();
+    let n: usize = axes.iter().map(|&a| shape[a]).product();
+    let perm: Vec<usize> = axes.iter().chain(&kept).copied().collect();
+    let new_shape: Vec<usize> = std::iter::once(n)
+        .chain(kept.iter().map(|&d| shape[d]))
+        .collect();
+    let front = |v: &Array| lax::reshape(&lax::transpose(v, &perm)?, &new_shape);
+    let (mut p, mut t) = (front(x)?, front(g)?);
+    let rest = &new_shape[1..];
+    if n == 0 {
+        return Ok((
+            vec![ans],
+            vec![Some(lax::zeros(&Aval::new(rest.to_vec(), g.dtype()))?)],
+        ));
+    }
+    let one = lax::scalar_like(x, 1.0);
+    let zero = lax::scalar_like(g, 0.0);
+    let half = |v: &Array, lo: usize, hi: usize| {
+        let mut start = vec![0; new_shape.len()];
+        let mut limit = v.shape().to_vec();
+        start[0] = lo;
+        limit[0] = hi;
+        lax::slice(v, &start, &limit, None)
+    };
+    while p.shape()[0] > 1 {
+        let m = p.shape()[0];
+        let n1 = m.div_ceil(2);
+        let (p1, t1) = (half(&p, 0, n1)?, half(&t, 0, n1)?);
+        let (mut p2, mut t2) = (half(&p, n1, m)?, half(&t, n1, m)?);
+        if m - n1 != n1 {
+            let mut cfg = vec![(0, 0, 0); new_shape.len()];
+            cfg[0] = (0, 1, 0);
+            p2 = lax::pad(&p2, &one, &cfg)?;
+            t2 = lax::pad(&t2, &zero, &cfg)?;
+        }
+        t = lax::add(&lax::mul(&t1, &p2)?, &lax::mul(&p1, &t2)?)?;
+        p = lax::mul(&p1, &p2)?;
+    }
+    Ok((vec![ans], vec![Some(lax::squeeze(&t, &[0])?)]))
 }
 
 /// For each output element, the flat input indices reduced into it (in row-major order).

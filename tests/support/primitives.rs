@@ -5,10 +5,12 @@
 
 use cranax::core::aval::Aval;
 use cranax::ir::ClosedJaxpr;
+use cranax::prims::cumulative::{Cumulative, CumulativeKind};
 use cranax::prims::linalg::{EighImplementation, SvdAlgorithm};
 use cranax::prims::shape::{
     GatherParams, GatherScatterMode, ScatterDimensionNumbers, ScatterKind, ScatterParams,
 };
+use cranax::prims::sort::{Sort, TopK};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
@@ -31,14 +33,31 @@ pub fn elementwise_dtype(admits: impl Fn(DType) -> bool) -> DType {
 pub fn variant(p: &Prim) -> String {
     let name = match p {
         Prim::Unary(_) | Prim::Binary(_) => return format!("elementwise {}", p.name()),
-        Prim::SelectN | Prim::Dot(_) | Prim::Random(RandomOp::Threefry2x32) => p.name(),
+        Prim::SelectN
+        | Prim::Dot(_)
+        | Prim::Sort(_)
+        | Prim::TopK(_)
+        | Prim::Random(RandomOp::Threefry2x32) => p.name(),
         Prim::Reduce(
             ReduceOp::Sum { .. }
+            | ReduceOp::Prod { .. }
+            | ReduceOp::And { .. }
+            | ReduceOp::Or { .. }
+            | ReduceOp::Xor { .. }
             | ReduceOp::Max { .. }
             | ReduceOp::Min { .. }
             | ReduceOp::Argmax { .. }
             | ReduceOp::Argmin { .. },
         ) => p.name(),
+        Prim::Cumulative(Cumulative {
+            kind:
+                CumulativeKind::Sum
+                | CumulativeKind::Prod
+                | CumulativeKind::Max
+                | CumulativeKind::Min
+                | CumulativeKind::LogSumExp,
+            ..
+        }) => p.name(),
         Prim::Shape(
             ShapeOp::BroadcastInDim { .. }
             | ShapeOp::Reshape { .. }
@@ -139,7 +158,7 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     let mut dot = DotGeneral::new(&[1], &[0], &[], &[]);
     dot.preferred_element_type = Some(DType::F32);
     let rest: Vec<(Prim, Vec<Aval>)> = vec![
-        (Prim::SelectN, vec![bool3, f.clone(), f.clone()]),
+        (Prim::SelectN, vec![bool3.clone(), f.clone(), f.clone()]),
         (Prim::Dot(dot), vec![f.clone(), f32s(&[3, 4])]),
         (
             Prim::Dot(DotGeneral::new(&[2], &[1], &[0], &[0])),
@@ -156,6 +175,71 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         (
             Prim::Reduce(ReduceOp::Max { axes: vec![1] }),
             vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Prod { axes: vec![0] }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Sort(Sort {
+                dimension: 1,
+                is_stable: true,
+                num_keys: 1,
+            }),
+            vec![f.clone(), Aval::new(vec![2, 3], DType::I32)],
+        ),
+        (Prim::TopK(TopK { k: 2, axis: 1 }), vec![f.clone()]),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Sum,
+                axis: 1,
+                reverse: false,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Prod,
+                axis: 0,
+                reverse: true,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Max,
+                axis: 1,
+                reverse: true,
+            }),
+            vec![Aval::new(vec![2, 3], DType::I32)],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::Min,
+                axis: 0,
+                reverse: false,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Cumulative(Cumulative {
+                kind: CumulativeKind::LogSumExp,
+                axis: 1,
+                reverse: false,
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::And { axes: vec![1] }),
+            vec![bool3.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Or { axes: vec![0] }),
+            vec![bool3.clone()],
+        ),
+        (
+            Prim::Reduce(ReduceOp::Xor { axes: vec![0] }),
+            vec![Aval::new(vec![2, 3], DType::I32)],
         ),
         (
             Prim::Reduce(ReduceOp::Min { axes: vec![] }),

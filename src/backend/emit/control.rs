@@ -235,6 +235,7 @@ fn run_sub(
         bases,
         matmul: cx.matmul,
         linalg: cx.linalg,
+        sort_perm: cx.sort_perm,
         consts: cx.consts,
         range: cx.range,
         scratch,

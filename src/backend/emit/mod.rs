@@ -11,6 +11,7 @@
 //! the loop body or branch, against an environment of their own).
 
 mod control;
+mod cumulative;
 mod eval;
 mod linalg;
 mod loops;
@@ -44,6 +45,8 @@ pub struct FunctionEnv<'a> {
     pub matmul: [FuncRef; 2],
     /// The runtime's linalg entry points (imported with absolute addresses).
     pub linalg: LinalgFns,
+    /// `cranax_sort_perm` (imported with an absolute address).
+    pub sort_perm: FuncRef,
     /// The data object of every constant, by the address of its data.
     pub consts: &'a HashMap<usize, GlobalValue>,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
@@ -271,6 +274,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
             KernelKind::Reduce { node, x, op, .. } => self.reduce_kernel(b, *node, *x, op),
             KernelKind::MatMul { node } => self.matmul(b, *node),
             KernelKind::Linalg { node } => self.linalg(b, *node),
+            KernelKind::Cumulative { node } => self.cumulative(b, *node),
+            KernelKind::SortPerm { node } => self.sort_perm(b, *node),
             KernelKind::Control(c) => self.control(b, c),
         }
     }

@@ -1,4 +1,4 @@
-//! Reductions: sum/max/min with several vector accumulators along the innermost reduced group,
+//! Reductions: sum/prod/max/min/and/or/xor with several vector accumulators along the innermost reduced group,
 //! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), `any`/`all` of bools (lane masks
 //! tested per vector step, leaving as soon as the result is decided), and argmax/argmin.
 
@@ -76,7 +76,14 @@ impl Emitter<'_, '_> {
         if dt == DType::F32 && matches!(c.op, ReduceOp::Sum { .. }) {
             return self.wide_sum(b, c);
         }
-        if dt == DType::Bool && c.n_kept_groups < self.k.s.groups.len() {
+        let any_all = matches!(
+            c.op,
+            ReduceOp::Max { .. }
+                | ReduceOp::Min { .. }
+                | ReduceOp::And { .. }
+                | ReduceOp::Or { .. }
+        );
+        if dt == DType::Bool && any_all && c.n_kept_groups < self.k.s.groups.len() {
             return self.any_all(b, c);
         }
         let id = sconst(b, c.op.identity(dt));
@@ -278,8 +285,8 @@ impl Emitter<'_, '_> {
     /// element for `any`, a false one for `all`).
     fn any_all(&mut self, b: &mut FunctionBuilder, c: &Reduction) -> Result<Value> {
         let any = match c.op {
-            ReduceOp::Max { .. } => true,
-            ReduceOp::Min { .. } => false,
+            ReduceOp::Max { .. } | ReduceOp::Or { .. } => true,
+            ReduceOp::Min { .. } | ReduceOp::And { .. } => false,
             _ => unreachable!("bool reductions other than max/min are not any/all"),
         };
         let done = b.create_block();
