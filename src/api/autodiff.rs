@@ -18,64 +18,99 @@ use crate::transform::vmap::vmap_flat;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Argnum<const N: usize>;
 
+/// `argnums=0` .. `argnums=11`.
 pub const ARG0: Argnum<0> = Argnum;
+/// `argnums=1`.
 pub const ARG1: Argnum<1> = Argnum;
+/// `argnums=2`.
 pub const ARG2: Argnum<2> = Argnum;
+/// `argnums=3`.
 pub const ARG3: Argnum<3> = Argnum;
+/// `argnums=4`.
+pub const ARG4: Argnum<4> = Argnum;
+/// `argnums=5`.
+pub const ARG5: Argnum<5> = Argnum;
+/// `argnums=6`.
+pub const ARG6: Argnum<6> = Argnum;
+/// `argnums=7`.
+pub const ARG7: Argnum<7> = Argnum;
+/// `argnums=8`.
+pub const ARG8: Argnum<8> = Argnum;
+/// `argnums=9`.
+pub const ARG9: Argnum<9> = Argnum;
+/// `argnums=10`.
+pub const ARG10: Argnum<10> = Argnum;
+/// `argnums=11`.
+pub const ARG11: Argnum<11> = Argnum;
+
+/// An argument position of a tuple of arguments `Args`: which one, and its type.
+pub trait Pick<Args> {
+    /// The argument's type.
+    type Out: Pytree;
+    /// Its position.
+    const INDEX: usize;
+    /// The argument.
+    fn pick(args: &Args) -> &Self::Out;
+}
+
+/// `Argnum<k>` picks element `k` of a tuple of arguments (one impl per arity and position).
+macro_rules! pick_impls {
+    ([$($All:ident),+]) => {};
+    ([$($All:ident),+] $T:ident $i:tt $(, $R:ident $k:tt)*) => {
+        impl<$($All: Pytree),+> Pick<($($All,)+)> for Argnum<$i> {
+            type Out = $T;
+            const INDEX: usize = $i;
+            fn pick(args: &($($All,)+)) -> &$T {
+                &args.$i
+            }
+        }
+        pick_impls!([$($All),+] $($R $k),*);
+    };
+}
+macro_rules! pick_arity {
+    ($($T:ident $i:tt),+) => { pick_impls!([$($T),+] $($T $i),+); };
+}
+crate::pytree::up_to_max_arity!(pick_arity);
 
 /// Which arguments to differentiate, and the type of their gradients (one argument: its
 /// type; several: a tuple in that order, as JAX returns).
 pub trait Argnums<Args>: Clone {
+    /// The gradients' type.
     type Grads: Pytree;
+    /// The positions, in order.
     fn indices(&self) -> Vec<usize>;
+    /// The differentiated arguments themselves (the structure the gradients rebuild into).
     fn template(&self, args: &Args) -> Self::Grads;
 }
 
-macro_rules! argnum_single {
-    ([$($T:ident),+] $idx:tt => $G:ident) => {
-        impl<$($T: Pytree),+> Argnums<($($T,)+)> for Argnum<$idx> {
-            type Grads = $G;
-            fn indices(&self) -> Vec<usize> { vec![$idx] }
-            fn template(&self, args: &($($T,)+)) -> $G { args.$idx.clone() }
+impl<const K: usize, Args> Argnums<Args> for Argnum<K>
+where
+    Argnum<K>: Pick<Args>,
+{
+    type Grads = <Argnum<K> as Pick<Args>>::Out;
+    fn indices(&self) -> Vec<usize> {
+        vec![K]
+    }
+    fn template(&self, args: &Args) -> Self::Grads {
+        <Self as Pick<Args>>::pick(args).clone()
+    }
+}
+
+/// A tuple of `Argnum`s: gradients as a tuple in that order.
+macro_rules! argnums_tuple {
+    ($($N:ident $i:tt),+) => {
+        impl<Args, $($N: Pick<Args> + Clone),+> Argnums<Args> for ($($N,)+) {
+            type Grads = ($($N::Out,)+);
+            fn indices(&self) -> Vec<usize> {
+                vec![$($N::INDEX),+]
+            }
+            fn template(&self, args: &Args) -> Self::Grads {
+                ($($N::pick(args).clone(),)+)
+            }
         }
     };
 }
-macro_rules! argnum_multi {
-    ([$($T:ident),+] ($($idx:tt => $G:ident),+)) => {
-        impl<$($T: Pytree),+> Argnums<($($T,)+)> for ($(Argnum<$idx>,)+) {
-            type Grads = ($($G,)+);
-            fn indices(&self) -> Vec<usize> { vec![$($idx),+] }
-            fn template(&self, args: &($($T,)+)) -> Self::Grads { ($(args.$idx.clone(),)+) }
-        }
-    };
-}
-argnum_single!([A] 0 => A);
-argnum_single!([A, B] 0 => A);
-argnum_single!([A, B] 1 => B);
-argnum_single!([A, B, C] 0 => A);
-argnum_single!([A, B, C] 1 => B);
-argnum_single!([A, B, C] 2 => C);
-argnum_single!([A, B, C, D] 0 => A);
-argnum_single!([A, B, C, D] 1 => B);
-argnum_single!([A, B, C, D] 2 => C);
-argnum_single!([A, B, C, D] 3 => D);
-argnum_multi!([A] (0 => A));
-argnum_multi!([A, B] (0 => A, 1 => B));
-argnum_multi!([A, B] (1 => B, 0 => A));
-argnum_multi!([A, B, C] (0 => A, 1 => B));
-argnum_multi!([A, B, C] (0 => A, 2 => C));
-argnum_multi!([A, B, C] (1 => B, 2 => C));
-argnum_multi!([A, B, C] (1 => B, 0 => A));
-argnum_multi!([A, B, C] (0 => A, 1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B));
-argnum_multi!([A, B, C, D] (0 => A, 2 => C));
-argnum_multi!([A, B, C, D] (0 => A, 3 => D));
-argnum_multi!([A, B, C, D] (1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (1 => B, 3 => D));
-argnum_multi!([A, B, C, D] (2 => C, 3 => D));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (1 => B, 2 => C, 3 => D));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B, 2 => C, 3 => D));
+crate::pytree::up_to_max_arity!(argnums_tuple);
 
 /// Leaf mask of the differentiated arguments, and the leaf order of their gradients.
 fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usize>)> {
