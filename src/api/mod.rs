@@ -7,6 +7,7 @@ pub mod batching;
 pub mod checkpoint;
 pub mod control;
 pub mod custom;
+pub mod jacobian;
 pub mod jit;
 pub mod stages;
 
