@@ -350,7 +350,7 @@ pub fn static_treedef<T: Hash + Eq + Clone + Send + Sync + 'static>(value: &T, o
 
 /// `tree.treedef(out)`, and the static values met on the way (their `==` completes the
 /// structure comparison).
-pub fn treedef_and_statics<T: Pytree + ?Sized>(tree: &T, out: &mut String) -> Vec<StaticValue> {
+pub fn treedef_and_statics<T: Pytree>(tree: &T, out: &mut String) -> Vec<StaticValue> {
     let outer = STATICS.with(|s| s.borrow_mut().replace(Vec::new()));
     tree.treedef(out);
     STATICS

@@ -282,6 +282,10 @@ fn jacrev_flat(
 /// Which flat Jacobian.
 type FlatJac = fn(FlatFn<'_>, &[Array], &[bool], &dyn Fn() -> usize) -> Result<FlatJacobian>;
 
+/// A function's output template, one tree of derivatives per differentiated output leaf, and
+/// the aux output's leaves.
+type OutGradsAux<O, G> = (O, Vec<G>, Vec<Array>);
+
 /// Run a Jacobian on `f(args)`: the output template, the per-output-leaf arguments' trees of
 /// derivatives (as `argnums` orders them) and the aux leaves. `main` picks the differentiated
 /// part of the output template.
@@ -292,7 +296,7 @@ fn jacobian_of<Args, F, N, M>(
     argnums: &N,
     args: &Args,
     main: impl Fn(&F::Output) -> &M,
-) -> Result<(F::Output, Vec<N::Grads>, Vec<Array>)>
+) -> Result<OutGradsAux<F::Output, N::Grads>>
 where
     Args: ArgTuple,
     F: Function<Args>,
