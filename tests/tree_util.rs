@@ -360,3 +360,48 @@ fn traced_closures_may_return_results_and_compose_lax_with_question_marks() {
     let e = jit(bad).call((x,)).expect_err("bad reshape");
     assert!(e.to_string().contains("reshape"), "{e}");
 }
+
+#[test]
+fn control_flow_bodies_may_return_results() {
+    // sum_{i<4} i via fori_loop, a while_loop doubling to >= 100, a scan of running sums.
+    let total = lax::fori_loop(
+        0,
+        4,
+        |i, c: &Array| -> Result<Array> {
+            lax::add(c, &lax::convert_element_type(i, cranax::DType::F32)?)
+        },
+        Array::from(0.0f32),
+    )
+    .expect("fori_loop");
+    assert_eq!(total.item::<f32>().expect("s"), 6.0);
+    let doubled = lax::while_loop(
+        |x: &Array| lax::lt(x, &Array::from(100.0f32)),
+        |x: &Array| lax::mul(x, &Array::from(2.0f32)),
+        Array::from(3.0f32),
+    )
+    .expect("while_loop");
+    assert_eq!(doubled.item::<f32>().expect("s"), 192.0);
+    let (last, sums) = lax::scan(
+        |c: &Array, x: &Array| -> Result<(Array, Array)> {
+            let s = lax::add(c, x)?;
+            Ok((s.clone(), s))
+        },
+        Array::from(0.0f32),
+        arr(&[1.0, 2.0, 3.0]),
+    )
+    .expect("scan");
+    assert_eq!(
+        (last.item::<f32>().expect("s"), f32s(&sums)),
+        (6.0, vec![1.0, 3.0, 6.0])
+    );
+    let e = lax::scan(
+        |c: &Array, x: &Array| -> Result<(Array, Array)> {
+            let s = lax::add(c, &lax::reshape(x, &[2])?)?;
+            Ok((s.clone(), s))
+        },
+        Array::from(0.0f32),
+        arr(&[1.0, 2.0, 3.0]),
+    )
+    .expect_err("a bad reshape in the body");
+    assert!(e.to_string().contains("reshape"), "{e}");
+}
