@@ -17,6 +17,10 @@ use cranax::scipy::linalg as sla;
 use cranax::{jit, random, value_and_grad, Array, DType, Function, Result};
 use std::io::Write;
 
+#[path = "support/small.rs"]
+mod small;
+use small::small_from_env;
+
 const NOISE: f64 = 0.1;
 
 fn truth(x: &Array) -> Array {
@@ -179,10 +183,4 @@ pub fn run(out: &mut dyn Write, small: bool) -> Result<()> {
 #[allow(dead_code)]
 fn main() -> Result<()> {
     run(&mut std::io::stdout().lock(), small_from_env())
-}
-
-/// `--small` or `CRANAX_EXAMPLE_SMALL` set: the test suite's size.
-fn small_from_env() -> bool {
-    std::env::args().any(|a| a == "--small")
-        || std::env::var("CRANAX_EXAMPLE_SMALL").is_ok_and(|v| !v.is_empty() && v != "0")
 }

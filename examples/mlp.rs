@@ -10,6 +10,9 @@ use cranax::numpy as jnp;
 use cranax::{jit, random, tree_map2, value_and_grad, Array, DType, Function, Pytree, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
+
+#[path = "support/small.rs"]
+mod small;
 use textplots::{Chart, LabelBuilder, LabelFormat, Plot, Shape};
 
 /// The network's parameters: a pytree by derive, its four arrays the leaves.
@@ -52,9 +55,7 @@ impl Config {
 
     /// `--small` or `CRANAX_EXAMPLE_SMALL` set: small; otherwise full.
     pub fn from_env() -> Config {
-        let small = std::env::args().any(|a| a == "--small")
-            || std::env::var("CRANAX_EXAMPLE_SMALL").is_ok_and(|v| !v.is_empty() && v != "0");
-        if small {
+        if small::small_from_env() {
             Config::small()
         } else {
             Config::full()

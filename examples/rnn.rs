@@ -11,6 +11,10 @@ use cranax::numpy as jnp;
 use cranax::{jit, random, value_and_grad, Array, DType, Function, Result};
 use std::io::Write;
 
+#[path = "support/small.rs"]
+mod small;
+use small::small_from_env;
+
 const T: usize = 12; // sequence length
 const B: usize = 64; // sequences per batch
 const HIDDEN: usize = 16;
@@ -90,10 +94,4 @@ pub fn run(out: &mut dyn Write, small: bool) -> Result<()> {
 #[allow(dead_code)]
 fn main() -> Result<()> {
     run(&mut std::io::stdout().lock(), small_from_env())
-}
-
-/// `--small` or `CRANAX_EXAMPLE_SMALL` set: the test suite's size.
-fn small_from_env() -> bool {
-    std::env::args().any(|a| a == "--small")
-        || std::env::var("CRANAX_EXAMPLE_SMALL").is_ok_and(|v| !v.is_empty() && v != "0")
 }
