@@ -2,6 +2,9 @@
 //! its own test, tests/tutorial.rs). Each example file is compiled in as a module and its
 //! `run` called with a buffer: one test binary, no `cargo run`.
 
+// Each example includes examples/support/small.rs itself, so this binary holds it several times.
+#![allow(clippy::duplicate_mod)]
+
 #[allow(dead_code)]
 #[path = "../examples/gaussian_process.rs"]
 mod gaussian_process;
