@@ -15,6 +15,11 @@ use cranax::numpy as jnp;
 use cranax::numpy::linalg as la;
 use cranax::scipy::linalg as sla;
 use cranax::{jit, random, value_and_grad, Array, DType, Function, Result};
+use std::io::Write;
+
+#[path = "support/small.rs"]
+mod small;
+use small::small_from_env;
 
 const NOISE: f64 = 0.1;
 
@@ -71,7 +76,12 @@ fn predict(p: &Array, x: &Array, y: &Array, xs: &Array) -> (Array, Array) {
     (mean, jnp::sqrt(var))
 }
 
-fn main() -> Result<()> {
+/// Run the example, printing to `out` (`small`: the test suite's few-iteration size).
+///
+/// # Errors
+/// What cranax raises, or a failed write.
+pub fn run(out: &mut dyn Write, small: bool) -> Result<()> {
+    let io = |e: std::io::Error| cranax::Error::value_err(format!("writing the output: {e}"));
     let n = 40;
     let keys = random::split(&random::PRNGKey(0), 2)?;
     let x = random::uniform(&keys.at(0), &[n], DType::F64, -2.0, 2.0)?;
@@ -83,7 +93,7 @@ fn main() -> Result<()> {
     let (mut m1, mut m2) = ([0.0f64; 3], [0.0f64; 3]);
     let (b1, b2, lr) = (0.9f64, 0.999f64, 0.05);
     let show = |it: usize, p: &[f64], loss: f64, g: &[f64]| {
-        println!(
+        format!(
             "step {it:3}: -log p(y) = {loss:9.4}  ell = {:.4}  sf = {:.4}  sn = {:.4}  |grad| = {:.2e}",
             p[0].exp(),
             p[1].exp(),
@@ -91,13 +101,13 @@ fn main() -> Result<()> {
             g.iter().map(|v| v * v).sum::<f64>().sqrt()
         )
     };
-    let iters = 300;
+    let iters = if small { 20 } else { 300 };
     for it in 0..=iters {
         let pa = Array::from_slice(&p);
         let (loss, g) = step.call((pa, x.clone(), y.clone()))?;
         let (loss, g) = (loss.item::<f64>()?, g.to_vec::<f64>()?);
         if it % 50 == 0 || it == iters {
-            show(it, &p, loss, &g);
+            writeln!(out, "{}", show(it, &p, loss, &g)).map_err(io)?;
         }
         if it == iters {
             break;
@@ -110,12 +120,14 @@ fn main() -> Result<()> {
             p[i] -= lr * mh / (vh.sqrt() + 1e-8);
         }
     }
-    println!(
+    writeln!(
+        out,
         "fitted noise sd sn = {:.4} (true {NOISE}); lengthscale ell = {:.4}, signal sd sf = {:.4}",
         p[2].exp(),
         p[0].exp(),
         p[1].exp()
-    );
+    )
+    .map_err(io)?;
 
     let pa = Array::from_slice(&p);
     let xs = Array::from_slice(&[-1.9f64, -1.0, 0.0, 0.5, 1.25, 2.5]);
@@ -126,15 +138,21 @@ fn main() -> Result<()> {
         sd.to_vec::<f64>()?,
         truth(&xs).to_vec::<f64>()?,
     );
-    println!("   x     mean ± 2 sd          true   (2.5 is outside the data)");
+    writeln!(
+        out,
+        "   x     mean ± 2 sd          true   (2.5 is outside the data)"
+    )
+    .map_err(io)?;
     for i in 0..xv.len() {
-        println!(
+        writeln!(
+            out,
             "{:5.2}  {:8.4} ± {:.4}   {:8.4}",
             xv[i],
             mv[i],
             2.0 * sv[i],
             tv[i]
-        );
+        )
+        .map_err(io)?;
     }
     let grid = jnp::linspace(-2.0, 2.0, 201, DType::F64);
     let (mean, sd) = jit(predict).call((pa, x, y, grid.clone()))?;
@@ -154,9 +172,15 @@ fn main() -> Result<()> {
     let inside = (0..mv.len())
         .filter(|&i| (mv[i] - tv[i]).abs() <= 2.0 * sv[i])
         .count();
-    println!(
+    writeln!(
+            out,
         "on a grid of {} points in [-2, 2]: RMSE of the mean vs the true function {rmse:.4}, {inside} inside ±2 sd",
         mv.len()
-    );
+    ).map_err(io)?;
     Ok(())
+}
+
+#[allow(dead_code)]
+fn main() -> Result<()> {
+    run(&mut std::io::stdout().lock(), small_from_env())
 }

@@ -17,6 +17,7 @@ use cranax::lax::while_loop;
 use cranax::numpy as jnp;
 use cranax::numpy::linalg as la;
 use cranax::{grad, jacfwd, jit, Array, Function, Result};
+use std::io::Write;
 
 /// Wallis's cubic.
 fn cubic(x: &Array) -> Array {
@@ -81,17 +82,23 @@ fn solve_system(x0: &Array) -> (Array, Array) {
     ))
 }
 
-fn main() -> Result<()> {
+/// Run the example, printing to `out`.
+///
+/// # Errors
+/// What cranax raises, or a failed write.
+pub fn run(out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| cranax::Error::value_err(format!("writing the output: {e}"));
     let root = 2.094_551_481_542_326_5_f64;
     let cubic_solver = jit(solve_cubic);
     for x0 in [1.0f64, 3.0, 10.0] {
         let (x, n) = cubic_solver.call((Array::from(x0),))?;
         let x = x.item::<f64>()?;
-        println!(
+        writeln!(
+            out,
             "x^3 - 2x - 5 = 0 from x0 = {x0:4}: x = {x:.16} after {} iterations, |x - root| = {:.1e}",
             n.item::<i32>()?,
             (x - root).abs()
-        );
+        ).map_err(io)?;
     }
 
     let a: Vec<f64> = vec![0.01, 0.5, 2.0, 3.0, 10.0, 123.456, 1e4, 7e7];
@@ -102,33 +109,48 @@ fn main() -> Result<()> {
         .zip(&x)
         .map(|(a, x)| ((x - a.sqrt()) / a.sqrt()).abs())
         .fold(0.0, f64::max);
-    println!(
+    writeln!(
+        out,
         "sqrt of {} values by Newton: {} iterations, max relative error vs f64::sqrt {worst:.1e}",
         a.len(),
         n.item::<i32>()?
-    );
+    )
+    .map_err(io)?;
     for (a, x) in a.iter().zip(&x) {
-        println!("  sqrt({a:>10}) = {x:.15e}  (f64::sqrt {:.15e})", a.sqrt());
+        writeln!(
+            out,
+            "  sqrt({a:>10}) = {x:.15e}  (f64::sqrt {:.15e})",
+            a.sqrt()
+        )
+        .map_err(io)?;
     }
     let system_solver = jit(solve_system);
     for x0 in [[0.5f64, 1.5, 4.0], [2.0, 2.0, 2.5]] {
         let (x, n) = system_solver.call((Array::from_slice(&x0),))?;
         let r = system(&x).to_vec::<f64>()?;
         let x = x.to_vec::<f64>()?;
-        println!(
+        writeln!(
+            out,
             "sphere ∩ plane ∩ xz = 3 from {x0:?}: ({:.15}, {:.15}, {:.15}) after {} iterations, max |F| = {:.1e}",
             x[0],
             x[1],
             x[2],
             n.item::<i32>()?,
             r.iter().fold(0.0f64, |m, v| m.max(v.abs()))
-        );
+        ).map_err(io)?;
     }
     let stats = cubic_solver.stats();
-    println!(
+    writeln!(
+        out,
         "cubic solver: {} compile(s) for {} calls",
         stats.compiles,
         stats.compiles + stats.hits
-    );
+    )
+    .map_err(io)?;
     Ok(())
+}
+
+#[allow(dead_code)]
+fn main() -> Result<()> {
+    run(&mut std::io::stdout().lock())
 }

@@ -10,6 +10,7 @@ use cranax::core::error::or_raise;
 use cranax::lax::fori_loop;
 use cranax::numpy as jnp;
 use cranax::{grad, jit, Array, DType, Function, Result, ARG0, ARG1};
+use std::io::Write;
 
 const STEPS: usize = 300;
 const H: f64 = 0.01;
@@ -33,7 +34,12 @@ fn final_sum(y0: &Array, k: &Array) -> Array {
     integrate(y0, k).sum()
 }
 
-fn main() -> Result<()> {
+/// Run the example, printing to `out`.
+///
+/// # Errors
+/// What cranax raises, or a failed write.
+pub fn run(out: &mut dyn Write) -> Result<()> {
+    let io = |e: std::io::Error| cranax::Error::value_err(format!("writing the output: {e}"));
     let y0v = vec![1.0f64, -0.5, 2.0, 0.0];
     let kv = 0.7f64;
     let (y0, k) = (Array::from_slice(&y0v), Array::from(kv));
@@ -45,9 +51,18 @@ fn main() -> Result<()> {
     let c = kv * kv + 1.0;
     let exact =
         |y0: f64| (y0 + 1.0 / c) * (-kv * t_end).exp() + (kv * t_end.sin() - t_end.cos()) / c;
-    println!("y' = -k y + sin t, k = {kv}, RK4 with {STEPS} steps of {H} to t = {t_end}:");
+    writeln!(
+        out,
+        "y' = -k y + sin t, k = {kv}, RK4 with {STEPS} steps of {H} to t = {t_end}:"
+    )
+    .map_err(io)?;
     for (y0, y) in y0v.iter().zip(&y_t) {
-        println!("  y0 = {y0:5}: y(T) = {y:.12}  exact {:.12}", exact(*y0));
+        writeln!(
+            out,
+            "  y0 = {y0:5}: y(T) = {y:.12}  exact {:.12}",
+            exact(*y0)
+        )
+        .map_err(io)?;
     }
 
     let sens = jit(grad(final_sum).argnums((ARG0, ARG1)));
@@ -65,19 +80,39 @@ fn main() -> Result<()> {
     };
     let fd_k = (at(&y0v, kv + eps_k)? - at(&y0v, kv - eps_k)?) / (2.0 * eps_k);
     let mut worst: f64 = ((g_k - fd_k) / fd_k).abs();
-    println!(
+    writeln!(
+        out,
         "d sum y(T) / d y0 (exact e^(-kT) = {:.12}):",
         (-kv * t_end).exp()
-    );
+    )
+    .map_err(io)?;
     for i in 0..y0v.len() {
         let (mut up, mut down) = (y0v.clone(), y0v.clone());
         up[i] += eps_y0;
         down[i] -= eps_y0;
         let fd = (at(&up, kv)? - at(&down, kv)?) / (2.0 * eps_y0);
         worst = worst.max(((g_y0[i] - fd) / fd).abs());
-        println!("  [{i}] grad {:.12}  finite difference {fd:.12}", g_y0[i]);
+        writeln!(
+            out,
+            "  [{i}] grad {:.12}  finite difference {fd:.12}",
+            g_y0[i]
+        )
+        .map_err(io)?;
     }
-    println!("d sum y(T) / d k: grad {g_k:.12}  finite difference {fd_k:.12}");
-    println!("largest relative difference grad vs finite differences: {worst:.1e}");
+    writeln!(
+        out,
+        "d sum y(T) / d k: grad {g_k:.12}  finite difference {fd_k:.12}"
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "largest relative difference grad vs finite differences: {worst:.1e}"
+    )
+    .map_err(io)?;
     Ok(())
+}
+
+#[allow(dead_code)]
+fn main() -> Result<()> {
+    run(&mut std::io::stdout().lock())
 }

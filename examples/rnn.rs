@@ -9,6 +9,11 @@ use cranax::core::error::or_raise;
 use cranax::lax::scan;
 use cranax::numpy as jnp;
 use cranax::{jit, random, value_and_grad, Array, DType, Function, Result};
+use std::io::Write;
+
+#[path = "support/small.rs"]
+mod small;
+use small::small_from_env;
 
 const T: usize = 12; // sequence length
 const B: usize = 64; // sequences per batch
@@ -33,7 +38,12 @@ fn loss(p: &Params, xs: &Array, y: &Array) -> Array {
     (predict(p, xs) - y).pow(2).mean()
 }
 
-fn main() -> Result<()> {
+/// Run the example, printing to `out` (`small`: the test suite's few-iteration size).
+///
+/// # Errors
+/// What cranax raises, or a failed write.
+pub fn run(out: &mut dyn Write, small: bool) -> Result<()> {
+    let io = |e: std::io::Error| cranax::Error::value_err(format!("writing the output: {e}"));
     let keys = random::split(&random::PRNGKey(0), 4)?;
     let normal = |i: i32, shape: &[usize]| random::normal(&keys.at(i), shape, DType::F32);
     let mut params: Params = (
@@ -53,15 +63,18 @@ fn main() -> Result<()> {
     let step = jit(value_and_grad(loss));
     let test_loss = jit(loss);
     let lr = 0.1f32;
-    for it in 0..=400 {
+    let iters = if small { 50 } else { 400 };
+    for it in 0..=iters {
         let (l, g) = step.call((params.clone(), train_x.clone(), train_y.clone()))?;
         if it % 50 == 0 {
             let lt = test_loss.call((params.clone(), test_x.clone(), test_y.clone()))?;
-            println!(
+            writeln!(
+                out,
                 "step {it:3}  train loss {:.6}  held-out loss {:.6}",
                 l.item::<f32>()?,
                 lt.item::<f32>()?
-            );
+            )
+            .map_err(io)?;
         }
         params = (
             &params.0 - &g.0 * lr,
@@ -70,6 +83,15 @@ fn main() -> Result<()> {
         );
     }
     let baseline = test_y.pow(2).mean().item::<f32>()?;
-    println!("(predicting 0 everywhere scores {baseline:.6} on the held-out batch)");
+    writeln!(
+        out,
+        "(predicting 0 everywhere scores {baseline:.6} on the held-out batch)"
+    )
+    .map_err(io)?;
     Ok(())
+}
+
+#[allow(dead_code)]
+fn main() -> Result<()> {
+    run(&mut std::io::stdout().lock(), small_from_env())
 }

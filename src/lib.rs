@@ -27,22 +27,31 @@ pub mod backend;
 pub mod pytree;
 
 pub use api::autodiff::{
-    grad, hessian, jacfwd, jacobian, jacrev, jvp, linearize, value_and_grad, vjp, Argnum, ARG0,
-    ARG1, ARG2, ARG3,
+    grad, jvp, jvp_has_aux, linearize, linearize_has_aux, value_and_grad, vjp, vjp_has_aux, Argnum,
+    ARG0, ARG1, ARG10, ARG11, ARG2, ARG3, ARG4, ARG5, ARG6, ARG7, ARG8, ARG9,
 };
 pub use api::batching::{vmap, Axes};
 pub use api::checkpoint::{checkpoint, remat, Checkpoint};
 pub use api::control::{cond, fori_loop, scan, switch, while_loop};
 pub use api::custom::{custom_jvp, custom_vjp};
+pub use api::jacobian::{hessian, jacfwd, jacobian, jacrev};
 pub use api::jit::{jit, CacheStats, Jit, Signature};
 pub use api::stages::{self, ShapeDtypeStruct};
-pub use api::{eval_jaxpr, make_jaxpr, Function};
+pub use api::{eval_jaxpr, make_jaxpr, FnResult, Function};
 pub use backend::ExportOptions;
-pub use pytree::{Pytree, Static};
+/// `#[derive(Pytree)]` for structs (see the `cranax-derive` crate).
+pub use cranax_derive::Pytree;
+pub use pytree::{MapLeaves, Pytree, Static};
+// The derive's output names `::cranax`, which this makes valid inside the crate as well.
+extern crate self as cranax;
 pub mod nn;
 pub mod numpy;
 mod ops;
 pub mod random;
 pub mod scipy;
 pub mod test_util;
+pub mod tree_util;
 pub use test_util::check_grads;
+pub use tree_util::{
+    tree_flatten, tree_leaves, tree_map, tree_map2, tree_structure, tree_unflatten,
+};

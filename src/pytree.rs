@@ -1,16 +1,31 @@
 //! Pytrees: nested containers of arrays that transformations take and return. Arrays are the
-//! leaves; tuples, `Vec`s, fixed-size arrays and `Option`s nest; a user struct joins with a
-//! small `Pytree` impl (flatten its fields in order, rebuild them in the same order).
+//! leaves; tuples (up to [`MAX_ARITY`] elements), `Vec`s, fixed-size arrays, `Option`s and
+//! `BTreeMap`/`HashMap`s (children in sorted key order, as JAX's dicts) nest; a user struct
+//! joins with `#[derive(Pytree)]` (or `impl_pytree!`). `Static<T>` and `#[pytree(static)]`
+//! fields hold values that are not traced but key the jit cache by `Hash` and `Eq`.
 
 use crate::array::Array;
 use crate::core::error::{Error, Result};
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{Debug, Write as _};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 /// A value made of arrays. `flatten` lists the leaves; `unflatten` rebuilds a value of the
 /// same structure as `self` (the template) from leaves; `treedef` describes the structure
 /// (part of the jit cache key).
 pub trait Pytree: Clone + 'static {
+    /// Append the leaves, in order.
     fn flatten(&self, leaves: &mut Vec<Array>);
+    /// A value of `self`'s structure whose leaves are taken, in order, from `leaves`.
+    ///
+    /// # Errors
+    /// Too few leaves.
     fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self>;
+    /// Append a description of the structure (node kinds, arities, keys, static values'
+    /// hashes): two values with equal treedefs rebuild from each other's leaves.
     fn treedef(&self, out: &mut String);
 
     /// The leaves as a new vector.
@@ -39,8 +54,15 @@ pub trait Pytree: Clone + 'static {
         Ok(out)
     }
 
+    /// How many leaves.
     fn num_leaves(&self) -> usize {
         self.leaves().len()
+    }
+
+    /// For a tuple, the number of leaves of each element (what `vmap`'s per-output `out_axes`
+    /// count); `None` for anything else.
+    fn tuple_leaf_counts(&self) -> Option<Vec<usize>> {
+        None
     }
 }
 
@@ -136,6 +158,29 @@ impl<T: Pytree> Pytree for Option<T> {
     }
 }
 
+/// Invoke `$m!` once per prefix of the list: `$m!(T0 0)`, `$m!(T0 0, T1 1)`, ... — how every
+/// impl over tuples and argument lists reaches the same maximum arity.
+macro_rules! for_each_arity {
+    ($m:ident; $($T:ident $i:tt),+) => { $crate::pytree::for_each_arity!(@acc $m; []; $($T $i),+); };
+    (@acc $m:ident; [$($D:ident $j:tt,)*]; $T:ident $i:tt $(, $R:ident $k:tt)*) => {
+        $m!($($D $j,)* $T $i);
+        $crate::pytree::for_each_arity!(@acc $m; [$($D $j,)* $T $i,]; $($R $k),*);
+    };
+    (@acc $m:ident; [$($D:ident $j:tt,)*];) => {};
+}
+pub(crate) use for_each_arity;
+
+/// Apply `$m!` to every arity from 1 to [`MAX_ARITY`].
+macro_rules! up_to_max_arity {
+    ($m:ident) => {
+        $crate::pytree::for_each_arity!($m; T0 0, T1 1, T2 2, T3 3, T4 4, T5 5, T6 6, T7 7, T8 8, T9 9, T10 10, T11 11);
+    };
+}
+pub(crate) use up_to_max_arity;
+
+/// The most positional arguments a function may take (and the longest tuple that is a pytree).
+pub const MAX_ARITY: usize = 12;
+
 macro_rules! tuple_pytree {
     ($($T:ident $i:tt),+) => {
         impl<$($T: Pytree),+> Pytree for ($($T,)+) {
@@ -150,23 +195,11 @@ macro_rules! tuple_pytree {
                 $(self.$i.treedef(out); out.push(',');)+
                 out.push(')');
             }
+            fn tuple_leaf_counts(&self) -> Option<Vec<usize>> {
+                Some(vec![$(self.$i.num_leaves()),+])
+            }
         }
-    };
-}
-tuple_pytree!(A 0);
-tuple_pytree!(A 0, B 1);
-tuple_pytree!(A 0, B 1, C 2);
-tuple_pytree!(A 0, B 1, C 2, D 3);
-tuple_pytree!(A 0, B 1, C 2, D 3, E 4);
-tuple_pytree!(A 0, B 1, C 2, D 3, E 4, F 5);
 
-/// A tuple of positional arguments: how many leaves each argument has.
-pub trait ArgTuple: Pytree {
-    fn arg_leaf_counts(&self) -> Vec<usize>;
-}
-
-macro_rules! arg_tuple {
-    ($($T:ident $i:tt),+) => {
         impl<$($T: Pytree),+> ArgTuple for ($($T,)+) {
             fn arg_leaf_counts(&self) -> Vec<usize> {
                 vec![$(self.$i.num_leaves()),+]
@@ -174,25 +207,265 @@ macro_rules! arg_tuple {
         }
     };
 }
-arg_tuple!(A 0);
-arg_tuple!(A 0, B 1);
-arg_tuple!(A 0, B 1, C 2);
-arg_tuple!(A 0, B 1, C 2, D 3);
+up_to_max_arity!(tuple_pytree);
+
+/// A tuple of positional arguments: how many leaves each argument has.
+pub trait ArgTuple: Pytree {
+    /// The number of leaves of each argument, in order.
+    fn arg_leaf_counts(&self) -> Vec<usize>;
+}
+
+/// The treedef of a map: `{key:child,...}` in sorted key order.
+fn map_treedef<'a, K: Debug + 'a, T: Pytree>(
+    entries: impl Iterator<Item = (&'a K, &'a T)>,
+    out: &mut String,
+) {
+    out.push('{');
+    for (k, v) in entries {
+        let _ = write!(out, "{k:?}:");
+        v.treedef(out);
+        out.push(',');
+    }
+    out.push('}');
+}
+
+impl<K: Ord + Clone + Debug + 'static, T: Pytree> Pytree for BTreeMap<K, T> {
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        self.values().for_each(|x| x.flatten(leaves));
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        self.iter()
+            .map(|(k, x)| Ok((k.clone(), x.unflatten(leaves)?)))
+            .collect()
+    }
+    fn treedef(&self, out: &mut String) {
+        map_treedef(self.iter(), out);
+    }
+}
+
+/// A `HashMap`'s entries in sorted key order (JAX flattens dicts by sorted keys).
+fn sorted<K: Ord, T>(m: &HashMap<K, T, impl BuildHasher>) -> Vec<(&K, &T)> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+impl<K, T, S> Pytree for HashMap<K, T, S>
+where
+    K: Ord + Hash + Clone + Debug + 'static,
+    T: Pytree,
+    S: BuildHasher + Clone + Default + 'static,
+{
+    fn flatten(&self, leaves: &mut Vec<Array>) {
+        sorted(self)
+            .into_iter()
+            .for_each(|(_, x)| x.flatten(leaves));
+    }
+    fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self> {
+        sorted(self)
+            .into_iter()
+            .map(|(k, x)| Ok((k.clone(), x.unflatten(leaves)?)))
+            .collect()
+    }
+    fn treedef(&self, out: &mut String) {
+        map_treedef(sorted(self).into_iter(), out);
+    }
+}
 
 /// A static (compile-time) argument: not traced, no leaves; its value is part of the jit cache
-/// key (JAX's `static_argnums`). Use it for sizes, flags, modes.
+/// key (JAX's `static_argnums`), compared with `Eq` and hashed with `Hash`. Use it for sizes,
+/// flags, modes. (`Send + Sync`: the cache that keeps it is shared by threads.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Static<T>(pub T);
 
-impl<T: Clone + std::fmt::Debug + 'static> Pytree for Static<T> {
+impl<T: Hash + Eq + Clone + Send + Sync + 'static> Pytree for Static<T> {
     fn flatten(&self, _: &mut Vec<Array>) {}
     fn unflatten(&self, _: &mut dyn Iterator<Item = Array>) -> Result<Self> {
         Ok(self.clone())
     }
     fn treedef(&self, out: &mut String) {
-        out.push_str(&format!("Static({:?})", self.0));
+        static_treedef(&self.0, out);
     }
 }
+
+/// A static value as a cache key: compared by `Eq` (after its type), hashed by `Hash`.
+trait StaticKey: Any + Send + Sync {
+    fn eq_dyn(&self, other: &dyn StaticKey) -> bool;
+    fn as_any(&self) -> &dyn Any;
+    fn hash_u64(&self) -> u64;
+}
+
+impl<T: Hash + Eq + Send + Sync + 'static> StaticKey for T {
+    fn eq_dyn(&self, other: &dyn StaticKey) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn hash_u64(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        TypeId::of::<T>().hash(&mut h);
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+/// One static value of a signature (see [`Static`]): equal when of one type and `==`.
+#[derive(Clone)]
+pub struct StaticValue(Arc<dyn StaticKey>);
+
+impl PartialEq for StaticValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_dyn(&*other.0)
+    }
+}
+impl Eq for StaticValue {}
+impl Hash for StaticValue {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0.hash_u64());
+    }
+}
+impl Debug for StaticValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Static#{:016x}", self.0.hash_u64())
+    }
+}
+
+thread_local! {
+    /// While a signature is being taken: the static values met, in treedef order.
+    static STATICS: RefCell<Option<Vec<StaticValue>>> = const { RefCell::new(None) };
+}
+
+/// The treedef of a static value (`Static<T>`, a `#[pytree(static)]` field): its hash in the
+/// structure string, and, while a signature is being taken ([`treedef_and_statics`]), the
+/// value itself, so that a cache hit needs `==` and not only equal hashes.
+pub fn static_treedef<T: Hash + Eq + Clone + Send + Sync + 'static>(value: &T, out: &mut String) {
+    let _ = write!(out, "Static#{:016x}", StaticKey::hash_u64(value));
+    STATICS.with(|s| {
+        if let Some(list) = s.borrow_mut().as_mut() {
+            list.push(StaticValue(Arc::new(value.clone())));
+        }
+    });
+}
+
+/// `tree.treedef(out)`, and the static values met on the way (their `==` completes the
+/// structure comparison).
+pub fn treedef_and_statics<T: Pytree>(tree: &T, out: &mut String) -> Vec<StaticValue> {
+    let outer = STATICS.with(|s| s.borrow_mut().replace(Vec::new()));
+    tree.treedef(out);
+    STATICS
+        .with(|s| std::mem::replace(&mut *s.borrow_mut(), outer))
+        .unwrap_or_default()
+}
+
+/// A pytree whose leaves can be replaced by values of another pytree type: the structure of a
+/// Jacobian (JAX's `jacfwd` of `f: X -> Y` has `Y`'s structure with an `X` at each leaf).
+/// Implemented by arrays, tuples, `Vec`s, fixed-size arrays, `Option`s and maps.
+pub trait MapLeaves: Pytree {
+    /// `Self` with each array leaf replaced by a `G`.
+    type Mapped<G: Pytree>: Pytree;
+    /// Replace each leaf, in flattening order, by what `f` makes of it.
+    ///
+    /// # Errors
+    /// The first error of `f`.
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>>;
+}
+
+impl MapLeaves for Array {
+    type Mapped<G: Pytree> = G;
+    fn map_leaves<G: Pytree>(&self, f: &mut dyn FnMut(&Array) -> Result<G>) -> Result<G> {
+        f(self)
+    }
+}
+
+impl MapLeaves for () {
+    type Mapped<G: Pytree> = ();
+    fn map_leaves<G: Pytree>(&self, _: &mut dyn FnMut(&Array) -> Result<G>) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<T: MapLeaves> MapLeaves for Vec<T> {
+    type Mapped<G: Pytree> = Vec<T::Mapped<G>>;
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>> {
+        self.iter().map(|x| x.map_leaves(f)).collect()
+    }
+}
+
+impl<T: MapLeaves, const N: usize> MapLeaves for [T; N] {
+    type Mapped<G: Pytree> = [T::Mapped<G>; N];
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>> {
+        let v = self
+            .iter()
+            .map(|x| x.map_leaves(f))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(v.try_into().unwrap_or_else(|_| unreachable!("N elements")))
+    }
+}
+
+impl<T: MapLeaves> MapLeaves for Option<T> {
+    type Mapped<G: Pytree> = Option<T::Mapped<G>>;
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>> {
+        self.as_ref().map(|x| x.map_leaves(f)).transpose()
+    }
+}
+
+impl<K: Ord + Clone + Debug + 'static, T: MapLeaves> MapLeaves for BTreeMap<K, T> {
+    type Mapped<G: Pytree> = BTreeMap<K, T::Mapped<G>>;
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>> {
+        self.iter()
+            .map(|(k, x)| Ok((k.clone(), x.map_leaves(f)?)))
+            .collect()
+    }
+}
+
+impl<K, T, S> MapLeaves for HashMap<K, T, S>
+where
+    K: Ord + Hash + Clone + Debug + 'static,
+    T: MapLeaves,
+    S: BuildHasher + Clone + Default + 'static,
+{
+    type Mapped<G: Pytree> = HashMap<K, T::Mapped<G>, S>;
+    fn map_leaves<G: Pytree>(
+        &self,
+        f: &mut dyn FnMut(&Array) -> Result<G>,
+    ) -> Result<Self::Mapped<G>> {
+        sorted(self)
+            .into_iter()
+            .map(|(k, x)| Ok((k.clone(), x.map_leaves(f)?)))
+            .collect()
+    }
+}
+
+macro_rules! tuple_map_leaves {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: MapLeaves),+> MapLeaves for ($($T,)+) {
+            type Mapped<G: Pytree> = ($($T::Mapped<G>,)+);
+            fn map_leaves<G: Pytree>(
+                &self,
+                f: &mut dyn FnMut(&Array) -> Result<G>,
+            ) -> Result<Self::Mapped<G>> {
+                Ok(($(self.$i.map_leaves(f)?,)+))
+            }
+        }
+    };
+}
+up_to_max_arity!(tuple_map_leaves);
 
 /// Make a struct with named fields a pytree: its fields, in the order listed, are its children.
 ///

@@ -1,6 +1,7 @@
 //! Differentiation: `grad`, `value_and_grad` (with `argnums` and `has_aux`), `jvp`,
-//! `linearize`, `vjp`, `jacfwd`, `jacrev`, `hessian`. Reverse mode is linearize + transpose,
-//! as in JAX, so `make_jaxpr(grad(f))` prints what JAX prints.
+//! `linearize`, `vjp` (each with a `_has_aux` form); the Jacobians are in `api::jacobian`.
+//! Reverse mode is linearize + transpose, as in JAX, so `make_jaxpr(grad(f))` prints what JAX
+//! prints.
 
 use super::{flat_fn, Function, OutTemplate};
 use crate::array::Array;
@@ -11,74 +12,108 @@ use crate::prims::Tangent;
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::jvp::jvp_flat;
 use crate::transform::linearize::{linearize_flat, LinearFn};
-use crate::transform::vmap::vmap_flat;
 
 /// Argument position `N`, for `argnums`: `grad(f).argnums(Argnum::<1>)`,
 /// `grad(f).argnums((Argnum::<0>, Argnum::<1>))`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Argnum<const N: usize>;
 
+/// `argnums=0` .. `argnums=11`.
 pub const ARG0: Argnum<0> = Argnum;
+/// `argnums=1`.
 pub const ARG1: Argnum<1> = Argnum;
+/// `argnums=2`.
 pub const ARG2: Argnum<2> = Argnum;
+/// `argnums=3`.
 pub const ARG3: Argnum<3> = Argnum;
+/// `argnums=4`.
+pub const ARG4: Argnum<4> = Argnum;
+/// `argnums=5`.
+pub const ARG5: Argnum<5> = Argnum;
+/// `argnums=6`.
+pub const ARG6: Argnum<6> = Argnum;
+/// `argnums=7`.
+pub const ARG7: Argnum<7> = Argnum;
+/// `argnums=8`.
+pub const ARG8: Argnum<8> = Argnum;
+/// `argnums=9`.
+pub const ARG9: Argnum<9> = Argnum;
+/// `argnums=10`.
+pub const ARG10: Argnum<10> = Argnum;
+/// `argnums=11`.
+pub const ARG11: Argnum<11> = Argnum;
+
+/// An argument position of a tuple of arguments `Args`: which one, and its type.
+pub trait Pick<Args> {
+    /// The argument's type.
+    type Out: Pytree;
+    /// Its position.
+    const INDEX: usize;
+    /// The argument.
+    fn pick(args: &Args) -> &Self::Out;
+}
+
+/// `Argnum<k>` picks element `k` of a tuple of arguments (one impl per arity and position).
+macro_rules! pick_impls {
+    ([$($All:ident),+]) => {};
+    ([$($All:ident),+] $T:ident $i:tt $(, $R:ident $k:tt)*) => {
+        impl<$($All: Pytree),+> Pick<($($All,)+)> for Argnum<$i> {
+            type Out = $T;
+            const INDEX: usize = $i;
+            fn pick(args: &($($All,)+)) -> &$T {
+                &args.$i
+            }
+        }
+        pick_impls!([$($All),+] $($R $k),*);
+    };
+}
+macro_rules! pick_arity {
+    ($($T:ident $i:tt),+) => { pick_impls!([$($T),+] $($T $i),+); };
+}
+crate::pytree::up_to_max_arity!(pick_arity);
 
 /// Which arguments to differentiate, and the type of their gradients (one argument: its
 /// type; several: a tuple in that order, as JAX returns).
 pub trait Argnums<Args>: Clone {
+    /// The gradients' type.
     type Grads: Pytree;
+    /// The positions, in order.
     fn indices(&self) -> Vec<usize>;
+    /// The differentiated arguments themselves (the structure the gradients rebuild into).
     fn template(&self, args: &Args) -> Self::Grads;
 }
 
-macro_rules! argnum_single {
-    ([$($T:ident),+] $idx:tt => $G:ident) => {
-        impl<$($T: Pytree),+> Argnums<($($T,)+)> for Argnum<$idx> {
-            type Grads = $G;
-            fn indices(&self) -> Vec<usize> { vec![$idx] }
-            fn template(&self, args: &($($T,)+)) -> $G { args.$idx.clone() }
+impl<const K: usize, Args> Argnums<Args> for Argnum<K>
+where
+    Argnum<K>: Pick<Args>,
+{
+    type Grads = <Argnum<K> as Pick<Args>>::Out;
+    fn indices(&self) -> Vec<usize> {
+        vec![K]
+    }
+    fn template(&self, args: &Args) -> Self::Grads {
+        <Self as Pick<Args>>::pick(args).clone()
+    }
+}
+
+/// A tuple of `Argnum`s: gradients as a tuple in that order.
+macro_rules! argnums_tuple {
+    ($($N:ident $i:tt),+) => {
+        impl<Args, $($N: Pick<Args> + Clone),+> Argnums<Args> for ($($N,)+) {
+            type Grads = ($($N::Out,)+);
+            fn indices(&self) -> Vec<usize> {
+                vec![$($N::INDEX),+]
+            }
+            fn template(&self, args: &Args) -> Self::Grads {
+                ($($N::pick(args).clone(),)+)
+            }
         }
     };
 }
-macro_rules! argnum_multi {
-    ([$($T:ident),+] ($($idx:tt => $G:ident),+)) => {
-        impl<$($T: Pytree),+> Argnums<($($T,)+)> for ($(Argnum<$idx>,)+) {
-            type Grads = ($($G,)+);
-            fn indices(&self) -> Vec<usize> { vec![$($idx),+] }
-            fn template(&self, args: &($($T,)+)) -> Self::Grads { ($(args.$idx.clone(),)+) }
-        }
-    };
-}
-argnum_single!([A] 0 => A);
-argnum_single!([A, B] 0 => A);
-argnum_single!([A, B] 1 => B);
-argnum_single!([A, B, C] 0 => A);
-argnum_single!([A, B, C] 1 => B);
-argnum_single!([A, B, C] 2 => C);
-argnum_single!([A, B, C, D] 0 => A);
-argnum_single!([A, B, C, D] 1 => B);
-argnum_single!([A, B, C, D] 2 => C);
-argnum_single!([A, B, C, D] 3 => D);
-argnum_multi!([A] (0 => A));
-argnum_multi!([A, B] (0 => A, 1 => B));
-argnum_multi!([A, B] (1 => B, 0 => A));
-argnum_multi!([A, B, C] (0 => A, 1 => B));
-argnum_multi!([A, B, C] (0 => A, 2 => C));
-argnum_multi!([A, B, C] (1 => B, 2 => C));
-argnum_multi!([A, B, C] (1 => B, 0 => A));
-argnum_multi!([A, B, C] (0 => A, 1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B));
-argnum_multi!([A, B, C, D] (0 => A, 2 => C));
-argnum_multi!([A, B, C, D] (0 => A, 3 => D));
-argnum_multi!([A, B, C, D] (1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (1 => B, 3 => D));
-argnum_multi!([A, B, C, D] (2 => C, 3 => D));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B, 2 => C));
-argnum_multi!([A, B, C, D] (1 => B, 2 => C, 3 => D));
-argnum_multi!([A, B, C, D] (0 => A, 1 => B, 2 => C, 3 => D));
+crate::pytree::up_to_max_arity!(argnums_tuple);
 
 /// Leaf mask of the differentiated arguments, and the leaf order of their gradients.
-fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usize>)> {
+pub(super) fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usize>)> {
     let mut starts = vec![0];
     for c in counts {
         starts.push(starts.last().expect("non-empty") + c);
@@ -101,7 +136,11 @@ fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usi
     Ok((mask, order))
 }
 
-fn check_differentiable_inputs(name: &str, leaves: &[Array], mask: &[bool]) -> Result<()> {
+pub(super) fn check_differentiable_inputs(
+    name: &str,
+    leaves: &[Array],
+    mask: &[bool],
+) -> Result<()> {
     for (x, &m) in leaves.iter().zip(mask) {
         if m && !x.dtype().is_float() {
             return Err(Error::type_err(format!(
@@ -313,8 +352,13 @@ where
     }
 }
 
-/// `jvp(f, primals, tangents)`: `(f(primals), J tangents)`.
-pub fn jvp<Args, F>(f: &F, primals: Args, tangents: Args) -> Result<(F::Output, F::Output)>
+/// The template of `f`'s output, its primal output leaves and their tangents (zeros where
+/// an output does not depend on the inputs).
+fn jvp_leaves<Args, F>(
+    f: &F,
+    primals: Args,
+    tangents: Args,
+) -> Result<(F::Output, Vec<Array>, Vec<Array>)>
 where
     Args: ArgTuple,
     F: Function<Args>,
@@ -326,7 +370,6 @@ where
     let flat = flat_fn(f, &primals, &out);
     let tangents: Vec<Tangent> = t.into_iter().map(Some).collect();
     let (po, to) = jvp_flat(&flat, &p, &tangents)?;
-    let template = out.take();
     let to = to
         .into_iter()
         .zip(&po)
@@ -335,7 +378,44 @@ where
                 .unwrap_or_else(|| lax::zeros(&p.aval().clone().weak(false)))
         })
         .collect::<Result<Vec<_>>>()?;
+    Ok((out.take(), po, to))
+}
+
+/// `jvp(f, primals, tangents)`: `(f(primals), J tangents)`.
+///
+/// # Errors
+/// Primals and tangents of different structures or types, integer primals, or what `f`
+/// raises.
+pub fn jvp<Args, F>(f: &F, primals: Args, tangents: Args) -> Result<(F::Output, F::Output)>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    let (template, po, to) = jvp_leaves(f, primals, tangents)?;
     Ok((template.rebuild(po)?, template.rebuild(to)?))
+}
+
+/// `jvp(f, primals, tangents, has_aux=True)`: `f` returns `(out, aux)`; the result is
+/// `(out, J tangents, aux)` (aux is not differentiated).
+///
+/// # Errors
+/// As [`jvp`].
+pub fn jvp_has_aux<Args, F, O, Aux>(f: &F, primals: Args, tangents: Args) -> Result<(O, O, Aux)>
+where
+    Args: ArgTuple,
+    F: Function<Args, Output = (O, Aux)>,
+    O: Pytree,
+    Aux: Pytree,
+{
+    let (template, mut po, mut to) = jvp_leaves(f, primals, tangents)?;
+    let n = template.0.num_leaves();
+    let aux = po.split_off(n);
+    to.truncate(n);
+    Ok((
+        template.0.rebuild(po)?,
+        template.0.rebuild(to)?,
+        template.1.rebuild(aux)?,
+    ))
 }
 
 fn check_same_types(name: &str, a: &[Array], b: &[Array]) -> Result<()> {
@@ -363,20 +443,25 @@ pub struct Linearized<Args, Out> {
     lin: LinearFn,
     args: Args,
     out: Out,
+    /// Outputs of the linearized function past `out`'s leaves (an aux output, not
+    /// differentiated).
+    num_aux: usize,
 }
 
 impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
     /// The JVP at the linearization point: `J t`.
     pub fn jvp(&self, tangents: Args) -> Result<Out> {
         check_same_types("linearize", &self.args.leaves(), &tangents.leaves())?;
-        let outs = self.lin.call(&tangents.leaves())?;
+        let mut outs = self.lin.call(&tangents.leaves())?;
+        outs.truncate(outs.len() - self.num_aux);
         self.out.rebuild(outs)
     }
 
     /// The VJP: `ct ↦ Jᵀ ct`, cotangents for every argument.
     pub fn vjp(&self, cotangents: Out) -> Result<Args> {
         check_same_types("vjp", &self.out.leaves(), &cotangents.leaves())?;
-        let cts: Vec<Tangent> = cotangents.leaves().into_iter().map(Some).collect();
+        let mut cts: Vec<Tangent> = cotangents.leaves().into_iter().map(Some).collect();
+        cts.extend((0..self.num_aux).map(|_| None));
         let grads = self.lin.transpose(&cts)?;
         let grads = grads
             .into_iter()
@@ -395,8 +480,8 @@ impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
 /// A function's value and its linear map.
 pub type WithLinear<Args, Out> = (Out, Linearized<Args, Out>);
 
-/// `linearize(f, primals)`: `f(primals)` and the linear map `t ↦ J t`.
-pub fn linearize<Args, F>(f: &F, primals: Args) -> Result<WithLinear<Args, F::Output>>
+/// Linearize `f` at `primals`: the output template, the output leaves, and the linear map.
+fn linearize_leaves<Args, F>(f: &F, primals: &Args) -> Result<(F::Output, Vec<Array>, LinearFn)>
 where
     Args: ArgTuple,
     F: Function<Args>,
@@ -404,10 +489,22 @@ where
     let leaves = primals.leaves();
     check_differentiable_inputs("linearize", &leaves, &vec![true; leaves.len()])?;
     let out = OutTemplate::new();
-    let flat = flat_fn(f, &primals, &out);
+    let flat = flat_fn(f, primals, &out);
     let (po, lin) = linearize_flat(&flat, &leaves, &vec![true; leaves.len()])?;
     drop(flat);
-    let template = out.take();
+    Ok((out.take(), po, lin))
+}
+
+/// `linearize(f, primals)`: `f(primals)` and the linear map `t ↦ J t`.
+///
+/// # Errors
+/// Integer primals, or what `f` raises.
+pub fn linearize<Args, F>(f: &F, primals: Args) -> Result<WithLinear<Args, F::Output>>
+where
+    Args: ArgTuple,
+    F: Function<Args>,
+{
+    let (template, po, lin) = linearize_leaves(f, &primals)?;
     let value = template.rebuild(po)?;
     Ok((
         value,
@@ -415,11 +512,45 @@ where
             lin,
             args: primals,
             out: template,
+            num_aux: 0,
         },
     ))
 }
 
+/// `linearize(f, primals, has_aux=True)`: `f` returns `(out, aux)`; the result is
+/// `(out, t ↦ J t, aux)`.
+///
+/// # Errors
+/// As [`linearize`].
+pub fn linearize_has_aux<Args, F, O, Aux>(
+    f: &F,
+    primals: Args,
+) -> Result<(O, Linearized<Args, O>, Aux)>
+where
+    Args: ArgTuple,
+    F: Function<Args, Output = (O, Aux)>,
+    O: Pytree,
+    Aux: Pytree,
+{
+    let (template, mut po, lin) = linearize_leaves(f, &primals)?;
+    let aux = po.split_off(template.0.num_leaves());
+    let num_aux = aux.len();
+    Ok((
+        template.0.rebuild(po)?,
+        Linearized {
+            lin,
+            args: primals,
+            out: template.0,
+            num_aux,
+        },
+        template.1.rebuild(aux)?,
+    ))
+}
+
 /// `vjp(f, primals)`: `f(primals)` and the pullback `ct ↦ Jᵀ ct` (`.vjp(ct)`).
+///
+/// # Errors
+/// As [`linearize`].
 pub fn vjp<Args, F>(f: &F, primals: Args) -> Result<WithLinear<Args, F::Output>>
 where
     Args: ArgTuple,
@@ -428,133 +559,18 @@ where
     linearize(f, primals)
 }
 
-/// `jacfwd(f)`: the Jacobian of `f: Array -> Array` by forward mode (a vmap of jvp over the
-/// input basis). Shape: `out.shape + in.shape`.
-pub fn jacfwd<F>(f: F) -> Jacfwd<F> {
-    Jacfwd { f }
-}
-
-/// `jacrev(f)` (also `jacobian`): the Jacobian by reverse mode (a vmap of vjp over the output
-/// basis).
-pub fn jacrev<F>(f: F) -> Jacrev<F> {
-    Jacrev { f }
-}
-
-/// `jacobian` is `jacrev`, as in JAX.
-pub fn jacobian<F>(f: F) -> Jacrev<F> {
-    Jacrev { f }
-}
-
-/// `hessian(f) = jacfwd(jacrev(f))`.
-pub fn hessian<F>(f: F) -> Jacfwd<Jacrev<F>> {
-    jacfwd(jacrev(f))
-}
-
-#[derive(Clone)]
-pub struct Jacfwd<F> {
-    f: F,
-}
-
-#[derive(Clone)]
-pub struct Jacrev<F> {
-    f: F,
-}
-
-/// The identity basis of an array type, stacked: shape `[n] + shape`.
-fn basis(x: &crate::core::aval::Aval) -> Result<Array> {
-    let n = x.size();
-    let eye = Array::eye(n, x.dtype);
-    let mut shape = vec![n];
-    shape.extend(&x.shape);
-    lax::reshape(&eye, &shape)
-}
-
-impl<F> Function<(Array,)> for Jacfwd<F>
+/// `vjp(f, primals, has_aux=True)`: `(out, pullback, aux)`.
+///
+/// # Errors
+/// As [`linearize`].
+pub fn vjp_has_aux<Args, F, O, Aux>(f: &F, primals: Args) -> Result<(O, Linearized<Args, O>, Aux)>
 where
-    F: Function<(Array,), Output = Array>,
+    Args: ArgTuple,
+    F: Function<Args, Output = (O, Aux)>,
+    O: Pytree,
+    Aux: Pytree,
 {
-    type Output = Array;
-
-    fn call(&self, args: (Array,)) -> Result<Array> {
-        let x = args.0;
-        check_differentiable_inputs("jacfwd", std::slice::from_ref(&x), &[true])?;
-        let in_aval = x.aval().clone().weak(false);
-        let flat = |ts: &[Array]| -> Result<Vec<Array>> {
-            let out = OutTemplate::new();
-            let arg = (x.clone(),);
-            let inner = flat_fn(&self.f, &arg, &out);
-            let (_, t) = jvp_flat(&inner, std::slice::from_ref(&x), &[Some(ts[0].clone())])?;
-            let t = t.into_iter().next().expect("one output");
-            let t = match t {
-                Some(t) => t,
-                None => lax::zeros(&out.get().aval().clone().weak(false))?,
-            };
-            Ok(vec![t])
-        };
-        // Tangent outputs stacked along the last axis: out.shape + in.shape.
-        let e = basis(&in_aval)?;
-        let out_rank = std::cell::Cell::new(0);
-        let jac = vmap_flat(
-            &|ts: &[Array]| {
-                let r = flat(ts)?;
-                out_rank.set(r[0].ndim());
-                Ok(r)
-            },
-            &[e],
-            &[Some(0)],
-            &|_| Some(0),
-            None,
-        )?;
-        // jac: [n] + out.shape -> out.shape + in.shape.
-        let j = &jac[0];
-        let j = lax::moveaxis(j, 0, out_rank.get())?;
-        let mut shape = j.shape()[..out_rank.get()].to_vec();
-        shape.extend(&in_aval.shape);
-        lax::reshape(&j, &shape)
-    }
-
-    fn name(&self) -> String {
-        format!("jacfwd({})", self.f.name())
-    }
-}
-
-impl<F> Function<(Array,)> for Jacrev<F>
-where
-    F: Function<(Array,), Output = Array>,
-{
-    type Output = Array;
-
-    fn call(&self, args: (Array,)) -> Result<Array> {
-        let x = args.0;
-        check_differentiable_inputs("jacrev", std::slice::from_ref(&x), &[true])?;
-        let out = OutTemplate::new();
-        let arg = (x.clone(),);
-        let flat = flat_fn(&self.f, &arg, &out);
-        let (po, lin) = linearize_flat(&flat, std::slice::from_ref(&x), &[true])?;
-        let out_aval = po[0].aval().clone().weak(false);
-        let e = basis(&out_aval)?;
-        let rows = vmap_flat(
-            &|cts: &[Array]| {
-                let g = lin.transpose(&[Some(cts[0].clone())])?;
-                Ok(vec![match &g[0] {
-                    Some(g) => g.clone(),
-                    None => lax::zeros(&lin.in_avals[0])?,
-                }])
-            },
-            &[e],
-            &[Some(0)],
-            &|_| Some(0),
-            None,
-        )?;
-        // rows: [m] + in.shape -> out.shape + in.shape.
-        let mut shape = out_aval.shape.clone();
-        shape.extend(x.shape());
-        lax::reshape(&rows[0], &shape)
-    }
-
-    fn name(&self) -> String {
-        format!("jacrev({})", self.f.name())
-    }
+    linearize_has_aux(f, primals)
 }
 
 /// Float dtypes only: integer inputs to differentiation are an error.

@@ -262,29 +262,6 @@ where
 /// Leaf counts of each top-level output (a tuple output counts per element; anything else is
 /// one output).
 fn per_output_counts<T: Pytree>(t: &T) -> Vec<usize> {
-    let mut def = String::new();
-    t.treedef(&mut def);
-    let n = t.num_leaves();
-    if def.starts_with('(') && def != "()" {
-        // Split the top-level tuple's elements by walking the treedef string.
-        let inner = &def[1..def.len() - 1];
-        let mut counts = Vec::new();
-        let (mut depth, mut leaves) = (0i32, 0usize);
-        for ch in inner.chars() {
-            match ch {
-                '(' | '[' => depth += 1,
-                ')' | ']' => depth -= 1,
-                '*' => leaves += 1,
-                ',' if depth == 0 => {
-                    counts.push(leaves);
-                    leaves = 0;
-                }
-                _ => {}
-            }
-        }
-        if counts.iter().sum::<usize>() == n {
-            return counts;
-        }
-    }
-    vec![n]
+    t.tuple_leaf_counts()
+        .unwrap_or_else(|| vec![t.num_leaves()])
 }

@@ -10,7 +10,7 @@
 //!
 //! Plain Rust `if` and `for` on concrete values need none of this: they run at trace time.
 
-use super::leaf_avals;
+use super::{leaf_avals, FnResult};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{catch, Error, Result};
@@ -33,16 +33,16 @@ struct Traced<R> {
 }
 
 /// Trace `f` on leaves of types `avals` rebuilt like `template`.
-fn trace_sub<T: Pytree, R: Pytree>(
+fn trace_sub<T: Pytree, R: FnResult>(
     f: &dyn Fn(&T) -> R,
     template: &T,
     avals: &[Aval],
-) -> Result<Traced<R>> {
-    let out: RefCell<Option<R>> = RefCell::new(None);
+) -> Result<Traced<R::Output>> {
+    let out: RefCell<Option<R::Output>> = RefCell::new(None);
     let closed = trace_to_jaxpr(
         &|leaves: &[Array]| {
             let arg = template.rebuild(leaves.to_vec())?;
-            let r = catch(|| Ok(f(&arg)))?;
+            let r = catch(|| f(&arg).into_result())?;
             let flat = r.leaves();
             *out.borrow_mut() = Some(r);
             Ok(flat)
@@ -81,9 +81,9 @@ fn structure_error(what: &str, a: &str, b: &str) -> Error {
 
 /// `while_loop(cond_fun, body_fun, init_val)`: `while cond_fun(val): val = body_fun(val)`.
 /// `cond_fun` returns a boolean scalar; `body_fun` returns a value of `init_val`'s types.
-pub fn while_loop<C: Pytree>(
-    cond_fun: impl Fn(&C) -> Array,
-    body_fun: impl Fn(&C) -> C,
+pub fn while_loop<C: Pytree, P: FnResult<Output = Array>, B: FnResult<Output = C>>(
+    cond_fun: impl Fn(&C) -> P,
+    body_fun: impl Fn(&C) -> B,
     init_val: C,
 ) -> Result<C> {
     let mut init = init_val.leaves();
@@ -153,10 +153,10 @@ impl LoopBound for &Array {
 /// `fori_loop(lower, upper, body_fun, init_val)`: `val = body_fun(i, val)` for `i` in
 /// `lower..upper` (`i` an int32 scalar). With bounds known now it is a `scan` of
 /// `upper - lower` steps (so reverse-mode differentiable); with a traced bound a `while`.
-pub fn fori_loop<C: Pytree>(
+pub fn fori_loop<C: Pytree, B: FnResult<Output = C>>(
     lower: impl LoopBound,
     upper: impl LoopBound,
-    body_fun: impl Fn(&Array, &C) -> C,
+    body_fun: impl Fn(&Array, &C) -> B,
     init_val: C,
 ) -> Result<C> {
     let (lo, hi) = (lower.to_bound(), upper.to_bound());
@@ -175,9 +175,9 @@ pub fn fori_loop<C: Pytree>(
     if let (Some(l), Some(h)) = (lo.concrete(), hi.concrete()) {
         let (l, h) = (l.data.get(0).to_f64() as i64, h.data.get(0).to_f64() as i64);
         let length = (h - l).max(0) as usize;
-        let step = |c: &(Array, C), _: &()| {
-            let next = crate::core::error::or_raise(lax::add(&c.0, &Array::scalar(1i32)));
-            ((next, body_fun(&c.0, &c.1)), ())
+        let step = |c: &(Array, C), _: &()| -> Result<_> {
+            let next = lax::add(&c.0, &Array::scalar(1i32))?;
+            Ok(((next, body_fun(&c.0, &c.1).into_result()?), ()))
         };
         let opts = ScanOptions {
             length: Some(length),
@@ -187,10 +187,10 @@ pub fn fori_loop<C: Pytree>(
         return Ok(out);
     }
     let (_, _, out) = while_loop(
-        |c: &(Array, Array, C)| crate::core::error::or_raise(lax::lt(&c.0, &c.1)),
-        |c: &(Array, Array, C)| {
-            let next = crate::core::error::or_raise(lax::add(&c.0, &Array::scalar(1i32)));
-            (next, c.1.clone(), body_fun(&c.0, &c.2))
+        |c: &(Array, Array, C)| lax::lt(&c.0, &c.1),
+        |c: &(Array, Array, C)| -> Result<_> {
+            let next = lax::add(&c.0, &Array::scalar(1i32))?;
+            Ok((next, c.1.clone(), body_fun(&c.0, &c.2).into_result()?))
         },
         (lo, hi, init_val),
     )?;
@@ -218,8 +218,8 @@ impl Default for ScanOptions {
 
 /// `scan(f, init, xs)`: `(carry, y) = f(carry, x)` over the leading axis of every leaf of
 /// `xs`; returns the final carry and the `y`s stacked along a new leading axis.
-pub fn scan<C: Pytree, X: Pytree, Y: Pytree>(
-    f: impl Fn(&C, &X) -> (C, Y),
+pub fn scan<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
+    f: impl Fn(&C, &X) -> R,
     init: C,
     xs: X,
 ) -> Result<(C, Y)> {
@@ -228,8 +228,8 @@ pub fn scan<C: Pytree, X: Pytree, Y: Pytree>(
 
 /// `scan` with `length`, `reverse` and `unroll` (`xs = ()` scans `length` times over nothing,
 /// JAX's `xs=None`).
-pub fn scan_with<C: Pytree, X: Pytree, Y: Pytree>(
-    f: impl Fn(&C, &X) -> (C, Y),
+pub fn scan_with<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
+    f: impl Fn(&C, &X) -> R,
     init: C,
     xs: X,
     opts: ScanOptions,

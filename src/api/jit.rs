@@ -20,7 +20,7 @@ use crate::core::error::Result;
 use crate::core::trace;
 use crate::ir::ClosedJaxpr;
 use crate::prims::CallOp;
-use crate::pytree::{ArgTuple, Pytree};
+use crate::pytree::{treedef_and_statics, ArgTuple, Pytree, StaticValue};
 use std::cell::Cell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -30,7 +30,11 @@ use std::time::{Duration, Instant};
 /// weak type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Signature {
+    /// The pytree structure of the arguments (see [`Pytree::treedef`]).
     pub treedef: String,
+    /// The static values met in it, in order (compared by `==`).
+    pub statics: Vec<StaticValue>,
+    /// Each leaf's shape, dtype and weak type.
     pub avals: Vec<Aval>,
 }
 
@@ -243,9 +247,10 @@ fn run_pjit(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
 /// The signature of a call.
 pub fn signature_of<Args: Pytree>(args: &Args) -> Signature {
     let mut treedef = String::new();
-    args.treedef(&mut treedef);
+    let statics = treedef_and_statics(args, &mut treedef);
     Signature {
         treedef,
+        statics,
         avals: args.leaves().iter().map(|a| a.aval().clone()).collect(),
     }
 }
@@ -278,8 +283,9 @@ fn give_list(slot: &'static std::thread::LocalKey<Cell<Vec<Array>>>, mut v: Vec<
 
 impl Signature {
     /// Whether a call with this treedef and these leaves has this signature.
-    fn matches(&self, treedef: &str, leaves: &[Array]) -> bool {
+    fn matches(&self, treedef: &str, statics: &[StaticValue], leaves: &[Array]) -> bool {
         self.treedef == treedef
+            && self.statics == statics
             && self.avals.len() == leaves.len()
             && self.avals.iter().zip(leaves).all(|(a, l)| a == l.aval())
     }
@@ -350,19 +356,20 @@ where
         let found = TREEDEF.with(|buf| {
             let mut treedef = buf.borrow_mut();
             treedef.clear();
-            args.treedef(&mut treedef);
+            let statics = treedef_and_statics(&args, &mut treedef);
             let hit = self
                 .cache
                 .lock()
                 .expect("jit cache lock")
-                .lookup(|k| k.matches(&treedef, &leaves));
-            hit.ok_or_else(|| treedef.clone())
+                .lookup(|k| k.matches(&treedef, &statics, &leaves));
+            hit.ok_or_else(|| (treedef.clone(), statics))
         });
         let entry = match found {
             Ok(entry) => entry,
-            Err(treedef) => {
+            Err((treedef, statics)) => {
                 let sig = Signature {
                     treedef,
+                    statics,
                     avals: super::leaf_avals(&leaves),
                 };
                 self.compile(&args, sig)?

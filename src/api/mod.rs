@@ -7,6 +7,7 @@ pub mod batching;
 pub mod checkpoint;
 pub mod control;
 pub mod custom;
+pub mod jacobian;
 pub mod jit;
 pub mod stages;
 
@@ -21,7 +22,7 @@ use crate::transform::stage::trace_to_jaxpr;
 use std::cell::RefCell;
 
 /// A function of a tuple of pytree arguments. Implemented by Rust closures and `fn`s of one
-/// to four `&` arguments (`Fn(&A, &B) -> R`) and by every transformation's result.
+/// to twelve (`MAX_ARITY`) `&` arguments (`Fn(&A, &B) -> R`, `R` a pytree or a `Result` of one) and by every transformation's result.
 pub trait Function<Args: ArgTuple> {
     type Output: Pytree;
     /// Call with a tuple of arguments. Errors raised inside (shape mismatches, escaped
@@ -46,17 +47,43 @@ pub fn fn_name<F>() -> String {
     }
 }
 
+/// What a traced function may return: a pytree, or a `Result` of one (so `lax` functions,
+/// which return `Result`, compose with `?` inside it).
+pub trait FnResult {
+    /// The pytree returned.
+    type Output: Pytree;
+    /// The value, or the error the function returned.
+    ///
+    /// # Errors
+    /// The function's own error.
+    fn into_result(self) -> Result<Self::Output>;
+}
+
+impl<T: Pytree> FnResult for T {
+    type Output = T;
+    fn into_result(self) -> Result<T> {
+        Ok(self)
+    }
+}
+
+impl<T: Pytree> FnResult for Result<T> {
+    type Output = T;
+    fn into_result(self) -> Result<T> {
+        self
+    }
+}
+
 macro_rules! closure_function {
-    ($($T:ident $a:ident $i:tt),+) => {
+    ($($T:ident $i:tt),+) => {
         impl<Func, R, $($T),+> Function<($($T,)+)> for Func
         where
             Func: Fn($(&$T),+) -> R,
-            R: Pytree,
+            R: FnResult,
             $($T: Pytree),+
         {
-            type Output = R;
-            fn call(&self, args: ($($T,)+)) -> Result<R> {
-                catch(|| Ok(self($(&args.$i),+)))
+            type Output = R::Output;
+            fn call(&self, args: ($($T,)+)) -> Result<R::Output> {
+                catch(|| self($(&args.$i),+).into_result())
             }
             fn name(&self) -> String {
                 fn_name::<Func>()
@@ -64,10 +91,7 @@ macro_rules! closure_function {
         }
     };
 }
-closure_function!(A a 0);
-closure_function!(A a 0, B b 1);
-closure_function!(A a 0, B b 1, C c 2);
-closure_function!(A a 0, B b 1, C c 2, D d 3);
+crate::pytree::up_to_max_arity!(closure_function);
 
 /// Holds the output of the last call of a flattened function, as a structure template.
 pub(crate) struct OutTemplate<T>(pub RefCell<Option<T>>);

@@ -124,6 +124,7 @@ impl<F, Out: Pytree> Jit<F, Out> {
                 jaxpr,
                 name: self.function().name(),
                 in_tree: sig.treedef,
+                in_statics: sig.statics,
                 in_avals: sig.avals,
                 arg_leaves: args.arg_leaf_counts(),
                 out,
@@ -139,6 +140,8 @@ struct Staged<Args, Out> {
     jaxpr: ClosedJaxpr,
     name: String,
     in_tree: String,
+    /// The static values of the signature it was lowered for.
+    in_statics: Vec<crate::pytree::StaticValue>,
     in_avals: Vec<Aval>,
     arg_leaves: Vec<usize>,
     out: Out,
@@ -365,7 +368,7 @@ impl<Args: ArgTuple, Out: Pytree> Compiled<Args, Out> {
     pub fn call(&self, args: Args) -> Result<Out> {
         let sig = signature_of(&args);
         let s = &self.inner;
-        if sig.treedef != s.in_tree {
+        if sig.treedef != s.in_tree || sig.statics != s.in_statics {
             return Err(Error::type_err(format!(
                 "Function compiled with input pytree does not match the input pytree it was \
                  called with: compiled with {}, called with {}",

@@ -278,7 +278,7 @@ fn pair_jvp(
 pub fn rev(x: &Array, axis: usize) -> Result<Array> {
     let n = x.shape()[axis];
     let idx: Vec<i32> = (0..n as i32).rev().collect();
-    lax::gather(x, &Array::from_slice(&idx), axis)
+    lax::take_clamped(x, &Array::from_slice(&idx), axis)
 }
 
 /// Elements `[start, stop)` of `axis` with `stride`.

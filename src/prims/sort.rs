@@ -199,7 +199,7 @@ pub fn take_along_axis(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
     let row = lax::add(&lax::mul(&o, &c(n))?, &idx3)?;
     let src = lax::add(&lax::mul(&row, &c(inner))?, &i)?;
     let flat = lax::reshape(x, &[x.size()])?;
-    lax::reshape(&lax::gather(&flat, &src, 0)?, idx.shape())
+    lax::reshape(&lax::take_clamped(&flat, &src, 0)?, idx.shape())
 }
 
 /// `top_k[axis k]`: the `k` largest elements along `axis` (JAX 0.10 prints the axis; the last
