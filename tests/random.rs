@@ -1052,3 +1052,101 @@ fn max_ulps(got: &Array, want: &Value) -> i128 {
         .max()
         .unwrap_or(0)
 }
+
+/// Sample moments of 20000 draws per sampler against the distribution's, each within 5
+/// standard errors of the estimator (`sqrt(var / n)` for the mean, `sqrt((mu4 - var^2) / n)`
+/// for the variance), so a wrong scale, shift or shape parameter fails while sampling noise
+/// passes with probability about 1 - 6e-7 per check.
+#[test]
+fn sampler_moments_match_their_distributions() {
+    use std::f64::consts::PI;
+    let n = 20_000;
+    let key = random::PRNGKey(20_260_207);
+    // (name, draws, mean, variance, central fourth moment if finite)
+    let f64s = |a: Result<Array>| a.unwrap().to_f64_vec().unwrap();
+    let shape = [n];
+    let cases: Vec<(&str, Vec<f64>, f64, f64, Option<f64>)> = vec![
+        (
+            "exponential",
+            f64s(random::exponential(&key, &shape, DType::F64)),
+            1.0,
+            1.0,
+            Some(9.0),
+        ),
+        (
+            "laplace",
+            f64s(random::laplace(&key, &shape, DType::F64)),
+            0.0,
+            2.0,
+            Some(24.0),
+        ),
+        (
+            "logistic",
+            f64s(random::logistic(&key, &shape, DType::F32)),
+            0.0,
+            PI * PI / 3.0,
+            Some(7.0 * PI.powi(4) / 15.0),
+        ),
+        (
+            "maxwell",
+            f64s(random::maxwell(&key, &shape, DType::F32)),
+            2.0 * (2.0 / PI).sqrt(),
+            (3.0 * PI - 8.0) / PI,
+            None,
+        ),
+        (
+            "rademacher",
+            f64s(random::rademacher(&key, &shape, DType::I32)),
+            0.0,
+            1.0,
+            None, // the variance is 1 - mean^2 exactly
+        ),
+        (
+            "gamma(0.5)",
+            f64s(random::gamma(&key, 0.5, Some(&shape), DType::F64)),
+            0.5,
+            0.5,
+            Some(3.0 * 0.25 + 6.0 * 0.5),
+        ),
+        (
+            "gamma(3)",
+            f64s(random::gamma(&key, 3.0, Some(&shape), DType::F32)),
+            3.0,
+            3.0,
+            Some(3.0 * 9.0 + 18.0),
+        ),
+        (
+            "exp(loggamma(0.5))",
+            f64s(random::loggamma(&key, 0.5, Some(&shape), DType::F64))
+                .iter()
+                .map(|v| v.exp())
+                .collect(),
+            0.5,
+            0.5,
+            Some(3.0 * 0.25 + 6.0 * 0.5),
+        ),
+        (
+            "t(5)",
+            f64s(random::t(&key, 5.0, Some(&shape), DType::F64)),
+            0.0,
+            5.0 / 3.0,
+            None,
+        ),
+    ];
+    for (name, x, mean, var, mu4) in cases {
+        let m = x.iter().sum::<f64>() / n as f64;
+        let s2 = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let se_mean = (var / n as f64).sqrt();
+        assert!(
+            (m - mean).abs() < 5.0 * se_mean,
+            "{name}: mean {m}, want {mean} ± {se_mean}"
+        );
+        if let Some(mu4) = mu4 {
+            let se_var = ((mu4 - var * var) / n as f64).sqrt();
+            assert!(
+                (s2 - var).abs() < 5.0 * se_var,
+                "{name}: variance {s2}, want {var} ± {se_var}"
+            );
+        }
+    }
+}
