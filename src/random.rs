@@ -30,7 +30,8 @@ use crate::lax;
 mod samplers;
 mod xla_math;
 pub use samplers::{
-    double_sided_maxwell, exponential, gamma, laplace, loggamma, logistic, maxwell, rademacher, t,
+    beta, chisquare, dirichlet, double_sided_maxwell, exponential, gamma, laplace, loggamma,
+    logistic, maxwell, poisson, rademacher, t,
 };
 use xla_math::{erf, erf_inv, fma, log};
 

@@ -965,6 +965,20 @@ fn sampler_case(case: &str, dtype: DType, key: &Array) -> Result<Array> {
         "gamma" => random::gamma(key, float(p()), Some(&shape), dtype),
         "loggamma" => random::loggamma(key, float(p()), Some(&shape), dtype),
         "t" => random::t(key, float(p()), Some(&shape), dtype),
+        "beta" => {
+            let b: f64 = tokens[at + 2].parse().unwrap();
+            random::beta(key, float(p()), float(b), Some(&shape), dtype)
+        }
+        "chisquare" => random::chisquare(key, float(p()), Some(&shape), dtype),
+        "dirichlet" => {
+            let alpha = lax_convert(&Array::from_slice(&[0.5f64, 1.0, 3.0]), dtype);
+            random::dirichlet(key, &alpha, Some(&shape), dtype)
+        }
+        "poisson" if tokens[at + 1] == "mixed" => {
+            let lam = Array::from_slice(&[0.0f32, 0.5, 4.0, 12.0, 150.0]);
+            random::poisson(key, &lam, Some(&[n, 5]))
+        }
+        "poisson" => random::poisson(key, p(), Some(&shape)),
         _ => panic!("no cranax call for sampler case {case}"),
     }
 }
@@ -1065,7 +1079,8 @@ fn sampler_moments_match_their_distributions() {
     // (name, draws, mean, variance, central fourth moment if finite)
     let f64s = |a: Result<Array>| a.unwrap().to_f64_vec().unwrap();
     let shape = [n];
-    let cases: Vec<(&str, Vec<f64>, f64, f64, Option<f64>)> = vec![
+    type Case<'a> = (&'a str, Vec<f64>, f64, f64, Option<f64>);
+    let cases: Vec<Case> = vec![
         (
             "exponential",
             f64s(random::exponential(&key, &shape, DType::F64)),

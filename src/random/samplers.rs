@@ -1,7 +1,8 @@
 //! `jax.random`'s samplers that transform uniform and normal draws: exponential, laplace,
 //! logistic, rademacher, maxwell, double_sided_maxwell, and the rejection samplers gamma (JAX's
 //! `random_gamma_p`: Marsaglia and Tsang's method, one `while_loop` per element) with
-//! loggamma and t on top of it. Same algorithms and same XLA arithmetic as JAX 0.10 on CPU
+//! loggamma, t, beta, chisquare and dirichlet on top of it, and poisson (Knuth's and
+//! Hörmann's samplers, each a `while_loop` over the whole array). Same algorithms and same XLA arithmetic as JAX 0.10 on CPU
 //! (`xla_math`), so the draws are JAX's bit for bit wherever docs/PRNG.md says so.
 
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
@@ -14,7 +15,7 @@ use crate::api::control::while_loop;
 use crate::api::Function;
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
-use crate::core::error::{or_raise, Result};
+use crate::core::error::{or_raise, Error, Result};
 use crate::dtype::DType;
 use crate::dtype::Scalar;
 use crate::lax;
@@ -67,7 +68,7 @@ pub fn rademacher(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     } else {
         DType::F32
     };
-    let b = bernoulli(key, &constant(0.5, p_dtype), shape)?;
+    let b = bernoulli(key, constant(0.5, p_dtype), shape)?;
     let b = lax::convert_element_type(&b, DType::I32)?;
     let pm = lax::sub(&lax::mul(&Array::scalar(2i32), &b)?, &Array::scalar(1i32))?;
     lax::convert_element_type(&pm, dtype)
@@ -355,16 +356,297 @@ pub fn t(key: &Array, df: impl Param, shape: Option<&[usize]>, dtype: DType) -> 
     let df = param("t", &df, dtype, &shape)?;
     let (key_n, key_g) = split2(key)?;
     let n = normal(&key_n, &shape, dtype)?;
-    // A known `df` makes `df / 2` a constant (folded by XLA inside `jit`), which `gamma`
-    // then sees as known too.
-    let half_df = match host_values(&df_param, df.size(), dtype) {
-        Some(v) => host_array(
-            &v.iter().map(|x| x * 0.5).collect::<Vec<_>>(),
-            df.shape(),
-            dtype,
-        ),
-        None => lax::mul(&df, &constant(0.5, dtype))?,
-    };
+    let half_df = half(&df_param, &df)?;
     let g = gamma(&key_g, &half_df, Some(&shape), dtype)?;
     lax::mul(&n, &lax::sqrt(&lax::div(&half_df, &g)?)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built on loggamma. They exponentiate with the backend's `exp`, not XLA's (XLA's CPU `exp` is
+// its own polynomial), so their draws are JAX's to a few ulp (docs/PRNG.md has the bound).
+
+/// `df / 2` of a degrees-of-freedom parameter: computed now when `df` is known (XLA folds it
+/// as a constant inside `jit`, and `gamma` then sees a known shape parameter), traced otherwise.
+fn half(p: &impl Param, x: &Array) -> Result<Array> {
+    match host_values(p, x.size(), x.dtype()) {
+        Some(v) => Ok(host_array(
+            &v.iter().map(|x| x * 0.5).collect::<Vec<_>>(),
+            x.shape(),
+            x.dtype(),
+        )),
+        None => lax::mul(x, &constant(0.5, x.dtype())),
+    }
+}
+
+/// Chi-square floats with `df` degrees of freedom: `2 exp(loggamma(df / 2))`.
+///
+/// # Errors
+/// As [`gamma`].
+pub fn chisquare(
+    key: &Array,
+    df: impl Param,
+    shape: Option<&[usize]>,
+    dtype: DType,
+) -> Result<Array> {
+    check_key("chisquare", key)?;
+    check_float("chisquare", dtype)?;
+    let x = df.to_dtype(dtype)?;
+    let half_df = half(&df, &x)?;
+    let log_g = loggamma(key, &half_df, shape, dtype)?;
+    lax::mul(&lax::exp(&log_g)?, &constant(2.0, dtype))
+}
+
+/// Beta floats: `Ga / (Ga + Gb)` for gamma draws with shape parameters `a` and `b` from the two
+/// halves of `split(key)`, formed from their logarithms scaled by the larger one.
+/// `shape` defaults to the broadcast shape of `a` and `b`.
+///
+/// # Errors
+/// A malformed key, a non-float dtype, or parameters that do not broadcast to `shape`.
+pub fn beta(
+    key: &Array,
+    a: impl Param,
+    b: impl Param,
+    shape: Option<&[usize]>,
+    dtype: DType,
+) -> Result<Array> {
+    check_key("beta", key)?;
+    check_float("beta", dtype)?;
+    let (xa, xb) = (a.to_dtype(dtype)?, b.to_dtype(dtype)?);
+    let joint = crate::numpy::broadcast_shapes("beta", &[xa.shape(), xb.shape()])?;
+    let shape = shape.unwrap_or(&joint).to_vec();
+    param("beta", &xa, dtype, &shape)?;
+    param("beta", &xb, dtype, &shape)?;
+    let (key_a, key_b) = split2(key)?;
+    let log_a = loggamma(&key_a, a, Some(&shape), dtype)?;
+    let log_b = loggamma(&key_b, b, Some(&shape), dtype)?;
+    let log_max = lax::max(&log_a, &log_b)?;
+    let ga = lax::exp(&lax::sub(&log_a, &log_max)?)?;
+    let gb = lax::exp(&lax::sub(&log_b, &log_max)?)?;
+    lax::div(&ga, &lax::add(&ga, &gb)?)
+}
+
+/// Dirichlet floats: for concentrations `alpha` (last axis: the `k` categories), draws of
+/// shape `shape + (k,)` (`shape` defaults to `alpha`'s batch shape), the softmax of `k`
+/// loggamma draws.
+///
+/// # Errors
+/// A malformed key, a non-float dtype, a scalar `alpha`, or an `alpha` whose batch shape does
+/// not broadcast to `shape`.
+pub fn dirichlet(
+    key: &Array,
+    alpha: &Array,
+    shape: Option<&[usize]>,
+    dtype: DType,
+) -> Result<Array> {
+    check_key("dirichlet", key)?;
+    check_float("dirichlet", dtype)?;
+    if alpha.ndim() == 0 {
+        return Err(Error::value_err(
+            "dirichlet requires alpha.ndim >= 1, got alpha.ndim == 0",
+        ));
+    }
+    let (batch, k) = alpha.shape().split_at(alpha.ndim() - 1);
+    let full = [shape.unwrap_or(batch), k].concat();
+    let x = loggamma(key, alpha, Some(&full), dtype)?;
+    // jax.nn.softmax: exp(x - max) / sum, along the last axis.
+    let last = full.len() - 1;
+    let keep: Vec<usize> = (0..last).collect();
+    let max = lax::broadcast_in_dim(&lax::reduce_max(&x, &[last])?, &full, &keep)?;
+    let e = lax::exp(&lax::sub(&x, &lax::stop_gradient(&max)?)?)?;
+    let sum = lax::broadcast_in_dim(&lax::reduce_sum(&e, &[last])?, &full, &keep)?;
+    lax::div(&e, &sum)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poisson
+
+/// Poisson counts (i32) with rate `lam` (computed in f32, as JAX does), of `shape` (default:
+/// `lam`'s shape). JAX's two algorithms, both run over the whole array: Knuth's product of
+/// uniforms for `lam < 10` and Hörmann's transformed rejection for larger rates, each a
+/// `while_loop` until every element is done; the element's `lam` picks which one it keeps.
+/// A zero rate gives 0.
+///
+/// # Errors
+/// A malformed key or an `lam` that does not broadcast to `shape`.
+pub fn poisson(key: &Array, lam: impl Param, shape: Option<&[usize]>) -> Result<Array> {
+    check_key("poisson", key)?;
+    let f32s = DType::F32;
+    let x = lam.to_dtype(f32s)?;
+    let shape = shape.unwrap_or(x.shape()).to_vec();
+    let lam_arr = lax::broadcast_to_rank(&param("poisson", &x, f32s, &shape)?, &shape)?;
+    let n = lam_arr.size();
+    let k = |v: f64| constant(v, f32s);
+    let full = |v: f64| lax::broadcast_to_rank(&k(v), &shape);
+    let use_knuth = lax::or(&lax::ne(&lam_arr, &lam_arr)?, &lax::lt(&lam_arr, &k(10.0))?)?;
+    let lam_knuth = lax::select(&use_knuth, &lam_arr, &full(0.0)?)?;
+    let lam_rejection = lax::select(&use_knuth, &full(1e5)?, &lam_arr)?;
+    // The rejection sampler's per-element constants: on the host when `lam` is known.
+    let host = host_values(&lam, n, f32s).map(|v| {
+        v.iter()
+            .map(|&l| if l.is_nan() || l < 10.0 { 1e5 } else { l })
+            .collect::<Vec<f64>>()
+    });
+    let consts = poisson_constants(&lam_rejection, host, &shape)?;
+    let knuth = poisson_knuth(key, &lam_knuth)?;
+    let rejection = poisson_rejection(key, &lam_rejection, &consts)?;
+    let out = lax::select(&use_knuth, &knuth, &rejection)?;
+    let zero = lax::broadcast_to_rank(&Array::scalar(0i32), &shape)?;
+    lax::select(&lax::eq(&lam_arr, &k(0.0))?, &zero, &out)
+}
+
+/// Knuth: count uniforms until their product falls below `exp(-lam)`, in logs.
+fn poisson_knuth(key: &Array, lam: &Array) -> Result<Array> {
+    let shape = lam.shape().to_vec();
+    let neg_lam = lax::neg(lam)?;
+    type State = (Array, Array, Array, Array);
+    let cond = |s: &State| -> Array {
+        or_raise((|| {
+            let live = lax::gt(&s.3, &neg_lam)?;
+            let any = lax::reduce_max(
+                &lax::convert_element_type(&live, DType::I32)?,
+                &(0..shape.len()).collect::<Vec<_>>(),
+            )?;
+            lax::and(
+                &lax::gt(&any, &Array::scalar(0i32))?,
+                &lax::lt(&s.0, &Array::scalar(i32::MAX))?,
+            )
+        })())
+    };
+    let body = |s: &State| -> State {
+        or_raise((|| {
+            let (i, count, rng, log_prod) = s;
+            let (rng, subkey) = split2(rng)?;
+            let live = lax::gt(log_prod, &neg_lam)?;
+            let count = lax::select(&live, &lax::add(count, &Array::scalar(1i32))?, count)?;
+            let u = uniform(&subkey, &shape, DType::F32, 0.0, 1.0)?;
+            let log_prod = lax::add(log_prod, &log(&u)?)?;
+            Ok((lax::add(i, &Array::scalar(1i32))?, count, rng, log_prod))
+        })())
+    };
+    let init = (
+        Array::scalar(0i32),
+        lax::broadcast_to_rank(&Array::scalar(0i32), &shape)?,
+        key.clone(),
+        lax::broadcast_to_rank(&constant(0.0, DType::F32), &shape)?,
+    );
+    let (_, count, _, _) = while_loop(cond, body, init)?;
+    lax::sub(&count, &Array::scalar(1i32))
+}
+
+/// `log(lam)`, `b = 0.931 + 2.53 sqrt(lam)`, `a = -0.059 + 0.02483 b`,
+/// `1/alpha = 1.1239 + 1.1328 / (b - 3.4)` and `v_r = 0.9277 - 3.6224 / (b - 2)`.
+struct PoissonConstants {
+    log_lam: Array,
+    b: Array,
+    a: Array,
+    inv_alpha: Array,
+    v_r: Array,
+}
+
+/// The rejection sampler's constants as XLA computes them: fused multiply-adds and XLA's `log`
+/// at run time; for a known `lam` inside `jit`, XLA's folder instead rounds each operation and
+/// takes the C library's `log` (as `gamma_constants`).
+fn poisson_constants(
+    lam: &Array,
+    host: Option<Vec<f64>>,
+    shape: &[usize],
+) -> Result<PoissonConstants> {
+    let k = |v: f64| constant(v, DType::F32);
+    let Some(lam_host) = host else {
+        let b = fma(&k(2.53), &lax::sqrt(lam)?, &k(0.931))?;
+        let a = fma(&k(0.02483), &b, &k(-0.059))?;
+        let inv_alpha = lax::add(&k(1.1239), &lax::div(&k(1.1328), &lax::sub(&b, &k(3.4))?)?)?;
+        let v_r = lax::sub(&k(0.9277), &lax::div(&k(3.6224), &lax::sub(&b, &k(2.0))?)?)?;
+        return Ok(PoissonConstants {
+            log_lam: log(lam)?,
+            b,
+            a,
+            inv_alpha,
+            v_r,
+        });
+    };
+    let folding = staging();
+    let c = |v: f64| v as f32;
+    let mul_add = |x: f32, y: f32, z: f32| if folding { x * y + z } else { x.mul_add(y, z) };
+    let (mut b, mut a, mut inv_alpha, mut v_r) = (vec![], vec![], vec![], vec![]);
+    for &l in &lam_host {
+        let bi = mul_add(c(2.53), (l as f32).sqrt(), c(0.931));
+        b.push(bi as f64);
+        a.push(mul_add(c(0.02483), bi, c(-0.059)) as f64);
+        inv_alpha.push((c(1.1239) + c(1.1328) / (bi - c(3.4))) as f64);
+        v_r.push((c(0.9277) - c(3.6224) / (bi - c(2.0))) as f64);
+    }
+    let arr = |v: &[f64]| host_array(v, shape, DType::F32);
+    let log_lam = if folding {
+        arr(&lam_host
+            .iter()
+            .map(|&l| (l as f32).ln() as f64)
+            .collect::<Vec<_>>())
+    } else {
+        log(&arr(&lam_host))?
+    };
+    Ok(PoissonConstants {
+        log_lam,
+        b: arr(&b),
+        a: arr(&a),
+        inv_alpha: arr(&inv_alpha),
+        v_r: arr(&v_r),
+    })
+}
+
+/// Hörmann's transformed rejection (PTRS), all elements at once until each has accepted.
+fn poisson_rejection(key: &Array, lam: &Array, p: &PoissonConstants) -> Result<Array> {
+    let shape = lam.shape().to_vec();
+    let k = |v: f64| constant(v, DType::F32);
+    type State = (Array, Array, Array, Array);
+    let cond = |s: &State| -> Array {
+        or_raise((|| {
+            let waiting = lax::convert_element_type(&lax::not(&s.2)?, DType::I32)?;
+            let any = lax::reduce_max(&waiting, &(0..shape.len()).collect::<Vec<_>>())?;
+            lax::and(
+                &lax::gt(&any, &Array::scalar(0i32))?,
+                &lax::lt(&s.0, &Array::scalar(i32::MAX))?,
+            )
+        })())
+    };
+    let body = |s: &State| -> State {
+        or_raise((|| {
+            let (i, k_out, accepted, rng) = s;
+            let keys = split(rng, 3)?;
+            let row =
+                |j: usize| lax::reshape(&lax::slice(&keys, &[j, 0], &[j + 1, 2], None)?, &[2]);
+            let (rng, key0, key1) = (row(0)?, row(1)?, row(2)?);
+            let u = lax::sub(&uniform(&key0, &shape, DType::F32, 0.0, 1.0)?, &k(0.5))?;
+            let v = uniform(&key1, &shape, DType::F32, 0.0, 1.0)?;
+            let us = lax::sub(&k(0.5), &lax::abs(&u)?)?;
+            let slope = lax::add(&lax::div(&lax::mul(&k(2.0), &p.a)?, &us)?, &p.b)?;
+            let kk = lax::floor(&lax::add(&fma(&slope, &u, lam)?, &k(0.43))?)?;
+            let denom = lax::add(&lax::div(&p.a, &lax::mul(&us, &us)?)?, &p.b)?;
+            let s_ = log(&lax::div(&lax::mul(&v, &p.inv_alpha)?, &denom)?)?;
+            let t = lax::sub(
+                &fma(&kk, &p.log_lam, &lax::neg(lam)?)?,
+                &lax::lgamma(&lax::add(&kk, &k(1.0))?)?,
+            )?;
+            let accept1 = lax::and(&lax::ge(&us, &k(0.07))?, &lax::le(&v, &p.v_r)?)?;
+            let reject = lax::or(
+                &lax::lt(&kk, &k(0.0))?,
+                &lax::and(&lax::lt(&us, &k(0.013))?, &lax::gt(&v, &us)?)?,
+            )?;
+            let accept = lax::or(
+                &accept1,
+                &lax::and(&lax::not(&reject)?, &lax::le(&s_, &t)?)?,
+            )?;
+            let k_out = lax::select(&accept, &kk, k_out)?;
+            let accepted = lax::or(accepted, &accept)?;
+            Ok((lax::add(i, &Array::scalar(1i32))?, k_out, accepted, rng))
+        })())
+    };
+    let init = (
+        Array::scalar(0i32),
+        lax::broadcast_to_rank(&k(-1.0), &shape)?,
+        lax::broadcast_to_rank(&Array::scalar(false), &shape)?,
+        key.clone(),
+    );
+    let (_, k_out, _, _) = while_loop(cond, body, init)?;
+    lax::convert_element_type(&k_out, DType::I32)
 }

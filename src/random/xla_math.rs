@@ -450,7 +450,7 @@ pub(super) fn rsqrt_f32(x: f32) -> f32 {
         // SAFETY: these SSE intrinsics only need SSE, which every x86-64 CPU has (it is in
         // the x86-64 baseline the crate compiles for); they touch no memory.
         let y = unsafe { _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x))) };
-        if !(x.is_normal() && x > 0.0) && !x.is_nan() {
+        if !(x.is_nan() || x.is_normal() && x > 0.0) {
             return y;
         }
         let e = (x * y).mul_add(y, -1.0);
@@ -478,7 +478,7 @@ pub(super) fn rsqrt_f64(x: f64) -> f64 {
         {
             // SAFETY: the CPU was just checked to have the AVX-512 features `estimate` needs.
             let y = unsafe { estimate(x) };
-            if !(x.is_normal() && x > 0.0) && !x.is_nan() {
+            if !(x.is_nan() || x.is_normal() && x > 0.0) {
                 return y;
             }
             let step = |y: f64| (y * -0.5).mul_add((x * y).mul_add(y, -1.0), y);

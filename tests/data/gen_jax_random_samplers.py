@@ -3,7 +3,7 @@
 tests/data/jax_random_samplers.json.
 
 exponential, laplace, logistic, rademacher, maxwell, double_sided_maxwell, gamma (several alpha,
-small ones included), loggamma, t, for a few seeds and sizes, f32 (x64 off) and f64 (x64 on),
+small ones included), loggamma, t, beta, chisquare, dirichlet, poisson (small, large and mixed rates), for a few seeds and sizes, f32 (x64 off) and f64 (x64 on),
 each drawn eagerly, under jax.jit and under jax.vmap over split(key, 3), with
 jax_threefry_partitionable=False (the mode cranax implements; JAX 0.10's default is True).
 
@@ -30,6 +30,11 @@ SIZES = [5, 64, 257, 3, 33]
 GAMMA_ALPHAS = [1.0, 2.5, 10.0, 0.3, 0.01]
 LOGGAMMA_ALPHAS = [0.001, 0.5, 3.0]
 T_DFS = [4.0, 7.5]
+BETA_AB = [(0.5, 2.0), (3.0, 0.2)]
+CHISQUARE_DFS = [1.0, 5.0]
+DIRICHLET_ALPHA = [0.5, 1.0, 3.0]
+POISSON_LAMS = [0.5, 4.0, 12.0, 1000.0]
+POISSON_MIXED = [0.0, 0.5, 4.0, 12.0, 150.0]
 
 
 def cases(dtype, n):
@@ -59,6 +64,19 @@ def cases(dtype, n):
     for df in T_DFS:
         out.append((f"t_{n}_{df}", f"t(key, {df}, ({n},), {dt})",
                     lambda k, df=df: r.t(k, df, (n,), dtype)))
+    for a, b in BETA_AB:
+        out.append((f"beta_{n}_{a}_{b}", f"beta(key, {a}, {b}, ({n},), {dt})",
+                    lambda k, a=a, b=b: r.beta(k, a, b, (n,), dtype)))
+    for df in CHISQUARE_DFS:
+        out.append((f"chisquare_{n}_{df}", f"chisquare(key, {df}, ({n},), {dt})",
+                    lambda k, df=df: r.chisquare(k, df, (n,), dtype)))
+    out.append((f"dirichlet_{n}", f"dirichlet(key, {dt}({DIRICHLET_ALPHA}), ({n},), {dt})",
+                lambda k: r.dirichlet(k, jnp.asarray(DIRICHLET_ALPHA, dtype), (n,), dtype)))
+    for lam in POISSON_LAMS:
+        out.append((f"poisson_{n}_{lam}", f"poisson(key, {lam}, ({n},))",
+                    lambda k, lam=lam: r.poisson(k, lam, (n,))))
+    out.append((f"poisson_{n}_mixed", f"poisson(key, float32({POISSON_MIXED}), ({n}, 5))",
+                lambda k: r.poisson(k, jnp.asarray(POISSON_MIXED, jnp.float32), (n, 5))))
     return out
 
 
