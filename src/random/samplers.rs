@@ -2,8 +2,9 @@
 //! logistic, rademacher, maxwell, double_sided_maxwell, and the rejection samplers gamma (JAX's
 //! `random_gamma_p`: Marsaglia and Tsang's method, one `while_loop` per element) with
 //! loggamma, t, beta, chisquare and dirichlet on top of it, and poisson (Knuth's and
-//! Hörmann's samplers, each a `while_loop` over the whole array). Same algorithms and same XLA arithmetic as JAX 0.10 on CPU
-//! (`xla_math`), so the draws are JAX's bit for bit wherever docs/PRNG.md says so.
+//! Hörmann's samplers, each a `while_loop` over the whole array). Same algorithms and same XLA
+//! arithmetic as JAX 0.10 on CPU (`xla_math`), so the draws are JAX's bit for bit wherever
+//! docs/PRNG.md says so.
 
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
 use super::{
