@@ -501,17 +501,7 @@ fn poisson_knuth(key: &Array, lam: &Array) -> Result<Array> {
     let neg_lam = lax::neg(lam)?;
     type State = (Array, Array, Array, Array);
     let cond = |s: &State| -> Array {
-        or_raise((|| {
-            let live = lax::gt(&s.3, &neg_lam)?;
-            let any = lax::reduce_max(
-                &lax::convert_element_type(&live, DType::I32)?,
-                &(0..shape.len()).collect::<Vec<_>>(),
-            )?;
-            lax::and(
-                &lax::gt(&any, &Array::scalar(0i32))?,
-                &lax::lt(&s.0, &Array::scalar(i32::MAX))?,
-            )
-        })())
+        or_raise(lax::gt(&s.3, &neg_lam).and_then(|live| goes_on(&live, &s.0)))
     };
     let body = |s: &State| -> State {
         or_raise((|| {
@@ -532,6 +522,17 @@ fn poisson_knuth(key: &Array, lam: &Array) -> Result<Array> {
     );
     let (_, count, _, _) = while_loop(cond, body, init)?;
     lax::sub(&count, &Array::scalar(1i32))
+}
+
+/// A whole-array loop's condition: some element still `pending` and the step count `i` below
+/// JAX's (int32 max) limit.
+fn goes_on(pending: &Array, i: &Array) -> Result<Array> {
+    let axes: Vec<usize> = (0..pending.ndim()).collect();
+    let any = lax::reduce_max(&lax::convert_element_type(pending, DType::I32)?, &axes)?;
+    lax::and(
+        &lax::gt(&any, &Array::scalar(0i32))?,
+        &lax::lt(i, &Array::scalar(i32::MAX))?,
+    )
 }
 
 /// `log(lam)`, `b = 0.931 + 2.53 sqrt(lam)`, `a = -0.059 + 0.02483 b`,
@@ -601,14 +602,7 @@ fn poisson_rejection(key: &Array, lam: &Array, p: &PoissonConstants) -> Result<A
     let k = |v: f64| constant(v, DType::F32);
     type State = (Array, Array, Array, Array);
     let cond = |s: &State| -> Array {
-        or_raise((|| {
-            let waiting = lax::convert_element_type(&lax::not(&s.2)?, DType::I32)?;
-            let any = lax::reduce_max(&waiting, &(0..shape.len()).collect::<Vec<_>>())?;
-            lax::and(
-                &lax::gt(&any, &Array::scalar(0i32))?,
-                &lax::lt(&s.0, &Array::scalar(i32::MAX))?,
-            )
-        })())
+        or_raise(lax::not(&s.2).and_then(|waiting| goes_on(&waiting, &s.0)))
     };
     let body = |s: &State| -> State {
         or_raise((|| {
