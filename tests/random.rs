@@ -1028,12 +1028,26 @@ fn every_sampler_draw_of_jax_random_samplers_json() {
                         bounded += 1;
                         continue;
                     }
+                    // beta, chisquare and dirichlet exponentiate with cranax's exp, not XLA's.
+                    let exp_based = ["beta_", "chisquare_", "dirichlet_"]
+                        .iter()
+                        .any(|p| case.starts_with(p));
+                    if exp_based && max_ulps(&got, want) <= SAMPLER_EXP_ULPS {
+                        bounded += 1;
+                        continue;
+                    }
+                    // poisson's rejection sampler compares against lgamma, whose last bits are
+                    // cranax's: at most one count of a draw may differ.
+                    if case.starts_with("poisson_") && differing(&got, want) <= 1 {
+                        bounded += 1;
+                        continue;
+                    }
                     failures.push(format!("{what}: {}", ulp_summary(&got, want, &msg)));
                 }
             }
         }
     }
-    assert_eq!(checked, 2 * 5 * 16 * 3);
+    assert_eq!(checked, 2 * 5 * 26 * 3);
     assert!(
         failures.is_empty(),
         "{} of {checked} draws differ from JAX:\n{}",
@@ -1047,9 +1061,22 @@ fn every_sampler_draw_of_jax_random_samplers_json() {
 /// The largest difference of gamma's jitted draws for a < 1 from JAX's jit, in ulps.
 const GAMMA_POW_ULPS: i128 = 2;
 
+/// The largest difference of beta, chisquare and dirichlet draws from JAX's, in ulps.
+const SAMPLER_EXP_ULPS: i128 = 3;
+
+/// How many elements of `got` differ from a JSON record.
+fn differing(got: &Array, want: &Value) -> usize {
+    let want = flat(&want["data"]);
+    let got = got.to_f64_vec().unwrap();
+    got.iter()
+        .zip(&want)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count()
+}
+
 /// The parameter of a case named `<sampler>_<size>_<parameter>`.
 fn sampler_param(case: &str) -> f64 {
-    case.rsplit('_').next().unwrap().parse().unwrap()
+    case.rsplit('_').next().unwrap().parse().unwrap_or(f64::NAN)
 }
 
 /// The largest distance in ulps between `got` and a JSON record of the same dtype.
