@@ -27,7 +27,12 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
 
+mod samplers;
 mod xla_math;
+pub use samplers::{
+    beta, chisquare, dirichlet, double_sided_maxwell, exponential, gamma, laplace, loggamma,
+    logistic, maxwell, poisson, rademacher, t,
+};
 use xla_math::{erf, erf_inv, fma, log};
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +180,9 @@ pub trait Param {
     fn to_dtype(&self, dtype: DType) -> Result<Array>;
     /// The dtype the value has on its own: f32 for Rust floats (x64 off), i32 for integers.
     fn own_dtype(&self) -> DType;
+    /// The values and shape when known now (a Rust number, a concrete array): what XLA sees as
+    /// a constant inside `jit` and folds.
+    fn host(&self) -> Option<(Vec<f64>, Vec<usize>)>;
 }
 
 macro_rules! number_param {
@@ -191,6 +199,9 @@ macro_rules! number_param {
             fn own_dtype(&self) -> DType {
                 DType::$own
             }
+            fn host(&self) -> Option<(Vec<f64>, Vec<usize>)> {
+                Some((vec![*self as f64], vec![]))
+            }
         }
     };
 }
@@ -206,6 +217,10 @@ impl Param for Array {
     fn own_dtype(&self) -> DType {
         self.dtype()
     }
+    fn host(&self) -> Option<(Vec<f64>, Vec<usize>)> {
+        let values = self.is_concrete().then(|| self.to_f64_vec().ok())??;
+        Some((values, self.shape().to_vec()))
+    }
 }
 
 impl Param for &Array {
@@ -214,6 +229,10 @@ impl Param for &Array {
     }
     fn own_dtype(&self) -> DType {
         self.dtype()
+    }
+    fn host(&self) -> Option<(Vec<f64>, Vec<usize>)> {
+        let values = self.is_concrete().then(|| self.to_f64_vec().ok())??;
+        Some((values, self.shape().to_vec()))
     }
 }
 

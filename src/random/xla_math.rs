@@ -427,6 +427,67 @@ fn erf_f64(x: &Array) -> Result<Array> {
     lax::select(&lax::ne(x, x)?, x, &out) // NaN stays NaN
 }
 
+/// `x` with subnormals flushed to (signed) zero, as XLA's CPU code runs (FTZ and DAZ set):
+/// where a result falls below the smallest normal float, XLA's is zero.
+pub(super) fn flush_subnormal(x: &Array) -> Result<Array> {
+    let tiny = match x.dtype() {
+        DType::F32 => f32::MIN_POSITIVE as f64,
+        _ => f64::MIN_POSITIVE,
+    };
+    let small = lax::lt(&lax::abs(x)?, &c(tiny, x.dtype()))?;
+    lax::select(&small, &lax::mul(x, &c(0.0, x.dtype()))?, x)
+}
+
+/// XLA's f32 `rsqrt` on x86-64, on the host: the hardware estimate (`rsqrtss`, about 12 bits)
+/// refined by one Newton step `y + (-y/2) (x y y - 1)` with XLA's fused multiply-adds; zeros,
+/// infinities, negatives and subnormals keep the estimate. The estimate is the CPU's own
+/// (Intel's and AMD's tables differ), so this is JAX's number on the machine that runs it.
+/// Elsewhere the correctly rounded `1 / sqrt(x)` stands in.
+pub(super) fn rsqrt_f32(x: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_cvtss_f32, _mm_rsqrt_ss, _mm_set_ss};
+        // SAFETY: these SSE intrinsics only need SSE, which every x86-64 CPU has (it is in
+        // the x86-64 baseline the crate compiles for); they touch no memory.
+        let y = unsafe { _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x))) };
+        if !(x.is_nan() || x.is_normal() && x > 0.0) {
+            return y;
+        }
+        let e = (x * y).mul_add(y, -1.0);
+        (y * -0.5).mul_add(e, y)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        1.0 / x.sqrt()
+    }
+}
+
+/// XLA's f64 `rsqrt` on an x86-64 CPU with AVX-512, on the host: the `vrsqrt14pd` estimate
+/// (14 bits) refined by two of `rsqrt_f32`'s Newton steps. Without AVX-512 (where XLA emits
+/// other code) the correctly rounded `1 / sqrt(x)` stands in.
+pub(super) fn rsqrt_f64(x: f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl")]
+        fn estimate(x: f64) -> f64 {
+            use std::arch::x86_64::{_mm_cvtsd_f64, _mm_rsqrt14_pd, _mm_set1_pd};
+            _mm_cvtsd_f64(_mm_rsqrt14_pd(_mm_set1_pd(x)))
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU was just checked to have the AVX-512 features `estimate` needs.
+            let y = unsafe { estimate(x) };
+            if !(x.is_nan() || x.is_normal() && x > 0.0) {
+                return y;
+            }
+            let step = |y: f64| (y * -0.5).mul_add((x * y).mul_add(y, -1.0), y);
+            return step(step(y));
+        }
+    }
+    1.0 / x.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
