@@ -6,12 +6,12 @@ use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
+use crate::prims::cumulative::{Cumulative, CumulativeKind};
 pub use crate::prims::shape::{
     GatherDimensionNumbers, GatherOptions, GatherScatterMode, ScatterDimensionNumbers, ScatterKind,
     ScatterOptions,
 };
 use crate::prims::shape::{GatherParams, ScatterParams};
-use crate::prims::cumulative::{Cumulative, CumulativeKind};
 use crate::prims::sort::{Sort, TopK};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};

@@ -918,10 +918,7 @@ fn ulp_summary(got: &Array, want: &Value, msg: &str) -> String {
     if got.len() != want.len() {
         return msg.to_string();
     }
-    let ulps = |a: f64, b: f64| match is_f32 {
-        true => ((a as f32).to_bits() as i128 - (b as f32).to_bits() as i128).abs(),
-        false => (a.to_bits() as i128 - b.to_bits() as i128).abs(),
-    };
+    let ulps = |a: f64, b: f64| ulp_distance(is_f32, a, b);
     let diffs: Vec<(usize, i128)> = got
         .iter()
         .zip(&want)
@@ -989,6 +986,7 @@ fn sampler_case(case: &str, dtype: DType, key: &Array) -> Result<Array> {
 fn every_sampler_draw_of_jax_random_samplers_json() {
     let data = load("jax_random_samplers.json");
     assert_eq!(data["threefry_partitionable"], Value::Bool(false));
+    let same_cpu = host_cpu() == data["cpu"];
     let (mut checked, mut bounded, mut failures) = (0, 0, Vec::new());
     for (section, dtype) in [("f32", DType::F32), ("f64", DType::F64)] {
         for (seed, cases) in data[section].as_object().unwrap() {
@@ -1036,6 +1034,15 @@ fn every_sampler_draw_of_jax_random_samplers_json() {
                         bounded += 1;
                         continue;
                     }
+                    // On another kind of CPU XLA's f32 rsqrt (gamma's `c`) is another estimate,
+                    // so JAX's own draws of the gamma family differ from the reference CPU's.
+                    if !same_cpu
+                        && RSQRT_DEPENDENT.iter().any(|p| case.starts_with(p))
+                        && mostly_close(&got, want, FOREIGN_CPU_ULPS)
+                    {
+                        bounded += 1;
+                        continue;
+                    }
                     // poisson's rejection sampler compares against lgamma, whose last bits are
                     // cranax's: at most one count of a draw may differ.
                     if case.starts_with("poisson_") && differing(&got, want) <= 1 {
@@ -1056,6 +1063,58 @@ fn every_sampler_draw_of_jax_random_samplers_json() {
     );
     // The bounded draws exist (so the bound is what the data needs, not a dead branch).
     assert!(bounded > 0);
+}
+
+/// The samplers drawing through gamma's Marsaglia–Tsang step, whose `c = (1/3) rsqrt(d)` XLA
+/// computes from the CPU's rsqrt estimate.
+const RSQRT_DEPENDENT: [&str; 6] = [
+    "gamma_",
+    "loggamma_",
+    "beta_",
+    "chisquare_",
+    "dirichlet_",
+    "t_",
+];
+
+/// On a CPU unlike the reference's: at most this many ulps for all but 1 in 50 elements (a
+/// changed `c` can flip a rejection step, which changes a draw entirely).
+const FOREIGN_CPU_ULPS: i128 = 8;
+
+/// Every element within `ulps` of the record except at most 2% of them (at least one).
+fn mostly_close(got: &Array, want: &Value, ulps: i128) -> bool {
+    let want_data = flat(&want["data"]);
+    let got_data = got.to_f64_vec().unwrap();
+    if got_data.len() != want_data.len() {
+        return false;
+    }
+    let far = got_data
+        .iter()
+        .zip(&want_data)
+        .filter(|(g, w)| ulp_distance(got.dtype() == DType::F32, **g, **w) > ulps)
+        .count();
+    far <= (got_data.len() / 50).max(1)
+}
+
+/// The distance of two values in units in the last place of f32 (`is_f32`) or f64.
+fn ulp_distance(is_f32: bool, a: f64, b: f64) -> i128 {
+    match is_f32 {
+        true => ((a as f32).to_bits() as i128 - (b as f32).to_bits() as i128).abs(),
+        false => (a.to_bits() as i128 - b.to_bits() as i128).abs(),
+    }
+}
+
+/// This machine's CPU vendor and whether it has AVX-512, as the generator records them.
+fn host_cpu() -> Value {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let avx512f = field("flags").split_whitespace().any(|f| f == "avx512f");
+    serde_json::json!({ "vendor_id": field("vendor_id"), "avx512f": avx512f })
 }
 
 /// The largest difference of gamma's jitted draws for a < 1 from JAX's jit, in ulps.
@@ -1086,10 +1145,7 @@ fn max_ulps(got: &Array, want: &Value) -> i128 {
     let got = got.to_f64_vec().unwrap();
     got.iter()
         .zip(&want)
-        .map(|(&a, &b)| match is_f32 {
-            true => ((a as f32).to_bits() as i128 - (b as f32).to_bits() as i128).abs(),
-            false => (a.to_bits() as i128 - b.to_bits() as i128).abs(),
-        })
+        .map(|(&a, &b)| ulp_distance(is_f32, a, b))
         .max()
         .unwrap_or(0)
 }

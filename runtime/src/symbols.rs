@@ -7,8 +7,8 @@
 //! symbol is function reference `k` in every function ([`index`]).
 
 use crate::linalg::*;
-use crate::special::entry::*;
 use crate::sort::*;
+use crate::special::entry::*;
 use crate::*;
 
 /// How compiled code passes one parameter.

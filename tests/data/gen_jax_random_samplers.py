@@ -15,6 +15,7 @@ How to run (from the repository root): python3 tests/data/gen_jax_random_sampler
 Deterministic: running it again rewrites an identical file.
 """
 
+import re
 import os
 import sys
 
@@ -96,6 +97,16 @@ def section(dtype):
     return out
 
 
+def cpu():
+    """The CPU this ran on: XLA's f32 rsqrt (gamma's `c`) is the CPU's own estimate refined by
+    Newton steps, and estimates differ between vendors (and with AVX-512), so the draws of the
+    gamma family are bit-exact only on a CPU like this one (tests/random.rs)."""
+    info = open("/proc/cpuinfo").read()
+    vendor = re.search(r"^vendor_id\s*:\s*(\S+)", info, re.M).group(1)
+    flags = re.search(r"^flags\s*:(.*)$", info, re.M).group(1).split()
+    return {"vendor_id": vendor, "avx512f": "avx512f" in flags}
+
+
 def main():
     set_x64(False)
     f32 = section(jnp.float32)
@@ -107,6 +118,7 @@ def main():
     out["note"] = ("calls are jax.random.<call> with key = jax.random.PRNGKey(seed); "
                    "'jit' is jax.jit(lambda key: <call>)(key), \"same\" when bit-equal to eager; "
                    "'vmap' is jax.vmap(lambda key: <call>)(jax.random.split(key, 3))")
+    out["cpu"] = cpu()
     out["f32"] = f32
     out["f64"] = f64
     write("jax_random_samplers.json", out)
