@@ -40,6 +40,7 @@ pub use backend::ExportOptions;
 pub use pytree::{Pytree, Static};
 pub mod nn;
 pub mod numpy;
+pub mod observe;
 mod ops;
 pub mod random;
 pub mod scipy;

@@ -21,6 +21,8 @@ pub struct Lowered {
     summary: String,
     par: Option<(usize, usize)>,
     lower_time: Duration,
+    /// The part of `lower_time` spent building the graph and running its rewrites.
+    rewrite_time: Duration,
     /// The CLIF text, once `clif_ir` has rendered it.
     clif: std::sync::OnceLock<String>,
 }
@@ -34,6 +36,7 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
     }
     let mut g = graph::build(jaxpr)?;
     rewrites::run(&mut g);
+    let rewrite_time = start.elapsed();
     let plan = plan::plan(&g)?;
     let jit = codegen::lower_jit(&g, &plan)?;
     Ok(Lowered {
@@ -46,6 +49,7 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
         summary: plan.summary(&g),
         par: plan.split,
         lower_time: start.elapsed(),
+        rewrite_time,
         clif: std::sync::OnceLock::new(),
     })
 }
@@ -98,6 +102,7 @@ impl Lowered {
             disasm: c.disasm,
             compile_time: self.lower_time + start.elapsed(),
             cranelift_time: c.cranelift_time,
+            rewrite_time: self.rewrite_time,
             kernels: self.kernels,
             summary: self.summary,
             par: self.par,

@@ -102,6 +102,8 @@ pub struct Executable {
     disasm: Option<String>,
     compile_time: Duration,
     cranelift_time: Duration,
+    /// The part of `compile_time` spent building the graph and running its rewrites.
+    pub(crate) rewrite_time: Duration,
     kernels: usize,
     summary: String,
     /// (extent, alignment) of the outermost loop when the code may run it in chunks on
