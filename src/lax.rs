@@ -13,7 +13,7 @@ pub mod linalg;
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {
-        $( $(#[$doc])* pub fn $name(x: &Array) -> Result<Array> { bind1(Prim::Unary(UnaryOp::$op), std::slice::from_ref(x)) } )*
+        $( #[doc = concat!("JAX's `lax.", stringify!($name), "`: the elementwise `", stringify!($op), "` primitive.\n\n# Errors\nAn operand of a dtype the primitive does not accept (the message names it).")] $(#[$doc])* pub fn $name(x: &Array) -> Result<Array> { bind1(Prim::Unary(UnaryOp::$op), std::slice::from_ref(x)) } )*
     };
 }
 
@@ -31,7 +31,7 @@ unary_fns! {
 
 macro_rules! binary_fns {
     ($($name:ident => $op:ident),* $(,)?) => {
-        $( pub fn $name(x: &Array, y: &Array) -> Result<Array> { bind1(Prim::Binary(BinaryOp::$op), &[x.clone(), y.clone()]) } )*
+        $( #[doc = concat!("`lax::", stringify!($name), "`: the elementwise `", stringify!($op), "` primitive of `x` and `y` (JAX's `lax` function of that name).\n\n# Errors\nOperands whose shapes do not broadcast or whose dtypes differ or are not accepted (JAX's wording).")] pub fn $name(x: &Array, y: &Array) -> Result<Array> { bind1(Prim::Binary(BinaryOp::$op), &[x.clone(), y.clone()]) } )*
     };
 }
 
@@ -64,6 +64,10 @@ pub fn integer_pow(x: &Array, y: i32) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.convert_element_type`: `x` as `dtype` (floats to integers round toward zero, saturating).
+///
+/// # Errors
+/// None for the supported dtypes; the `Result` is the `lax` convention.
 pub fn convert_element_type(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype && !x.is_weak() {
         return Ok(x.clone());
@@ -103,6 +107,10 @@ pub fn convert_weak(x: &Array, dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.bitcast_convert_type`: the bits of `x` read as `dtype`.
+///
+/// # Errors
+/// A `dtype` of another width than `x`'s.
 pub fn bitcast_convert_type(x: &Array, dtype: DType) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::BitcastConvertType { new_dtype: dtype }),
@@ -122,6 +130,10 @@ pub fn select(pred: &Array, on_true: &Array, on_false: &Array) -> Result<Array> 
     select_n(pred, &[on_false.clone(), on_true.clone()])
 }
 
+/// JAX's `lax.reduce_sum` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Sum {
@@ -131,6 +143,10 @@ pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.reduce_max` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Max {
@@ -140,6 +156,10 @@ pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.reduce_min` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_min(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Min {
@@ -149,6 +169,10 @@ pub fn reduce_min(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.argmax`: the index of the first maximum along `axis`, as `index_dtype`.
+///
+/// # Errors
+/// An axis out of range or a non-integer `index_dtype`.
 pub fn argmax(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Argmax {
@@ -159,6 +183,10 @@ pub fn argmax(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.argmin`: the index of the first minimum along `axis`, as `index_dtype`.
+///
+/// # Errors
+/// An axis out of range or a non-integer `index_dtype`.
 pub fn argmin(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Argmin {
@@ -169,6 +197,10 @@ pub fn argmin(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.broadcast_in_dim`: `x`'s dimension `i` becomes dimension `broadcast_dimensions[i]` of `shape`.
+///
+/// # Errors
+/// Dimensions that do not match `shape` (JAX's wording).
 pub fn broadcast_in_dim(
     x: &Array,
     shape: &[usize],
@@ -198,6 +230,10 @@ pub fn broadcast_to_rank(x: &Array, shape: &[usize]) -> Result<Array> {
     broadcast_in_dim(x, shape, &dims)
 }
 
+/// JAX's `lax.reshape` to `new_sizes` (row-major).
+///
+/// # Errors
+/// A size with another element count.
 pub fn reshape(x: &Array, new_sizes: &[usize]) -> Result<Array> {
     if x.shape() == new_sizes {
         return Ok(x.clone());
@@ -210,6 +246,10 @@ pub fn reshape(x: &Array, new_sizes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.transpose`: dimension `i` of the result is dimension `permutation[i]` of `x`.
+///
+/// # Errors
+/// A `permutation` that is not one of `x`'s dimensions.
 pub fn transpose(x: &Array, permutation: &[usize]) -> Result<Array> {
     if permutation.iter().enumerate().all(|(i, &p)| i == p) {
         return Ok(x.clone());
@@ -222,6 +262,10 @@ pub fn transpose(x: &Array, permutation: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.squeeze`: `dimensions` (each of size 1) removed.
+///
+/// # Errors
+/// A dimension out of range or not of size 1.
 pub fn squeeze(x: &Array, dimensions: &[usize]) -> Result<Array> {
     if dimensions.is_empty() {
         return Ok(x.clone());
@@ -250,6 +294,10 @@ pub fn expand_dims(x: &Array, axis: usize) -> Result<Array> {
     broadcast_in_dim(x, &shape, &dims)
 }
 
+/// JAX's `lax.concatenate` along `dimension`.
+///
+/// # Errors
+/// No operands, or operands whose dtypes or other dimensions differ.
 pub fn concatenate(xs: &[Array], dimension: usize) -> Result<Array> {
     bind1(Prim::Shape(ShapeOp::Concatenate { dimension }), xs)
 }
@@ -264,6 +312,10 @@ pub fn pad(x: &Array, padding_value: &Array, config: &[(usize, usize, usize)]) -
     )
 }
 
+/// JAX's `lax.slice`: `start_indices` to `limit_indices` (exclusive), with optional `strides`.
+///
+/// # Errors
+/// Indices out of range or of the wrong count.
 pub fn slice(
     x: &Array,
     start: &[usize],
@@ -292,6 +344,10 @@ pub fn dynamic_slice(x: &Array, starts: &[Array], slice_sizes: &[usize]) -> Resu
     )
 }
 
+/// JAX's `lax.dynamic_update_slice`: `update` written into `x` at `starts` (integer scalars, clamped so the update fits).
+///
+/// # Errors
+/// An update larger than `x`, or starts of the wrong count or dtype.
 pub fn dynamic_update_slice(x: &Array, update: &Array, starts: &[Array]) -> Result<Array> {
     let mut args = vec![x.clone(), update.clone()];
     args.extend(starts.iter().cloned());
@@ -326,6 +382,10 @@ pub fn iota(dtype: DType, shape: &[usize], dimension: usize) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.dot_general` with its contracting and batch dimensions.
+///
+/// # Errors
+/// Dimensions out of range or of different sizes, or operands of different dtypes.
 pub fn dot_general(x: &Array, y: &Array, dims: DotGeneral) -> Result<Array> {
     bind1(Prim::Dot(dims), &[x.clone(), y.clone()])
 }
@@ -371,6 +431,10 @@ pub fn lu_pivots_to_permutation(pivots: &Array, permutation_size: usize) -> Resu
     bind1(Prim::Linalg(op), std::slice::from_ref(pivots))
 }
 
+/// JAX's threefry2x32 hash (`jax.random`'s bits): `(k0, k1)` the key, `(x0, x1)` the counts, all u32.
+///
+/// # Errors
+/// Operands that are not u32 or whose shapes differ.
 pub fn threefry2x32(k0: &Array, k1: &Array, x0: &Array, x1: &Array) -> Result<(Array, Array)> {
     let mut outs = bind(
         Prim::Random(RandomOp::Threefry2x32),
@@ -386,6 +450,7 @@ pub fn scalar_like(like: &Array, v: f64) -> Array {
     scalar_of(like.aval(), v)
 }
 
+/// A scalar of `aval`'s dtype and weak type holding `v`.
 pub fn scalar_of(aval: &Aval, v: f64) -> Array {
     if aval.weak_type {
         Array::weak_scalar(v, aval.dtype)
@@ -399,6 +464,10 @@ pub fn zeros(aval: &Aval) -> Result<Array> {
     full(aval, 0.0)
 }
 
+/// An array of type `aval` filled with `v`.
+///
+/// # Errors
+/// A shape too large to allocate.
 pub fn full(aval: &Aval, v: f64) -> Result<Array> {
     let s = scalar_of(aval, v);
     if aval.shape.is_empty() {

@@ -1,9 +1,13 @@
-//! cranax: JAX's transformation core in Rust. Trace a Rust function into a typed IR (a jaxpr),
-//! differentiate and batch it, and compile it to native code with Cranelift.
-//!
-//! The pipeline, as the folders show it: `core` (tracing, `bind`) → `prims` (the primitives and
-//! all their rules) → `ir` (jaxprs, the reference interpreter, printing) → `transform` (jvp,
-//! linearize, transpose, vmap, staging) → `backend` (Cranelift lowering and the compile cache).
+// cranax: JAX's transformation core in Rust. Trace a Rust function into a typed IR (a jaxpr),
+// differentiate and batch it, and compile it to native code with Cranelift. The crate's
+// documentation is README.md (below); the pipeline, as the folders show it: `core` (tracing,
+// `bind`) → `prims` (the primitives and all their rules) → `ir` (jaxprs, the reference
+// interpreter, printing) → `transform` (jvp, linearize, transpose, vmap, staging) → `backend`
+// (Cranelift lowering and the compile cache).
+#![doc = include_str!("../README.md")]
+// New public items need a `///` comment (docs/ADDING_A_PRIMITIVE.md); `.ci/run`'s
+// `cargo clippy -- -D warnings` makes a missing one an error.
+#![warn(missing_docs)]
 
 pub mod array;
 mod array_format;
@@ -14,6 +18,9 @@ pub mod io;
 pub mod ir;
 pub mod lax;
 pub mod prims;
+// The transformations' interpreters: public for the tests and benches that trace flat
+// functions (`transform::stage::trace_to_jaxpr`), not for users.
+#[doc(hidden)]
 pub mod transform;
 
 pub use array::{Array, Data, Element};

@@ -9,8 +9,14 @@ use crate::core::error::{Error, Result};
 /// same structure as `self` (the template) from leaves; `treedef` describes the structure
 /// (part of the jit cache key).
 pub trait Pytree: Clone + 'static {
+    /// Append the leaves, in order.
     fn flatten(&self, leaves: &mut Vec<Array>);
+    /// A value of this structure with its leaves taken from `leaves` in order.
+    ///
+    /// # Errors
+    /// Too few leaves.
     fn unflatten(&self, leaves: &mut dyn Iterator<Item = Array>) -> Result<Self>;
+    /// Write the structure (and static values) as text: the jit cache key's structure part.
     fn treedef(&self, out: &mut String);
 
     /// The leaves as a new vector.
@@ -39,6 +45,7 @@ pub trait Pytree: Clone + 'static {
         Ok(out)
     }
 
+    /// How many leaves.
     fn num_leaves(&self) -> usize {
         self.leaves().len()
     }
@@ -162,6 +169,7 @@ tuple_pytree!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// A tuple of positional arguments: how many leaves each argument has.
 pub trait ArgTuple: Pytree {
+    /// How many leaves each positional argument has.
     fn arg_leaf_counts(&self) -> Vec<usize>;
 }
 

@@ -38,8 +38,11 @@ pub const EPS: f64 = 1e-4;
 /// `"lin"`, the linear map from `linearize`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
+    /// Forward mode (`jvp`).
     Fwd,
+    /// Reverse mode (`vjp`).
     Rev,
+    /// The linear map of `linearize`.
     Lin,
 }
 

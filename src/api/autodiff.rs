@@ -18,16 +18,23 @@ use crate::transform::vmap::vmap_flat;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Argnum<const N: usize>;
 
+/// The first positional argument, for `argnums`.
 pub const ARG0: Argnum<0> = Argnum;
+/// The second positional argument, for `argnums`.
 pub const ARG1: Argnum<1> = Argnum;
+/// The third positional argument, for `argnums`.
 pub const ARG2: Argnum<2> = Argnum;
+/// The fourth positional argument, for `argnums`.
 pub const ARG3: Argnum<3> = Argnum;
 
 /// Which arguments to differentiate, and the type of their gradients (one argument: its
 /// type; several: a tuple in that order, as JAX returns).
 pub trait Argnums<Args>: Clone {
+    /// The gradients' pytree: one argument's type, or a tuple of them.
     type Grads: Pytree;
+    /// The positions of the selected arguments.
     fn indices(&self) -> Vec<usize>;
+    /// The selected arguments of `args`, as the structure the gradients come back in.
     fn template(&self, args: &Args) -> Self::Grads;
 }
 
@@ -173,6 +180,7 @@ pub fn value_and_grad<F>(f: F) -> ValueAndGrad<F, Argnum<0>> {
 }
 
 #[derive(Clone)]
+/// `grad(f)`: the gradient of a scalar-valued function (see [`grad`]).
 pub struct Grad<F, N> {
     f: F,
     argnums: N,
@@ -215,6 +223,7 @@ where
 }
 
 #[derive(Clone)]
+/// `grad(f).has_aux()`: the gradient of the first output, the second returned as is.
 pub struct GradAux<F, N> {
     f: F,
     argnums: N,
@@ -244,12 +253,14 @@ where
 }
 
 #[derive(Clone)]
+/// `value_and_grad(f)`: the value and the gradient of a scalar-valued function.
 pub struct ValueAndGrad<F, N> {
     f: F,
     argnums: N,
 }
 
 impl<F, N> ValueAndGrad<F, N> {
+    /// Differentiate with respect to other arguments (`ARG1`, `(ARG0, ARG1)`), as JAX's `argnums`.
     pub fn argnums<M>(self, argnums: M) -> ValueAndGrad<F, M> {
         ValueAndGrad { f: self.f, argnums }
     }
@@ -285,6 +296,7 @@ where
 }
 
 #[derive(Clone)]
+/// `value_and_grad(f).has_aux()`: `((value, aux), grad)`.
 pub struct ValueAndGradAux<F, N> {
     f: F,
     argnums: N,
@@ -451,11 +463,13 @@ pub fn hessian<F>(f: F) -> Jacfwd<Jacrev<F>> {
 }
 
 #[derive(Clone)]
+/// `jacfwd(f)`: the Jacobian by forward mode (one JVP per input element, vmapped).
 pub struct Jacfwd<F> {
     f: F,
 }
 
 #[derive(Clone)]
+/// `jacrev(f)`: the Jacobian by reverse mode (one VJP per output element, vmapped).
 pub struct Jacrev<F> {
     f: F,
 }

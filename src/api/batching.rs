@@ -9,8 +9,11 @@ use crate::transform::vmap::vmap_flat;
 /// for all arguments/outputs, per argument/output, or per pytree leaf.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Axes {
+    /// One axis for every argument leaf (`None`: not batched).
     All(Option<isize>),
+    /// One axis per positional argument, for all its leaves.
     PerArg(Vec<Option<isize>>),
+    /// One axis per flattened argument leaf.
     PerLeaf(Vec<Option<isize>>),
 }
 
@@ -153,6 +156,7 @@ pub fn vmap<F>(f: F) -> Vmap<F> {
 }
 
 #[derive(Clone)]
+/// `vmap(f)`: `f` mapped over a batch axis of its arguments (see [`vmap`]).
 pub struct Vmap<F> {
     f: F,
     in_axes: Axes,
@@ -167,6 +171,7 @@ impl<F> Vmap<F> {
         self
     }
 
+    /// Where the batch axis goes in the outputs (JAX's `out_axes`; default 0).
     pub fn out_axes(mut self, axes: impl Into<Axes>) -> Self {
         self.out_axes = axes.into();
         self

@@ -20,6 +20,7 @@ pub fn remat<F>(f: F) -> Checkpoint<F> {
 }
 
 #[derive(Clone)]
+/// `checkpoint(f)` / `remat(f)`: `f` whose intermediates are recomputed, not stored, for its derivative.
 pub struct Checkpoint<F> {
     f: F,
 }

@@ -123,6 +123,7 @@ pub fn while_loop<C: Pytree>(
 
 /// A loop bound of `fori_loop`: an integer known now, or an array (possibly traced).
 pub trait LoopBound {
+    /// The bound as a scalar array.
     fn to_bound(&self) -> Array;
 }
 
@@ -201,8 +202,11 @@ pub fn fori_loop<C: Pytree>(
 /// `unroll` (recorded; the compiled loop is not unrolled).
 #[derive(Clone, Copy, Debug)]
 pub struct ScanOptions {
+    /// The number of iterations when `xs` is `()` (JAX's `length`).
     pub length: Option<usize>,
+    /// Scan from the last element to the first (JAX's `reverse`).
     pub reverse: bool,
+    /// JAX's `unroll`: recorded and printed; the compiled loop is not unrolled.
     pub unroll: usize,
 }
 

@@ -19,6 +19,7 @@ where
 }
 
 #[derive(Clone)]
+/// `custom_jvp(f, rule)`: `f` with a user JVP rule.
 pub struct CustomJvp<F> {
     f: F,
     rule: JvpRule,
@@ -57,6 +58,7 @@ where
 }
 
 #[derive(Clone)]
+/// `custom_vjp(f, fwd, bwd)`: `f` with user forward and backward passes.
 pub struct CustomVjp<F> {
     f: F,
     fwd: FwdRule,

@@ -31,7 +31,9 @@ use std::time::{Duration, Instant};
 /// weak type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Signature {
+    /// The pytree structure of the arguments, static values included.
     pub treedef: String,
+    /// The type of every leaf, in flattening order.
     pub avals: Vec<Aval>,
 }
 
@@ -150,6 +152,7 @@ where
     }
 }
 
+/// `jit(f)`: `f` compiled once per input signature (see [`jit`]). Clones share the cache.
 pub struct Jit<F, Out> {
     f: F,
     cache: Arc<Mutex<Lru<Signature, Arc<Entry<Out>>>>>,
@@ -168,6 +171,7 @@ impl<F: Clone, Out> Clone for Jit<F, Out> {
 }
 
 impl<F, Out: Pytree> Jit<F, Out> {
+    /// The cache's hit, miss and compile counts.
     pub fn stats(&self) -> CacheStats {
         self.cache.lock().expect("jit cache lock").stats()
     }

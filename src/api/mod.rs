@@ -23,6 +23,7 @@ use std::cell::RefCell;
 /// A function of a tuple of pytree arguments. Implemented by Rust closures and `fn`s of one
 /// to four `&` arguments (`Fn(&A, &B) -> R`) and by every transformation's result.
 pub trait Function<Args: ArgTuple> {
+    /// The result's pytree type.
     type Output: Pytree;
     /// Call with a tuple of arguments. Errors raised inside (shape mismatches, escaped
     /// tracers) come back as `Err`.
@@ -144,6 +145,7 @@ pub fn make_jaxpr<F>(f: F) -> MakeJaxpr<F> {
     MakeJaxpr { f }
 }
 
+/// `make_jaxpr(f)`: traces `f` into a jaxpr at its arguments' types.
 pub struct MakeJaxpr<F> {
     f: F,
 }

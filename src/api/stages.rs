@@ -54,13 +54,16 @@ use std::time::Duration;
 /// abstract placeholder that only tracing may read (its data is an error).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ShapeDtypeStruct {
+    /// The dimensions.
     pub shape: Vec<usize>,
+    /// The element type.
     pub dtype: DType,
     /// JAX's weak type (a type that came from a Rust literal).
     pub weak_type: bool,
 }
 
 impl ShapeDtypeStruct {
+    /// A strongly typed spec of this shape and dtype.
     pub fn new(shape: &[usize], dtype: DType) -> Self {
         ShapeDtypeStruct {
             shape: shape.to_vec(),

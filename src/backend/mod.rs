@@ -294,10 +294,12 @@ impl Executable {
         self.scratch_bytes
     }
 
+    /// The types of the inputs it was compiled for.
     pub fn in_avals(&self) -> &[Aval] {
         &self.in_avals
     }
 
+    /// The types of its outputs.
     pub fn out_avals(&self) -> &[Aval] {
         &self.out_avals
     }

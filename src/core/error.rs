@@ -6,6 +6,7 @@
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+/// What can go wrong: each variant's message names the operation, the shapes and the dtypes, in JAX's words.
 pub enum Error {
     /// Shapes or dtypes that an operation cannot take:
     /// `add got incompatible shapes for broadcasting: (3,), (4,)`.
@@ -29,9 +30,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A `TypeError` with this message (as JAX raises for wrong dtypes or shapes).
     pub fn type_err(msg: impl Into<String>) -> Error {
         Error::Type(msg.into())
     }
+    /// A `ValueError` with this message (as JAX raises for bad values of parameters).
     pub fn value_err(msg: impl Into<String>) -> Error {
         Error::Value(msg.into())
     }

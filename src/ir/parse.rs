@@ -121,6 +121,7 @@ impl std::fmt::Display for PValue {
 pub trait FromParam: Sized {
     /// What the value should look like, for error messages (`an integer`).
     const WHAT: &'static str;
+    /// The parameter read from its printed value, if it has this type's form.
     fn from_param(v: &PValue) -> Option<Self>;
 }
 

@@ -47,6 +47,7 @@ pub struct EighOptions {
     pub sort_eigenvalues: bool,
     /// Only eigenvalues `start..end` (ascending order) and their eigenvectors.
     pub subset_by_index: Option<(usize, usize)>,
+    /// JAX's `implementation` (recorded and printed; the decomposition is faer's).
     pub implementation: Option<EighImplementation>,
 }
 
@@ -85,9 +86,11 @@ pub fn eigh(x: &Array, opts: &EighOptions) -> Result<(Array, Array)> {
 /// The keyword arguments of `lax.linalg.svd` other than `compute_uv`, with JAX's defaults.
 #[derive(Clone, Debug)]
 pub struct SvdOptions {
+    /// Square `U` and `Vh` instead of the economy sizes.
     pub full_matrices: bool,
     /// Only singular values `start..end` (descending order) and their vectors.
     pub subset_by_index: Option<(usize, usize)>,
+    /// JAX's `algorithm` (recorded and printed; the decomposition is faer's).
     pub algorithm: Option<SvdAlgorithm>,
 }
 

@@ -220,7 +220,9 @@ pub fn cholesky(a: impl AsArray) -> Array {
 /// an array).
 #[derive(Clone, Debug)]
 pub enum QrResult {
+    /// `(Q, R)`.
     QR(Array, Array),
+    /// `R` alone (mode `"r"`).
     R(Array),
 }
 
@@ -235,6 +237,7 @@ impl QrResult {
         }
     }
 
+    /// `R`.
     pub fn r(&self) -> &Array {
         match self {
             QrResult::QR(_, r) | QrResult::R(r) => r,
@@ -306,7 +309,9 @@ pub fn eigvalsh(a: impl AsArray, uplo: Option<&str>) -> Array {
 /// The result of [`svd`]: `(U, S, Vh)`, or `S` alone when `compute_uv` is false.
 #[derive(Clone, Debug)]
 pub enum SvdResult {
+    /// `(U, S, Vh)`.
     USVh(Array, Array, Array),
+    /// The singular values alone.
     S(Array),
 }
 
@@ -353,8 +358,11 @@ pub fn svd(a: impl AsArray, full_matrices: bool, compute_uv: bool) -> SvdResult 
 /// number (`f64::INFINITY` for `inf`) or a name (`"fro"`, `"nuc"`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NormOrd {
+    /// JAX's default.
     None,
+    /// A number (`f64::INFINITY`, `-f64::INFINITY`, `1.0`, `2.0`, ...).
     Num(f64),
+    /// A name: `"fro"` or `"nuc"`.
     Name(String),
 }
 

@@ -16,9 +16,13 @@ use crate::lax;
 /// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
 /// the batch size, and the transformations (for a rule that stages and batches a sub-jaxpr).
 pub struct Batching<'a> {
+    /// The operands.
     pub args: &'a [Array],
+    /// Each operand's batch dimension (`None`: not batched).
     pub dims: &'a [Option<usize>],
+    /// The batch size.
     pub size: usize,
+    /// The transformations, for rules that batch a sub-jaxpr.
     pub sub: &'a dyn JaxprTransforms,
 }
 

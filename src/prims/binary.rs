@@ -290,7 +290,7 @@ macro_rules! define_binary_ops {
         /// The elementwise primitives of two operands: one variant per row of `binary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum BinaryOp {
-            $( $(#[$doc])* $op, )*
+            $( #[doc = concat!("`", $name, "`.")] $(#[$doc])* $op, )*
         }
 
         impl BinaryOp {
@@ -387,10 +387,12 @@ macro_rules! define_binary_ops {
 binary_table!(define_binary_ops);
 
 impl BinaryOp {
+    /// Whether the result is bool (`eq`, `lt`, ...).
     pub fn is_comparison(&self) -> bool {
         self.output() == Output::Bool
     }
 
+    /// The output type (dtype and broadcast shape checks, JAX's wording).
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let shape = broadcast_shapes(self.name(), &[x, y])?;
         if x.dtype != y.dtype {
@@ -416,6 +418,7 @@ impl BinaryOp {
         Ok(Aval::new(shape, out_dtype).weak(weak))
     }
 
+    /// Evaluate on concrete arrays into an array of type `out`.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let data = self.eval_data(x.data()?, y.data()?, out.size());
         Ok(Array::from_concrete(out, data))
@@ -569,12 +572,14 @@ fn nextafter_bits(x: f64, y: f64, bits: u64, sign: u64, to_float: impl Fn(u64) -
     }
 }
 
+/// `nextafter` of f32s (the next representable value from `x` toward `y`).
 pub fn nextafter_f32(x: f32, y: f32) -> f32 {
     let to_float = |b: u64| f32::from_bits(b as u32) as f64;
     let (xd, yd) = (x as f64, y as f64);
     nextafter_bits(xd, yd, x.to_bits() as u64, 1 << 31, to_float) as f32
 }
 
+/// `nextafter` of f64s (the next representable value from `x` toward `y`).
 pub fn nextafter_f64(x: f64, y: f64) -> f64 {
     nextafter_bits(x, y, x.to_bits(), 1 << 63, f64::from_bits)
 }

@@ -16,10 +16,15 @@ use crate::lax;
 /// Output axes: batch, then lhs free, then rhs free.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DotGeneral {
+    /// The contracted dimensions of the left operand.
     pub lhs_contracting: Vec<usize>,
+    /// The contracted dimensions of the right operand.
     pub rhs_contracting: Vec<usize>,
+    /// The batch dimensions of the left operand.
     pub lhs_batch: Vec<usize>,
+    /// The batch dimensions of the right operand.
     pub rhs_batch: Vec<usize>,
+    /// The result's dtype, if not the operands'.
     pub preferred_element_type: Option<DType>,
 }
 
@@ -97,6 +102,7 @@ impl DotGeneral {
             .collect()
     }
 
+    /// The output type.
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let bad = |why: &str| {
             Err(Error::type_err(format!(
@@ -165,6 +171,7 @@ impl DotGeneral {
         }
     }
 
+    /// Evaluate on concrete arrays.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let c = self.canonical(x.shape(), y.shape());
         let xt = permuted(x, &c.lhs_perm)?;
@@ -220,6 +227,7 @@ impl DotGeneral {
         Ok((vec![ans], vec![t]))
     }
 
+    /// The transpose rule.
     pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
         let Some(ct) = ct else {
             return Ok(vec![None, None]);
@@ -343,11 +351,17 @@ impl DotGeneral {
 
 /// The canonical matmul layout of a `dot_general`.
 pub struct Canonical {
+    /// The left operand's permutation to `[batch, m, k]`.
     pub lhs_perm: Vec<usize>,
+    /// The right operand's permutation to `[batch, k, n]`.
     pub rhs_perm: Vec<usize>,
+    /// The product of the batch dimensions.
     pub batch: usize,
+    /// Rows of the result.
     pub m: usize,
+    /// The contracted size.
     pub k: usize,
+    /// Columns of the result.
     pub n: usize,
 }
 

@@ -81,15 +81,19 @@ impl Prim {
 /// known value (a residual or literal).
 #[derive(Clone)]
 pub enum LinArg {
+    /// A linear input of this type.
     Linear(Aval),
+    /// A known value.
     Known(Array),
 }
 
 impl LinArg {
+    /// Whether it is a linear input.
     pub fn is_linear(&self) -> bool {
         matches!(self, LinArg::Linear(_))
     }
 
+    /// Its type.
     pub fn aval(&self) -> Aval {
         match self {
             LinArg::Linear(a) => a.clone(),

@@ -10,22 +10,26 @@ use crate::defs::threefry::threefry2x32;
 use crate::dtype::DType;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The random-bits primitives.
 pub enum RandomOp {
     /// `(k0, k1, x0, x1) -> (y0, y1)`, elementwise over u32 arrays (scalars broadcast).
     Threefry2x32,
 }
 
 impl RandomOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             RandomOp::Threefry2x32 => "threefry2x32",
         }
     }
 
+    /// The number of operands.
     pub fn arity(&self) -> Option<usize> {
         Some(4)
     }
 
+    /// The output types.
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         if let Some(a) = avals.iter().find(|a| a.dtype != DType::U32) {
             return Err(Error::type_err(format!(
@@ -39,6 +43,7 @@ impl RandomOp {
         ])
     }
 
+    /// Evaluate on concrete arrays.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         let out = self.abstract_eval(&avals)?;
@@ -69,6 +74,7 @@ impl RandomOp {
         Ok((outs, vec![None, None]))
     }
 
+    /// The batching rule.
     pub fn batch(&self, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
         super::batching::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
     }

@@ -11,23 +11,35 @@ use crate::ir::pretty::{py_tuple, Param};
 use crate::lax;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The reductions, with JAX's parameters.
 pub enum ReduceOp {
+    /// `reduce_sum`.
     Sum {
+        /// The reduced dimensions.
         axes: Vec<usize>,
     },
+    /// `reduce_max`.
     Max {
+        /// The reduced dimensions.
         axes: Vec<usize>,
     },
+    /// `reduce_min`.
     Min {
+        /// The reduced dimensions.
         axes: Vec<usize>,
     },
     /// Index of the first maximum along one axis (NaN counts as the maximum).
     Argmax {
+        /// The reduced dimension (one).
         axes: Vec<usize>,
+        /// The dtype of the indices.
         index_dtype: DType,
     },
+    /// Index of the first minimum along one axis (NaN counts as the minimum).
     Argmin {
+        /// The reduced dimension (one).
         axes: Vec<usize>,
+        /// The dtype of the indices.
         index_dtype: DType,
     },
 }
@@ -35,6 +47,7 @@ pub enum ReduceOp {
 use ReduceOp::*;
 
 impl ReduceOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             Sum { .. } => "reduce_sum",
@@ -45,6 +58,7 @@ impl ReduceOp {
         }
     }
 
+    /// The reduced dimensions.
     pub fn axes(&self) -> &[usize] {
         match self {
             Sum { axes }
@@ -90,6 +104,7 @@ impl ReduceOp {
         }
     }
 
+    /// The parameters as jaxprs print them.
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         let mut ps = vec![("axes", Param::Text(py_tuple(self.axes())))];
         if let Argmax { index_dtype, .. } | Argmin { index_dtype, .. } = self {
@@ -117,6 +132,7 @@ impl ReduceOp {
         }))
     }
 
+    /// The output type.
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         let axes = self.axes();
         for (i, &a) in axes.iter().enumerate() {
@@ -165,6 +181,7 @@ impl ReduceOp {
         }
     }
 
+    /// Evaluate on a concrete array.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         let data = x.data()?;
         let groups = reduction_groups(x.shape(), self.axes());
@@ -219,6 +236,7 @@ impl ReduceOp {
         Ok(Array::from_concrete(out, result))
     }
 
+    /// The JVP rule.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Reduce(self.clone()), std::slice::from_ref(x))?;
         let Some(g) = g else {

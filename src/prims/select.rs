@@ -50,6 +50,7 @@ pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
     Ok(Aval::new(shape, dt).weak(cases.iter().all(|c| c.weak_type)))
 }
 
+/// `select_n` on concrete arrays.
 pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
     let which = args[0].data()?;
     let n = out.size();
@@ -65,6 +66,7 @@ pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
     Ok(Array::from_concrete(out, data))
 }
 
+/// `select_n`'s JVP rule.
 pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
     let ans = lax::select_n(&primals[0], &primals[1..])?;
     if tangents[1..].iter().all(|t| t.is_none()) {
@@ -78,6 +80,7 @@ pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
     Ok((vec![ans], vec![Some(lax::select_n(&primals[0], &cases)?)]))
 }
 
+/// `select_n`'s transpose rule.
 pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
     if args[0].is_linear() {
         return Err(Error::type_err(
@@ -103,6 +106,7 @@ pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
     Ok(out)
 }
 
+/// `select_n`'s batching rule.
 pub fn batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
     batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
 }

@@ -355,15 +355,20 @@ pub(crate) use unary_table;
 /// Which dtypes an elementwise op accepts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Accepts {
+    /// Floats only.
     Floating,
     /// Anything but bool.
     Numeric,
+    /// Integers only.
     Integer,
+    /// Integers and bool.
     IntegerOrBool,
+    /// Any dtype.
     Any,
 }
 
 impl Accepts {
+    /// Whether `dtype` is accepted.
     pub fn admits(self, dtype: DType) -> bool {
         match self {
             Accepts::Floating => dtype.is_float(),
@@ -379,7 +384,9 @@ impl Accepts {
 /// computed once and stored rather than recomputed inline in each reader.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cost {
+    /// Recomputed inline wherever it is read.
     Cheap,
+    /// Stored when read more than once.
     Expensive,
 }
 
@@ -403,7 +410,7 @@ macro_rules! define_unary_ops {
         /// The elementwise primitives of one operand: one variant per row of `unary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum UnaryOp {
-            $( $(#[$doc])* $op $({ $($field: $fty),* })?, )*
+            $( #[doc = concat!("`", $name, "`.")] $(#[$doc])* $op $({ $(#[doc = concat!("The `", stringify!($field), "` parameter.")] $field: $fty),* })?, )*
         }
 
         #[allow(unused_variables)]
@@ -507,6 +514,7 @@ macro_rules! define_unary_ops {
 unary_table!(define_unary_ops);
 
 impl UnaryOp {
+    /// The output type (the dtype check, JAX's wording).
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         if !self.accepts().admits(x.dtype) {
             let kind = match self.accepts() {
@@ -524,6 +532,7 @@ impl UnaryOp {
         self.output_type(x)
     }
 
+    /// Evaluate on a concrete array into an array of type `out`.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         Ok(Array::from_concrete(out, self.eval_data(x.data()?)))
     }

@@ -19,6 +19,7 @@ pub struct LinearFn {
     pub jaxpr: ClosedJaxpr,
     /// The types of the inputs (and so of their tangents and cotangents).
     pub in_avals: Vec<Aval>,
+    /// The types of the outputs.
     pub out_avals: Vec<Aval>,
 }
 

@@ -34,27 +34,41 @@ use crate::ir::ClosedJaxpr;
 use crate::prims::batching::index_in_dim;
 
 #[derive(Clone, PartialEq)]
+/// The control-flow primitives `while`, `scan` and `cond`, with JAX's parameters.
 pub enum ControlOp {
     /// `while cond(carry): carry = body(carry)`.
     While {
+        /// The loop condition.
         cond_jaxpr: ClosedJaxpr,
+        /// The loop body.
         body_jaxpr: ClosedJaxpr,
+        /// How many leading operands are the condition's constants.
         cond_nconsts: usize,
+        /// How many operands after those are the body's constants.
         body_nconsts: usize,
     },
     /// `for i in 0..length (or reversed): (carry, ys[i]) = jaxpr(consts, carry, xs[i])`.
     Scan {
+        /// The scanned function: constants, carry, slice to carry, output slice.
         jaxpr: ClosedJaxpr,
+        /// The number of iterations.
         length: usize,
+        /// Scan from the end.
         reverse: bool,
+        /// How many leading operands are constants.
         num_consts: usize,
+        /// How many operands after those are carries.
         num_carry: usize,
         /// Per operand: is the scan linear in it (set by transformations; informational).
         linear: Vec<bool>,
+        /// JAX's `unroll` (recorded and printed).
         unroll: usize,
     },
     /// `branches[index](operands)`.
-    Cond { branches: Vec<ClosedJaxpr> },
+    Cond {
+        /// The branches, by index.
+        branches: Vec<ClosedJaxpr>,
+    },
 }
 
 use ControlOp::*;
@@ -470,6 +484,7 @@ impl ControlOp {
         }
     }
 
+    /// The JVP rule.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -479,6 +494,7 @@ impl ControlOp {
         jvp::jvp(self, primals, tangents, sub)
     }
 
+    /// The transpose rule.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -488,6 +504,7 @@ impl ControlOp {
         transpose::transpose(self, cts, args, sub)
     }
 
+    /// The batching rule.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         batch::batch(self, b)
     }

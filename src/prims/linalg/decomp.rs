@@ -19,8 +19,11 @@ use cranax_runtime::linalg as rt;
 /// default (`None`) and `QR` exist, as in JAX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EighImplementation {
+    /// QR iteration.
     Qr,
+    /// Jacobi rotations.
     Jacobi,
+    /// QDWH (polar decomposition).
     Qdwh,
 }
 
@@ -28,10 +31,15 @@ pub enum EighImplementation {
 /// run the same kernel here (faer's divide and conquer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SvdAlgorithm {
+    /// The backend's default.
     Default,
+    /// QR iteration.
     Qr,
+    /// Jacobi rotations.
     Jacobi,
+    /// Via the polar decomposition.
     Polar,
+    /// Divide and conquer.
     DivideAndConquer,
 }
 
