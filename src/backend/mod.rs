@@ -3,30 +3,30 @@
 //!
 //! The pipeline, `graph::build → rewrites → plan → emit`, each pass a function of the previous
 //! one's output only:
-//! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
+//! - `graph`: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
 //!   `while`/`scan`/`cond` one node each, their sub-jaxprs graphs of their own);
-//! - [`rewrites`]: named graph passes run in order (algebraic simplification, common
+//! - `rewrites`: named graph passes run in order (algebraic simplification, common
 //!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
 //!   code); after them the graph is final;
-//! - [`plan`]: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
+//! - `plan`: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
 //!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
-//!   intermediate buffers. Each kernel is then scheduled ([`schedule`]): the expressions it
+//!   intermediate buffers. Each kernel is then scheduled (`schedule`): the expressions it
 //!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
 //!   would be recomputed at too many indices gets a buffer (planning again). A control-flow
 //!   node is one kernel whose sub-programs are planned the same way, on their own;
-//! - [`layout`]: constants read transposed by every kernel get a copy in the loops' order;
-//! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
+//! - `layout`: constants read transposed by every kernel get a copy in the loops' order;
+//! - `index`: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
-//! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
+//! - `emit`: writes each scheduled kernel: loop nests, vectorised innermost loops
 //!   (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail), reductions with several vector
 //!   accumulators, `dot_general` via the runtime's gemm; `while`/`scan`/`cond` as native
 //!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
 //!   scan slices read and written in place, trip counts never unrolled);
-//! - [`ops`]: one element of each primitive (scalar or vector instructions);
-//! - [`codegen`]: Cranelift setup, the code generated into any `cranelift_module::Module`
+//! - `ops`: one element of each primitive (scalar or vector instructions);
+//! - `codegen`: Cranelift setup, the code generated into any `cranelift_module::Module`
 //!   (one `JITModule` per executable); `lowered` the split into CLIF ([`Lowered`]) and machine
 //!   code; `export` the same code as an object file with a C entry point ([`export_object`]);
-//! - [`math`]: transcendental functions as inline polynomials (no libm calls).
+//! - `math`: transcendental functions as inline polynomials (no libm calls).
 //!
 //! # Seeing what was compiled
 //!
