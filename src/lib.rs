@@ -5,9 +5,10 @@
 // interpreter, printing) → `transform` (jvp, linearize, transpose, vmap, staging) → `backend`
 // (Cranelift lowering and the compile cache).
 #![doc = include_str!("../README.md")]
-// New public items need a `///` comment (docs/ADDING_A_PRIMITIVE.md); `.ci/run`'s
-// `cargo clippy -- -D warnings` makes a missing one an error.
-#![warn(missing_docs)]
+// New public items need a `///` comment and public types a `Debug` impl
+// (docs/ADDING_A_PRIMITIVE.md); `.ci/run`'s `cargo clippy -- -D warnings` makes a missing one
+// an error.
+#![warn(missing_docs, missing_debug_implementations)]
 
 pub mod array;
 mod array_format;

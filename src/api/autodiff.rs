@@ -186,6 +186,13 @@ pub struct Grad<F, N> {
     argnums: N,
 }
 
+impl<F, N> std::fmt::Debug for Grad<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grad").finish_non_exhaustive()
+    }
+}
+
 impl<F, N> Grad<F, N> {
     /// Differentiate with respect to other arguments: `Argnum::<1>` or a tuple of them.
     pub fn argnums<M>(self, argnums: M) -> Grad<F, M> {
@@ -229,6 +236,13 @@ pub struct GradAux<F, N> {
     argnums: N,
 }
 
+impl<F, N> std::fmt::Debug for GradAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradAux").finish_non_exhaustive()
+    }
+}
+
 impl<Args, F, N, Aux> Function<Args> for GradAux<F, N>
 where
     Args: ArgTuple,
@@ -257,6 +271,13 @@ where
 pub struct ValueAndGrad<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for ValueAndGrad<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueAndGrad").finish_non_exhaustive()
+    }
 }
 
 impl<F, N> ValueAndGrad<F, N> {
@@ -300,6 +321,13 @@ where
 pub struct ValueAndGradAux<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for ValueAndGradAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueAndGradAux").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F, N, Aux> Function<Args> for ValueAndGradAux<F, N>
@@ -371,6 +399,7 @@ fn check_same_types(name: &str, a: &[Array], b: &[Array]) -> Result<()> {
 }
 
 /// The linear map of `linearize` and `vjp`, typed by the function's arguments and outputs.
+#[derive(Debug)]
 pub struct Linearized<Args, Out> {
     lin: LinearFn,
     args: Args,
@@ -468,10 +497,24 @@ pub struct Jacfwd<F> {
     f: F,
 }
 
+impl<F> std::fmt::Debug for Jacfwd<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jacfwd").finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone)]
 /// `jacrev(f)`: the Jacobian by reverse mode (one VJP per output element, vmapped).
 pub struct Jacrev<F> {
     f: F,
+}
+
+impl<F> std::fmt::Debug for Jacrev<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jacrev").finish_non_exhaustive()
+    }
 }
 
 /// The identity basis of an array type, stacked: shape `[n] + shape`.

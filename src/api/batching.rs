@@ -164,6 +164,13 @@ pub struct Vmap<F> {
     axis_size: Option<usize>,
 }
 
+impl<F> std::fmt::Debug for Vmap<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vmap").finish_non_exhaustive()
+    }
+}
+
 impl<F> Vmap<F> {
     /// `in_axes=(None, 0, 0)` is `.in_axes([None, Some(0), Some(0)])`.
     pub fn in_axes(mut self, axes: impl Into<Axes>) -> Self {

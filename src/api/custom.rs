@@ -25,6 +25,13 @@ pub struct CustomJvp<F> {
     rule: JvpRule,
 }
 
+impl<F> std::fmt::Debug for CustomJvp<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomJvp").finish_non_exhaustive()
+    }
+}
+
 impl<Args, F> Function<Args> for CustomJvp<F>
 where
     Args: ArgTuple,
@@ -63,6 +70,13 @@ pub struct CustomVjp<F> {
     f: F,
     fwd: FwdRule,
     bwd: BwdRule,
+}
+
+impl<F> std::fmt::Debug for CustomVjp<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomVjp").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F> Function<Args> for CustomVjp<F>

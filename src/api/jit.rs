@@ -159,6 +159,17 @@ pub struct Jit<F, Out> {
     capacity: usize,
 }
 
+impl<F, Out: Pytree> fmt::Debug for Jit<F, Out> {
+    /// The capacity and the cache's statistics (the function is a closure, which has no
+    /// `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jit")
+            .field("capacity", &self.capacity)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<F: Clone, Out> Clone for Jit<F, Out> {
     /// Clones share the cache.
     fn clone(&self) -> Self {

@@ -150,6 +150,13 @@ pub struct MakeJaxpr<F> {
     f: F,
 }
 
+impl<F> std::fmt::Debug for MakeJaxpr<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MakeJaxpr").finish_non_exhaustive()
+    }
+}
+
 impl<F> MakeJaxpr<F> {
     /// Trace `f` on `args` (only their shapes and dtypes matter).
     pub fn call<Args: ArgTuple>(&self, args: Args) -> Result<ClosedJaxpr>

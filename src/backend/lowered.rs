@@ -27,6 +27,16 @@ pub struct Lowered {
     clif: std::sync::OnceLock<String>,
 }
 
+impl std::fmt::Debug for Lowered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lowered")
+            .field("in_avals", &self.in_avals)
+            .field("out_avals", &self.out_avals)
+            .field("kernels", &self.kernels)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Lower `jaxpr` for its input types: graph, rewrites, fusion plan, CLIF.
 pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
     let start = Instant::now();

@@ -223,6 +223,7 @@ pub fn dtype_named(name: &str) -> Option<DType> {
 /// The printed parameters of one equation, as the families read them back into their ops
 /// (`Prim::from_printed`). Parameters nobody reads (JAX's `out_sharding=None`, `unroll=1`
 /// where cranax has no such field) are ignored.
+#[derive(Debug)]
 pub struct PrintedParams<'a> {
     prim: &'a str,
     params: &'a [(String, PValue)],

@@ -238,6 +238,7 @@ fn atom_str(namer: &Namer, a: &Atom) -> String {
 }
 
 /// A primitive parameter as printed.
+#[derive(Debug)]
 pub enum Param {
     /// A parameter printed as text.
     Text(String),

@@ -26,6 +26,16 @@ pub struct Batching<'a> {
     pub sub: &'a dyn JaxprTransforms,
 }
 
+impl std::fmt::Debug for Batching<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batching")
+            .field("args", &self.args)
+            .field("dims", &self.dims)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Batching<'_> {
     /// Operand `i` with its batch axis in front (broadcast if unbatched).
     pub fn front(&self, i: usize) -> Result<Array> {

@@ -350,6 +350,7 @@ impl DotGeneral {
 }
 
 /// The canonical matmul layout of a `dot_general`.
+#[derive(Debug)]
 pub struct Canonical {
     /// The left operand's permutation to `[batch, m, k]`.
     pub lhs_perm: Vec<usize>,

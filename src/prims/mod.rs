@@ -79,7 +79,7 @@ impl Prim {
 
 /// How a transpose rule sees an operand: a linear input (its cotangent is wanted) or a
 /// known value (a residual or literal).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum LinArg {
     /// A linear input of this type.
     Linear(Aval),

@@ -13,7 +13,7 @@ use crate::prims::Tangent;
 use std::rc::Rc;
 
 /// The linear map `tangents in -> tangents out` of a function at a point.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LinearFn {
     /// `{ lambda residuals ; tangents . ... }`.
     pub jaxpr: ClosedJaxpr,
