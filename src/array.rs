@@ -305,6 +305,9 @@ impl Array {
     }
 
     /// An array from data and a shape; errors if the sizes disagree.
+    ///
+    /// # Errors
+    /// A shape whose element count is not `data.len()`.
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Array> {
         let size: usize = shape.iter().product();
         if size != data.len() {
@@ -363,6 +366,9 @@ impl Array {
     }
 
     /// `[start, start+step, ...)` below `stop`, as `jnp.arange`.
+    ///
+    /// # Errors
+    /// A zero `step`, or a size too large to allocate.
     pub fn arange(start: f64, stop: f64, step: f64, dtype: DType) -> Result<Array> {
         if step == 0.0 || !step.is_finite() {
             return Err(Error::value_err(format!(
@@ -483,6 +489,9 @@ impl Array {
     }
 
     /// The elements as a slice of `T` (the dtype must be `T`'s).
+    ///
+    /// # Errors
+    /// A tracer (no data), or an array whose dtype is not `T`'s.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         let data = self.data()?;
         T::slice(data).ok_or_else(|| {
@@ -495,17 +504,26 @@ impl Array {
     }
 
     /// The elements as a `Vec<T>`.
+    ///
+    /// # Errors
+    /// A tracer (no data), or an array whose dtype is not `T`'s.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         self.as_slice::<T>().map(|s| s.to_vec())
     }
 
     /// The elements widened to f64 (any dtype).
+    ///
+    /// # Errors
+    /// A tracer (no data).
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
         let data = self.data()?;
         Ok((0..data.len()).map(|i| data.get(i).to_f64()).collect())
     }
 
     /// The single element of a size-1 array.
+    ///
+    /// # Errors
+    /// A tracer, an array of more than one element, or a dtype that is not `T`'s.
     pub fn item<T: Element>(&self) -> Result<T> {
         let s = self.as_slice::<T>()?;
         if s.len() != 1 {
@@ -518,6 +536,9 @@ impl Array {
     }
 
     /// The single element as a `Scalar`.
+    ///
+    /// # Errors
+    /// A tracer, or an array of more than one element.
     pub fn to_scalar(&self) -> Result<Scalar> {
         let data = self.data()?;
         if data.len() != 1 {

@@ -44,6 +44,9 @@ binary_fns! {
 }
 
 /// `round(x, rounding_method)`: JAX's `lax.round` (its default is `AwayFromZero`).
+///
+/// # Errors
+/// A non-float operand.
 pub fn round(x: &Array, rounding_method: RoundingMethod) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::Round { rounding_method }),
@@ -52,11 +55,17 @@ pub fn round(x: &Array, rounding_method: RoundingMethod) -> Result<Array> {
 }
 
 /// `1 / x` as JAX writes it, `integer_pow(x, -1)`.
+///
+/// # Errors
+/// A non-float operand.
 pub fn reciprocal(x: &Array) -> Result<Array> {
     integer_pow(x, -1)
 }
 
 /// `x ** y` for a constant integer `y`.
+///
+/// # Errors
+/// A boolean operand.
 pub fn integer_pow(x: &Array, y: i32) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::IntegerPow { y }),
@@ -94,6 +103,9 @@ fn convert_with(x: &Array, op: UnaryOp) -> Result<Array> {
 }
 
 /// Convert keeping weak typing (how a Rust float literal takes an array's dtype).
+///
+/// # Errors
+/// A `dtype` that `x` cannot be converted to.
 pub fn convert_weak(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype {
         return Ok(x.clone());
@@ -119,6 +131,9 @@ pub fn bitcast_convert_type(x: &Array, dtype: DType) -> Result<Array> {
 }
 
 /// `select_n(which, cases)`: `cases[which]` elementwise (`which` bool or i32).
+///
+/// # Errors
+/// A `which` that is not an integer or bool scalar of the cases' shape, cases of different types, or no cases (JAX's wording).
 pub fn select_n(which: &Array, cases: &[Array]) -> Result<Array> {
     let mut args = vec![which.clone()];
     args.extend(cases.iter().cloned());
@@ -126,6 +141,9 @@ pub fn select_n(which: &Array, cases: &[Array]) -> Result<Array> {
 }
 
 /// `pred ? on_true : on_false` elementwise.
+///
+/// # Errors
+/// A predicate that is not bool, or cases of different types.
 pub fn select(pred: &Array, on_true: &Array, on_false: &Array) -> Result<Array> {
     select_n(pred, &[on_false.clone(), on_true.clone()])
 }
@@ -224,6 +242,9 @@ pub fn broadcast_in_dim(
 }
 
 /// Broadcast `x` (any rank ≤ the target's) to `shape`, aligning trailing dimensions as NumPy does.
+///
+/// # Errors
+/// `x` has more dimensions than `shape`, or a dimension that does not broadcast.
 pub fn broadcast_to_rank(x: &Array, shape: &[usize]) -> Result<Array> {
     let offset = shape.len() - x.ndim();
     let dims: Vec<usize> = (offset..shape.len()).collect();
@@ -279,6 +300,9 @@ pub fn squeeze(x: &Array, dimensions: &[usize]) -> Result<Array> {
 }
 
 /// Insert a size-1 axis at `axis` (a reshape, as JAX's `lax.expand_dims`).
+///
+/// # Errors
+/// A dimension out of range.
 pub fn expand_dims(x: &Array, axis: usize) -> Result<Array> {
     let mut shape = x.shape().to_vec();
     if axis > shape.len() {
@@ -303,6 +327,9 @@ pub fn concatenate(xs: &[Array], dimension: usize) -> Result<Array> {
 }
 
 /// Pad with `padding_value`: per axis `(low, high, interior)` elements.
+///
+/// # Errors
+/// A padding of the wrong count, a padding value that is not a scalar of `x`'s dtype, or a negative resulting size.
 pub fn pad(x: &Array, padding_value: &Array, config: &[(usize, usize, usize)]) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::Pad {
@@ -333,6 +360,9 @@ pub fn slice(
 }
 
 /// A slice of static size at dynamic (clamped) start indices, one i32 scalar per axis.
+///
+/// # Errors
+/// Starts of the wrong count or not integer scalars, or slice sizes larger than `x`.
 pub fn dynamic_slice(x: &Array, starts: &[Array], slice_sizes: &[usize]) -> Result<Array> {
     let mut args = vec![x.clone()];
     args.extend(starts.iter().cloned());
@@ -355,6 +385,9 @@ pub fn dynamic_update_slice(x: &Array, update: &Array, starts: &[Array]) -> Resu
 }
 
 /// `take(x, indices, axis)`: indices (integers, clamped into range) replace axis `axis`.
+///
+/// # Errors
+/// An axis out of range or non-integer indices.
 pub fn gather(x: &Array, indices: &Array, axis: usize) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::Gather { axis }),
@@ -363,6 +396,9 @@ pub fn gather(x: &Array, indices: &Array, axis: usize) -> Result<Array> {
 }
 
 /// `x` with `updates` added at `indices` along `axis` (the transpose of `gather`).
+///
+/// # Errors
+/// An axis out of range, non-integer indices, or updates of the wrong shape or dtype.
 pub fn scatter_add(x: &Array, indices: &Array, updates: &Array, axis: usize) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::ScatterAdd { axis }),
@@ -371,6 +407,9 @@ pub fn scatter_add(x: &Array, indices: &Array, updates: &Array, axis: usize) -> 
 }
 
 /// `0, 1, 2, ...` along `dimension` of an array of `shape`.
+///
+/// # Errors
+/// A `dimension` out of range, or a shape too large to allocate.
 pub fn iota(dtype: DType, shape: &[usize], dimension: usize) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::Iota {
@@ -393,11 +432,17 @@ pub fn dot_general(x: &Array, y: &Array, dims: DotGeneral) -> Result<Array> {
 /// The threefry2x32 block cipher on u32 arrays: `(k0, k1, x0, x1) -> (y0, y1)`.
 /// `cholesky(a)`: the lower Cholesky factor of each matrix (only the lower triangle read;
 /// NaNs where not positive definite). `jnp.linalg.cholesky` symmetrises first.
+///
+/// # Errors
+/// A non-float operand, or one that is not a batch of square matrices.
 pub fn cholesky(a: &Array) -> Result<Array> {
     bind1(Prim::Linalg(LinalgOp::Cholesky), std::slice::from_ref(a))
 }
 
 /// `triangular_solve(a, b, ...)`: `x` with `op(a) x = b` (left side) or `x op(a) = b`.
+///
+/// # Errors
+/// Operands of different dtypes, non-float, or whose shapes do not fit (JAX's wording).
 pub fn triangular_solve(
     a: &Array,
     b: &Array,
@@ -418,6 +463,9 @@ pub fn triangular_solve(
 }
 
 /// `lu(a)`: `(lu, pivots, permutation)`, LU with partial pivoting, `a[permutation] = L U`.
+///
+/// # Errors
+/// A non-float operand of fewer than two dimensions.
 pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
     let mut o = bind(Prim::Linalg(LinalgOp::Lu), std::slice::from_ref(a))?;
     let perm = o.pop().expect("three outputs");
@@ -426,6 +474,9 @@ pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
 }
 
 /// `lu_pivots_to_permutation(pivots, permutation_size)`: the row order the swaps produce.
+///
+/// # Errors
+/// Pivots that are not integers of at least one dimension.
 pub fn lu_pivots_to_permutation(pivots: &Array, permutation_size: usize) -> Result<Array> {
     let op = LinalgOp::LuPivotsToPermutation { permutation_size };
     bind1(Prim::Linalg(op), std::slice::from_ref(pivots))
@@ -460,6 +511,9 @@ pub fn scalar_of(aval: &Aval, v: f64) -> Array {
 }
 
 /// Zeros of a type: a scalar literal broadcast to the shape (JAX's `zeros_like_aval`).
+///
+/// # Errors
+/// A shape too large to allocate.
 pub fn zeros(aval: &Aval) -> Result<Array> {
     full(aval, 0.0)
 }
@@ -478,6 +532,9 @@ pub fn full(aval: &Aval, v: f64) -> Result<Array> {
 }
 
 /// Move axis `from` to position `to`.
+///
+/// # Errors
+/// An axis out of range.
 pub fn moveaxis(x: &Array, from: usize, to: usize) -> Result<Array> {
     if from == to {
         return Ok(x.clone());
@@ -488,6 +545,9 @@ pub fn moveaxis(x: &Array, from: usize, to: usize) -> Result<Array> {
 }
 
 /// Sum `t` down to `aval`'s shape, undoing the scalar broadcasting of elementwise ops.
+///
+/// # Errors
+/// `t` of a shape that does not broadcast to `aval`'s.
 pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
     let t = if t.shape() == aval.shape.as_slice() {
         t.clone()

@@ -143,6 +143,9 @@ pub fn result_type(xs: &[&Array]) -> (DType, bool) {
 }
 
 /// NumPy broadcasting of shapes, or the error JAX gives.
+///
+/// # Errors
+/// Shapes that do not broadcast (JAX's message, naming `name` and the shapes).
 pub fn broadcast_shapes(name: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = vec![1usize; rank];
@@ -165,6 +168,9 @@ pub fn broadcast_shapes(name: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
 
 /// Promote dtypes and broadcast shapes of operands for an elementwise op (scalars stay scalars:
 /// lax broadcasts them, as JAX's jaxprs show).
+///
+/// # Errors
+/// As [`broadcast_shapes`].
 pub fn promote_and_broadcast(name: &str, xs: &[Array]) -> Result<Vec<Array>> {
     let refs: Vec<&Array> = xs.iter().collect();
     let (dt, weak) = result_type(&refs);
@@ -804,6 +810,9 @@ pub fn astype(x: impl AsArray, dtype: DType) -> Array {
 }
 
 /// Normalise axes (negative from the end) against a rank; `None` is every axis.
+///
+/// # Errors
+/// An axis out of range or repeated (naming `name`).
 pub fn normalize_axes(name: &str, axes: Option<&[isize]>, rank: usize) -> Result<Vec<usize>> {
     let Some(axes) = axes else {
         return Ok((0..rank).collect());

@@ -354,6 +354,9 @@ where
 }
 
 /// `jvp(f, primals, tangents)`: `(f(primals), J tangents)`.
+///
+/// # Errors
+/// An error `f` raises while traced (shapes, dtypes), or tangents whose structure or types do not match the primals'.
 pub fn jvp<Args, F>(f: &F, primals: Args, tangents: Args) -> Result<(F::Output, F::Output)>
 where
     Args: ArgTuple,
@@ -408,6 +411,9 @@ pub struct Linearized<Args, Out> {
 
 impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
     /// The JVP at the linearization point: `J t`.
+    ///
+    /// # Errors
+    /// Tangents whose structure or types do not match the primals'.
     pub fn jvp(&self, tangents: Args) -> Result<Out> {
         check_same_types("linearize", &self.args.leaves(), &tangents.leaves())?;
         let outs = self.lin.call(&tangents.leaves())?;
@@ -415,6 +421,9 @@ impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
     }
 
     /// The VJP: `ct ↦ Jᵀ ct`, cotangents for every argument.
+    ///
+    /// # Errors
+    /// A cotangent whose structure or types do not match the outputs'.
     pub fn vjp(&self, cotangents: Out) -> Result<Args> {
         check_same_types("vjp", &self.out.leaves(), &cotangents.leaves())?;
         let cts: Vec<Tangent> = cotangents.leaves().into_iter().map(Some).collect();
@@ -437,6 +446,9 @@ impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
 pub type WithLinear<Args, Out> = (Out, Linearized<Args, Out>);
 
 /// `linearize(f, primals)`: `f(primals)` and the linear map `t ↦ J t`.
+///
+/// # Errors
+/// An error `f` raises while traced.
 pub fn linearize<Args, F>(f: &F, primals: Args) -> Result<WithLinear<Args, F::Output>>
 where
     Args: ArgTuple,
@@ -461,6 +473,9 @@ where
 }
 
 /// `vjp(f, primals)`: `f(primals)` and the pullback `ct ↦ Jᵀ ct` (`.vjp(ct)`).
+///
+/// # Errors
+/// An error `f` raises while traced.
 pub fn vjp<Args, F>(f: &F, primals: Args) -> Result<WithLinear<Args, F::Output>>
 where
     Args: ArgTuple,

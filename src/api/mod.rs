@@ -159,6 +159,9 @@ impl<F> std::fmt::Debug for MakeJaxpr<F> {
 
 impl<F> MakeJaxpr<F> {
     /// Trace `f` on `args` (only their shapes and dtypes matter).
+    ///
+    /// # Errors
+    /// An error `f` raises while traced.
     pub fn call<Args: ArgTuple>(&self, args: Args) -> Result<ClosedJaxpr>
     where
         F: Function<Args>,
@@ -169,6 +172,9 @@ impl<F> MakeJaxpr<F> {
 }
 
 /// Evaluate a closed jaxpr on arrays with the reference interpreter.
+///
+/// # Errors
+/// Arguments whose count or types do not match the jaxpr's inputs, or an error of an equation.
 pub fn eval_jaxpr(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
     crate::ir::eval::eval_closed(jaxpr, args)
 }

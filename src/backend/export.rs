@@ -99,6 +99,9 @@ fn is_c_identifier(s: &str) -> bool {
 }
 
 /// Compile `jaxpr` for its input types into an object file with entry point `opts.name`.
+///
+/// # Errors
+/// A program that uses a runtime function by address (the special functions), an unknown target triple, or Cranelift failing to compile.
 pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<ExportedObject> {
     let name = &opts.name;
     if !is_c_identifier(name) {

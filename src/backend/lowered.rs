@@ -38,6 +38,9 @@ impl std::fmt::Debug for Lowered {
 }
 
 /// Lower `jaxpr` for its input types: graph, rewrites, fusion plan, CLIF.
+///
+/// # Errors
+/// An output too large to allocate, or a program the backend cannot compile (a `custom_lin` inside).
 pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
     let start = Instant::now();
     // Every call allocates the outputs: a size the system cannot provide is an error now.
@@ -87,11 +90,17 @@ impl Lowered {
     }
 
     /// Compile to machine code.
+    ///
+    /// # Errors
+    /// Cranelift failing to compile the function (a backend bug).
     pub fn compile(self) -> Result<Arc<Executable>> {
         self.compile_with(false)
     }
 
     /// Compile to machine code, keeping Cranelift's annotated listing of it when `listing`.
+    ///
+    /// # Errors
+    /// Cranelift failing to compile the function (a backend bug).
     pub fn compile_with(self, listing: bool) -> Result<Arc<Executable>> {
         let start = Instant::now();
         let c = self.jit.compile(listing)?;

@@ -136,6 +136,9 @@ thread_local! {
 
 impl Executable {
     /// Run on `args`, which must match the compiled signature exactly (count, shapes, dtypes).
+    ///
+    /// # Errors
+    /// As [`Executable::run_into`].
     pub fn run(&self, args: &[Array]) -> Result<Vec<Array>> {
         let mut outs = Vec::with_capacity(self.out_avals.len());
         self.run_into(args, &mut outs)?;
@@ -143,6 +146,9 @@ impl Executable {
     }
 
     /// As [`Executable::run`], appending the outputs to `outs` (a vector the caller reuses).
+    ///
+    /// # Errors
+    /// The wrong number of arguments, an argument whose shape or dtype is not the compiled one, or a tracer.
     pub fn run_into(&self, args: &[Array], results: &mut Vec<Array>) -> Result<()> {
         if args.len() != self.in_avals.len() {
             return Err(Error::Jit(format!(
@@ -348,6 +354,9 @@ impl std::fmt::Debug for Executable {
 }
 
 /// Lower and compile `jaxpr` for its input types.
+///
+/// # Errors
+/// As [`lower`] and [`Lowered::compile`].
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     lower(jaxpr)?.compile()
 }

@@ -75,6 +75,9 @@ impl Aval {
     /// `Err` naming `op` and the type instead of an out-of-memory abort: the byte count must
     /// not overflow, and a buffer of a GiB or more is test-allocated first (an allocation the
     /// system refuses fails here, cheaply: large blocks are mapped lazily).
+    ///
+    /// # Errors
+    /// A byte count that overflows, or a large buffer the system refuses (the message names `op` and the type).
     pub fn check_allocatable(&self, op: &str) -> Result<()> {
         const PROBE_BYTES: usize = 1 << 30;
         let bytes = self

@@ -79,6 +79,9 @@ pub fn or_raise<T>(r: Result<T>) -> T {
 }
 
 /// Run `f`, turning a raised cranax `Error` back into `Err` (other panics continue).
+///
+/// # Errors
+/// The `Err` `f` returns, or the `Error` raised inside it.
 pub fn catch<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     install_quiet_panic_hook();
     let _frame = CatchFrame::enter();

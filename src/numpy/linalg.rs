@@ -248,6 +248,9 @@ impl QrResult {
 /// `jnp.linalg.qr(a, mode)`: `"reduced"` (and `"full"`, its old name): `Q` `[..., m, k]`, `R`
 /// `[..., k, n]`, `k = min(m, n)`; `"complete"`: `Q` `[..., m, m]`, `R` `[..., m, n]`; `"r"`:
 /// `R` of `"reduced"`. (`"raw"`, LAPACK's Householder form, is not supported.)
+///
+/// # Errors
+/// An unknown `mode`, or as [`crate::lax::linalg::qr`].
 pub fn qr(a: impl AsArray, mode: &str) -> QrResult {
     or_raise((|| {
         let a = &inexact(&[a.as_array()])?[0];
@@ -338,6 +341,9 @@ impl SvdResult {
 /// `jnp.linalg.svd(a, full_matrices, compute_uv)`: `a = U diag(S) Vh`, `S` descending; `U`
 /// `[..., m, m]` and `Vh` `[..., n, n]` (`full_matrices`) or `[..., m, k]` and `[..., k, n]`,
 /// `k = min(m, n)`. A singular pair's sign is faer's choice (it can differ from LAPACK's).
+///
+/// # Errors
+/// As [`crate::lax::linalg::svd`].
 pub fn svd(a: impl AsArray, full_matrices: bool, compute_uv: bool) -> SvdResult {
     or_raise((|| {
         let a = &inexact(&[a.as_array()])?[0];

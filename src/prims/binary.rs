@@ -363,6 +363,9 @@ macro_rules! define_binary_ops {
 
             /// Transposes of the rows linear in an operand (`add`, `sub`; `mul` and `div` in
             /// their linear operand).
+            ///
+            /// # Errors
+            /// A linear operand used non-linearly, or an error of a primitive the rule binds.
             pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
                 let Some(ct) = ct else {
                     return Ok(vec![None, None]);
@@ -393,6 +396,9 @@ impl BinaryOp {
     }
 
     /// The output type (dtype and broadcast shape checks, JAX's wording).
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let shape = broadcast_shapes(self.name(), &[x, y])?;
         if x.dtype != y.dtype {
@@ -419,6 +425,9 @@ impl BinaryOp {
     }
 
     /// Evaluate on concrete arrays into an array of type `out`.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let data = self.eval_data(x.data()?, y.data()?, out.size());
         Ok(Array::from_concrete(out, data))
@@ -427,6 +436,9 @@ impl BinaryOp {
     /// JVP rules in JAX's forms: `mul` is `xdot*y + x*ydot` with symbolic-zero skipping and
     /// `add_any` combining the terms; `add` and `sub` combine with `add`/`sub`. A tangent of
     /// a broadcast (rank-0) operand is broadcast to the output's shape.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Binary(self.clone()), &[x.clone(), y.clone()])?;
         let t = match self.tangent(x, y, xd, yd, &ans)? {
@@ -711,6 +723,9 @@ fn replace_zero(x: &Array) -> Result<Array> {
 }
 
 /// JAX's `add_tangents` over the terms of a sum: zeros skipped, the rest combined by `add_any`.
+///
+/// # Errors
+/// An error of the `add_any` it binds.
 pub fn sum_terms<const N: usize>(terms: [Tangent; N]) -> Result<Tangent> {
     let mut acc: Tangent = None;
     for t in terms.into_iter().flatten() {
@@ -723,6 +738,9 @@ pub fn sum_terms<const N: usize>(terms: [Tangent; N]) -> Result<Tangent> {
 }
 
 /// The common shape of elementwise operands: all non-scalar shapes must agree.
+///
+/// # Errors
+/// Shapes that do not broadcast (JAX's wording).
 pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
     let mut shape: Option<&[usize]> = None;
     for a in avals {

@@ -212,6 +212,9 @@ impl CallOp {
     /// The inverse of `params`: the op printed as `name[params]` (`None`: not a call). JAX's
     /// `jit` (0.5+) and `checkpoint` read as `pjit` and `remat2`. The rules of custom calls are
     /// Rust code, not text: a call read from text differentiates its `call_jaxpr`.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<CallOp>> {
         let default_name = || p.get_or("name", "<lambda>".to_string());
         Ok(Some(match name {
@@ -244,6 +247,9 @@ impl CallOp {
     }
 
     /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         match self {
             CustomLin { out_avals, .. } => Ok(out_avals.clone()),
@@ -271,6 +277,9 @@ impl CallOp {
     }
 
     /// Eager evaluation: run the carried jaxpr with the reference interpreter.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         self.abstract_eval(&avals)?;
@@ -287,6 +296,9 @@ impl CallOp {
     }
 
     /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -345,6 +357,9 @@ impl CallOp {
     }
 
     /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -389,6 +404,9 @@ impl CallOp {
     }
 
     /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         let &Batching {
             args,

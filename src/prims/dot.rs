@@ -84,6 +84,9 @@ impl DotGeneral {
 
     /// The inverse of `params`. JAX also prints `precision=None`, `out_sharding=None` and
     /// (0.7+) `accumulation_type=None`, which cranax has no use for.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(p: &PrintedParams) -> Result<DotGeneral> {
         type Pair = (Vec<usize>, Vec<usize>);
         let ((lc, rc), (lb, rb)): (Pair, Pair) = p.get("dimension_numbers")?;
@@ -103,6 +106,9 @@ impl DotGeneral {
     }
 
     /// The output type.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let bad = |why: &str| {
             Err(Error::type_err(format!(
@@ -172,6 +178,9 @@ impl DotGeneral {
     }
 
     /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let c = self.canonical(x.shape(), y.shape());
         let xt = permuted(x, &c.lhs_perm)?;
@@ -214,6 +223,9 @@ impl DotGeneral {
     }
 
     /// Bilinear: `dot(lhs_dot, rhs) + dot(lhs, rhs_dot)`.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Dot(self.clone()), &[x.clone(), y.clone()])?;
         let t = sum_terms([
@@ -228,6 +240,9 @@ impl DotGeneral {
     }
 
     /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
         let Some(ct) = ct else {
             return Ok(vec![None, None]);
@@ -298,6 +313,9 @@ impl DotGeneral {
     }
 
     /// The batch axis joins the batch dimensions (both batched) or a free dimension (one).
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(
         &self,
         x: &Array,

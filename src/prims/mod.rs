@@ -102,6 +102,9 @@ impl LinArg {
     }
 
     /// The known value (transpose rules ask for it only for non-linear operands).
+    ///
+    /// # Errors
+    /// The operand is linear (it has no known value).
     pub fn known(&self) -> Result<&Array> {
         match self {
             LinArg::Known(x) => Ok(x),
@@ -156,6 +159,9 @@ impl Prim {
     /// The primitive printed as `name[params]` (`None`: cranax has no such primitive): the
     /// inverse of `name` and `params`, each family reading its own parameters back
     /// (`ir::parse` calls this for every equation it reads).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<Prim>> {
         Ok(match name {
             "select_n" => Some(Prim::SelectN),
@@ -173,6 +179,9 @@ impl Prim {
     }
 
     /// The output types for these input types, or an error naming the op, shapes and dtypes.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         self.check_arity(avals.len())?;
         match self {
@@ -249,6 +258,9 @@ impl Prim {
 
     /// JVP rule: primal and tangent outputs, binding in the current context. `sub` is the
     /// transformation running the rule, for rules of primitives that carry jaxprs.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -270,6 +282,9 @@ impl Prim {
     }
 
     /// Transpose rule of a linear primitive: cotangents for the linear operands.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -297,6 +312,9 @@ impl Prim {
     }
 
     /// Batching rule: outputs with their batch dimensions, binding in the current context.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(
         &self,
         args: &[Array],
@@ -326,6 +344,9 @@ impl Prim {
 }
 
 /// Eager evaluation: type-check, then compute on concrete arrays.
+///
+/// # Errors
+/// As `abstract_eval`, for concrete operands.
 pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
     for a in args {
         if let Some(t) = a.tracer() {

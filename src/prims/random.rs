@@ -30,6 +30,9 @@ impl RandomOp {
     }
 
     /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         if let Some(a) = avals.iter().find(|a| a.dtype != DType::U32) {
             return Err(Error::type_err(format!(
@@ -44,6 +47,9 @@ impl RandomOp {
     }
 
     /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         let out = self.abstract_eval(&avals)?;
@@ -69,12 +75,18 @@ impl RandomOp {
     }
 
     /// Integer outputs: no tangent.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], _tangents: &[Tangent]) -> Result<JvpOut> {
         let outs = crate::core::trace::bind(super::Prim::Random(self.clone()), primals)?;
         Ok((outs, vec![None, None]))
     }
 
     /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
         super::batching::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
     }

@@ -114,6 +114,9 @@ impl ReduceOp {
     }
 
     /// The inverse of `name` and `params` (`None`: not a reduction).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ReduceOp>> {
         let axes = || p.get("axes");
         Ok(Some(match name {
@@ -133,6 +136,9 @@ impl ReduceOp {
     }
 
     /// The output type.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         let axes = self.axes();
         for (i, &a) in axes.iter().enumerate() {
@@ -182,6 +188,9 @@ impl ReduceOp {
     }
 
     /// Evaluate on a concrete array.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         let data = x.data()?;
         let groups = reduction_groups(x.shape(), self.axes());
@@ -237,6 +246,9 @@ impl ReduceOp {
     }
 
     /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Reduce(self.clone()), std::slice::from_ref(x))?;
         let Some(g) = g else {
@@ -261,6 +273,9 @@ impl ReduceOp {
     }
 
     /// `reduce_sum` is linear: its transpose broadcasts the cotangent back.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, x: &LinArg) -> Result<Tangent> {
         let Some(ct) = ct else { return Ok(None) };
         match self {
@@ -277,6 +292,9 @@ impl ReduceOp {
     }
 
     /// The batch dimension is an extra axis: reduce the shifted axes around it.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, x: &Array, d: Option<usize>) -> Result<BatchOut> {
         let d = d.expect("batched operand");
         let axes: Vec<usize> = self

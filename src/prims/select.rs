@@ -13,6 +13,9 @@ use crate::lax;
 
 /// Cases share a dtype and shape; `which` is bool (two cases) or i32, scalar or of the cases'
 /// shape.
+///
+/// # Errors
+/// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
 pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
     if avals.len() < 2 {
         return Err(Error::type_err(
@@ -51,6 +54,9 @@ pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
 }
 
 /// `select_n` on concrete arrays.
+///
+/// # Errors
+/// As `abstract_eval`, for concrete operands.
 pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
     let which = args[0].data()?;
     let n = out.size();
@@ -67,6 +73,9 @@ pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
 }
 
 /// `select_n`'s JVP rule.
+///
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
     let ans = lax::select_n(&primals[0], &primals[1..])?;
     if tangents[1..].iter().all(|t| t.is_none()) {
@@ -81,6 +90,9 @@ pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
 }
 
 /// `select_n`'s transpose rule.
+///
+/// # Errors
+/// A linear operand used non-linearly, or an error of a primitive the rule binds.
 pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
     if args[0].is_linear() {
         return Err(Error::type_err(
@@ -107,6 +119,9 @@ pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
 }
 
 /// `select_n`'s batching rule.
+///
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
     batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
 }

@@ -441,6 +441,9 @@ macro_rules! define_unary_ops {
 
             /// The inverse of `name` and `params` (`None`: no such row): each field is read
             /// from the printed parameter of its name.
+            ///
+            /// # Errors
+            /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
             pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<UnaryOp>> {
                 $(if name == $name {
                     return Ok(Some(UnaryOp::$op $({ $($field: p.get(stringify!($field))?),* })?));
@@ -492,6 +495,9 @@ macro_rules! define_unary_ops {
             }
 
             /// Transposes of the linear rows (`neg` and float-to-float `convert_element_type`).
+            ///
+            /// # Errors
+            /// A linear operand used non-linearly, or an error of a primitive the rule binds.
             pub fn transpose(&self, ct: &Tangent, x: &LinArg) -> Result<Tangent> {
                 let Some(ct) = ct else { return Ok(None) };
                 match self {
@@ -515,6 +521,9 @@ unary_table!(define_unary_ops);
 
 impl UnaryOp {
     /// The output type (the dtype check, JAX's wording).
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         if !self.accepts().admits(x.dtype) {
             let kind = match self.accepts() {
@@ -533,11 +542,17 @@ impl UnaryOp {
     }
 
     /// Evaluate on a concrete array into an array of type `out`.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         Ok(Array::from_concrete(out, self.eval_data(x.data()?)))
     }
 
     /// JVP rules, as JAX writes them (`g` the tangent, `ans` the primal output).
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
         let ans = lax_unary(self, x)?;
         let Some(g) = g else {
@@ -548,6 +563,9 @@ impl UnaryOp {
     }
 
     /// Elementwise: the batch dimension stays where it is.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, x: &Array, d: Option<usize>) -> Result<BatchOut> {
         Ok((vec![lax_unary(self, x)?], vec![d]))
     }

@@ -308,6 +308,9 @@ impl ControlOp {
 
     /// The inverse of `params` (`None`: not a control-flow primitive). JAX 0.10 leaves out
     /// `scan`'s `linear` (all False here) and `cond`'s `linear`, which cranax does not keep.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ControlOp>> {
         Ok(Some(match name {
             "while" => While {
@@ -333,6 +336,9 @@ impl ControlOp {
     }
 
     /// Output types, or JAX's error for operands the sub-jaxprs do not take.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         let avals: Vec<Aval> = avals.iter().map(|&a| a.clone()).collect();
         match self {
@@ -419,6 +425,9 @@ impl ControlOp {
     }
 
     /// Eager evaluation: the reference interpreter runs the loop or the taken branch.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         let out_avals = self.abstract_eval(&avals)?;
@@ -485,6 +494,9 @@ impl ControlOp {
     }
 
     /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -495,6 +507,9 @@ impl ControlOp {
     }
 
     /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -505,6 +520,9 @@ impl ControlOp {
     }
 
     /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         batch::batch(self, b)
     }

@@ -123,6 +123,9 @@ impl LinalgOp {
     }
 
     /// The inverse of `params` (`None`: not a linear-algebra primitive).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<LinalgOp>> {
         Ok(Some(match name {
             "cholesky" => LinalgOp::Cholesky,
@@ -167,6 +170,9 @@ impl LinalgOp {
     }
 
     /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         let name = self.name();
         let matrices = |a: &Aval, square: bool| -> Result<(usize, usize)> {
@@ -236,6 +242,9 @@ impl LinalgOp {
     }
 
     /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array], out: Vec<Aval>) -> Result<Vec<Array>> {
         let a = &args[0];
         let nd = a.ndim();
@@ -304,6 +313,9 @@ impl LinalgOp {
     }
 
     /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
         match self {
             LinalgOp::Qr { .. } => return decomp::qr_jvp(self, &primals[0], &tangents[0]),
@@ -380,6 +392,9 @@ impl LinalgOp {
     }
 
     /// `triangular_solve` is linear in `b`: its transpose solves with `op(a)` transposed.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
         let not_linear = || {
             Error::type_err(format!(
@@ -418,6 +433,9 @@ impl LinalgOp {
     }
 
     /// Batch axes move to the front, where the primitive's own batch dimensions take them.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &super::batching::Batching) -> Result<BatchOut> {
         let args: Vec<Array> = (0..b.args.len())
             .map(|i| b.front(i))

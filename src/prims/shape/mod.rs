@@ -198,6 +198,9 @@ impl ShapeOp {
     }
 
     /// The op printed as `name[params]` (`None`: not a shape op), read by its rule.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ShapeOp>> {
         let read: fn(&PrintedParams) -> Result<ShapeOp> = match name {
             "broadcast_in_dim" => layout::BroadcastInDim::from_printed,
@@ -218,17 +221,26 @@ impl ShapeOp {
     }
 
     /// The output type.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         self.with_rule(|r| r.abstract_eval(avals))
     }
 
     /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array], out: Aval) -> Result<Array> {
         let data = self.with_rule(|r| r.eval(args, &out))?;
         Ok(Array::from_concrete(out, data))
     }
 
     /// Every shape op is linear in its array operands: the JVP applies it to the tangents.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
         let ans = bind1(Prim::Shape(self.clone()), primals)?;
         let linear = self.with_rule(|r| r.linear_operands(primals.len()));
@@ -247,6 +259,9 @@ impl ShapeOp {
     }
 
     /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
         let mut out: Vec<Tangent> = vec![None; args.len()];
         if let Some(ct) = ct {
@@ -256,6 +271,9 @@ impl ShapeOp {
     }
 
     /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         self.with_rule(|r| r.batch(b))
     }
