@@ -29,14 +29,20 @@ pub(crate) struct Concrete {
 /// Typed storage. `bool` is one byte, 0 or 1, as compiled code reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {
+    /// Booleans.
     Bool(Vec<bool>),
+    /// 32-bit signed integers.
     I32(Vec<i32>),
+    /// 32-bit unsigned integers.
     U32(Vec<u32>),
+    /// 32-bit floats.
     F32(Vec<f32>),
+    /// 64-bit floats.
     F64(Vec<f64>),
 }
 
 impl Data {
+    /// The element type.
     pub fn dtype(&self) -> DType {
         match self {
             Data::Bool(_) => DType::Bool,
@@ -47,6 +53,7 @@ impl Data {
         }
     }
 
+    /// The number of elements.
     pub fn len(&self) -> usize {
         match self {
             Data::Bool(v) => v.len(),
@@ -57,10 +64,15 @@ impl Data {
         }
     }
 
+    /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// Element `i` (flat, row-major) as a scalar.
+    ///
+    /// # Panics
+    /// If `i` is out of range.
     pub fn get(&self, i: usize) -> Scalar {
         match self {
             Data::Bool(v) => Scalar::Bool(v[i]),
@@ -142,6 +154,7 @@ impl Data {
         }
     }
 
+    /// A pointer to the first element's bytes, for writing.
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         match self {
             Data::Bool(v) => v.as_mut_ptr() as *mut u8,
@@ -207,9 +220,13 @@ impl Data {
 
 /// Rust element types that arrays hold.
 pub trait Element: Copy + Send + Sync + 'static {
+    /// The dtype of this element type.
     const DTYPE: DType;
+    /// Wrap a vector of elements as array data.
     fn into_data(v: Vec<Self>) -> Data;
+    /// The elements, if `d` holds this type.
     fn slice(d: &Data) -> Option<&[Self]>;
+    /// The value as a [`Scalar`].
     fn scalar(self) -> Scalar;
     /// The vector inside `d` if it holds `Self`s (no copy), else `d` back.
     fn from_data(d: Data) -> std::result::Result<Vec<Self>, Data>;
@@ -296,6 +313,9 @@ impl Array {
     }
 
     /// An array from data and a shape; errors if the sizes disagree.
+    ///
+    /// # Errors
+    /// A shape whose element count is not `data.len()`.
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Array> {
         let size: usize = shape.iter().product();
         if size != data.len() {
@@ -343,15 +363,20 @@ impl Array {
         Array::from_concrete(aval, Data::filled(value, n))
     }
 
+    /// An array of zeros.
     pub fn zeros(shape: &[usize], dtype: DType) -> Array {
         Array::full(shape, Scalar::from_f64(0.0, dtype))
     }
 
+    /// An array of ones.
     pub fn ones(shape: &[usize], dtype: DType) -> Array {
         Array::full(shape, Scalar::from_f64(1.0, dtype))
     }
 
     /// `[start, start+step, ...)` below `stop`, as `jnp.arange`.
+    ///
+    /// # Errors
+    /// A zero `step`, or a size too large to allocate.
     pub fn arange(start: f64, stop: f64, step: f64, dtype: DType) -> Result<Array> {
         if step == 0.0 || !step.is_finite() {
             return Err(Error::value_err(format!(
@@ -395,22 +420,27 @@ impl Array {
         }
     }
 
+    /// The dimensions.
     pub fn shape(&self) -> &[usize] {
         &self.aval().shape
     }
 
+    /// The element type.
     pub fn dtype(&self) -> DType {
         self.aval().dtype
     }
 
+    /// The number of dimensions.
     pub fn ndim(&self) -> usize {
         self.aval().ndim()
     }
 
+    /// The number of elements.
     pub fn size(&self) -> usize {
         self.aval().size()
     }
 
+    /// Whether the type is weak (it came from a Rust literal, as JAX's Python scalars).
     pub fn is_weak(&self) -> bool {
         self.aval().weak_type
     }
@@ -452,6 +482,10 @@ impl Array {
         values && self.aval() == other.aval()
     }
 
+    /// The elements.
+    ///
+    /// # Errors
+    /// A tracer (an array inside a transformation has no data).
     pub fn data(&self) -> Result<&Data> {
         match &self.repr {
             Repr::Concrete(c) => Ok(&c.data),
@@ -463,6 +497,9 @@ impl Array {
     }
 
     /// The elements as a slice of `T` (the dtype must be `T`'s).
+    ///
+    /// # Errors
+    /// A tracer (no data), or an array whose dtype is not `T`'s.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         let data = self.data()?;
         T::slice(data).ok_or_else(|| {
@@ -475,17 +512,26 @@ impl Array {
     }
 
     /// The elements as a `Vec<T>`.
+    ///
+    /// # Errors
+    /// A tracer (no data), or an array whose dtype is not `T`'s.
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         self.as_slice::<T>().map(|s| s.to_vec())
     }
 
     /// The elements widened to f64 (any dtype).
+    ///
+    /// # Errors
+    /// A tracer (no data).
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
         let data = self.data()?;
         Ok((0..data.len()).map(|i| data.get(i).to_f64()).collect())
     }
 
     /// The single element of a size-1 array.
+    ///
+    /// # Errors
+    /// A tracer, an array of more than one element, or a dtype that is not `T`'s.
     pub fn item<T: Element>(&self) -> Result<T> {
         let s = self.as_slice::<T>()?;
         if s.len() != 1 {
@@ -498,6 +544,9 @@ impl Array {
     }
 
     /// The single element as a `Scalar`.
+    ///
+    /// # Errors
+    /// A tracer, or an array of more than one element.
     pub fn to_scalar(&self) -> Result<Scalar> {
         let data = self.data()?;
         if data.len() != 1 {

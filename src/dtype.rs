@@ -5,10 +5,15 @@ use std::fmt;
 /// An element type. f32 is the default for float literals, as in JAX without x64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
+    /// `bool`.
     Bool,
+    /// `int32`.
     I32,
+    /// `uint32`.
     U32,
+    /// `float32`.
     F32,
+    /// `float64`.
     F64,
 }
 
@@ -35,10 +40,12 @@ impl DType {
         }
     }
 
+    /// Whether it is `f32` or `f64`.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
 
+    /// Whether it is `i32` or `u32`.
     pub fn is_int(self) -> bool {
         matches!(self, DType::I32 | DType::U32)
     }
@@ -75,14 +82,20 @@ impl fmt::Display for DType {
 /// One value of some dtype: a literal in a jaxpr, an element read back from an array.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scalar {
+    /// A `bool`.
     Bool(bool),
+    /// An `i32`.
     I32(i32),
+    /// A `u32`.
     U32(u32),
+    /// An `f32`.
     F32(f32),
+    /// An `f64`.
     F64(f64),
 }
 
 impl Scalar {
+    /// Its dtype.
     pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,

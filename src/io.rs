@@ -21,6 +21,9 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// Read an array from a `.npy` file. NumPy's default integer (int64) is read as int32 when
 /// every value fits, as JAX does without x64.
+///
+/// # Errors
+/// A file that cannot be read, is not a `.npy` file, or holds a dtype cranax does not have.
 pub fn load_npy(path: impl AsRef<Path>) -> Result<Array> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
@@ -28,6 +31,9 @@ pub fn load_npy(path: impl AsRef<Path>) -> Result<Array> {
 }
 
 /// Read an array from the bytes of a `.npy` file.
+///
+/// # Errors
+/// As [`load_npy`].
 pub fn read_npy(bytes: &[u8]) -> Result<Array> {
     let bad = |e: std::io::Error| Error::value_err(format!("not a valid .npy file: {e}"));
     let npy = npyz::NpyFile::new(bytes).map_err(bad)?;
@@ -69,6 +75,9 @@ pub fn read_npy(bytes: &[u8]) -> Result<Array> {
 }
 
 /// Write an array to a `.npy` file (NumPy reads it with `np.load`).
+///
+/// # Errors
+/// A file that cannot be written, or a tracer.
 pub fn save_npy(path: impl AsRef<Path>, x: &Array) -> Result<()> {
     let path = path.as_ref();
     let bytes = write_npy(x)?;
@@ -76,6 +85,9 @@ pub fn save_npy(path: impl AsRef<Path>, x: &Array) -> Result<()> {
 }
 
 /// The bytes of a `.npy` file holding `x`.
+///
+/// # Errors
+/// A writer that fails, or a tracer.
 pub fn write_npy(x: &Array) -> Result<Vec<u8>> {
     let shape: Vec<u64> = x.shape().iter().map(|&d| d as u64).collect();
     let mut out = Vec::new();
@@ -105,6 +117,9 @@ pub fn write_npy(x: &Array) -> Result<Vec<u8>> {
 
 /// A number, `True`/`False`, or nested lists of them (`[[1, 2], [3, 4]]`, NumPy's `inf`,
 /// `nan`), as an array of `dtype`: how the `cranax` command and the file tests write arrays.
+///
+/// # Errors
+/// Text that is not a number, boolean or regular nested list, or values not representable in `dtype`.
 pub fn parse_array(s: &str, dtype: DType) -> Result<Array> {
     parse_array_text(s, dtype).map_err(Error::value_err)
 }

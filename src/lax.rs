@@ -20,7 +20,7 @@ pub mod linalg;
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {
-        $( $(#[$doc])* pub fn $name(x: &Array) -> Result<Array> { bind1(Prim::Unary(UnaryOp::$op), std::slice::from_ref(x)) } )*
+        $( #[doc = concat!("JAX's `lax.", stringify!($name), "`: the elementwise `", stringify!($op), "` primitive.\n\n# Errors\nAn operand of a dtype the primitive does not accept (the message names it).")] $(#[$doc])* pub fn $name(x: &Array) -> Result<Array> { bind1(Prim::Unary(UnaryOp::$op), std::slice::from_ref(x)) } )*
     };
 }
 
@@ -38,7 +38,7 @@ unary_fns! {
 
 macro_rules! binary_fns {
     ($($name:ident => $op:ident),* $(,)?) => {
-        $( pub fn $name(x: &Array, y: &Array) -> Result<Array> { bind1(Prim::Binary(BinaryOp::$op), &[x.clone(), y.clone()]) } )*
+        $( #[doc = concat!("`lax::", stringify!($name), "`: the elementwise `", stringify!($op), "` primitive of `x` and `y` (JAX's `lax` function of that name).\n\n# Errors\nOperands whose shapes do not broadcast or whose dtypes differ or are not accepted (JAX's wording).")] pub fn $name(x: &Array, y: &Array) -> Result<Array> { bind1(Prim::Binary(BinaryOp::$op), &[x.clone(), y.clone()]) } )*
     };
 }
 
@@ -51,6 +51,9 @@ binary_fns! {
 }
 
 /// `round(x, rounding_method)`: JAX's `lax.round` (its default is `AwayFromZero`).
+///
+/// # Errors
+/// A non-float operand.
 pub fn round(x: &Array, rounding_method: RoundingMethod) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::Round { rounding_method }),
@@ -59,11 +62,17 @@ pub fn round(x: &Array, rounding_method: RoundingMethod) -> Result<Array> {
 }
 
 /// `1 / x` as JAX writes it, `integer_pow(x, -1)`.
+///
+/// # Errors
+/// A non-float operand.
 pub fn reciprocal(x: &Array) -> Result<Array> {
     integer_pow(x, -1)
 }
 
 /// `x ** y` for a constant integer `y`.
+///
+/// # Errors
+/// A boolean operand.
 pub fn integer_pow(x: &Array, y: i32) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::IntegerPow { y }),
@@ -71,6 +80,10 @@ pub fn integer_pow(x: &Array, y: i32) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.convert_element_type`: `x` as `dtype` (floats to integers round toward zero, saturating).
+///
+/// # Errors
+/// None for the supported dtypes; the `Result` is the `lax` convention.
 pub fn convert_element_type(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype && !x.is_weak() {
         return Ok(x.clone());
@@ -97,6 +110,9 @@ fn convert_with(x: &Array, op: UnaryOp) -> Result<Array> {
 }
 
 /// Convert keeping weak typing (how a Rust float literal takes an array's dtype).
+///
+/// # Errors
+/// A `dtype` that `x` cannot be converted to.
 pub fn convert_weak(x: &Array, dtype: DType) -> Result<Array> {
     if x.dtype() == dtype {
         return Ok(x.clone());
@@ -110,6 +126,10 @@ pub fn convert_weak(x: &Array, dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.bitcast_convert_type`: the bits of `x` read as `dtype`.
+///
+/// # Errors
+/// A `dtype` of another width than `x`'s.
 pub fn bitcast_convert_type(x: &Array, dtype: DType) -> Result<Array> {
     bind1(
         Prim::Unary(UnaryOp::BitcastConvertType { new_dtype: dtype }),
@@ -118,6 +138,9 @@ pub fn bitcast_convert_type(x: &Array, dtype: DType) -> Result<Array> {
 }
 
 /// `select_n(which, cases)`: `cases[which]` elementwise (`which` bool or i32).
+///
+/// # Errors
+/// A `which` that is not an integer or bool scalar of the cases' shape, cases of different types, or no cases (JAX's wording).
 pub fn select_n(which: &Array, cases: &[Array]) -> Result<Array> {
     let mut args = vec![which.clone()];
     args.extend(cases.iter().cloned());
@@ -125,10 +148,17 @@ pub fn select_n(which: &Array, cases: &[Array]) -> Result<Array> {
 }
 
 /// `pred ? on_true : on_false` elementwise.
+///
+/// # Errors
+/// A predicate that is not bool, or cases of different types.
 pub fn select(pred: &Array, on_true: &Array, on_false: &Array) -> Result<Array> {
     select_n(pred, &[on_false.clone(), on_true.clone()])
 }
 
+/// JAX's `lax.reduce_sum` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Sum {
@@ -178,6 +208,10 @@ pub fn reduce_xor(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.reduce_max` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Max {
@@ -187,6 +221,10 @@ pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.reduce_min` over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated.
 pub fn reduce_min(x: &Array, axes: &[usize]) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Min {
@@ -196,6 +234,10 @@ pub fn reduce_min(x: &Array, axes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.argmax`: the index of the first maximum along `axis`, as `index_dtype`.
+///
+/// # Errors
+/// An axis out of range or a non-integer `index_dtype`.
 pub fn argmax(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Argmax {
@@ -206,6 +248,10 @@ pub fn argmax(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.argmin`: the index of the first minimum along `axis`, as `index_dtype`.
+///
+/// # Errors
+/// An axis out of range or a non-integer `index_dtype`.
 pub fn argmin(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     bind1(
         Prim::Reduce(ReduceOp::Argmin {
@@ -216,6 +262,10 @@ pub fn argmin(x: &Array, axis: usize, index_dtype: DType) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.broadcast_in_dim`: `x`'s dimension `i` becomes dimension `broadcast_dimensions[i]` of `shape`.
+///
+/// # Errors
+/// Dimensions that do not match `shape` (JAX's wording).
 pub fn broadcast_in_dim(
     x: &Array,
     shape: &[usize],
@@ -239,12 +289,19 @@ pub fn broadcast_in_dim(
 }
 
 /// Broadcast `x` (any rank ≤ the target's) to `shape`, aligning trailing dimensions as NumPy does.
+///
+/// # Errors
+/// `x` has more dimensions than `shape`, or a dimension that does not broadcast.
 pub fn broadcast_to_rank(x: &Array, shape: &[usize]) -> Result<Array> {
     let offset = shape.len() - x.ndim();
     let dims: Vec<usize> = (offset..shape.len()).collect();
     broadcast_in_dim(x, shape, &dims)
 }
 
+/// JAX's `lax.reshape` to `new_sizes` (row-major).
+///
+/// # Errors
+/// A size with another element count.
 pub fn reshape(x: &Array, new_sizes: &[usize]) -> Result<Array> {
     if x.shape() == new_sizes {
         return Ok(x.clone());
@@ -257,6 +314,10 @@ pub fn reshape(x: &Array, new_sizes: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.transpose`: dimension `i` of the result is dimension `permutation[i]` of `x`.
+///
+/// # Errors
+/// A `permutation` that is not one of `x`'s dimensions.
 pub fn transpose(x: &Array, permutation: &[usize]) -> Result<Array> {
     if permutation.iter().enumerate().all(|(i, &p)| i == p) {
         return Ok(x.clone());
@@ -269,6 +330,10 @@ pub fn transpose(x: &Array, permutation: &[usize]) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.squeeze`: `dimensions` (each of size 1) removed.
+///
+/// # Errors
+/// A dimension out of range or not of size 1.
 pub fn squeeze(x: &Array, dimensions: &[usize]) -> Result<Array> {
     if dimensions.is_empty() {
         return Ok(x.clone());
@@ -282,6 +347,9 @@ pub fn squeeze(x: &Array, dimensions: &[usize]) -> Result<Array> {
 }
 
 /// Insert a size-1 axis at `axis` (a reshape, as JAX's `lax.expand_dims`).
+///
+/// # Errors
+/// A dimension out of range.
 pub fn expand_dims(x: &Array, axis: usize) -> Result<Array> {
     let mut shape = x.shape().to_vec();
     if axis > shape.len() {
@@ -297,11 +365,18 @@ pub fn expand_dims(x: &Array, axis: usize) -> Result<Array> {
     broadcast_in_dim(x, &shape, &dims)
 }
 
+/// JAX's `lax.concatenate` along `dimension`.
+///
+/// # Errors
+/// No operands, or operands whose dtypes or other dimensions differ.
 pub fn concatenate(xs: &[Array], dimension: usize) -> Result<Array> {
     bind1(Prim::Shape(ShapeOp::Concatenate { dimension }), xs)
 }
 
 /// Pad with `padding_value`: per axis `(low, high, interior)` elements.
+///
+/// # Errors
+/// A padding of the wrong count, a padding value that is not a scalar of `x`'s dtype, or a negative resulting size.
 pub fn pad(x: &Array, padding_value: &Array, config: &[(usize, usize, usize)]) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::Pad {
@@ -311,6 +386,10 @@ pub fn pad(x: &Array, padding_value: &Array, config: &[(usize, usize, usize)]) -
     )
 }
 
+/// JAX's `lax.slice`: `start_indices` to `limit_indices` (exclusive), with optional `strides`.
+///
+/// # Errors
+/// Indices out of range or of the wrong count.
 pub fn slice(
     x: &Array,
     start: &[usize],
@@ -328,6 +407,9 @@ pub fn slice(
 }
 
 /// A slice of static size at dynamic (clamped) start indices, one i32 scalar per axis.
+///
+/// # Errors
+/// Starts of the wrong count or not integer scalars, or slice sizes larger than `x`.
 pub fn dynamic_slice(x: &Array, starts: &[Array], slice_sizes: &[usize]) -> Result<Array> {
     let mut args = vec![x.clone()];
     args.extend(starts.iter().cloned());
@@ -339,6 +421,10 @@ pub fn dynamic_slice(x: &Array, starts: &[Array], slice_sizes: &[usize]) -> Resu
     )
 }
 
+/// JAX's `lax.dynamic_update_slice`: `update` written into `x` at `starts` (integer scalars, clamped so the update fits).
+///
+/// # Errors
+/// An update larger than `x`, or starts of the wrong count or dtype.
 pub fn dynamic_update_slice(x: &Array, update: &Array, starts: &[Array]) -> Result<Array> {
     let mut args = vec![x.clone(), update.clone()];
     args.extend(starts.iter().cloned());
@@ -525,6 +611,9 @@ pub fn scatter_add_along(
 }
 
 /// `0, 1, 2, ...` along `dimension` of an array of `shape`.
+///
+/// # Errors
+/// A `dimension` out of range, or a shape too large to allocate.
 pub fn iota(dtype: DType, shape: &[usize], dimension: usize) -> Result<Array> {
     bind1(
         Prim::Shape(ShapeOp::Iota {
@@ -536,6 +625,10 @@ pub fn iota(dtype: DType, shape: &[usize], dimension: usize) -> Result<Array> {
     )
 }
 
+/// JAX's `lax.dot_general` with its contracting and batch dimensions.
+///
+/// # Errors
+/// Dimensions out of range or of different sizes, or operands of different dtypes.
 pub fn dot_general(x: &Array, y: &Array, dims: DotGeneral) -> Result<Array> {
     bind1(Prim::Dot(dims), &[x.clone(), y.clone()])
 }
@@ -543,11 +636,17 @@ pub fn dot_general(x: &Array, y: &Array, dims: DotGeneral) -> Result<Array> {
 /// The threefry2x32 block cipher on u32 arrays: `(k0, k1, x0, x1) -> (y0, y1)`.
 /// `cholesky(a)`: the lower Cholesky factor of each matrix (only the lower triangle read;
 /// NaNs where not positive definite). `jnp.linalg.cholesky` symmetrises first.
+///
+/// # Errors
+/// A non-float operand, or one that is not a batch of square matrices.
 pub fn cholesky(a: &Array) -> Result<Array> {
     bind1(Prim::Linalg(LinalgOp::Cholesky), std::slice::from_ref(a))
 }
 
 /// `triangular_solve(a, b, ...)`: `x` with `op(a) x = b` (left side) or `x op(a) = b`.
+///
+/// # Errors
+/// Operands of different dtypes, non-float, or whose shapes do not fit (JAX's wording).
 pub fn triangular_solve(
     a: &Array,
     b: &Array,
@@ -568,6 +667,9 @@ pub fn triangular_solve(
 }
 
 /// `lu(a)`: `(lu, pivots, permutation)`, LU with partial pivoting, `a[permutation] = L U`.
+///
+/// # Errors
+/// A non-float operand of fewer than two dimensions.
 pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
     let mut o = bind(Prim::Linalg(LinalgOp::Lu), std::slice::from_ref(a))?;
     let perm = o.pop().expect("three outputs");
@@ -576,11 +678,18 @@ pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
 }
 
 /// `lu_pivots_to_permutation(pivots, permutation_size)`: the row order the swaps produce.
+///
+/// # Errors
+/// Pivots that are not integers of at least one dimension.
 pub fn lu_pivots_to_permutation(pivots: &Array, permutation_size: usize) -> Result<Array> {
     let op = LinalgOp::LuPivotsToPermutation { permutation_size };
     bind1(Prim::Linalg(op), std::slice::from_ref(pivots))
 }
 
+/// JAX's threefry2x32 hash (`jax.random`'s bits): `(k0, k1)` the key, `(x0, x1)` the counts, all u32.
+///
+/// # Errors
+/// Operands that are not u32 or whose shapes differ.
 pub fn threefry2x32(k0: &Array, k1: &Array, x0: &Array, x1: &Array) -> Result<(Array, Array)> {
     let mut outs = bind(
         Prim::Random(RandomOp::Threefry2x32),
@@ -596,6 +705,7 @@ pub fn scalar_like(like: &Array, v: f64) -> Array {
     scalar_of(like.aval(), v)
 }
 
+/// A scalar of `aval`'s dtype and weak type holding `v`.
 pub fn scalar_of(aval: &Aval, v: f64) -> Array {
     if aval.weak_type {
         Array::weak_scalar(v, aval.dtype)
@@ -605,10 +715,17 @@ pub fn scalar_of(aval: &Aval, v: f64) -> Array {
 }
 
 /// Zeros of a type: a scalar literal broadcast to the shape (JAX's `zeros_like_aval`).
+///
+/// # Errors
+/// A shape too large to allocate.
 pub fn zeros(aval: &Aval) -> Result<Array> {
     full(aval, 0.0)
 }
 
+/// An array of type `aval` filled with `v`.
+///
+/// # Errors
+/// A shape too large to allocate.
 pub fn full(aval: &Aval, v: f64) -> Result<Array> {
     let s = scalar_of(aval, v);
     if aval.shape.is_empty() {
@@ -619,6 +736,9 @@ pub fn full(aval: &Aval, v: f64) -> Result<Array> {
 }
 
 /// Move axis `from` to position `to`.
+///
+/// # Errors
+/// An axis out of range.
 pub fn moveaxis(x: &Array, from: usize, to: usize) -> Result<Array> {
     if from == to {
         return Ok(x.clone());
@@ -629,6 +749,9 @@ pub fn moveaxis(x: &Array, from: usize, to: usize) -> Result<Array> {
 }
 
 /// Sum `t` down to `aval`'s shape, undoing the scalar broadcasting of elementwise ops.
+///
+/// # Errors
+/// `t` of a shape that does not broadcast to `aval`'s.
 pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
     let t = if t.shape() == aval.shape.as_slice() {
         t.clone()

@@ -1,9 +1,14 @@
-//! cranax: JAX's transformation core in Rust. Trace a Rust function into a typed IR (a jaxpr),
-//! differentiate and batch it, and compile it to native code with Cranelift.
-//!
-//! The pipeline, as the folders show it: `core` (tracing, `bind`) → `prims` (the primitives and
-//! all their rules) → `ir` (jaxprs, the reference interpreter, printing) → `transform` (jvp,
-//! linearize, transpose, vmap, staging) → `backend` (Cranelift lowering and the compile cache).
+// cranax: JAX's transformation core in Rust. Trace a Rust function into a typed IR (a jaxpr),
+// differentiate and batch it, and compile it to native code with Cranelift. The crate's
+// documentation is README.md (below); the pipeline, as the folders show it: `core` (tracing,
+// `bind`) → `prims` (the primitives and all their rules) → `ir` (jaxprs, the reference
+// interpreter, printing) → `transform` (jvp, linearize, transpose, vmap, staging) → `backend`
+// (Cranelift lowering and the compile cache).
+#![doc = include_str!("../README.md")]
+// New public items need a `///` comment and public types a `Debug` impl
+// (docs/ADDING_A_PRIMITIVE.md); `.ci/run`'s `cargo clippy -- -D warnings` makes a missing one
+// an error.
+#![warn(missing_docs, missing_debug_implementations)]
 
 pub mod array;
 mod array_format;
@@ -15,6 +20,9 @@ pub mod io;
 pub mod ir;
 pub mod lax;
 pub mod prims;
+// The transformations' interpreters: public for the tests and benches that trace flat
+// functions (`transform::stage::trace_to_jaxpr`), not for users.
+#[doc(hidden)]
 pub mod transform;
 
 pub use array::{Array, Data, Element};
@@ -46,6 +54,7 @@ pub use pytree::{MapLeaves, Pytree, Static};
 extern crate self as cranax;
 pub mod nn;
 pub mod numpy;
+pub mod observe;
 mod ops;
 pub mod random;
 pub mod scipy;

@@ -11,6 +11,7 @@ use crate::dtype::DType;
 use crate::lax;
 use crate::numpy::{self as jnp, AsArray};
 
+/// `jax.nn.sigmoid`: `1 / (1 + exp(-x))`.
 pub fn sigmoid(x: impl AsArray) -> Array {
     jnp::sigmoid(x)
 }
@@ -123,6 +124,7 @@ pub fn log_softmax(x: impl AsArray, axis: isize) -> Array {
     )
 }
 
+/// `jax.nn.softmax` along `axis`.
 pub fn softmax(x: impl AsArray, axis: isize) -> Array {
     let x = x.as_array();
     let unnormalized = jnp::exp(jnp::subtract(

@@ -36,6 +36,7 @@ pub use indexing::{
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
 pub trait AsArray {
+    /// The array (a clone: cheap, the data is shared).
     fn as_array(&self) -> Array;
 }
 
@@ -160,6 +161,9 @@ pub fn result_type(xs: &[&Array]) -> (DType, bool) {
 }
 
 /// NumPy broadcasting of shapes, or the error JAX gives.
+///
+/// # Errors
+/// Shapes that do not broadcast (JAX's message, naming `name` and the shapes).
 pub fn broadcast_shapes(name: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = vec![1usize; rank];
@@ -178,6 +182,9 @@ pub fn broadcast_shapes(name: &str, shapes: &[&[usize]]) -> Result<Vec<usize>> {
 
 /// Promote dtypes and broadcast shapes of operands for an elementwise op (scalars stay scalars:
 /// lax broadcasts them, as JAX's jaxprs show).
+///
+/// # Errors
+/// As [`broadcast_shapes`].
 pub fn promote_and_broadcast(name: &str, xs: &[Array]) -> Result<Vec<Array>> {
     let refs: Vec<&Array> = xs.iter().collect();
     let (dt, weak) = result_type(&refs);
@@ -218,7 +225,7 @@ pub(crate) fn to_float(x: &Array) -> Result<Array> {
 
 macro_rules! float_unary {
     ($($(#[$doc:meta])* $name:ident => $lax:ident),* $(,)?) => {
-        $( $(#[$doc])* pub fn $name(x: impl AsArray) -> Array { or_raise(to_float(&operand(x)).and_then(|x| lax::$lax(&x))) } )*
+        $( #[doc = concat!("`jnp.", stringify!($name), "`, elementwise; integer and boolean inputs are converted to float first.\n\n# Panics\nOn an error of the underlying `lax` function (as every `numpy` function; inside a transformation it comes back as `Err`).")] $(#[$doc])* pub fn $name(x: impl AsArray) -> Array { or_raise(to_float(&operand(x)).and_then(|x| lax::$lax(&x))) } )*
     };
 }
 
@@ -253,9 +260,11 @@ fn float_or_identity(x: impl AsArray, f: impl Fn(&Array) -> Result<Array>) -> Ar
     }
 }
 
+/// `jnp.floor`.
 pub fn floor(x: impl AsArray) -> Array {
     float_or_identity(x, lax::floor)
 }
+/// `jnp.ceil`.
 pub fn ceil(x: impl AsArray) -> Array {
     float_or_identity(x, lax::ceil)
 }
@@ -628,9 +637,11 @@ pub fn heaviside(a: impl AsArray, b: impl AsArray) -> Array {
 pub fn bitwise_and(a: impl AsArray, b: impl AsArray) -> Array {
     binary("and", a, b, lax::and)
 }
+/// `jnp.bitwise_or` (`|`).
 pub fn bitwise_or(a: impl AsArray, b: impl AsArray) -> Array {
     binary("or", a, b, lax::or)
 }
+/// `jnp.bitwise_xor` (`^`).
 pub fn bitwise_xor(a: impl AsArray, b: impl AsArray) -> Array {
     binary("xor", a, b, lax::xor)
 }
@@ -657,21 +668,27 @@ pub fn right_shift(a: impl AsArray, b: impl AsArray) -> Array {
     })
 }
 
+/// `jnp.negative` (`-x`).
 pub fn negative(x: impl AsArray) -> Array {
     or_raise(lax::neg(&operand(x)))
 }
+/// `jnp.abs`.
 pub fn abs(x: impl AsArray) -> Array {
     or_raise(lax::abs(&operand(x)))
 }
+/// `jnp.sign`: -1, 0 or 1 (NaN for NaN).
 pub fn sign(x: impl AsArray) -> Array {
     or_raise(lax::sign(&operand(x)))
 }
+/// `jnp.square`.
 pub fn square(x: impl AsArray) -> Array {
     or_raise(lax::square(&operand(x)))
 }
+/// `jnp.reciprocal`: `1 / x`.
 pub fn reciprocal(x: impl AsArray) -> Array {
     divide(1.0f32, x)
 }
+/// `jnp.logical_not`.
 pub fn logical_not(x: impl AsArray) -> Array {
     or_raise(lax::not(&operand(x)))
 }
@@ -680,12 +697,15 @@ pub fn stop_gradient(x: impl AsArray) -> Array {
     or_raise(lax::stop_gradient(&operand(x)))
 }
 
+/// `jnp.add`, with NumPy broadcasting and JAX's type promotion.
 pub fn add(a: impl AsArray, b: impl AsArray) -> Array {
     binary("add", a, b, lax::add)
 }
+/// `jnp.subtract`, with NumPy broadcasting and JAX's type promotion.
 pub fn subtract(a: impl AsArray, b: impl AsArray) -> Array {
     binary("sub", a, b, lax::sub)
 }
+/// `jnp.multiply`, with NumPy broadcasting and JAX's type promotion.
 pub fn multiply(a: impl AsArray, b: impl AsArray) -> Array {
     binary("mul", a, b, lax::mul)
 }
@@ -715,33 +735,43 @@ pub fn power(a: impl AsArray, b: impl AsArray) -> Array {
     }
     binary("pow", or_raise(to_float(&a)), b, lax::pow)
 }
+/// `jnp.maximum`, elementwise (NaN propagates).
 pub fn maximum(a: impl AsArray, b: impl AsArray) -> Array {
     binary("max", a, b, lax::max)
 }
+/// `jnp.minimum`, elementwise (NaN propagates).
 pub fn minimum(a: impl AsArray, b: impl AsArray) -> Array {
     binary("min", a, b, lax::min)
 }
+/// `jnp.less` (`<`), elementwise, a bool array.
 pub fn less(a: impl AsArray, b: impl AsArray) -> Array {
     binary("lt", a, b, lax::lt)
 }
+/// `jnp.less_equal` (`<=`), elementwise, a bool array.
 pub fn less_equal(a: impl AsArray, b: impl AsArray) -> Array {
     binary("le", a, b, lax::le)
 }
+/// `jnp.greater` (`>`), elementwise, a bool array.
 pub fn greater(a: impl AsArray, b: impl AsArray) -> Array {
     binary("gt", a, b, lax::gt)
 }
+/// `jnp.greater_equal` (`>=`), elementwise, a bool array.
 pub fn greater_equal(a: impl AsArray, b: impl AsArray) -> Array {
     binary("ge", a, b, lax::ge)
 }
+/// `jnp.equal` (`==`), elementwise, a bool array.
 pub fn equal(a: impl AsArray, b: impl AsArray) -> Array {
     binary("eq", a, b, lax::eq)
 }
+/// `jnp.not_equal` (`!=`), elementwise, a bool array.
 pub fn not_equal(a: impl AsArray, b: impl AsArray) -> Array {
     binary("ne", a, b, lax::ne)
 }
+/// `jnp.logical_and`.
 pub fn logical_and(a: impl AsArray, b: impl AsArray) -> Array {
     binary("and", a, b, lax::and)
 }
+/// `jnp.logical_or`.
 pub fn logical_or(a: impl AsArray, b: impl AsArray) -> Array {
     binary("or", a, b, lax::or)
 }
@@ -775,6 +805,9 @@ pub fn astype(x: impl AsArray, dtype: DType) -> Array {
 }
 
 /// Normalise axes (negative from the end) against a rank; `None` is every axis.
+///
+/// # Errors
+/// An axis out of range or repeated (naming `name`).
 pub fn normalize_axes(name: &str, axes: Option<&[isize]>, rank: usize) -> Result<Vec<usize>> {
     let Some(axes) = axes else {
         return Ok((0..rank).collect());
@@ -831,6 +864,7 @@ pub fn mean(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Array {
     divide(&s, count as f32)
 }
 
+/// `jnp.max` over `axes` (all when `None`), keeping them as size 1 when `keepdims`.
 pub fn max(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Array {
     let x = x.as_array();
     or_raise((|| {
@@ -839,6 +873,7 @@ pub fn max(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Array {
     })())
 }
 
+/// `jnp.min` over `axes` (all when `None`), keeping them as size 1 when `keepdims`.
 pub fn min(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Array {
     let x = x.as_array();
     or_raise((|| {
@@ -852,6 +887,7 @@ pub fn argmax(x: impl AsArray, axis: Option<isize>) -> Array {
     arg_extremum(x.as_array(), axis, true)
 }
 
+/// `jnp.argmin`: the index of the first minimum along `axis` (of the flattened array when `None`).
 pub fn argmin(x: impl AsArray, axis: Option<isize>) -> Array {
     arg_extremum(x.as_array(), axis, false)
 }
@@ -957,6 +993,7 @@ pub fn stack(xs: &[Array], axis: isize) -> Array {
     concatenate(&expanded, axis)
 }
 
+/// `jnp.broadcast_to`: `x` broadcast to `shape` by NumPy's rules.
 pub fn broadcast_to(x: impl AsArray, shape: &[usize]) -> Array {
     let x = x.as_array();
     or_raise((|| {
@@ -1189,27 +1226,35 @@ pub fn logsumexp(x: impl AsArray, axes: Option<&[isize]>, keepdims: bool) -> Arr
     }
 }
 
+/// `jnp.zeros`.
 pub fn zeros(shape: &[usize], dtype: DType) -> Array {
     Array::zeros(shape, dtype)
 }
+/// `jnp.ones`.
 pub fn ones(shape: &[usize], dtype: DType) -> Array {
     Array::ones(shape, dtype)
 }
+/// `jnp.full`: `shape` filled with `value` (of its dtype).
 pub fn full(shape: &[usize], value: Scalar) -> Array {
     Array::full(shape, value)
 }
+/// `jnp.zeros_like`.
 pub fn zeros_like(x: &Array) -> Array {
     or_raise(lax::zeros(&x.aval().clone().weak(false)))
 }
+/// `jnp.ones_like`.
 pub fn ones_like(x: &Array) -> Array {
     or_raise(lax::full(&x.aval().clone().weak(false), 1.0))
 }
+/// `jnp.eye`: the `n` by `n` identity.
 pub fn eye(n: usize, dtype: DType) -> Array {
     Array::eye(n, dtype)
 }
+/// `jnp.arange(start, stop, step)` as `dtype`.
 pub fn arange(start: f64, stop: f64, step: f64, dtype: DType) -> Array {
     or_raise(Array::arange(start, stop, step, dtype))
 }
+/// `jnp.linspace(start, stop, num)` (both ends included) as `dtype`.
 pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Array {
     Array::linspace(start, stop, num, dtype)
 }

@@ -148,6 +148,10 @@ impl Array {
         jnp::mean(self, None, false)
     }
 
+    /// `x.reshape(shape)` as NumPy's, one dimension may be `-1`.
+    ///
+    /// # Panics
+    /// A shape with another element count.
     pub fn reshape(&self, shape: &[isize]) -> Array {
         jnp::reshape(self, shape)
     }
@@ -157,6 +161,7 @@ impl Array {
         jnp::transpose(self, None)
     }
 
+    /// `x.astype(dtype)`.
     pub fn astype(&self, dtype: crate::DType) -> Array {
         jnp::astype(self, dtype)
     }

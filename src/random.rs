@@ -55,6 +55,9 @@ pub fn key(seed: i64) -> Array {
 }
 
 /// The two words of a concrete key.
+///
+/// # Errors
+/// A key that is not a concrete u32 array of shape `[2]`.
 pub fn key_data(key: &Array) -> Result<[u32; 2]> {
     check_key("key_data", key)?;
     let w = key.to_vec::<u32>()?;
@@ -91,6 +94,9 @@ fn key_words(key: &Array) -> Result<(Array, Array)> {
 /// JAX's `threefry_2x32(key, counts)`: flatten the counts, pad an odd length with one 0, hash the
 /// first half against the second half pairwise, and return all first outputs then all second
 /// outputs (without the pad), in the shape of `counts`.
+///
+/// # Errors
+/// Operands that are not u32, or of shapes that do not broadcast.
 pub fn threefry_2x32(key: &Array, counts: &Array) -> Result<Array> {
     check_key("threefry_2x32", key)?;
     if counts.dtype() != DType::U32 {
@@ -125,6 +131,9 @@ fn random_bits(key: &Array, n: usize) -> Result<Array> {
 }
 
 /// Uniform random u32 of `shape` (JAX's `bits(key, shape, dtype=uint32)`).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or a shape too large to allocate.
 pub fn bits(key: &Array, shape: &[usize]) -> Result<Array> {
     check_key("bits", key)?;
     lax::reshape(&random_bits(key, shape.iter().product())?, shape)
@@ -141,6 +150,9 @@ fn bits_64(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
 }
 
 /// `num` new keys, shape `(num, 2)`: `threefry_2x32(key, iota(2 * num))`.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`.
 pub fn split(key: &Array, num: usize) -> Result<Array> {
     check_key("split", key)?;
     lax::reshape(&random_bits(key, 2 * num)?, &[num, 2])
@@ -155,6 +167,9 @@ fn split2(key: &Array) -> Result<(Array, Array)> {
 
 /// A new key from a key and a 32-bit integer: `threefry_2x32(key, [0, data])`. `data` may be
 /// traced (a u32 or i32 scalar array) or a Rust integer.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`.
 pub fn fold_in(key: &Array, data: impl Param) -> Result<Array> {
     check_key("fold_in", key)?;
     let data = data.to_dtype(DType::U32)?;
@@ -311,6 +326,9 @@ fn unit_floats(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
 }
 
 /// Uniform floats in `[minval, maxval)`: `max(minval, u * (maxval - minval) + minval)`.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, a non-float `dtype`, or bounds that do not broadcast to `shape`.
 pub fn uniform(
     key: &Array,
     shape: &[usize],
@@ -328,6 +346,9 @@ pub fn uniform(
 }
 
 /// Standard normal floats: `sqrt(2) * erf_inv(u)` with `u` uniform in `(-1, 1)`.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or a non-float `dtype`.
 pub fn normal(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("normal", key)?;
     check_float("normal", dtype)?;
@@ -342,6 +363,9 @@ pub fn normal(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
 /// Normal floats truncated to the open interval `(lower, upper)`: a uniform draw between
 /// `erf(lower / sqrt 2)` and `erf(upper / sqrt 2)` mapped back through `sqrt(2) * erf_inv`,
 /// then clipped strictly inside the bounds.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, a non-float `dtype`, or bounds that do not broadcast to `shape`.
 pub fn truncated_normal(
     key: &Array,
     lower: impl Param,
@@ -395,6 +419,9 @@ fn staging() -> bool {
 }
 
 /// Gumbel floats: `-log(-log(u))` with `u` uniform in `[tiny, 1)` (JAX's default "low" mode).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or a non-float `dtype`.
 pub fn gumbel(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("gumbel", key)?;
     check_float("gumbel", dtype)?;
@@ -411,6 +438,10 @@ pub fn gumbel(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
 
 /// Booleans that are true with probability `p`: `uniform(key, shape) < p`, in the dtype of `p`
 /// (f32 for a Rust float).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, a `p` that is not a float, or one that does not
+/// broadcast to `shape`.
 pub fn bernoulli(key: &Array, p: impl Param, shape: &[usize]) -> Result<Array> {
     check_key("bernoulli", key)?;
     let dtype = p.own_dtype();
@@ -427,6 +458,9 @@ pub fn bernoulli(key: &Array, p: impl Param, shape: &[usize]) -> Result<Array> {
 /// Uniform i32 in `[minval, maxval)` (`minval` where `maxval <= minval`). JAX's algorithm: two
 /// independent u32 draws combined as one 64-bit number modulo the span, which keeps the
 /// modulo bias of a non-power-of-two span near 2^-32.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, a non-integer `dtype`, or bounds that do not broadcast to `shape`.
 pub fn randint(
     key: &Array,
     shape: &[usize],
@@ -458,6 +492,9 @@ pub fn randint(
 
 /// A random permutation of `0..n` (i32): JAX's `permutation(key, n)`, which sorts the range by
 /// fresh random u32 keys, `ceil(3 ln n / ln(2^32 - 1))` times (once for n up to 1625).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or an `n` beyond `i32`.
 pub fn permutation(key: &Array, n: usize) -> Result<Array> {
     check_key("permutation", key)?;
     check_i32("permutation", n)?;
@@ -478,6 +515,10 @@ fn shuffle_rounds(n: usize) -> usize {
 
 /// Samples from `0..n` (i32) of `shape`: uniform with replacement (`randint`), or the first
 /// draws of `permutation(key, n)` without.
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, an `n` beyond `i32`, or more draws than `n`
+/// without `replace`.
 pub fn choice(key: &Array, n: usize, shape: &[usize], replace: bool) -> Result<Array> {
     check_key("choice", key)?;
     check_i32("choice", n)?;
@@ -506,6 +547,9 @@ pub fn choice(key: &Array, n: usize, shape: &[usize], replace: bool) -> Result<A
 /// Samples from categorical distributions given by `logits` along `axis` (i32 indices), by the
 /// Gumbel-max trick. `shape` defaults to the logits' shape without `axis`; a longer `shape`
 /// draws several samples per distribution (its trailing dimensions are the batch).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or an axis out of range.
 pub fn categorical(
     key: &Array,
     logits: &Array,
@@ -669,6 +713,9 @@ pub const STREAM_CHUNK: usize = 256;
 
 impl KeyStream {
     /// The stream of a concrete key.
+    ///
+    /// # Errors
+    /// A key that is not a concrete u32 array of shape `[2]`.
     pub fn new(key: &Array) -> Result<KeyStream> {
         if !key.is_concrete() {
             return Err(Error::Concretization(

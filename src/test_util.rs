@@ -38,8 +38,11 @@ pub const EPS: f64 = 1e-4;
 /// `"lin"`, the linear map from `linearize`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
+    /// Forward mode (`jvp`).
     Fwd,
+    /// Reverse mode (`vjp`).
     Rev,
+    /// The linear map of `linearize`.
     Lin,
 }
 
@@ -90,6 +93,9 @@ pub fn default_gradient_tolerance(dtype: DType) -> f64 {
 /// let f = |x: &Array| jnp::sin(x) * x;
 /// check_grads(&f, (Array::from_slice(&[0.3f64, -1.2]),), 2, FWD_REV).unwrap();
 /// ```
+///
+/// # Errors
+/// A function that fails, or derivatives that disagree with finite differences beyond the tolerances (the message names the mode, the order and the worst element).
 pub fn check_grads<Args, F>(f: &F, args: Args, order: usize, modes: &[Mode]) -> Result<()>
 where
     Args: ArgTuple,
@@ -99,6 +105,9 @@ where
 }
 
 /// `check_grads` with explicit tolerances or step (`check_grads(..., atol=, rtol=, eps=)`).
+///
+/// # Errors
+/// As [`check_grads`].
 pub fn check_grads_with<Args, F>(
     f: &F,
     args: Args,

@@ -3,6 +3,7 @@
 //! called by compiled code: by address from the JIT, by symbol from an exported object file
 //! linked against this crate as a static library; the backend has already checked every shape
 //! and pointer it passes.
+#![warn(missing_docs, missing_debug_implementations)]
 
 pub mod linalg;
 pub mod sort;

@@ -73,9 +73,13 @@ pub fn cholesky<T: Real>(batch: usize, n: usize, a: &[T], out: &mut [T]) {
 /// JAX's `triangular_solve` parameters (real matrices: `conjugate_a` changes nothing).
 #[derive(Clone, Copy, Debug)]
 pub struct TriangularSolve {
+    /// Solve `x a = b` instead of `a x = b`.
     pub left_side: bool,
+    /// `a` is lower triangular.
     pub lower: bool,
+    /// Use `a`'s transpose.
     pub transpose_a: bool,
+    /// Take `a`'s diagonal as ones.
     pub unit_diagonal: bool,
 }
 
@@ -245,17 +249,33 @@ pub fn lu_packed<T: Real>(batch: usize, m: usize, n: usize, a: &[T], out: &mut [
 pub enum Decomposition {
     /// `(q, r[, p])`: `q` `m x k`, `r` `k x n` upper triangular, `k = m` (full) or `min(m, n)`;
     /// with pivoting `p` (`n`) orders the columns: `a[:, p] = q r`.
-    Qr { full_matrices: bool, pivoting: bool },
+    Qr {
+        /// Square `q`.
+        full_matrices: bool,
+        /// Column pivoting.
+        pivoting: bool,
+    },
     /// `(v, w)`: eigenvalues `w[lo..hi]` of the symmetric `a` in ascending order and their
     /// orthonormal eigenvectors, the columns of `v` (`n x (hi - lo)`); only the triangle
     /// `lower` names is read.
-    Eigh { lower: bool, lo: usize, hi: usize },
+    Eigh {
+        /// Read the lower triangle.
+        lower: bool,
+        /// The first eigenpair kept.
+        lo: usize,
+        /// One past the last eigenpair kept.
+        hi: usize,
+    },
     /// `(s[, u, vt])`: singular values `s[lo..hi]` in descending order, `u` `m x ku`,
     /// `vt` `kv x n` (`ku = m`, `kv = n` full, else `hi - lo` each).
     Svd {
+        /// Square `u` and `vt`.
         full_matrices: bool,
+        /// Compute `u` and `vt`, not only `s`.
         compute_uv: bool,
+        /// The first singular triple kept.
         lo: usize,
+        /// One past the last singular triple kept.
         hi: usize,
     },
 }

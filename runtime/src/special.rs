@@ -77,34 +77,42 @@ const ZETA_EM: [f64; 8] = [
     -3617.0 / 10670622842880000.0,
 ];
 
+/// `lgamma` (musl's): the log of the absolute value of the gamma function.
 pub fn lgamma_f64(x: f64) -> f64 {
     libm::lgamma_r(x).0
 }
 
+/// `lgamma` of an f32, computed in f64 and rounded.
 pub fn lgamma_f32(x: f32) -> f32 {
     lgamma_f64(x as f64) as f32
 }
 
+/// `erf` (musl's).
 pub fn erf_f64(x: f64) -> f64 {
     libm::erf(x)
 }
 
+/// `erf` of an f32, computed in f64 and rounded.
 pub fn erf_f32(x: f32) -> f32 {
     libm::erf(x as f64) as f32
 }
 
+/// `erfc` (musl's): `1 - erf(x)` without cancellation.
 pub fn erfc_f64(x: f64) -> f64 {
     libm::erfc(x)
 }
 
+/// `erfc` of an f32, computed in f64 and rounded.
 pub fn erfc_f32(x: f32) -> f32 {
     libm::erfc(x as f64) as f32
 }
 
+/// C's `fmod`: the remainder with the sign of `x`.
 pub fn fmod_f64(x: f64, y: f64) -> f64 {
     x % y
 }
 
+/// C's `fmod` of f32s.
 pub fn fmod_f32(x: f32, y: f32) -> f32 {
     x % y
 }
@@ -115,6 +123,7 @@ fn tan_pi(x: f64) -> f64 {
     (PI * r).tan()
 }
 
+/// The digamma function (the derivative of `lgamma`); NaN at the poles.
 pub fn digamma_f64(x: f64) -> f64 {
     if x.is_nan() || x == f64::NEG_INFINITY {
         return f64::NAN;
@@ -144,6 +153,7 @@ pub fn digamma_f64(x: f64) -> f64 {
     acc + (x.ln() - 0.5 / x - tail)
 }
 
+/// Digamma of an f32, computed in f64 and rounded.
 pub fn digamma_f32(x: f32) -> f32 {
     digamma_f64(x as f64) as f32
 }
@@ -175,6 +185,7 @@ fn hurwitz_zeta(s: i32, x: f64) -> f64 {
     acc + x.powi(1 - s) / (sf - 1.0) + 0.5 * x.powi(-s) + tail
 }
 
+/// The polygamma function of order `n` (a non-negative integer; NaN otherwise).
 pub fn polygamma_f64(n: f64, x: f64) -> f64 {
     if n.is_nan() || x.is_nan() || n < 0.0 || n != n.floor() || n > 170.0 {
         return f64::NAN;
@@ -188,6 +199,7 @@ pub fn polygamma_f64(n: f64, x: f64) -> f64 {
     sign * factorial * hurwitz_zeta(k + 1, x)
 }
 
+/// Polygamma of f32s, computed in f64 and rounded.
 pub fn polygamma_f32(n: f32, x: f32) -> f32 {
     polygamma_f64(n as f64, x as f64) as f32
 }

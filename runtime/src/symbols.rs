@@ -27,8 +27,11 @@ pub enum Param {
 /// One entry point: `name` is its `#[no_mangle]` symbol.
 #[derive(Debug)]
 pub struct Symbol {
+    /// The symbol.
     pub name: &'static str,
+    /// The function's address in this process.
     pub addr: *const u8,
+    /// Its parameters' types, in order.
     pub params: &'static [Param],
     /// The return value's kind (none for kernels that write through pointers).
     pub returns: Option<Param>,

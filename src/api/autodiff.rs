@@ -212,9 +212,17 @@ pub fn value_and_grad<F>(f: F) -> ValueAndGrad<F, Argnum<0>> {
 }
 
 #[derive(Clone)]
+/// `grad(f)`: the gradient of a scalar-valued function (see [`grad`]).
 pub struct Grad<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for Grad<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grad").finish_non_exhaustive()
+    }
 }
 
 impl<F, N> Grad<F, N> {
@@ -254,9 +262,17 @@ where
 }
 
 #[derive(Clone)]
+/// `grad(f).has_aux()`: the gradient of the first output, the second returned as is.
 pub struct GradAux<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for GradAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradAux").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F, N, Aux> Function<Args> for GradAux<F, N>
@@ -283,12 +299,21 @@ where
 }
 
 #[derive(Clone)]
+/// `value_and_grad(f)`: the value and the gradient of a scalar-valued function.
 pub struct ValueAndGrad<F, N> {
     f: F,
     argnums: N,
 }
 
+impl<F, N> std::fmt::Debug for ValueAndGrad<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueAndGrad").finish_non_exhaustive()
+    }
+}
+
 impl<F, N> ValueAndGrad<F, N> {
+    /// Differentiate with respect to other arguments (`ARG1`, `(ARG0, ARG1)`), as JAX's `argnums`.
     pub fn argnums<M>(self, argnums: M) -> ValueAndGrad<F, M> {
         ValueAndGrad { f: self.f, argnums }
     }
@@ -324,9 +349,17 @@ where
 }
 
 #[derive(Clone)]
+/// `value_and_grad(f).has_aux()`: `((value, aux), grad)`.
 pub struct ValueAndGradAux<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for ValueAndGradAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueAndGradAux").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F, N, Aux> Function<Args> for ValueAndGradAux<F, N>
@@ -439,6 +472,7 @@ fn check_same_types(name: &str, a: &[Array], b: &[Array]) -> Result<()> {
 }
 
 /// The linear map of `linearize` and `vjp`, typed by the function's arguments and outputs.
+#[derive(Debug)]
 pub struct Linearized<Args, Out> {
     lin: LinearFn,
     args: Args,
@@ -450,6 +484,9 @@ pub struct Linearized<Args, Out> {
 
 impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
     /// The JVP at the linearization point: `J t`.
+    ///
+    /// # Errors
+    /// Tangents whose structure or types do not match the primals'.
     pub fn jvp(&self, tangents: Args) -> Result<Out> {
         check_same_types("linearize", &self.args.leaves(), &tangents.leaves())?;
         let mut outs = self.lin.call(&tangents.leaves())?;
@@ -458,6 +495,9 @@ impl<Args: ArgTuple, Out: Pytree> Linearized<Args, Out> {
     }
 
     /// The VJP: `ct ↦ Jᵀ ct`, cotangents for every argument.
+    ///
+    /// # Errors
+    /// A cotangent whose structure or types do not match the outputs'.
     pub fn vjp(&self, cotangents: Out) -> Result<Args> {
         check_same_types("vjp", &self.out.leaves(), &cotangents.leaves())?;
         let mut cts: Vec<Tangent> = cotangents.leaves().into_iter().map(Some).collect();

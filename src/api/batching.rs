@@ -9,8 +9,11 @@ use crate::transform::vmap::vmap_flat;
 /// for all arguments/outputs, per argument/output, or per pytree leaf.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Axes {
+    /// One axis for every argument leaf (`None`: not batched).
     All(Option<isize>),
+    /// One axis per positional argument, for all its leaves.
     PerArg(Vec<Option<isize>>),
+    /// One axis per flattened argument leaf.
     PerLeaf(Vec<Option<isize>>),
 }
 
@@ -153,11 +156,19 @@ pub fn vmap<F>(f: F) -> Vmap<F> {
 }
 
 #[derive(Clone)]
+/// `vmap(f)`: `f` mapped over a batch axis of its arguments (see [`vmap`]).
 pub struct Vmap<F> {
     f: F,
     in_axes: Axes,
     out_axes: Axes,
     axis_size: Option<usize>,
+}
+
+impl<F> std::fmt::Debug for Vmap<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vmap").finish_non_exhaustive()
+    }
 }
 
 impl<F> Vmap<F> {
@@ -167,6 +178,7 @@ impl<F> Vmap<F> {
         self
     }
 
+    /// Where the batch axis goes in the outputs (JAX's `out_axes`; default 0).
     pub fn out_axes(mut self, axes: impl Into<Axes>) -> Self {
         self.out_axes = axes.into();
         self

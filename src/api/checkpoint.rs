@@ -20,8 +20,16 @@ pub fn remat<F>(f: F) -> Checkpoint<F> {
 }
 
 #[derive(Clone)]
+/// `checkpoint(f)` / `remat(f)`: `f` whose intermediates are recomputed, not stored, for its derivative.
 pub struct Checkpoint<F> {
     f: F,
+}
+
+impl<F> std::fmt::Debug for Checkpoint<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F> Function<Args> for Checkpoint<F>

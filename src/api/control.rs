@@ -81,6 +81,9 @@ fn structure_error(what: &str, a: &str, b: &str) -> Error {
 
 /// `while_loop(cond_fun, body_fun, init_val)`: `while cond_fun(val): val = body_fun(val)`.
 /// `cond_fun` returns a boolean scalar; `body_fun` returns a value of `init_val`'s types.
+///
+/// # Errors
+/// An error `cond_fun` or `body_fun` raises while traced, a condition that is not a bool scalar, or a body whose carry's structure or types differ from `init_val`'s (JAX's wording).
 pub fn while_loop<C: Pytree, P: FnResult<Output = Array>, B: FnResult<Output = C>>(
     cond_fun: impl Fn(&C) -> P,
     body_fun: impl Fn(&C) -> B,
@@ -123,6 +126,7 @@ pub fn while_loop<C: Pytree, P: FnResult<Output = Array>, B: FnResult<Output = C
 
 /// A loop bound of `fori_loop`: an integer known now, or an array (possibly traced).
 pub trait LoopBound {
+    /// The bound as a scalar array.
     fn to_bound(&self) -> Array;
 }
 
@@ -153,6 +157,9 @@ impl LoopBound for &Array {
 /// `fori_loop(lower, upper, body_fun, init_val)`: `val = body_fun(i, val)` for `i` in
 /// `lower..upper` (`i` an int32 scalar). With bounds known now it is a `scan` of
 /// `upper - lower` steps (so reverse-mode differentiable); with a traced bound a `while`.
+///
+/// # Errors
+/// As [`while_loop`]; also bounds that are not integer scalars.
 pub fn fori_loop<C: Pytree, B: FnResult<Output = C>>(
     lower: impl LoopBound,
     upper: impl LoopBound,
@@ -201,8 +208,11 @@ pub fn fori_loop<C: Pytree, B: FnResult<Output = C>>(
 /// `unroll` (recorded; the compiled loop is not unrolled).
 #[derive(Clone, Copy, Debug)]
 pub struct ScanOptions {
+    /// The number of iterations when `xs` is `()` (JAX's `length`).
     pub length: Option<usize>,
+    /// Scan from the last element to the first (JAX's `reverse`).
     pub reverse: bool,
+    /// JAX's `unroll`: recorded and printed; the compiled loop is not unrolled.
     pub unroll: usize,
 }
 
@@ -218,6 +228,9 @@ impl Default for ScanOptions {
 
 /// `scan(f, init, xs)`: `(carry, y) = f(carry, x)` over the leading axis of every leaf of
 /// `xs`; returns the final carry and the `y`s stacked along a new leading axis.
+///
+/// # Errors
+/// An error `f` raises while traced, `xs` leaves whose leading dimensions differ, or a carry whose structure or types change (JAX's wording).
 pub fn scan<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
     f: impl Fn(&C, &X) -> R,
     init: C,
@@ -228,6 +241,9 @@ pub fn scan<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
 
 /// `scan` with `length`, `reverse` and `unroll` (`xs = ()` scans `length` times over nothing,
 /// JAX's `xs=None`).
+///
+/// # Errors
+/// As [`scan`]; also a `length` that disagrees with `xs`, or `xs = ()` with no `length`.
 pub fn scan_with<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
     f: impl Fn(&C, &X) -> R,
     init: C,
@@ -296,6 +312,9 @@ pub fn scan_with<C: Pytree, X: Pytree, Y: Pytree, R: FnResult<Output = (C, Y)>>(
 
 /// `map(f, xs)`: `f` applied to each slice of `xs` along the leading axis, the results
 /// stacked (a `scan` with no carry).
+///
+/// # Errors
+/// As [`scan`].
 pub fn map<X: Pytree, Y: Pytree>(f: impl Fn(&X) -> Y, xs: X) -> Result<Y> {
     let ((), ys) = scan(|_: &(), x: &X| ((), f(x)), (), xs)?;
     Ok(ys)
@@ -304,6 +323,9 @@ pub fn map<X: Pytree, Y: Pytree>(f: impl Fn(&X) -> Y, xs: X) -> Result<Y> {
 /// `cond(pred, true_fun, false_fun, operand)`: `true_fun(operand)` if `pred` else
 /// `false_fun(operand)`; only the branch taken runs. `pred` is a boolean (or numeric, nonzero
 /// meaning true) scalar; both branches return the same types.
+///
+/// # Errors
+/// A predicate that is not a bool scalar, an error a branch raises while traced, or branches whose outputs differ in structure or types (JAX's wording).
 pub fn cond<T: Pytree, R: Pytree>(
     pred: &Array,
     true_fun: impl Fn(&T) -> R,
@@ -330,6 +352,9 @@ pub fn cond<T: Pytree, R: Pytree>(
 }
 
 /// `switch(index, branches, operand)`: `branches[clamp(index, 0, n - 1)](operand)`.
+///
+/// # Errors
+/// An index that is not an integer scalar, no branches, or as [`cond`].
 pub fn switch<T: Pytree, R: Pytree>(
     index: &Array,
     branches: &[&dyn Fn(&T) -> R],

@@ -19,9 +19,17 @@ where
 }
 
 #[derive(Clone)]
+/// `custom_jvp(f, rule)`: `f` with a user JVP rule.
 pub struct CustomJvp<F> {
     f: F,
     rule: JvpRule,
+}
+
+impl<F> std::fmt::Debug for CustomJvp<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomJvp").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F> Function<Args> for CustomJvp<F>
@@ -57,10 +65,18 @@ where
 }
 
 #[derive(Clone)]
+/// `custom_vjp(f, fwd, bwd)`: `f` with user forward and backward passes.
 pub struct CustomVjp<F> {
     f: F,
     fwd: FwdRule,
     bwd: BwdRule,
+}
+
+impl<F> std::fmt::Debug for CustomVjp<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomVjp").finish_non_exhaustive()
+    }
 }
 
 impl<Args, F> Function<Args> for CustomVjp<F>

@@ -49,11 +49,25 @@ pub struct Jacfwd<F, N> {
     argnums: N,
 }
 
+impl<F, N> std::fmt::Debug for Jacfwd<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jacfwd").finish_non_exhaustive()
+    }
+}
+
 /// The function `jacrev(f)`.
 #[derive(Clone)]
 pub struct Jacrev<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for Jacrev<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jacrev").finish_non_exhaustive()
+    }
 }
 
 /// `jacfwd(f, has_aux=True)`: the result is `(jacobian, aux)`.
@@ -63,11 +77,25 @@ pub struct JacfwdAux<F, N> {
     argnums: N,
 }
 
+impl<F, N> std::fmt::Debug for JacfwdAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JacfwdAux").finish_non_exhaustive()
+    }
+}
+
 /// `jacrev(f, has_aux=True)`: the result is `(jacobian, aux)`.
 #[derive(Clone)]
 pub struct JacrevAux<F, N> {
     f: F,
     argnums: N,
+}
+
+impl<F, N> std::fmt::Debug for JacrevAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JacrevAux").finish_non_exhaustive()
+    }
 }
 
 /// The function `hessian(f)`.
@@ -76,10 +104,24 @@ pub struct Hessian<F, N> {
     inner: Jacfwd<Jacrev<F, N>, N>,
 }
 
+impl<F, N> std::fmt::Debug for Hessian<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hessian").finish_non_exhaustive()
+    }
+}
+
 /// `hessian(f, has_aux=True)`: the result is `(hessian, aux)`.
 #[derive(Clone)]
 pub struct HessianAux<F, N> {
     inner: JacfwdAux<JacrevAux<F, N>, N>,
+}
+
+impl<F, N> std::fmt::Debug for HessianAux<F, N> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HessianAux").finish_non_exhaustive()
+    }
 }
 
 macro_rules! jac_builders {

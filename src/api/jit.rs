@@ -3,10 +3,10 @@
 //! make_jaxpr) a jitted function stages as a `pjit` call of its jaxpr.
 //!
 //! Seeing what was compiled: `Jit::stats()` counts hits, misses, compiles and compile time;
-//! `CRANAX_LOG_COMPILES=1` logs each compilation with its signature and time, split into
-//! tracing (with the transformations, which run as interpreters while tracing), lowering and
-//! Cranelift. For a signature
-//! seen before, `Jit::executable_for(&signature_of(&args))` gives the [`Executable`]:
+//! each compilation and each cache miss (with its reason) is a `log` record, with the time of
+//! each stage (see [`crate::observe`]; `CRANAX_LOG_COMPILES=1` prints them with no logger,
+//! `CRANAX_DUMP_DIR=dir` writes every compiled program's jaxpr, CLIF and machine code there).
+//! For a signature seen before, `Jit::executable_for(&signature_of(&args))` gives the [`Executable`]:
 //! `clif_ir()` is the Cranelift IR, `machine_code()` the x86-64 bytes (disassemble with
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
 //! `disassembly()` is Cranelift's own listing.
@@ -19,6 +19,7 @@ use crate::core::compiled_call;
 use crate::core::error::Result;
 use crate::core::trace;
 use crate::ir::ClosedJaxpr;
+use crate::observe;
 use crate::prims::CallOp;
 use crate::pytree::{treedef_and_statics, ArgTuple, Pytree, StaticValue};
 use std::cell::Cell;
@@ -153,10 +154,22 @@ where
     }
 }
 
+/// `jit(f)`: `f` compiled once per input signature (see [`jit`]). Clones share the cache.
 pub struct Jit<F, Out> {
     f: F,
     cache: Arc<Mutex<Lru<Signature, Arc<Entry<Out>>>>>,
     capacity: usize,
+}
+
+impl<F, Out: Pytree> fmt::Debug for Jit<F, Out> {
+    /// The capacity and the cache's statistics (the function is a closure, which has no
+    /// `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jit")
+            .field("capacity", &self.capacity)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<F: Clone, Out> Clone for Jit<F, Out> {
@@ -171,6 +184,7 @@ impl<F: Clone, Out> Clone for Jit<F, Out> {
 }
 
 impl<F, Out: Pytree> Jit<F, Out> {
+    /// The cache's hit, miss and compile counts.
     pub fn stats(&self) -> CacheStats {
         self.cache.lock().expect("jit cache lock").stats()
     }
@@ -228,10 +242,18 @@ fn run_pjit(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
         Some(exe) => exe,
         None => {
             let start = Instant::now();
-            let exe = match backend::compile(jaxpr) {
+            let exe = match backend::lower(jaxpr).and_then(|l| l.compile_with(observe::dumping())) {
                 Ok(exe) => exe,
                 Err(_) => return crate::ir::eval::eval_closed(jaxpr, args),
             };
+            let avals: Vec<String> = jaxpr.in_avals().iter().map(|a| a.to_string()).collect();
+            observe::compiled(&observe::CompileEvent {
+                name: "pjit",
+                signature: &format!("({})", avals.join(", ")),
+                jaxpr,
+                exe: &exe,
+                trace: None,
+            });
             PJIT_CACHE.lock().unwrap_or_else(|e| e.into_inner()).insert(
                 jaxpr.clone(),
                 exe.clone(),
@@ -253,13 +275,6 @@ pub fn signature_of<Args: Pytree>(args: &Args) -> Signature {
         statics,
         avals: args.leaves().iter().map(|a| a.aval().clone()).collect(),
     }
-}
-
-fn log_compiles() -> bool {
-    static FLAG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FLAG.get_or_init(|| {
-        std::env::var("CRANAX_LOG_COMPILES").is_ok_and(|v| !v.is_empty() && v != "0")
-    })
 }
 
 thread_local! {
@@ -300,7 +315,7 @@ impl<F, Out: Pytree> Jit<F, Out> {
         let start = Instant::now();
         let (jaxpr, template) = stage(&self.f, args, &sig.avals)?;
         let traced = start.elapsed();
-        let exe = backend::compile(&jaxpr)?;
+        let exe = backend::lower(&jaxpr)?.compile_with(observe::dumping())?;
         let out = template.rebuild(
             jaxpr
                 .out_avals()
@@ -309,20 +324,13 @@ impl<F, Out: Pytree> Jit<F, Out> {
                 .collect(),
         )?;
         let elapsed = start.elapsed();
-        if log_compiles() {
-            let ms = |d: Duration| d.as_secs_f64() * 1e3;
-            let cranelift = exe.cranelift_time();
-            eprintln!(
-                "cranax: compiling {} for signature {} took {:.3} ms (tracing and \
-                 transformations {:.3} ms, lowering {:.3} ms, Cranelift {:.3} ms)",
-                self.f.name(),
-                sig,
-                ms(elapsed),
-                ms(traced),
-                ms(exe.compile_time().saturating_sub(cranelift)),
-                ms(cranelift)
-            );
-        }
+        observe::compiled(&observe::CompileEvent {
+            name: &self.f.name(),
+            signature: &sig.to_string(),
+            jaxpr: &jaxpr,
+            exe: &exe,
+            trace: Some(traced),
+        });
         let entry = Arc::new(Entry { jaxpr, exe, out });
         self.cache.lock().expect("jit cache lock").insert(
             sig,
@@ -331,6 +339,29 @@ impl<F, Out: Pytree> Jit<F, Out> {
             elapsed,
         );
         Ok(entry)
+    }
+}
+
+impl<F, Out: Pytree> Jit<F, Out> {
+    /// Report why `sig` missed the cache (the nearest cached signature and how it differs).
+    fn explain_miss<Args: ArgTuple>(&self, sig: &Signature, arg_leaves: &[usize])
+    where
+        F: Function<Args, Output = Out>,
+    {
+        let cache = self.cache.lock().expect("jit cache lock");
+        observe::cache_miss(&observe::CacheMiss {
+            name: &self.f.name(),
+            treedef: &sig.treedef,
+            avals: &sig.avals,
+            arg_leaves,
+            seen: cache
+                .entries
+                .iter()
+                .map(|(k, _, _)| (k.treedef.as_str(), k.avals.as_slice()))
+                .collect(),
+            evictions: cache.stats.evictions,
+            capacity: self.capacity,
+        });
     }
 }
 
@@ -372,6 +403,9 @@ where
                     statics,
                     avals: super::leaf_avals(&leaves),
                 };
+                if observe::explaining_cache_misses() {
+                    self.explain_miss(&sig, &args.arg_leaf_counts());
+                }
                 self.compile(&args, sig)?
             }
         };

@@ -24,6 +24,7 @@ use std::cell::RefCell;
 /// A function of a tuple of pytree arguments. Implemented by Rust closures and `fn`s of one
 /// to twelve (`MAX_ARITY`) `&` arguments (`Fn(&A, &B) -> R`, `R` a pytree or a `Result` of one) and by every transformation's result.
 pub trait Function<Args: ArgTuple> {
+    /// The result's pytree type.
     type Output: Pytree;
     /// Call with a tuple of arguments. Errors raised inside (shape mismatches, escaped
     /// tracers) come back as `Err`.
@@ -168,12 +169,23 @@ pub fn make_jaxpr<F>(f: F) -> MakeJaxpr<F> {
     MakeJaxpr { f }
 }
 
+/// `make_jaxpr(f)`: traces `f` into a jaxpr at its arguments' types.
 pub struct MakeJaxpr<F> {
     f: F,
 }
 
+impl<F> std::fmt::Debug for MakeJaxpr<F> {
+    /// The wrapped function is a closure, which has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MakeJaxpr").finish_non_exhaustive()
+    }
+}
+
 impl<F> MakeJaxpr<F> {
     /// Trace `f` on `args` (only their shapes and dtypes matter).
+    ///
+    /// # Errors
+    /// An error `f` raises while traced.
     pub fn call<Args: ArgTuple>(&self, args: Args) -> Result<ClosedJaxpr>
     where
         F: Function<Args>,
@@ -184,6 +196,9 @@ impl<F> MakeJaxpr<F> {
 }
 
 /// Evaluate a closed jaxpr on arrays with the reference interpreter.
+///
+/// # Errors
+/// Arguments whose count or types do not match the jaxpr's inputs, or an error of an equation.
 pub fn eval_jaxpr(jaxpr: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
     crate::ir::eval::eval_closed(jaxpr, args)
 }

@@ -54,13 +54,16 @@ use std::time::Duration;
 /// abstract placeholder that only tracing may read (its data is an error).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ShapeDtypeStruct {
+    /// The dimensions.
     pub shape: Vec<usize>,
+    /// The element type.
     pub dtype: DType,
     /// JAX's weak type (a type that came from a Rust literal).
     pub weak_type: bool,
 }
 
 impl ShapeDtypeStruct {
+    /// A strongly typed spec of this shape and dtype.
     pub fn new(shape: &[usize], dtype: DType) -> Self {
         ShapeDtypeStruct {
             shape: shape.to_vec(),
@@ -110,7 +113,9 @@ impl<F, Out: Pytree> Jit<F, Out> {
         F: Function<Args, Output = Out>,
     {
         let sig = signature_of(&args);
+        let start = std::time::Instant::now();
         let (jaxpr, out) = stage(self.function(), &args, &leaf_avals(&args.leaves()))?;
+        let trace_time = start.elapsed();
         // The output structure, with concrete placeholders for leaves (no tracer kept).
         let placeholders = jaxpr
             .out_avals()
@@ -128,6 +133,7 @@ impl<F, Out: Pytree> Jit<F, Out> {
                 in_avals: sig.avals,
                 arg_leaves: args.arg_leaf_counts(),
                 out,
+                trace_time,
                 _args: PhantomData,
             },
             backend,
@@ -145,6 +151,8 @@ struct Staged<Args, Out> {
     in_avals: Vec<Aval>,
     arg_leaves: Vec<usize>,
     out: Out,
+    /// Tracing, with the transformations.
+    trace_time: Duration,
     _args: PhantomData<fn(Args)>,
 }
 
@@ -195,6 +203,14 @@ impl<Args: ArgTuple, Out: Pytree> Lowered<Args, Out> {
     pub fn compile(self) -> Result<Compiled<Args, Out>> {
         let lower_time = self.backend.lower_time();
         let exe = self.backend.compile_with(true)?;
+        let avals: Vec<String> = self.inner.in_avals.iter().map(|a| a.to_string()).collect();
+        crate::observe::compiled(&crate::observe::CompileEvent {
+            name: &self.inner.name,
+            signature: &format!("({})", avals.join(", ")),
+            jaxpr: &self.inner.jaxpr,
+            exe: &exe,
+            trace: Some(self.inner.trace_time),
+        });
         Ok(Compiled {
             inner: self.inner,
             exe,
@@ -416,18 +432,7 @@ impl<Args: ArgTuple, Out: Pytree> Compiled<Args, Out> {
     /// `args[i]` for a leaf that is a whole positional argument, `args[i][j]` for the `j`-th
     /// leaf of one.
     fn leaf_path(&self, leaf: usize) -> String {
-        let mut start = 0;
-        for (i, &n) in self.inner.arg_leaves.iter().enumerate() {
-            if leaf < start + n {
-                return if n == 1 {
-                    format!("args[{i}]")
-                } else {
-                    format!("args[{i}][{}]", leaf - start)
-                };
-            }
-            start += n;
-        }
-        format!("leaf {leaf}")
+        crate::observe::leaf_path(&self.inner.arg_leaves, leaf)
     }
 
     /// Run on borrowed inputs, writing the results into caller-owned outputs: one view per

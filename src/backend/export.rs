@@ -60,12 +60,15 @@ impl ExportOptions {
 /// An exported function: the object file's bytes and its C header.
 #[derive(Clone, Debug)]
 pub struct ExportedObject {
+    /// The C entry point's symbol name.
     pub name: String,
     /// The relocatable object (ELF, Mach-O or COFF as the target says).
     pub object: Vec<u8>,
     /// The C header declaring the entry point, shapes, dtypes and scratch size.
     pub header: String,
+    /// The types of the flattened inputs.
     pub in_avals: Vec<Aval>,
+    /// The types of the flattened outputs.
     pub out_avals: Vec<Aval>,
     /// Bytes of scratch the caller passes.
     pub scratch_bytes: usize,
@@ -96,6 +99,9 @@ fn is_c_identifier(s: &str) -> bool {
 }
 
 /// Compile `jaxpr` for its input types into an object file with entry point `opts.name`.
+///
+/// # Errors
+/// A program that uses a runtime function by address (the special functions), an unknown target triple, or Cranelift failing to compile.
 pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<ExportedObject> {
     let name = &opts.name;
     if !is_c_identifier(name) {

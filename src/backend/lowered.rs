@@ -21,11 +21,26 @@ pub struct Lowered {
     summary: String,
     par: Option<(usize, usize)>,
     lower_time: Duration,
+    /// The part of `lower_time` spent building the graph and running its rewrites.
+    rewrite_time: Duration,
     /// The CLIF text, once `clif_ir` has rendered it.
     clif: std::sync::OnceLock<String>,
 }
 
+impl std::fmt::Debug for Lowered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lowered")
+            .field("in_avals", &self.in_avals)
+            .field("out_avals", &self.out_avals)
+            .field("kernels", &self.kernels)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Lower `jaxpr` for its input types: graph, rewrites, fusion plan, CLIF.
+///
+/// # Errors
+/// An output too large to allocate, or a program the backend cannot compile (a `custom_lin` inside).
 pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
     let start = Instant::now();
     // Every call allocates the outputs: a size the system cannot provide is an error now.
@@ -34,6 +49,7 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
     }
     let mut g = graph::build(jaxpr)?;
     rewrites::run(&mut g);
+    let rewrite_time = start.elapsed();
     let plan = plan::plan(&g)?;
     let jit = codegen::lower_jit(&g, &plan)?;
     Ok(Lowered {
@@ -46,6 +62,7 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
         summary: plan.summary(&g),
         par: plan.split,
         lower_time: start.elapsed(),
+        rewrite_time,
         clif: std::sync::OnceLock::new(),
     })
 }
@@ -73,11 +90,17 @@ impl Lowered {
     }
 
     /// Compile to machine code.
+    ///
+    /// # Errors
+    /// Cranelift failing to compile the function (a backend bug).
     pub fn compile(self) -> Result<Arc<Executable>> {
         self.compile_with(false)
     }
 
     /// Compile to machine code, keeping Cranelift's annotated listing of it when `listing`.
+    ///
+    /// # Errors
+    /// Cranelift failing to compile the function (a backend bug).
     pub fn compile_with(self, listing: bool) -> Result<Arc<Executable>> {
         let start = Instant::now();
         let c = self.jit.compile(listing)?;
@@ -98,6 +121,7 @@ impl Lowered {
             disasm: c.disasm,
             compile_time: self.lower_time + start.elapsed(),
             cranelift_time: c.cranelift_time,
+            rewrite_time: self.rewrite_time,
             kernels: self.kernels,
             summary: self.summary,
             par: self.par,

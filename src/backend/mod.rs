@@ -3,30 +3,30 @@
 //!
 //! The pipeline, `graph::build → rewrites → plan → emit`, each pass a function of the previous
 //! one's output only:
-//! - [`graph`]: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
+//! - `graph`: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
 //!   `while`/`scan`/`cond` one node each, their sub-jaxprs graphs of their own);
-//! - [`rewrites`]: named graph passes run in order (algebraic simplification, common
+//! - `rewrites`: named graph passes run in order (algebraic simplification, common
 //!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
 //!   code); after them the graph is final;
-//! - [`plan`]: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
+//! - `plan`: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
 //!   compute them, in order. Runs of elementwise ops and views fuse into one loop nest with no
-//!   intermediate buffers. Each kernel is then scheduled ([`schedule`]): the expressions it
+//!   intermediate buffers. Each kernel is then scheduled (`schedule`): the expressions it
 //!   evaluates at which index maps, collapsed loops, vector lanes, threading; a node that
 //!   would be recomputed at too many indices gets a buffer (planning again). A control-flow
 //!   node is one kernel whose sub-programs are planned the same way, on their own;
-//! - [`layout`]: constants read transposed by every kernel get a copy in the loops' order;
-//! - [`index`]: the affine index maps through which views are read (strides, broadcasts,
+//! - `layout`: constants read transposed by every kernel get a copy in the loops' order;
+//! - `index`: the affine index maps through which views are read (strides, broadcasts,
 //!   transposes) and the collapsing of loop dimensions;
-//! - [`emit`]: writes each scheduled kernel: loop nests, vectorised innermost loops
+//! - `emit`: writes each scheduled kernel: loop nests, vectorised innermost loops
 //!   (f32x4/i32x4/f64x2, unrolled 4 times, scalar tail), reductions with several vector
 //!   accumulators, `dot_general` via the runtime's gemm; `while`/`scan`/`cond` as native
 //!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
 //!   scan slices read and written in place, trip counts never unrolled);
-//! - [`ops`]: one element of each primitive (scalar or vector instructions);
-//! - [`codegen`]: Cranelift setup, the code generated into any `cranelift_module::Module`
+//! - `ops`: one element of each primitive (scalar or vector instructions);
+//! - `codegen`: Cranelift setup, the code generated into any `cranelift_module::Module`
 //!   (one `JITModule` per executable); `lowered` the split into CLIF ([`Lowered`]) and machine
 //!   code; `export` the same code as an object file with a C entry point ([`export_object`]);
-//! - [`math`]: transcendental functions as inline polynomials (no libm calls).
+//! - `math`: transcendental functions as inline polynomials (no libm calls).
 //!
 //! # Seeing what was compiled
 //!
@@ -103,6 +103,8 @@ pub struct Executable {
     disasm: Option<String>,
     compile_time: Duration,
     cranelift_time: Duration,
+    /// The part of `compile_time` spent building the graph and running its rewrites.
+    pub(crate) rewrite_time: Duration,
     kernels: usize,
     summary: String,
     /// (extent, alignment) of the outermost loop when the code may run it in chunks on
@@ -135,6 +137,9 @@ thread_local! {
 
 impl Executable {
     /// Run on `args`, which must match the compiled signature exactly (count, shapes, dtypes).
+    ///
+    /// # Errors
+    /// As [`Executable::run_into`].
     pub fn run(&self, args: &[Array]) -> Result<Vec<Array>> {
         let mut outs = Vec::with_capacity(self.out_avals.len());
         self.run_into(args, &mut outs)?;
@@ -142,6 +147,9 @@ impl Executable {
     }
 
     /// As [`Executable::run`], appending the outputs to `outs` (a vector the caller reuses).
+    ///
+    /// # Errors
+    /// The wrong number of arguments, an argument whose shape or dtype is not the compiled one, or a tracer.
     pub fn run_into(&self, args: &[Array], results: &mut Vec<Array>) -> Result<()> {
         if args.len() != self.in_avals.len() {
             return Err(Error::Jit(format!(
@@ -293,10 +301,12 @@ impl Executable {
         self.scratch_bytes
     }
 
+    /// The types of the inputs it was compiled for.
     pub fn in_avals(&self) -> &[Aval] {
         &self.in_avals
     }
 
+    /// The types of its outputs.
     pub fn out_avals(&self) -> &[Aval] {
         &self.out_avals
     }
@@ -345,6 +355,9 @@ impl std::fmt::Debug for Executable {
 }
 
 /// Lower and compile `jaxpr` for its input types.
+///
+/// # Errors
+/// As [`lower`] and [`Lowered::compile`].
 pub fn compile(jaxpr: &ClosedJaxpr) -> Result<Arc<Executable>> {
     lower(jaxpr)?.compile()
 }

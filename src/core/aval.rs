@@ -8,8 +8,11 @@ use std::fmt;
 /// literal such as the `2.0` in `x * 2.0`, so it takes the other operand's dtype).
 #[derive(Clone, Debug, Eq)]
 pub struct Aval {
+    /// The dimensions.
     pub shape: Vec<usize>,
+    /// The element type.
     pub dtype: DType,
+    /// JAX's weak type: the type came from a Rust literal and gives way to the other operand's dtype in promotion.
     pub weak_type: bool,
 }
 
@@ -38,6 +41,7 @@ impl std::hash::Hash for Aval {
 }
 
 impl Aval {
+    /// A strongly typed aval of this shape and dtype.
     pub fn new(shape: impl Into<Vec<usize>>, dtype: DType) -> Aval {
         Aval {
             shape: shape.into(),
@@ -46,19 +50,23 @@ impl Aval {
         }
     }
 
+    /// A scalar (shape `[]`) of this dtype.
     pub fn scalar(dtype: DType) -> Aval {
         Aval::new(Vec::new(), dtype)
     }
 
+    /// The same type with weak type `weak_type`.
     pub fn weak(mut self, weak_type: bool) -> Aval {
         self.weak_type = weak_type;
         self
     }
 
+    /// The number of dimensions.
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
 
+    /// The number of elements.
     pub fn size(&self) -> usize {
         self.shape.iter().product()
     }
@@ -67,6 +75,9 @@ impl Aval {
     /// `Err` naming `op` and the type instead of an out-of-memory abort: the byte count must
     /// not overflow, and a buffer of a GiB or more is test-allocated first (an allocation the
     /// system refuses fails here, cheaply: large blocks are mapped lazily).
+    ///
+    /// # Errors
+    /// A byte count that overflows, or a large buffer the system refuses (the message names `op` and the type).
     pub fn check_allocatable(&self, op: &str) -> Result<()> {
         const PROBE_BYTES: usize = 1 << 30;
         let bytes = self
@@ -101,6 +112,7 @@ impl Aval {
         format!("{self}")
     }
 
+    /// The shape as JAX prints it in errors: `(3, 4)`.
     pub fn shape_str(&self) -> String {
         shape_str(&self.shape)
     }

@@ -13,6 +13,7 @@ use crate::dtype::DType;
 /// them ([`Error::op`], [`Error::shapes`], [`Error::dtypes`]). New variants may be added
 /// (`#[non_exhaustive]`): match with a wildcard arm, or use [`Error::is_type_error`].
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+/// What can go wrong: each variant's message names the operation, the shapes and the dtypes, in JAX's words.
 #[non_exhaustive]
 pub enum Error {
     /// Shapes or dtypes that an operation cannot take, where no structured variant below

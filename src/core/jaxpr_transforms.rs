@@ -22,6 +22,7 @@ use crate::prims::{BatchOut, JvpOut, LinArg, Tangent};
 pub type FlatFn<'a> = &'a dyn Fn(&[Array]) -> Result<Vec<Array>>;
 
 /// A jaxpr split by partial evaluation: `known` runs now, `unknown` later on its residuals.
+#[derive(Debug)]
 pub struct PartialJaxpr {
     /// `known inputs -> (known outputs, residuals)`.
     pub known: ClosedJaxpr,

@@ -5,4 +5,6 @@ pub mod aval;
 pub mod compiled_call;
 pub mod error;
 pub mod jaxpr_transforms;
+// Tracing machinery: public for the tests that bind primitives directly, not for users.
+#[doc(hidden)]
 pub mod trace;

@@ -24,6 +24,7 @@ impl Tag {
 }
 
 /// A value standing for an array inside a transformation.
+#[derive(Debug)]
 pub struct Tracer {
     pub tag: Tag,
     pub aval: Aval,
@@ -31,6 +32,7 @@ pub struct Tracer {
 }
 
 /// What a tracer carries, per kind of interpreter.
+#[derive(Debug)]
 pub enum Payload {
     /// A variable of the jaxpr being built (make_jaxpr, jit, the tangent side of linearize).
     Staged(Var),
@@ -65,6 +67,12 @@ pub fn current() -> Option<Rc<dyn Interpreter>> {
 /// Restores the previous current interpreter when dropped (also when unwinding from a panic).
 pub struct InterpreterGuard {
     previous: Option<Rc<dyn Interpreter>>,
+}
+
+impl std::fmt::Debug for InterpreterGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InterpreterGuard").finish_non_exhaustive()
+    }
 }
 
 impl Drop for InterpreterGuard {

@@ -6,7 +6,7 @@ use crate::core::aval::Aval;
 use crate::prims::Prim;
 use std::sync::Arc;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct JaxprBuilder {
     avals: Vec<Aval>,
     constvars: Vec<Var>,

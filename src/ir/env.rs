@@ -29,6 +29,7 @@ impl<U> FromLiteral for (Array, Option<U>) {
 }
 
 /// The values of a jaxpr's variables, indexed by `Var`; a variable is unset until written.
+#[derive(Debug)]
 pub struct Env<T> {
     values: Vec<Option<T>>,
 }

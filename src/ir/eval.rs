@@ -9,6 +9,9 @@ use crate::core::error::{Error, Result};
 use crate::core::trace::bind;
 
 /// Evaluate `jaxpr` on `consts` and `args`.
+///
+/// # Errors
+/// Arguments whose count or types do not match the jaxpr's inputs, or an error of an equation.
 pub fn eval_jaxpr(jaxpr: &Jaxpr, consts: &[Array], args: &[Array]) -> Result<Vec<Array>> {
     if args.len() != jaxpr.invars.len() || consts.len() != jaxpr.constvars.len() {
         return Err(Error::type_err(format!(
@@ -28,6 +31,9 @@ pub fn eval_jaxpr(jaxpr: &Jaxpr, consts: &[Array], args: &[Array]) -> Result<Vec
 }
 
 /// Evaluate a closed jaxpr on `args`.
+///
+/// # Errors
+/// As [`eval_jaxpr`].
 pub fn eval_closed(cj: &ClosedJaxpr, args: &[Array]) -> Result<Vec<Array>> {
     eval_jaxpr(&cj.jaxpr, &cj.consts, args)
 }

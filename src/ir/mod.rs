@@ -3,7 +3,11 @@
 //! `env` the environment loop shared by every interpreter of jaxprs, `parse` reads printed
 //! jaxprs back.
 
+// Building jaxprs equation by equation and the interpreters' environment: public for the
+// tests that build jaxprs directly, not for users.
+#[doc(hidden)]
 pub mod builder;
+#[doc(hidden)]
 pub mod env;
 pub mod eval;
 pub mod parse;
@@ -23,22 +27,28 @@ pub struct Var(pub u32);
 /// An equation operand: a variable or an inline scalar literal.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Atom {
+    /// A variable.
     Var(Var),
+    /// An inline scalar literal.
     Lit(Literal),
 }
 
 /// A scalar constant inlined into an equation (`1.0` in `mul 1.0 b`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Literal {
+    /// The value (its dtype is the literal's).
     pub value: Scalar,
+    /// Whether the literal is weakly typed (printed without a dtype, as `1.0`).
     pub weak_type: bool,
 }
 
 impl Literal {
+    /// The literal's type.
     pub fn aval(&self) -> Aval {
         Aval::scalar(self.value.dtype()).weak(self.weak_type)
     }
 
+    /// The literal as a scalar array.
     pub fn to_array(&self) -> Array {
         if self.weak_type {
             Array::weak_scalar(self.value.to_f64(), self.value.dtype())
@@ -51,8 +61,11 @@ impl Literal {
 /// `outputs = prim inputs`.
 #[derive(Clone, Debug)]
 pub struct Eqn {
+    /// The primitive and its parameters.
     pub prim: Prim,
+    /// The operands.
     pub inputs: Vec<Atom>,
+    /// The variables the results are bound to.
     pub outputs: Vec<Var>,
 }
 
@@ -61,17 +74,23 @@ pub struct Eqn {
 pub struct Jaxpr {
     /// The type of every variable, indexed by `Var`.
     pub avals: Vec<Aval>,
+    /// Variables bound to the closed-over constants (`ClosedJaxpr::consts`).
     pub constvars: Vec<Var>,
+    /// The inputs.
     pub invars: Vec<Var>,
+    /// The equations, in order.
     pub eqns: Vec<Eqn>,
+    /// The outputs.
     pub outvars: Vec<Atom>,
 }
 
 impl Jaxpr {
+    /// The type of a variable.
     pub fn aval(&self, v: Var) -> &Aval {
         &self.avals[v.0 as usize]
     }
 
+    /// The type of an operand.
     pub fn atom_aval(&self, a: &Atom) -> Aval {
         match a {
             Atom::Var(v) => self.aval(*v).clone(),
@@ -79,10 +98,12 @@ impl Jaxpr {
         }
     }
 
+    /// The types of the inputs.
     pub fn in_avals(&self) -> Vec<Aval> {
         self.invars.iter().map(|v| self.aval(*v).clone()).collect()
     }
 
+    /// The types of the outputs.
     pub fn out_avals(&self) -> Vec<Aval> {
         self.outvars.iter().map(|a| self.atom_aval(a)).collect()
     }
@@ -128,7 +149,9 @@ impl Jaxpr {
 /// A jaxpr with values for its constvars.
 #[derive(Clone)]
 pub struct ClosedJaxpr {
+    /// The jaxpr.
     pub jaxpr: Arc<Jaxpr>,
+    /// The values of its constvars, in order.
     pub consts: Vec<Array>,
 }
 
@@ -148,6 +171,7 @@ impl ClosedJaxpr {
         same_consts && self.jaxpr.alpha_equivalent(&other.jaxpr)
     }
 
+    /// The types of the inputs (constvars excluded).
     pub fn in_avals(&self) -> Vec<Aval> {
         self.jaxpr.in_avals()
     }
@@ -188,6 +212,7 @@ impl ClosedJaxpr {
         (closed, self.consts.clone())
     }
 
+    /// The types of the outputs.
     pub fn out_avals(&self) -> Vec<Aval> {
         self.jaxpr.out_avals()
     }

@@ -25,6 +25,9 @@ use std::sync::Arc;
 
 /// Parse one jaxpr (optionally preceded by JAX's `let name = { ... } in` definitions). The
 /// result may have constvars, whose values the text does not hold: see [`parse_closed`].
+///
+/// # Errors
+/// Text that is not a jaxpr as JAX prints it: the message names the line, the column and what was expected.
 pub fn parse(text: &str) -> Result<Jaxpr> {
     let mut p = Parser::new(text);
     p.skip_ws();
@@ -50,6 +53,9 @@ pub fn parse(text: &str) -> Result<Jaxpr> {
 }
 
 /// Parse a jaxpr and give its constvars these values (checked against their types).
+///
+/// # Errors
+/// As [`parse`].
 pub fn parse_closed(text: &str, consts: Vec<Array>) -> Result<ClosedJaxpr> {
     let j = parse(text)?;
     if j.constvars.len() != consts.len() {
@@ -121,6 +127,7 @@ impl std::fmt::Display for PValue {
 pub trait FromParam: Sized {
     /// What the value should look like, for error messages (`an integer`).
     const WHAT: &'static str;
+    /// The parameter read from its printed value, if it has this type's form.
     fn from_param(v: &PValue) -> Option<Self>;
 }
 
@@ -222,6 +229,7 @@ pub fn dtype_named(name: &str) -> Option<DType> {
 /// The printed parameters of one equation, as the families read them back into their ops
 /// (`Prim::from_printed`). Parameters nobody reads (JAX's `out_sharding=None`, `unroll=1`
 /// where cranax has no such field) are ignored.
+#[derive(Debug)]
 pub struct PrintedParams<'a> {
     prim: &'a str,
     params: &'a [(String, PValue)],
@@ -248,12 +256,18 @@ impl<'a> PrintedParams<'a> {
     }
 
     /// A required parameter.
+    ///
+    /// # Errors
+    /// The parameter is missing or not of type `T`.
     pub fn get<T: FromParam>(&self, key: &str) -> Result<T> {
         let v = self.find(key).ok_or_else(|| self.missing(key))?;
         T::from_param(v).ok_or_else(|| self.bad::<T>(key, v))
     }
 
     /// A parameter that may be left out (JAX omits some), with its default.
+    ///
+    /// # Errors
+    /// The parameter is present but not of type `T`.
     pub fn get_or<T: FromParam>(&self, key: &str, default: T) -> Result<T> {
         match self.find(key) {
             None => Ok(default),
@@ -277,6 +291,9 @@ impl<'a> PrintedParams<'a> {
     }
 
     /// A jaxpr parameter: `{ lambda ... }`, or the name of a top-level `let`.
+    ///
+    /// # Errors
+    /// The parameter is missing, not a jaxpr, or names no `let`.
     pub fn jaxpr(&self, key: &str) -> Result<ClosedJaxpr> {
         let v = self.find(key).ok_or_else(|| self.missing(key))?;
         self.as_jaxpr(key, v)
@@ -294,6 +311,9 @@ impl<'a> PrintedParams<'a> {
     }
 
     /// A tuple of jaxprs (`cond`'s `branches`).
+    ///
+    /// # Errors
+    /// The parameter is missing or not a tuple of jaxprs.
     pub fn jaxprs(&self, key: &str) -> Result<Vec<ClosedJaxpr>> {
         match self.find(key).ok_or_else(|| self.missing(key))? {
             PValue::Tuple(xs) | PValue::List(xs) => {

@@ -11,7 +11,9 @@ const WIDTH: usize = 80;
 /// A pretty-printing document.
 #[derive(Clone, Debug)]
 pub enum Doc {
+    /// Literal text.
     Text(String),
+    /// Documents one after another.
     Concat(Vec<Doc>),
     /// Flat if it fits, else broken.
     Group(Box<Doc>),
@@ -21,18 +23,23 @@ pub enum Doc {
     Break(&'static str),
 }
 
+/// Literal text.
 pub fn text(s: impl Into<String>) -> Doc {
     Doc::Text(s.into())
 }
+/// Documents one after another.
 pub fn concat(ds: Vec<Doc>) -> Doc {
     Doc::Concat(ds)
 }
+/// Flat if it fits, else broken.
 pub fn group(d: Doc) -> Doc {
     Doc::Group(Box::new(d))
 }
+/// `d` with its breaks indented `n` more.
 pub fn nest(n: usize, d: Doc) -> Doc {
     Doc::Nest(n, Box::new(d))
 }
+/// A line break that reads `flat` when not broken.
 pub fn brk(flat: &'static str) -> Doc {
     Doc::Break(flat)
 }
@@ -231,8 +238,11 @@ fn atom_str(namer: &Namer, a: &Atom) -> String {
 }
 
 /// A primitive parameter as printed.
+#[derive(Debug)]
 pub enum Param {
+    /// A parameter printed as text.
     Text(String),
+    /// A jaxpr parameter (printed as a nested jaxpr).
     Jaxpr(std::sync::Arc<Jaxpr>),
     /// A tuple of jaxprs (`cond`'s `branches`).
     Jaxprs(Vec<std::sync::Arc<Jaxpr>>),

@@ -20,6 +20,9 @@ fn qr_op(x: &Array, pivoting: bool, full_matrices: bool) -> Result<Vec<Array>> {
 
 /// `lax.linalg.qr(x, full_matrices=...)`: `(q, r)` with `x = q r`, `q` `[..., m, k]` with
 /// orthonormal columns and `r` `[..., k, n]` upper triangular, `k = m` (full) or `min(m, n)`.
+///
+/// # Errors
+/// A non-float operand of fewer than two dimensions.
 pub fn qr(x: &Array, full_matrices: bool) -> Result<(Array, Array)> {
     let mut o = qr_op(x, false, full_matrices)?.into_iter();
     Ok((o.next().expect("q"), o.next().expect("r")))
@@ -27,6 +30,9 @@ pub fn qr(x: &Array, full_matrices: bool) -> Result<(Array, Array)> {
 
 /// `lax.linalg.qr(x, pivoting=True, full_matrices=...)`: `(q, r, p)` with `x[..., p] = q r`
 /// and `|r|`'s diagonal non-increasing.
+///
+/// # Errors
+/// As [`qr`].
 pub fn qr_pivoted(x: &Array, full_matrices: bool) -> Result<(Array, Array, Array)> {
     let mut o = qr_op(x, true, full_matrices)?.into_iter();
     Ok((
@@ -47,6 +53,7 @@ pub struct EighOptions {
     pub sort_eigenvalues: bool,
     /// Only eigenvalues `start..end` (ascending order) and their eigenvectors.
     pub subset_by_index: Option<(usize, usize)>,
+    /// JAX's `implementation` (recorded and printed; the decomposition is faer's).
     pub implementation: Option<EighImplementation>,
 }
 
@@ -65,6 +72,9 @@ impl Default for EighOptions {
 /// `lax.linalg.eigh(x, ...)`: `(v, w)`, eigenvalues `w` ascending and orthonormal
 /// eigenvectors `v[..., :, i]` of each symmetric matrix. Eigenvector signs are faer's, which
 /// can differ from LAPACK's (JAX's) per column.
+///
+/// # Errors
+/// A non-float operand that is not a batch of square matrices, or an algorithm JAX's CPU backend lacks.
 pub fn eigh(x: &Array, opts: &EighOptions) -> Result<(Array, Array)> {
     // (A rank below 2 is the primitive's error, not the transpose's.)
     let x = if opts.symmetrize_input && x.ndim() >= 2 {
@@ -85,9 +95,11 @@ pub fn eigh(x: &Array, opts: &EighOptions) -> Result<(Array, Array)> {
 /// The keyword arguments of `lax.linalg.svd` other than `compute_uv`, with JAX's defaults.
 #[derive(Clone, Debug)]
 pub struct SvdOptions {
+    /// Square `U` and `Vh` instead of the economy sizes.
     pub full_matrices: bool,
     /// Only singular values `start..end` (descending order) and their vectors.
     pub subset_by_index: Option<(usize, usize)>,
+    /// JAX's `algorithm` (recorded and printed; the decomposition is faer's).
     pub algorithm: Option<SvdAlgorithm>,
 }
 
@@ -114,6 +126,9 @@ fn svd_op(x: &Array, compute_uv: bool, opts: &SvdOptions) -> Result<Vec<Array>> 
 /// `lax.linalg.svd(x, compute_uv=True, ...)`: `(u, s, vt)` with `x = u diag(s) vt`, singular
 /// values descending. Singular-vector signs are faer's: a pair `(u[:, i], vt[i])` can be the
 /// negation of LAPACK's (JAX's).
+///
+/// # Errors
+/// A non-float operand of fewer than two dimensions, or an algorithm JAX's CPU backend lacks.
 pub fn svd(x: &Array, opts: &SvdOptions) -> Result<(Array, Array, Array)> {
     let mut o = svd_op(x, true, opts)?.into_iter();
     let s = o.next().expect("s");
@@ -121,6 +136,9 @@ pub fn svd(x: &Array, opts: &SvdOptions) -> Result<(Array, Array, Array)> {
 }
 
 /// `lax.linalg.svd(x, compute_uv=False, ...)`: the singular values, descending.
+///
+/// # Errors
+/// As [`svd`].
 pub fn svd_values(x: &Array, opts: &SvdOptions) -> Result<Array> {
     Ok(svd_op(x, false, opts)?.remove(0))
 }

@@ -521,6 +521,7 @@ fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
 }
 
 /// `x.at[idx]`: JAX's functional updates.
+#[derive(Debug)]
 pub struct At<'a> {
     x: &'a Array,
     idx: Vec<Index>,

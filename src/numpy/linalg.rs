@@ -220,7 +220,9 @@ pub fn cholesky(a: impl AsArray) -> Array {
 /// an array).
 #[derive(Clone, Debug)]
 pub enum QrResult {
+    /// `(Q, R)`.
     QR(Array, Array),
+    /// `R` alone (mode `"r"`).
     R(Array),
 }
 
@@ -235,6 +237,7 @@ impl QrResult {
         }
     }
 
+    /// `R`.
     pub fn r(&self) -> &Array {
         match self {
             QrResult::QR(_, r) | QrResult::R(r) => r,
@@ -245,6 +248,9 @@ impl QrResult {
 /// `jnp.linalg.qr(a, mode)`: `"reduced"` (and `"full"`, its old name): `Q` `[..., m, k]`, `R`
 /// `[..., k, n]`, `k = min(m, n)`; `"complete"`: `Q` `[..., m, m]`, `R` `[..., m, n]`; `"r"`:
 /// `R` of `"reduced"`. (`"raw"`, LAPACK's Householder form, is not supported.)
+///
+/// # Errors
+/// An unknown `mode`, or as [`crate::lax::linalg::qr`].
 pub fn qr(a: impl AsArray, mode: &str) -> QrResult {
     or_raise((|| {
         let a = &inexact(&[a.as_array()])?[0];
@@ -306,7 +312,9 @@ pub fn eigvalsh(a: impl AsArray, uplo: Option<&str>) -> Array {
 /// The result of [`svd`]: `(U, S, Vh)`, or `S` alone when `compute_uv` is false.
 #[derive(Clone, Debug)]
 pub enum SvdResult {
+    /// `(U, S, Vh)`.
     USVh(Array, Array, Array),
+    /// The singular values alone.
     S(Array),
 }
 
@@ -333,6 +341,9 @@ impl SvdResult {
 /// `jnp.linalg.svd(a, full_matrices, compute_uv)`: `a = U diag(S) Vh`, `S` descending; `U`
 /// `[..., m, m]` and `Vh` `[..., n, n]` (`full_matrices`) or `[..., m, k]` and `[..., k, n]`,
 /// `k = min(m, n)`. A singular pair's sign is faer's choice (it can differ from LAPACK's).
+///
+/// # Errors
+/// As [`crate::lax::linalg::svd`].
 pub fn svd(a: impl AsArray, full_matrices: bool, compute_uv: bool) -> SvdResult {
     or_raise((|| {
         let a = &inexact(&[a.as_array()])?[0];
@@ -353,8 +364,11 @@ pub fn svd(a: impl AsArray, full_matrices: bool, compute_uv: bool) -> SvdResult 
 /// number (`f64::INFINITY` for `inf`) or a name (`"fro"`, `"nuc"`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NormOrd {
+    /// JAX's default.
     None,
+    /// A number (`f64::INFINITY`, `-f64::INFINITY`, `1.0`, `2.0`, ...).
     Num(f64),
+    /// A name: `"fro"` or `"nuc"`.
     Name(String),
 }
 

@@ -16,20 +16,40 @@ use crate::lax;
 /// What a batching rule is given: the operands, their batch dimensions (`None`: unbatched),
 /// the batch size, and the transformations (for a rule that stages and batches a sub-jaxpr).
 pub struct Batching<'a> {
+    /// The operands.
     pub args: &'a [Array],
+    /// Each operand's batch dimension (`None`: not batched).
     pub dims: &'a [Option<usize>],
+    /// The batch size.
     pub size: usize,
+    /// The transformations, for rules that batch a sub-jaxpr.
     pub sub: &'a dyn JaxprTransforms,
+}
+
+impl std::fmt::Debug for Batching<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batching")
+            .field("args", &self.args)
+            .field("dims", &self.dims)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Batching<'_> {
     /// Operand `i` with its batch axis in front (broadcast if unbatched).
+    ///
+    /// # Errors
+    /// An error of the broadcast or transpose it binds.
     pub fn front(&self, i: usize) -> Result<Array> {
         bdim_to_front(&self.args[i], self.dims[i], self.size)
     }
 
     /// The operands with each batched one's axis moved to the front and the unbatched ones as
     /// they are: the form `JaxprTransforms::batch_jaxpr` takes.
+    ///
+    /// # Errors
+    /// An error of the broadcasts or transposes it binds.
     pub fn batched_in_front(&self) -> Result<Vec<Array>> {
         self.args
             .iter()
@@ -62,6 +82,9 @@ impl Batching<'_> {
     }
 
     /// `jaxpr` batched on the inputs marked in `in_batched`, every output batched at axis 0.
+    ///
+    /// # Errors
+    /// An error batching an equation of `jaxpr`.
     pub fn batch_jaxpr_all_out(
         &self,
         jaxpr: &ClosedJaxpr,
@@ -80,6 +103,9 @@ pub fn unbatched(aval: &Aval) -> Aval {
 }
 
 /// Move the batch dimension to the front (broadcasting an unbatched operand).
+///
+/// # Errors
+/// An error of the transpose it binds.
 pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> {
     match d {
         Some(d) => lax::moveaxis(x, d, 0),
@@ -93,6 +119,9 @@ pub fn bdim_to_front(x: &Array, d: Option<usize>, size: usize) -> Result<Array> 
 }
 
 /// `x[..., i, ...]` along axis `d` (a static slice, the axis removed).
+///
+/// # Errors
+/// An error of the slice or reshape it binds.
 pub fn index_in_dim(x: &Array, i: usize, d: usize) -> Result<Array> {
     let mut start = vec![0; x.ndim()];
     let mut limit = x.shape().to_vec();
@@ -104,6 +133,9 @@ pub fn index_in_dim(x: &Array, i: usize, d: usize) -> Result<Array> {
 
 /// The fallback for a rule without a vectorised form (today `custom_lin`, whose backward
 /// pass is a user function): apply the primitive per example and stack the results.
+///
+/// # Errors
+/// An error of the primitive applied to a slice.
 pub fn batch_by_loop(
     prim: &Prim,
     args: &[Array],
@@ -139,6 +171,9 @@ pub fn batch_by_loop(
 /// JAX's `broadcast_batcher`: if the batched operands agree in shape and batch dimension and
 /// the rest are scalars, bind directly (a scalar literal stays a scalar); otherwise move every
 /// batch dimension to the front and broadcast the unbatched operands.
+///
+/// # Errors
+/// An error of the primitive or the broadcasts it binds.
 pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
     batch_elementwise(prim, args, dims, &|_| true)
 }
@@ -146,6 +181,9 @@ pub fn broadcast_batcher(prim: &Prim, args: &[Array], dims: &[Option<usize>]) ->
 /// The broadcast batcher, with `may_stay_scalar(i)` saying whether an unbatched rank-0
 /// operand `i` can stay a scalar (true for lax's elementwise ops; for `select_n` only the
 /// predicate, since its cases must share one shape).
+///
+/// # Errors
+/// An error of the primitive or the broadcasts it binds.
 pub fn batch_elementwise(
     prim: &Prim,
     args: &[Array],

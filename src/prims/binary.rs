@@ -290,7 +290,7 @@ macro_rules! define_binary_ops {
         /// The elementwise primitives of two operands: one variant per row of `binary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum BinaryOp {
-            $( $(#[$doc])* $op, )*
+            $( #[doc = concat!("`", $name, "`.")] $(#[$doc])* $op, )*
         }
 
         impl BinaryOp {
@@ -363,6 +363,9 @@ macro_rules! define_binary_ops {
 
             /// Transposes of the rows linear in an operand (`add`, `sub`; `mul` and `div` in
             /// their linear operand).
+            ///
+            /// # Errors
+            /// A linear operand used non-linearly, or an error of a primitive the rule binds.
             pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
                 let Some(ct) = ct else {
                     return Ok(vec![None, None]);
@@ -387,10 +390,15 @@ macro_rules! define_binary_ops {
 binary_table!(define_binary_ops);
 
 impl BinaryOp {
+    /// Whether the result is bool (`eq`, `lt`, ...).
     pub fn is_comparison(&self) -> bool {
         self.output() == Output::Bool
     }
 
+    /// The output type (dtype and broadcast shape checks, JAX's wording).
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let shape = broadcast_shapes(self.name(), &[x, y])?;
         if x.dtype != y.dtype {
@@ -414,6 +422,10 @@ impl BinaryOp {
         Ok(Aval::new(shape, out_dtype).weak(weak))
     }
 
+    /// Evaluate on concrete arrays into an array of type `out`.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let data = self.eval_data(x.data()?, y.data()?, out.size());
         Ok(Array::from_concrete(out, data))
@@ -422,6 +434,9 @@ impl BinaryOp {
     /// JVP rules in JAX's forms: `mul` is `xdot*y + x*ydot` with symbolic-zero skipping and
     /// `add_any` combining the terms; `add` and `sub` combine with `add`/`sub`. A tangent of
     /// a broadcast (rank-0) operand is broadcast to the output's shape.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Binary(self.clone()), &[x.clone(), y.clone()])?;
         let t = match self.tangent(x, y, xd, yd, &ans)? {
@@ -567,12 +582,14 @@ fn nextafter_bits(x: f64, y: f64, bits: u64, sign: u64, to_float: impl Fn(u64) -
     }
 }
 
+/// `nextafter` of f32s (the next representable value from `x` toward `y`).
 pub fn nextafter_f32(x: f32, y: f32) -> f32 {
     let to_float = |b: u64| f32::from_bits(b as u32) as f64;
     let (xd, yd) = (x as f64, y as f64);
     nextafter_bits(xd, yd, x.to_bits() as u64, 1 << 31, to_float) as f32
 }
 
+/// `nextafter` of f64s (the next representable value from `x` toward `y`).
 pub fn nextafter_f64(x: f64, y: f64) -> f64 {
     nextafter_bits(x, y, x.to_bits(), 1 << 63, f64::from_bits)
 }
@@ -704,6 +721,9 @@ fn replace_zero(x: &Array) -> Result<Array> {
 }
 
 /// JAX's `add_tangents` over the terms of a sum: zeros skipped, the rest combined by `add_any`.
+///
+/// # Errors
+/// An error of the `add_any` it binds.
 pub fn sum_terms<const N: usize>(terms: [Tangent; N]) -> Result<Tangent> {
     let mut acc: Tangent = None;
     for t in terms.into_iter().flatten() {
@@ -716,6 +736,9 @@ pub fn sum_terms<const N: usize>(terms: [Tangent; N]) -> Result<Tangent> {
 }
 
 /// The common shape of elementwise operands: all non-scalar shapes must agree.
+///
+/// # Errors
+/// Shapes that do not broadcast (JAX's wording).
 pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
     let mut shape: Option<&[usize]> = None;
     for a in avals {

@@ -28,35 +28,53 @@ pub type FwdRule = Arc<dyn Fn(&[Array]) -> Result<(Vec<Array>, Vec<Array>)> + Se
 pub type BwdRule = Arc<dyn Fn(&[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync>;
 
 #[derive(Clone)]
+/// The primitives that carry a jaxpr and call it.
 pub enum CallOp {
     /// A call of a staged function (how `jit` inside a transformation appears).
-    Pjit { name: String, jaxpr: ClosedJaxpr },
+    Pjit {
+        /// The function's name.
+        name: String,
+        /// The function's jaxpr.
+        jaxpr: ClosedJaxpr,
+    },
     /// A function with a user JVP rule. `None`: a call read from text, which holds no rule;
     /// it differentiates `call_jaxpr` itself.
     CustomJvpCall {
+        /// The function's name.
         name: String,
+        /// The function's jaxpr.
         call_jaxpr: ClosedJaxpr,
+        /// The user's JVP rule.
         jvp: Option<JvpRule>,
     },
     /// A function with user forward and backward passes (`None`: read from text, as above).
     CustomVjpCall {
+        /// The function's name.
         name: String,
+        /// The function's jaxpr.
         call_jaxpr: ClosedJaxpr,
+        /// The user's forward and backward rules.
         rules: Option<(FwdRule, BwdRule)>,
     },
     /// The linear part of a `custom_vjp` under linearize: operands are the residuals then the
     /// tangents; its transpose calls `bwd`.
     CustomLin {
+        /// How many leading operands are residuals.
         num_res: usize,
+        /// The types of the tangent outputs.
         out_avals: Vec<Aval>,
+        /// The user's backward rule.
         bwd: BwdRule,
     },
     /// `jax.checkpoint` with its default policy (nothing saveable): under differentiation only
     /// the inputs are kept, and the primal is recomputed where the derivative needs it.
     /// `differentiated` marks the copy that computes tangents (it recomputes the primal).
     Remat {
+        /// The checkpointed function's jaxpr.
         jaxpr: ClosedJaxpr,
+        /// Whether this copy computes tangents.
         differentiated: bool,
+        /// JAX's `prevent_cse`.
         prevent_cse: bool,
     },
 }
@@ -130,6 +148,7 @@ impl CallOp {
 }
 
 impl CallOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             Pjit { .. } => "pjit",
@@ -157,6 +176,7 @@ impl CallOp {
         ))
     }
 
+    /// The parameters as jaxprs print them.
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         match self {
             Pjit { name, jaxpr } => vec![
@@ -192,6 +212,9 @@ impl CallOp {
     /// The inverse of `params`: the op printed as `name[params]` (`None`: not a call). JAX's
     /// `jit` (0.5+) and `checkpoint` read as `pjit` and `remat2`. The rules of custom calls are
     /// Rust code, not text: a call read from text differentiates its `call_jaxpr`.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<CallOp>> {
         let default_name = || p.get_or("name", "<lambda>".to_string());
         Ok(Some(match name {
@@ -223,6 +246,10 @@ impl CallOp {
         }))
     }
 
+    /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         match self {
             CustomLin { out_avals, .. } => Ok(out_avals.clone()),
@@ -250,6 +277,9 @@ impl CallOp {
     }
 
     /// Eager evaluation: run the carried jaxpr with the reference interpreter.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         self.abstract_eval(&avals)?;
@@ -265,6 +295,10 @@ impl CallOp {
         }
     }
 
+    /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -322,6 +356,10 @@ impl CallOp {
         }
     }
 
+    /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -365,6 +403,10 @@ impl CallOp {
         }
     }
 
+    /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         let &Batching {
             args,

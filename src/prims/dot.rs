@@ -16,10 +16,15 @@ use crate::lax;
 /// Output axes: batch, then lhs free, then rhs free.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DotGeneral {
+    /// The contracted dimensions of the left operand.
     pub lhs_contracting: Vec<usize>,
+    /// The contracted dimensions of the right operand.
     pub rhs_contracting: Vec<usize>,
+    /// The batch dimensions of the left operand.
     pub lhs_batch: Vec<usize>,
+    /// The batch dimensions of the right operand.
     pub rhs_batch: Vec<usize>,
+    /// The result's dtype, if not the operands'.
     pub preferred_element_type: Option<DType>,
 }
 
@@ -79,6 +84,9 @@ impl DotGeneral {
 
     /// The inverse of `params`. JAX also prints `precision=None`, `out_sharding=None` and
     /// (0.7+) `accumulation_type=None`, which cranax has no use for.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(p: &PrintedParams) -> Result<DotGeneral> {
         type Pair = (Vec<usize>, Vec<usize>);
         let ((lc, rc), (lb, rb)): (Pair, Pair) = p.get("dimension_numbers")?;
@@ -97,6 +105,10 @@ impl DotGeneral {
             .collect()
     }
 
+    /// The output type.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval, y: &Aval) -> Result<Aval> {
         let bad = |why: &str| {
             Err(Error::invalid_operands("dot_general", &[x, y], format!(
@@ -165,6 +177,10 @@ impl DotGeneral {
         }
     }
 
+    /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, y: &Array, out: Aval) -> Result<Array> {
         let c = self.canonical(x.shape(), y.shape());
         let xt = permuted(x, &c.lhs_perm)?;
@@ -207,6 +223,9 @@ impl DotGeneral {
     }
 
     /// Bilinear: `dot(lhs_dot, rhs) + dot(lhs, rhs_dot)`.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Dot(self.clone()), &[x.clone(), y.clone()])?;
         let t = sum_terms([
@@ -220,6 +239,10 @@ impl DotGeneral {
         Ok((vec![ans], vec![t]))
     }
 
+    /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
         let Some(ct) = ct else {
             return Ok(vec![None, None]);
@@ -290,6 +313,9 @@ impl DotGeneral {
     }
 
     /// The batch axis joins the batch dimensions (both batched) or a free dimension (one).
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(
         &self,
         x: &Array,
@@ -342,12 +368,19 @@ impl DotGeneral {
 }
 
 /// The canonical matmul layout of a `dot_general`.
+#[derive(Debug)]
 pub struct Canonical {
+    /// The left operand's permutation to `[batch, m, k]`.
     pub lhs_perm: Vec<usize>,
+    /// The right operand's permutation to `[batch, k, n]`.
     pub rhs_perm: Vec<usize>,
+    /// The product of the batch dimensions.
     pub batch: usize,
+    /// Rows of the result.
     pub m: usize,
+    /// The contracted size.
     pub k: usize,
+    /// Columns of the result.
     pub n: usize,
 }
 

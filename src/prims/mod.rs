@@ -90,17 +90,21 @@ impl Prim {
 
 /// How a transpose rule sees an operand: a linear input (its cotangent is wanted) or a
 /// known value (a residual or literal).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum LinArg {
+    /// A linear input of this type.
     Linear(Aval),
+    /// A known value.
     Known(Array),
 }
 
 impl LinArg {
+    /// Whether it is a linear input.
     pub fn is_linear(&self) -> bool {
         matches!(self, LinArg::Linear(_))
     }
 
+    /// Its type.
     pub fn aval(&self) -> Aval {
         match self {
             LinArg::Linear(a) => a.clone(),
@@ -109,6 +113,9 @@ impl LinArg {
     }
 
     /// The known value (transpose rules ask for it only for non-linear operands).
+    ///
+    /// # Errors
+    /// The operand is linear (it has no known value).
     pub fn known(&self) -> Result<&Array> {
         match self {
             LinArg::Known(x) => Ok(x),
@@ -169,6 +176,9 @@ impl Prim {
     /// The primitive printed as `name[params]` (`None`: cranax has no such primitive): the
     /// inverse of `name` and `params`, each family reading its own parameters back
     /// (`ir::parse` calls this for every equation it reads).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<Prim>> {
         Ok(match name {
             "select_n" => Some(Prim::SelectN),
@@ -189,6 +199,9 @@ impl Prim {
     }
 
     /// The output types for these input types, or an error naming the op, shapes and dtypes.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         self.check_arity(avals.len())?;
         match self {
@@ -271,6 +284,9 @@ impl Prim {
 
     /// JVP rule: primal and tangent outputs, binding in the current context. `sub` is the
     /// transformation running the rule, for rules of primitives that carry jaxprs.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -295,6 +311,9 @@ impl Prim {
     }
 
     /// Transpose rule of a linear primitive: cotangents for the linear operands.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -324,6 +343,9 @@ impl Prim {
     }
 
     /// Batching rule: outputs with their batch dimensions, binding in the current context.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(
         &self,
         args: &[Array],
@@ -356,6 +378,9 @@ impl Prim {
 }
 
 /// Eager evaluation: type-check, then compute on concrete arrays.
+///
+/// # Errors
+/// As `abstract_eval`, for concrete operands.
 pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
     for a in args {
         if let Some(t) = a.tracer() {

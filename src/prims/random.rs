@@ -10,22 +10,29 @@ use crate::defs::threefry::threefry2x32;
 use crate::dtype::DType;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The random-bits primitives.
 pub enum RandomOp {
     /// `(k0, k1, x0, x1) -> (y0, y1)`, elementwise over u32 arrays (scalars broadcast).
     Threefry2x32,
 }
 
 impl RandomOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             RandomOp::Threefry2x32 => "threefry2x32",
         }
     }
 
+    /// The number of operands.
     pub fn arity(&self) -> Option<usize> {
         Some(4)
     }
 
+    /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         if let Some(a) = avals.iter().find(|a| a.dtype != DType::U32) {
             return Err(Error::type_err(format!(
@@ -39,6 +46,10 @@ impl RandomOp {
         ])
     }
 
+    /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         let out = self.abstract_eval(&avals)?;
@@ -64,11 +75,18 @@ impl RandomOp {
     }
 
     /// Integer outputs: no tangent.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], _tangents: &[Tangent]) -> Result<JvpOut> {
         let outs = crate::core::trace::bind(super::Prim::Random(self.clone()), primals)?;
         Ok((outs, vec![None, None]))
     }
 
+    /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
         super::batching::broadcast_batcher(&super::Prim::Random(self.clone()), args, dims)
     }

@@ -13,29 +13,55 @@ use crate::lax;
 
 /// A reduction over `axes`, with JAX's names and parameters.
 #[derive(Clone, Debug, PartialEq)]
+/// The reductions, with JAX's parameters.
 pub enum ReduceOp {
     /// `reduce_sum`.
-    Sum { axes: Vec<usize> },
+    Sum {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_prod` (numbers; JAX's JVP, exact where elements are zero).
-    Prod { axes: Vec<usize> },
+    Prod {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_and`: bitwise and of bools or integers (`jnp.all`).
-    And { axes: Vec<usize> },
+    And {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_or`: bitwise or of bools or integers (`jnp.any`).
-    Or { axes: Vec<usize> },
+    Or {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_xor`: bitwise exclusive or of bools or integers.
-    Xor { axes: Vec<usize> },
+    Xor {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_max`.
-    Max { axes: Vec<usize> },
+    Max {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// `reduce_min`.
-    Min { axes: Vec<usize> },
+    Min {
+        /// The reduced dimensions.
+        axes: Vec<usize>,
+    },
     /// Index of the first maximum along one axis (NaN counts as the maximum).
     Argmax {
+        /// The reduced dimension (one).
         axes: Vec<usize>,
+        /// The dtype of the indices.
         index_dtype: DType,
     },
     /// Index of the first minimum along one axis (NaN counts as the minimum).
     Argmin {
+        /// The reduced dimension (one).
         axes: Vec<usize>,
+        /// The dtype of the indices.
         index_dtype: DType,
     },
 }
@@ -127,6 +153,9 @@ impl ReduceOp {
     }
 
     /// The inverse of `name` and `params` (`None`: not a reduction).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ReduceOp>> {
         let axes = || p.get("axes");
         Ok(Some(match name {

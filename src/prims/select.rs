@@ -13,6 +13,9 @@ use crate::lax;
 
 /// Cases share a dtype and shape; `which` is bool (two cases) or i32, scalar or of the cases'
 /// shape.
+///
+/// # Errors
+/// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
 pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
     if avals.len() < 2 {
         return Err(Error::type_err(
@@ -50,6 +53,10 @@ pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
     Ok(Aval::new(shape, dt).weak(cases.iter().all(|c| c.weak_type)))
 }
 
+/// `select_n` on concrete arrays.
+///
+/// # Errors
+/// As `abstract_eval`, for concrete operands.
 pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
     let which = args[0].data()?;
     let n = out.size();
@@ -65,6 +72,10 @@ pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
     Ok(Array::from_concrete(out, data))
 }
 
+/// `select_n`'s JVP rule.
+///
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
     let ans = lax::select_n(&primals[0], &primals[1..])?;
     if tangents[1..].iter().all(|t| t.is_none()) {
@@ -78,6 +89,10 @@ pub fn jvp(primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
     Ok((vec![ans], vec![Some(lax::select_n(&primals[0], &cases)?)]))
 }
 
+/// `select_n`'s transpose rule.
+///
+/// # Errors
+/// A linear operand used non-linearly, or an error of a primitive the rule binds.
 pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
     if args[0].is_linear() {
         return Err(Error::type_err(
@@ -103,6 +118,10 @@ pub fn transpose(ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
     Ok(out)
 }
 
+/// `select_n`'s batching rule.
+///
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn batch(args: &[Array], dims: &[Option<usize>]) -> Result<BatchOut> {
     batch_elementwise(&Prim::SelectN, args, dims, &|i| i == 0)
 }

@@ -355,15 +355,20 @@ pub(crate) use unary_table;
 /// Which dtypes an elementwise op accepts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Accepts {
+    /// Floats only.
     Floating,
     /// Anything but bool.
     Numeric,
+    /// Integers only.
     Integer,
+    /// Integers and bool.
     IntegerOrBool,
+    /// Any dtype.
     Any,
 }
 
 impl Accepts {
+    /// Whether `dtype` is accepted.
     pub fn admits(self, dtype: DType) -> bool {
         match self {
             Accepts::Floating => dtype.is_float(),
@@ -379,7 +384,9 @@ impl Accepts {
 /// computed once and stored rather than recomputed inline in each reader.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cost {
+    /// Recomputed inline wherever it is read.
     Cheap,
+    /// Stored when read more than once.
     Expensive,
 }
 
@@ -403,7 +410,7 @@ macro_rules! define_unary_ops {
         /// The elementwise primitives of one operand: one variant per row of `unary_table!`.
         #[derive(Clone, Debug, PartialEq)]
         pub enum UnaryOp {
-            $( $(#[$doc])* $op $({ $($field: $fty),* })?, )*
+            $( #[doc = concat!("`", $name, "`.")] $(#[$doc])* $op $({ $(#[doc = concat!("The `", stringify!($field), "` parameter.")] $field: $fty),* })?, )*
         }
 
         #[allow(unused_variables)]
@@ -434,6 +441,9 @@ macro_rules! define_unary_ops {
 
             /// The inverse of `name` and `params` (`None`: no such row): each field is read
             /// from the printed parameter of its name.
+            ///
+            /// # Errors
+            /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
             pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<UnaryOp>> {
                 $(if name == $name {
                     return Ok(Some(UnaryOp::$op $({ $($field: p.get(stringify!($field))?),* })?));
@@ -485,6 +495,9 @@ macro_rules! define_unary_ops {
             }
 
             /// Transposes of the linear rows (`neg` and float-to-float `convert_element_type`).
+            ///
+            /// # Errors
+            /// A linear operand used non-linearly, or an error of a primitive the rule binds.
             pub fn transpose(&self, ct: &Tangent, x: &LinArg) -> Result<Tangent> {
                 let Some(ct) = ct else { return Ok(None) };
                 match self {
@@ -507,6 +520,10 @@ macro_rules! define_unary_ops {
 unary_table!(define_unary_ops);
 
 impl UnaryOp {
+    /// The output type (the dtype check, JAX's wording).
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, x: &Aval) -> Result<Aval> {
         if !self.accepts().admits(x.dtype) {
             let kind = match self.accepts() {
@@ -524,11 +541,18 @@ impl UnaryOp {
         self.output_type(x)
     }
 
+    /// Evaluate on a concrete array into an array of type `out`.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, x: &Array, out: Aval) -> Result<Array> {
         Ok(Array::from_concrete(out, self.eval_data(x.data()?)))
     }
 
     /// JVP rules, as JAX writes them (`g` the tangent, `ans` the primal output).
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
         let ans = lax_unary(self, x)?;
         let Some(g) = g else {
@@ -539,6 +563,9 @@ impl UnaryOp {
     }
 
     /// Elementwise: the batch dimension stays where it is.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, x: &Array, d: Option<usize>) -> Result<BatchOut> {
         Ok((vec![lax_unary(self, x)?], vec![d]))
     }

@@ -20,6 +20,14 @@ pub struct JvpInterp {
     rule_ctx: Option<Rc<dyn Interpreter>>,
 }
 
+impl std::fmt::Debug for JvpInterp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JvpInterp")
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
+    }
+}
+
 impl JvpInterp {
     pub fn new(
         parent: Option<Rc<dyn Interpreter>>,

@@ -13,12 +13,13 @@ use crate::prims::Tangent;
 use std::rc::Rc;
 
 /// The linear map `tangents in -> tangents out` of a function at a point.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LinearFn {
     /// `{ lambda residuals ; tangents . ... }`.
     pub jaxpr: ClosedJaxpr,
     /// The types of the inputs (and so of their tangents and cotangents).
     pub in_avals: Vec<Aval>,
+    /// The types of the outputs.
     pub out_avals: Vec<Aval>,
 }
 

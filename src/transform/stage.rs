@@ -22,6 +22,14 @@ pub struct StagingInterp {
     forward_known: bool,
 }
 
+impl std::fmt::Debug for StagingInterp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagingInterp")
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StagingInterp {
     pub fn new(parent: Option<Rc<dyn Interpreter>>, forward_known: bool) -> Rc<StagingInterp> {
         Rc::new(StagingInterp {

@@ -21,6 +21,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 /// The transformations of `src/transform/`, applied to sub-jaxprs.
+#[derive(Debug)]
 pub struct Transforms;
 
 impl JaxprTransforms for Transforms {

@@ -20,6 +20,14 @@ pub struct BatchInterp {
     size: usize,
 }
 
+impl std::fmt::Debug for BatchInterp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchInterp")
+            .field("tag", &self.tag)
+            .finish_non_exhaustive()
+    }
+}
+
 impl BatchInterp {
     fn wrap(&self, val: Array, bdim: Option<usize>) -> Array {
         match bdim {

@@ -20,6 +20,8 @@ use crate::lax;
 use crate::prims::batching::Batching;
 use crate::prims::{BatchOut, Prim};
 
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn batch(op: &ControlOp, b: &Batching) -> Result<BatchOut> {
     match op {
         ControlOp::Scan {

@@ -18,6 +18,8 @@ use crate::ir::{Atom, ClosedJaxpr};
 use crate::lax;
 use crate::prims::{JvpOut, Prim, Tangent};
 
+/// # Errors
+/// An error of a primitive the rule binds.
 pub fn jvp(
     op: &ControlOp,
     primals: &[Array],

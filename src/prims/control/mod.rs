@@ -34,27 +34,41 @@ use crate::ir::ClosedJaxpr;
 use crate::prims::batching::index_in_dim;
 
 #[derive(Clone, PartialEq)]
+/// The control-flow primitives `while`, `scan` and `cond`, with JAX's parameters.
 pub enum ControlOp {
     /// `while cond(carry): carry = body(carry)`.
     While {
+        /// The loop condition.
         cond_jaxpr: ClosedJaxpr,
+        /// The loop body.
         body_jaxpr: ClosedJaxpr,
+        /// How many leading operands are the condition's constants.
         cond_nconsts: usize,
+        /// How many operands after those are the body's constants.
         body_nconsts: usize,
     },
     /// `for i in 0..length (or reversed): (carry, ys[i]) = jaxpr(consts, carry, xs[i])`.
     Scan {
+        /// The scanned function: constants, carry, slice to carry, output slice.
         jaxpr: ClosedJaxpr,
+        /// The number of iterations.
         length: usize,
+        /// Scan from the end.
         reverse: bool,
+        /// How many leading operands are constants.
         num_consts: usize,
+        /// How many operands after those are carries.
         num_carry: usize,
         /// Per operand: is the scan linear in it (set by transformations; informational).
         linear: Vec<bool>,
+        /// JAX's `unroll` (recorded and printed).
         unroll: usize,
     },
     /// `branches[index](operands)`.
-    Cond { branches: Vec<ClosedJaxpr> },
+    Cond {
+        /// The branches, by index.
+        branches: Vec<ClosedJaxpr>,
+    },
 }
 
 use ControlOp::*;
@@ -294,6 +308,9 @@ impl ControlOp {
 
     /// The inverse of `params` (`None`: not a control-flow primitive). JAX 0.10 leaves out
     /// `scan`'s `linear` (all False here) and `cond`'s `linear`, which cranax does not keep.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ControlOp>> {
         Ok(Some(match name {
             "while" => While {
@@ -319,6 +336,9 @@ impl ControlOp {
     }
 
     /// Output types, or JAX's error for operands the sub-jaxprs do not take.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         let avals: Vec<Aval> = avals.iter().map(|&a| a.clone()).collect();
         match self {
@@ -405,6 +425,9 @@ impl ControlOp {
     }
 
     /// Eager evaluation: the reference interpreter runs the loop or the taken branch.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array]) -> Result<Vec<Array>> {
         let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
         let out_avals = self.abstract_eval(&avals)?;
@@ -470,6 +493,10 @@ impl ControlOp {
         }
     }
 
+    /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(
         &self,
         primals: &[Array],
@@ -479,6 +506,10 @@ impl ControlOp {
         jvp::jvp(self, primals, tangents, sub)
     }
 
+    /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(
         &self,
         cts: &[Tangent],
@@ -488,6 +519,10 @@ impl ControlOp {
         transpose::transpose(self, cts, args, sub)
     }
 
+    /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         batch::batch(self, b)
     }

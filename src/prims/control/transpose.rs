@@ -11,6 +11,8 @@ use crate::ir::ClosedJaxpr;
 use crate::lax;
 use crate::prims::{LinArg, Tangent};
 
+/// # Errors
+/// A linear operand used non-linearly, or an error of a primitive the rule binds.
 pub fn transpose(
     op: &ControlOp,
     cts: &[Tangent],

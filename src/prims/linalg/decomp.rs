@@ -19,8 +19,11 @@ use cranax_runtime::linalg as rt;
 /// default (`None`) and `QR` exist, as in JAX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EighImplementation {
+    /// QR iteration.
     Qr,
+    /// Jacobi rotations.
     Jacobi,
+    /// QDWH (polar decomposition).
     Qdwh,
 }
 
@@ -28,10 +31,15 @@ pub enum EighImplementation {
 /// run the same kernel here (faer's divide and conquer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SvdAlgorithm {
+    /// The backend's default.
     Default,
+    /// QR iteration.
     Qr,
+    /// Jacobi rotations.
     Jacobi,
+    /// Via the polar decomposition.
     Polar,
+    /// Divide and conquer.
     DivideAndConquer,
 }
 
@@ -168,6 +176,9 @@ fn subset(name: &str, s: Option<(usize, usize)>, size: usize) -> Result<(usize, 
 
 impl LinalgOp {
     /// The runtime kernel's description of this decomposition on `m x n` matrices.
+    ///
+    /// # Errors
+    /// An algorithm JAX's CPU backend does not have.
     pub fn decomposition(&self, m: usize, n: usize) -> Result<rt::Decomposition> {
         Ok(match *self {
             LinalgOp::Qr {
@@ -206,6 +217,9 @@ impl LinalgOp {
     }
 
     /// JAX's CPU lowering errors: the algorithms CPU does not have.
+    ///
+    /// # Errors
+    /// An algorithm JAX's CPU backend does not have (JAX's message).
     pub fn check_implemented(&self) -> Result<()> {
         let not_here = |msg: &str| Err(Error::value_err(msg.to_string()));
         match self {

@@ -20,47 +20,68 @@ use crate::prims::DotGeneral;
 use cranax_runtime::linalg as rt;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The linear-algebra primitives, with JAX's parameters.
 pub enum LinalgOp {
     /// `cholesky`: the lower factor `L` of `A = L Lᵀ` (only `A`'s lower triangle is read).
     Cholesky,
     /// `triangular_solve(a, b)`: `x` with `op(a) x = b` (left side) or `x op(a) = b`.
     TriangularSolve {
+        /// Solve `x a = b` instead of `a x = b`.
         left_side: bool,
+        /// `a` is lower triangular.
         lower: bool,
+        /// Use `a`'s transpose.
         transpose_a: bool,
+        /// Use `a`'s conjugate (no effect on real arrays).
         conjugate_a: bool,
+        /// Take `a`'s diagonal as ones.
         unit_diagonal: bool,
     },
     /// `lu`: `(lu, pivots, permutation)` with `a[permutation] = L U`.
     Lu,
     /// `lu_pivots_to_permutation`: the row order LAPACK-style `pivots` (`[..., k]`, row `i`
     /// swapped with row `pivots[i]` in turn) produce on `permutation_size` rows.
-    LuPivotsToPermutation { permutation_size: usize },
+    LuPivotsToPermutation {
+        /// The number of rows permuted.
+        permutation_size: usize,
+    },
     /// `qr`: `(q, r)` (and the column order `p` when `pivoting`: `a[..., p] = q r`).
     /// `use_magma` is JAX's GPU switch, carried and printed only.
     Qr {
+        /// Column pivoting.
         pivoting: bool,
+        /// Square `q` instead of the economy size.
         full_matrices: bool,
+        /// JAX's GPU switch (printed only).
         use_magma: Option<bool>,
     },
     /// `eigh`: `(v, w)`, eigenvalues ascending (always sorted, as JAX on CPU) and eigenvectors
     /// as columns; only the triangle `lower` names is read.
     Eigh {
+        /// Read the lower triangle.
         lower: bool,
+        /// Eigenvalues in ascending order.
         sort_eigenvalues: bool,
+        /// Only the eigenpairs of indices `[lo, hi)`.
         subset_by_index: Option<(usize, usize)>,
+        /// JAX's `algorithm` (printed only).
         algorithm: Option<EighImplementation>,
     },
     /// `svd`: `(s, u, vt)` (or `(s,)`), singular values descending.
     Svd {
+        /// Square `u` and `vh` instead of the economy sizes.
         full_matrices: bool,
+        /// Compute `u` and `vh`, not only the singular values.
         compute_uv: bool,
+        /// Only the singular triples of indices `[lo, hi)`.
         subset_by_index: Option<(usize, usize)>,
+        /// JAX's `algorithm` (printed only).
         algorithm: Option<SvdAlgorithm>,
     },
 }
 
 impl LinalgOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             LinalgOp::Cholesky => "cholesky",
@@ -73,6 +94,7 @@ impl LinalgOp {
         }
     }
 
+    /// The parameters as jaxprs print them.
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         let b = decomp::py_bool;
         match *self {
@@ -101,6 +123,9 @@ impl LinalgOp {
     }
 
     /// The inverse of `params` (`None`: not a linear-algebra primitive).
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<LinalgOp>> {
         Ok(Some(match name {
             "cholesky" => LinalgOp::Cholesky,
@@ -136,6 +161,7 @@ impl LinalgOp {
         }))
     }
 
+    /// The number of operands.
     pub fn arity(&self) -> usize {
         match self {
             LinalgOp::TriangularSolve { .. } => 2,
@@ -143,6 +169,10 @@ impl LinalgOp {
         }
     }
 
+    /// The output types.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
         let name = self.name();
         let matrices = |a: &Aval, square: bool| -> Result<(usize, usize)> {
@@ -211,6 +241,10 @@ impl LinalgOp {
         }
     }
 
+    /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array], out: Vec<Aval>) -> Result<Vec<Array>> {
         let a = &args[0];
         let nd = a.ndim();
@@ -278,6 +312,10 @@ impl LinalgOp {
         }
     }
 
+    /// The JVP rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
         match self {
             LinalgOp::Qr { .. } => return decomp::qr_jvp(self, &primals[0], &tangents[0]),
@@ -354,6 +392,9 @@ impl LinalgOp {
     }
 
     /// `triangular_solve` is linear in `b`: its transpose solves with `op(a)` transposed.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
         let not_linear = || {
             Error::type_err(format!(
@@ -392,6 +433,9 @@ impl LinalgOp {
     }
 
     /// Batch axes move to the front, where the primitive's own batch dimensions take them.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &super::batching::Batching) -> Result<BatchOut> {
         let args: Vec<Array> = (0..b.args.len())
             .map(|i| b.front(i))

@@ -26,36 +26,52 @@ use crate::ir::pretty::Param;
 use crate::lax;
 
 #[derive(Clone, Debug, PartialEq)]
+/// The shape and indexing primitives, with JAX's parameters.
 pub enum ShapeOp {
     /// Operand dimension `i` becomes output dimension `broadcast_dimensions[i]` (size 1 stretches).
     BroadcastInDim {
+        /// The output shape.
         shape: Vec<usize>,
+        /// Where each operand dimension goes.
         broadcast_dimensions: Vec<usize>,
     },
+    /// `reshape` (row-major).
     Reshape {
+        /// The output shape.
         new_sizes: Vec<usize>,
     },
+    /// `transpose`: output dimension `i` is operand dimension `permutation[i]`.
     Transpose {
+        /// The operand dimension of each output dimension.
         permutation: Vec<usize>,
     },
     /// Remove size-1 dimensions.
     Squeeze {
+        /// The removed dimensions.
         dimensions: Vec<usize>,
     },
+    /// `concatenate` along `dimension`.
     Concatenate {
+        /// The joined dimension.
         dimension: usize,
     },
     /// Per axis `(low, high, interior)` padding with the second operand's value.
     Pad {
+        /// `(low, high, interior)` per dimension.
         padding_config: Vec<(usize, usize, usize)>,
     },
+    /// `slice` from `start_indices` to `limit_indices` by `strides`.
     Slice {
+        /// The first index per dimension.
         start_indices: Vec<usize>,
+        /// The end (exclusive) per dimension.
         limit_indices: Vec<usize>,
+        /// The step per dimension (`None`: 1).
         strides: Option<Vec<usize>>,
     },
     /// Operand, then one integer scalar start per axis (clamped so the slice fits).
     DynamicSlice {
+        /// The size of the slice per dimension.
         slice_sizes: Vec<usize>,
     },
     /// Operand, update, then one integer scalar start per axis (clamped).
@@ -65,9 +81,13 @@ pub enum ShapeOp {
     /// `scatter`, `scatter-add`, `scatter-mul`, `scatter-min`, `scatter-max` (operand,
     /// indices, updates).
     Scatter(ScatterParams),
+    /// `iota`: `0, 1, ...` along `dimension` of `shape`.
     Iota {
+        /// The element type.
         dtype: DType,
+        /// The output shape.
         shape: Vec<usize>,
+        /// The dimension that counts.
         dimension: usize,
     },
 }
@@ -96,6 +116,7 @@ trait ShapeRule {
 }
 
 impl ShapeOp {
+    /// The primitive's name as jaxprs print it.
     pub fn name(&self) -> &'static str {
         match self {
             ShapeOp::BroadcastInDim { .. } => "broadcast_in_dim",
@@ -113,6 +134,7 @@ impl ShapeOp {
         }
     }
 
+    /// The number of operands (`None`: any).
     pub fn arity(&self) -> Option<usize> {
         match self {
             ShapeOp::BroadcastInDim { .. }
@@ -171,11 +193,15 @@ impl ShapeOp {
         }
     }
 
+    /// The parameters as jaxprs print them.
     pub fn params(&self) -> Vec<(&'static str, Param)> {
         self.with_rule(|r| r.params())
     }
 
     /// The op printed as `name[params]` (`None`: not a shape op), read by its rule.
+    ///
+    /// # Errors
+    /// Parameters missing or malformed in the printed jaxpr (the message names the primitive and the parameter).
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<ShapeOp>> {
         let read: fn(&PrintedParams) -> Result<ShapeOp> = match name {
             "broadcast_in_dim" => layout::BroadcastInDim::from_printed,
@@ -197,16 +223,27 @@ impl ShapeOp {
         read(p).map(Some)
     }
 
+    /// The output type.
+    ///
+    /// # Errors
+    /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
         self.with_rule(|r| r.abstract_eval(avals))
     }
 
+    /// Evaluate on concrete arrays.
+    ///
+    /// # Errors
+    /// As `abstract_eval`, for concrete operands.
     pub fn eval(&self, args: &[Array], out: Aval) -> Result<Array> {
         let data = self.with_rule(|r| r.eval(args, &out))?;
         Ok(Array::from_concrete(out, data))
     }
 
     /// Every shape op is linear in its array operands: the JVP applies it to the tangents.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
         match self {
             ShapeOp::Gather(p) => return p.jvp(primals, tangents),
@@ -229,6 +266,10 @@ impl ShapeOp {
         Ok((vec![ans], vec![Some(t)]))
     }
 
+    /// The transpose rule.
+    ///
+    /// # Errors
+    /// A linear operand used non-linearly, or an error of a primitive the rule binds.
     pub fn transpose(&self, ct: &Tangent, args: &[LinArg]) -> Result<Vec<Tangent>> {
         let mut out: Vec<Tangent> = vec![None; args.len()];
         if let Some(ct) = ct {
@@ -237,6 +278,10 @@ impl ShapeOp {
         Ok(out)
     }
 
+    /// The batching rule.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
     pub fn batch(&self, b: &Batching) -> Result<BatchOut> {
         self.with_rule(|r| r.batch(b))
     }
