@@ -1252,8 +1252,13 @@ impl ShapeRule for ScatterParams {
                 py_tuple(&scatter_dims), py_tuple(expected)
             ));
         }
+        // Only the updates' own window axes are bounded (as JAX's rule): inserted and batching
+        // axes have an implicit window of 1, which an empty operand axis may not hold.
         let sizes = dn.window_sizes(x.ndim(), &upd.shape);
-        if let Some(i) = (0..x.ndim()).find(|&i| sizes[i] > x.shape[i]) {
+        let implicit = |i: &usize| {
+            dn.inserted_window_dims.contains(i) || dn.operand_batching_dims.contains(i)
+        };
+        if let Some(i) = (0..x.ndim()).find(|i| !implicit(i) && sizes[*i] > x.shape[*i]) {
             return type_err(op, format!(
                 "Bounds of the window dimensions of updates must not exceed the bounds of the corresponding dimensions of operand. For dimension {i}, updates bound is {}, operand bound is {}.",
                 sizes[i], x.shape[i]
