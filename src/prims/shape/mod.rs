@@ -1,7 +1,7 @@
 //! Layout and indexing primitives. `ShapeOp` names them and holds their parameters; each op's
 //! rules (parameters as printed, shape rule, eager evaluation, JVP linearity, transpose and
 //! batching) sit together in one `impl ShapeRule` block: layout ops (`broadcast_in_dim`,
-//! `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`, `iota`) in `layout`,
+//! `reshape`, `transpose`, `rev`, `squeeze`, `concatenate`, `pad`, `slice`, `iota`) in `layout`,
 //! indexing ops (`dynamic_slice`, `dynamic_update_slice`, `gather`, `scatter-add`) in
 //! `indexing`.
 
@@ -31,6 +31,10 @@ pub enum ShapeOp {
     },
     Transpose {
         permutation: Vec<usize>,
+    },
+    /// Reverse the order of the elements along each axis of `dimensions`.
+    Rev {
+        dimensions: Vec<usize>,
     },
     /// Remove size-1 dimensions.
     Squeeze {
@@ -98,6 +102,7 @@ impl ShapeOp {
             ShapeOp::BroadcastInDim { .. } => "broadcast_in_dim",
             ShapeOp::Reshape { .. } => "reshape",
             ShapeOp::Transpose { .. } => "transpose",
+            ShapeOp::Rev { .. } => "rev",
             ShapeOp::Squeeze { .. } => "squeeze",
             ShapeOp::Concatenate { .. } => "concatenate",
             ShapeOp::Pad { .. } => "pad",
@@ -115,6 +120,7 @@ impl ShapeOp {
             ShapeOp::BroadcastInDim { .. }
             | ShapeOp::Reshape { .. }
             | ShapeOp::Transpose { .. }
+            | ShapeOp::Rev { .. }
             | ShapeOp::Squeeze { .. }
             | ShapeOp::Slice { .. } => Some(1),
             ShapeOp::Pad { .. } | ShapeOp::Gather { .. } => Some(2),
@@ -138,6 +144,7 @@ impl ShapeOp {
             }),
             ShapeOp::Reshape { new_sizes } => f(&layout::Reshape { new_sizes }),
             ShapeOp::Transpose { permutation } => f(&layout::Transpose { permutation }),
+            ShapeOp::Rev { dimensions } => f(&layout::Rev { dimensions }),
             ShapeOp::Squeeze { dimensions } => f(&layout::Squeeze { dimensions }),
             ShapeOp::Concatenate { dimension } => f(&layout::Concatenate {
                 dimension: *dimension,
@@ -178,6 +185,7 @@ impl ShapeOp {
             "broadcast_in_dim" => layout::BroadcastInDim::from_printed,
             "reshape" => layout::Reshape::from_printed,
             "transpose" => layout::Transpose::from_printed,
+            "rev" => layout::Rev::from_printed,
             "squeeze" => layout::Squeeze::from_printed,
             "concatenate" => layout::Concatenate::from_printed,
             "pad" => layout::Pad::from_printed,
