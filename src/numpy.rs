@@ -13,7 +13,12 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+mod einsum;
 pub mod linalg;
+mod shape;
+
+pub use einsum::einsum;
+pub use shape::*;
 
 /// Anything usable as an operand: arrays, and Rust numbers (weakly typed, as Python scalars
 /// are in JAX).
