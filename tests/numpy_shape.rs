@@ -193,7 +193,7 @@ fn every_function_matches_jax_eager_jit_grad_and_vmap() {
             let want = jax_data::arr(gw);
             let out = &wants[0];
             let w: Vec<f64> = (0..out.size()).map(|i| (i % 7) as f64 - 3.0).collect();
-            let w = jnp::astype(&Array::from_vec(w, out.shape()).unwrap(), args[0].dtype());
+            let w = jnp::astype(Array::from_vec(w, out.shape()).unwrap(), args[0].dtype());
             let f1 = f0.clone();
             let loss = move |x: &Array| jnp::sum(jnp::multiply(f1(x), &w), None, false);
             for (path, got) in [
