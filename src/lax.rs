@@ -330,6 +330,19 @@ pub fn transpose(x: &Array, permutation: &[usize]) -> Result<Array> {
     )
 }
 
+/// `lax.rev`: `x` with the order of its elements reversed along each axis of `dimensions`.
+///
+/// # Errors
+/// When `dimensions` are not distinct axes of `x`.
+pub fn rev(x: &Array, dimensions: &[usize]) -> Result<Array> {
+    bind1(
+        Prim::Shape(ShapeOp::Rev {
+            dimensions: dimensions.to_vec(),
+        }),
+        std::slice::from_ref(x),
+    )
+}
+
 /// JAX's `lax.squeeze`: `dimensions` (each of size 1) removed.
 ///
 /// # Errors

@@ -13,16 +13,20 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+mod einsum;
 pub mod indexing;
 pub mod linalg;
 mod reductions;
+mod shape;
 mod sorting;
 
+pub use einsum::einsum;
 pub use reductions::{
     all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum, nanargmax,
     nanargmin, nancumprod, nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum, nanvar,
     prod, ptp, std, var,
 };
+pub use shape::*;
 pub use sorting::{
     argsort, median, nanmedian, nanpercentile, nanquantile, percentile, quantile, searchsorted,
     sort, unique, QuantileMethod,

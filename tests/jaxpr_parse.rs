@@ -95,6 +95,7 @@ fn every_primitive_reads_back_from_its_printed_form() {
         "broadcast_in_dim",
         "reshape",
         "transpose",
+        "rev",
         "squeeze",
         "concatenate",
         "pad",

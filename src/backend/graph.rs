@@ -47,6 +47,10 @@ pub enum Kind {
     Transpose {
         perm: Vec<usize>,
     },
+    /// Element `o` of the operand with `o[d]` read from the end on each axis `d` of `dims`.
+    Rev {
+        dims: Vec<usize>,
+    },
     Reshape,
     Squeeze,
     Slice {
@@ -224,6 +228,7 @@ fn is_view(k: &Kind) -> bool {
         k,
         Kind::Broadcast { .. }
             | Kind::Transpose { .. }
+            | Kind::Rev { .. }
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. }
@@ -240,6 +245,7 @@ impl Kind {
             | Kind::Iota { .. }
             | Kind::Broadcast { .. }
             | Kind::Transpose { .. }
+            | Kind::Rev { .. }
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. } => vec![],
@@ -560,6 +566,9 @@ fn shape_node(
         ShapeOp::Reshape { .. } => Kind::Reshape,
         ShapeOp::Transpose { permutation } => Kind::Transpose {
             perm: permutation.clone(),
+        },
+        ShapeOp::Rev { dimensions } => Kind::Rev {
+            dims: dimensions.clone(),
         },
         ShapeOp::Squeeze { .. } => Kind::Squeeze,
         ShapeOp::Concatenate { dimension } => Kind::Concat {

@@ -1,6 +1,6 @@
 //! Static index arithmetic: an element of a node is addressed by an affine function of the
 //! kernel's loop variables (`Aff`), one per node dimension (`IndexMap`). Views (broadcast,
-//! transpose, slice, squeeze and splitting reshapes) are pushed through maps instead of
+//! transpose, rev, slice, squeeze and splitting reshapes) are pushed through maps instead of
 //! copying data; row-major strides turn a map into a linear element offset.
 
 /// `c + sum_v k[v] * loop_var[v]`.

@@ -416,6 +416,7 @@ pub fn is_inline_kind(k: &Kind) -> bool {
             | Kind::Iota { .. }
             | Kind::Broadcast { .. }
             | Kind::Transpose { .. }
+            | Kind::Rev { .. }
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. }

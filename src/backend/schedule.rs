@@ -240,6 +240,19 @@ impl Builder<'_> {
                     .expect("inline reshapes have a plan");
                 index::apply_reshape(plan, map, nl)
             }
+            Kind::Rev { dims } => {
+                let shape = &g.nodes[n].shape;
+                map.iter()
+                    .enumerate()
+                    .map(|(d, a)| {
+                        if dims.contains(&d) {
+                            a.scale_add(-1, shape[d] as i64 - 1)
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect()
+            }
             Kind::Slice { start, strides } => map
                 .iter()
                 .enumerate()

@@ -271,14 +271,12 @@ fn pair_jvp(
     Ok((p.pop().expect("one output"), t))
 }
 
-/// `x` reversed along `axis` (a gather of the reversed indices; JAX's `lax.rev` of one axis).
+/// `x` reversed along `axis` (JAX's `lax.rev` of one axis).
 ///
 /// # Errors
 /// An axis out of range.
 pub fn rev(x: &Array, axis: usize) -> Result<Array> {
-    let n = x.shape()[axis];
-    let idx: Vec<i32> = (0..n as i32).rev().collect();
-    lax::take_clamped(x, &Array::from_slice(&idx), axis)
+    lax::rev(x, &[axis])
 }
 
 /// Elements `[start, stop)` of `axis` with `stride`.

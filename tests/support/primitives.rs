@@ -62,6 +62,7 @@ pub fn variant(p: &Prim) -> String {
             ShapeOp::BroadcastInDim { .. }
             | ShapeOp::Reshape { .. }
             | ShapeOp::Transpose { .. }
+            | ShapeOp::Rev { .. }
             | ShapeOp::Squeeze { .. }
             | ShapeOp::Concatenate { .. }
             | ShapeOp::Pad { .. }
@@ -275,6 +276,12 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         (
             Prim::Shape(ShapeOp::Transpose {
                 permutation: vec![1, 0],
+            }),
+            vec![f.clone()],
+        ),
+        (
+            Prim::Shape(ShapeOp::Rev {
+                dimensions: vec![0, 1],
             }),
             vec![f.clone()],
         ),

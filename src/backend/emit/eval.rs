@@ -134,6 +134,7 @@ impl Emitter<'_, '_> {
             },
             Kind::Broadcast { .. }
             | Kind::Transpose { .. }
+            | Kind::Rev { .. }
             | Kind::Reshape
             | Kind::Squeeze
             | Kind::Slice { .. } => vs[0],

@@ -1,5 +1,5 @@
 //! Layout primitives: they move, repeat, drop or pad elements without looking at values
-//! (`broadcast_in_dim`, `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`), and
+//! (`broadcast_in_dim`, `reshape`, `transpose`, `rev`, `squeeze`, `concatenate`, `pad`, `slice`), and
 //! `iota`. One block per primitive with all its rules.
 
 use super::ShapeOp;
@@ -264,6 +264,79 @@ impl ShapeRule for Transpose<'_> {
         let mut perm = vec![0];
         perm.extend(self.permutation.iter().map(|p| p + 1));
         one(lax::transpose(&x, &perm)?, 0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rev
+
+pub(super) struct Rev<'a> {
+    pub dimensions: &'a [usize],
+}
+
+impl ShapeRule for Rev<'_> {
+    fn params(&self) -> Vec<(&'static str, Param)> {
+        vec![("dimensions", text(py_tuple(self.dimensions)))]
+    }
+
+    fn from_printed(p: &PrintedParams) -> Result<ShapeOp> {
+        Ok(ShapeOp::Rev {
+            dimensions: p.get("dimensions")?,
+        })
+    }
+
+    fn abstract_eval(&self, avals: &[&Aval]) -> Result<Aval> {
+        let (dimensions, x) = (self.dimensions, avals[0]);
+        let mut seen = vec![false; x.ndim()];
+        for &d in dimensions {
+            if d >= x.ndim() || std::mem::replace(&mut seen[d], true) {
+                return bad_axes(
+                    "rev",
+                    "dimensions",
+                    dimensions,
+                    "must be distinct axes of an operand",
+                    x,
+                );
+            }
+        }
+        Ok(x.clone())
+    }
+
+    /// Output element `o` is operand element `o` with `o[d]` read as `n[d] - 1 - o[d]` on the
+    /// reversed axes.
+    fn eval(&self, args: &[Array], out: &Aval) -> Result<Data> {
+        let x = &args[0];
+        let in_strides = strides(x.shape());
+        let src = for_each_index(&out.shape, |o| {
+            (0..o.len())
+                .map(|k| {
+                    let i = if self.dimensions.contains(&k) {
+                        out.shape[k] - 1 - o[k]
+                    } else {
+                        o[k]
+                    };
+                    i * in_strides[k]
+                })
+                .sum()
+        });
+        Ok(x.data()?.take(src.into_iter()))
+    }
+
+    /// Its own transpose: reverse the cotangent on the same axes.
+    fn transpose(&self, ct: &Array, _: &[LinArg], out: &mut [Tangent]) -> Result<()> {
+        out[0] = Some(lax::rev(ct, self.dimensions)?);
+        Ok(())
+    }
+
+    /// JAX's `_rev_batch_rule`: the batch axis stays where it is; the axes at or after it shift.
+    fn batch(&self, b: &Batching) -> Result<BatchOut> {
+        let bd = b.dims[0].expect("rev's one operand is batched");
+        let dims: Vec<usize> = self
+            .dimensions
+            .iter()
+            .map(|&d| if d >= bd { d + 1 } else { d })
+            .collect();
+        one(lax::rev(&b.args[0], &dims)?, bd)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Layout and indexing primitives. `ShapeOp` names them and holds their parameters; each op's
 //! rules (parameters as printed, shape rule, eager evaluation, JVP linearity, transpose and
 //! batching) sit together in one `impl ShapeRule` block: layout ops (`broadcast_in_dim`,
-//! `reshape`, `transpose`, `squeeze`, `concatenate`, `pad`, `slice`, `iota`) in `layout`,
-//! indexing ops (`dynamic_slice`, `dynamic_update_slice`) in `indexing`, and the general
-//! `gather` and the scatter family in `gather`.
+//! `reshape`, `transpose`, `rev`, `squeeze`, `concatenate`, `pad`, `slice`, `iota`) in
+//! `layout`, indexing ops (`dynamic_slice`, `dynamic_update_slice`) in `indexing`, and the
+//! general `gather` and the scatter family in `gather`.
 
 mod gather;
 mod indexing;
@@ -44,6 +44,11 @@ pub enum ShapeOp {
     Transpose {
         /// The operand dimension of each output dimension.
         permutation: Vec<usize>,
+    },
+    /// Reverse the order of the elements along each axis of `dimensions`.
+    Rev {
+        /// The reversed axes.
+        dimensions: Vec<usize>,
     },
     /// Remove size-1 dimensions.
     Squeeze {
@@ -122,6 +127,7 @@ impl ShapeOp {
             ShapeOp::BroadcastInDim { .. } => "broadcast_in_dim",
             ShapeOp::Reshape { .. } => "reshape",
             ShapeOp::Transpose { .. } => "transpose",
+            ShapeOp::Rev { .. } => "rev",
             ShapeOp::Squeeze { .. } => "squeeze",
             ShapeOp::Concatenate { .. } => "concatenate",
             ShapeOp::Pad { .. } => "pad",
@@ -140,6 +146,7 @@ impl ShapeOp {
             ShapeOp::BroadcastInDim { .. }
             | ShapeOp::Reshape { .. }
             | ShapeOp::Transpose { .. }
+            | ShapeOp::Rev { .. }
             | ShapeOp::Squeeze { .. }
             | ShapeOp::Slice { .. } => Some(1),
             ShapeOp::Pad { .. } | ShapeOp::Gather(_) => Some(2),
@@ -163,6 +170,7 @@ impl ShapeOp {
             }),
             ShapeOp::Reshape { new_sizes } => f(&layout::Reshape { new_sizes }),
             ShapeOp::Transpose { permutation } => f(&layout::Transpose { permutation }),
+            ShapeOp::Rev { dimensions } => f(&layout::Rev { dimensions }),
             ShapeOp::Squeeze { dimensions } => f(&layout::Squeeze { dimensions }),
             ShapeOp::Concatenate { dimension } => f(&layout::Concatenate {
                 dimension: *dimension,
@@ -207,6 +215,7 @@ impl ShapeOp {
             "broadcast_in_dim" => layout::BroadcastInDim::from_printed,
             "reshape" => layout::Reshape::from_printed,
             "transpose" => layout::Transpose::from_printed,
+            "rev" => layout::Rev::from_printed,
             "squeeze" => layout::Squeeze::from_printed,
             "concatenate" => layout::Concatenate::from_printed,
             "pad" => layout::Pad::from_printed,
