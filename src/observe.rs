@@ -288,10 +288,18 @@ fn tuple_children(treedef: &str) -> Option<Vec<&str>> {
     (depth == 0 && start == inner.len()).then_some(parts)
 }
 
-/// A treedef with the contents of every `Static(...)` removed: what fixes the leaves' order.
+/// A treedef with every static value removed (the contents of `Static(...)`, the hash of
+/// `Static#...`): what fixes the leaves' order.
 fn skeleton(treedef: &str) -> String {
-    let mut out = String::new();
+    let mut hashless = String::new();
     let mut rest = treedef;
+    while let Some(at) = rest.find("Static#") {
+        hashless.push_str(&rest[..at + "Static#".len()]);
+        rest = rest[at + "Static#".len()..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    hashless.push_str(rest);
+    let mut out = String::new();
+    let mut rest = hashless.as_str();
     while let Some(at) = rest.find("Static(") {
         out.push_str(&rest[..at + "Static(".len()]);
         rest = &rest[at + "Static(".len()..];
@@ -330,7 +338,8 @@ fn differences(
                     if n == s {
                         continue;
                     }
-                    let what = if n.starts_with("Static(") && s.starts_with("Static(") {
+                    // `Static(..)` where the value is printed, `Static#hash` where it is not.
+                    let what = if n.starts_with("Static") && s.starts_with("Static") {
                         "static value"
                     } else {
                         "pytree structure"
@@ -443,6 +452,7 @@ mod tests {
     #[test]
     fn skeletons_drop_static_values() {
         assert_eq!(skeleton("(*,Static(Some((3, [1]))),*,)"), "(*,Static(),*,)");
+        assert_eq!(skeleton("(*,Static#832248a1628a3df2,*,)"), "(*,Static#,*,)");
     }
 
     #[test]

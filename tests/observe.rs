@@ -145,7 +145,9 @@ fn cache_misses_name_static_values_and_leaves_of_pytrees() {
     let m = take(CACHE_MISS_TARGET);
     assert_eq!(m.len(), 3, "{m:?}");
     assert!(
-        m[1].contains("args[1]: static value seen Static(1), but now given Static(2)"),
+        // Static values are compared by `==` and shown by their hash (`T` need not be `Debug`).
+        m[1].contains("args[1]: static value seen Static#")
+            && m[1].contains("but now given Static#"),
         "{m:?}"
     );
     // Nearest is the `Static(2)` entry: only the leaf differs.

@@ -1255,9 +1255,8 @@ impl ShapeRule for ScatterParams {
         // Only the updates' own window axes are bounded (as JAX's rule): inserted and batching
         // axes have an implicit window of 1, which an empty operand axis may not hold.
         let sizes = dn.window_sizes(x.ndim(), &upd.shape);
-        let implicit = |i: &usize| {
-            dn.inserted_window_dims.contains(i) || dn.operand_batching_dims.contains(i)
-        };
+        let implicit =
+            |i: &usize| dn.inserted_window_dims.contains(i) || dn.operand_batching_dims.contains(i);
         if let Some(i) = (0..x.ndim()).find(|i| !implicit(i) && sizes[*i] > x.shape[*i]) {
             return type_err(op, format!(
                 "Bounds of the window dimensions of updates must not exceed the bounds of the corresponding dimensions of operand. For dimension {i}, updates bound is {}, operand bound is {}.",
