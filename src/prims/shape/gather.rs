@@ -210,7 +210,7 @@ fn py_number(v: f64) -> String {
 
 /// One walk over an output (gather) or the updates (scatter): which axes are the window's
 /// (`window_dims`, in the order of the operand's window axes) and which index the indices.
-/// Eager evaluation ([`locate`]) and the backend's lowering read the same walk.
+/// Eager evaluation (`locate`) and the backend's lowering read the same walk.
 #[derive(Debug)]
 pub struct Walk<'a> {
     /// The operand's shape.
