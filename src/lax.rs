@@ -155,56 +155,73 @@ pub fn select(pred: &Array, on_true: &Array, on_false: &Array) -> Result<Array> 
     select_n(pred, &[on_false.clone(), on_true.clone()])
 }
 
+/// One reduction of `x`.
+fn reduce(x: &Array, op: ReduceOp) -> Result<Array> {
+    bind1(Prim::Reduce(op), std::slice::from_ref(x))
+}
+
 /// JAX's `lax.reduce_sum` over `axes`.
 ///
 /// # Errors
 /// An axis out of range or repeated.
 pub fn reduce_sum(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Sum {
+    reduce(
+        x,
+        ReduceOp::Sum {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
 /// `lax.reduce_prod`.
+///
+/// # Errors
+/// An axis out of range or repeated, or a dtype the reduction does not take.
 pub fn reduce_prod(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Prod {
+    reduce(
+        x,
+        ReduceOp::Prod {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
 /// `lax.reduce_and`: bitwise and over `axes` (bools: all).
+///
+/// # Errors
+/// An axis out of range or repeated, or a dtype the reduction does not take.
 pub fn reduce_and(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::And {
+    reduce(
+        x,
+        ReduceOp::And {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
 /// `lax.reduce_or`: bitwise or over `axes` (bools: any).
+///
+/// # Errors
+/// An axis out of range or repeated, or a dtype the reduction does not take.
 pub fn reduce_or(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Or {
+    reduce(
+        x,
+        ReduceOp::Or {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
 /// `lax.reduce_xor`: bitwise exclusive or over `axes`.
+///
+/// # Errors
+/// An axis out of range or repeated, or a dtype the reduction does not take.
 pub fn reduce_xor(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Xor {
+    reduce(
+        x,
+        ReduceOp::Xor {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
@@ -213,11 +230,11 @@ pub fn reduce_xor(x: &Array, axes: &[usize]) -> Result<Array> {
 /// # Errors
 /// An axis out of range or repeated.
 pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Max {
+    reduce(
+        x,
+        ReduceOp::Max {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
@@ -226,11 +243,11 @@ pub fn reduce_max(x: &Array, axes: &[usize]) -> Result<Array> {
 /// # Errors
 /// An axis out of range or repeated.
 pub fn reduce_min(x: &Array, axes: &[usize]) -> Result<Array> {
-    bind1(
-        Prim::Reduce(ReduceOp::Min {
+    reduce(
+        x,
+        ReduceOp::Min {
             axes: axes.to_vec(),
-        }),
-        std::slice::from_ref(x),
+        },
     )
 }
 
