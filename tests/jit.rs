@@ -1295,6 +1295,54 @@ fn dot_general_canonicalises_and_calls_gemm() {
                 &[at, b.clone()],
                 tol,
             );
+            // Contract the rhs's last axis (`a bᵀ`, read in place).
+            let bt = reshaped(&values(dt, n * k, 8, false, 3.0), &[n, k]);
+            check(
+                &format!("a bT {dt}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], dims(&[1], &[1], &[], &[]))),
+                &[a.clone(), bt],
+                tol,
+            );
+            // A transposed result (`(a b)ᵀ`, computed as `bᵀ aᵀ`), alone and also read as is.
+            check(
+                &format!("(a b)T {dt}"),
+                &|x| {
+                    let p = lax::dot_general(&x[0], &x[1], dims(&[1], &[0], &[], &[]))?;
+                    one(lax::transpose(&p, &[1, 0]))
+                },
+                &[a.clone(), b.clone()],
+                tol,
+            );
+            check(
+                &format!("a b and (a b)T {dt}"),
+                &|x| {
+                    let p = lax::dot_general(&x[0], &x[1], dims(&[1], &[0], &[], &[]))?;
+                    Ok(vec![lax::transpose(&p, &[1, 0])?, p])
+                },
+                &[a.clone(), b.clone()],
+                tol,
+            );
+            // Free dims split around the contracted one: they do not merge into one strided
+            // dim, so this operand is copied transposed.
+            let split = reshaped(&values(dt, 2 * k * m, 9, false, 3.0), &[2, k, m]);
+            check(
+                &format!("split free dims {dt}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], dims(&[1], &[0], &[], &[]))),
+                &[split, b.clone()],
+                tol,
+            );
+            // Batched, transposed result batch-first: [b, n, m] from [b, m, k] x [b, k, n].
+            let ab = reshaped(&values(dt, 2 * m * k, 10, false, 3.0), &[2, m, k]);
+            let bb = reshaped(&values(dt, 2 * k * n, 11, false, 3.0), &[2, k, n]);
+            check(
+                &format!("batched (a b)T {dt}"),
+                &|x| {
+                    let p = lax::dot_general(&x[0], &x[1], dims(&[2], &[1], &[0], &[0]))?;
+                    one(lax::transpose(&p, &[0, 2, 1]))
+                },
+                &[ab, bb],
+                tol,
+            );
             // Batched, with the batch axis last on the rhs.
             let ab = reshaped(&values(dt, 2 * m * k, 4, false, 3.0), &[2, m, k]);
             let bb = reshaped(&values(dt, k * n * 2, 5, false, 3.0), &[k, n, 2]);

@@ -13,90 +13,107 @@ pub mod symbols;
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.
 /// Panics if a slice is shorter than its shape says (so it can never read out of bounds).
 pub fn matmul_f32(batch: usize, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(
-        a.len() >= batch * m * k && b.len() >= batch * k * n && c.len() >= batch * m * n,
-        "matmul_f32: buffers too small"
-    );
-    for i in 0..batch {
-        // SAFETY: the assert above keeps every index gemm touches inside the three slices.
-        unsafe {
-            gemm_one(
-                m,
-                k,
-                n,
-                a[i * m * k..].as_ptr(),
-                b[i * k * n..].as_ptr(),
-                c[i * m * n..].as_mut_ptr(),
-            );
-        }
-    }
+    matmul_slices(batch, m, k, n, a, b, c)
 }
 
 /// As `matmul_f32`, in f64.
 pub fn matmul_f64(batch: usize, m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+    matmul_slices(batch, m, k, n, a, b, c)
+}
+
+fn matmul_slices<T: Element>(
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+) {
     assert!(
         a.len() >= batch * m * k && b.len() >= batch * k * n && c.len() >= batch * m * n,
-        "matmul_f64: buffers too small"
+        "matmul: buffers too small"
     );
-    for i in 0..batch {
-        // SAFETY: as in `matmul_f32`.
-        unsafe {
-            gemm_one(
-                m,
-                k,
-                n,
-                a[i * m * k..].as_ptr(),
-                b[i * k * n..].as_ptr(),
-                c[i * m * n..].as_mut_ptr(),
-            );
+    let a = Strided::row_major(a.as_ptr(), m, k);
+    let b = Strided::row_major(b.as_ptr(), k, n);
+    // SAFETY: the assert above keeps every index the row-major strides reach inside the three
+    // slices.
+    unsafe { matmul_strided(batch, m, k, n, a, b, c.as_mut_ptr()) }
+}
+
+/// A matrix operand: its first element and the element strides between batches, rows and
+/// columns.
+#[derive(Clone, Copy, Debug)]
+struct Strided<T> {
+    ptr: *const T,
+    batch: isize,
+    row: isize,
+    col: isize,
+}
+
+impl<T> Strided<T> {
+    fn row_major(ptr: *const T, rows: usize, cols: usize) -> Self {
+        Strided {
+            ptr,
+            batch: (rows * cols) as isize,
+            row: cols as isize,
+            col: 1,
         }
     }
 }
 
-/// One row-major product with the `gemm` crate, overwriting `c`.
+/// `c[i] = a[i] @ b[i]` for each batch `i`, `c` row-major and contiguous, the operands read
+/// through their strides.
 ///
 /// # Safety
-/// `a`, `b`, `c` must point to `m*k`, `k*n`, `m*n` valid elements (c writable, not aliased).
-unsafe fn gemm_one<T: 'static + Copy + num_traits_lite::Zero + num_traits_lite::One>(
+/// Every element the strides reach for `i < batch`, rows `< m` (`< k` for `b`) and columns
+/// `< k` (`< n`) must be valid; `c` must point to `batch*m*n` writable elements not aliased by
+/// the operands.
+unsafe fn matmul_strided<T: Element>(
+    batch: usize,
     m: usize,
     k: usize,
     n: usize,
-    a: *const T,
-    b: *const T,
+    a: Strided<T>,
+    b: Strided<T>,
     c: *mut T,
 ) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        // SAFETY: c points to m*n writable elements.
-        unsafe { std::ptr::write_bytes(c, 0, m * n) };
+        // SAFETY: c points to batch*m*n writable elements.
+        unsafe { std::ptr::write_bytes(c, 0, batch * m * n) };
         return;
     }
-    // SAFETY: row-major strides (column stride 1, row stride = row length) describe exactly
-    // the buffers the caller vouched for; read_dst = false overwrites c.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c,
-            1,
-            n as isize,
-            false,
-            a,
-            1,
-            k as isize,
-            b,
-            1,
-            n as isize,
-            T::zero(),
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism(m, k, n),
-        )
+    let par = parallelism(m, k, n);
+    for i in 0..batch {
+        let at = |s: Strided<T>| s.ptr.wrapping_offset(i as isize * s.batch);
+        // SAFETY: the caller vouches for every element the strides reach, and batch `i` of c
+        // is the disjoint block at `i*m*n`; read_dst = false overwrites it.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.add(i * m * n),
+                1,
+                n as isize,
+                false,
+                at(a),
+                a.col,
+                a.row,
+                at(b),
+                b.col,
+                b.row,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                par,
+            )
+        }
     }
 }
 
@@ -114,93 +131,69 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
     }
 }
 
-/// The two constants gemm's `alpha`/`beta` need, for f32 and f64.
-mod num_traits_lite {
-    pub trait Zero {
-        fn zero() -> Self;
-    }
-    pub trait One {
-        fn one() -> Self;
-    }
-    impl Zero for f32 {
-        fn zero() -> Self {
-            0.0
-        }
-    }
-    impl One for f32 {
-        fn one() -> Self {
-            1.0
-        }
-    }
-    impl Zero for f64 {
-        fn zero() -> Self {
-            0.0
-        }
-    }
-    impl One for f64 {
-        fn one() -> Self {
-            1.0
-        }
-    }
+/// The element types products are computed in, with the constants gemm's `alpha`/`beta` need.
+trait Element: 'static + Copy {
+    const ZERO: Self;
+    const ONE: Self;
 }
 
-/// `extern "C"` entry for compiled code: `c = a @ b`, batched, f32, row-major, contiguous.
-///
-/// # Safety
-/// The pointers must be valid for `batch*m*k`, `batch*k*n` and `batch*m*n` elements.
-#[no_mangle]
-pub unsafe extern "C" fn cranax_matmul_f32(
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-) {
-    for i in 0..batch {
-        // SAFETY: the caller vouches for the extents; each batch is a disjoint block.
-        unsafe {
-            gemm_one(
-                m,
-                k,
-                n,
-                a.add(i * m * k),
-                b.add(i * k * n),
-                c.add(i * m * n),
-            )
-        };
-    }
+impl Element for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
 }
 
-/// `extern "C"` entry for compiled code, f64.
-///
-/// # Safety
-/// As `cranax_matmul_f32`.
-#[no_mangle]
-pub unsafe extern "C" fn cranax_matmul_f64(
-    batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f64,
-    b: *const f64,
-    c: *mut f64,
-) {
-    for i in 0..batch {
-        // SAFETY: as above.
-        unsafe {
-            gemm_one(
-                m,
-                k,
-                n,
-                a.add(i * m * k),
-                b.add(i * k * n),
-                c.add(i * m * n),
-            )
-        };
-    }
+impl Element for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
 }
+
+macro_rules! matmul_entry {
+    ($name:ident, $t:ty) => {
+        /// `extern "C"` entry for compiled code: `c[i] = a[i] @ b[i]` for `i < batch`, `c`
+        /// row-major and contiguous, `a` (`m x k`) and `b` (`k x n`) read through their
+        /// element strides between batches, rows and columns (a transposed operand is read in
+        /// place, not copied).
+        ///
+        /// # Safety
+        /// Every operand element the strides reach must be valid and `c` must point to
+        /// `batch*m*n` writable elements the operands do not overlap.
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $name(
+            batch: usize,
+            m: usize,
+            k: usize,
+            n: usize,
+            a: *const $t,
+            a_batch: isize,
+            a_row: isize,
+            a_col: isize,
+            b: *const $t,
+            b_batch: isize,
+            b_row: isize,
+            b_col: isize,
+            c: *mut $t,
+        ) {
+            let a = Strided {
+                ptr: a,
+                batch: a_batch,
+                row: a_row,
+                col: a_col,
+            };
+            let b = Strided {
+                ptr: b,
+                batch: b_batch,
+                row: b_row,
+                col: b_col,
+            };
+            // SAFETY: the caller vouches for the operands' extents and c's.
+            unsafe { matmul_strided(batch, m, k, n, a, b, c) }
+        }
+    };
+}
+
+matmul_entry!(cranax_matmul_f32, f32);
+matmul_entry!(cranax_matmul_f64, f64);
 
 /// Threads available to [`for_chunks`].
 pub fn num_threads() -> usize {
@@ -228,6 +221,45 @@ pub fn for_chunks(n: usize, align: usize, f: impl Fn(usize, usize) + Sync) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strided_operands_are_read_in_place() {
+        // Batched aᵀ-by-bᵀ: a stored [batch, k, m], b stored [batch, n, k].
+        let (batch, m, k, n) = (2, 5, 7, 3);
+        let a: Vec<f64> = (0..batch * k * m).map(|i| i as f64 * 0.5 - 3.0).collect();
+        let b: Vec<f64> = (0..batch * n * k).map(|i| 1.0 - i as f64 * 0.25).collect();
+        let mut c = vec![f64::NAN; batch * m * n];
+        let (bm, bk) = ((k * m) as isize, (n * k) as isize);
+        // SAFETY: the strides stay inside a and b, and c has batch*m*n elements.
+        unsafe {
+            super::cranax_matmul_f64(
+                batch,
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                bm,
+                1,
+                m as isize,
+                b.as_ptr(),
+                bk,
+                1,
+                k as isize,
+                c.as_mut_ptr(),
+            )
+        };
+        for bi in 0..batch {
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f64 = (0..k)
+                        .map(|p| a[bi * k * m + p * m + i] * b[bi * n * k + j * k + p])
+                        .sum();
+                    let got = c[bi * m * n + i * n + j];
+                    assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn matmul_matches_naive() {
         let (m, k, n) = (5, 7, 3);

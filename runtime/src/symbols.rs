@@ -62,8 +62,12 @@ macro_rules! symbol {
 
 /// Every entry point compiled code may call.
 pub static SYMBOLS: &[Symbol] = &[
-    symbol!(cranax_matmul_f32(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
-    symbol!(cranax_matmul_f64(Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    symbol!(cranax_matmul_f32(
+        Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr
+    )),
+    symbol!(cranax_matmul_f64(
+        Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr, Ptr
+    )),
     symbol!(cranax_cholesky_f32(Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_cholesky_f64(Ptr, Ptr, Ptr, Ptr)),
     symbol!(cranax_triangular_solve_f32(

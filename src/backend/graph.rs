@@ -76,8 +76,9 @@ pub enum Kind {
     },
     /// A `dot_general` computed in the operands' dtype (`rewrites` turns it into a `MatMul`).
     Dot(DotGeneral, NodeId, NodeId),
-    /// `[batch, m, k] x [batch, k, n]`: a product whose operands hold their elements in that
-    /// row-major order (any shape of that size).
+    /// `[batch, m, k] x [batch, k, n]` into a row-major `[batch, m, n]` result: each operand
+    /// is read from its own (row-major) buffer through `strides`, the element strides of its
+    /// batch, row and column dims (a transposed operand is read in place).
     MatMul {
         lhs: NodeId,
         rhs: NodeId,
@@ -85,6 +86,8 @@ pub enum Kind {
         m: usize,
         k: usize,
         n: usize,
+        lhs_strides: [i64; 3],
+        rhs_strides: [i64; 3],
     },
     /// A linear-algebra primitive computed by a runtime kernel on row-major operand buffers
     /// (`lu`'s three results packed in one buffer, see `cranax_runtime::linalg::lu_packed`).

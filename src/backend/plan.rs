@@ -270,6 +270,8 @@ impl Kernel {
                     m,
                     k,
                     n,
+                    lhs_strides,
+                    rhs_strides,
                 } = g.nodes[*node].kind
                 else {
                     unreachable!("matmul kernels compute MatMul nodes")
@@ -279,7 +281,13 @@ impl Kernel {
                 } else {
                     "loop"
                 };
-                format!("dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n} ({how})")
+                let st = |s: [i64; 3]| format!("{}, {}, {}", s[0], s[1], s[2]);
+                format!(
+                    "dot_general n{lhs} x n{rhs} -> n{node}: batch {batch}, {m}x{k} @ {k}x{n}, \
+                     strides ({}) and ({}) ({how})",
+                    st(lhs_strides),
+                    st(rhs_strides)
+                )
             }
             KernelKind::Linalg { node } => {
                 let Kind::Linalg { op, operands } = &g.nodes[*node].kind else {

@@ -16,6 +16,7 @@ pub type Pass = fn(&mut Graph);
 pub const PASSES: &[(&str, Pass)] = &[
     ("simplify", simplify),
     ("common_subexpressions", common_subexpressions),
+    ("transposed_products", transposed_products),
     ("canonical_operands", canonical_operands),
     ("dead_code", dead_code),
 ];
@@ -126,9 +127,57 @@ fn lit_bits(v: Scalar) -> (crate::dtype::DType, u64) {
     (v.dtype(), bits)
 }
 
-/// Make explicit what planning needs as nodes: each `dot_general` becomes a `MatMul` of its
-/// operands transposed into `[batch, m, k]` and `[batch, k, n]` order (a `Transpose` node where
-/// the order differs), and a reduction whose innermost dimension is kept gets its identity as
+/// `transpose(dot_general(a, b))` that swaps the result's lhs-free and rhs-free dims is
+/// `dot_general(b, a)` with the dimension numbers swapped: computed that way, the product
+/// writes the transposed result directly instead of a result that is then copied transposed
+/// (a gradient's `dW = (xᵀ g)ᵀ`). Only for a product nothing else reads.
+pub fn transposed_products(g: &mut Graph) {
+    let mut uses = vec![0usize; g.nodes.len()];
+    for node in &g.nodes {
+        for o in node.operands() {
+            uses[o] += 1;
+        }
+    }
+    for &o in &g.outputs {
+        uses[o] += 1;
+    }
+    let swaps_free_dims = |node: &Node| {
+        let Kind::Transpose { perm } = &node.kind else {
+            return false;
+        };
+        let Kind::Dot(d, a, _) = &g.nodes[node.arg].kind else {
+            return false;
+        };
+        let nb = d.lhs_batch.len();
+        let nlf = g.nodes[*a].shape.len() - nb - d.lhs_contracting.len();
+        let nrf = perm.len() - nb - nlf;
+        let want = (0..nb).chain(nb + nlf..nb + nlf + nrf).chain(nb..nb + nlf);
+        uses[node.arg] == 1 && perm.iter().copied().eq(want)
+    };
+    let swap: Vec<bool> = g.nodes.iter().map(swaps_free_dims).collect();
+    g.rewrite(|g, i, node| {
+        if !swap[i] {
+            return g.push_node(node);
+        }
+        let Kind::Dot(d, a, b) = &g.nodes[node.arg].kind else {
+            unreachable!("only transposed products are swapped")
+        };
+        let swapped = DotGeneral {
+            lhs_contracting: d.rhs_contracting.clone(),
+            rhs_contracting: d.lhs_contracting.clone(),
+            lhs_batch: d.rhs_batch.clone(),
+            rhs_batch: d.lhs_batch.clone(),
+            preferred_element_type: d.preferred_element_type,
+        };
+        let kind = Kind::Dot(swapped, *b, *a);
+        g.push(kind, node.shape, node.dtype, usize::MAX)
+    });
+}
+
+/// Make explicit what planning needs as nodes: each `dot_general` becomes a `MatMul` reading
+/// its operands in `[batch, m, k]` and `[batch, k, n]` order through strides into their own
+/// buffers (through a `Transpose` node only where the permuted dims do not merge into three
+/// strided ones), and a reduction whose innermost dimension is kept gets its identity as
 /// an `init` literal (it is then computed by combining into a filled result).
 pub fn canonical_operands(g: &mut Graph) {
     g.rewrite(|g, _, mut node| {
@@ -138,8 +187,14 @@ pub fn canonical_operands(g: &mut Graph) {
                     return fused;
                 }
                 let c = d.canonical(&g.nodes[*a].shape, &g.nodes[*b].shape);
-                let lhs = transposed(g, *a, &c.lhs_perm);
-                let rhs = transposed(g, *b, &c.rhs_perm);
+                let nb = d.lhs_batch.len();
+                let (nc, nlf) = (
+                    d.lhs_contracting.len(),
+                    c.lhs_perm.len() - nb - d.lhs_contracting.len(),
+                );
+                let nrf = c.rhs_perm.len() - nb - nc;
+                let (lhs, lhs_strides) = strided(g, *a, &c.lhs_perm, [nb, nlf, nc]);
+                let (rhs, rhs_strides) = strided(g, *b, &c.rhs_perm, [nb, nc, nrf]);
                 node.kind = Kind::MatMul {
                     lhs,
                     rhs,
@@ -147,6 +202,8 @@ pub fn canonical_operands(g: &mut Graph) {
                     m: c.m,
                     k: c.k,
                     n: c.n,
+                    lhs_strides,
+                    rhs_strides,
                 };
                 node.arg = usize::MAX;
             }
@@ -292,6 +349,43 @@ fn thin_dot(
         dt,
         product,
     ))
+}
+
+/// Operand `x` of a product, read with its dims in `perm` order as three groups of `sizes`
+/// dims each (batch, rows, columns): `x` and the element strides of the groups in its
+/// row-major buffer when each group's dims merge into one strided dim, else a `Transpose`
+/// node of `x` and its row-major strides.
+fn strided(g: &mut Graph, x: NodeId, perm: &[usize], sizes: [usize; 3]) -> (NodeId, [i64; 3]) {
+    let shape = g.nodes[x].shape.clone();
+    let rows = crate::backend::index::row_strides(&shape);
+    let mut out = [0i64; 3];
+    let mut at = 0;
+    let mut merged = true;
+    for (group, &len) in sizes.iter().enumerate() {
+        let dims: Vec<usize> = perm[at..at + len]
+            .iter()
+            .copied()
+            .filter(|&d| shape[d] > 1)
+            .collect();
+        at += len;
+        merged &= dims
+            .windows(2)
+            .all(|w| rows[w[0]] == rows[w[1]] * shape[w[1]] as i64);
+        // A group of unit dims is never stepped: any stride does.
+        out[group] = dims.last().map_or(1, |&d| rows[d]);
+    }
+    if merged {
+        return (x, out);
+    }
+    let t = transposed(g, x, perm);
+    let size = |group: std::ops::Range<usize>| -> i64 {
+        perm[group].iter().map(|&d| shape[d] as i64).product()
+    };
+    let (cols, inner) = (
+        size(sizes[0] + sizes[1]..perm.len()),
+        size(sizes[0]..perm.len()),
+    );
+    (t, [inner, cols, 1])
 }
 
 /// Node `x` permuted by `perm` (`x` itself for the identity).

@@ -17,6 +17,8 @@ impl Emitter<'_, '_> {
             m,
             k,
             n,
+            lhs_strides,
+            rhs_strides,
         } = self.g().nodes[node].kind
         else {
             unreachable!("matmul kernels compute MatMul nodes")
@@ -31,12 +33,14 @@ impl Emitter<'_, '_> {
         let dt = self.dt(node);
         if dt.is_float() {
             let f = self.cx.matmul[if dt == DType::F32 { 0 } else { 1 }];
-            let dims: Vec<Value> = [batch, m, k, n]
-                .iter()
-                .map(|&d| b.ins().iconst(types::I64, d as i64))
-                .collect();
-            b.ins()
-                .call(f, &[dims[0], dims[1], dims[2], dims[3], a, bb, cc]);
+            let mut c = |v: i64| b.ins().iconst(types::I64, v);
+            let [ab, ar, ac] = lhs_strides.map(&mut c);
+            let [bb_, br, bc] = rhs_strides.map(&mut c);
+            let dims = [batch, m, k, n].map(|d| c(d as i64));
+            let args = [
+                dims[0], dims[1], dims[2], dims[3], a, ab, ar, ac, bb, bb_, br, bc, cc,
+            ];
+            b.ins().call(f, &args);
             return Ok(());
         }
         // Integers: a plain loop with wrapping arithmetic.
@@ -46,15 +50,16 @@ impl Emitter<'_, '_> {
                 for_range(s, b, 0, ni, 1, vec![], &mut |s, b, col, _| {
                     let z = b.ins().iconst(types::I32, 0);
                     let acc = for_range(s, b, 0, ki, 1, vec![z], &mut |s, b, p, cs| {
-                        // a[bi, r, p] and b[bi, p, col]
-                        let ao = b.ins().imul_imm_s(bi, mi * ki);
-                        let ro = b.ins().imul_imm_s(r, ki);
-                        let ao = b.ins().iadd(ao, ro);
-                        let ao = b.ins().iadd(ao, p);
-                        let bo = b.ins().imul_imm_s(bi, ki * ni);
-                        let po = b.ins().imul_imm_s(p, ni);
-                        let bo = b.ins().iadd(bo, po);
-                        let bo = b.ins().iadd(bo, col);
+                        // a[bi, r, p] and b[bi, p, col], through their strides
+                        let offset = |b: &mut FunctionBuilder, s: [i64; 3], i: [Value; 3]| {
+                            let o = b.ins().imul_imm_s(i[0], s[0]);
+                            let r = b.ins().imul_imm_s(i[1], s[1]);
+                            let c = b.ins().imul_imm_s(i[2], s[2]);
+                            let o = b.ins().iadd(o, r);
+                            b.ins().iadd(o, c)
+                        };
+                        let ao = offset(b, lhs_strides, [bi, r, p]);
+                        let bo = offset(b, rhs_strides, [bi, p, col]);
                         let aa = s.address(b, a, ao, dt);
                         let ba = s.address(b, bb, bo, dt);
                         let x = b.ins().load(types::I32, flags(), aa, 0);
