@@ -1400,6 +1400,40 @@ fn dot_general_canonicalises_and_calls_gemm() {
     }
 }
 
+/// A gradient's products read transposed operands in place and write a transposed result
+/// directly: `(aᵀ b)ᵀ` and `a bᵀ` on inputs are each one gemm call, no copy kernels.
+#[test]
+fn transposed_products_are_one_gemm_call_each() {
+    let dims = |lc: usize, rc: usize| DotGeneral::new(&[lc], &[rc], &[], &[]);
+    let (a, b) = (
+        values(DType::F32, 12 * 8, 1, false, 1.0),
+        values(DType::F32, 12 * 9, 2, false, 1.0),
+    );
+    let (a, b) = (reshaped(&a, &[12, 8]), reshaped(&b, &[12, 9]));
+    let at_b_t = |x: &[Array]| {
+        let p = lax::dot_general(&x[0], &x[1], dims(0, 0))?;
+        one(lax::transpose(&p, &[1, 0]))
+    };
+    let bt = reshaped(&values(DType::F32, 9 * 8, 3, false, 1.0), &[9, 8]);
+    let a_bt = |x: &[Array]| one(lax::dot_general(&x[0], &x[1], dims(1, 1)));
+    let cases: [(&str, &dyn Fn(&[Array]) -> Result<Vec<Array>>, Vec<Array>); 2] = [
+        ("(aT b)T", &at_b_t, vec![a.clone(), b]),
+        ("a bT", &a_bt, vec![a.clone(), bt]),
+    ];
+    for (what, f, args) in cases {
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let cj = trace_to_jaxpr(f, &avals).unwrap();
+        let exe = backend::compile(&cj).unwrap();
+        assert_eq!(exe.num_kernels(), 1, "{what}:\n{}", exe.kernels_summary());
+        check(
+            what,
+            f,
+            &args,
+            summation_tol(DType::F32, Tol::Close(1e-5, 1e-5)),
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // nested calls
 
