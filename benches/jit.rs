@@ -5,7 +5,8 @@
 //! steps (`control_compile`: a loop in the compiled code, so the two should be about equal);
 //! and the cached call of every standard workload (`workloads`, the functions and inputs of
 //! `benches/workloads.rs`), among them `grad_product_scalar`, the cached-call overhead of a
-//! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`).
+//! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`);
+//! and the MLP gradient's transposed products (`transposed_products`).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -179,5 +180,41 @@ fn workloads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed, compile_time, control_compile, workloads);
+/// The MLP gradient's two large products on their own: `dW1 = xᵀ g` (a transposed operand,
+/// read in place) and `(gᵀ x)ᵀ` (a transposed result, computed as `xᵀ g`), guarding the strided
+/// gemm path against a return of the transpose copies.
+fn transposed_products(c: &mut Criterion) {
+    let x = defs::normal(2, &[128, 784]);
+    let grad_out = defs::normal(3, &[128, 256]);
+    fn contract_rows() -> cranax::prims::DotGeneral {
+        cranax::prims::DotGeneral::new(&[0], &[0], &[], &[])
+    }
+    let mut g = c.benchmark_group("transposed_products");
+    g.sample_size(20);
+    let xt_g = |x: &Array, g: &Array| or_raise(lax::dot_general(x, g, contract_rows()));
+    let gt_x_t = |x: &Array, g: &Array| {
+        let p = or_raise(lax::dot_general(g, x, contract_rows()));
+        or_raise(lax::transpose(&p, &[1, 0]))
+    };
+    let args = (x, grad_out);
+    let cases: [(&str, fn(&Array, &Array) -> Array); 2] =
+        [("xT_g_784x128x256", xt_g), ("gT_x_T_784x128x256", gt_x_t)];
+    for (name, f) in cases {
+        let f = jit(f);
+        f.call(args.clone()).unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(f.call(args.clone()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    seed,
+    compile_time,
+    control_compile,
+    workloads,
+    transposed_products
+);
 criterion_main!(benches);
