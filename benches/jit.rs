@@ -197,8 +197,8 @@ fn transposed_products(c: &mut Criterion) {
         or_raise(lax::transpose(&p, &[1, 0]))
     };
     let args = (x, grad_out);
-    let cases: [(&str, fn(&Array, &Array) -> Array); 2] =
-        [("xT_g_784x128x256", xt_g), ("gT_x_T_784x128x256", gt_x_t)];
+    type Product = fn(&Array, &Array) -> Array;
+    let cases: [(&str, Product); 2] = [("xT_g_784x128x256", xt_g), ("gT_x_T_784x128x256", gt_x_t)];
     for (name, f) in cases {
         let f = jit(f);
         f.call(args.clone()).unwrap();

@@ -1416,7 +1416,8 @@ fn transposed_products_are_one_gemm_call_each() {
     };
     let bt = reshaped(&values(DType::F32, 9 * 8, 3, false, 1.0), &[9, 8]);
     let a_bt = |x: &[Array]| one(lax::dot_general(&x[0], &x[1], dims(1, 1)));
-    let cases: [(&str, &dyn Fn(&[Array]) -> Result<Vec<Array>>, Vec<Array>); 2] = [
+    type Program<'a> = &'a dyn Fn(&[Array]) -> Result<Vec<Array>>;
+    let cases: [(&str, Program, Vec<Array>); 2] = [
         ("(aT b)T", &at_b_t, vec![a.clone(), b]),
         ("a bT", &a_bt, vec![a.clone(), bt]),
     ];
