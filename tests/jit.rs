@@ -1401,7 +1401,8 @@ fn dot_general_canonicalises_and_calls_gemm() {
 }
 
 /// A gradient's products read transposed operands in place and write a transposed result
-/// directly: `(aᵀ b)ᵀ` and `a bᵀ` on inputs are each one gemm call, no copy kernels.
+/// directly: `(aᵀ b)ᵀ`, `a bᵀ` and `c @ transpose(a)` on inputs are each one gemm call, no
+/// copy kernels.
 #[test]
 fn transposed_products_are_one_gemm_call_each() {
     let dims = |lc: usize, rc: usize| DotGeneral::new(&[lc], &[rc], &[], &[]);
@@ -1417,9 +1418,16 @@ fn transposed_products_are_one_gemm_call_each() {
     let bt = reshaped(&values(DType::F32, 9 * 8, 3, false, 1.0), &[9, 8]);
     let a_bt = |x: &[Array]| one(lax::dot_general(&x[0], &x[1], dims(1, 1)));
     type Program<'a> = &'a dyn Fn(&[Array]) -> Result<Vec<Array>>;
-    let cases: [(&str, Program, Vec<Array>); 2] = [
+    // A transpose the user wrote, `transpose(a) @ b`, is read in place too.
+    let c = reshaped(&values(DType::F32, 5 * 8, 4, false, 1.0), &[5, 8]);
+    let t_a_c = |x: &[Array]| {
+        let t = lax::transpose(&x[0], &[1, 0])?;
+        Ok(vec![lax::dot_general(&x[1], &t, dims(1, 0))?])
+    };
+    let cases: [(&str, Program, Vec<Array>); 3] = [
         ("(aT b)T", &at_b_t, vec![a.clone(), b]),
         ("a bT", &a_bt, vec![a.clone(), bt]),
+        ("c @ transpose(a)", &t_a_c, vec![a.clone(), c]),
     ];
     for (what, f, args) in cases {
         let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();

@@ -352,31 +352,21 @@ fn thin_dot(
 }
 
 /// Operand `x` of a product, read with its dims in `perm` order as three groups of `sizes`
-/// dims each (batch, rows, columns): `x` and the element strides of the groups in its
-/// row-major buffer when each group's dims merge into one strided dim, else a `Transpose`
-/// node of `x` and its row-major strides.
+/// dims each (batch, rows, columns): the node whose row-major buffer is read (`x`, or the
+/// operand of `x` when `x` is a transpose) and the element strides of the three groups in it;
+/// where no such strides exist, a `Transpose` node of `x` and its row-major strides.
 fn strided(g: &mut Graph, x: NodeId, perm: &[usize], sizes: [usize; 3]) -> (NodeId, [i64; 3]) {
+    if let Kind::Transpose { perm: p } = &g.nodes[x].kind {
+        let through: Vec<usize> = perm.iter().map(|&d| p[d]).collect();
+        let arg = g.nodes[x].arg;
+        if let Some(s) = group_strides(&g.nodes[arg].shape, &through, sizes) {
+            return (arg, s);
+        }
+    }
+    if let Some(s) = group_strides(&g.nodes[x].shape, perm, sizes) {
+        return (x, s);
+    }
     let shape = g.nodes[x].shape.clone();
-    let rows = crate::backend::index::row_strides(&shape);
-    let mut out = [0i64; 3];
-    let mut at = 0;
-    let mut merged = true;
-    for (group, &len) in sizes.iter().enumerate() {
-        let dims: Vec<usize> = perm[at..at + len]
-            .iter()
-            .copied()
-            .filter(|&d| shape[d] > 1)
-            .collect();
-        at += len;
-        merged &= dims
-            .windows(2)
-            .all(|w| rows[w[0]] == rows[w[1]] * shape[w[1]] as i64);
-        // A group of unit dims is never stepped: any stride does.
-        out[group] = dims.last().map_or(1, |&d| rows[d]);
-    }
-    if merged {
-        return (x, out);
-    }
     let t = transposed(g, x, perm);
     let size = |group: std::ops::Range<usize>| -> i64 {
         perm[group].iter().map(|&d| shape[d] as i64).product()
@@ -386,6 +376,31 @@ fn strided(g: &mut Graph, x: NodeId, perm: &[usize], sizes: [usize; 3]) -> (Node
         size(sizes[0]..perm.len()),
     );
     (t, [inner, cols, 1])
+}
+
+/// The element strides of three groups of `sizes` dims (in `perm` order) of a row-major
+/// array of `shape`, when each group's dims merge into one strided dim.
+fn group_strides(shape: &[usize], perm: &[usize], sizes: [usize; 3]) -> Option<[i64; 3]> {
+    let rows = crate::backend::index::row_strides(shape);
+    let mut out = [0i64; 3];
+    let mut at = 0;
+    for (group, &len) in sizes.iter().enumerate() {
+        let dims: Vec<usize> = perm[at..at + len]
+            .iter()
+            .copied()
+            .filter(|&d| shape[d] > 1)
+            .collect();
+        at += len;
+        if !dims
+            .windows(2)
+            .all(|w| rows[w[0]] == rows[w[1]] * shape[w[1]] as i64)
+        {
+            return None;
+        }
+        // A group of unit dims is never stepped: any stride does.
+        out[group] = dims.last().map_or(1, |&d| rows[d]);
+    }
+    Some(out)
 }
 
 /// Node `x` permuted by `perm` (`x` itself for the identity).
