@@ -51,14 +51,22 @@ impl JaxprBuilder {
             .map(|i| self.constvars[i])
     }
 
-    pub fn add_eqn(&mut self, prim: Prim, inputs: Vec<Atom>, out_avals: Vec<Aval>) -> Vec<Var> {
-        let outputs: Vec<Var> = out_avals.into_iter().map(|a| self.new_var(a)).collect();
+    /// Add an equation binding new variables of types `out_avals`; those variables, in order
+    /// (consecutive numbers, so the list is not built twice).
+    pub fn add_eqn(
+        &mut self,
+        prim: Prim,
+        inputs: Vec<Atom>,
+        out_avals: &[Aval],
+    ) -> impl Iterator<Item = Var> {
+        let first = self.avals.len() as u32;
+        let outputs: Vec<Var> = out_avals.iter().map(|a| self.new_var(a.clone())).collect();
         self.eqns.push(Eqn {
             prim,
             inputs,
-            outputs: outputs.clone(),
+            outputs,
         });
-        outputs
+        (first..self.avals.len() as u32).map(Var)
     }
 
     pub fn num_eqns(&self) -> usize {
