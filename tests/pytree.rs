@@ -166,7 +166,10 @@ fn tuples_vecs_and_fixed_arrays_nest() {
 fn num_leaves_counts_what_flatten_lists() {
     let x = Array::from(1.0f32);
     let tree = (
-        vec![(x.clone(), [x.clone(), x.clone()]), (x.clone(), [x.clone(), x.clone()])],
+        vec![
+            (x.clone(), [x.clone(), x.clone()]),
+            (x.clone(), [x.clone(), x.clone()]),
+        ],
         Vec::<Array>::new(),
         Static(3usize),
         (Some(x.clone()), None::<Array>, mlp()),
@@ -181,11 +184,16 @@ fn num_leaves_counts_what_flatten_lists() {
     let a = (Array::from(2.0f32), Array::from(5.0f32));
     let w = Array::from_slice(&[1.0f32, 2.0]);
     let y = Array::from(3.0f32);
-    let gw = grad(f).argnums(cranax::ARG1).call((a.clone(), w.clone(), y.clone()));
+    let gw = grad(f)
+        .argnums(cranax::ARG1)
+        .call((a.clone(), w.clone(), y.clone()));
     assert_eq!(f32s(&gw.unwrap()), vec![6.0, 6.0]);
     let (ga, gy) = grad(f)
         .argnums((cranax::ARG0, cranax::ARG2))
         .call((a, w, y))
         .unwrap();
-    assert_eq!((f32s(&ga.0), f32s(&ga.1), f32s(&gy)), (vec![9.0], vec![0.0], vec![6.0]));
+    assert_eq!(
+        (f32s(&ga.0), f32s(&ga.1), f32s(&gy)),
+        (vec![9.0], vec![0.0], vec![6.0])
+    );
 }

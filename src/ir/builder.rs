@@ -51,9 +51,13 @@ impl JaxprBuilder {
             .map(|i| self.constvars[i])
     }
 
-    /// Add an equation binding new variables of types `out_avals`; those variables, in order
-    /// (consecutive numbers, so the list is not built twice).
-    pub fn add_eqn(
+    pub fn add_eqn(&mut self, prim: Prim, inputs: Vec<Atom>, out_avals: Vec<Aval>) -> Vec<Var> {
+        self.push_eqn(prim, inputs, &out_avals).collect()
+    }
+
+    /// As [`JaxprBuilder::add_eqn`], the new variables as an iterator (they are numbered
+    /// consecutively, so staging a primitive builds no second list of them).
+    pub(crate) fn push_eqn(
         &mut self,
         prim: Prim,
         inputs: Vec<Atom>,

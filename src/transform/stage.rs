@@ -110,7 +110,7 @@ impl Interpreter for StagingInterp {
             .map(|a| self.to_atom(a))
             .collect::<Result<Vec<_>>>()?;
         let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
-        let vars = (self.builder.borrow_mut()).add_eqn(prim.clone(), atoms, &out_avals);
+        let vars = (self.builder.borrow_mut()).push_eqn(prim.clone(), atoms, &out_avals);
         Ok(vars
             .zip(out_avals)
             .map(|(v, aval)| {

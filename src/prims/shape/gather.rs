@@ -884,9 +884,8 @@ impl ScatterParams {
         let s = Aval::new(vec![], self.dtype);
         let x = b.add_invar(s.clone());
         let y = b.add_invar(s.clone());
-        let mut outs = b.add_eqn(Prim::Binary(op), vec![Atom::Var(x), Atom::Var(y)], &[s]);
-        let out = outs.next().expect("one output");
-        let cj = b.build(vec![Atom::Var(out)]);
+        let out = b.add_eqn(Prim::Binary(op), vec![Atom::Var(x), Atom::Var(y)], vec![s]);
+        let cj = b.build(vec![Atom::Var(out[0])]);
         Param::Jaxpr(cj.jaxpr)
     }
 
