@@ -559,6 +559,13 @@ impl Array {
     }
 }
 
+/// `f` of the arrays' types (on the stack for up to four arrays, the arity of nearly every
+/// primitive: binding one allocates no list of types).
+pub(crate) fn with_avals<R>(args: &[Array], f: impl FnOnce(&[&Aval]) -> R) -> R {
+    let avals: smallvec::SmallVec<[&Aval; 4]> = args.iter().map(Array::aval).collect();
+    f(&avals)
+}
+
 impl fmt::Debug for Array {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {

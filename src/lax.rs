@@ -2,7 +2,7 @@
 //! and the `numpy` layer are written in terms of these. Every function returns `Result`.
 
 use crate::array::Array;
-use crate::core::aval::Aval;
+use crate::core::aval::{same_shape, Aval};
 use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
 use crate::dtype::{DType, Scalar};
@@ -288,7 +288,7 @@ pub fn broadcast_in_dim(
     shape: &[usize],
     broadcast_dimensions: &[usize],
 ) -> Result<Array> {
-    if x.shape() == shape
+    if same_shape(x.shape(), shape)
         && broadcast_dimensions
             .iter()
             .enumerate()
@@ -320,7 +320,7 @@ pub fn broadcast_to_rank(x: &Array, shape: &[usize]) -> Result<Array> {
 /// # Errors
 /// A size with another element count.
 pub fn reshape(x: &Array, new_sizes: &[usize]) -> Result<Array> {
-    if x.shape() == new_sizes {
+    if same_shape(x.shape(), new_sizes) {
         return Ok(x.clone());
     }
     bind1(
@@ -783,7 +783,7 @@ pub fn moveaxis(x: &Array, from: usize, to: usize) -> Result<Array> {
 /// # Errors
 /// `t` of a shape that does not broadcast to `aval`'s.
 pub fn unbroadcast(aval: &Aval, t: &Array) -> Result<Array> {
-    let t = if t.shape() == aval.shape.as_slice() {
+    let t = if same_shape(t.shape(), &aval.shape) {
         t.clone()
     } else {
         let axes: Vec<usize> = (0..t.ndim()).collect();

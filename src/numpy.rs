@@ -8,6 +8,7 @@
 //! `Result`-returning forms.
 
 use crate::array::Array;
+use crate::core::aval::same_shape;
 use crate::core::error::{or_raise, shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
@@ -197,7 +198,7 @@ pub fn promote_and_broadcast(name: &str, xs: &[Array]) -> Result<Vec<Array>> {
     xs.iter()
         .map(|x| {
             let x = convert_operand(x, dt, weak)?;
-            if x.ndim() == 0 || x.shape() == out_shape.as_slice() {
+            if x.ndim() == 0 || same_shape(x.shape(), &out_shape) {
                 Ok(x)
             } else {
                 lax::broadcast_to_rank(&x, &out_shape)
@@ -212,10 +213,7 @@ fn binary(
     b: impl AsArray,
     op: fn(&Array, &Array) -> Result<Array>,
 ) -> Array {
-    or_raise((|| {
-        let v = promote_and_broadcast(name, &[a.as_array(), b.as_array()])?;
-        op(&v[0], &v[1])
-    })())
+    binary_with(name, a, b, op)
 }
 
 /// Float operands for ops that need them (ints promote to f32, as `jnp.exp` does).
@@ -340,8 +338,16 @@ fn binary_with(
     b: impl AsArray,
     op: impl Fn(&Array, &Array) -> Result<Array>,
 ) -> Array {
+    let (a, b) = (a.as_array(), b.as_array());
+    if !a.is_weak() && !b.is_weak() && a.dtype() == b.dtype() {
+        // Nothing to promote; nothing to broadcast when the shapes agree or one is a scalar
+        // (lax broadcasts scalars): `promote_and_broadcast` would hand back the operands.
+        if a.ndim() == 0 || b.ndim() == 0 || same_shape(a.shape(), b.shape()) {
+            return or_raise(op(&a, &b));
+        }
+    }
     or_raise((|| {
-        let v = promote_and_broadcast(name, &[a.as_array(), b.as_array()])?;
+        let v = promote_and_broadcast(name, &[a, b])?;
         op(&v[0], &v[1])
     })())
 }

@@ -82,6 +82,9 @@ impl Pytree for Array {
     fn treedef(&self, out: &mut String) {
         out.push('*');
     }
+    fn num_leaves(&self) -> usize {
+        1
+    }
 }
 
 impl Pytree for () {
@@ -114,6 +117,9 @@ impl<T: Pytree> Pytree for Vec<T> {
     fn treedef(&self, out: &mut String) {
         list_treedef(self, out);
     }
+    fn num_leaves(&self) -> usize {
+        self.iter().map(Pytree::num_leaves).sum()
+    }
 }
 
 impl<T: Pytree, const N: usize> Pytree for [T; N] {
@@ -134,6 +140,9 @@ impl<T: Pytree, const N: usize> Pytree for [T; N] {
     }
     fn treedef(&self, out: &mut String) {
         list_treedef(self, out);
+    }
+    fn num_leaves(&self) -> usize {
+        self.iter().map(Pytree::num_leaves).sum()
     }
 }
 
@@ -197,6 +206,9 @@ macro_rules! tuple_pytree {
             }
             fn tuple_leaf_counts(&self) -> Option<Vec<usize>> {
                 Some(vec![$(self.$i.num_leaves()),+])
+            }
+            fn num_leaves(&self) -> usize {
+                0 $(+ self.$i.num_leaves())+
             }
         }
 

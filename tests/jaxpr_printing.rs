@@ -759,3 +759,23 @@ fn map_is_a_scan_without_carry() {
   in (b,) }";
     assert_eq!(jaxpr1(f, f32s(&[3])), want);
 }
+
+// JAX 0.10.2 (same text in 0.4.13): make_jaxpr(lambda x, y: x * y)(2.0, jnp.float32(3)): the
+// weakly typed operand is converted before `mul` even though the dtypes already agree; two
+// weak operands (2.0, 3.0) or two strong ones are multiplied as they are.
+#[test]
+fn weak_operand_of_a_strong_product_is_converted() {
+    let weak = || Array::weak_scalar(2.0, DType::F32);
+    let strong = || Array::from(3.0f32);
+    let text = |x: Array, y: Array| make_jaxpr(product).call((x, y)).unwrap().to_string();
+    assert_eq!(
+        text(weak(), strong()),
+        "{ lambda ; a:f32[] b:f32[]. let
+    c:f32[] = convert_element_type[new_dtype=float32 weak_type=False] a
+    d:f32[] = mul c b
+  in (d,) }"
+    );
+    let plain = "{ lambda ; a:f32[] b:f32[]. let c:f32[] = mul a b in (c,) }";
+    assert_eq!(text(weak(), weak()), plain);
+    assert_eq!(text(strong(), strong()), plain);
+}

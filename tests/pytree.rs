@@ -158,3 +158,42 @@ fn tuples_vecs_and_fixed_arrays_nest() {
     // d/dv0 = v1, d/dv1 = v0, d/da0 = a1, d/da1 = a0, d/do = 2o.
     assert_eq!(flat, vec![2.0, 1.0, 3.0, 3.0, 8.0]);
 }
+
+/// `num_leaves` (counted without flattening for arrays, tuples, `Vec`s and fixed-size arrays)
+/// agrees with the number of leaves `flatten` lists, nested and empty containers included;
+/// and grad's argnums pick the right leaves of multi-leaf arguments.
+#[test]
+fn num_leaves_counts_what_flatten_lists() {
+    let x = Array::from(1.0f32);
+    let tree = (
+        vec![
+            (x.clone(), [x.clone(), x.clone()]),
+            (x.clone(), [x.clone(), x.clone()]),
+        ],
+        Vec::<Array>::new(),
+        Static(3usize),
+        (Some(x.clone()), None::<Array>, mlp()),
+        [(); 2],
+    );
+    assert_eq!(tree.num_leaves(), tree.leaves().len());
+    assert_eq!(tree.num_leaves(), 6 + 1 + 5);
+    assert_eq!(mlp().num_leaves(), mlp().leaves().len());
+
+    // d/dw of sum(w) * y * z, with the tuple argument's leaves before and after.
+    let f = |a: &(Array, Array), w: &Array, y: &Array| (w.sum() * &a.0 * y).sum();
+    let a = (Array::from(2.0f32), Array::from(5.0f32));
+    let w = Array::from_slice(&[1.0f32, 2.0]);
+    let y = Array::from(3.0f32);
+    let gw = grad(f)
+        .argnums(cranax::ARG1)
+        .call((a.clone(), w.clone(), y.clone()));
+    assert_eq!(f32s(&gw.unwrap()), vec![6.0, 6.0]);
+    let (ga, gy) = grad(f)
+        .argnums((cranax::ARG0, cranax::ARG2))
+        .call((a, w, y))
+        .unwrap();
+    assert_eq!(
+        (f32s(&ga.0), f32s(&ga.1), f32s(&gy)),
+        (vec![9.0], vec![0.0], vec![6.0])
+    );
+}

@@ -114,13 +114,9 @@ crate::pytree::up_to_max_arity!(argnums_tuple);
 
 /// Leaf mask of the differentiated arguments, and the leaf order of their gradients.
 pub(super) fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usize>)> {
-    let mut starts = vec![0];
-    for c in counts {
-        starts.push(starts.last().expect("non-empty") + c);
-    }
-    let total = *starts.last().expect("non-empty");
-    let mut mask = vec![false; total];
-    let mut order = Vec::new();
+    let start = |i: usize| counts[..i].iter().sum::<usize>();
+    let mut mask = vec![false; start(counts.len())];
+    let mut order = Vec::with_capacity(indices.len());
     for &i in indices {
         if i >= counts.len() {
             return Err(Error::value_err(format!(
@@ -128,10 +124,9 @@ pub(super) fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<boo
                 counts.len()
             )));
         }
-        mask[starts[i]..starts[i + 1]]
-            .iter_mut()
-            .for_each(|m| *m = true);
-        order.extend(starts[i]..starts[i + 1]);
+        let leaves = start(i)..start(i) + counts[i];
+        mask[leaves.clone()].iter_mut().for_each(|m| *m = true);
+        order.extend(leaves);
     }
     Ok((mask, order))
 }

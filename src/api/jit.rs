@@ -140,6 +140,17 @@ impl<K, V: Clone> Lru<K, V> {
 /// Most signatures a jitted function keeps compiled (least recently used evicted first).
 pub const DEFAULT_CACHE_CAPACITY: usize = 64;
 
+/// The one-time start of what compiled code runs on, done when the first `jit` is made
+/// rather than inside the first call that needs it (as JAX's backend starts before its first
+/// compile): the worker pool that runs large kernels in chunks (0.2-0.4 ms to start its
+/// threads, which otherwise landed in the first call on a large array).
+fn start_engine() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        cranax_runtime::num_threads();
+    });
+}
+
 /// `jit(f)`: compile `f` for each new input signature.
 pub fn jit<Args, F>(f: F) -> Jit<F, F::Output>
 where
@@ -147,6 +158,7 @@ where
     F: Function<Args>,
 {
     compiled_call::install(run_pjit);
+    start_engine();
     Jit {
         f,
         cache: Arc::new(Mutex::new(Lru::new())),

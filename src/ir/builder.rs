@@ -52,13 +52,25 @@ impl JaxprBuilder {
     }
 
     pub fn add_eqn(&mut self, prim: Prim, inputs: Vec<Atom>, out_avals: Vec<Aval>) -> Vec<Var> {
-        let outputs: Vec<Var> = out_avals.into_iter().map(|a| self.new_var(a)).collect();
+        self.push_eqn(prim, inputs, &out_avals).collect()
+    }
+
+    /// As [`JaxprBuilder::add_eqn`], the new variables as an iterator (they are numbered
+    /// consecutively, so staging a primitive builds no second list of them).
+    pub(crate) fn push_eqn(
+        &mut self,
+        prim: Prim,
+        inputs: Vec<Atom>,
+        out_avals: &[Aval],
+    ) -> impl Iterator<Item = Var> {
+        let first = self.avals.len() as u32;
+        let outputs: Vec<Var> = out_avals.iter().map(|a| self.new_var(a.clone())).collect();
         self.eqns.push(Eqn {
             prim,
             inputs,
-            outputs: outputs.clone(),
+            outputs,
         });
-        outputs
+        (first..self.avals.len() as u32).map(Var)
     }
 
     pub fn num_eqns(&self) -> usize {

@@ -24,7 +24,7 @@
 use super::unary::{Accepts, Cost};
 use super::{JvpOut, LinArg, Prim, Tangent};
 use crate::array::{Array, Data};
-use crate::core::aval::Aval;
+use crate::core::aval::{same_shape, Aval};
 use crate::core::error::{Error, Result};
 use crate::core::trace::bind1;
 use crate::dtype::DType;
@@ -440,7 +440,7 @@ impl BinaryOp {
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
         let ans = bind1(Prim::Binary(self.clone()), &[x.clone(), y.clone()])?;
         let t = match self.tangent(x, y, xd, yd, &ans)? {
-            Some(t) if t.shape() != ans.shape() => {
+            Some(t) if !same_shape(t.shape(), ans.shape()) => {
                 Some(lax::broadcast_in_dim(&t, ans.shape(), &[])?)
             }
             t => t,
@@ -747,7 +747,7 @@ pub fn broadcast_shapes(name: &str, avals: &[&Aval]) -> Result<Vec<usize>> {
         }
         match shape {
             None => shape = Some(&a.shape),
-            Some(s) if s == a.shape.as_slice() => {}
+            Some(s) if same_shape(s, &a.shape) => {}
             Some(_) => {
                 let shapes = avals.iter().map(|a| a.shape.as_slice());
                 return Err(Error::incompatible_shapes(name, shapes));

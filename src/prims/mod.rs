@@ -22,7 +22,7 @@ pub mod shape;
 pub mod sort;
 pub mod unary;
 
-use crate::array::Array;
+use crate::array::{with_avals, Array};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::jaxpr_transforms::JaxprTransforms;
@@ -30,6 +30,7 @@ use crate::core::trace::escaped;
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::ir::ClosedJaxpr;
+use smallvec::{smallvec, SmallVec};
 
 pub use binary::BinaryOp;
 pub use call::CallOp;
@@ -203,21 +204,28 @@ impl Prim {
     /// # Errors
     /// Operands the primitive does not accept: their count, shapes or dtypes (JAX's wording, naming the primitive).
     pub fn abstract_eval(&self, avals: &[&Aval]) -> Result<Vec<Aval>> {
+        self.out_avals(avals).map(SmallVec::into_vec)
+    }
+
+    /// As [`Prim::abstract_eval`], the one output of most primitives kept on the stack (what
+    /// eager evaluation and staging use: binding a primitive allocates no list of types).
+    pub(crate) fn out_avals(&self, avals: &[&Aval]) -> Result<OutAvals> {
         self.check_arity(avals.len())?;
+        let one = |a: Aval| smallvec![a];
         match self {
-            Prim::Unary(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
-            Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
-            Prim::SelectN => select::abstract_eval(avals).map(|a| vec![a]),
-            Prim::Reduce(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
-            Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(|a| vec![a]),
-            Prim::Sort(op) => op.abstract_eval(avals),
-            Prim::TopK(op) => op.abstract_eval(avals[0]),
-            Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
-            Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
-            Prim::Random(op) => op.abstract_eval(avals),
-            Prim::Call(op) => op.abstract_eval(avals),
-            Prim::Control(op) => op.abstract_eval(avals),
-            Prim::Linalg(op) => op.abstract_eval(avals),
+            Prim::Unary(op) => op.abstract_eval(avals[0]).map(one),
+            Prim::Binary(op) => op.abstract_eval(avals[0], avals[1]).map(one),
+            Prim::SelectN => select::abstract_eval(avals).map(one),
+            Prim::Reduce(op) => op.abstract_eval(avals[0]).map(one),
+            Prim::Cumulative(op) => op.abstract_eval(avals[0]).map(one),
+            Prim::Sort(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
+            Prim::TopK(op) => op.abstract_eval(avals[0]).map(SmallVec::from_vec),
+            Prim::Shape(op) => op.abstract_eval(avals).map(one),
+            Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(one),
+            Prim::Random(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
+            Prim::Call(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
+            Prim::Control(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
+            Prim::Linalg(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
         }
     }
 
@@ -245,7 +253,7 @@ impl Prim {
     }
 
     /// Evaluate on concrete arrays (types already checked).
-    fn eval(&self, args: &[Array], out_avals: Vec<Aval>) -> Result<Vec<Array>> {
+    fn eval(&self, args: &[Array], out_avals: OutAvals) -> Result<Vec<Array>> {
         match self {
             Prim::Unary(op) => op
                 .eval(&args[0], out_avals.into_iter().next().expect("one output"))
@@ -278,7 +286,7 @@ impl Prim {
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
-            Prim::Linalg(op) => op.eval(args, out_avals),
+            Prim::Linalg(op) => op.eval(args, out_avals.into_vec()),
         }
     }
 
@@ -377,6 +385,9 @@ impl Prim {
     }
 }
 
+/// The output types of one equation, on the stack when there is one.
+pub(crate) type OutAvals = SmallVec<[Aval; 1]>;
+
 /// Eager evaluation: type-check, then compute on concrete arrays.
 ///
 /// # Errors
@@ -393,8 +404,7 @@ pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
         Prim::Control(op) => return op.eval(args),
         _ => {}
     }
-    let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
-    let out_avals = prim.abstract_eval(&avals)?;
+    let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
     for aval in &out_avals {
         aval.check_allocatable(prim.name())?;
     }

@@ -11,6 +11,7 @@ use crate::core::trace::{
 use crate::ir::env::interpret_annotated;
 use crate::ir::ClosedJaxpr;
 use crate::prims::{JvpOut, Prim, Tangent};
+use smallvec::SmallVec;
 use std::rc::Rc;
 
 pub struct JvpInterp {
@@ -86,12 +87,14 @@ impl Interpreter for JvpInterp {
     }
 
     fn process(&self, prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
-        let (primals, tangents): (Vec<Array>, Vec<Tangent>) = args
-            .iter()
-            .map(|a| self.unpack(a))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .unzip();
+        // On the stack for the usual one to four operands.
+        let mut primals = SmallVec::<[Array; 4]>::new();
+        let mut tangents = SmallVec::<[Tangent; 4]>::new();
+        for a in args {
+            let (p, t) = self.unpack(a)?;
+            primals.push(p);
+            tangents.push(t);
+        }
         if tangents.iter().all(|t| t.is_none()) {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &primals));
         }

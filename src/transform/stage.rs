@@ -2,7 +2,7 @@
 //! `make_jaxpr` and `jit` trace with it; linearize uses it in partial-evaluation mode for the
 //! tangent side, where equations that touch no tangent are handed to the parent to compute.
 
-use crate::array::{Array, Repr};
+use crate::array::{with_avals, Array, Repr};
 use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{
@@ -109,14 +109,9 @@ impl Interpreter for StagingInterp {
             .iter()
             .map(|a| self.to_atom(a))
             .collect::<Result<Vec<_>>>()?;
-        let avals: Vec<&Aval> = args.iter().map(|a| a.aval()).collect();
-        let out_avals = prim.abstract_eval(&avals)?;
-        let vars = self
-            .builder
-            .borrow_mut()
-            .add_eqn(prim.clone(), atoms, out_avals.clone());
+        let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
+        let vars = (self.builder.borrow_mut()).push_eqn(prim.clone(), atoms, &out_avals);
         Ok(vars
-            .into_iter()
             .zip(out_avals)
             .map(|(v, aval)| {
                 Array::from_tracer(Tracer {

@@ -11,6 +11,7 @@ use crate::ir::env::Env;
 use crate::ir::{Atom, Jaxpr, Var};
 use crate::lax;
 use crate::prims::{LinArg, Tangent};
+use smallvec::SmallVec;
 
 /// Cotangents of the linear inputs of `jaxpr` given cotangents of its outputs. `args` says
 /// which inputs are linear (their values unknown) and gives the rest.
@@ -55,11 +56,12 @@ pub fn backward_pass(
         }
     }
     for eqn in linear_eqns.iter().rev() {
-        let eqn_cts: Vec<Tangent> = eqn.outputs.iter().map(|v| cts.take(*v)).collect();
+        // On the stack for the usual one to four outputs and operands.
+        let eqn_cts: SmallVec<[Tangent; 4]> = eqn.outputs.iter().map(|v| cts.take(*v)).collect();
         if eqn_cts.iter().all(|c| c.is_none()) {
             continue;
         }
-        let lin_args: Vec<LinArg> = eqn
+        let lin_args: SmallVec<[LinArg; 4]> = eqn
             .inputs
             .iter()
             .map(|a| match a {
