@@ -17,6 +17,11 @@ pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
 pub mod linalg;
+mod window;
+pub use window::{
+    clamp, padtype_to_pads, reduce_window, reduce_window_max, reduce_window_min, reduce_window_sum,
+    Padding, Window,
+};
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {

@@ -491,6 +491,8 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 let avals: Vec<_> = (0..eqn.outputs.len()).map(out_aval).collect();
                 linalg_node(g, op, ins, &avals)?
             }
+            Prim::Window(op) => vec![super::window::window(g, op, &ins, &out_aval(0))?],
+            Prim::Clamp => vec![super::window::clamp(g, &ins, &out_aval(0))],
         };
         Ok(outs.into_iter().map(Operand::Node).collect())
     })?;

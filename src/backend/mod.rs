@@ -57,6 +57,7 @@ mod ops;
 mod plan;
 mod rewrites;
 mod schedule;
+mod window;
 
 pub use export::{export_object, ExportOptions, ExportedObject};
 pub use lowered::{lower, Lowered};

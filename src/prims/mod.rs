@@ -11,6 +11,7 @@
 pub mod batching;
 pub mod binary;
 pub mod call;
+pub mod clamp;
 pub mod control;
 pub mod cumulative;
 pub mod dot;
@@ -21,6 +22,7 @@ pub mod select;
 pub mod shape;
 pub mod sort;
 pub mod unary;
+pub mod window;
 
 use crate::array::{with_avals, Array};
 use crate::core::aval::Aval;
@@ -43,6 +45,7 @@ pub use reduce::ReduceOp;
 pub use shape::ShapeOp;
 pub use sort::{Sort, TopK};
 pub use unary::UnaryOp;
+pub use window::WindowOp;
 
 /// A primitive with its parameters. Comparable: `==` compares parameters, and the jaxprs and
 /// rules of call primitives by identity; `same_as` compares those jaxprs by structure.
@@ -75,6 +78,10 @@ pub enum Prim {
     Control(ControlOp),
     /// `cholesky`, `triangular_solve`, `lu` on batches of matrices.
     Linalg(LinalgOp),
+    /// `reduce_window_sum`/`max`/`min`, `select_and_gather_add`, `select_and_scatter_add`.
+    Window(WindowOp),
+    /// `clamp(min, x, max)`.
+    Clamp,
 }
 
 impl Prim {
@@ -151,6 +158,8 @@ impl Prim {
             Prim::Call(op) => op.name(),
             Prim::Control(op) => op.name(),
             Prim::Linalg(op) => op.name(),
+            Prim::Window(op) => op.name(),
+            Prim::Clamp => "clamp",
         }
     }
 
@@ -169,6 +178,8 @@ impl Prim {
             Prim::Call(op) => op.params(),
             Prim::Control(op) => op.params(),
             Prim::Linalg(op) => op.params(),
+            Prim::Window(op) => op.params(),
+            Prim::Clamp => vec![],
         };
         ps.sort_by_key(|(k, _)| *k);
         ps
@@ -183,6 +194,7 @@ impl Prim {
     pub fn from_printed(name: &str, p: &PrintedParams) -> Result<Option<Prim>> {
         Ok(match name {
             "select_n" => Some(Prim::SelectN),
+            "clamp" => Some(Prim::Clamp),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
             "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
@@ -195,7 +207,8 @@ impl Prim {
                 .or(ShapeOp::from_printed(name, p)?.map(Prim::Shape))
                 .or(CallOp::from_printed(name, p)?.map(Prim::Call))
                 .or(ControlOp::from_printed(name, p)?.map(Prim::Control))
-                .or(LinalgOp::from_printed(name, p)?.map(Prim::Linalg)),
+                .or(LinalgOp::from_printed(name, p)?.map(Prim::Linalg))
+                .or(WindowOp::from_printed(name, p)?.map(Prim::Window)),
         })
     }
 
@@ -226,6 +239,8 @@ impl Prim {
             Prim::Call(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
             Prim::Control(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
             Prim::Linalg(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
+            Prim::Window(op) => op.abstract_eval(avals).map(one),
+            Prim::Clamp => clamp::abstract_eval(avals).map(one),
         }
     }
 
@@ -238,6 +253,8 @@ impl Prim {
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
             Prim::Linalg(op) => Some(op.arity()),
+            Prim::Window(op) => Some(op.arity()),
+            Prim::Clamp => Some(3),
             Prim::Call(_) | Prim::Control(_) => None,
         }
     }
@@ -287,6 +304,11 @@ impl Prim {
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
             Prim::Linalg(op) => op.eval(args, out_avals.into_vec()),
+            Prim::Window(op) => op
+                .eval(args, out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
+            Prim::Clamp => clamp::eval(args, out_avals.into_iter().next().expect("one output"))
+                .map(|a| vec![a]),
         }
     }
 
@@ -315,6 +337,8 @@ impl Prim {
             Prim::Call(op) => op.jvp(primals, tangents, sub),
             Prim::Control(op) => op.jvp(primals, tangents, sub),
             Prim::Linalg(op) => op.jvp(primals, tangents),
+            Prim::Window(op) => op.jvp(primals, tangents),
+            Prim::Clamp => clamp::jvp(primals, tangents),
         }
     }
 
@@ -347,6 +371,8 @@ impl Prim {
             Prim::Call(op) => op.transpose(cts, args, sub),
             Prim::Control(op) => op.transpose(cts, args, sub),
             Prim::Linalg(op) => op.transpose(&cts[0], args),
+            Prim::Window(op) => op.transpose(&cts[0], args),
+            Prim::Clamp => Err(not_linear()),
         }
     }
 
@@ -381,6 +407,8 @@ impl Prim {
             Prim::Call(op) => op.batch(&b),
             Prim::Control(op) => op.batch(&b),
             Prim::Linalg(op) => op.batch(&b),
+            Prim::Window(op) => op.batch(&b),
+            Prim::Clamp => clamp::batch(&b),
         }
     }
 }

@@ -11,6 +11,7 @@ use cranax::prims::shape::{
     GatherParams, GatherScatterMode, ScatterDimensionNumbers, ScatterKind, ScatterParams,
 };
 use cranax::prims::sort::{Sort, TopK};
+use cranax::prims::window::{SelectPrim, Window, WindowKind, WindowOp};
 use cranax::prims::{
     BinaryOp, CallOp, ControlOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp,
 };
@@ -34,6 +35,7 @@ pub fn variant(p: &Prim) -> String {
     let name = match p {
         Prim::Unary(_) | Prim::Binary(_) => return format!("elementwise {}", p.name()),
         Prim::SelectN
+        | Prim::Clamp
         | Prim::Dot(_)
         | Prim::Sort(_)
         | Prim::TopK(_)
@@ -100,6 +102,14 @@ pub fn variant(p: &Prim) -> String {
         ) => p.name(),
         Prim::Control(
             ControlOp::While { .. } | ControlOp::Scan { .. } | ControlOp::Cond { .. },
+        ) => p.name(),
+        Prim::Window(
+            WindowOp::Reduce {
+                kind: WindowKind::Sum | WindowKind::Max | WindowKind::Min,
+                ..
+            }
+            | WindowOp::SelectAndGatherAdd { .. }
+            | WindowOp::SelectAndScatterAdd { .. },
         ) => p.name(),
     };
     name.to_string()
@@ -345,6 +355,46 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
                 dimension: 1,
             }),
             vec![],
+        ),
+        (
+            Prim::Window(WindowOp::Reduce {
+                kind: WindowKind::Sum,
+                window: Window {
+                    window_strides: vec![2, 1],
+                    padding: vec![(1, 0), (0, 1)],
+                    ..Window::new(&[2, 2])
+                },
+            }),
+            vec![f32s(&[4, 3])],
+        ),
+        (
+            Prim::Window(WindowOp::Reduce {
+                kind: WindowKind::Max,
+                window: Window::new(&[2]),
+            }),
+            vec![f32s(&[4])],
+        ),
+        (
+            Prim::Window(WindowOp::Reduce {
+                kind: WindowKind::Min,
+                window: Window::new(&[2]),
+            }),
+            vec![f32s(&[4])],
+        ),
+        (Prim::Clamp, vec![f32s(&[]), f32s(&[3]), f32s(&[])]),
+        (
+            Prim::Window(WindowOp::SelectAndGatherAdd {
+                select_prim: SelectPrim::Ge,
+                window: Window::new(&[2]),
+            }),
+            vec![f32s(&[4]), f32s(&[4])],
+        ),
+        (
+            Prim::Window(WindowOp::SelectAndScatterAdd {
+                select_prim: SelectPrim::Le,
+                window: Window::new(&[2]),
+            }),
+            vec![f32s(&[3]), f32s(&[4])],
         ),
         (Prim::Linalg(LinalgOp::Cholesky), vec![sq.clone()]),
         (
