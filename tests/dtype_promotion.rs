@@ -4,6 +4,7 @@
 //! default of its kind (`i32`, `f32`: JAX's non-x64 defaults) where x64 JAX says int64/float64.
 
 #[path = "support/jax_data.rs"]
+#[allow(dead_code)]
 mod jax_data;
 
 use cranax::dtype::DType;
