@@ -137,7 +137,9 @@ fn kind(d: DType) -> u8 {
 }
 
 /// JAX's promotion with weak types: a weak operand takes the other's dtype when that is of the
-/// same or a higher kind (bool < int < float); otherwise the default dtype of its own kind.
+/// same or a higher kind (bool < int < float); otherwise the result is the default dtype of the
+/// weak operand's kind and stays weak (as `jax.dtypes.result_type`: `bool` with a weak int is a
+/// weak `i32`). Checked pair by pair against JAX in tests/dtype_promotion.rs.
 pub fn result_type(xs: &[&Array]) -> (DType, bool) {
     let strong: Vec<DType> = xs
         .iter()
@@ -158,7 +160,7 @@ pub fn result_type(xs: &[&Array]) -> (DType, bool) {
             if kind(w) <= kind(s) {
                 (s, false)
             } else {
-                (if kind(w) == 2 { DType::F32 } else { DType::I32 }, false)
+                (if kind(w) == 2 { DType::F32 } else { DType::I32 }, true)
             }
         }
         (None, None) => (DType::F32, false),
