@@ -1487,3 +1487,118 @@ fn every_draw_of_jax_random_more_samplers_json() {
     );
     assert!(bounded > 0);
 }
+
+/// The new samplers' bad input: JAX's errors, never a panic.
+#[test]
+fn more_samplers_reject_bad_input_as_jax() {
+    let key = random::PRNGKey(0);
+    let mean = Array::from_slice(&[0.0f32, 1.0]);
+    let cov3 = Array::from_vec(vec![1.0f32; 9], &[3, 3]).unwrap();
+    assert_eq!(
+        err(random::multivariate_normal(
+            &key,
+            &mean,
+            &cov3,
+            None,
+            DType::F32,
+            "cholesky"
+        ))
+        .to_string(),
+        "multivariate_normal requires cov.shape == (..., n, n) for n=2, but got cov.shape == \
+         (3, 3)."
+    );
+    assert_eq!(
+        err(random::multivariate_normal(
+            &key,
+            &mean,
+            &mean,
+            None,
+            DType::F32,
+            "cholesky"
+        ))
+        .to_string(),
+        "multivariate_normal requires cov.ndim >= 2, got cov.ndim == 1"
+    );
+    let eye = Array::from_vec(vec![1.0f32, 0.0, 0.0, 1.0], &[2, 2]).unwrap();
+    assert_eq!(
+        err(random::multivariate_normal(
+            &key,
+            &mean,
+            &eye,
+            None,
+            DType::F32,
+            "lu"
+        ))
+        .to_string(),
+        "method must be one of {'svd', 'eigh', 'cholesky'}"
+    );
+    assert_eq!(
+        err(random::geometric(&key, 0.5, Some(&[3]), DType::F32)).to_string(),
+        "dtype argument to `geometric` must be an int dtype, got float32"
+    );
+    assert_eq!(
+        err(random::cauchy(&key, &[3], DType::I32)).to_string(),
+        "dtype argument to `cauchy` must be a float dtype, got int32"
+    );
+    assert_eq!(
+        err(random::gumbel_mode(&key, &[3], DType::F32, "medium")).to_string(),
+        "Must provide valid mode for gumbel got: medium"
+    );
+    let b = Array::from_slice(&[1.0f32, 2.0]);
+    assert!(err(random::pareto(&key, &b, Some(&[3]), DType::F32))
+        .to_string()
+        .contains("broadcast"));
+    let p = Array::from_slice(&[0.5f32, 0.5]);
+    let a = Array::from_vec(vec![1.0f32; 6], &[2, 3]).unwrap();
+    assert_eq!(
+        err(random::choice_array(&key, &a, &[2], true, Some(&p), 1)).to_string(),
+        "p must be None or a 1D vector with the same size as a.shape[axis]. p has shape (2,) \
+         and a.shape[axis] is 3."
+    );
+    assert_eq!(
+        err(random::choice_p(&key, &p, &[3], false)).to_string(),
+        "Cannot take a larger sample (size 3) than population (size 2) when 'replace=False'"
+    );
+    // Zero-probability entries are never drawn, with or without replacement.
+    let p = Array::from_slice(&[0.0f32, 1.0, 0.0, 1.0]);
+    let drawn = random::choice_p(&key, &p, &[200], true).unwrap();
+    assert!(drawn
+        .to_vec::<i32>()
+        .unwrap()
+        .iter()
+        .all(|&i| i == 1 || i == 3));
+    let drawn = random::choice_p(&key, &p, &[2], false)
+        .unwrap()
+        .to_vec::<i32>()
+        .unwrap();
+    assert!(drawn.contains(&1) && drawn.contains(&3));
+}
+
+/// `orthogonal`'s matrices are orthogonal and `ball`'s points lie in the unit ball (sanity
+/// checks beside the JAX values).
+#[test]
+fn orthogonal_and_ball_have_their_shape_and_norm() {
+    let key = random::PRNGKey(5);
+    let q = random::orthogonal(&key, 4, &[2], DType::F64, None).unwrap();
+    assert_eq!(q.shape(), &[2, 4, 4]);
+    let v = q.to_f64_vec().unwrap();
+    for b in 0..2 {
+        for i in 0..4 {
+            for j in 0..4 {
+                let dot: f64 = (0..4)
+                    .map(|k| v[b * 16 + k * 4 + i] * v[b * 16 + k * 4 + j])
+                    .sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-12, "q^T q [{i}][{j}] = {dot}");
+            }
+        }
+    }
+    let wide = random::orthogonal(&key, 2, &[], DType::F32, Some(5)).unwrap();
+    assert_eq!(wide.shape(), &[2, 5]);
+    let x = random::ball(&key, 3, 1.5, &[100], DType::F64).unwrap();
+    assert_eq!(x.shape(), &[100, 3]);
+    let x = x.to_f64_vec().unwrap();
+    assert!(x
+        .chunks(3)
+        .all(|p| p.iter().map(|v| v.abs().powf(1.5)).sum::<f64>() <= 1.0));
+}
