@@ -27,11 +27,13 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
 
+mod binomial;
 mod gamma_grad;
 mod multivariate;
 mod samplers;
 mod transforms;
 mod xla_math;
+pub use binomial::binomial;
 pub use gamma_grad::random_gamma_grad;
 pub use multivariate::{choice_array, choice_p, multivariate_normal, orthogonal};
 pub use samplers::{
@@ -39,7 +41,7 @@ pub use samplers::{
     logistic, maxwell, poisson, rademacher, t,
 };
 pub use transforms::{
-    ball, cauchy, generalized_normal, geometric, gumbel_mode, lognormal, pareto, rayleigh,
+    ball, cauchy, f, generalized_normal, geometric, gumbel_mode, lognormal, pareto, rayleigh,
     triangular, wald, weibull_min,
 };
 use xla_math::{erf, erf_inv, fma, log};

@@ -205,7 +205,7 @@ fn gamma_impl(
 fn gamma_draws(key: &Array, a: &Array, host: Option<Vec<f64>>, log_space: bool) -> Result<Array> {
     let (dtype, shape) = (a.dtype(), a.shape().to_vec());
     let n = a.size();
-    let alphas = lax::reshape(&a, &[n])?;
+    let alphas = lax::reshape(a, &[n])?;
     let keys = split(key, n)?;
     let (boost, d, c, log_d, one_over_a) = gamma_constants(&alphas, host)?;
     let per_element = move |key: &Array, d: &Array, c: &Array| -> (Array, Array) {

@@ -1,11 +1,11 @@
 //! `jax.random`'s samplers that are closed-form transforms of uniform, normal, exponential and
 //! gamma draws: cauchy, pareto, weibull_min, lognormal, triangular, rayleigh, wald, geometric,
-//! generalized_normal, ball, and gumbel's `"high"` mode. JAX 0.10's formulas step for step,
+//! generalized_normal, ball, f, and gumbel's `"high"` mode. JAX 0.10's formulas step for step,
 //! with XLA's CPU arithmetic where cranax reproduces it (`xla_math`: `log`, `log1p`, fused
 //! multiply-adds); `tan`, `exp` and `pow` are the backend's, so samplers through them agree
 //! with JAX to the ulp bounds docs/PRNG.md states.
 
-use super::samplers::{gamma, rademacher};
+use super::samplers::{chisquare, gamma, rademacher};
 use super::xla_math::{fma, log, log1p};
 use super::{
     check_float, check_key, constant, exponential, normal, param, split2, staging, uniform, Param,
@@ -331,4 +331,30 @@ pub fn gumbel_mode(key: &Array, shape: &[usize], dtype: DType, mode: &str) -> Re
     let fine = lax::add(&fma(&scale, &lo, &hi)?, &constant(tiny(dtype), dtype))?;
     let x = lax::select(&lax::ge(&hi, &constant(0.5, dtype))?, &hi, &fine)?;
     lax::neg(&log(&lax::neg(&log1p(&lax::neg(&x)?)?)?)?)
+}
+
+/// Snedecor's F floats with `dfnum` and `dfden` degrees of freedom: `(c1 / dfnum) / (c2 /
+/// dfden)` for chi-square draws `c1` (from the second half of `split(key)`) and `c2` (the
+/// first). `shape` defaults to the broadcast shape of the parameters.
+///
+/// # Errors
+/// A malformed key, a non-float dtype, or parameters that do not broadcast to `shape`.
+pub fn f(
+    key: &Array,
+    dfnum: impl Param,
+    dfden: impl Param,
+    shape: Option<&[usize]>,
+    dtype: DType,
+) -> Result<Array> {
+    check_key("f", key)?;
+    check_float("f", dtype)?;
+    let (num, den) = (dfnum.to_dtype(dtype)?, dfden.to_dtype(dtype)?);
+    let shape = sample_shape("f", shape, &[&num, &den])?;
+    let (key_den, key_num) = split2(key)?;
+    let chi_num = chisquare(&key_num, &num, Some(&shape), dtype)?;
+    let chi_den = chisquare(&key_den, &den, Some(&shape), dtype)?;
+    lax::div(
+        &div_by_param(&chi_num, &num)?,
+        &div_by_param(&chi_den, &den)?,
+    )
 }

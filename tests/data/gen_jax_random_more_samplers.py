@@ -2,7 +2,7 @@
 """The rest of jax.random for cranax (issue 13, item 9): tests/data/jax_random_more_samplers.json.
 
 cauchy, pareto, weibull_min, gumbel(mode="high"), lognormal, triangular, rayleigh, wald,
-geometric, generalized_normal, ball, multivariate_normal (cholesky, eigh, svd), orthogonal,
+geometric, generalized_normal, ball, f, binomial, multivariate_normal (cholesky, eigh, svd), orthogonal,
 choice with p (with and without replacement) and from an array along an axis, and the gradient
 of gamma samples with respect to the shape parameter (jax.grad through random.gamma, JAX's
 random_gamma_grad), for a few seeds and sizes, f32 (x64 off) and f64 (x64 on), each drawn
@@ -35,6 +35,8 @@ MEAN = [1.0, -2.0, 0.5]
 COV = [[2.0, 0.3, -0.4], [0.3, 1.0, 0.2], [-0.4, 0.2, 0.5]]
 CHOICE_P = [0.1, 0.0, 0.25, 0.4, 0.05, 0.2]
 CHOICE_A = [[1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0], [11.0, 12.0, 13.0, 14.0, 15.0]]
+BINOMIAL_N = [0.0, 7.0, 40.0, 1000.0]
+BINOMIAL_P = [0.5, 0.9, 0.05, 0.7]
 GAMMA_GRAD_A = [0.3, 1.0, 2.5, 10.0, 0.05, 4.0]
 
 
@@ -64,6 +66,15 @@ def cases(dtype, n):
          lambda k: r.generalized_normal(k, 1.5, (n,), dtype)),
         ("ball", f"ball(key, 3, 2.0, ({m},), {dt})", lambda k: r.ball(k, 3, 2.0, (m,), dtype)),
         ("ball_p1", f"ball(key, 2, 1.0, ({m},), {dt})", lambda k: r.ball(k, 2, 1.0, (m,), dtype)),
+        ("f", f"f(key, 3.0, 5.0, ({n},), {dt})", lambda k: r.f(k, 3.0, 5.0, (n,), dtype)),
+        ("binomial_small", f"binomial(key, 5.0, 0.3, ({n},), {dt})",
+         lambda k: r.binomial(k, 5.0, 0.3, (n,), dtype)),
+        ("binomial_large", f"binomial(key, 100.0, 0.4, ({n},), {dt})",
+         lambda k: r.binomial(k, 100.0, 0.4, (n,), dtype)),
+        ("binomial_flipped", f"binomial(key, 60.0, 0.8, ({n},), {dt})",
+         lambda k: r.binomial(k, 60.0, 0.8, (n,), dtype)),
+        ("binomial_mixed", f"binomial(key, {dt}({BINOMIAL_N}), {dt}({BINOMIAL_P}), ({n}, 4), {dt})",
+         lambda k: r.binomial(k, f(BINOMIAL_N), f(BINOMIAL_P), (n, 4), dtype)),
     ]
     for method in ["cholesky", "eigh", "svd"]:
         out.append((f"multivariate_normal_{method}",
