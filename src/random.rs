@@ -176,6 +176,19 @@ fn split2(key: &Array) -> Result<(Array, Array)> {
     Ok((row(0)?, row(1)?))
 }
 
+/// `split(key, 3)` as three keys.
+fn split3(key: &Array) -> Result<(Array, Array, Array)> {
+    let keys = split(key, 3)?;
+    let row = |i: usize| lax::reshape(&lax::slice(&keys, &[i, 0], &[i + 1, 2], None)?, &[2]);
+    Ok((row(0)?, row(1)?, row(2)?))
+}
+
+/// Whether any element of a boolean array is true (a whole-array loop's condition).
+fn any(b: &Array) -> Result<Array> {
+    let axes: Vec<usize> = (0..b.ndim()).collect();
+    lax::reduce_or(b, &axes)
+}
+
 /// A new key from a key and a 32-bit integer: `threefry_2x32(key, [0, data])`. `data` may be
 /// traced (a u32 or i32 scalar array) or a Rust integer.
 ///

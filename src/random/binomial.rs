@@ -4,7 +4,7 @@
 //! with `q = min(p, 1 - p)` and the count mirrored for `p >= 1/2`.
 
 use super::xla_math::{fma, log, log1p};
-use super::{check_float, check_key, constant, param, split, split2, uniform, Param};
+use super::{any, check_float, check_key, constant, param, split2, split3, uniform, Param};
 use crate::api::control::while_loop;
 use crate::array::Array;
 use crate::core::error::{or_raise, Result};
@@ -66,12 +66,6 @@ pub fn binomial(
         &lax::or(&q_is_nan, &count_inf)?,
     )?;
     lax::select(&as_drawn, &samples, &lax::sub(&count, &samples)?)
-}
-
-/// Whether any element of a boolean array is true.
-fn any(b: &Array) -> Result<Array> {
-    let axes: Vec<usize> = (0..b.ndim()).collect();
-    lax::reduce_or(b, &axes)
 }
 
 /// Geometric waiting times `ceil(log u / log(1 - p))` summed until they pass `count`; the
@@ -157,10 +151,7 @@ fn btrs(key: &Array, count: &Array, prob: &Array) -> Result<Array> {
     let body = |s: &State| -> State {
         or_raise((|| {
             let (i, k_out, accepted, key) = s;
-            let keys = split(key, 3)?;
-            let row =
-                |j: usize| lax::reshape(&lax::slice(&keys, &[j, 0], &[j + 1, 2], None)?, &[2]);
-            let (key, key0, key1) = (row(0)?, row(1)?, row(2)?);
+            let (key, key0, key1) = split3(key)?;
             let u = lax::sub(&uniform(&key0, &shape, dtype, 0.0, 1.0)?, &k(0.5))?;
             let v = uniform(&key1, &shape, dtype, 0.0, 1.0)?;
             let us = lax::sub(&k(0.5), &lax::abs(&u)?)?;

@@ -5,8 +5,8 @@
 //! of its complement beyond, each differentiated term by term in `a` and run as a whole-array
 //! `while_loop` until every element has converged.
 
-use super::constant;
 use super::xla_math::log;
+use super::{any, constant};
 use crate::api::control::while_loop;
 use crate::array::Array;
 use crate::core::error::{or_raise, Result};
@@ -49,12 +49,6 @@ pub fn random_gamma_grad(a: &Array, x: &Array) -> Result<Array> {
     let out = lax::select(&use_igammac, &fraction, &series)?;
     let out = lax::select(&x_is_zero, &full(0.0)?, &out)?;
     lax::select(&lax::or(&domain_error, &is_nan)?, &full(f64::NAN)?, &out)
-}
-
-/// Whether any element of a boolean array is true.
-fn any(b: &Array) -> Result<Array> {
-    let axes: Vec<usize> = (0..b.ndim()).collect();
-    lax::reduce_or(b, &axes)
 }
 
 /// The machine epsilon of `dtype` as a scalar of it.

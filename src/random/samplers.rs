@@ -9,8 +9,8 @@
 use super::gamma_grad::random_gamma_grad;
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
 use super::{
-    bernoulli, check_float, check_key, constant, normal, param, split, split2, staging, uniform,
-    Param,
+    bernoulli, check_float, check_key, constant, normal, param, split, split2, split3, staging,
+    uniform, Param,
 };
 use crate::api::batching::vmap;
 use crate::api::control::while_loop;
@@ -339,10 +339,7 @@ fn gamma_one(key: &Array, d: &Array, c: &Array, log_space: bool) -> Result<(Arra
     };
     let propose = move |s: &(Array, Array, Array, Array)| -> (Array, Array, Array, Array) {
         or_raise((|| {
-            let keys = split(&s.0, 3)?;
-            let row =
-                |i: usize| lax::reshape(&lax::slice(&keys, &[i, 0], &[i + 1, 2], None)?, &[2]);
-            let (key, x_key, u_key) = (row(0)?, row(1)?, row(2)?);
+            let (key, x_key, u_key) = split3(&s.0)?;
             // Draw normals until v = 1 + x c is positive.
             let (_, x, v) = while_loop(
                 |s: &(Array, Array, Array)| or_raise(lax::le(&s.2, &k(0.0))),
@@ -636,10 +633,7 @@ fn poisson_rejection(key: &Array, lam: &Array, p: &PoissonConstants) -> Result<A
     let body = |s: &State| -> State {
         or_raise((|| {
             let (i, k_out, accepted, rng) = s;
-            let keys = split(rng, 3)?;
-            let row =
-                |j: usize| lax::reshape(&lax::slice(&keys, &[j, 0], &[j + 1, 2], None)?, &[2]);
-            let (rng, key0, key1) = (row(0)?, row(1)?, row(2)?);
+            let (rng, key0, key1) = split3(rng)?;
             let u = lax::sub(&uniform(&key0, &shape, DType::F32, 0.0, 1.0)?, &k(0.5))?;
             let v = uniform(&key1, &shape, DType::F32, 0.0, 1.0)?;
             let us = lax::sub(&k(0.5), &lax::abs(&u)?)?;

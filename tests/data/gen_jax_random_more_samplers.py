@@ -24,7 +24,7 @@ import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_jax_reference import arr, header, set_x64, write  # noqa: E402
-from gen_jax_random_samplers import cpu  # noqa: E402
+from gen_jax_random_samplers import cpu, section  # noqa: E402
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -103,27 +103,11 @@ def cases(dtype, n):
     return [(f"{name}_{n}", call, fn) for name, call, fn in out]
 
 
-def section(dtype):
-    out = {}
-    for i, seed in enumerate(SEEDS):
-        key = jax.random.PRNGKey(seed)
-        n = SIZES[i % len(SIZES)]
-        sec = {}
-        for name, call, f in cases(dtype, n):
-            eager = arr(f(key))
-            jitted = arr(jax.jit(f)(key))
-            vmapped = arr(jax.vmap(f)(jax.random.split(key, 3)))
-            sec[name] = {"call": call, "eager": eager,
-                         "jit": "same" if jitted == eager else jitted, "vmap": vmapped}
-        out[str(seed)] = sec
-    return out
-
-
 def main():
     set_x64(False)
-    f32 = section(jnp.float32)
+    f32 = section(jnp.float32, cases, SEEDS, SIZES)
     set_x64(True)
-    f64 = section(jnp.float64)
+    f64 = section(jnp.float64, cases, SEEDS, SIZES)
     set_x64(False)
     out = header("'f32' computed with jax_enable_x64=False; 'f64' with it True")
     out["generator"] = "tests/data/gen_jax_random_more_samplers.py"
