@@ -27,11 +27,22 @@ use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
 
+mod binomial;
+mod gamma_grad;
+mod multivariate;
 mod samplers;
+mod transforms;
 mod xla_math;
+pub use binomial::binomial;
+pub use gamma_grad::random_gamma_grad;
+pub use multivariate::{choice_array, choice_p, multivariate_normal, orthogonal};
 pub use samplers::{
     beta, chisquare, dirichlet, double_sided_maxwell, exponential, gamma, laplace, loggamma,
     logistic, maxwell, poisson, rademacher, t,
+};
+pub use transforms::{
+    ball, cauchy, f, generalized_normal, geometric, gumbel_mode, lognormal, pareto, rayleigh,
+    triangular, wald, weibull_min,
 };
 use xla_math::{erf, erf_inv, fma, log};
 
@@ -163,6 +174,19 @@ fn split2(key: &Array) -> Result<(Array, Array)> {
     let keys = split(key, 2)?;
     let row = |i: usize| lax::reshape(&lax::slice(&keys, &[i, 0], &[i + 1, 2], None)?, &[2]);
     Ok((row(0)?, row(1)?))
+}
+
+/// `split(key, 3)` as three keys.
+fn split3(key: &Array) -> Result<(Array, Array, Array)> {
+    let keys = split(key, 3)?;
+    let row = |i: usize| lax::reshape(&lax::slice(&keys, &[i, 0], &[i + 1, 2], None)?, &[2]);
+    Ok((row(0)?, row(1)?, row(2)?))
+}
+
+/// Whether any element of a boolean array is true (a whole-array loop's condition).
+fn any(b: &Array) -> Result<Array> {
+    let axes: Vec<usize> = (0..b.ndim()).collect();
+    lax::reduce_or(b, &axes)
 }
 
 /// A new key from a key and a 32-bit integer: `threefry_2x32(key, [0, data])`. `data` may be

@@ -6,13 +6,15 @@
 //! arithmetic as JAX 0.10 on CPU (`xla_math`), so the draws are JAX's bit for bit wherever
 //! docs/PRNG.md says so.
 
+use super::gamma_grad::random_gamma_grad;
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
 use super::{
-    bernoulli, check_float, check_key, constant, normal, param, split, split2, staging, uniform,
-    Param,
+    bernoulli, check_float, check_key, constant, normal, param, split, split2, split3, staging,
+    uniform, Param,
 };
 use crate::api::batching::vmap;
 use crate::api::control::while_loop;
+use crate::api::custom::custom_jvp;
 use crate::api::Function;
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
@@ -171,14 +173,41 @@ fn gamma_impl(
     let a = a.to_dtype(dtype)?;
     let shape = shape.unwrap_or(a.shape()).to_vec();
     let a = lax::broadcast_to_rank(&param(name, &a, dtype, &shape)?, &shape)?;
-    let n = a.size();
-    if n == 0 {
+    if a.size() == 0 {
         return Ok(a);
     }
-    let alphas = lax::reshape(&a, &[n])?;
+    if a_param.host().is_some() {
+        return gamma_draws(key, &a, host_values(a_param, a.size(), dtype), log_space);
+    }
+    // A traced `a` may be differentiated: JAX's JVP rule, tangent times `random_gamma_grad`
+    // (for loggamma divided by the sample), around the draws.
+    let draw = move |key: &Array, a: &Array| or_raise(gamma_draws(key, a, None, log_space));
+    let rule = move |p: &[Array], t: &[Array]| {
+        or_raise((|| {
+            let out = gamma_draws(&p[0], &p[1], p[1].host().map(|(v, _)| v), log_space)?;
+            let d = if log_space {
+                let sample = lax::exp(&out)?;
+                let tiny = constant(super::transforms::tiny(dtype), dtype);
+                let zero = lax::eq(&sample, &constant(0.0, dtype))?;
+                let sample = lax::select(&zero, &lax::broadcast_to_rank(&tiny, &shape)?, &sample)?;
+                lax::div(&random_gamma_grad(&p[1], &sample)?, &sample)?
+            } else {
+                random_gamma_grad(&p[1], &out)?
+            };
+            Ok((vec![out], vec![lax::mul(&t[1], &d)?]))
+        })())
+    };
+    custom_jvp(draw, rule).call((key.clone(), a))
+}
+
+/// The draws of `gamma_impl` for `a` already of the sample's shape and dtype (`host`: its
+/// values, when known now).
+fn gamma_draws(key: &Array, a: &Array, host: Option<Vec<f64>>, log_space: bool) -> Result<Array> {
+    let (dtype, shape) = (a.dtype(), a.shape().to_vec());
+    let n = a.size();
+    let alphas = lax::reshape(a, &[n])?;
     let keys = split(key, n)?;
-    let (boost, d, c, log_d, one_over_a) =
-        gamma_constants(&alphas, host_values(a_param, n, dtype))?;
+    let (boost, d, c, log_d, one_over_a) = gamma_constants(&alphas, host)?;
     let per_element = move |key: &Array, d: &Array, c: &Array| -> (Array, Array) {
         or_raise(gamma_one(key, d, c, log_space))
     };
@@ -310,10 +339,7 @@ fn gamma_one(key: &Array, d: &Array, c: &Array, log_space: bool) -> Result<(Arra
     };
     let propose = move |s: &(Array, Array, Array, Array)| -> (Array, Array, Array, Array) {
         or_raise((|| {
-            let keys = split(&s.0, 3)?;
-            let row =
-                |i: usize| lax::reshape(&lax::slice(&keys, &[i, 0], &[i + 1, 2], None)?, &[2]);
-            let (key, x_key, u_key) = (row(0)?, row(1)?, row(2)?);
+            let (key, x_key, u_key) = split3(&s.0)?;
             // Draw normals until v = 1 + x c is positive.
             let (_, x, v) = while_loop(
                 |s: &(Array, Array, Array)| or_raise(lax::le(&s.2, &k(0.0))),
@@ -607,10 +633,7 @@ fn poisson_rejection(key: &Array, lam: &Array, p: &PoissonConstants) -> Result<A
     let body = |s: &State| -> State {
         or_raise((|| {
             let (i, k_out, accepted, rng) = s;
-            let keys = split(rng, 3)?;
-            let row =
-                |j: usize| lax::reshape(&lax::slice(&keys, &[j, 0], &[j + 1, 2], None)?, &[2]);
-            let (rng, key0, key1) = (row(0)?, row(1)?, row(2)?);
+            let (rng, key0, key1) = split3(rng)?;
             let u = lax::sub(&uniform(&key0, &shape, DType::F32, 0.0, 1.0)?, &k(0.5))?;
             let v = uniform(&key1, &shape, DType::F32, 0.0, 1.0)?;
             let us = lax::sub(&k(0.5), &lax::abs(&u)?)?;

@@ -81,13 +81,14 @@ def cases(dtype, n):
     return out
 
 
-def section(dtype):
+def section(dtype, make_cases=cases, seeds=SEEDS, sizes=SIZES):
+    """Each seed's cases (of size sizes[i]) eagerly, under jax.jit and under jax.vmap."""
     out = {}
-    for i, seed in enumerate(SEEDS):
+    for i, seed in enumerate(seeds):
         key = jax.random.PRNGKey(seed)
-        n = SIZES[i % len(SIZES)]
+        n = sizes[i % len(sizes)]
         sec = {}
-        for name, call, f in cases(dtype, n):
+        for name, call, f in make_cases(dtype, n):
             eager = arr(f(key))
             jitted = arr(jax.jit(f)(key))
             vmapped = arr(jax.vmap(f)(jax.random.split(key, 3)))
