@@ -79,6 +79,8 @@ mod runtime_calls;
 mod tanh_logistic;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod block_tests;
 mod trig;
 
 use emitter::Em;
