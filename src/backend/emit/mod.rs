@@ -10,6 +10,7 @@
 //! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
 //! the loop body or branch, against an environment of their own).
 
+mod blocked;
 mod control;
 mod cumulative;
 mod eval;
@@ -115,6 +116,10 @@ struct LoopState<'a> {
     lanes: u8,
     /// Unroll copy being emitted (part of the cache key of non-uniform values).
     copy: u8,
+    /// In a blocked loop (`blocked`): the block's first element, and the block buffer of
+    /// each (node, map) its kernels have computed so far.
+    block_start: Option<Value>,
+    ready: HashMap<(NodeId, MapId), Value>,
 }
 
 impl LoopState<'_> {
@@ -240,6 +245,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 cache: HashMap::new(),
                 lanes: 1,
                 copy: 0,
+                block_start: None,
+                ready: HashMap::new(),
             },
         }
     }
