@@ -88,7 +88,12 @@ fn run(f: Prog, x: &[f32]) -> Vec<u32> {
     let cj = trace_to_jaxpr(&|v: &[Array]| Ok(vec![f(&v[0])?]), &[a.aval().clone()]).unwrap();
     let exe = backend::compile(&cj).unwrap();
     let out = exe.run(&[a]).unwrap();
-    out[0].to_vec::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+    out[0]
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 /// The large shape's results against the small shape's, chunk by chunk (1000 < the blocking
@@ -135,12 +140,14 @@ fn blocked_loops_match_the_interpreter() {
     let xs = inputs(9000);
     let a = Array::from_vec(xs.clone(), &[xs.len()]).unwrap();
     for (name, f) in singles() {
-        let cj =
-            trace_to_jaxpr(&|v: &[Array]| Ok(vec![f(&v[0])?]), &[a.aval().clone()]).unwrap();
+        let cj = trace_to_jaxpr(&|v: &[Array]| Ok(vec![f(&v[0])?]), &[a.aval().clone()]).unwrap();
         let want = eval_jaxpr(&cj, std::slice::from_ref(&a)).unwrap()[0]
             .to_vec::<f32>()
             .unwrap();
-        let got = backend::compile(&cj).unwrap().run(std::slice::from_ref(&a)).unwrap()[0]
+        let got = backend::compile(&cj)
+            .unwrap()
+            .run(std::slice::from_ref(&a))
+            .unwrap()[0]
             .to_vec::<f32>()
             .unwrap();
         for i in 0..xs.len() {

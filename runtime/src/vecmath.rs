@@ -300,8 +300,7 @@ impl Isa {
                     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
                 }
                 Isa::Avx512 => {
-                    std::is_x86_feature_detected!("avx512f")
-                        && std::is_x86_feature_detected!("fma")
+                    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma")
                 }
             }
         }

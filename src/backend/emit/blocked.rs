@@ -57,8 +57,11 @@ impl Emitter<'_, '_> {
         let mut order = Vec::new();
         let mut seen = HashSet::new();
         // Iterative post-order over the expressions from the outputs.
-        let mut stack: Vec<((NodeId, MapId), bool)> =
-            outs.iter().zip(roots).map(|(&n, &m)| ((n, m), false)).collect();
+        let mut stack: Vec<((NodeId, MapId), bool)> = outs
+            .iter()
+            .zip(roots)
+            .map(|(&n, &m)| ((n, m), false))
+            .collect();
         while let Some((p, done)) = stack.pop() {
             if done {
                 let node = &g.nodes[p.0];
@@ -161,8 +164,6 @@ impl Emitter<'_, '_> {
     pub(super) fn block_value(&self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Option<Val> {
         let &buf = self.k.ready.get(&(n, m))?;
         let addr = self.block_addr(b, buf);
-        Some(Val::V(
-            b.ins().load(types::F32X4, super::flags(), addr, 0),
-        ))
+        Some(Val::V(b.ins().load(types::F32X4, super::flags(), addr, 0)))
     }
 }

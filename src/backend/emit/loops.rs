@@ -3,8 +3,8 @@
 //! the entry's `(lo, hi)` range when the kernel is split across threads.
 
 use super::{flags, for_range, for_range_dyn, Emitter};
-use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::graph::NodeId;
+use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
 use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
 use crate::core::error::Result;

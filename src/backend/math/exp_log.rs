@@ -26,8 +26,8 @@
 
 use super::emitter::{Em, LN2_HI_F32, LN2_HI_F64, LN2_LO_F32, LN2_LO_F64, LOG2E};
 use cranax_runtime::math_defs::{
-    EXPM1_P_F32, EXP_CLAMP_F32, EXP_CLAMP_F64, EXP_P_F32, EXP_P_F64, FREXP_BITS_F32, FREXP_BITS_F64,
-    LG, LOG_P_F32,
+    EXPM1_P_F32, EXP_CLAMP_F32, EXP_CLAMP_F64, EXP_P_F32, EXP_P_F64, FREXP_BITS_F32,
+    FREXP_BITS_F64, LG, LOG_P_F32,
 };
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F64, F64X2, I64};
@@ -57,7 +57,6 @@ pub(super) fn glibc_log_fused(fma: bool) -> bool {
         fma
     }
 }
-
 
 impl Em<'_, '_> {
     // ---- exp -------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
+#[cfg(test)]
+mod block_tests;
 mod elementary;
 mod emitter;
 mod erf_inv;
@@ -79,8 +81,6 @@ mod runtime_calls;
 mod tanh_logistic;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod block_tests;
 mod trig;
 
 use emitter::Em;
