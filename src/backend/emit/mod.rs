@@ -3,10 +3,12 @@
 //! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
 //! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
 //! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
-//! shared within one loop body. Nothing is decided here: emission only writes code.
+//! shared within one loop body; large f32 loops with expensive functions run in L1-sized
+//! blocks through the runtime's wide-vector kernels ([`blocked`]). Nothing is decided here:
+//! emission only writes code.
 //!
 //! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
-//! [`eval`] inline expressions, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
+//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
 //! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
 //! the loop body or branch, against an environment of their own).
 

@@ -9,6 +9,12 @@
 //! Constants are `f32const`/`f64const` (splatted for vectors; Cranelift turns those into
 //! constant-pool loads and hoists them out of loops).
 //!
+//! The coefficient tables and constants are `cranax_runtime::math_defs`, shared with the
+//! runtime's wide-vector block kernels (`cranax_runtime::vecmath`: f32 exp, log, log1p, tanh,
+//! logistic, sin, cos), which compute the same operations as the emitters here so that large
+//! loops can call them per block (`emit/blocked.rs`) with unchanged results; `block_tests.rs`
+//! checks the two agree bit for bit.
+//!
 //! Files: `emitter.rs` (the emission context: typed constants, fused or unfused arithmetic,
 //! masks, shared reduction pieces), one file per family (`exp_log.rs`, `tanh_logistic.rs`,
 //! `trig.rs`, `erf_inv.rs`, `pow.rs`, each with its method, error and sources), and
