@@ -6,9 +6,11 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod linalg;
+pub mod math_defs;
 pub mod sort;
 pub mod special;
 pub mod symbols;
+pub mod vecmath;
 
 /// Row-major `c[b] = a[b] @ b[b]` for `batch` independent `m x k` by `k x n` products.
 /// Panics if a slice is shorter than its shape says (so it can never read out of bounds).

@@ -9,6 +9,7 @@
 use crate::linalg::*;
 use crate::sort::*;
 use crate::special::entry::*;
+use crate::vecmath::*;
 use crate::*;
 
 /// How compiled code passes one parameter.
@@ -95,6 +96,21 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_fmod_f32(F32, F32) -> F32),
     symbol!(cranax_fmod_f64(F64, F64) -> F64),
     symbol!(cranax_sort_perm(U32, Ptr, Ptr, Ptr, Ptr, Ptr)),
+    // Wide-vector block kernels (`crate::vecmath`): fused and unfused, `(src, dst, n)`.
+    symbol!(cranax_exp_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_exp_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_log_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_log_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_log1p_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_log1p_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_tanh_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_tanh_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_logistic_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_logistic_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_sin_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_sin_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_cos_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_cos_f32_block_unfused(Ptr, Ptr, Ptr)),
 ];
 
 /// The entry point named `name`.

@@ -62,6 +62,10 @@ impl Emitter<'_, '_> {
                 continue;
             }
             let v = match children {
+                None if self.k.ready.contains_key(&(n, m)) => Cached::One(
+                    self.block_value(b, n, m)
+                        .expect("a computed block pair has a buffer"),
+                ),
                 None => match &s.exprs[&(n, m)] {
                     None => Cached::One(self.leaf(b, n, m)?),
                     Some(ch) => {

@@ -3,13 +3,14 @@
 //! the entry's `(lo, hi)` range when the kernel is split across threads.
 
 use super::{flags, for_range, for_range_dyn, Emitter};
+use crate::backend::graph::NodeId;
 use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
 use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
 impl Emitter<'_, '_> {
@@ -48,9 +49,22 @@ impl Emitter<'_, '_> {
             }
             return Ok(());
         }
+        let step = c.lanes as i64 * UNROLL as i64;
+        let outs: Vec<NodeId> = c.outs.iter().map(|o| o.node).collect();
+        let pairs = self.block_pairs(c.out_maps, &outs);
+        if !pairs.is_empty() {
+            let (lo, hi) = if par {
+                self.cx.range
+            } else {
+                let zero = b.ins().iconst(types::I64, 0);
+                (zero, b.ins().iconst(types::I64, ext))
+            };
+            let rest = self.blocked(b, &pairs, (lo, hi), &mut |s, b| s.map_body(b, c))?;
+            return self.map_inner_range(b, c, gi, step, (rest, hi));
+        }
         if par {
-            let step = c.lanes as i64 * UNROLL as i64;
-            return self.map_inner_range(b, c, gi, step);
+            let range = self.cx.range;
+            return self.map_inner_range(b, c, gi, step, range);
         }
         let mut body = |s: &mut Self, b: &mut FunctionBuilder, _, _| {
             s.map_body(b, c)?;
@@ -64,16 +78,17 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 
-    /// The innermost (vectorised) loop of a split kernel over `[lo, hi)`, `lo` a multiple of
-    /// `PAR_ALIGN`: vector iterations up to `hi` rounded down to the step, then a scalar tail.
+    /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range, or what
+    /// follows the blocks of a blocked loop), `lo` a multiple of `PAR_ALIGN`: vector
+    /// iterations up to `hi` rounded down to the step, then a scalar tail.
     fn map_inner_range(
         &mut self,
         b: &mut FunctionBuilder,
         c: &MapKernel,
         gi: usize,
         step: i64,
+        (lo, hi): (Value, Value),
     ) -> Result<()> {
-        let (lo, hi) = self.cx.range;
         let nv = if c.lanes > 1 {
             debug_assert!(PAR_ALIGN as i64 % step == 0 && step.count_ones() == 1);
             let nv = b.ins().band_imm_s(hi, !(step - 1));

@@ -3,13 +3,16 @@
 //! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
 //! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
 //! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
-//! shared within one loop body. Nothing is decided here: emission only writes code.
+//! shared within one loop body; large f32 loops with expensive functions run in L1-sized
+//! blocks through the runtime's wide-vector kernels ([`blocked`]). Nothing is decided here:
+//! emission only writes code.
 //!
 //! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
-//! [`eval`] inline expressions, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
+//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
 //! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
 //! the loop body or branch, against an environment of their own).
 
+mod blocked;
 mod control;
 mod cumulative;
 mod eval;
@@ -115,6 +118,10 @@ struct LoopState<'a> {
     lanes: u8,
     /// Unroll copy being emitted (part of the cache key of non-uniform values).
     copy: u8,
+    /// In a blocked loop (`blocked`): the block's first element, and the block buffer of
+    /// each (node, map) its kernels have computed so far.
+    block_start: Option<Value>,
+    ready: HashMap<(NodeId, MapId), Value>,
 }
 
 impl LoopState<'_> {
@@ -240,6 +247,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 cache: HashMap::new(),
                 lanes: 1,
                 copy: 0,
+                block_start: None,
+                ready: HashMap::new(),
             },
         }
     }

@@ -14,13 +14,9 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I32X4, I64, I64X
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
-pub(super) const LOG2E: f64 = std::f64::consts::LOG2_E;
-/// ln2 = LN2_HI + LN2_LO; LN2_HI has 32 significant bits so n * LN2_HI is exact (fdlibm).
-pub(super) const LN2_HI_F64: f64 = 6.931_471_803_691_238_164_90e-1;
-pub(super) const LN2_LO_F64: f64 = 1.908_214_929_270_587_700_02e-10;
-/// Cephes split of ln2 for f32: 0.693359375 has 9 bits.
-pub(super) const LN2_HI_F32: f32 = 0.693_359_375;
-pub(super) const LN2_LO_F32: f32 = -2.121_944_4e-4;
+pub(super) use cranax_runtime::math_defs::{
+    LN2_HI_F32, LN2_HI_F64, LN2_LO_F32, LN2_LO_F64, LOG2E, MAGIC_F32, MAGIC_F64,
+};
 
 /// Emission context: the float type, its same-shape integer type, and whether to fuse.
 pub(super) struct Em<'a, 'f> {
@@ -122,16 +118,16 @@ impl<'a, 'f> Em<'a, 'f> {
     /// 1.5 * 2^p: adding it rounds to an integer held in the low mantissa bits.
     pub(super) fn magic(&self) -> f64 {
         if self.wide {
-            6_755_399_441_055_744.0
+            MAGIC_F64
         } else {
-            12_582_912.0
+            MAGIC_F32 as f64
         }
     }
     pub(super) fn magic_bits(&self) -> i64 {
         if self.wide {
-            6_755_399_441_055_744f64.to_bits() as i64
+            MAGIC_F64.to_bits() as i64
         } else {
-            12_582_912f32.to_bits() as i64
+            MAGIC_F32.to_bits() as i64
         }
     }
 

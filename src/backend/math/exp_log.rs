@@ -25,6 +25,10 @@
 #![allow(clippy::excessive_precision)]
 
 use super::emitter::{Em, LN2_HI_F32, LN2_HI_F64, LN2_LO_F32, LN2_LO_F64, LOG2E};
+use cranax_runtime::math_defs::{
+    EXPM1_P_F32, EXP_CLAMP_F32, EXP_CLAMP_F64, EXP_P_F32, EXP_P_F64, FREXP_BITS_F32,
+    FREXP_BITS_F64, LG, LOG_P_F32,
+};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F64, F64X2, I64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
@@ -54,46 +58,6 @@ pub(super) fn glibc_log_fused(fma: bool) -> bool {
     }
 }
 
-/// Cephes expf: exp(r) = 1 + r + r^2 * P(r) on |r| <= ln2/2.
-const EXP_P_F32: [f32; 6] = [
-    1.987_569_15e-4,
-    1.398_199_950_7e-3,
-    8.333_451_907_3e-3,
-    4.166_579_589_4e-2,
-    1.666_666_545_9e-1,
-    5.000_000_120_1e-1,
-];
-/// fdlibm exp: the Remez polynomial of the rational form (|error| < 2^-59).
-const EXP_P_F64: [f64; 5] = [
-    4.138_136_797_057_238_460_39e-8,
-    -1.653_390_220_546_525_153_90e-6,
-    6.613_756_321_437_934_361_17e-5,
-    -2.777_777_777_701_559_338_42e-3,
-    1.666_666_666_666_660_190_37e-1,
-];
-/// Cephes logf: log(1+f) = f - f^2/2 + f^3 * P(f) for 1+f in [sqrt(1/2), sqrt(2)).
-const LOG_P_F32: [f32; 9] = [
-    7.037_683_629_2e-2,
-    -1.151_461_031_0e-1,
-    1.167_699_874_0e-1,
-    -1.242_014_084_6e-1,
-    1.424_932_278_7e-1,
-    -1.666_805_766_5e-1,
-    2.000_071_476_5e-1,
-    -2.499_999_399_3e-1,
-    3.333_333_117_4e-1,
-];
-/// fdlibm log: Lg1..Lg7.
-const LG: [f64; 7] = [
-    6.666_666_666_666_735_130e-1,
-    3.999_999_999_940_941_908e-1,
-    2.857_142_874_366_239_149e-1,
-    2.222_219_843_214_978_396e-1,
-    1.818_357_216_161_805_012e-1,
-    1.531_383_769_920_937_332e-1,
-    1.479_819_860_511_658_591e-1,
-];
-
 impl Em<'_, '_> {
     // ---- exp -------------------------------------------------------------------------------
 
@@ -104,9 +68,9 @@ impl Em<'_, '_> {
     pub(super) fn exp_impl(&mut self, x: Value, upper: bool) -> Value {
         // Past these bounds exp is inf or 0 anyway; the clamp keeps n in range.
         let (lo, hi) = if self.wide {
-            (-746.0, 710.0)
+            EXP_CLAMP_F64
         } else {
-            (-104.0, 89.0)
+            EXP_CLAMP_F32
         };
         let x = self.clamp(x, Some(lo), if upper { Some(hi) } else { None });
         let (nf, tb) = self.round_mul(x, LOG2E);
@@ -169,13 +133,10 @@ impl Em<'_, '_> {
             (x, None)
         };
         let (one_bits, sqrth_bits, mant_mask) = if self.wide {
-            (
-                0x3ff0_0000_0000_0000i64,
-                0x3fe6_a09e_667f_3bcdi64,
-                0x000f_ffff_ffff_ffffi64,
-            )
+            FREXP_BITS_F64
         } else {
-            (0x3f80_0000, 0x3f35_04f3, 0x007f_ffff)
+            let (o, s, m) = FREXP_BITS_F32;
+            (o as i64, s as i64, m as i64)
         };
         let ib = self.bits(xs);
         // ix = bits - bits(sqrt(1/2)) + bits(1): its exponent field is k + bias, its mantissa
@@ -474,18 +435,7 @@ impl Em<'_, '_> {
                 .collect();
             self.horner(r, &k)
         } else {
-            self.horner32(
-                r,
-                &[
-                    1.0 / 40320.0,
-                    1.0 / 5040.0,
-                    1.0 / 720.0,
-                    1.0 / 120.0,
-                    1.0 / 24.0,
-                    1.0 / 6.0,
-                    0.5,
-                ],
-            )
+            self.horner32(r, &EXPM1_P_F32)
         };
         let r2 = self.mul(r, r);
         self.madd(r2, q, r)

@@ -9,6 +9,12 @@
 //! Constants are `f32const`/`f64const` (splatted for vectors; Cranelift turns those into
 //! constant-pool loads and hoists them out of loops).
 //!
+//! The coefficient tables and constants are `cranax_runtime::math_defs`, shared with the
+//! runtime's wide-vector block kernels (`cranax_runtime::vecmath`: f32 exp, log, log1p, tanh,
+//! logistic, sin, cos), which compute the same operations as the emitters here so that large
+//! loops can call them per block (`emit/blocked.rs`) with unchanged results; `block_tests.rs`
+//! checks the two agree bit for bit.
+//!
 //! Files: `emitter.rs` (the emission context: typed constants, fused or unfused arithmetic,
 //! masks, shared reduction pieces), one file per family (`exp_log.rs`, `tanh_logistic.rs`,
 //! `trig.rs`, `erf_inv.rs`, `pow.rs`, each with its method, error and sources), and
@@ -70,6 +76,8 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
+#[cfg(test)]
+mod block_tests;
 mod elementary;
 mod emitter;
 mod erf_inv;

@@ -10,6 +10,7 @@
 //! Speed (f32x4, ns per element): tanh 0.6, logistic 1.3.
 
 use super::emitter::{Em, LOG2E};
+use cranax_runtime::math_defs::{TANH_CLAMP_F32, TANH_P_F32, TANH_Q_F32};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::Value;
 
@@ -52,21 +53,11 @@ impl Em<'_, '_> {
     /// with and without FMA; tanh(+-0) = +-0, tanh(+-inf) = +-1 (clamp at 9.1, where tanh
     /// rounds to 1), NaN propagates through the clamp.
     pub(super) fn tanh_f32(&mut self, x: Value) -> Value {
-        let xc = self.clamp(x, Some(-9.1), Some(9.1));
+        let xc = self.clamp(x, Some(-TANH_CLAMP_F32), Some(TANH_CLAMP_F32));
         let t = self.mul(xc, xc);
-        let p = self.horner32(
-            t,
-            &[
-                -3.566_618_6e-13,
-                2.481_193_6e-10,
-                -1.144_845_2e-7,
-                7.956_38e-5,
-                0.026_118_953,
-                0.9,
-            ],
-        );
+        let p = self.horner32(t, &TANH_P_F32);
         let n = self.mul(xc, p);
-        let q2 = self.horner32(t, &[0.002_012_302_2, 0.202_237_87, 1.8]);
+        let q2 = self.horner32(t, &TANH_Q_F32);
         let q4 = self.add(q2, q2);
         let num = self.mul(n, q4);
         let nn = self.mul(n, n);

@@ -33,13 +33,13 @@ const ALL: [MathFn; 9] = [
 // ---- harness ---------------------------------------------------------------------------
 
 #[derive(Clone, Copy, Debug)]
-enum Op {
+pub(super) enum Op {
     F(MathFn),
     Pow,
 }
 
 /// A compiled `fn(in.., out, n)`; frees its code on drop.
-struct Kernel {
+pub(super) struct Kernel {
     module: Option<JITModule>,
     ptr: *const u8,
 }
@@ -54,7 +54,7 @@ impl Drop for Kernel {
 }
 
 impl Kernel {
-    fn run1<T: Copy + Default>(&self, x: &[T]) -> Vec<T> {
+    pub(super) fn run1<T: Copy + Default>(&self, x: &[T]) -> Vec<T> {
         let mut out = vec![T::default(); x.len()];
         // SAFETY: compiled with this signature; the buffers hold n elements.
         let f: extern "C" fn(*const T, *mut T, usize) = unsafe { std::mem::transmute(self.ptr) };
@@ -72,7 +72,7 @@ impl Kernel {
     }
 }
 
-fn host_fma() -> bool {
+pub(super) fn host_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("fma")
@@ -147,7 +147,7 @@ fn check_variants<T: Copy + std::fmt::LowerExp>(
 
 /// `vector`: a loop over `ty` (unrolled `unroll` times) then a scalar tail; otherwise only
 /// the scalar loop runs.
-fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
+pub(super) fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) -> Kernel {
     let mut fb = settings::builder();
     fb.set("opt_level", "speed").unwrap();
     fb.set("enable_verifier", "true").unwrap();
@@ -374,7 +374,7 @@ fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
 /// Every `step`-th f32 bit pattern: 97 in release builds, coarser in debug ones.
-fn sweep_step() -> usize {
+pub(super) fn sweep_step() -> usize {
     env_usize("CRANAX_MATH_STEP").unwrap_or(if cfg!(debug_assertions) { 997 } else { 97 })
 }
 fn n_random() -> usize {
@@ -572,7 +572,7 @@ fn erfinv_err_ulps(y: f64, got: f64) -> f64 {
 
 // ---- f32 sweeps ------------------------------------------------------------------------
 
-fn specials32() -> Vec<f32> {
+pub(super) fn specials32() -> Vec<f32> {
     let mut v = vec![
         0.0,
         -0.0,

@@ -13,59 +13,12 @@
 #![allow(clippy::excessive_precision)]
 
 use super::emitter::Em;
+use cranax_runtime::math_defs::{
+    COS_C_F64, COS_P_F32, PIO2_F32_FMA, PIO2_F32_NOFMA, PIO2_F64_FMA, PIO2_F64_NOFMA, SIN_P_F32,
+    SIN_S_F64,
+};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::Value;
-
-/// Cephes sinf / cosf on |r| <= pi/4 (polynomials in z = r^2).
-const SIN_P_F32: [f32; 3] = [-1.951_529_589_1e-4, 8.332_160_873_6e-3, -1.666_665_461_1e-1];
-const COS_P_F32: [f32; 3] = [
-    2.443_315_711_809_948e-5,
-    -1.388_731_625_493_765e-3,
-    4.166_664_568_298_827e-2,
-];
-/// fdlibm __kernel_sin S1..S6 and __kernel_cos C1..C6.
-const SIN_S_F64: [f64; 6] = [
-    -1.666_666_666_666_663_243_48e-1,
-    8.333_333_333_322_489_461_24e-3,
-    -1.984_126_982_985_794_931_34e-4,
-    2.755_731_370_707_006_767_89e-6,
-    -2.505_076_025_340_686_341_95e-8,
-    1.589_690_995_211_550_102_21e-10,
-];
-const COS_C_F64: [f64; 6] = [
-    4.166_666_666_666_660_190_37e-2,
-    -1.388_888_888_887_410_957_49e-3,
-    2.480_158_728_947_672_941_78e-5,
-    -2.755_731_435_139_066_330_35e-7,
-    2.087_572_321_298_174_827_90e-9,
-    -1.135_964_755_778_819_482_65e-11,
-];
-/// pi/2 split for Cody-Waite: with FMA three f32/f64 parts suffice (each product is exact
-/// inside the fma); without FMA the parts are short enough that n * part is exact for
-/// |n| < 2^16 (f32: 8 bits each) or |n| < 2^27 (f64: 26 bits each), with a full-precision
-/// last part.
-const PIO2_F32_FMA: [u32; 3] = [0x3fc9_0fdb, 0xb33b_bd2e, 0xa6f7_2ced];
-const PIO2_F32_NOFMA: [u32; 7] = [
-    0x3fc9_0000,
-    0x39fe_0000,
-    0xb52c_0000,
-    0x3088_0000,
-    0x2c34_0000,
-    0x27c2_0000,
-    0x22d3_131a,
-];
-const PIO2_F64_FMA: [u64; 3] = [
-    0x3ff9_21fb_5444_2d18,
-    0x3c91_a626_3314_5c07,
-    0xb91f_1976_b7ed_8fbc,
-];
-const PIO2_F64_NOFMA: [u64; 5] = [
-    0x3ff9_21fb_5800_0000,
-    0xbe4d_de97_4000_0000,
-    0x3c91_a626_3000_0000,
-    0x3ae8_a2e0_3800_0000,
-    0xb91f_1976_b7ed_8fbc,
-];
 
 impl Em<'_, '_> {
     // ---- sin, cos --------------------------------------------------------------------------
