@@ -16,7 +16,9 @@ use crate::prims::sort::{Sort, TopK};
 pub use crate::prims::unary::RoundingMethod;
 use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, ShapeOp, UnaryOp};
 
+pub mod conv;
 pub mod linalg;
+pub use conv::{conv, conv_general_dilated, conv_with_general_padding};
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {

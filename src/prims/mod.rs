@@ -12,6 +12,7 @@ pub mod batching;
 pub mod binary;
 pub mod call;
 pub mod control;
+pub mod conv;
 pub mod cumulative;
 pub mod dot;
 pub mod linalg;
@@ -34,6 +35,7 @@ use crate::ir::ClosedJaxpr;
 pub use binary::BinaryOp;
 pub use call::CallOp;
 pub use control::ControlOp;
+pub use conv::{ConvDimensionNumbers, ConvGeneralDilated, Padding};
 pub use cumulative::Cumulative;
 pub use dot::DotGeneral;
 pub use linalg::LinalgOp;
@@ -66,6 +68,8 @@ pub enum Prim {
     Shape(ShapeOp),
     /// `dot_general`.
     Dot(DotGeneral),
+    /// `conv_general_dilated`.
+    Conv(ConvGeneralDilated),
     /// `threefry2x32`.
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
@@ -146,6 +150,7 @@ impl Prim {
             Prim::TopK(_) => "top_k",
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
+            Prim::Conv(_) => "conv_general_dilated",
             Prim::Random(op) => op.name(),
             Prim::Call(op) => op.name(),
             Prim::Control(op) => op.name(),
@@ -164,6 +169,7 @@ impl Prim {
             Prim::TopK(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
+            Prim::Conv(c) => c.params(),
             Prim::Random(_) => vec![],
             Prim::Call(op) => op.params(),
             Prim::Control(op) => op.params(),
@@ -183,6 +189,7 @@ impl Prim {
         Ok(match name {
             "select_n" => Some(Prim::SelectN),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
+            "conv_general_dilated" => Some(Prim::Conv(ConvGeneralDilated::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
             "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
             "top_k" => Some(Prim::TopK(TopK::from_printed(p)?)),
@@ -214,6 +221,7 @@ impl Prim {
             Prim::TopK(op) => op.abstract_eval(avals[0]),
             Prim::Shape(op) => op.abstract_eval(avals).map(|a| vec![a]),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
+            Prim::Conv(c) => c.abstract_eval(avals[0], avals[1]).map(|a| vec![a]),
             Prim::Random(op) => op.abstract_eval(avals),
             Prim::Call(op) => op.abstract_eval(avals),
             Prim::Control(op) => op.abstract_eval(avals),
@@ -225,7 +233,7 @@ impl Prim {
     fn arity(&self) -> Option<usize> {
         match self {
             Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) | Prim::TopK(_) => Some(1),
-            Prim::Binary(_) | Prim::Dot(_) => Some(2),
+            Prim::Binary(_) | Prim::Dot(_) | Prim::Conv(_) => Some(2),
             Prim::SelectN | Prim::Sort(_) => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
@@ -275,6 +283,7 @@ impl Prim {
                     out_avals.into_iter().next().expect("one output"),
                 )
                 .map(|a| vec![a]),
+            Prim::Conv(c) => c.eval(&args[0], &args[1]).map(|a| vec![a]),
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
@@ -303,6 +312,7 @@ impl Prim {
             Prim::TopK(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            Prim::Conv(c) => c.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
             Prim::Call(op) => op.jvp(primals, tangents, sub),
             Prim::Control(op) => op.jvp(primals, tangents, sub),
@@ -335,6 +345,7 @@ impl Prim {
             Prim::Sort(_) | Prim::TopK(_) => Err(not_linear()),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
+            Prim::Conv(c) => c.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
             Prim::Call(op) => op.transpose(cts, args, sub),
             Prim::Control(op) => op.transpose(cts, args, sub),
@@ -369,6 +380,7 @@ impl Prim {
             Prim::TopK(op) => op.batch(&b),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
+            Prim::Conv(c) => c.batch(&args[0], &args[1], dims[0], dims[1], axis_size),
             Prim::Random(op) => op.batch(args, dims),
             Prim::Call(op) => op.batch(&b),
             Prim::Control(op) => op.batch(&b),
