@@ -358,13 +358,13 @@ impl ConvGeneralDilated {
         let lhs_features = x.shape[dn.lhs_spec[1]];
         let rhs_in = y.shape[dn.rhs_spec[1]];
         let rhs_out = y.shape[dn.rhs_spec[0]];
-        if lhs_features % fg != 0 {
+        if !lhs_features.is_multiple_of(fg) {
             return bad(format!("{NAME} feature_group_count must divide lhs feature dimension size, but {fg} does not divide {lhs_features}."));
         }
         if lhs_features / fg != rhs_in {
             return bad(format!("{NAME} lhs feature dimension size divided by feature_group_count must equal the rhs input feature dimension size, but {lhs_features} // {fg} != {rhs_in}."));
         }
-        if rhs_out % fg != 0 {
+        if !rhs_out.is_multiple_of(fg) {
             return bad(format!("{NAME} rhs output feature dimension size must be a multiple of feature_group_count, but {rhs_out} is not a multiple of {fg}."));
         }
         if bg == 0 {
@@ -373,10 +373,10 @@ impl ConvGeneralDilated {
             ));
         }
         let lhs_batch = x.shape[dn.lhs_spec[0]];
-        if bg > 1 && lhs_batch % bg != 0 {
+        if bg > 1 && !lhs_batch.is_multiple_of(bg) {
             return bad(format!("{NAME} batch_group_count must divide lhs batch dimension size, but {bg} does not divide {lhs_batch}."));
         }
-        if rhs_out % bg != 0 {
+        if !rhs_out.is_multiple_of(bg) {
             return bad(format!("{NAME} rhs output feature dimension size must be a multiple of batch_group_count, but {rhs_out} is not a multiple of {bg}."));
         }
         if bg > 1 && fg > 1 {
