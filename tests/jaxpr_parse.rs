@@ -75,6 +75,7 @@ fn every_primitive_reads_back_from_its_printed_form() {
     for name in [
         "select_n",
         "dot_general",
+        "conv_general_dilated",
         "threefry2x32",
         "reduce_sum",
         "reduce_prod",

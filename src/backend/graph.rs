@@ -479,6 +479,17 @@ fn inline(g: &mut Graph, jaxpr: &Jaxpr, consts: &[Array], args: &[NodeId]) -> Re
                 }
             }
             Prim::Shape(op) => vec![shape_node(g, op, &ins, &out_aval(0))],
+            Prim::Conv(c) => {
+                // The same im2col decomposition the interpreter evaluates, inlined.
+                let (l, r) = (g.node(ins[0]), g.node(ins[1]));
+                use crate::core::aval::Aval;
+                let avals = [
+                    Aval::new(l.shape.clone(), l.dtype),
+                    Aval::new(r.shape.clone(), r.dtype),
+                ];
+                let cj = c.im2col_jaxpr(&avals[0], &avals[1])?;
+                inline(g, &cj.jaxpr, &cj.consts, &ins)?
+            }
             Prim::Call(op) => {
                 let cj = op.call_jaxpr().ok_or_else(|| op.uncompilable())?;
                 inline(g, &cj.jaxpr, &cj.consts, &ins)?

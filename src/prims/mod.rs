@@ -13,6 +13,7 @@ pub mod binary;
 pub mod call;
 pub mod clamp;
 pub mod control;
+pub mod conv;
 pub mod cumulative;
 pub mod dot;
 pub mod linalg;
@@ -37,6 +38,7 @@ use smallvec::{smallvec, SmallVec};
 pub use binary::BinaryOp;
 pub use call::CallOp;
 pub use control::ControlOp;
+pub use conv::{ConvDimensionNumbers, ConvGeneralDilated, Padding};
 pub use cumulative::Cumulative;
 pub use dot::DotGeneral;
 pub use linalg::LinalgOp;
@@ -70,6 +72,8 @@ pub enum Prim {
     Shape(ShapeOp),
     /// `dot_general`.
     Dot(DotGeneral),
+    /// `conv_general_dilated`.
+    Conv(ConvGeneralDilated),
     /// `threefry2x32`.
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
@@ -154,6 +158,7 @@ impl Prim {
             Prim::TopK(_) => "top_k",
             Prim::Shape(op) => op.name(),
             Prim::Dot(_) => "dot_general",
+            Prim::Conv(_) => "conv_general_dilated",
             Prim::Random(op) => op.name(),
             Prim::Call(op) => op.name(),
             Prim::Control(op) => op.name(),
@@ -174,6 +179,7 @@ impl Prim {
             Prim::TopK(op) => op.params(),
             Prim::Shape(op) => op.params(),
             Prim::Dot(d) => d.params(),
+            Prim::Conv(c) => c.params(),
             Prim::Random(_) => vec![],
             Prim::Call(op) => op.params(),
             Prim::Control(op) => op.params(),
@@ -196,6 +202,7 @@ impl Prim {
             "select_n" => Some(Prim::SelectN),
             "clamp" => Some(Prim::Clamp),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
+            "conv_general_dilated" => Some(Prim::Conv(ConvGeneralDilated::from_printed(p)?)),
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
             "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
             "top_k" => Some(Prim::TopK(TopK::from_printed(p)?)),
@@ -235,6 +242,7 @@ impl Prim {
             Prim::TopK(op) => op.abstract_eval(avals[0]).map(SmallVec::from_vec),
             Prim::Shape(op) => op.abstract_eval(avals).map(one),
             Prim::Dot(d) => d.abstract_eval(avals[0], avals[1]).map(one),
+            Prim::Conv(c) => c.abstract_eval(avals[0], avals[1]).map(one),
             Prim::Random(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
             Prim::Call(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
             Prim::Control(op) => op.abstract_eval(avals).map(SmallVec::from_vec),
@@ -248,7 +256,7 @@ impl Prim {
     fn arity(&self) -> Option<usize> {
         match self {
             Prim::Unary(_) | Prim::Reduce(_) | Prim::Cumulative(_) | Prim::TopK(_) => Some(1),
-            Prim::Binary(_) | Prim::Dot(_) => Some(2),
+            Prim::Binary(_) | Prim::Dot(_) | Prim::Conv(_) => Some(2),
             Prim::SelectN | Prim::Sort(_) => None,
             Prim::Shape(op) => op.arity(),
             Prim::Random(op) => op.arity(),
@@ -300,6 +308,7 @@ impl Prim {
                     out_avals.into_iter().next().expect("one output"),
                 )
                 .map(|a| vec![a]),
+            Prim::Conv(c) => c.eval(&args[0], &args[1]).map(|a| vec![a]),
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
@@ -333,6 +342,7 @@ impl Prim {
             Prim::TopK(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Shape(op) => op.jvp(primals, tangents),
             Prim::Dot(d) => d.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            Prim::Conv(c) => c.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
             Prim::Random(op) => op.jvp(primals, tangents),
             Prim::Call(op) => op.jvp(primals, tangents, sub),
             Prim::Control(op) => op.jvp(primals, tangents, sub),
@@ -367,6 +377,7 @@ impl Prim {
             Prim::Sort(_) | Prim::TopK(_) => Err(not_linear()),
             Prim::Shape(op) => op.transpose(&cts[0], args),
             Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
+            Prim::Conv(c) => c.transpose(&cts[0], &args[0], &args[1]),
             Prim::Random(_) => Err(not_linear()),
             Prim::Call(op) => op.transpose(cts, args, sub),
             Prim::Control(op) => op.transpose(cts, args, sub),
@@ -403,6 +414,7 @@ impl Prim {
             Prim::TopK(op) => op.batch(&b),
             Prim::Shape(op) => op.batch(&b),
             Prim::Dot(d) => d.batch(&args[0], &args[1], dims[0], dims[1]),
+            Prim::Conv(c) => c.batch(&args[0], &args[1], dims[0], dims[1], axis_size),
             Prim::Random(op) => op.batch(args, dims),
             Prim::Call(op) => op.batch(&b),
             Prim::Control(op) => op.batch(&b),

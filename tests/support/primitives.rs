@@ -37,6 +37,7 @@ pub fn variant(p: &Prim) -> String {
         Prim::SelectN
         | Prim::Clamp
         | Prim::Dot(_)
+        | Prim::Conv(_)
         | Prim::Sort(_)
         | Prim::TopK(_)
         | Prim::Random(RandomOp::Threefry2x32) => p.name(),
@@ -174,6 +175,23 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
         (
             Prim::Dot(DotGeneral::new(&[2], &[1], &[0], &[0])),
             vec![f32s(&[5, 2, 3]), f32s(&[5, 3, 4])],
+        ),
+        (
+            Prim::Conv(cranax::prims::ConvGeneralDilated {
+                window_strides: vec![2, 1],
+                padding: vec![(1, -1), (0, 2)],
+                lhs_dilation: vec![1, 2],
+                rhs_dilation: vec![3, 1],
+                dimension_numbers: cranax::prims::ConvDimensionNumbers {
+                    lhs_spec: vec![0, 3, 1, 2],
+                    rhs_spec: vec![3, 2, 0, 1],
+                    out_spec: vec![0, 3, 1, 2],
+                },
+                feature_group_count: 2,
+                batch_group_count: 1,
+                preferred_element_type: None,
+            }),
+            vec![f32s(&[1, 7, 5, 4]), f32s(&[2, 2, 2, 6])],
         ),
         (
             Prim::Random(RandomOp::Threefry2x32),
