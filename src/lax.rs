@@ -19,11 +19,11 @@ use crate::prims::{BinaryOp, DotGeneral, LinalgOp, Prim, RandomOp, ReduceOp, Sha
 pub mod conv;
 pub mod linalg;
 mod window;
+pub use conv::{conv, conv_general_dilated, conv_with_general_padding};
 pub use window::{
     clamp, padtype_to_pads, reduce_window, reduce_window_max, reduce_window_min, reduce_window_sum,
     Padding, Window,
 };
-pub use conv::{conv, conv_general_dilated, conv_with_general_padding};
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {
