@@ -584,8 +584,26 @@ impl ConvGeneralDilated {
         }
     }
 
-    fn spatial(spec: &[usize], shape: &[usize]) -> Vec<usize> {
-        spec[2..].iter().map(|&d| shape[d]).collect()
+    /// Per spatial dimension `i`: the dilated sizes of the input, the window and the output
+    /// (dilated by the strides), as the transpose rules' paddings need them.
+    fn dilated<'a>(
+        &'a self,
+        lhs: &'a [usize],
+        rhs: &'a [usize],
+        out: &'a [usize],
+    ) -> impl Iterator<Item = (usize, i64, i64, i64)> + 'a {
+        let dn = &self.dimension_numbers;
+        let size = |spec: &[usize], shape: &[usize], i: usize, r: usize| {
+            dilate(shape[spec[i + 2]], r) as i64
+        };
+        (0..self.window_strides.len()).map(move |i| {
+            (
+                i,
+                size(&dn.lhs_spec, lhs, i, self.lhs_dilation[i]),
+                size(&dn.rhs_spec, rhs, i, self.rhs_dilation[i]),
+                size(&dn.out_spec, out, i, self.window_strides[i]),
+            )
+        })
     }
 
     fn transpose_lhs(&self, g: &Array, lhs: &Aval, rhs: &Array) -> Result<Array> {
@@ -599,14 +617,9 @@ impl ConvGeneralDilated {
             rhs = reshape_axis_into(dn.rhs_spec[0], dn.rhs_spec[1], &rhs)?;
             groups = k;
         }
-        let in_s = Self::spatial(&dn.lhs_spec, &lhs.shape);
-        let win = Self::spatial(&dn.rhs_spec, rhs.shape());
-        let out_s = Self::spatial(&dn.out_spec, g.shape());
-        let padding = (0..in_s.len())
-            .map(|i| {
-                let ld = dilate(in_s[i], self.lhs_dilation[i]) as i64;
-                let rd = dilate(win[i], self.rhs_dilation[i]) as i64;
-                let od = dilate(out_s[i], self.window_strides[i]) as i64;
+        let padding = self
+            .dilated(&lhs.shape, rhs.shape(), g.shape())
+            .map(|(i, ld, rd, od)| {
                 let before = rd - self.padding[i].0 - 1;
                 (before, ld + rd - 1 - od - before)
             })
@@ -647,14 +660,9 @@ impl ConvGeneralDilated {
         } else {
             (1, self.feature_group_count)
         };
-        let in_s = Self::spatial(&dn.lhs_spec, lhs.shape());
-        let win = Self::spatial(&dn.rhs_spec, &rhs.shape);
-        let out_s = Self::spatial(&dn.out_spec, g.shape());
-        let padding = (0..in_s.len())
-            .map(|i| {
-                let ld = dilate(in_s[i], self.lhs_dilation[i]) as i64;
-                let rd = dilate(win[i], self.rhs_dilation[i]) as i64;
-                let od = dilate(out_s[i], self.window_strides[i]) as i64;
+        let padding = self
+            .dilated(lhs.shape(), &rhs.shape, g.shape())
+            .map(|(i, ld, rd, od)| {
                 let lo = self.padding[i].0;
                 (lo, (od - ld) + (rd - lo - 1))
             })
