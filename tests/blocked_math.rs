@@ -6,6 +6,7 @@
 //! threads; and with the reference interpreter within the jit tests' bounds.
 
 use cranax::backend;
+use cranax::numpy as jnp;
 use cranax::transform::stage::trace_to_jaxpr;
 use cranax::*;
 
@@ -162,6 +163,45 @@ fn blocked_loops_match_the_interpreter() {
                     && w.is_finite()
                     && (g.to_bits() as i64 - w.to_bits() as i64).unsigned_abs() <= 4);
             assert!(ok, "{name}: x = {:e}: jit {g:e}, interpreter {w:e}", xs[i]);
+        }
+    }
+}
+
+/// A blockable op whose value an earlier kernel materialised (the hidden layer's tanh of an
+/// MLP, written after its gemm and read back by the backward pass) is loaded, not recomputed:
+/// the gradient of `mean((tanh(x W1 + b1) W2 + b2 - y)^2)` with 32 x 256 = 8192 hidden units
+/// compiles (it once hit an unreachable arm) and matches eager evaluation.
+#[test]
+fn blocked_kernels_read_materialised_unary_values() {
+    let input = |r: usize, c: usize, s: f32| {
+        let v: Vec<f32> = (0..r * c).map(|k| ((k as f32) * s).sin() * 0.1).collect();
+        Array::from_vec(v, &[r, c]).unwrap()
+    };
+    let (x, y) = (input(32, 64, 0.37), input(32, 10, 0.23));
+    let (w1, w2) = (input(64, 256, 0.11), input(256, 10, 0.07));
+    let (b1, b2) = (input(1, 256, 0.5), input(1, 10, 0.3));
+    let loss = |w1: &Array, b1: &Array, w2: &Array, b2: &Array, x: &Array, y: &Array| {
+        let h = jnp::tanh(jnp::matmul(x, w1) + b1);
+        let d = jnp::matmul(&h, w2) + b2 - y;
+        jnp::mean(&(&d * &d), None, false)
+    };
+    let args = (w1, b1, w2, b2, x, y);
+    let g = || grad(loss).argnums((ARG0, ARG1, ARG2, ARG3));
+    let eager = g().call(args.clone()).unwrap();
+    let compiled = jit(g()).call(args).unwrap();
+    let pairs = [
+        (&eager.0, &compiled.0),
+        (&eager.1, &compiled.1),
+        (&eager.2, &compiled.2),
+        (&eager.3, &compiled.3),
+    ];
+    for (i, (e, c)) in pairs.into_iter().enumerate() {
+        let (e, c) = (e.to_vec::<f32>().unwrap(), c.to_vec::<f32>().unwrap());
+        for (k, (a, b)) in e.iter().zip(&c).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                "grad {i}[{k}]: eager {a}, jit {b}"
+            );
         }
     }
 }

@@ -65,7 +65,10 @@ impl Emitter<'_, '_> {
         while let Some((p, done)) = stack.pop() {
             if done {
                 let node = &g.nodes[p.0];
-                if let Kind::Unary(op, a) = &node.kind {
+                // Only a unary op computed inline here is blocked: one read from its own
+                // buffer (materialised by an earlier kernel) is a plain load.
+                let inline = matches!(s.exprs.get(&p), Some(Some(_)));
+                if let (Kind::Unary(op, a), true) = (&node.kind, inline) {
                     let f32s = node.dtype == DType::F32 && self.dt(*a) == DType::F32;
                     if let (Some(f), true, false) = (block_fn(op), f32s, s.uniform(p.1)) {
                         order.push((p, f));
