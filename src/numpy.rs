@@ -14,6 +14,7 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
+mod convolve;
 mod einsum;
 pub mod indexing;
 pub mod linalg;
@@ -21,6 +22,7 @@ mod reductions;
 mod shape;
 mod sorting;
 
+pub use convolve::{convolve, correlate};
 pub use einsum::einsum;
 pub use reductions::{
     all, any, average, average_returned, count_nonzero, cumprod, cumsum, cumulative_sum, nanargmax,
