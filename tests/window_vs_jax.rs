@@ -39,7 +39,7 @@ fn padding(v: &Value) -> Padding {
                 .iter()
                 .map(|p| {
                     let p = usizes(p).unwrap();
-                    (p[0], p[1])
+                    (p[0] as i64, p[1] as i64)
                 })
                 .collect(),
         ),

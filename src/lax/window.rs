@@ -6,8 +6,9 @@
 use crate::array::Array;
 use crate::core::error::{Error, Result};
 use crate::core::trace::bind1;
-pub use crate::prims::window::{padtype_to_pads, Padding, Window};
+pub use crate::prims::window::Window;
 use crate::prims::window::{WindowKind, WindowOp};
+pub use crate::prims::Padding;
 use crate::prims::{BinaryOp, Prim};
 
 fn reduce(x: &Array, kind: WindowKind, window: &Window) -> Result<Array> {
@@ -44,6 +45,17 @@ pub fn reduce_window_min(x: &Array, window: &Window) -> Result<Array> {
     reduce(x, WindowKind::Min, window)
 }
 
+/// JAX's `lax.padtype_to_pads(in_shape, window_shape, window_strides, padding)`: explicit
+/// `(low, high)` pairs for a padding type ([`Padding::to_pads`], shared with the convolutions).
+pub fn padtype_to_pads(
+    in_shape: &[usize],
+    window_shape: &[usize],
+    window_strides: &[usize],
+    padding: &Padding,
+) -> Vec<(i64, i64)> {
+    padding.to_pads(in_shape, window_shape, window_strides)
+}
+
 /// JAX's `lax.reduce_window(operand, init_value, computation, window_dimensions,
 /// window_strides, padding, base_dilation, window_dilation)` for the monoids `computation` =
 /// `BinaryOp::Add`, `Max` or `Min` (JAX's `lax.add`, `lax.max`, `lax.min`). `None` strides and
@@ -78,7 +90,18 @@ pub fn reduce_window(
         base_dilation: base_dilation.unwrap_or(&ones).to_vec(),
         window_dilation: window_dilation.unwrap_or(&ones).to_vec(),
     };
-    window.padding = padtype_to_pads(operand.shape(), &window.dilated_window(), &strides, padding);
+    let pads = padtype_to_pads(operand.shape(), &window.dilated_window(), &strides, padding);
+    window.padding = pads
+        .iter()
+        .map(
+            |&(lo, hi)| match (usize::try_from(lo), usize::try_from(hi)) {
+                (Ok(lo), Ok(hi)) => Ok((lo, hi)),
+                _ => Err(Error::value_err(format!(
+                    "reduce_window: negative padding ({lo}, {hi}) is not supported"
+                ))),
+            },
+        )
+        .collect::<Result<_>>()?;
     let kind = match computation {
         BinaryOp::Add => WindowKind::Sum,
         BinaryOp::Max => WindowKind::Max,

@@ -136,7 +136,8 @@ impl ConvDimensionNumbers {
     }
 }
 
-/// JAX's string paddings (`lax.padtype_to_pads`) or explicit `(low, high)` pairs.
+/// JAX's string paddings (`lax.padtype_to_pads`) or explicit `(low, high)` pairs: the padding
+/// argument of the convolutions and of `lax.reduce_window` alike.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Padding {
     /// `'SAME'`: output size `ceil(in / stride)`, an odd padding's extra element at the end.

@@ -39,48 +39,6 @@ pub struct Window {
     pub window_dilation: Vec<usize>,
 }
 
-/// JAX's padding argument of `lax.reduce_window`: a padding type or explicit pairs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Padding {
-    /// No padding: only windows that fit.
-    Valid,
-    /// Output size `ceil(n / stride)`, the extra padding at the end when odd.
-    Same,
-    /// As `Same`, the extra padding at the start.
-    SameLower,
-    /// `(low, high)` per dimension.
-    Explicit(Vec<(usize, usize)>),
-}
-
-/// JAX's `lax.padtype_to_pads`: explicit `(low, high)` pairs for a padding type, given the
-/// operand's shape, the (dilated) window's and the strides.
-pub fn padtype_to_pads(
-    in_shape: &[usize],
-    window_shape: &[usize],
-    window_strides: &[usize],
-    padding: &Padding,
-) -> Vec<(usize, usize)> {
-    match padding {
-        Padding::Explicit(p) => p.clone(),
-        Padding::Valid => vec![(0, 0); in_shape.len()],
-        Padding::Same | Padding::SameLower => in_shape
-            .iter()
-            .zip(window_shape)
-            .zip(window_strides)
-            .map(|((&n, &w), &s)| {
-                let out = n.div_ceil(s.max(1));
-                let total = ((out.max(1) - 1) * s + w).saturating_sub(n);
-                let (small, big) = (total / 2, total - total / 2);
-                if *padding == Padding::Same {
-                    (small, big)
-                } else {
-                    (big, small)
-                }
-            })
-            .collect(),
-    }
-}
-
 /// `1 + d (n - 1)` (0 for an empty dimension): JAX's `_dilate_shape` of one dimension.
 fn dilate(n: usize, d: usize) -> usize {
     if n == 0 {
