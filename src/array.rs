@@ -5,6 +5,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::Tracer;
 use crate::dtype::{DType, Scalar};
+use half::{bf16, f16};
 use std::fmt;
 use std::sync::Arc;
 
@@ -31,37 +32,151 @@ pub(crate) struct Concrete {
 pub enum Data {
     /// Booleans.
     Bool(Vec<bool>),
+    /// 8-bit signed integers.
+    I8(Vec<i8>),
+    /// 16-bit signed integers.
+    I16(Vec<i16>),
     /// 32-bit signed integers.
     I32(Vec<i32>),
+    /// 64-bit signed integers.
+    I64(Vec<i64>),
+    /// 8-bit unsigned integers.
+    U8(Vec<u8>),
+    /// 16-bit unsigned integers.
+    U16(Vec<u16>),
     /// 32-bit unsigned integers.
     U32(Vec<u32>),
+    /// 64-bit unsigned integers.
+    U64(Vec<u64>),
+    /// IEEE half-precision floats.
+    F16(Vec<f16>),
+    /// bfloat16 floats.
+    BF16(Vec<bf16>),
     /// 32-bit floats.
     F32(Vec<f32>),
     /// 64-bit floats.
     F64(Vec<f64>),
 }
 
+/// `$body` with `$v` bound to the vector inside a [`Data`], whatever its element type.
+macro_rules! each_data {
+    ($d:expr, $v:ident => $body:expr) => {
+        match $d {
+            Data::Bool($v) => $body,
+            Data::I8($v) => $body,
+            Data::I16($v) => $body,
+            Data::I32($v) => $body,
+            Data::I64($v) => $body,
+            Data::U8($v) => $body,
+            Data::U16($v) => $body,
+            Data::U32($v) => $body,
+            Data::U64($v) => $body,
+            Data::F16($v) => $body,
+            Data::BF16($v) => $body,
+            Data::F32($v) => $body,
+            Data::F64($v) => $body,
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use each_data;
+
+/// A [`Data`] of the same variant, its vector made by `$body` from `$v` (the operand's
+/// vector, or a bare type marker when `$d` is a `DType`: see [`Data::zeros`]).
+macro_rules! map_data {
+    ($d:expr, $v:ident => $body:expr) => {
+        match $d {
+            Data::Bool($v) => Data::Bool($body),
+            Data::I8($v) => Data::I8($body),
+            Data::I16($v) => Data::I16($body),
+            Data::I32($v) => Data::I32($body),
+            Data::I64($v) => Data::I64($body),
+            Data::U8($v) => Data::U8($body),
+            Data::U16($v) => Data::U16($body),
+            Data::U32($v) => Data::U32($body),
+            Data::U64($v) => Data::U64($body),
+            Data::F16($v) => Data::F16($body),
+            Data::BF16($v) => Data::BF16($body),
+            Data::F32($v) => Data::F32($body),
+            Data::F64($v) => Data::F64($body),
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use map_data;
+
+/// `$body` evaluated with `$t` the Rust element type of a [`DType`], wrapped in that
+/// dtype's [`Data`] variant.
+macro_rules! data_of_dtype {
+    ($dt:expr, $t:ident => $body:expr) => {
+        match $dt {
+            DType::Bool => Data::Bool({
+                type $t = bool;
+                $body
+            }),
+            DType::I8 => Data::I8({
+                type $t = i8;
+                $body
+            }),
+            DType::I16 => Data::I16({
+                type $t = i16;
+                $body
+            }),
+            DType::I32 => Data::I32({
+                type $t = i32;
+                $body
+            }),
+            DType::I64 => Data::I64({
+                type $t = i64;
+                $body
+            }),
+            DType::U8 => Data::U8({
+                type $t = u8;
+                $body
+            }),
+            DType::U16 => Data::U16({
+                type $t = u16;
+                $body
+            }),
+            DType::U32 => Data::U32({
+                type $t = u32;
+                $body
+            }),
+            DType::U64 => Data::U64({
+                type $t = u64;
+                $body
+            }),
+            DType::F16 => Data::F16({
+                type $t = half::f16;
+                $body
+            }),
+            DType::BF16 => Data::BF16({
+                type $t = half::bf16;
+                $body
+            }),
+            DType::F32 => Data::F32({
+                type $t = f32;
+                $body
+            }),
+            DType::F64 => Data::F64({
+                type $t = f64;
+                $body
+            }),
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use data_of_dtype;
+
 impl Data {
     /// The element type.
     pub fn dtype(&self) -> DType {
-        match self {
-            Data::Bool(_) => DType::Bool,
-            Data::I32(_) => DType::I32,
-            Data::U32(_) => DType::U32,
-            Data::F32(_) => DType::F32,
-            Data::F64(_) => DType::F64,
-        }
+        each_data!(self, v => element_dtype(v))
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        match self {
-            Data::Bool(v) => v.len(),
-            Data::I32(v) => v.len(),
-            Data::U32(v) => v.len(),
-            Data::F32(v) => v.len(),
-            Data::F64(v) => v.len(),
-        }
+        each_data!(self, v => v.len())
     }
 
     /// Whether there are no elements.
@@ -74,118 +189,43 @@ impl Data {
     /// # Panics
     /// If `i` is out of range.
     pub fn get(&self, i: usize) -> Scalar {
-        match self {
-            Data::Bool(v) => Scalar::Bool(v[i]),
-            Data::I32(v) => Scalar::I32(v[i]),
-            Data::U32(v) => Scalar::U32(v[i]),
-            Data::F32(v) => Scalar::F32(v[i]),
-            Data::F64(v) => Scalar::F64(v[i]),
-        }
+        each_data!(self, v => v[i].scalar())
     }
 
     /// `n` copies of a scalar.
     pub fn filled(value: Scalar, n: usize) -> Data {
-        match value {
-            Scalar::Bool(x) => Data::Bool(vec![x; n]),
-            Scalar::I32(x) => Data::I32(vec![x; n]),
-            Scalar::U32(x) => Data::U32(vec![x; n]),
-            Scalar::F32(x) => Data::F32(vec![x; n]),
-            Scalar::F64(x) => Data::F64(vec![x; n]),
-        }
+        data_of_dtype!(value.dtype(), T => vec![T::from_scalar(value); n])
     }
 
     /// Gather elements by flat index (used by the shape primitives' eager evaluation).
     pub fn take(&self, idx: impl Iterator<Item = usize>) -> Data {
-        match self {
-            Data::Bool(v) => Data::Bool(idx.map(|i| v[i]).collect()),
-            Data::I32(v) => Data::I32(idx.map(|i| v[i]).collect()),
-            Data::U32(v) => Data::U32(idx.map(|i| v[i]).collect()),
-            Data::F32(v) => Data::F32(idx.map(|i| v[i]).collect()),
-            Data::F64(v) => Data::F64(idx.map(|i| v[i]).collect()),
-        }
+        map_data!(self, v => idx.map(|i| v[i]).collect())
     }
 
-    /// Build from scalars that must all have `dtype`.
+    /// Build from scalars, each converted to `dtype` (`convert_element_type`'s rules).
     pub fn from_scalars(dtype: DType, it: impl Iterator<Item = Scalar>) -> Data {
-        match dtype {
-            DType::Bool => Data::Bool(it.map(|s| s.to_f64() != 0.0).collect()),
-            DType::I32 => Data::I32(
-                it.map(|s| {
-                    if let Scalar::I32(v) = s {
-                        v
-                    } else {
-                        s.to_f64() as i32
-                    }
-                })
-                .collect(),
-            ),
-            DType::U32 => Data::U32(
-                it.map(|s| {
-                    if let Scalar::U32(v) = s {
-                        v
-                    } else {
-                        s.to_f64() as u32
-                    }
-                })
-                .collect(),
-            ),
-            DType::F32 => Data::F32(
-                it.map(|s| {
-                    if let Scalar::F32(v) = s {
-                        v
-                    } else {
-                        s.to_f64() as f32
-                    }
-                })
-                .collect(),
-            ),
-            DType::F64 => Data::F64(it.map(|s| s.to_f64()).collect()),
-        }
+        data_of_dtype!(dtype, T => it.map(T::from_scalar).collect())
     }
 
     /// Raw bytes pointer and length in elements (for handing buffers to compiled code).
     pub fn as_ptr(&self) -> *const u8 {
-        match self {
-            Data::Bool(v) => v.as_ptr() as *const u8,
-            Data::I32(v) => v.as_ptr() as *const u8,
-            Data::U32(v) => v.as_ptr() as *const u8,
-            Data::F32(v) => v.as_ptr() as *const u8,
-            Data::F64(v) => v.as_ptr() as *const u8,
-        }
+        each_data!(self, v => v.as_ptr() as *const u8)
     }
 
     /// A pointer to the first element's bytes, for writing.
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
-        match self {
-            Data::Bool(v) => v.as_mut_ptr() as *mut u8,
-            Data::I32(v) => v.as_mut_ptr() as *mut u8,
-            Data::U32(v) => v.as_mut_ptr() as *mut u8,
-            Data::F32(v) => v.as_mut_ptr() as *mut u8,
-            Data::F64(v) => v.as_mut_ptr() as *mut u8,
-        }
+        each_data!(self, v => v.as_mut_ptr() as *mut u8)
     }
 
     /// Room for `n` elements, none of them initialised yet (`len` 0, capacity `n`): for a
     /// buffer that compiled code fills completely before [`Data::assume_filled`].
     pub(crate) fn unfilled(dtype: DType, n: usize) -> Data {
-        match dtype {
-            DType::Bool => Data::Bool(Vec::with_capacity(n)),
-            DType::I32 => Data::I32(Vec::with_capacity(n)),
-            DType::U32 => Data::U32(Vec::with_capacity(n)),
-            DType::F32 => Data::F32(Vec::with_capacity(n)),
-            DType::F64 => Data::F64(Vec::with_capacity(n)),
-        }
+        data_of_dtype!(dtype, T => Vec::<T>::with_capacity(n))
     }
 
     /// The spare capacity's start (where `unfilled` storage is written).
     pub(crate) fn spare_ptr(&mut self) -> *mut u8 {
-        match self {
-            Data::Bool(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
-            Data::I32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
-            Data::U32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
-            Data::F32(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
-            Data::F64(v) => v.spare_capacity_mut().as_mut_ptr() as *mut u8,
-        }
+        each_data!(self, v => v.spare_capacity_mut().as_mut_ptr() as *mut u8)
     }
 
     /// Mark `unfilled` storage as holding `n` elements.
@@ -195,27 +235,53 @@ impl Data {
     /// (`bool`s as the bytes 0 or 1), and `n` must not exceed the capacity.
     pub(crate) unsafe fn assume_filled(&mut self, n: usize) {
         // SAFETY: the caller vouches for the first `n` elements.
-        unsafe {
-            match self {
-                Data::Bool(v) => v.set_len(n),
-                Data::I32(v) => v.set_len(n),
-                Data::U32(v) => v.set_len(n),
-                Data::F32(v) => v.set_len(n),
-                Data::F64(v) => v.set_len(n),
-            }
-        }
+        unsafe { each_data!(self, v => v.set_len(n)) }
     }
 
     /// Zero-filled storage of `n` elements.
     pub fn zeros(dtype: DType, n: usize) -> Data {
-        match dtype {
-            DType::Bool => Data::Bool(vec![false; n]),
-            DType::I32 => Data::I32(vec![0; n]),
-            DType::U32 => Data::U32(vec![0; n]),
-            DType::F32 => Data::F32(vec![0.0; n]),
-            DType::F64 => Data::F64(vec![0.0; n]),
-        }
+        Data::filled(Scalar::from_i128(0, dtype), n)
     }
+
+    /// Each element's bits, zero-extended (floats by bit pattern, bools 0 or 1).
+    pub fn to_bits(&self) -> Vec<u64> {
+        each_data!(self, v => v.iter().map(|x| x.scalar().bits()).collect())
+    }
+
+    /// Elements of `dtype` from their bits (the low `dtype.bits()` of each).
+    pub fn from_bits(dtype: DType, bits: impl Iterator<Item = u64>) -> Data {
+        data_of_dtype!(dtype, T => bits.map(|b| T::from_scalar(Scalar::from_bits(b, dtype))).collect())
+    }
+}
+
+impl Data {
+    /// The elements' little-endian bytes (bool: one byte, 0 or 1), as files and compiled code
+    /// hold them.
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        let width = self.dtype().size_bytes();
+        self.to_bits()
+            .into_iter()
+            .flat_map(|b| b.to_le_bytes().into_iter().take(width))
+            .collect()
+    }
+
+    /// Elements of `dtype` from little-endian bytes (a whole number of elements; a trailing
+    /// partial element is ignored). Bools are bytes read as `!= 0`.
+    pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> Data {
+        let width = dtype.size_bytes();
+        Data::from_bits(
+            dtype,
+            bytes.chunks_exact(width).map(|c| {
+                let mut w = [0u8; 8];
+                w[..width].copy_from_slice(c);
+                u64::from_le_bytes(w)
+            }),
+        )
+    }
+}
+
+fn element_dtype<T: Element>(_: &[T]) -> DType {
+    T::DTYPE
 }
 
 /// Rust element types that arrays hold.
@@ -230,6 +296,8 @@ pub trait Element: Copy + Send + Sync + 'static {
     fn scalar(self) -> Scalar;
     /// The vector inside `d` if it holds `Self`s (no copy), else `d` back.
     fn from_data(d: Data) -> std::result::Result<Vec<Self>, Data>;
+    /// A scalar of any dtype converted to this type (`convert_element_type`'s rules).
+    fn from_scalar(s: Scalar) -> Self;
 }
 
 macro_rules! element {
@@ -254,6 +322,12 @@ macro_rules! element {
                     other => Err(other),
                 }
             }
+            fn from_scalar(s: Scalar) -> Self {
+                match s.convert(DType::$variant) {
+                    Scalar::$variant(v) => v,
+                    _ => unreachable!("convert gives a scalar of the dtype asked for"),
+                }
+            }
         }
         impl From<$t> for Array {
             fn from(v: $t) -> Array {
@@ -263,8 +337,16 @@ macro_rules! element {
     };
 }
 element!(bool, Bool);
+element!(i8, I8);
+element!(i16, I16);
 element!(i32, I32);
+element!(i64, I64);
+element!(u8, U8);
+element!(u16, U16);
 element!(u32, U32);
+element!(u64, U64);
+element!(f16, F16);
+element!(bf16, BF16);
 element!(f32, F32);
 element!(f64, F64);
 
@@ -310,6 +392,22 @@ impl Array {
         Array {
             repr: Repr::Tracer(Arc::new(t)),
         }
+    }
+
+    /// An array holding `data` (any dtype) with `shape`; errors if the sizes disagree.
+    ///
+    /// # Errors
+    /// A shape whose element count is not `data.len()`.
+    pub fn from_data(data: Data, shape: &[usize]) -> Result<Array> {
+        let size: usize = shape.iter().product();
+        if size != data.len() {
+            return Err(Error::type_err(format!(
+                "cannot make an array of shape {} from {} elements",
+                shape_str(shape),
+                data.len()
+            )));
+        }
+        Ok(Array::from_concrete(Aval::new(shape, data.dtype()), data))
     }
 
     /// An array from data and a shape; errors if the sizes disagree.
@@ -468,15 +566,8 @@ impl Array {
     /// Same type and the same bits in every element (NaNs with equal payloads are the same);
     /// false for tracers.
     pub fn same_bits(&self, other: &Array) -> bool {
-        fn same<T, B: PartialEq>(a: &[T], b: &[T], bits: impl Fn(&T) -> B) -> bool {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(x) == bits(y))
-        }
         let values = match (self.data(), other.data()) {
-            (Ok(Data::Bool(a)), Ok(Data::Bool(b))) => a == b,
-            (Ok(Data::I32(a)), Ok(Data::I32(b))) => a == b,
-            (Ok(Data::U32(a)), Ok(Data::U32(b))) => a == b,
-            (Ok(Data::F32(a)), Ok(Data::F32(b))) => same(a, b, |x| x.to_bits()),
-            (Ok(Data::F64(a)), Ok(Data::F64(b))) => same(a, b, |x| x.to_bits()),
+            (Ok(a), Ok(b)) => a.dtype() == b.dtype() && a.to_bits() == b.to_bits(),
             _ => false,
         };
         values && self.aval() == other.aval()

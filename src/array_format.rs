@@ -140,11 +140,11 @@ impl ElementFormat {
         let vals: Vec<Scalar> = shown.iter().map(|&i| data.get(i)).collect();
         match data {
             Data::Bool(_) => ElementFormat::Bool,
-            Data::I32(_) | Data::U32(_) => {
+            d if d.dtype().is_float() => Self::for_floats(&vals),
+            _ => {
                 let width = vals.iter().map(|v| v.to_string().len()).max().unwrap_or(0);
                 ElementFormat::Int { width }
             }
-            Data::F32(_) | Data::F64(_) => Self::for_floats(&vals),
         }
     }
 

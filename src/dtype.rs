@@ -1,16 +1,37 @@
 //! Element types (`DType`) and single typed values (`Scalar`), with JAX's promotion lattice.
 
+use half::{bf16, f16};
 use std::fmt;
 
-/// An element type. f32 is the default for float literals, as in JAX without x64.
+/// An element type: JAX's real dtypes. All of them are always available (JAX's x64 types
+/// included, as a Rust user expects of `i64` and `f64`), while the defaults stay JAX's
+/// non-x64 ones: a float literal is `f32` and an integer literal `i32`, weakly typed, so the
+/// jaxprs of the seed programs print as JAX's do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
     /// `bool`.
     Bool,
+    /// `int8`.
+    I8,
+    /// `int16`.
+    I16,
     /// `int32`.
     I32,
+    /// `int64`.
+    I64,
+    /// `uint8`.
+    U8,
+    /// `uint16`.
+    U16,
     /// `uint32`.
     U32,
+    /// `uint64`.
+    U64,
+    /// `float16` (IEEE half): stored as 16 bits, computed in f32 and rounded after each
+    /// operation, as XLA does on the CPU.
+    F16,
+    /// `bfloat16`: stored as 16 bits, computed in f32 and rounded after each operation.
+    BF16,
     /// `float32`.
     F32,
     /// `float64`.
@@ -18,57 +39,222 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every dtype, in the order of the enum.
+    pub const ALL: [DType; 13] = [
+        DType::Bool,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::F16,
+        DType::BF16,
+        DType::F32,
+        DType::F64,
+    ];
+
     /// JAX's short name, as printed in jaxprs: `f32`, `i32`, `bool`.
     pub fn short_name(self) -> &'static str {
         match self {
             DType::Bool => "bool",
+            DType::I8 => "i8",
+            DType::I16 => "i16",
             DType::I32 => "i32",
+            DType::I64 => "i64",
+            DType::U8 => "u8",
+            DType::U16 => "u16",
             DType::U32 => "u32",
+            DType::U64 => "u64",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
             DType::F32 => "f32",
             DType::F64 => "f64",
         }
     }
 
-    /// NumPy's name: `float32`, `int32`, `bool`.
+    /// NumPy's name: `float32`, `int32`, `bool`, `bfloat16`.
     pub fn numpy_name(self) -> &'static str {
         match self {
             DType::Bool => "bool",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
             DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
             DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
             DType::F32 => "float32",
             DType::F64 => "float64",
         }
     }
 
-    /// Whether it is `f32` or `f64`.
-    pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
+    /// The dtype of a short (`f32`) or NumPy (`float32`) name.
+    pub fn from_name(name: &str) -> Option<DType> {
+        DType::ALL
+            .into_iter()
+            .find(|d| d.short_name() == name || d.numpy_name() == name)
     }
 
-    /// Whether it is `i32` or `u32`.
+    /// Whether it is a floating dtype (`f16`, `bf16`, `f32`, `f64`).
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+
+    /// Whether it is an integer dtype, signed or unsigned.
     pub fn is_int(self) -> bool {
-        matches!(self, DType::I32 | DType::U32)
+        self.is_signed_int() || self.is_unsigned_int()
+    }
+
+    /// Whether it is `i8`, `i16`, `i32` or `i64`.
+    pub fn is_signed_int(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+
+    /// Whether it is `u8`, `u16`, `u32` or `u64`.
+    pub fn is_unsigned_int(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+    }
+
+    /// Whether it is a 16-bit float, stored narrow and computed in f32.
+    pub fn is_half(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
     }
 
     /// Size of one element in bytes (bool is one byte, 0 or 1).
     pub fn size_bytes(self) -> usize {
         match self {
-            DType::Bool => 1,
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::I32 | DType::U32 | DType::F32 => 4,
-            DType::F64 => 8,
+            DType::I64 | DType::U64 | DType::F64 => 8,
         }
     }
 
-    /// The result type of combining two dtypes (JAX's lattice, restricted to these types;
-    /// without x64, `u32` with `i32` promotes to `i32`).
+    /// Width in bits.
+    pub fn bits(self) -> u32 {
+        self.size_bytes() as u32 * 8
+    }
+
+    /// The signed or unsigned integer dtype of a width in bits (8, 16, 32, 64).
+    pub fn int_of_bits(bits: u32, signed: bool) -> Option<DType> {
+        Some(match (bits, signed) {
+            (8, true) => DType::I8,
+            (16, true) => DType::I16,
+            (32, true) => DType::I32,
+            (64, true) => DType::I64,
+            (8, false) => DType::U8,
+            (16, false) => DType::U16,
+            (32, false) => DType::U32,
+            (64, false) => DType::U64,
+            _ => return None,
+        })
+    }
+
+    /// The dtype in which elementwise arithmetic on this dtype is carried out: f32 for the
+    /// 16-bit floats (each result rounded back), the dtype itself otherwise.
+    pub fn compute_dtype(self) -> DType {
+        if self.is_half() {
+            DType::F32
+        } else {
+            self
+        }
+    }
+
+    /// The result type of combining two strongly typed dtypes: `jnp.promote_types`, the join
+    /// in JAX's lattice (see [`Lattice`]). Where the join is the weak float (`u64` with a
+    /// signed integer), cranax's default float `f32` is the answer where x64 JAX says f64.
     pub fn promote(a: DType, b: DType) -> DType {
+        Lattice::of(a, false).join(Lattice::of(b, false)).dtype()
+    }
+}
+
+/// A node of JAX's type-promotion lattice (`jax._src.dtypes`): the dtypes and the two weak
+/// kinds a Python scalar has, `i*` and `f*`. The edges, lowest first:
+/// `bool → i*`, `i* → u8, i8`, `u8 → u16, i16`, `u16 → u32, i32`, `u32 → u64, i64`,
+/// `i8 → i16 → i32 → i64`, `u64 → f*`, `i64 → f*`, `f* → f16, bf16`, `f16 → f32`,
+/// `bf16 → f32`, `f32 → f64`. The result type of operands is the least upper bound of
+/// their nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lattice {
+    /// A strongly typed dtype.
+    Strong(DType),
+    /// A weakly typed integer (a Python int).
+    WeakInt,
+    /// A weakly typed float (a Python float).
+    WeakFloat,
+}
+
+impl Lattice {
+    /// The node of an operand of `dtype`, weakly typed or not. A weak bool is strong (JAX has
+    /// no weak bools).
+    pub fn of(dtype: DType, weak: bool) -> Lattice {
+        match (weak, dtype) {
+            (true, d) if d.is_int() => Lattice::WeakInt,
+            (true, d) if d.is_float() => Lattice::WeakFloat,
+            _ => Lattice::Strong(dtype),
+        }
+    }
+
+    /// The nodes directly above this one.
+    fn parents(self) -> &'static [Lattice] {
         use DType::*;
-        match (a, b) {
-            _ if a == b => a,
-            (Bool, x) | (x, Bool) => x,
-            (F64, _) | (_, F64) => F64,
-            (F32, _) | (_, F32) => F32,
-            _ => I32,
+        use Lattice::{Strong as S, WeakFloat, WeakInt};
+        match self {
+            S(Bool) => &[WeakInt],
+            WeakInt => &[S(U8), S(I8)],
+            S(U8) => &[S(U16), S(I16)],
+            S(U16) => &[S(U32), S(I32)],
+            S(U32) => &[S(U64), S(I64)],
+            S(I8) => &[S(I16)],
+            S(I16) => &[S(I32)],
+            S(I32) => &[S(I64)],
+            S(I64) | S(U64) => &[WeakFloat],
+            WeakFloat => &[S(F16), S(BF16)],
+            S(F16) | S(BF16) => &[S(F32)],
+            S(F32) => &[S(F64)],
+            S(F64) => &[],
+        }
+    }
+
+    /// Whether `other` is this node or above it.
+    fn below_or_eq(self, other: Lattice) -> bool {
+        self == other || self.parents().iter().any(|p| p.below_or_eq(other))
+    }
+
+    /// The least upper bound of two nodes: the common upper bound below every other one
+    /// (the lattice has one for every pair; f64 is the top).
+    pub fn join(self, other: Lattice) -> Lattice {
+        let nodes = DType::ALL
+            .into_iter()
+            .map(Lattice::Strong)
+            .chain([Lattice::WeakInt, Lattice::WeakFloat]);
+        let common: Vec<Lattice> = nodes
+            .filter(|&n| self.below_or_eq(n) && other.below_or_eq(n))
+            .collect();
+        common
+            .iter()
+            .copied()
+            .find(|&n| common.iter().all(|&m| n.below_or_eq(m)))
+            .expect("JAX's promotion lattice has a least upper bound for every pair")
+    }
+
+    /// Whether this node is a weak kind.
+    pub fn is_weak(self) -> bool {
+        !matches!(self, Lattice::Strong(_))
+    }
+
+    /// The dtype of the node: a weak kind takes cranax's default (`i32`, `f32`).
+    pub fn dtype(self) -> DType {
+        match self {
+            Lattice::Strong(d) => d,
+            Lattice::WeakInt => DType::I32,
+            Lattice::WeakFloat => DType::F32,
         }
     }
 }
@@ -84,14 +270,51 @@ impl fmt::Display for DType {
 pub enum Scalar {
     /// A `bool`.
     Bool(bool),
+    /// An `i8`.
+    I8(i8),
+    /// An `i16`.
+    I16(i16),
     /// An `i32`.
     I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// A `u8`.
+    U8(u8),
+    /// A `u16`.
+    U16(u16),
     /// A `u32`.
     U32(u32),
+    /// A `u64`.
+    U64(u64),
+    /// An `f16`.
+    F16(f16),
+    /// A `bf16`.
+    BF16(bf16),
     /// An `f32`.
     F32(f32),
     /// An `f64`.
     F64(f64),
+}
+
+/// `$body` for the value inside a [`Scalar`], bound to `$v` whatever its type.
+macro_rules! each_scalar {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            Scalar::Bool($v) => $body,
+            Scalar::I8($v) => $body,
+            Scalar::I16($v) => $body,
+            Scalar::I32($v) => $body,
+            Scalar::I64($v) => $body,
+            Scalar::U8($v) => $body,
+            Scalar::U16($v) => $body,
+            Scalar::U32($v) => $body,
+            Scalar::U64($v) => $body,
+            Scalar::F16($v) => $body,
+            Scalar::BF16($v) => $body,
+            Scalar::F32($v) => $body,
+            Scalar::F64($v) => $body,
+        }
+    };
 }
 
 impl Scalar {
@@ -99,33 +322,102 @@ impl Scalar {
     pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,
+            Scalar::I8(_) => DType::I8,
+            Scalar::I16(_) => DType::I16,
             Scalar::I32(_) => DType::I32,
+            Scalar::I64(_) => DType::I64,
+            Scalar::U8(_) => DType::U8,
+            Scalar::U16(_) => DType::U16,
             Scalar::U32(_) => DType::U32,
+            Scalar::U64(_) => DType::U64,
+            Scalar::F16(_) => DType::F16,
+            Scalar::BF16(_) => DType::BF16,
             Scalar::F32(_) => DType::F32,
             Scalar::F64(_) => DType::F64,
         }
     }
 
-    /// The value widened to f64 (exact for every dtype here).
+    /// The value widened to f64 (exact but for 64-bit integers beyond 2^53, which round).
     pub fn to_f64(self) -> f64 {
         match self {
             Scalar::Bool(b) => b as u8 as f64,
-            Scalar::I32(v) => v as f64,
-            Scalar::U32(v) => v as f64,
-            Scalar::F32(v) => v as f64,
-            Scalar::F64(v) => v,
+            Scalar::F16(v) => v.to_f64(),
+            Scalar::BF16(v) => v.to_f64(),
+            s => each_scalar!(s, v => Element64::to_f64(v)),
         }
+    }
+
+    /// An integer or bool value as i128 (exact for every integer dtype); floats truncate
+    /// toward zero, saturating, NaN as 0 (Rust's `as`).
+    pub fn to_i128(self) -> i128 {
+        each_scalar!(self, v => Element64::to_i128(v))
     }
 
     /// `v` converted to `dtype` as `convert_element_type` does (floats to ints truncate toward
     /// zero and saturate; NaN becomes 0).
     pub fn from_f64(v: f64, dtype: DType) -> Scalar {
+        Scalar::F64(v).convert(dtype)
+    }
+
+    /// An integer value `v` of any width converted to `dtype` (integers wrap, as C's
+    /// conversions of two's-complement values do; floats round to nearest).
+    pub fn from_i128(v: i128, dtype: DType) -> Scalar {
         match dtype {
-            DType::Bool => Scalar::Bool(v != 0.0),
+            DType::Bool => Scalar::Bool(v != 0),
+            DType::I8 => Scalar::I8(v as i8),
+            DType::I16 => Scalar::I16(v as i16),
             DType::I32 => Scalar::I32(v as i32),
+            DType::I64 => Scalar::I64(v as i64),
+            DType::U8 => Scalar::U8(v as u8),
+            DType::U16 => Scalar::U16(v as u16),
             DType::U32 => Scalar::U32(v as u32),
+            DType::U64 => Scalar::U64(v as u64),
+            DType::F16 => Scalar::F16(f16::from_f64(v as f64)),
+            DType::BF16 => Scalar::BF16(bf16::from_f64(v as f64)),
             DType::F32 => Scalar::F32(v as f32),
-            DType::F64 => Scalar::F64(v),
+            DType::F64 => Scalar::F64(v as f64),
+        }
+    }
+
+    /// The value converted to `dtype`: `lax.convert_element_type`'s semantics on the CPU.
+    /// Integers to integers wrap (two's complement); floats to integers truncate toward zero
+    /// and saturate, NaN giving 0; to floats, the nearest value (ties to even); to bool,
+    /// `!= 0` (NaN is true).
+    pub fn convert(self, dtype: DType) -> Scalar {
+        if self.dtype() == dtype {
+            return self;
+        }
+        let float = match self {
+            Scalar::F16(v) => Some(v.to_f64()),
+            Scalar::BF16(v) => Some(v.to_f64()),
+            Scalar::F32(v) => Some(v as f64),
+            Scalar::F64(v) => Some(v),
+            _ => None,
+        };
+        let Some(x) = float else {
+            return Scalar::from_i128(self.to_i128(), dtype);
+        };
+        match dtype {
+            DType::Bool => Scalar::Bool(x != 0.0),
+            DType::I8 => Scalar::I8(x as i8),
+            DType::I16 => Scalar::I16(x as i16),
+            DType::I32 => Scalar::I32(x as i32),
+            DType::I64 => Scalar::I64(x as i64),
+            DType::U8 => Scalar::U8(x as u8),
+            DType::U16 => Scalar::U16(x as u16),
+            DType::U32 => Scalar::U32(x as u32),
+            DType::U64 => Scalar::U64(x as u64),
+            // From f32 directly, so f32 -> f16 rounds once (f32 -> f64 is exact).
+            DType::F16 => Scalar::F16(match self {
+                Scalar::F32(v) => f16::from_f32(v),
+                _ => f16::from_f64(x),
+            }),
+            DType::BF16 => Scalar::BF16(match self {
+                Scalar::F32(v) => bf16::from_f32(v),
+                _ => bf16::from_f64(x),
+            }),
+            DType::F32 => Scalar::F32(x as f32),
+            DType::F64 => Scalar::F64(x),
         }
     }
 
@@ -133,25 +425,138 @@ impl Scalar {
     pub fn bits(self) -> u64 {
         match self {
             Scalar::Bool(b) => b as u64,
+            Scalar::I8(v) => v as u8 as u64,
+            Scalar::I16(v) => v as u16 as u64,
             Scalar::I32(v) => v as u32 as u64,
+            Scalar::I64(v) => v as u64,
+            Scalar::U8(v) => v as u64,
+            Scalar::U16(v) => v as u64,
             Scalar::U32(v) => v as u64,
+            Scalar::U64(v) => v,
+            Scalar::F16(v) => v.to_bits() as u64,
+            Scalar::BF16(v) => v.to_bits() as u64,
             Scalar::F32(v) => v.to_bits() as u64,
             Scalar::F64(v) => v.to_bits(),
         }
     }
+
+    /// A number's text (`3`, `-1.5e-3`, `inf`, `nan`) as a value of `dtype`: integers must be
+    /// integer text in the dtype's range; floats round to the nearest value. `None` if the
+    /// text is not such a number (bools are spelled by the caller's rules).
+    pub fn parse(text: &str, dtype: DType) -> Option<Scalar> {
+        match dtype {
+            DType::Bool => None,
+            DType::F16 => text
+                .parse::<f64>()
+                .ok()
+                .map(|v| Scalar::F16(f16::from_f64(v))),
+            DType::BF16 => text
+                .parse::<f64>()
+                .ok()
+                .map(|v| Scalar::BF16(bf16::from_f64(v))),
+            DType::F32 => text.parse().ok().map(Scalar::F32),
+            DType::F64 => text.parse().ok().map(Scalar::F64),
+            int => {
+                let v: i128 = text.parse().ok()?;
+                let s = Scalar::from_i128(v, int);
+                (s.to_i128() == v).then_some(s)
+            }
+        }
+    }
+
+    /// The scalar of `dtype` whose bits (low `dtype.bits()` of them) are `bits`.
+    pub fn from_bits(bits: u64, dtype: DType) -> Scalar {
+        match dtype {
+            DType::Bool => Scalar::Bool(bits & 1 != 0),
+            DType::F16 => Scalar::F16(f16::from_bits(bits as u16)),
+            DType::BF16 => Scalar::BF16(bf16::from_bits(bits as u16)),
+            DType::F32 => Scalar::F32(f32::from_bits(bits as u32)),
+            DType::F64 => Scalar::F64(f64::from_bits(bits)),
+            int => Scalar::from_i128(bits as i128, int),
+        }
+    }
 }
+
+/// Widening of the primitive element types, for [`Scalar`]'s conversions.
+trait Element64: Copy {
+    fn to_f64(self) -> f64;
+    fn to_i128(self) -> i128;
+}
+
+macro_rules! element64_int {
+    ($($t:ty),*) => {$(
+        impl Element64 for $t {
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn to_i128(self) -> i128 {
+                self as i128
+            }
+        }
+    )*};
+}
+element64_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl Element64 for bool {
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+    fn to_i128(self) -> i128 {
+        self as i128
+    }
+}
+
+macro_rules! element64_float {
+    ($($t:ty),*) => {$(
+        impl Element64 for $t {
+            fn to_f64(self) -> f64 {
+                f64::from(self)
+            }
+            fn to_i128(self) -> i128 {
+                f64::from(self) as i128
+            }
+        }
+    )*};
+}
+element64_float!(f16, bf16, f32, f64);
 
 impl fmt::Display for Scalar {
     /// Python's `repr` of the value: `1.0`, `2`, `True`, `1e-05`, `inf`, `nan`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Scalar::Bool(b) => f.write_str(if b { "True" } else { "False" }),
-            Scalar::I32(v) => write!(f, "{v}"),
-            Scalar::U32(v) => write!(f, "{v}"),
+            Scalar::F16(v) => f.write_str(&python_float_repr(
+                v.to_f64(),
+                &shortest_sci(v.to_f64(), |x| f16::from_f64(x).to_f64()),
+            )),
+            Scalar::BF16(v) => f.write_str(&python_float_repr(
+                v.to_f64(),
+                &shortest_sci(v.to_f64(), |x| bf16::from_f64(x).to_f64()),
+            )),
             Scalar::F32(v) => f.write_str(&python_float_repr(v as f64, &format!("{v:e}"))),
             Scalar::F64(v) => f.write_str(&python_float_repr(v, &format!("{v:e}"))),
+            Scalar::I8(v) => write!(f, "{v}"),
+            Scalar::I16(v) => write!(f, "{v}"),
+            Scalar::I32(v) => write!(f, "{v}"),
+            Scalar::I64(v) => write!(f, "{v}"),
+            Scalar::U8(v) => write!(f, "{v}"),
+            Scalar::U16(v) => write!(f, "{v}"),
+            Scalar::U32(v) => write!(f, "{v}"),
+            Scalar::U64(v) => write!(f, "{v}"),
         }
     }
+}
+
+/// The shortest scientific form (`{:e}`) of `v` that reads back as `v` through `round`
+/// (a narrow float's rounding): NumPy's repr digits for `float16` and `bfloat16`.
+fn shortest_sci(v: f64, round: impl Fn(f64) -> f64) -> String {
+    if !v.is_finite() {
+        return format!("{v:e}");
+    }
+    (0..17)
+        .map(|p| format!("{v:.p$e}"))
+        .find(|t| t.parse::<f64>().map(&round) == Ok(v))
+        .unwrap_or_else(|| format!("{v:e}"))
 }
 
 /// Python's `repr(float)` from the shortest round-trip digits (`sci` is Rust's `{:e}` of the

@@ -4,7 +4,7 @@
 //! command reads its arguments from, and what a program embedding cranax can exchange data
 //! with Python (NumPy, JAX, PyTorch) through.
 
-use crate::array::{Array, Data};
+use crate::array::{Array, Data, Element};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use npyz::WriterBuilder;
@@ -19,8 +19,8 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::value_err(format!("{}: {e}", path.display()))
 }
 
-/// Read an array from a `.npy` file. NumPy's default integer (int64) is read as int32 when
-/// every value fits, as JAX does without x64.
+/// Read an array from a `.npy` file, keeping its dtype (NumPy's default integer is int64:
+/// `astype(DType::I32)` gives JAX's non-x64 type).
 ///
 /// # Errors
 /// A file that cannot be read, is not a `.npy` file, or holds a dtype cranax does not have.
@@ -54,23 +54,47 @@ pub fn read_npy(bytes: &[u8]) -> Result<Array> {
     };
     // The type string without its byte-order mark: `f4`, `i8`, `b1`.
     let kind = descr.trim_start_matches(['<', '>', '|', '=']).to_string();
-    match kind.as_str() {
-        "f4" => Array::from_vec(npy.into_vec::<f32>().map_err(bad)?, &shape),
-        "f8" => Array::from_vec(npy.into_vec::<f64>().map_err(bad)?, &shape),
-        "i4" => Array::from_vec(npy.into_vec::<i32>().map_err(bad)?, &shape),
-        "u4" => Array::from_vec(npy.into_vec::<u32>().map_err(bad)?, &shape),
-        "b1" => Array::from_vec(npy.into_vec::<bool>().map_err(bad)?, &shape),
-        "i8" => {
-            let wide = npy.into_vec::<i64>().map_err(bad)?;
-            let narrow: Option<Vec<i32>> = wide.iter().map(|&v| i32::try_from(v).ok()).collect();
-            let narrow = narrow.ok_or_else(|| {
-                Error::value_err("an int64 .npy value does not fit in int32 (cranax has no int64)")
-            })?;
-            Array::from_vec(narrow, &shape)
+    let dtype = match kind.as_str() {
+        "b1" => DType::Bool,
+        "i1" => DType::I8,
+        "i2" => DType::I16,
+        "i4" => DType::I32,
+        "i8" => DType::I64,
+        "u1" => DType::U8,
+        "u2" => DType::U16,
+        "u4" => DType::U32,
+        "u8" => DType::U64,
+        "f2" => DType::F16,
+        "f4" => DType::F32,
+        "f8" => DType::F64,
+        _ => {
+            return Err(Error::value_err(format!(
+                "unsupported .npy dtype {descr}: cranax reads bool, int8-int64, uint8-uint64, \
+                 float16, float32 and float64"
+            )))
         }
-        _ => Err(Error::value_err(format!(
-            "unsupported .npy dtype {descr}: cranax reads float32, float64, int32, uint32, int64 and bool"
-        ))),
+    };
+    fn read<T: npyz::Deserialize + Element>(
+        npy: npyz::NpyFile<&[u8]>,
+        shape: &[usize],
+        bad: impl Fn(std::io::Error) -> Error,
+    ) -> Result<Array> {
+        Array::from_vec(npy.into_vec::<T>().map_err(bad)?, shape)
+    }
+    match dtype {
+        DType::Bool => read::<bool>(npy, &shape, bad),
+        DType::I8 => read::<i8>(npy, &shape, bad),
+        DType::I16 => read::<i16>(npy, &shape, bad),
+        DType::I32 => read::<i32>(npy, &shape, bad),
+        DType::I64 => read::<i64>(npy, &shape, bad),
+        DType::U8 => read::<u8>(npy, &shape, bad),
+        DType::U16 => read::<u16>(npy, &shape, bad),
+        DType::U32 => read::<u32>(npy, &shape, bad),
+        DType::U64 => read::<u64>(npy, &shape, bad),
+        DType::F16 => read::<half::f16>(npy, &shape, bad),
+        DType::F32 => read::<f32>(npy, &shape, bad),
+        DType::F64 => read::<f64>(npy, &shape, bad),
+        DType::BF16 => unreachable!("no .npy type string names bfloat16"),
     }
 }
 
@@ -107,9 +131,22 @@ pub fn write_npy(x: &Array) -> Result<Vec<u8>> {
     let r = match x.data()? {
         Data::F32(v) => write(&mut out, &shape, v),
         Data::F64(v) => write(&mut out, &shape, v),
+        Data::I8(v) => write(&mut out, &shape, v),
+        Data::I16(v) => write(&mut out, &shape, v),
         Data::I32(v) => write(&mut out, &shape, v),
+        Data::I64(v) => write(&mut out, &shape, v),
+        Data::U8(v) => write(&mut out, &shape, v),
+        Data::U16(v) => write(&mut out, &shape, v),
         Data::U32(v) => write(&mut out, &shape, v),
+        Data::U64(v) => write(&mut out, &shape, v),
         Data::Bool(v) => write(&mut out, &shape, v),
+        // NumPy's float16 is `<f2`; bfloat16 has no .npy type (ml_dtypes writes it as raw
+        // `<V2`), so it is written as float32, the widening that keeps every value.
+        Data::F16(v) => write(&mut out, &shape, v),
+        Data::BF16(v) => {
+            let wide: Vec<f32> = v.iter().map(|x| x.to_f32()).collect();
+            write(&mut out, &shape, &wide)
+        }
     };
     r.map_err(|e| Error::value_err(format!("writing .npy: {e}")))?;
     Ok(out)
@@ -151,15 +188,11 @@ fn parse_array_text(s: &str, dtype: DType) -> std::result::Result<Array, String>
     if pos != tokens.len() {
         return Err(format!("unexpected `{}`", tokens[pos]));
     }
-    let v: Vec<f64> = values.iter().map(|s| s.to_f64()).collect();
-    let x = match dtype {
-        DType::F32 => Array::from_vec(v.iter().map(|&x| x as f32).collect(), &shape),
-        DType::F64 => Array::from_vec(v, &shape),
-        DType::I32 => Array::from_vec(v.iter().map(|&x| x as i32).collect(), &shape),
-        DType::U32 => Array::from_vec(v.iter().map(|&x| x as u32).collect(), &shape),
-        DType::Bool => Array::from_vec(v.iter().map(|&x| x != 0.0).collect(), &shape),
-    };
-    x.map_err(|e| e.to_string())
+    let data = Data::from_scalars(dtype, values.into_iter());
+    Ok(Array::from_concrete(
+        crate::core::aval::Aval::new(shape, dtype),
+        data,
+    ))
 }
 
 fn nested(
@@ -207,10 +240,7 @@ fn scalar(tok: &str, dtype: DType) -> std::result::Result<Scalar, String> {
             "False" | "false" | "0" => Scalar::Bool(false),
             _ => return Err(bad()),
         },
-        DType::I32 => Scalar::I32(tok.parse().map_err(|_| bad())?),
-        DType::U32 => Scalar::U32(tok.parse().map_err(|_| bad())?),
-        DType::F32 => Scalar::F32(tok.parse().map_err(|_| bad())?),
-        DType::F64 => Scalar::F64(tok.parse().map_err(|_| bad())?),
+        _ => Scalar::parse(tok, dtype).ok_or_else(bad)?,
     })
 }
 

@@ -10,7 +10,7 @@
 use crate::array::Array;
 use crate::core::aval::same_shape;
 use crate::core::error::{or_raise, shape_str, Error, Result};
-use crate::dtype::{DType, Scalar};
+use crate::dtype::{DType, Lattice, Scalar};
 use crate::lax;
 use crate::prims::DotGeneral;
 
@@ -130,42 +130,29 @@ fn convert_operand(x: &Array, dt: DType, weak: bool) -> Result<Array> {
     }
 }
 
-fn kind(d: DType) -> u8 {
-    match d {
-        DType::Bool => 0,
-        DType::I32 | DType::U32 => 1,
-        DType::F32 | DType::F64 => 2,
-    }
-}
-
-/// JAX's promotion with weak types: a weak operand takes the other's dtype when that is of the
-/// same or a higher kind (bool < int < float); otherwise the result is the default dtype of the
-/// weak operand's kind and stays weak (as `jax.dtypes.result_type`: `bool` with a weak int is a
-/// weak `i32`). Checked pair by pair against JAX in tests/dtype_promotion.rs.
+/// `jax.dtypes.result_type` with weak types: the join of the operands in JAX's lattice
+/// ([`Lattice`]), a weak int or float operand standing for its kind (`i8` with a weak int is
+/// `i8`, `i8` with a weak float a weak `f32`, `bool` with a weak int a weak `i32`). Returns
+/// the dtype and whether it is weak. Checked pair by pair against JAX in
+/// tests/dtype_promotion.rs.
 pub fn result_type(xs: &[&Array]) -> (DType, bool) {
-    let strong: Vec<DType> = xs
+    let joined = xs
         .iter()
-        .filter(|x| !x.is_weak())
-        .map(|x| promotion_dtype(x))
-        .collect();
-    let weak: Vec<DType> = xs
-        .iter()
-        .filter(|x| x.is_weak())
-        .map(|x| promotion_dtype(x))
-        .collect();
-    let strong_dt = strong.iter().copied().reduce(DType::promote);
-    let weak_dt = weak.iter().copied().reduce(DType::promote);
-    match (strong_dt, weak_dt) {
-        (Some(s), None) => (s, false),
-        (None, Some(w)) => (w, true),
-        (Some(s), Some(w)) => {
-            if kind(w) <= kind(s) {
-                (s, false)
-            } else {
-                (if kind(w) == 2 { DType::F32 } else { DType::I32 }, true)
-            }
+        .map(|x| Lattice::of(promotion_dtype(x), x.is_weak()))
+        .reduce(Lattice::join);
+    match joined {
+        // A weak result keeps the widest weak operand of its kind (a weak f64 stays f64);
+        // otherwise it is cranax's default of the kind.
+        Some(node) if node.is_weak() => {
+            let widest = xs
+                .iter()
+                .filter(|x| x.is_weak() && Lattice::of(promotion_dtype(x), true) == node)
+                .map(|x| promotion_dtype(x))
+                .reduce(DType::promote);
+            (widest.unwrap_or(node.dtype()), true)
         }
-        (None, None) => (DType::F32, false),
+        Some(node) => (node.dtype(), false),
+        None => (DType::F32, false),
     }
 }
 
@@ -484,17 +471,16 @@ pub fn isfinite(x: impl AsArray) -> Array {
 }
 
 fn signbit_of(x: &Array) -> Result<Array> {
-    match x.dtype() {
-        DType::I32 => lax::lt(x, &lax::scalar_like(x, 0.0)),
-        DType::U32 | DType::Bool => all_bool(x, false),
-        DType::F32 => {
-            let bits = lax::bitcast_convert_type(x, DType::I32)?;
-            let fill = lax::shift_right_arithmetic(&bits, &Array::scalar(31i32))?;
-            lax::convert_element_type(&fill, DType::Bool)
-        }
-        // No 64-bit integers to bitcast to: narrowing to f32 keeps the sign of every value
-        // (zeros, infinities, NaNs and underflows included).
-        DType::F64 => signbit_of(&lax::convert_element_type(x, DType::F32)?),
+    let dt = x.dtype();
+    if dt.is_signed_int() {
+        lax::lt(x, &lax::scalar_like(x, 0.0))
+    } else if !dt.is_float() {
+        all_bool(x, false)
+    } else {
+        // The sign bit of the float's bits, read as a signed integer of the same width.
+        let ity = DType::int_of_bits(dt.bits(), true).expect("floats are 16, 32 or 64 bits");
+        let bits = lax::bitcast_convert_type(x, ity)?;
+        lax::lt(&bits, &lax::scalar_like(&bits, 0.0))
     }
 }
 
@@ -1040,16 +1026,6 @@ pub(crate) fn take_clamped(x: &Array, indices: &Array, axis: isize) -> Array {
     or_raise(take_impl(x, indices, axis, false))
 }
 
-/// The value `take` gives for an out-of-range index (JAX's default `fill_value`).
-fn fill_value(dtype: DType) -> f64 {
-    match dtype {
-        DType::F32 | DType::F64 => f64::NAN,
-        DType::I32 => i32::MIN as f64,
-        DType::U32 => u32::MAX as f64,
-        DType::Bool => 1.0,
-    }
-}
-
 /// Indices as i32 with negative ones wrapped (`i + n`), and whether each is in `[0, n)`.
 fn wrap_indices(idx: &Array, n: usize) -> Result<(Array, Array)> {
     if !idx.dtype().is_int() {
@@ -1096,7 +1072,10 @@ fn fill_invalid(got: &Array, valid: &Array, dims: &[usize]) -> Result<Array> {
         return Ok(got.clone());
     }
     let valid = lax::broadcast_in_dim(valid, got.shape(), dims)?;
-    let fill = lax::full(&got.aval().clone().weak(false), fill_value(got.dtype()))?;
+    let fill = lax::full(
+        &got.aval().clone().weak(false),
+        crate::prims::shape::default_fill(got.dtype()),
+    )?;
     lax::select(&valid, got, &fill)
 }
 

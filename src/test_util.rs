@@ -70,12 +70,15 @@ pub struct CheckOptions {
     pub eps: Option<f64>,
 }
 
-/// JAX's `default_gradient_tolerance`: f32 2e-3, f64 1e-5; integers and bool must be exact.
+/// JAX's `default_gradient_tolerance`: bf16 1e-1, f16 1e-2, f32 2e-3, f64 1e-5; integers and
+/// bool must be exact.
 pub fn default_gradient_tolerance(dtype: DType) -> f64 {
     match dtype {
+        DType::BF16 => 1e-1,
+        DType::F16 => 1e-2,
         DType::F32 => 2e-3,
         DType::F64 => 1e-5,
-        DType::I32 | DType::U32 | DType::Bool => 0.0,
+        _ => 0.0,
     }
 }
 

@@ -135,6 +135,7 @@ fn arr(dtype: DType, vals: &[f64], shape: &[usize]) -> Array {
         DType::I32 => Array::from_vec(vals.iter().map(|&v| v as i32).collect(), shape),
         DType::U32 => Array::from_vec(vals.iter().map(|&v| v as u32).collect(), shape),
         DType::Bool => Array::from_vec(vals.iter().map(|&v| v != 0.0).collect(), shape),
+        other => unreachable!("the core tests use the 32-bit types, f64 and bool, not {other}"),
     }
     .unwrap()
 }
@@ -1049,6 +1050,7 @@ fn convert_ref(v: f64, from: DType, to: DType) -> f64 {
             _ if v.is_nan() => 0.0,
             _ => v.trunc().clamp(0.0, u32::MAX as f64),
         },
+        other => unreachable!("not one of this test's dtypes: {other}"),
     }
 }
 
@@ -1076,6 +1078,7 @@ fn convert_element_type_between_every_pair() {
             DType::I32 => I32S.iter().map(|&x| x as f64).chain([16777217.0]).collect(),
             DType::U32 => U32S.iter().map(|&x| x as f64).chain([16777217.0]).collect(),
             DType::Bool => vec![0.0, 1.0],
+            other => unreachable!("not one of this test's dtypes: {other}"),
         }
     };
     let all = [DType::F32, DType::F64, DType::I32, DType::U32, DType::Bool];

@@ -54,6 +54,7 @@ macro_rules! with_elem {
                 type $t = $ty;
                 $body
             })*
+            other => unreachable!("the samples have no {other}"),
         }
     };
 }

@@ -262,25 +262,13 @@ fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
             )
         }
         DType::Bool => Data::Bool((0..n).map(|_| unit() > 0.0).collect()),
+        other => unreachable!("no values of {other} here yet"),
     };
-    match data {
-        Data::F32(v) => Array::from_vec(v, &[n]).unwrap(),
-        Data::F64(v) => Array::from_vec(v, &[n]).unwrap(),
-        Data::I32(v) => Array::from_vec(v, &[n]).unwrap(),
-        Data::U32(v) => Array::from_vec(v, &[n]).unwrap(),
-        Data::Bool(v) => Array::from_vec(v, &[n]).unwrap(),
-    }
+    Array::from_data(data, &[n]).unwrap()
 }
 
 fn reshaped(x: &Array, shape: &[usize]) -> Array {
-    let d = x.data().unwrap();
-    match d {
-        Data::F32(v) => Array::from_vec(v.clone(), shape).unwrap(),
-        Data::F64(v) => Array::from_vec(v.clone(), shape).unwrap(),
-        Data::I32(v) => Array::from_vec(v.clone(), shape).unwrap(),
-        Data::U32(v) => Array::from_vec(v.clone(), shape).unwrap(),
-        Data::Bool(v) => Array::from_vec(v.clone(), shape).unwrap(),
-    }
+    Array::from_data(x.data().unwrap().clone(), shape).unwrap()
 }
 
 const FLOATS: [DType; 2] = [DType::F32, DType::F64];

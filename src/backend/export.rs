@@ -148,8 +148,16 @@ pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<Export
 fn c_type(d: DType) -> &'static str {
     match d {
         DType::Bool => "bool",
+        DType::I8 => "int8_t",
+        DType::I16 => "int16_t",
         DType::I32 => "int32_t",
+        DType::I64 => "int64_t",
+        DType::U8 => "uint8_t",
+        DType::U16 => "uint16_t",
         DType::U32 => "uint32_t",
+        DType::U64 => "uint64_t",
+        // The bits of IEEE half and bfloat16 values (C has no standard type for them).
+        DType::F16 | DType::BF16 => "uint16_t",
         DType::F32 => "float",
         DType::F64 => "double",
     }

@@ -44,8 +44,11 @@ pub struct Cx {
 /// The scalar Cranelift type of a dtype.
 pub fn sty(dt: DType) -> Type {
     match dt {
-        DType::Bool => types::I8,
+        DType::Bool | DType::I8 | DType::U8 => types::I8,
+        // The 16-bit floats are held as their bits; arithmetic on them is done in f32.
+        DType::I16 | DType::U16 | DType::F16 | DType::BF16 => types::I16,
         DType::I32 | DType::U32 => types::I32,
+        DType::I64 | DType::U64 => types::I64,
         DType::F32 => types::F32,
         DType::F64 => types::F64,
     }
@@ -75,11 +78,10 @@ pub fn le() -> MemFlagsData {
 /// A scalar constant.
 pub fn sconst(b: &mut FunctionBuilder, v: Scalar) -> Value {
     match v {
-        Scalar::Bool(x) => b.ins().iconst(types::I8, x as i64),
-        Scalar::I32(x) => b.ins().iconst(types::I32, x as u32 as i64),
-        Scalar::U32(x) => b.ins().iconst(types::I32, x as i64),
         Scalar::F32(x) => b.ins().f32const(x),
         Scalar::F64(x) => b.ins().f64const(x),
+        // Integers, bools and the 16-bit floats' bits.
+        _ => b.ins().iconst(sty(v.dtype()), v.bits() as i64),
     }
 }
 
@@ -279,16 +281,16 @@ fn abs(b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
             let m = b.ins().splat(a.ty, m);
             b.ins().band(a.x, m)
         }
-        DType::F32 | DType::F64 => b.ins().fabs(a.x),
-        DType::I32 => b.ins().iabs(a.x),
-        DType::U32 | DType::Bool => a.x,
+        d if d.is_float() => b.ins().fabs(a.x),
+        d if d.is_signed_int() => b.ins().iabs(a.x),
+        _ => a.x,
     }
 }
 
 fn sign(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
     let (x, vec, from) = (a.x, a.vec, a.from);
     match from {
-        DType::F32 | DType::F64 => {
+        d if d.is_float() => {
             let one = konst(b, cx, float_one(from), vec);
             let zero = konst(b, cx, float_zero(from), vec);
             let cs = if vec {
@@ -321,16 +323,18 @@ fn sign(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
             let keep = b.ins().bor(is0, isnan);
             choose(b, vec, keep, x, cs)
         }
-        DType::I32 => {
-            let one = konst(b, cx, Scalar::I32(1), vec);
-            let m1 = konst(b, cx, Scalar::I32(-1), vec);
+        d if d.is_signed_int() => {
+            let one = konst(b, cx, Scalar::from_i128(1, d), vec);
+            let m1 = konst(b, cx, Scalar::from_i128(-1, d), vec);
             let t = b.ins().smin(x, one);
             b.ins().smax(t, m1)
         }
-        DType::U32 | DType::Bool => {
-            let zero = konst(b, cx, Scalar::U32(0), vec);
+        d => {
+            let zero = konst(b, cx, Scalar::from_i128(0, d), vec);
             let nz = b.ins().icmp(IntCC::NotEqual, x, zero);
-            bool_to_int(b, cx, nz, vec)
+            let one = konst(b, cx, Scalar::from_i128(1, d), vec);
+            let zero = konst(b, cx, Scalar::from_i128(0, d), vec);
+            choose(b, vec, nz, one, zero)
         }
     }
 }
@@ -631,7 +635,7 @@ fn div(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
         b.ins().fdiv(a.p, a.q)
     } else {
         debug_assert!(!a.vec);
-        int_div(b, a.p, a.q, a.dt == DType::I32)
+        int_div(b, a.p, a.q, a.dt.is_signed_int())
     }
 }
 
@@ -641,17 +645,17 @@ fn pow(b: &mut FunctionBuilder, cx: &Cx, a: Operands) -> Value {
 
 fn max(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     match a.dt {
-        DType::F32 | DType::F64 => b.ins().fmax(a.p, a.q),
-        DType::I32 => b.ins().smax(a.p, a.q),
-        DType::U32 | DType::Bool => b.ins().umax(a.p, a.q),
+        d if d.is_float() => b.ins().fmax(a.p, a.q),
+        d if d.is_signed_int() => b.ins().smax(a.p, a.q),
+        _ => b.ins().umax(a.p, a.q),
     }
 }
 
 fn min(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     match a.dt {
-        DType::F32 | DType::F64 => b.ins().fmin(a.p, a.q),
-        DType::I32 => b.ins().smin(a.p, a.q),
-        DType::U32 | DType::Bool => b.ins().umin(a.p, a.q),
+        d if d.is_float() => b.ins().fmin(a.p, a.q),
+        d if d.is_signed_int() => b.ins().smin(a.p, a.q),
+        _ => b.ins().umin(a.p, a.q),
     }
 }
 
@@ -688,16 +692,16 @@ fn rem(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     debug_assert!(!a.vec);
     let (p, q) = (a.p, a.q);
     let zero = b.ins().icmp_imm_s(IntCC::Equal, q, 0);
-    let bad = if a.dt == DType::I32 {
+    let bad = if a.dt.is_signed_int() {
         let m1 = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
         b.ins().bor(zero, m1)
     } else {
         zero
     };
     // A divisor of 0 or -1 is replaced by 1 (no trap; x rem -1 is 0 as x rem 1 is).
-    let one = b.ins().iconst(types::I32, 1);
+    let one = b.ins().iconst(sty(a.dt), 1);
     let safe_q = b.ins().select(bad, one, q);
-    let r = if a.dt == DType::I32 {
+    let r = if a.dt.is_signed_int() {
         b.ins().srem(p, safe_q)
     } else {
         b.ins().urem(p, safe_q)
@@ -714,9 +718,9 @@ fn compare(
     unsigned: IntCC,
 ) -> Value {
     match a.dt {
-        DType::F32 | DType::F64 => b.ins().fcmp(float, a.p, a.q),
-        DType::I32 => b.ins().icmp(signed, a.p, a.q),
-        DType::U32 | DType::Bool => b.ins().icmp(unsigned, a.p, a.q),
+        d if d.is_float() => b.ins().fcmp(float, a.p, a.q),
+        d if d.is_signed_int() => b.ins().icmp(signed, a.p, a.q),
+        _ => b.ins().icmp(unsigned, a.p, a.q),
     }
 }
 

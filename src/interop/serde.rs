@@ -4,7 +4,7 @@
 //! shape's size; `dtype` must come before `data` (as serializing writes them).
 
 use crate::array::{Array, Data};
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -21,7 +21,8 @@ impl<'de> Deserialize<'de> for DType {
         let name = String::deserialize(d)?;
         crate::ir::parse::dtype_named(&name).ok_or_else(|| {
             de::Error::custom(format!(
-                "unknown dtype `{name}`: cranax has bool, int32, uint32, float32 and float64"
+                "unknown dtype `{name}`: cranax has bool, int8-int64, uint8-uint64, float16, \
+                 bfloat16, float32 and float64"
             ))
         })
     }
@@ -37,13 +38,26 @@ impl Serialize for Array {
         st.serialize_field("dtype", &self.dtype())?;
         match data {
             Data::Bool(v) => st.serialize_field("data", v)?,
+            Data::I8(v) => st.serialize_field("data", v)?,
+            Data::I16(v) => st.serialize_field("data", v)?,
             Data::I32(v) => st.serialize_field("data", v)?,
+            Data::I64(v) => st.serialize_field("data", v)?,
+            Data::U8(v) => st.serialize_field("data", v)?,
+            Data::U16(v) => st.serialize_field("data", v)?,
             Data::U32(v) => st.serialize_field("data", v)?,
+            Data::U64(v) => st.serialize_field("data", v)?,
+            // The 16-bit floats as their (exact) f32 values, read back by rounding.
+            Data::F16(v) => st.serialize_field("data", &widened(v, half::f16::to_f32))?,
+            Data::BF16(v) => st.serialize_field("data", &widened(v, half::bf16::to_f32))?,
             Data::F32(v) => st.serialize_field("data", v)?,
             Data::F64(v) => st.serialize_field("data", v)?,
         }
         st.end()
     }
+}
+
+fn widened<T: Copy>(v: &[T], f: fn(T) -> f32) -> Vec<f32> {
+    v.iter().map(|&x| f(x)).collect()
 }
 
 /// Reads `data` as a vector of the dtype read before it.
@@ -52,10 +66,18 @@ struct DataOf(DType);
 impl<'de> DeserializeSeed<'de> for DataOf {
     type Value = Data;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
+        let narrowed = |v: Vec<f32>| Data::from_scalars(self.0, v.into_iter().map(Scalar::F32));
         Ok(match self.0 {
             DType::Bool => Data::Bool(Vec::deserialize(d)?),
+            DType::I8 => Data::I8(Vec::deserialize(d)?),
+            DType::I16 => Data::I16(Vec::deserialize(d)?),
             DType::I32 => Data::I32(Vec::deserialize(d)?),
+            DType::I64 => Data::I64(Vec::deserialize(d)?),
+            DType::U8 => Data::U8(Vec::deserialize(d)?),
+            DType::U16 => Data::U16(Vec::deserialize(d)?),
             DType::U32 => Data::U32(Vec::deserialize(d)?),
+            DType::U64 => Data::U64(Vec::deserialize(d)?),
+            DType::F16 | DType::BF16 => narrowed(Vec::deserialize(d)?),
             DType::F32 => Data::F32(Vec::deserialize(d)?),
             DType::F64 => Data::F64(Vec::deserialize(d)?),
         })

@@ -1,5 +1,5 @@
 //! Hugging Face's safetensors files, through the `safetensors` crate (its header parsing and
-//! validation): every cranax dtype (`BOOL`, `I32`, `U32`, `F32`, `F64`), little-endian, as
+//! validation): every cranax dtype (`BOOL`, `I8`..`I64`, `U8`..`U64`, `F16`, `BF16`, `F32`, `F64`), little-endian, as
 //! `safetensors.numpy.save_file` / `load_file` and PyTorch's loaders read and write them.
 
 use super::io_err;
@@ -17,55 +17,38 @@ fn st_err(e: impl std::fmt::Display) -> Error {
 fn to_st(d: DType) -> Dtype {
     match d {
         DType::Bool => Dtype::BOOL,
+        DType::I8 => Dtype::I8,
+        DType::I16 => Dtype::I16,
         DType::I32 => Dtype::I32,
+        DType::I64 => Dtype::I64,
+        DType::U8 => Dtype::U8,
+        DType::U16 => Dtype::U16,
         DType::U32 => Dtype::U32,
+        DType::U64 => Dtype::U64,
+        DType::F16 => Dtype::F16,
+        DType::BF16 => Dtype::BF16,
         DType::F32 => Dtype::F32,
         DType::F64 => Dtype::F64,
     }
 }
 
-/// The elements' little-endian bytes (bool: one byte, 0 or 1).
-fn le_bytes(d: &Data) -> Vec<u8> {
-    match d {
-        Data::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-        Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Data::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Data::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-    }
-}
-
 /// Elements of `dtype` from little-endian bytes (whose length the crate has checked).
 fn from_le_bytes(dtype: DType, b: &[u8]) -> Result<Data> {
-    fn words<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-        b.chunks_exact(N)
-            .map(|c| f(c.try_into().expect("chunks of N")))
-            .collect()
+    if dtype == DType::Bool {
+        if let Some(x) = b.iter().find(|&&x| x > 1) {
+            return Err(st_err(format!(
+                "a BOOL element is the byte {x}, not 0 or 1"
+            )));
+        }
     }
-    Ok(match dtype {
-        DType::Bool => Data::Bool(
-            b.iter()
-                .map(|&x| match x {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(st_err(format!(
-                        "a BOOL element is the byte {x}, not 0 or 1"
-                    ))),
-                })
-                .collect::<Result<_>>()?,
-        ),
-        DType::I32 => Data::I32(words(b, i32::from_le_bytes)),
-        DType::U32 => Data::U32(words(b, u32::from_le_bytes)),
-        DType::F32 => Data::F32(words(b, f32::from_le_bytes)),
-        DType::F64 => Data::F64(words(b, f64::from_le_bytes)),
-    })
+    Ok(Data::from_le_bytes(dtype, b))
 }
 
 /// Read every tensor of a safetensors file, sorted by name.
 ///
 /// # Errors
 /// If the file cannot be read, its header is invalid (the `safetensors` crate's checks), or a
-/// tensor has a dtype cranax does not have (F16, BF16, I64, ...: named in the message).
+/// tensor has a dtype cranax does not have (complex or 8-bit floats: named in the message).
 pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Vec<(String, Array)>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
@@ -80,18 +63,13 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, Array)>> {
     let st = SafeTensors::deserialize(bytes).map_err(st_err)?;
     let mut out = Vec::with_capacity(st.len());
     for (name, view) in st.tensors() {
-        let dtype = match view.dtype() {
-            Dtype::BOOL => DType::Bool,
-            Dtype::I32 => DType::I32,
-            Dtype::U32 => DType::U32,
-            Dtype::F32 => DType::F32,
-            Dtype::F64 => DType::F64,
-            other => {
-                return Err(Error::value_err(format!(
-                    "safetensors tensor `{name}` has dtype {other:?} of shape {}: cranax reads BOOL, I32, U32, F32 and F64",
-                    shape_str(view.shape())
-                )))
-            }
+        let found = view.dtype();
+        let Some(dtype) = DType::ALL.into_iter().find(|&d| to_st(d) == found) else {
+            return Err(Error::value_err(format!(
+                "safetensors tensor `{name}` has dtype {found:?} of shape {}: cranax reads BOOL, \
+                 I8-I64, U8-U64, F16, BF16, F32 and F64",
+                shape_str(view.shape())
+            )));
         };
         let data = from_le_bytes(dtype, view.data())?;
         out.push((
@@ -125,7 +103,7 @@ pub fn write_safetensors(arrays: &[(&str, &Array)]) -> Result<Vec<u8>> {
                 "save_safetensors: two arrays are named `{name}`"
             )));
         }
-        bytes.push(le_bytes(x.data()?));
+        bytes.push(x.data()?.to_le_bytes());
     }
     let views = arrays
         .iter()

@@ -221,9 +221,7 @@ impl<T: FromParam> FromParam for Option<T> {
 
 /// `float32` or `f32` (and the other names of cranax's dtypes).
 pub fn dtype_named(name: &str) -> Option<DType> {
-    [DType::Bool, DType::I32, DType::U32, DType::F32, DType::F64]
-        .into_iter()
-        .find(|d| d.numpy_name() == name || d.short_name() == name)
+    DType::from_name(name)
 }
 
 /// The printed parameters of one equation, as the families read them back into their ops
@@ -831,10 +829,7 @@ fn literal(l: &RawLit, dtype: DType, weak_type: bool) -> Result<Literal> {
             "False" => Scalar::Bool(false),
             _ => return Err(bad()),
         },
-        DType::I32 => Scalar::I32(l.text.parse().map_err(|_| bad())?),
-        DType::U32 => Scalar::U32(l.text.parse().map_err(|_| bad())?),
-        DType::F32 => Scalar::F32(l.text.parse().map_err(|_| bad())?),
-        DType::F64 => Scalar::F64(l.text.parse().map_err(|_| bad())?),
+        _ => Scalar::parse(&l.text, dtype).ok_or_else(bad)?,
     };
     Ok(Literal { value, weak_type })
 }

@@ -30,6 +30,7 @@ use crate::core::trace::bind1;
 use crate::dtype::DType;
 use crate::lax::{self, scalar_like, unbroadcast};
 use cranax_runtime::special;
+use half::{bf16, f16};
 use std::cmp::Ordering::{self, Equal, Greater, Less};
 
 /// The table: one row per elementwise binary primitive (see the module doc for the columns).
@@ -40,7 +41,7 @@ macro_rules! binary_table {
         $then! {
             Add = "add", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::add {
                 eval(x, y, n) => numbers(
-                    x, y, n, |p, q| p + q, |p, q| p + q, i32::wrapping_add, u32::wrapping_add,
+                    x, y, n, |p, q| p + q, |p, q| p + q, i64::wrapping_add, u64::wrapping_add,
                 ),
                 jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, false, lax::add)?,
                 transpose(ct, x, y) => sum_transpose(ct, x, y, false),
@@ -48,21 +49,21 @@ macro_rules! binary_table {
             /// Addition of tangents/cotangents (what transposition accumulates with).
             AddAny = "add_any", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::add {
                 eval(x, y, n) => numbers(
-                    x, y, n, |p, q| p + q, |p, q| p + q, i32::wrapping_add, u32::wrapping_add,
+                    x, y, n, |p, q| p + q, |p, q| p + q, i64::wrapping_add, u64::wrapping_add,
                 ),
                 jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, false, lax::add_any)?,
                 transpose(ct, x, y) => sum_transpose(ct, x, y, false),
             }
             Sub = "sub", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::sub {
                 eval(x, y, n) => numbers(
-                    x, y, n, |p, q| p - q, |p, q| p - q, i32::wrapping_sub, u32::wrapping_sub,
+                    x, y, n, |p, q| p - q, |p, q| p - q, i64::wrapping_sub, u64::wrapping_sub,
                 ),
                 jvp(_x, _y, xd, yd, _ans) => sum_jvp(xd, yd, true, lax::sub)?,
                 transpose(ct, x, y) => sum_transpose(ct, x, y, true),
             }
             Mul = "mul", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::mul {
                 eval(x, y, n) => numbers(
-                    x, y, n, |p, q| p * q, |p, q| p * q, i32::wrapping_mul, u32::wrapping_mul,
+                    x, y, n, |p, q| p * q, |p, q| p * q, i64::wrapping_mul, u64::wrapping_mul,
                 ),
                 jvp(x, y, xd, yd, _ans) => sum_terms([
                     xd.as_ref().map(|g| lax::mul(g, y)).transpose()?,
@@ -81,7 +82,7 @@ macro_rules! binary_table {
                 },
             }
             Div = "div", Numeric -> Same, Cheap, vectorizes: lanes_for_floats, lower: ops::div {
-                eval(x, y, n) => numbers(x, y, n, |p, q| p / q, |p, q| p / q, div_i32, div_u32),
+                eval(x, y, n) => numbers(x, y, n, |p, q| p / q, |p, q| p / q, int_div, uint_div),
                 jvp(x, y, xd, yd, _ans) => sum_terms([
                     xd.as_ref().map(|g| lax::div(g, y)).transpose()?,
                     yd.as_ref()
@@ -108,8 +109,8 @@ macro_rules! binary_table {
                     n,
                     |p, q| float_max(p as f64, q as f64) as f32,
                     float_max,
-                    i32::max,
-                    u32::max,
+                    i64::max,
+                    u64::max,
                 ),
                 jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
             }
@@ -120,8 +121,8 @@ macro_rules! binary_table {
                     n,
                     |p, q| float_min(p as f64, q as f64) as f32,
                     float_min,
-                    i32::min,
-                    u32::min,
+                    i64::min,
+                    u64::min,
                 ),
                 jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
             }
@@ -139,35 +140,21 @@ macro_rules! binary_table {
             }
             ShiftLeft = "shift_left", Integer -> Same, Cheap, vectorizes: lanes_for_uniform_rhs,
                 lower: vals::shift_left {
-                eval(x, y, n) => integers(
-                    x,
-                    y,
-                    n,
-                    |p, q| if (q as u32) < 32 { p << q } else { 0 },
-                    |p, q| if q < 32 { p << q } else { 0 },
-                ),
+                eval(x, y, n) => shifts(x, y, n, |p, q, width| if q < width { p << q } else { 0 }),
                 jvp(_x, _y, _xd, _yd, _ans) => None,
             }
             ShiftRightLogical = "shift_right_logical", Integer -> Same, Cheap,
                 vectorizes: lanes_for_uniform_rhs, lower: vals::shift_right_logical {
-                eval(x, y, n) => integers(
-                    x,
-                    y,
-                    n,
-                    |p, q| if (q as u32) < 32 { ((p as u32) >> q) as i32 } else { 0 },
-                    |p, q| if q < 32 { p >> q } else { 0 },
-                ),
+                eval(x, y, n) => shifts(x, y, n, |p, q, width| if q < width { p >> q } else { 0 }),
                 jvp(_x, _y, _xd, _yd, _ans) => None,
             }
             ShiftRightArithmetic = "shift_right_arithmetic", Integer -> Same, Cheap,
                 vectorizes: lanes_for_uniform_rhs, lower: vals::shift_right_arithmetic {
-                eval(x, y, n) => integers(
-                    x,
-                    y,
-                    n,
-                    |p, q| p >> (q as u32).min(31),
-                    |p, q| ((p as i32) >> q.min(31)) as u32,
-                ),
+                eval(x, y, n) => shifts(x, y, n, |p, q, width| {
+                    // Sign-extend from the element width, shift by at most width - 1.
+                    let signed = ((p << (64 - width)) as i64) >> (64 - width);
+                    (signed >> q.min(width - 1)) as u64
+                }),
                 jvp(_x, _y, _xd, _yd, _ans) => None,
             }
             Atan2 = "atan2", Floating -> Same, Expensive, vectorizes: lanes_always,
@@ -188,7 +175,7 @@ macro_rules! binary_table {
             /// The remainder of truncated division (C's `fmod`; XLA's integer rules).
             Rem = "rem", Numeric -> Same, Cheap, vectorizes: lanes_for_floats, lower: ops::rem {
                 eval(x, y, n) => numbers(
-                    x, y, n, special::fmod_f32, special::fmod_f64, rem_i32, rem_u32,
+                    x, y, n, special::fmod_f32, special::fmod_f64, int_rem, uint_rem,
                 ),
                 jvp(x, y, xd, yd, _ans) => sum_terms([
                     xd.clone(),
@@ -206,7 +193,11 @@ macro_rules! binary_table {
             /// The next float after `x` toward `y`.
             Nextafter = "nextafter", Floating -> Same, Cheap, vectorizes: lanes_always,
                 lower: ops::nextafter {
-                eval(x, y, n) => floats(x, y, n, nextafter_f32, nextafter_f64),
+                eval(x, y, n) => match (x, y) {
+                    (Data::F16(a), Data::F16(b)) => Data::F16(zip(a, b, n, nextafter_f16)),
+                    (Data::BF16(a), Data::BF16(b)) => Data::BF16(zip(a, b, n, nextafter_bf16)),
+                    _ => floats(x, y, n, nextafter_f32, nextafter_f64),
+                },
                 jvp(_x, _y, _xd, _yd, _ans) => {
                     return Err(Error::type_err(
                         "Differentiation rule for 'nextafter' not implemented",
@@ -464,7 +455,7 @@ fn mismatch(x: &Data, y: &Data) -> ! {
     )
 }
 
-/// A float-only op.
+/// A float-only op; f16 and bf16 are computed in f32 and rounded back.
 fn floats(
     x: &Data,
     y: &Data,
@@ -473,25 +464,55 @@ fn floats(
     f64_op: impl Fn(f64, f64) -> f64,
 ) -> Data {
     match (x, y) {
+        (Data::F16(a), Data::F16(b)) => Data::F16(zip(a, b, n, |p, q| {
+            f16::from_f32(f32_op(p.to_f32(), q.to_f32()))
+        })),
+        (Data::BF16(a), Data::BF16(b)) => Data::BF16(zip(a, b, n, |p, q| {
+            bf16::from_f32(f32_op(p.to_f32(), q.to_f32()))
+        })),
         (Data::F32(a), Data::F32(b)) => Data::F32(zip(a, b, n, f32_op)),
         (Data::F64(a), Data::F64(b)) => Data::F64(zip(a, b, n, f64_op)),
         _ => mismatch(x, y),
     }
 }
 
-/// An integer-only op.
+/// An integer op, computed on the operands widened to i64 (signed dtypes) or u64 (unsigned)
+/// and wrapped back to the element width (exact for the ring operations, and for division
+/// and remainder, whose results fit). `None` for non-integer data.
 fn integers(
     x: &Data,
     y: &Data,
     n: usize,
-    i32_op: impl Fn(i32, i32) -> i32,
-    u32_op: impl Fn(u32, u32) -> u32,
-) -> Data {
-    match (x, y) {
-        (Data::I32(a), Data::I32(b)) => Data::I32(zip(a, b, n, i32_op)),
-        (Data::U32(a), Data::U32(b)) => Data::U32(zip(a, b, n, u32_op)),
-        _ => mismatch(x, y),
+    i_op: impl Fn(i64, i64) -> i64,
+    u_op: impl Fn(u64, u64) -> u64,
+) -> Option<Data> {
+    macro_rules! wrap {
+        ($a:expr, $b:expr, $op:expr, $wide:ty, $variant:ident, $t:ty) => {
+            Data::$variant(zip($a, $b, n, |p, q| $op(p as $wide, q as $wide) as $t))
+        };
     }
+    Some(match (x, y) {
+        (Data::I8(a), Data::I8(b)) => wrap!(a, b, i_op, i64, I8, i8),
+        (Data::I16(a), Data::I16(b)) => wrap!(a, b, i_op, i64, I16, i16),
+        (Data::I32(a), Data::I32(b)) => wrap!(a, b, i_op, i64, I32, i32),
+        (Data::I64(a), Data::I64(b)) => wrap!(a, b, i_op, i64, I64, i64),
+        (Data::U8(a), Data::U8(b)) => wrap!(a, b, u_op, u64, U8, u8),
+        (Data::U16(a), Data::U16(b)) => wrap!(a, b, u_op, u64, U16, u16),
+        (Data::U32(a), Data::U32(b)) => wrap!(a, b, u_op, u64, U32, u32),
+        (Data::U64(a), Data::U64(b)) => wrap!(a, b, u_op, u64, U64, u64),
+        _ => return None,
+    })
+}
+
+/// A shift: `op(bits, amount, width)` on the value's two's complement bits zero-extended to
+/// 64, with the amount read as unsigned (a negative amount is out of range, as in XLA), and
+/// `width` the dtype's width.
+fn shifts(x: &Data, y: &Data, n: usize, op: impl Fn(u64, u64, u64) -> u64) -> Data {
+    let width = x.dtype().bits() as u64;
+    let mask = u64::MAX >> (64 - width);
+    let on_bits = |p: u64, q: u64| op(p & mask, q & mask, width);
+    integers(x, y, n, |p, q| on_bits(p as u64, q as u64) as i64, on_bits)
+        .unwrap_or_else(|| mismatch(x, y))
 }
 
 /// A numeric (not bool) op.
@@ -501,13 +522,10 @@ fn numbers(
     n: usize,
     f32_op: impl Fn(f32, f32) -> f32,
     f64_op: impl Fn(f64, f64) -> f64,
-    i32_op: impl Fn(i32, i32) -> i32,
-    u32_op: impl Fn(u32, u32) -> u32,
+    i_op: impl Fn(i64, i64) -> i64,
+    u_op: impl Fn(u64, u64) -> u64,
 ) -> Data {
-    match (x, y) {
-        (Data::F32(_) | Data::F64(_), _) => floats(x, y, n, f32_op, f64_op),
-        _ => integers(x, y, n, i32_op, u32_op),
-    }
+    integers(x, y, n, i_op, u_op).unwrap_or_else(|| floats(x, y, n, f32_op, f64_op))
 }
 
 /// A bitwise op on integers or bools.
@@ -515,13 +533,13 @@ fn bitwise(
     x: &Data,
     y: &Data,
     n: usize,
-    i32_op: impl Fn(i32, i32) -> i32,
-    u32_op: impl Fn(u32, u32) -> u32,
+    i_op: impl Fn(i64, i64) -> i64,
+    u_op: impl Fn(u64, u64) -> u64,
     bool_op: impl Fn(bool, bool) -> bool,
 ) -> Data {
     match (x, y) {
         (Data::Bool(a), Data::Bool(b)) => Data::Bool(zip(a, b, n, bool_op)),
-        _ => integers(x, y, n, i32_op, u32_op),
+        _ => integers(x, y, n, i_op, u_op).unwrap_or_else(|| mismatch(x, y)),
     }
 }
 
@@ -533,18 +551,36 @@ fn compare(
     float_op: impl Fn(f64, f64) -> bool,
     order_op: impl Fn(Ordering) -> bool,
 ) -> Data {
-    Data::Bool(match (x, y) {
-        (Data::F32(a), Data::F32(b)) => zip(a, b, n, |p, q| float_op(p as f64, q as f64)),
-        (Data::F64(a), Data::F64(b)) => zip(a, b, n, float_op),
-        (Data::I32(a), Data::I32(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
-        (Data::U32(a), Data::U32(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
-        (Data::Bool(a), Data::Bool(b)) => zip(a, b, n, |p, q| order_op(p.cmp(&q))),
-        _ => mismatch(x, y),
-    })
+    match (x, y) {
+        (Data::F32(a), Data::F32(b)) => {
+            return Data::Bool(zip(a, b, n, |p, q| float_op(p as f64, q as f64)))
+        }
+        (Data::F64(a), Data::F64(b)) => return Data::Bool(zip(a, b, n, float_op)),
+        (Data::I32(a), Data::I32(b)) => {
+            return Data::Bool(zip(a, b, n, |p, q| order_op(p.cmp(&q))))
+        }
+        _ if x.dtype() != y.dtype() => mismatch(x, y),
+        _ => {}
+    }
+    // The other dtypes, through scalars.
+    let (sx, sy) = (x.len() == 1, y.len() == 1);
+    let at = |d: &Data, scalar: bool, i: usize| d.get(if scalar { 0 } else { i });
+    Data::Bool(
+        (0..n)
+            .map(|i| {
+                let (p, q) = (at(x, sx, i), at(y, sy, i));
+                if x.dtype().is_float() {
+                    float_op(p.to_f64(), q.to_f64())
+                } else {
+                    order_op(p.to_i128().cmp(&q.to_i128()))
+                }
+            })
+            .collect(),
+    )
 }
 
-/// XLA's i32 division: `x / 0` is -1, `INT_MIN / -1` is `INT_MIN`.
-fn div_i32(p: i32, q: i32) -> i32 {
+/// XLA's signed integer division: `x / 0` is -1, `MIN / -1` is `MIN` (wrapping).
+fn int_div(p: i64, q: i64) -> i64 {
     if q == 0 {
         -1
     } else {
@@ -552,8 +588,8 @@ fn div_i32(p: i32, q: i32) -> i32 {
     }
 }
 
-/// XLA's i32 remainder: `x rem 0` is `x`, `INT_MIN rem -1` is 0.
-fn rem_i32(p: i32, q: i32) -> i32 {
+/// XLA's signed integer remainder: `x rem 0` is `x`, `MIN rem -1` is 0.
+fn int_rem(p: i64, q: i64) -> i64 {
     if q == 0 {
         p
     } else {
@@ -561,9 +597,14 @@ fn rem_i32(p: i32, q: i32) -> i32 {
     }
 }
 
-/// XLA's u32 remainder: `x rem 0` is `x`.
-fn rem_u32(p: u32, q: u32) -> u32 {
+/// XLA's unsigned remainder: `x rem 0` is `x`.
+fn uint_rem(p: u64, q: u64) -> u64 {
     p.checked_rem(q).unwrap_or(p)
+}
+
+/// XLA's unsigned division: `x / 0` is all ones.
+fn uint_div(p: u64, q: u64) -> u64 {
+    p.checked_div(q).unwrap_or(u64::MAX)
 }
 
 /// C's `nextafter`: NaN if either is NaN, `y` if equal, else one step of the bit pattern
@@ -589,14 +630,35 @@ pub fn nextafter_f32(x: f32, y: f32) -> f32 {
     nextafter_bits(xd, yd, x.to_bits() as u64, 1 << 31, to_float) as f32
 }
 
+/// `nextafter` of f16s (one step of the 16-bit pattern, not of f32's).
+pub fn nextafter_f16(x: f16, y: f16) -> f16 {
+    let to_float = |b: u64| f16::from_bits(b as u16).to_f64();
+    let v = nextafter_bits(
+        x.to_f64(),
+        y.to_f64(),
+        x.to_bits() as u64,
+        1 << 15,
+        to_float,
+    );
+    f16::from_f64(v)
+}
+
+/// `nextafter` of bf16s (one step of the 16-bit pattern).
+pub fn nextafter_bf16(x: bf16, y: bf16) -> bf16 {
+    let to_float = |b: u64| bf16::from_bits(b as u16).to_f64();
+    let v = nextafter_bits(
+        x.to_f64(),
+        y.to_f64(),
+        x.to_bits() as u64,
+        1 << 15,
+        to_float,
+    );
+    bf16::from_f64(v)
+}
+
 /// `nextafter` of f64s (the next representable value from `x` toward `y`).
 pub fn nextafter_f64(x: f64, y: f64) -> f64 {
     nextafter_bits(x, y, x.to_bits(), 1 << 63, f64::from_bits)
-}
-
-/// XLA's u32 division: `x / 0` is all ones.
-fn div_u32(p: u32, q: u32) -> u32 {
-    p.checked_div(q).unwrap_or(u32::MAX)
 }
 
 /// JVP of `add`, `add_any`, `sub`: a tangent alone (negated on `sub`'s right), or both

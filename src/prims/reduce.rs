@@ -124,22 +124,23 @@ impl ReduceOp {
     /// for `or`/`xor`. Argmax/argmin compare against their first element.
     pub fn identity(&self, dtype: DType) -> Scalar {
         let is_max = matches!(self, Max { .. } | Argmax { .. });
-        match (self, dtype, is_max) {
-            (Sum { .. } | Or { .. } | Xor { .. }, _, _) => Scalar::from_f64(0.0, dtype),
-            (Prod { .. }, _, _) => Scalar::from_f64(1.0, dtype),
-            (And { .. }, DType::I32, _) => Scalar::I32(-1),
-            (And { .. }, DType::U32, _) => Scalar::U32(u32::MAX),
-            (And { .. }, _, _) => Scalar::Bool(true),
-            (_, DType::F32, true) => Scalar::F32(f32::NEG_INFINITY),
-            (_, DType::F32, false) => Scalar::F32(f32::INFINITY),
-            (_, DType::F64, true) => Scalar::F64(f64::NEG_INFINITY),
-            (_, DType::F64, false) => Scalar::F64(f64::INFINITY),
-            (_, DType::I32, true) => Scalar::I32(i32::MIN),
-            (_, DType::I32, false) => Scalar::I32(i32::MAX),
-            (_, DType::U32, true) => Scalar::U32(0),
-            (_, DType::U32, false) => Scalar::U32(u32::MAX),
-            (_, DType::Bool, true) => Scalar::Bool(false),
-            (_, DType::Bool, false) => Scalar::Bool(true),
+        match self {
+            Sum { .. } | Or { .. } | Xor { .. } => Scalar::from_i128(0, dtype),
+            Prod { .. } => Scalar::from_i128(1, dtype),
+            And { .. } => Scalar::from_i128(-1, dtype),
+            _ if dtype == DType::Bool => Scalar::Bool(!is_max),
+            _ if dtype.is_float() => Scalar::from_f64(
+                if is_max {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                },
+                dtype,
+            ),
+            _ => {
+                let (lowest, highest) = int_range(dtype);
+                Scalar::from_i128(if is_max { lowest } else { highest }, dtype)
+            }
         }
     }
 
@@ -258,9 +259,17 @@ impl ReduceOp {
                     Data::F64(v) => {
                         Scalar::F64(pairwise_sum(&g.iter().map(|&i| v[i]).collect::<Vec<_>>()))
                     }
-                    Data::I32(v) => Scalar::I32(g.iter().fold(0i32, |a, &i| a.wrapping_add(v[i]))),
-                    Data::U32(v) => Scalar::U32(g.iter().fold(0u32, |a, &i| a.wrapping_add(v[i]))),
-                    Data::Bool(_) => unreachable!("rejected by abstract_eval"),
+                    // Narrow floats accumulate in f64 and round once (as jnp.sum's f32
+                    // accumulation would, but for double rounding); integers wrap.
+                    d if d.dtype().is_float() => Scalar::from_f64(
+                        g.iter().fold(0.0f64, |a, &i| a + d.get(i).to_f64()),
+                        d.dtype(),
+                    ),
+                    d => Scalar::from_i128(
+                        g.iter()
+                            .fold(0i128, |a, &i| a.wrapping_add(d.get(i).to_i128())),
+                        d.dtype(),
+                    ),
                 }),
             ),
             Prod { .. } | And { .. } | Or { .. } | Xor { .. } => Data::from_scalars(
@@ -289,11 +298,15 @@ impl ReduceOp {
                     groups.iter().map(|g| {
                         let mut best = 0usize;
                         for (k, &i) in g.iter().enumerate().skip(1) {
-                            let (cur, cand) = (data.get(g[best]).to_f64(), data.get(i).to_f64());
-                            if cur.is_nan() {
+                            let (cur, cand) = (data.get(g[best]), data.get(i));
+                            if is_nan(cur) {
                                 break;
                             }
-                            if cand.is_nan() || (is_max && cand > cur) || (!is_max && cand < cur) {
+                            let order = compare_values(cand, cur);
+                            if is_nan(cand)
+                                || (is_max && order == Some(std::cmp::Ordering::Greater))
+                                || (!is_max && order == Some(std::cmp::Ordering::Less))
+                            {
                                 best = k;
                             }
                         }
@@ -378,22 +391,53 @@ impl ReduceOp {
     /// products wrap, as XLA's).
     fn combine(&self, acc: Scalar, v: Scalar) -> Scalar {
         use Scalar as S;
+        let dtype = acc.dtype();
         match (self, acc, v) {
-            (Prod { .. }, S::F32(a), S::F32(b)) => S::F32(a * b),
             (Prod { .. }, S::F64(a), S::F64(b)) => S::F64(a * b),
-            (Prod { .. }, S::I32(a), S::I32(b)) => S::I32(a.wrapping_mul(b)),
-            (Prod { .. }, S::U32(a), S::U32(b)) => S::U32(a.wrapping_mul(b)),
-            (And { .. }, S::I32(a), S::I32(b)) => S::I32(a & b),
-            (And { .. }, S::U32(a), S::U32(b)) => S::U32(a & b),
+            // f32, and the 16-bit floats computed in f32.
+            (Prod { .. }, a, b) if dtype.is_float() => {
+                S::F32(a.to_f64() as f32 * b.to_f64() as f32).convert(dtype)
+            }
             (And { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a & b),
-            (Or { .. }, S::I32(a), S::I32(b)) => S::I32(a | b),
-            (Or { .. }, S::U32(a), S::U32(b)) => S::U32(a | b),
             (Or { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a | b),
-            (Xor { .. }, S::I32(a), S::I32(b)) => S::I32(a ^ b),
-            (Xor { .. }, S::U32(a), S::U32(b)) => S::U32(a ^ b),
             (Xor { .. }, S::Bool(a), S::Bool(b)) => S::Bool(a ^ b),
-            _ => unreachable!("dtypes checked by abstract_eval"),
+            // Integers: on the values widened to i128, wrapped back to the width.
+            (op, a, b) => {
+                let (a, b) = (a.to_i128(), b.to_i128());
+                let r = match op {
+                    Prod { .. } => a.wrapping_mul(b),
+                    And { .. } => a & b,
+                    Or { .. } => a | b,
+                    Xor { .. } => a ^ b,
+                    _ => unreachable!("dtypes checked by abstract_eval"),
+                };
+                S::from_i128(r, dtype)
+            }
         }
+    }
+}
+
+/// The smallest and largest values of an integer dtype.
+pub(crate) fn int_range(dtype: DType) -> (i128, i128) {
+    let bits = dtype.bits();
+    if dtype.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    }
+}
+
+/// Whether a scalar is a float NaN.
+fn is_nan(v: Scalar) -> bool {
+    v.dtype().is_float() && v.to_f64().is_nan()
+}
+
+/// Two scalars of one dtype in order (floats as f64, `None` with a NaN; integers exactly).
+fn compare_values(a: Scalar, b: Scalar) -> Option<std::cmp::Ordering> {
+    if a.dtype().is_float() {
+        a.to_f64().partial_cmp(&b.to_f64())
+    } else {
+        Some(a.to_i128().cmp(&b.to_i128()))
     }
 }
 
@@ -485,19 +529,19 @@ fn pairwise_sum(v: &[f64]) -> f64 {
 fn choose(acc: Scalar, v: Scalar, is_max: bool) -> Scalar {
     use super::binary::{float_max, float_min};
     match (acc, v) {
-        (Scalar::F32(a), Scalar::F32(b)) => Scalar::F32(if is_max {
-            float_max(a as f64, b as f64)
-        } else {
-            float_min(a as f64, b as f64)
-        } as f32),
-        (Scalar::F64(a), Scalar::F64(b)) => Scalar::F64(if is_max {
-            float_max(a, b)
-        } else {
-            float_min(a, b)
-        }),
-        (Scalar::I32(a), Scalar::I32(b)) => Scalar::I32(if is_max { a.max(b) } else { a.min(b) }),
-        (Scalar::U32(a), Scalar::U32(b)) => Scalar::U32(if is_max { a.max(b) } else { a.min(b) }),
         (Scalar::Bool(a), Scalar::Bool(b)) => Scalar::Bool(if is_max { a | b } else { a & b }),
-        _ => unreachable!("one dtype per array"),
+        _ if acc.dtype().is_float() => {
+            let (a, b) = (acc.to_f64(), v.to_f64());
+            let r = if is_max {
+                float_max(a, b)
+            } else {
+                float_min(a, b)
+            };
+            Scalar::from_f64(r, acc.dtype())
+        }
+        _ => {
+            let (a, b) = (acc.to_i128(), v.to_i128());
+            Scalar::from_i128(if is_max { a.max(b) } else { a.min(b) }, acc.dtype())
+        }
     }
 }

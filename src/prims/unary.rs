@@ -33,6 +33,7 @@ use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax::{self, scalar_like};
 use cranax_runtime::special;
+use half::{bf16, f16};
 
 /// The table: one row per elementwise unary primitive (see the module doc for the columns).
 /// `$then` is the macro that turns the rows into code: `define_unary_ops` below, and
@@ -41,7 +42,7 @@ macro_rules! unary_table {
     ($then:ident) => {
         $then! {
             Neg = "neg", Numeric, Cheap, vectorizes: always, lower: ops::neg {
-                eval(d) => numbers(d, |x| -x, |x| -x, i32::wrapping_neg, u32::wrapping_neg),
+                eval(d) => numbers(d, |x| -x, |x| -x, i64::wrapping_neg, u64::wrapping_neg),
                 jvp(g, _x, _ans) => Some(lax::neg(g)?),
                 transpose(ct, _x) => Some(lax::neg(ct)?),
             }
@@ -95,7 +96,7 @@ macro_rules! unary_table {
                 )?),
             }
             Abs = "abs", Numeric, Cheap, vectorizes: always, lower: ops::abs {
-                eval(d) => numbers(d, f32::abs, f64::abs, i32::wrapping_abs, |x| x),
+                eval(d) => numbers(d, f32::abs, f64::abs, i64::wrapping_abs, |x| x),
                 jvp(g, x, _ans) => Some(lax::select(
                     &lax::ge(x, &scalar_like(x, 0.0))?,
                     g,
@@ -107,8 +108,8 @@ macro_rules! unary_table {
                     d,
                     |x| sign_f64(x as f64) as f32,
                     sign_f64,
-                    i32::signum,
-                    |x| (x != 0) as u32,
+                    i64::signum,
+                    |x| (x != 0) as u64,
                 ),
                 jvp(_g, _x, _ans) => None,
             }
@@ -117,8 +118,8 @@ macro_rules! unary_table {
                     d,
                     |x| x * x,
                     |x| x * x,
-                    |x| x.wrapping_mul(x),
-                    |x| x.wrapping_mul(x),
+                    |x: i64| x.wrapping_mul(x),
+                    |x: u64| x.wrapping_mul(x),
                 ),
                 jvp(g, x, _ans) => Some(lax::mul(g, &lax::mul(&scalar_like(x, 2.0), x)?)?),
             }
@@ -145,8 +146,8 @@ macro_rules! unary_table {
                     d,
                     |x| integer_pow_float(x, *y),
                     |x| integer_pow_float(x, *y),
-                    |x| (0..*y).fold(1i32, |acc, _| acc.wrapping_mul(x)),
-                    |x| (0..*y).fold(1u32, |acc, _| acc.wrapping_mul(x)),
+                    |x| (0..*y).fold(1i64, |acc, _| acc.wrapping_mul(x)),
+                    |x| (0..*y).fold(1u64, |acc, _| acc.wrapping_mul(x)),
                 ),
                 jvp(g, x, _ans) => if *y == 0 {
                     None
@@ -282,27 +283,17 @@ macro_rules! unary_table {
             /// The number of set bits.
             PopulationCount = "population_count", Integer, Cheap, vectorizes: never,
                 lower: ops::population_count {
-                eval(d) => integers_and_bools(
-                    d,
-                    |x: i32| x.count_ones() as i32,
-                    u32::count_ones,
-                    |_| unreachable!("population_count takes integers"),
-                ),
+                eval(d) => bit_counts(d, |bits, _width| bits.count_ones()),
                 jvp(_g, _x, _ans) => None,
             }
             /// The number of leading zero bits.
             Clz = "clz", Integer, Cheap, vectorizes: never, lower: ops::clz {
-                eval(d) => integers_and_bools(
-                    d,
-                    |x: i32| x.leading_zeros() as i32,
-                    u32::leading_zeros,
-                    |_| unreachable!("clz takes integers"),
-                ),
+                eval(d) => bit_counts(d, |bits, width| bits.leading_zeros() - (64 - width)),
                 jvp(_g, _x, _ans) => None,
             }
             /// Logical not for bool, bitwise not for integers.
             Not = "not", IntegerOrBool, Cheap, vectorizes: always, lower: ops::not {
-                eval(d) => integers_and_bools(d, |x: i32| !x, |x: u32| !x, |x: bool| !x),
+                eval(d) => integers_and_bools(d, |x: i64| !x, |x: u64| !x, |x: bool| !x),
                 jvp(_g, _x, _ans) => None,
             }
             /// The identity with a zero derivative.
@@ -575,14 +566,23 @@ fn lax_unary(op: &UnaryOp, x: &Array) -> Result<Array> {
     crate::core::trace::bind1(super::Prim::Unary(op.clone()), std::slice::from_ref(x))
 }
 
-/// A float-only op on float data (the dtype check admits nothing else).
+/// A float-only op on float data (the dtype check admits nothing else); f16 and bf16 are
+/// computed in f32 and rounded back.
 fn floats(d: &Data, f32_op: impl Fn(f32) -> f32, f64_op: impl Fn(f64) -> f64) -> Data {
     match d {
+        Data::F16(v) => Data::F16(
+            v.iter()
+                .map(|&a| f16::from_f32(f32_op(a.to_f32())))
+                .collect(),
+        ),
+        Data::BF16(v) => Data::BF16(
+            v.iter()
+                .map(|&a| bf16::from_f32(f32_op(a.to_f32())))
+                .collect(),
+        ),
         Data::F32(v) => Data::F32(v.iter().map(|&a| f32_op(a)).collect()),
         Data::F64(v) => Data::F64(v.iter().map(|&a| f64_op(a)).collect()),
-        Data::I32(_) | Data::U32(_) | Data::Bool(_) => {
-            unreachable!("a float-only op on integers or bools")
-        }
+        _ => unreachable!("a float-only op on {}", d.dtype()),
     }
 }
 
@@ -596,12 +596,48 @@ fn floats_in_f64(d: &Data, f64_op: impl Fn(f64) -> f64) -> Data {
 /// A float predicate (`is_finite`): bool data.
 fn float_predicate(d: &Data, pred: impl Fn(f64) -> bool) -> Data {
     match d {
+        Data::F16(v) => Data::Bool(v.iter().map(|&a| pred(a.to_f64())).collect()),
+        Data::BF16(v) => Data::Bool(v.iter().map(|&a| pred(a.to_f64())).collect()),
         Data::F32(v) => Data::Bool(v.iter().map(|&a| pred(a as f64)).collect()),
         Data::F64(v) => Data::Bool(v.iter().map(|&a| pred(a)).collect()),
-        Data::I32(_) | Data::U32(_) | Data::Bool(_) => {
-            unreachable!("a float predicate on integers or bools")
-        }
+        _ => unreachable!("a float predicate on {}", d.dtype()),
     }
+}
+
+/// An integer op, computed on each value widened to i64 (signed dtypes) or u64 (unsigned)
+/// and wrapped back to the element width: for the ring operations (neg, add, mul, ...)
+/// the low bits of the wide result are the narrow result. `None` for non-integer data.
+pub(crate) fn integers(
+    d: &Data,
+    i_op: impl Fn(i64) -> i64,
+    u_op: impl Fn(u64) -> u64,
+) -> Option<Data> {
+    macro_rules! wrap {
+        ($v:expr, $op:expr, $wide:ty, $variant:ident, $t:ty) => {
+            Data::$variant($v.iter().map(|&a| $op(a as $wide) as $t).collect())
+        };
+    }
+    Some(match d {
+        Data::I8(v) => wrap!(v, i_op, i64, I8, i8),
+        Data::I16(v) => wrap!(v, i_op, i64, I16, i16),
+        Data::I32(v) => wrap!(v, i_op, i64, I32, i32),
+        Data::I64(v) => wrap!(v, i_op, i64, I64, i64),
+        Data::U8(v) => wrap!(v, u_op, u64, U8, u8),
+        Data::U16(v) => wrap!(v, u_op, u64, U16, u16),
+        Data::U32(v) => wrap!(v, u_op, u64, U32, u32),
+        Data::U64(v) => wrap!(v, u_op, u64, U64, u64),
+        _ => return None,
+    })
+}
+
+/// A count over each integer's bits: `count(bits, width)` with `bits` the element's two's
+/// complement bits zero-extended to 64 and `width` its dtype's width.
+fn bit_counts(d: &Data, count: impl Fn(u64, u32) -> u32) -> Data {
+    let width = d.dtype().bits();
+    let mask = u64::MAX >> (64 - width);
+    let on_bits = |x: u64| count(x & mask, width) as u64;
+    integers(d, |x| on_bits(x as u64) as i64, on_bits)
+        .unwrap_or_else(|| unreachable!("a bit count of {}", d.dtype()))
 }
 
 /// JAX's `lax.RoundingMethod`: how `round` breaks ties (printed as its integer value).
@@ -633,29 +669,23 @@ fn numbers(
     d: &Data,
     f32_op: impl Fn(f32) -> f32,
     f64_op: impl Fn(f64) -> f64,
-    i32_op: impl Fn(i32) -> i32,
-    u32_op: impl Fn(u32) -> u32,
+    i_op: impl Fn(i64) -> i64,
+    u_op: impl Fn(u64) -> u64,
 ) -> Data {
-    match d {
-        Data::I32(v) => Data::I32(v.iter().map(|&a| i32_op(a)).collect()),
-        Data::U32(v) => Data::U32(v.iter().map(|&a| u32_op(a)).collect()),
-        Data::Bool(_) => unreachable!("a numeric op on bools"),
-        Data::F32(_) | Data::F64(_) => floats(d, f32_op, f64_op),
-    }
+    integers(d, i_op, u_op).unwrap_or_else(|| floats(d, f32_op, f64_op))
 }
 
 /// An integer-or-bool op.
 fn integers_and_bools(
     d: &Data,
-    i32_op: impl Fn(i32) -> i32,
-    u32_op: impl Fn(u32) -> u32,
+    i_op: impl Fn(i64) -> i64,
+    u_op: impl Fn(u64) -> u64,
     bool_op: impl Fn(bool) -> bool,
 ) -> Data {
     match d {
-        Data::I32(v) => Data::I32(v.iter().map(|&a| i32_op(a)).collect()),
-        Data::U32(v) => Data::U32(v.iter().map(|&a| u32_op(a)).collect()),
         Data::Bool(v) => Data::Bool(v.iter().map(|&a| bool_op(a)).collect()),
-        Data::F32(_) | Data::F64(_) => unreachable!("an integer-or-bool op on floats"),
+        _ => integers(d, i_op, u_op)
+            .unwrap_or_else(|| unreachable!("an integer-or-bool op on {}", d.dtype())),
     }
 }
 
@@ -732,44 +762,12 @@ pub fn erf_inv_f64(x: f64) -> f64 {
     erf_inv::erf_inv_f64(x)
 }
 
-/// `convert_element_type` on data: floats to ints truncate toward zero and saturate, NaN is 0.
+/// `convert_element_type` on data ([`Scalar::convert`]'s rules: floats to ints truncate toward
+/// zero and saturate, NaN is 0; ints wrap; to floats round to nearest even).
 pub fn convert_data(d: &Data, to: DType) -> Data {
-    macro_rules! conv {
-        ($v:expr) => {
-            match to {
-                DType::F32 => Data::F32($v.iter().map(|&a| a as f32).collect()),
-                DType::F64 => Data::F64($v.iter().map(|&a| a as f64).collect()),
-                DType::I32 => Data::I32($v.iter().map(|&a| a as i32).collect()),
-                DType::U32 => Data::U32($v.iter().map(|&a| a as u32).collect()),
-                DType::Bool => Data::Bool($v.iter().map(|&a| a as f64 != 0.0).collect()),
-            }
-        };
-    }
-    match d {
-        Data::F32(v) => conv!(v),
-        Data::F64(v) => conv!(v),
-        Data::I32(v) => conv!(v),
-        Data::U32(v) => conv!(v),
-        Data::Bool(v) => {
-            let as_u8: Vec<u8> = v.iter().map(|&b| b as u8).collect();
-            conv!(as_u8)
-        }
-    }
+    Data::from_scalars(to, (0..d.len()).map(|i| d.get(i)))
 }
 
 fn bitcast_data(d: &Data, to: DType) -> Data {
-    let bits: Vec<u64> = match d {
-        Data::F32(v) => v.iter().map(|a| a.to_bits() as u64).collect(),
-        Data::I32(v) => v.iter().map(|&a| a as u32 as u64).collect(),
-        Data::U32(v) => v.iter().map(|&a| a as u64).collect(),
-        Data::F64(v) => v.iter().map(|a| a.to_bits()).collect(),
-        Data::Bool(v) => v.iter().map(|&a| a as u64).collect(),
-    };
-    match to {
-        DType::F32 => Data::F32(bits.iter().map(|&b| f32::from_bits(b as u32)).collect()),
-        DType::I32 => Data::I32(bits.iter().map(|&b| b as u32 as i32).collect()),
-        DType::U32 => Data::U32(bits.iter().map(|&b| b as u32).collect()),
-        DType::F64 => Data::F64(bits.iter().map(|&b| f64::from_bits(b)).collect()),
-        DType::Bool => Data::Bool(bits.iter().map(|&b| b != 0).collect()),
-    }
+    Data::from_bits(to, d.to_bits().into_iter())
 }

@@ -347,10 +347,12 @@ pub struct GatherParams {
 /// The default fill of a `FILL_OR_DROP` gather for `dtype` (JAX's `_gather_fill`).
 pub fn default_fill(dtype: DType) -> f64 {
     match dtype {
-        DType::F32 | DType::F64 => f64::NAN,
-        DType::I32 => i32::MIN as f64,
-        DType::U32 => u32::MAX as f64,
         DType::Bool => 1.0,
+        d if d.is_float() => f64::NAN,
+        d => {
+            let (lowest, highest) = crate::prims::reduce::int_range(d);
+            (if d.is_signed_int() { lowest } else { highest }) as f64
+        }
     }
 }
 
