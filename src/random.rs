@@ -150,6 +150,47 @@ pub fn bits(key: &Array, shape: &[usize]) -> Result<Array> {
     lax::reshape(&random_bits(key, shape.iter().product())?, shape)
 }
 
+/// Uniform random bits of an unsigned integer dtype (JAX's `bits(key, shape, dtype)`):
+/// `ceil(width * size / 32)` words of `threefry_2x32(key, iota)`; for u64 the first half of
+/// them are the high words and the second half the low words; for u8 and u16 each word is
+/// cut into 4 or 2 pieces, lowest bits first (the words' little-endian bytes).
+///
+/// # Errors
+/// A key that is not u32 of shape `[2]`, or a dtype that is not u8, u16, u32 or u64.
+pub fn bits_as(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
+    check_key("bits", key)?;
+    let n: usize = shape.iter().product();
+    match dtype {
+        DType::U32 => bits(key, shape),
+        DType::U64 => {
+            let (hi, lo) = bits_64(key, shape)?;
+            let wide = |x: &Array| lax::convert_element_type(x, DType::U64);
+            let hi = lax::shift_left(&wide(&hi)?, &Array::scalar(32u64))?;
+            lax::or(&hi, &wide(&lo)?)
+        }
+        DType::U8 | DType::U16 => {
+            let width = dtype.bits() as usize;
+            let per_word = 32 / width;
+            let words = random_bits(key, (n * width).div_ceil(32))?;
+            let count = words.size();
+            // pieces[i, j] = (word_i >> (width * j)) & mask, read row by row.
+            let shifts: Vec<u32> = (0..per_word as u32).map(|j| j * width as u32).collect();
+            let shifts =
+                lax::broadcast_in_dim(&Array::from_slice(&shifts), &[count, per_word], &[1])?;
+            let words = lax::broadcast_in_dim(&words, &[count, per_word], &[0])?;
+            let mask = Array::scalar(u32::MAX >> (32 - width));
+            let pieces = lax::and(&lax::shift_right_logical(&words, &shifts)?, &mask)?;
+            let flat = lax::reshape(&pieces, &[count * per_word])?;
+            let flat = lax::slice(&flat, &[0], &[n], None)?;
+            lax::reshape(&lax::convert_element_type(&flat, dtype)?, shape)
+        }
+        _ => Err(Error::type_err(format!(
+            "bits: dtype argument must be an unsigned int dtype, got {}",
+            dtype.numpy_name()
+        ))),
+    }
+}
+
 /// JAX's 64-bit `random_bits` as two u32 halves: `2n` words, the first `n` the high words and
 /// the last `n` the low words of the u64 values.
 fn bits_64(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
@@ -296,7 +337,15 @@ fn param(name: &str, p: &impl Param, dtype: DType, shape: &[usize]) -> Result<Ar
 }
 
 fn check_float(name: &str, dtype: DType) -> Result<()> {
-    if dtype.is_float() {
+    if dtype.is_half() && !matches!(name, "uniform" | "normal" | "bernoulli") {
+        // JAX's samplers compute 16-bit floats through XLA's f32 functions, rounded after
+        // each operation; only uniform and normal follow that here so far.
+        Err(Error::value_err(format!(
+            "`{name}` does not sample {} yet (uniform and normal do; sample float32 and \
+             convert)",
+            dtype.numpy_name()
+        )))
+    } else if dtype.is_float() {
         Ok(())
     } else {
         Err(not_float(name, dtype))
@@ -345,6 +394,24 @@ fn unit_floats(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
             )?;
             lax::add(&hi, &lo)
         }
+        // The top mantissa bits of random bits under the exponent of 1.0, as for f32: 16
+        // random bits for f16, 8 for bf16 (JAX draws at least 8 bits, and bf16 has 7).
+        DType::F16 | DType::BF16 => {
+            let (mantissa_bits, rng_bits, one_bits) = if dtype == DType::F16 {
+                (10, 16, 0x3C00u16)
+            } else {
+                (7, 8, 0x3F80u16)
+            };
+            let width = DType::int_of_bits(rng_bits, false).expect("8 or 16 bits");
+            let b = lax::convert_element_type(&bits_as(key, shape, width)?, DType::U16)?;
+            let mantissa =
+                lax::shift_right_logical(&b, &Array::scalar((rng_bits - mantissa_bits) as u16))?;
+            let one_to_two = lax::or(&mantissa, &Array::scalar(one_bits))?;
+            lax::sub(
+                &lax::bitcast_convert_type(&one_to_two, dtype)?,
+                &constant(1.0, dtype),
+            )
+        }
         _ => Err(not_float("uniform", dtype)),
     }
 }
@@ -376,10 +443,8 @@ pub fn uniform(
 pub fn normal(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("normal", key)?;
     check_float("normal", dtype)?;
-    let above_minus_one = match dtype {
-        DType::F32 => f32::from_bits(0xBF7F_FFFF) as f64,
-        _ => f64::from_bits(0xBFEF_FFFF_FFFF_FFFF),
-    };
+    // nextafter(-1, 0) in the dtype.
+    let above_minus_one = lax::nextafter(&constant(-1.0, dtype), &constant(0.0, dtype))?;
     let u = uniform(key, shape, dtype, above_minus_one, 1.0)?;
     lax::mul(&constant(std::f64::consts::SQRT_2, dtype), &erf_inv(&u)?)
 }

@@ -102,8 +102,8 @@ macro_rules! binary_table {
                 eval(x, y, n) => floats(x, y, n, f32::powf, f64::powf),
                 jvp(x, y, xd, yd, ans) => pow_jvp(x, y, xd, yd, ans)?,
             }
-            Max = "max", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::max {
-                eval(x, y, n) => numbers(
+            Max = "max", Any -> Same, Cheap, vectorizes: lanes_always, lower: ops::max {
+                eval(x, y, n) => numbers_and_bools(
                     x,
                     y,
                     n,
@@ -111,11 +111,12 @@ macro_rules! binary_table {
                     float_max,
                     i64::max,
                     u64::max,
+                    |p, q| p | q,
                 ),
                 jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
             }
-            Min = "min", Numeric -> Same, Cheap, vectorizes: lanes_always, lower: ops::min {
-                eval(x, y, n) => numbers(
+            Min = "min", Any -> Same, Cheap, vectorizes: lanes_always, lower: ops::min {
+                eval(x, y, n) => numbers_and_bools(
                     x,
                     y,
                     n,
@@ -123,6 +124,7 @@ macro_rules! binary_table {
                     float_min,
                     i64::min,
                     u64::min,
+                    |p, q| p & q,
                 ),
                 jvp(x, y, xd, yd, ans) => max_min_jvp(x, y, xd, yd, ans)?,
             }
@@ -526,6 +528,24 @@ fn numbers(
     u_op: impl Fn(u64, u64) -> u64,
 ) -> Data {
     integers(x, y, n, i_op, u_op).unwrap_or_else(|| floats(x, y, n, f32_op, f64_op))
+}
+
+/// A numeric op that also takes bools (max and min: or and and).
+#[allow(clippy::too_many_arguments)]
+fn numbers_and_bools(
+    x: &Data,
+    y: &Data,
+    n: usize,
+    f32_op: impl Fn(f32, f32) -> f32,
+    f64_op: impl Fn(f64, f64) -> f64,
+    i_op: impl Fn(i64, i64) -> i64,
+    u_op: impl Fn(u64, u64) -> u64,
+    bool_op: impl Fn(bool, bool) -> bool,
+) -> Data {
+    match (x, y) {
+        (Data::Bool(a), Data::Bool(b)) => Data::Bool(zip(a, b, n, bool_op)),
+        _ => numbers(x, y, n, f32_op, f64_op, i_op, u_op),
+    }
 }
 
 /// A bitwise op on integers or bools.

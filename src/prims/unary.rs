@@ -142,13 +142,22 @@ macro_rules! unary_table {
                     Ok(x.clone())
                 },
                 params => vec![("y", Param::Text(y.to_string()))],
-                eval(d) => numbers(
+                eval(d) => match d {
+                    // Each multiplication rounded to the 16-bit type, as XLA's chain of muls.
+                    Data::F16(v) => Data::F16(
+                        v.iter().map(|&x| integer_pow_float(x, *y, f16::ONE)).collect(),
+                    ),
+                    Data::BF16(v) => Data::BF16(
+                        v.iter().map(|&x| integer_pow_float(x, *y, bf16::ONE)).collect(),
+                    ),
+                    _ => numbers(
                     d,
-                    |x| integer_pow_float(x, *y),
-                    |x| integer_pow_float(x, *y),
+                    |x| integer_pow_float(x, *y, 1.0),
+                    |x| integer_pow_float(x, *y, 1.0),
                     |x| (0..*y).fold(1i64, |acc, _| acc.wrapping_mul(x)),
                     |x| (0..*y).fold(1u64, |acc, _| acc.wrapping_mul(x)),
                 ),
+                },
                 jvp(g, x, _ans) => if *y == 0 {
                     None
                 } else {
@@ -718,11 +727,10 @@ pub fn sign_f64(x: f64) -> f64 {
 }
 
 /// `x ** y` for a float `x` by repeated squaring (the order the compiled code multiplies in).
-fn integer_pow_float<T>(x: T, y: i32) -> T
+fn integer_pow_float<T>(x: T, y: i32, one: T) -> T
 where
-    T: Copy + From<f32> + std::ops::MulAssign + std::ops::Div<Output = T>,
+    T: Copy + std::ops::MulAssign + std::ops::Div<Output = T>,
 {
-    let one = T::from(1.0);
     let mut acc = one;
     let mut base = x;
     let mut n = y.unsigned_abs();

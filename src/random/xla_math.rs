@@ -24,6 +24,12 @@ use crate::dtype::{DType, Scalar};
 use crate::lax;
 
 /// A scalar of `dtype`.
+/// A 16-bit float widened to f32, where XLA computes its functions (each result rounded
+/// back once).
+fn to_f32(x: &Array) -> Result<Array> {
+    lax::convert_element_type(x, DType::F32)
+}
+
 fn c(v: f64, dtype: DType) -> Array {
     Array::from_scalar(Scalar::from_f64(v, dtype))
 }
@@ -37,6 +43,8 @@ fn fill(v: f64, like: &Array) -> Result<Array> {
 pub(super) fn fma(a: &Array, b: &Array, c: &Array) -> Result<Array> {
     match a.dtype() {
         DType::F32 => fma_f32(a, b, c),
+        // XLA rounds the 16-bit product before the sum (each op computed in f32, rounded).
+        d if d.is_half() => lax::add(&lax::mul(a, b)?, c),
         _ => fma_f64(a, b, c),
     }
 }
@@ -101,6 +109,7 @@ fn horner(x: &Array, coeffs: &[f64]) -> Result<Array> {
 pub(super) fn log(x: &Array) -> Result<Array> {
     match x.dtype() {
         DType::F32 => log_f32(x),
+        d if d.is_half() => lax::convert_element_type(&log_f32(&to_f32(x)?)?, d),
         _ => lax::log(x),
     }
 }
@@ -224,6 +233,9 @@ fn pieces<T: Copy + Into<f64>>(ranges: &[erf_inv::Range<T>]) -> Vec<Piece> {
 /// XLA's `erf_inv` (Giles' approximations, two ranges in f32 and three in f64):
 /// `w = -log1p(-x^2)`, the range's polynomial by fused Horner steps, times `x`; `±1` give `±inf`.
 pub(super) fn erf_inv(x: &Array) -> Result<Array> {
+    if x.dtype().is_half() {
+        return lax::convert_element_type(&erf_inv(&to_f32(x)?)?, x.dtype());
+    }
     let pieces = match x.dtype() {
         DType::F32 => pieces(&erf_inv::F32),
         _ => pieces(&erf_inv::F64),
@@ -265,6 +277,7 @@ pub(super) fn erf_inv(x: &Array) -> Result<Array> {
 pub(super) fn erf(x: &Array) -> Result<Array> {
     match x.dtype() {
         DType::F32 => erf_f32(x),
+        d if d.is_half() => lax::convert_element_type(&erf_f32(&to_f32(x)?)?, d),
         _ => erf_f64(x),
     }
 }
