@@ -209,12 +209,12 @@ impl Data {
 
     /// Raw bytes pointer and length in elements (for handing buffers to compiled code).
     pub fn as_ptr(&self) -> *const u8 {
-        each_data!(self, v => v.as_ptr() as *const u8)
+        each_data!(self, v => v.as_ptr().cast::<u8>())
     }
 
     /// A pointer to the first element's bytes, for writing.
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
-        each_data!(self, v => v.as_mut_ptr() as *mut u8)
+        each_data!(self, v => v.as_mut_ptr().cast::<u8>())
     }
 
     /// Room for `n` elements, none of them initialised yet (`len` 0, capacity `n`): for a

@@ -174,6 +174,96 @@ impl DType {
     }
 }
 
+/// Machine limits of a floating dtype (`jnp.finfo`), all from its mantissa and exponent
+/// widths (IEEE-style layouts: f16 10 and 5 bits, bf16 7 and 8, f32 23 and 8, f64 52 and 11).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FInfo {
+    /// The dtype described.
+    pub dtype: DType,
+    /// Width in bits.
+    pub bits: u32,
+    /// Explicit mantissa bits.
+    pub nmant: u32,
+    /// Exponent bits.
+    pub nexp: u32,
+    /// `2^-nmant`: the gap between 1 and the next value.
+    pub eps: f64,
+    /// The largest finite value.
+    pub max: f64,
+    /// The most negative finite value (`-max`).
+    pub min: f64,
+    /// The smallest positive normal value (NumPy's `tiny`, `smallest_normal`).
+    pub tiny: f64,
+    /// The smallest positive subnormal value.
+    pub smallest_subnormal: f64,
+    /// Decimal digits of precision (`floor(nmant log10 2)`).
+    pub precision: u32,
+    /// `10^-precision`.
+    pub resolution: f64,
+}
+
+/// Limits of an integer dtype (`jnp.iinfo`); i128 holds every bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IInfo {
+    /// The dtype described.
+    pub dtype: DType,
+    /// Width in bits.
+    pub bits: u32,
+    /// The smallest value.
+    pub min: i128,
+    /// The largest value.
+    pub max: i128,
+}
+
+impl DType {
+    /// `jnp.finfo(dtype)`, or `None` for a dtype that is not floating.
+    pub fn finfo(self) -> Option<FInfo> {
+        let (nmant, nexp) = match self {
+            DType::F16 => (10, 5),
+            DType::BF16 => (7, 8),
+            DType::F32 => (23, 8),
+            DType::F64 => (52, 11),
+            _ => return None,
+        };
+        let max_exp = (1i32 << (nexp - 1)) - 1;
+        let eps = 2f64.powi(-(nmant as i32));
+        let max = (2.0 - eps) * 2f64.powi(max_exp);
+        let tiny = 2f64.powi(1 - max_exp);
+        let precision = (nmant as f64 * std::f64::consts::LOG10_2).floor() as u32;
+        Some(FInfo {
+            dtype: self,
+            bits: self.bits(),
+            nmant,
+            nexp,
+            eps,
+            max,
+            min: -max,
+            tiny,
+            smallest_subnormal: tiny * eps,
+            precision,
+            resolution: 10f64.powi(-(precision as i32)),
+        })
+    }
+
+    /// `jnp.iinfo(dtype)`, or `None` for a dtype that is not an integer.
+    pub fn iinfo(self) -> Option<IInfo> {
+        let bits = self.bits();
+        let (min, max) = if self.is_signed_int() {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        } else if self.is_unsigned_int() {
+            (0, (1i128 << bits) - 1)
+        } else {
+            return None;
+        };
+        Some(IInfo {
+            dtype: self,
+            bits,
+            min,
+            max,
+        })
+    }
+}
+
 /// A node of JAX's type-promotion lattice (`jax._src.dtypes`): the dtypes and the two weak
 /// kinds a Python scalar has, `i*` and `f*`. The edges, lowest first:
 /// `bool → i*`, `i* → u8, i8`, `u8 → u16, i16`, `u16 → u32, i32`, `u32 → u64, i64`,
@@ -613,6 +703,40 @@ pub fn python_float_repr(v: f64, sci: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finfo_and_iinfo_are_numpys() {
+        // NumPy's and ml_dtypes' values (np.finfo(np.float16).max etc.).
+        let f16 = DType::F16.finfo().unwrap();
+        assert_eq!(
+            (f16.max, f16.tiny, f16.eps),
+            (65504.0, 6.103515625e-05, 0.0009765625)
+        );
+        assert_eq!(
+            (f16.smallest_subnormal, f16.resolution),
+            (5.960464477539063e-08, 0.001)
+        );
+        let bf16 = DType::BF16.finfo().unwrap();
+        assert_eq!((bf16.max, bf16.eps), (3.3895313892515355e38, 0.0078125));
+        assert_eq!(bf16.smallest_subnormal, 9.183549615799121e-41);
+        let f32 = DType::F32.finfo().unwrap();
+        assert_eq!(
+            (f32.max, f32.tiny),
+            (f32::MAX as f64, f32::MIN_POSITIVE as f64)
+        );
+        assert_eq!((f32.eps, f32.resolution), (f32::EPSILON as f64, 1e-06));
+        let f64i = DType::F64.finfo().unwrap();
+        assert_eq!(
+            (f64i.max, f64i.tiny, f64i.eps),
+            (f64::MAX, f64::MIN_POSITIVE, f64::EPSILON)
+        );
+        assert_eq!((f64i.smallest_subnormal, f64i.precision), (5e-324, 15));
+        assert!(DType::I32.finfo().is_none());
+        assert_eq!(DType::I8.iinfo().unwrap().min, -128);
+        assert_eq!(DType::U64.iinfo().unwrap().max, u64::MAX as i128);
+        assert_eq!(DType::I64.iinfo().unwrap().min, i64::MIN as i128);
+        assert!(DType::F16.iinfo().is_none());
+    }
 
     #[test]
     fn python_repr_of_floats() {

@@ -29,6 +29,9 @@ pub use array::{Array, Data, Element};
 pub use core::aval::Aval;
 pub use core::error::{install_quiet_panic_hook, ArgumentMismatch, Error, Result};
 pub use dtype::{DType, Scalar};
+/// The `half` crate, whose `f16` and `bf16` are the element types of `DType::F16` and
+/// `DType::BF16` (re-exported so that a user's version always matches).
+pub use half;
 pub use ir::ClosedJaxpr;
 pub mod api;
 pub mod backend;

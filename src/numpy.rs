@@ -394,8 +394,8 @@ fn float_divmod(x: &Array, y: &Array) -> Result<(Array, Array)> {
 
 fn floor_divide_of(x: &Array, y: &Array) -> Result<Array> {
     match x.dtype() {
-        DType::F32 | DType::F64 => Ok(float_divmod(x, y)?.0),
-        DType::U32 => lax::div(x, y),
+        d if d.is_float() => Ok(float_divmod(x, y)?.0),
+        d if d.is_unsigned_int() => lax::div(x, y),
         _ => {
             let d = lax::div(x, y)?;
             let signs_differ = lax::ne(&lax::sign(x)?, &lax::sign(y)?)?;
@@ -660,7 +660,7 @@ pub fn left_shift(a: impl AsArray, b: impl AsArray) -> Array {
 /// `x >> y`: arithmetic for signed integers, logical for unsigned.
 pub fn right_shift(a: impl AsArray, b: impl AsArray) -> Array {
     binary_with("right_shift", a, b, |x, y| {
-        if x.dtype() == DType::U32 {
+        if x.dtype().is_unsigned_int() {
             lax::shift_right_logical(x, y)
         } else {
             lax::shift_right_arithmetic(x, y)
@@ -797,6 +797,29 @@ pub fn where_(cond: impl AsArray, x: impl AsArray, y: impl AsArray) -> Array {
         };
         lax::select(&full(&c)?, &full(&v[0])?, &full(&v[1])?)
     })())
+}
+
+/// `jnp.finfo(dtype)`: the limits of a floating dtype (`eps`, `max`, `tiny`, ...).
+///
+/// # Errors
+/// A dtype that is not floating (NumPy's wording).
+pub fn finfo(dtype: DType) -> Result<crate::dtype::FInfo> {
+    dtype
+        .finfo()
+        .ok_or_else(|| Error::value_err(format!("data type {} not inexact", dtype.numpy_name())))
+}
+
+/// `jnp.iinfo(dtype)`: the bounds of an integer dtype.
+///
+/// # Errors
+/// A dtype that is not an integer (NumPy's wording).
+pub fn iinfo(dtype: DType) -> Result<crate::dtype::IInfo> {
+    dtype.iinfo().ok_or_else(|| {
+        Error::value_err(format!(
+            "Invalid integer data type '{}'.",
+            dtype.numpy_name()
+        ))
+    })
 }
 
 /// `x.astype(dtype)`.

@@ -260,11 +260,11 @@ fn wrap_negative(i: &Array, n: usize) -> Result<Array> {
             i.dtype().numpy_name()
         )));
     }
-    if i.dtype() == DType::U32 {
+    if i.dtype().is_unsigned_int() {
         return Ok(i.clone());
     }
-    let neg = lax::lt(i, &Array::scalar(0i32))?;
-    let up = lax::add(i, &Array::scalar(n as i32))?;
+    let neg = lax::lt(i, &lax::scalar_like(i, 0.0))?;
+    let up = lax::add(i, &lax::scalar_like(i, n as f64))?;
     lax::select(&neg, &up, i)
 }
 

@@ -24,6 +24,11 @@ fn inexact(xs: &[Array]) -> Result<Vec<Array>> {
     v.iter()
         .map(|x| match x.dtype() {
             DType::F32 | DType::F64 => Ok(x.clone()),
+            // JAX's linalg kernels have no 16-bit float forms either.
+            d if d.is_half() => Err(Error::type_err(format!(
+                "linalg: unsupported dtype {}: the decompositions take float32 or float64",
+                d.numpy_name()
+            ))),
             _ => lax::convert_element_type(x, DType::F32),
         })
         .collect()
