@@ -81,6 +81,19 @@ impl AsArray for bool {
     }
 }
 
+/// Rust integers of an explicit width other than `i32` are strongly typed scalars, as NumPy
+/// scalars (`np.int64(2)`) are in JAX: `x_i32 + 2i64` is an i64.
+macro_rules! strong_int_operand {
+    ($($t:ty),*) => {$(
+        impl AsArray for $t {
+            fn as_array(&self) -> Array {
+                Array::scalar(*self)
+            }
+        }
+    )*};
+}
+strong_int_operand!(i8, i16, i64, u8, u16, u32, u64);
+
 /// Is `x` a Rust `f64` literal (a concrete weakly typed f64 scalar, see `AsArray for f64`)?
 fn is_f64_literal(x: &Array) -> bool {
     x.is_weak() && x.dtype() == DType::F64 && x.ndim() == 0 && x.is_concrete()

@@ -69,17 +69,19 @@ macro_rules! binop {
 }
 
 /// Rust numbers usable on the right of an operator with an array: `x * 2.0`, `x - 1.5f32`.
-/// Weakly typed, as Python scalars in JAX (see `numpy::AsArray`).
+/// Floats and `i32` are weakly typed, as Python scalars in JAX; the other integer widths are
+/// strong, as NumPy scalars (see `numpy::AsArray`).
 pub trait ScalarOperand: jnp::AsArray + Copy + private::Sealed {}
-impl ScalarOperand for f32 {}
-impl ScalarOperand for f64 {}
-impl ScalarOperand for i32 {}
+macro_rules! scalar_operands {
+    ($($t:ty),*) => {$(
+        impl ScalarOperand for $t {}
+        impl private::Sealed for $t {}
+    )*};
+}
+scalar_operands!(f32, f64, i32, i8, i16, i64, u8, u16, u32, u64);
 
 mod private {
     pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
-    impl Sealed for i32 {}
 }
 
 binop!(Add, add, jnp::add);

@@ -272,3 +272,21 @@ fn convert_element_type_between_every_pair_matches_jax() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn rust_scalars_promote_as_jax_scalars_do() {
+    // A Rust float or i32 is a weak scalar (a Python number); other integer widths are strong
+    // (NumPy scalars), as `jnp.int8(x) + np.int64(2)` is int64 in JAX with x64.
+    let i8s = Array::from_slice(&[1i8, -2, 3]);
+    assert_eq!((&i8s + 1).dtype(), DType::I8);
+    assert_eq!((&i8s + 2i64).dtype(), DType::I64);
+    assert_eq!((&i8s * 0.5).dtype(), DType::F32);
+    assert_eq!((&i8s + 7u8).dtype(), DType::I16);
+    let h = Array::from_slice(&[cranax::half::f16::from_f32(1.5)]);
+    assert_eq!((&h * 2.0).dtype(), DType::F16);
+    assert_eq!((&h * 2.0).to_f64_vec().unwrap(), vec![3.0]);
+    let u = Array::from_slice(&[u32::MAX]);
+    assert_eq!((&u + 1u64).dtype(), DType::U64);
+    assert_eq!((&u + 1u64).to_vec::<u64>().unwrap(), vec![1u64 << 32]);
+    assert_eq!((&u + Array::from_slice(&[1i32])).dtype(), DType::I64);
+}
