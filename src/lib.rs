@@ -12,6 +12,7 @@
 
 pub mod array;
 mod array_format;
+pub mod config;
 pub mod core;
 mod defs;
 pub mod dtype;

@@ -5,7 +5,9 @@
 //!
 //! The algorithms are JAX's (`jax/_src/random.py`, `jax/_src/prng.py`, `threefry2x32.py`) in
 //! the original, non-partitionable threefry mode (`jax_threefry_partitionable=False`, the
-//! default before JAX 0.5): same keys, same bits, same floats (see docs/PRNG.md).
+//! default before JAX 0.5), or JAX 0.10's partitionable one after
+//! `config::set_threefry_partitionable(true)`: same keys, same bits, same floats (see
+//! docs/PRNG.md).
 //! The floats are those of JAX 0.10 on an x86-64 CPU, whose compiled code fuses multiply-adds
 //! and has its own `log`, `log1p`, `erf` and `erf_inv`; `xla_math` writes those out in lax ops.
 //! Rust numbers passed as parameters behave like Python scalars with x64 off: floats are f32
@@ -147,7 +149,23 @@ fn random_bits(key: &Array, n: usize) -> Result<Array> {
 /// A key that is not u32 of shape `[2]`, or a shape too large to allocate.
 pub fn bits(key: &Array, shape: &[usize]) -> Result<Array> {
     check_key("bits", key)?;
+    if crate::config::threefry_partitionable() {
+        let (b1, b2) = partitionable_words(key, shape)?;
+        return lax::xor(&b1, &b2);
+    }
     lax::reshape(&random_bits(key, shape.iter().product())?, shape)
+}
+
+/// The partitionable scheme's two words per element: `threefry2x32(k1, k2, hi, lo)` of each
+/// element's flat index as a 64-bit counter (`hi` its high word, `lo` its low word: JAX's
+/// `iota_2x32_shape`).
+fn partitionable_words(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
+    let n: usize = shape.iter().product();
+    let (k0, k1) = key_words(key)?;
+    let hi: Vec<u32> = (0..n as u64).map(|i| (i >> 32) as u32).collect();
+    let hi = lax::reshape(&Array::from_slice(&hi), shape)?;
+    let lo = lax::reshape(&lax::iota(DType::U32, &[n], 0)?, shape)?;
+    lax::threefry2x32(&k0, &k1, &hi, &lo)
 }
 
 /// Uniform random bits of an unsigned integer dtype (JAX's `bits(key, shape, dtype)`):
@@ -167,6 +185,9 @@ pub fn bits_as(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
             let wide = |x: &Array| lax::convert_element_type(x, DType::U64);
             let hi = lax::shift_left(&wide(&hi)?, &Array::scalar(32u64))?;
             lax::or(&hi, &wide(&lo)?)
+        }
+        DType::U8 | DType::U16 if crate::config::threefry_partitionable() => {
+            lax::convert_element_type(&bits(key, shape)?, dtype)
         }
         DType::U8 | DType::U16 => {
             let width = dtype.bits() as usize;
@@ -194,6 +215,9 @@ pub fn bits_as(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
 /// JAX's 64-bit `random_bits` as two u32 halves: `2n` words, the first `n` the high words and
 /// the last `n` the low words of the u64 values.
 fn bits_64(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
+    if crate::config::threefry_partitionable() {
+        return partitionable_words(key, shape);
+    }
     let n: usize = shape.iter().product();
     let words = random_bits(key, 2 * n)?;
     let hi = lax::slice(&words, &[0], &[n], None)?;
@@ -207,6 +231,12 @@ fn bits_64(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
 /// A key that is not u32 of shape `[2]`.
 pub fn split(key: &Array, num: usize) -> Result<Array> {
     check_key("split", key)?;
+    if crate::config::threefry_partitionable() {
+        // JAX's `_threefry_split_foldlike`: the two words of counter i are key i.
+        let (b1, b2) = partitionable_words(key, &[num])?;
+        let col = |b: &Array| lax::reshape(b, &[num, 1]);
+        return lax::concatenate(&[col(&b1)?, col(&b2)?], 1);
+    }
     lax::reshape(&random_bits(key, 2 * num)?, &[num, 2])
 }
 

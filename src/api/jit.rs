@@ -37,6 +37,8 @@ pub struct Signature {
     pub statics: Vec<StaticValue>,
     /// Each leaf's shape, dtype and weak type.
     pub avals: Vec<Aval>,
+    /// The global switches at trace time ([`crate::config::trace_context`]).
+    pub trace_context: u32,
 }
 
 impl fmt::Display for Signature {
@@ -286,6 +288,7 @@ pub fn signature_of<Args: Pytree>(args: &Args) -> Signature {
         treedef,
         statics,
         avals: args.leaves().iter().map(|a| a.aval().clone()).collect(),
+        trace_context: crate::config::trace_context(),
     }
 }
 
@@ -312,6 +315,7 @@ impl Signature {
     /// Whether a call with this treedef and these leaves has this signature.
     fn matches(&self, treedef: &str, statics: &[StaticValue], leaves: &[Array]) -> bool {
         self.treedef == treedef
+            && self.trace_context == crate::config::trace_context()
             && self.statics == statics
             && self.avals.len() == leaves.len()
             && self.avals.iter().zip(leaves).all(|(a, l)| a == l.aval())
@@ -414,6 +418,7 @@ where
                     treedef,
                     statics,
                     avals: super::leaf_avals(&leaves),
+                    trace_context: crate::config::trace_context(),
                 };
                 if observe::explaining_cache_misses() {
                     self.explain_miss(&sig, &args.arg_leaf_counts());
