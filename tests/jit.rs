@@ -73,6 +73,19 @@ fn ulp_distance(a: f64, b: f64, f32s: bool) -> u64 {
     }
 }
 
+/// The distance in units in the last place of two 16-bit float patterns.
+fn half_ulps(a: u64, b: u64) -> u64 {
+    let key = |x: u64| {
+        let x = x as i64;
+        if x & 0x8000 != 0 {
+            0x8000 - x
+        } else {
+            x
+        }
+    };
+    (key(a) - key(b)).unsigned_abs()
+}
+
 #[track_caller]
 fn assert_matches(what: &str, got: &Array, want: &Array, tol: Tol) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
@@ -84,6 +97,19 @@ fn assert_matches(what: &str, got: &Array, want: &Array, tol: Tol) {
         let ok = match (a, b) {
             (Scalar::F32(x), Scalar::F32(y)) if x.is_nan() && y.is_nan() => true,
             (Scalar::F64(x), Scalar::F64(y)) if x.is_nan() && y.is_nan() => true,
+            (Scalar::F16(_) | Scalar::BF16(_), _) if a.to_f64().is_nan() && b.to_f64().is_nan() => {
+                true
+            }
+            // The 16-bit floats are computed in f32: an op within a few f32 ulps of the
+            // interpreter's may round to the neighbouring 16-bit value, never further.
+            (Scalar::F16(_), Scalar::F16(_)) | (Scalar::BF16(_), Scalar::BF16(_)) => match tol {
+                Tol::Exact => a.bits() == b.bits(),
+                Tol::Ulp(_) => half_ulps(a.bits(), b.bits()) <= 1,
+                Tol::Close(rtol, atol) => {
+                    let (x, y) = (a.to_f64(), b.to_f64());
+                    x == y || (x - y).abs() <= atol + rtol * y.abs()
+                }
+            },
             (Scalar::F32(_), Scalar::F32(_)) | (Scalar::F64(_), Scalar::F64(_)) => {
                 let (x, y) = (a.to_f64(), b.to_f64());
                 match tol {
@@ -208,6 +234,7 @@ fn lcg(seed: u64) -> impl FnMut() -> u64 {
 
 /// `n` values of `dt`: edge values first (when `edges`), then values spread over `[-r, r]`.
 fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
+    let edges_on = |i: usize| edges && i < 16;
     let mut next = lcg(seed);
     let mut unit = move || (next() as f64 / (1u64 << 53) as f64) * 2.0 - 1.0;
     let data = match dt {
@@ -262,7 +289,57 @@ fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
             )
         }
         DType::Bool => Data::Bool((0..n).map(|_| unit() > 0.0).collect()),
-        other => unreachable!("no values of {other} here yet"),
+        DType::F16 | DType::BF16 => {
+            // NaN, ±inf, ±0, subnormals (the smallest), the largest finite values, ties.
+            let edges = [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                if dt == DType::F16 { 6e-8 } else { 9.2e-41 },
+                if dt == DType::F16 { -3e-5 } else { -1e-39 },
+                if dt == DType::F16 { 65504.0 } else { 3.38e38 },
+                if dt == DType::F16 { -65504.0 } else { -3.38e38 },
+                if dt == DType::F16 {
+                    6.1035e-5
+                } else {
+                    1.1755e-38
+                },
+                1.0,
+                -1.0,
+                0.5,
+                -2.5,
+                1000.0,
+                -7e-3,
+            ];
+            let v = (0..n).map(|i| {
+                let x = if edges_on(i) {
+                    edges[(i + seed as usize) % edges.len()]
+                } else {
+                    unit() * r
+                };
+                Scalar::F64(x).convert(dt)
+            });
+            Data::from_scalars(dt, v)
+        }
+        int => {
+            // 0, ±1, the extremes, shift counts around the width.
+            let (lo, hi) = int_range(int);
+            let w = int.bits() as i128;
+            let special = [0, 1, -1, lo, hi, w - 1, w, w + 1, -w, lo + 1, hi - 1, 7];
+            let v = (0..n).map(|i| {
+                let x = if edges_on(i) {
+                    special[(i + seed as usize) % special.len()]
+                } else if int.is_signed_int() {
+                    (unit() * r) as i128
+                } else {
+                    (unit().abs() * r) as i128
+                };
+                Scalar::from_i128(x, int)
+            });
+            Data::from_scalars(int, v)
+        }
     };
     Array::from_data(data, &[n]).unwrap()
 }
@@ -271,8 +348,28 @@ fn reshaped(x: &Array, shape: &[usize]) -> Array {
     Array::from_data(x.data().unwrap().clone(), shape).unwrap()
 }
 
-const FLOATS: [DType; 2] = [DType::F32, DType::F64];
-const ALL: [DType; 5] = [DType::Bool, DType::I32, DType::U32, DType::F32, DType::F64];
+/// The smallest and largest values of an integer dtype.
+fn int_range(dt: DType) -> (i128, i128) {
+    let bits = dt.bits();
+    if dt.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    }
+}
+
+const FLOATS: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
+const ALL: [DType; 13] = DType::ALL;
+const INTS: [DType; 8] = [
+    DType::I8,
+    DType::I16,
+    DType::I32,
+    DType::I64,
+    DType::U8,
+    DType::U16,
+    DType::U32,
+    DType::U64,
+];
 
 fn one(r: Result<Array>) -> Result<Vec<Array>> {
     r.map(|a| vec![a])
@@ -421,7 +518,7 @@ fn rounding_ties_and_signed_zeros() {
 #[test]
 fn unary_integer_and_bool_ops() {
     use prims::UnaryOp::*;
-    for dt in [DType::I32, DType::U32] {
+    for dt in INTS {
         for &n in &SIZES {
             let int_ops = prims::UnaryOp::without_params()
                 .into_iter()
@@ -688,7 +785,7 @@ fn threefry_is_bit_exact() {
 
 #[test]
 fn iota_in_every_numeric_dtype() {
-    for dt in [DType::I32, DType::U32, DType::F32, DType::F64] {
+    for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
         for &n in &SIZES {
             check(
                 &format!("iota {dt}[{n}]"),

@@ -42,6 +42,43 @@ fn iota(g: &mut Graph, shape: &[usize], dimension: usize) -> NodeId {
     )
 }
 
+/// Integer indices of any dtype as i32, saturated into i32's range first (wider values would
+/// wrap; every start in range, and every out-of-range one stays out of range).
+fn index_as_i32(g: &mut Graph, idx: NodeId) -> NodeId {
+    let (dt, shape) = (g.node(idx).dtype, g.node(idx).shape.clone());
+    if dt == DType::I32 {
+        return idx;
+    }
+    let mut idx = idx;
+    let bound = |g: &mut Graph, v: i64| {
+        let s = Scalar::from_i128(v as i128, dt);
+        g.push(Kind::Lit(s), vec![], dt, usize::MAX)
+    };
+    if dt.bits() > 32 || dt == DType::U32 {
+        let hi = bound(g, i32::MAX as i64);
+        idx = g.push(
+            Kind::Binary(BinaryOp::Min, idx, hi),
+            shape.clone(),
+            dt,
+            usize::MAX,
+        );
+    }
+    if dt == DType::I64 {
+        let lo = bound(g, i32::MIN as i64);
+        idx = g.push(
+            Kind::Binary(BinaryOp::Max, idx, lo),
+            shape.clone(),
+            dt,
+            usize::MAX,
+        );
+    }
+    let conv = UnaryOp::ConvertElementType {
+        new_dtype: DType::I32,
+        weak_type: false,
+    };
+    g.push(Kind::Unary(conv, idx), shape, DType::I32, idx)
+}
+
 /// The flat operand offset of every element of `walk_shape` (`i32`, clamped starts) and, when
 /// not clamping, whether every start of it was in range (`bool`, `None` when clamping).
 fn flat_offsets(
@@ -58,15 +95,7 @@ fn flat_offsets(
     let batch_dims: Vec<usize> = (0..walk_shape.len())
         .filter(|d| !w.window_dims.contains(d))
         .collect();
-    let idx = if g.node(idx).dtype == DType::I32 {
-        idx
-    } else {
-        let conv = UnaryOp::ConvertElementType {
-            new_dtype: DType::I32,
-            weak_type: false,
-        };
-        g.push(Kind::Unary(conv, idx), idx_shape.clone(), DType::I32, idx)
-    };
+    let idx = index_as_i32(g, idx);
     let mut flat = lit(g, 0);
     let mut valid: Option<NodeId> = None;
     let add_term = |g: &mut Graph, flat: &mut NodeId, v: NodeId, stride: i64| {

@@ -1,0 +1,137 @@
+//! The first graph pass: arithmetic on the 16-bit floats becomes arithmetic in f32, as XLA's
+//! CPU backend normalises floats. Each elementwise op on `f16`/`bf16` operands reads them
+//! converted to f32, computes in f32 and converts its result back, so it rounds once, as eager
+//! evaluation does; a sum reads them as f64 (eager accumulates them in f64 and rounds once);
+//! max, min, argmax and argmin read them as f32 (exact). Data movement (views, slices,
+//! concatenation, gathers, selects, pads, control-flow carries) keeps the 16-bit storage, and
+//! so does a product, whose every step rounds to the 16-bit type (`ops::binary` computes that
+//! step in f32), and `nextafter`, which steps the 16-bit pattern. Narrow integers need no pass: `ops` computes them in 32 bits.
+//!
+//! [`check`] names what compiled code does not handle yet for the newer dtypes (which eager
+//! evaluation does not define either).
+
+use super::graph::{Graph, Kind, Node, NodeId};
+use crate::core::error::{Error, Result};
+use crate::dtype::DType;
+use crate::prims::{BinaryOp, ReduceOp, UnaryOp};
+
+/// Rewrite every arithmetic node on 16-bit floats into f32 (f64 for sums) arithmetic.
+pub fn legalize(g: &mut Graph) {
+    g.rewrite(|g, _, node| {
+        let dt = |g: &Graph, n: NodeId| g.nodes[n].dtype;
+        match node.kind.clone() {
+            Kind::Unary(op, a) if dt(g, a).is_half() && !moves_bits(&op) => {
+                let half = dt(g, a);
+                let x = convert(g, a, DType::F32);
+                let out = if node.dtype == half {
+                    DType::F32
+                } else {
+                    node.dtype
+                };
+                let r = g.push(Kind::Unary(op, x), node.shape.clone(), out, x);
+                narrowed(g, r, node.dtype)
+            }
+            // nextafter steps the 16-bit pattern itself (`half::nextafter`).
+            Kind::Binary(op, a, c) if dt(g, a).is_half() && op != BinaryOp::Nextafter => {
+                let half = dt(g, a);
+                let (x, y) = (convert(g, a, DType::F32), convert(g, c, DType::F32));
+                let out = if node.dtype == half {
+                    DType::F32
+                } else {
+                    node.dtype
+                };
+                let r = g.push(Kind::Binary(op, x, y), node.shape.clone(), out, usize::MAX);
+                narrowed(g, r, node.dtype)
+            }
+            Kind::Reduce { op, x, init } if dt(g, x).is_half() => {
+                let wide = match op {
+                    ReduceOp::Sum { .. } => DType::F64,
+                    ReduceOp::Prod { .. } => return g.push_node(node),
+                    _ => DType::F32,
+                };
+                let half = dt(g, x);
+                let xw = convert(g, x, wide);
+                let out = if node.dtype == half { wide } else { node.dtype };
+                let kind = Kind::Reduce { op, x: xw, init };
+                let r = g.push(kind, node.shape.clone(), out, xw);
+                narrowed(g, r, node.dtype)
+            }
+            _ => g.push_node(node),
+        }
+    });
+}
+
+/// Conversions, bitcasts and `stop_gradient` read the 16-bit bits as they are.
+fn moves_bits(op: &UnaryOp) -> bool {
+    matches!(
+        op,
+        UnaryOp::ConvertElementType { .. }
+            | UnaryOp::BitcastConvertType { .. }
+            | UnaryOp::StopGradient
+    )
+}
+
+/// `x` converted to `to` (a new node).
+fn convert(g: &mut Graph, x: NodeId, to: DType) -> NodeId {
+    let op = UnaryOp::ConvertElementType {
+        new_dtype: to,
+        weak_type: false,
+    };
+    let shape = g.nodes[x].shape.clone();
+    g.push(Kind::Unary(op, x), shape, to, x)
+}
+
+/// `r` converted to `to` if it is not of that dtype already.
+fn narrowed(g: &mut Graph, r: NodeId, to: DType) -> NodeId {
+    if g.nodes[r].dtype == to {
+        r
+    } else {
+        convert(g, r, to)
+    }
+}
+
+/// An error naming the first node compiled code cannot compute for its dtype: products
+/// (`dot_general`), cumulative reductions, sorts and linear algebra are compiled for the
+/// dtypes they were before the 8-, 16- and 64-bit types came (bool, i32, u32, f32, f64).
+///
+/// # Errors
+/// Such a node, named with its dtype and shape.
+pub fn check(g: &Graph) -> Result<()> {
+    for node in &g.nodes {
+        if let Some(what) = uncompiled(g, node) {
+            return Err(Error::type_err(format!(
+                "jit: {what} of dtype {} (shape {:?}) is not compiled yet; compiled code \
+                 computes it for bool, int32, uint32, float32 and float64",
+                g.nodes[operand_of(node)].dtype.numpy_name(),
+                g.nodes[operand_of(node)].shape
+            )));
+        }
+    }
+    g.subs.iter().try_for_each(check)
+}
+
+fn operand_of(node: &Node) -> NodeId {
+    match &node.kind {
+        Kind::Dot(_, a, _) | Kind::MatMul { lhs: a, .. } => *a,
+        Kind::Cumulative { x, .. } | Kind::SortPerm { key: x, .. } => *x,
+        Kind::Linalg { operands, .. } => operands[0],
+        _ => unreachable!("only the kinds `uncompiled` names"),
+    }
+}
+
+/// What `node` is, if compiled code does not compute it for its operand's dtype.
+fn uncompiled(g: &Graph, node: &Node) -> Option<&'static str> {
+    let old = |n: NodeId| {
+        matches!(
+            g.nodes[n].dtype,
+            DType::Bool | DType::I32 | DType::U32 | DType::F32 | DType::F64
+        )
+    };
+    match &node.kind {
+        Kind::Dot(_, a, _) if !old(*a) => Some("dot_general"),
+        Kind::Cumulative { x, .. } if !old(*x) => Some("a cumulative reduction"),
+        Kind::SortPerm { key, .. } if !old(*key) => Some("sort"),
+        Kind::Linalg { operands, .. } if !old(operands[0]) => Some("a linear-algebra primitive"),
+        _ => None,
+    }
+}
