@@ -719,6 +719,227 @@ fn integer_division_and_shift_edge_cases() {
     assert!(v[0].to_bits() == 0 && v[1].to_bits() == 0 && v[2].is_nan());
 }
 
+/// Every integer dtype: XLA's division and remainder by 0 and of MIN by -1, and shifts by
+/// every amount around the width (below, at, above, "negative"), operand and amount aligned.
+#[test]
+fn integer_division_and_shifts_in_every_width() {
+    for dt in INTS {
+        let (lo, hi) = int_range(dt);
+        let w = dt.bits() as i128;
+        let s = |v: &[i128]| {
+            let data = Data::from_scalars(dt, v.iter().map(|&x| Scalar::from_i128(x, dt)));
+            Array::from_data(data, &[v.len()]).unwrap()
+        };
+        let x = s(&[lo, lo, 7, -7, 5, hi, -1, 0, lo + 1, hi]);
+        let y = s(&[-1, 0, 0, 2, -1, -1, 3, 0, -1, hi]);
+        for (name, f) in [
+            ("div", lax::div as fn(&Array, &Array) -> Result<Array>),
+            ("rem", lax::rem),
+            ("max", lax::max),
+            ("min", lax::min),
+            ("mul", lax::mul),
+            ("add", lax::add),
+            ("lt", lax::lt),
+        ] {
+            check(
+                &format!("{name} {dt} edges"),
+                &|a| one(f(&a[0], &a[1])),
+                &[x.clone(), y.clone()],
+                Tol::Exact,
+            );
+        }
+        // The semantics themselves: x / 0 is all ones, MIN / -1 is MIN, x rem 0 is x.
+        let q = jit(|a: &Array, b: &Array| lax::div(a, b).unwrap())
+            .call((x.clone(), y.clone()))
+            .unwrap();
+        let q = q.data().unwrap();
+        assert_eq!(
+            q.get(1).to_i128(),
+            Scalar::from_i128(-1, dt).to_i128(),
+            "{dt} x/0"
+        );
+        if dt.is_signed_int() {
+            assert_eq!(q.get(0).to_i128(), lo, "{dt} MIN/-1");
+        }
+        let amounts: Vec<i128> = [0, 1, w / 2, w - 1, w, w + 1, 2 * w, -1, -w, hi]
+            .into_iter()
+            .collect();
+        let xs: Vec<i128> = (0..amounts.len())
+            .map(|i| [lo, hi, -1, 1, lo + 3, 0x55][i % 6])
+            .collect();
+        let amt = s(&amounts);
+        let xv = s(&xs);
+        for (name, f) in [
+            (
+                "shift_left",
+                lax::shift_left as fn(&Array, &Array) -> Result<Array>,
+            ),
+            ("shift_right_logical", lax::shift_right_logical),
+            ("shift_right_arithmetic", lax::shift_right_arithmetic),
+        ] {
+            check(
+                &format!("{name} {dt} by every amount"),
+                &|a| one(f(&a[0], &a[1])),
+                &[xv.clone(), amt.clone()],
+                Tol::Exact,
+            );
+        }
+        // A shift by the width: 0 to the left and logically, the sign to the right.
+        let by_w = |f: fn(&Array, &Array) -> Result<Array>| {
+            let r = jit(move |a: &Array, b: &Array| f(a, b).unwrap())
+                .call((s(&[lo, hi]), s(&[w, w])))
+                .unwrap();
+            let r = r.data().unwrap();
+            (r.get(0).to_i128(), r.get(1).to_i128())
+        };
+        assert_eq!(by_w(lax::shift_left), (0, 0), "{dt} << width");
+        assert_eq!(by_w(lax::shift_right_logical), (0, 0), "{dt} >> width");
+        // Arithmetic: the bits read as signed, so an unsigned MAX is all ones still.
+        let want = if dt.is_signed_int() { (-1, 0) } else { (0, hi) };
+        assert_eq!(by_w(lax::shift_right_arithmetic), want, "{dt} sar width");
+    }
+}
+
+/// vmap over the new dtypes (a batched program of shifts, reductions and 16-bit float math)
+/// and a fori_loop carrying an i64 and an f16 (wrapping and rounding every step), compiled
+/// against the interpreter.
+#[test]
+fn batched_and_looping_programs_in_the_new_dtypes() {
+    for dt in [DType::I8, DType::U16, DType::I64, DType::U64] {
+        for n in [1, 5, 17] {
+            let x = reshaped(&values(dt, 4 * n, n as u64, true, 200.0), &[4, n]);
+            let one_int = Array::from_data(
+                Data::from_scalars(dt, [Scalar::from_i128(1, dt)].into_iter()),
+                &[],
+            )
+            .unwrap();
+            let f = |a: &[Array]| {
+                let row = |r: &Array| {
+                    let t = lax::shift_right_arithmetic(r, &one_int)?;
+                    lax::add(&lax::mul(&t, r)?, &lax::reduce_max(r, &[0])?)
+                };
+                one(vmap(move |r: &Array| row(r).unwrap()).call((a[0].clone(),)))
+            };
+            check(&format!("vmap {dt}[4,{n}]"), &f, &[x], Tol::Exact);
+        }
+    }
+    for dt in [DType::F16, DType::BF16] {
+        for n in [1, 5, 17] {
+            let x = reshaped(&values(dt, 4 * n, n as u64, true, 3.0), &[4, n]);
+            let f = |a: &[Array]| {
+                let row = |r: &Array| {
+                    let e = lax::exp(&lax::mul(r, r)?)?;
+                    lax::sub(&e, &lax::reduce_sum(&lax::abs(r)?, &[0])?)
+                };
+                one(vmap(move |r: &Array| row(r).unwrap()).call((a[0].clone(),)))
+            };
+            check(&format!("vmap {dt}[4,{n}]"), &f, &[x], Tol::Ulp(1));
+        }
+    }
+    let carry = (
+        Array::from_vec(vec![3i64, -5, i64::MAX, i64::MIN], &[4]).unwrap(),
+        lax::convert_element_type(
+            &Array::from_slice(&[0.1f32, -2.5, 1000.0, 6e-5]),
+            DType::F16,
+        )
+        .unwrap(),
+    );
+    let f = |a: &[Array]| {
+        let body = |i: &Array, c: &(Array, Array)| -> Result<(Array, Array)> {
+            let i64s = lax::convert_element_type(i, DType::I64)?;
+            let k = lax::mul(&c.0, &Array::from_vec(vec![3i64], &[]).unwrap())?;
+            let h = lax::convert_element_type(&Array::from(1.5f32), DType::F16)?;
+            let q = lax::convert_element_type(&Array::from(0.25f32), DType::F16)?;
+            Ok((lax::add(&k, &i64s)?, lax::sub(&lax::mul(&c.1, &h)?, &q)?))
+        };
+        let (p, q) = fori_loop(0, 9, body, (a[0].clone(), a[1].clone()))?;
+        Ok(vec![p, q])
+    };
+    check(
+        "fori_loop carrying i64 and f16",
+        &f,
+        &[carry.0, carry.1],
+        Tol::Exact,
+    );
+}
+
+/// Dynamic slices, gathers and scatters with start indices of every integer dtype, far out of
+/// range included (a 64-bit index beyond i32's range must clamp, not wrap).
+#[test]
+fn indices_of_every_integer_dtype() {
+    for dt in [DType::F32, DType::F16, DType::I64, DType::U8, DType::BF16] {
+        let n = 9;
+        let x = reshaped(&values(dt, 3 * n, 4, true, 100.0), &[3, n]);
+        for idt in [DType::I32].into_iter().chain(INTS) {
+            let (lo, hi) = int_range(idt);
+            for start in [0, 2, 7, -3, 1 << 33, -(1 << 33) - 1, lo, hi] {
+                let s = Array::from_data(
+                    Data::from_scalars(idt, [Scalar::from_i128(start, idt)].into_iter()),
+                    &[],
+                )
+                .unwrap();
+                check(
+                    &format!("dynamic_slice {dt} at {idt} {start}"),
+                    &|a| {
+                        one(lax::dynamic_slice(
+                            &a[0],
+                            &[a[1].clone(), a[1].clone()],
+                            &[2, 4],
+                        ))
+                    },
+                    &[x.clone(), s.clone()],
+                    Tol::Exact,
+                );
+                let u = reshaped(&values(dt, 8, 7, false, 9.0), &[2, 4]);
+                check(
+                    &format!("dynamic_update_slice {dt} at {idt} {start}"),
+                    &|a| {
+                        one(lax::dynamic_update_slice(
+                            &a[0],
+                            &a[1],
+                            &[a[2].clone(), a[2].clone()],
+                        ))
+                    },
+                    &[x.clone(), u, s],
+                    Tol::Exact,
+                );
+            }
+            let idx: Vec<Scalar> = [0, 1 << 40, 2, -1, 5, hi, lo, 8]
+                .iter()
+                .map(|&v| Scalar::from_i128(v, idt))
+                .collect();
+            let idx = Array::from_data(Data::from_scalars(idt, idx.into_iter()), &[8]).unwrap();
+            check(
+                &format!("gather {dt} at {idt}"),
+                &|a| one(lax::take_clamped(&a[0], &a[1], 1)),
+                &[x.clone(), idx.clone()],
+                Tol::Exact,
+            );
+            let upd = reshaped(&values(dt, 3 * 8, 5, false, 9.0), &[3, 8]);
+            check(
+                &format!("scatter-add {dt} at {idt}"),
+                &|a| one(lax::scatter_add_clamped(&a[0], &a[1], &a[2], 1)),
+                &[x.clone(), idx, upd],
+                Tol::Exact,
+            );
+        }
+    }
+}
+
+/// What compiled code does not compute for the new dtypes yet is an error naming it.
+#[test]
+fn uncompiled_kinds_of_the_new_dtypes_are_errors() {
+    let x = Array::from_vec(vec![1i64, 2, 3, 4], &[2, 2]).unwrap();
+    let avals = [x.aval().clone()];
+    let f = |a: &[Array]| one(lax::cumsum(&a[0], 0, false));
+    let cj = trace_to_jaxpr(&f, &avals).unwrap();
+    let e = backend::compile(&cj).err().expect("an error").to_string();
+    assert!(
+        e.contains("cumulative") && e.contains("int64") && e.contains("not compiled yet"),
+        "{e}"
+    );
+}
+
 #[test]
 fn select_n_with_bool_and_int_predicates() {
     for dt in ALL {
