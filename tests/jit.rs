@@ -1560,6 +1560,59 @@ fn dynamic_indexing_clamps() {
 // ---------------------------------------------------------------------------------------------
 // dot_general
 
+/// `dot_general` in every numeric dtype: integers wrap in their width (a loop), the 16-bit
+/// floats multiply as f32 (gemm, or the fused loops of a thin product) and round once.
+#[test]
+fn dot_general_in_every_dtype() {
+    for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
+        // Edge values for integers (wrapping is exact in any order); floats overflow or not
+        // depending on the summation order, so they get finite values.
+        let edges = !dt.is_float();
+        for (m, k, n) in [(3, 5, 4), (1, 7, 3), (4, 6, 1), (2, 1, 2)] {
+            let a = reshaped(&values(dt, m * k, 3, edges, 50.0), &[m, k]);
+            let b = reshaped(&values(dt, k * n, 4, edges, 50.0), &[k, n]);
+            // Within a 16-bit rounding of each other where the f32 sums differ in order.
+            let tol = if dt.is_half() {
+                Tol::Ulp(1)
+            } else if dt.is_float() {
+                summation_tol(dt, Tol::Close(1e-5, 1e-4))
+            } else {
+                Tol::Exact
+            };
+            check(
+                &format!("matmul {dt} {m}x{k}x{n}"),
+                &|x| {
+                    let d = DotGeneral {
+                        lhs_contracting: vec![1],
+                        rhs_contracting: vec![0],
+                        lhs_batch: vec![],
+                        rhs_batch: vec![],
+                        preferred_element_type: None,
+                    };
+                    one(lax::dot_general(&x[0], &x[1], d))
+                },
+                &[a.clone(), b.clone()],
+                tol,
+            );
+            let bt = reshaped(&values(dt, 2 * n * k, 5, edges, 50.0), &[2, n, k]);
+            let a2 = reshaped(&values(dt, 2 * m * k, 6, edges, 50.0), &[2, m, k]);
+            let d = DotGeneral {
+                lhs_contracting: vec![2],
+                rhs_contracting: vec![2],
+                lhs_batch: vec![0],
+                rhs_batch: vec![0],
+                preferred_element_type: None,
+            };
+            check(
+                &format!("batched dot_general {dt} {m}x{k}x{n}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], d.clone())),
+                &[a2, bt],
+                tol,
+            );
+        }
+    }
+}
+
 #[test]
 fn dot_general_canonicalises_and_calls_gemm() {
     let dims = |lc: &[usize], rc: &[usize], lb: &[usize], rb: &[usize]| DotGeneral {

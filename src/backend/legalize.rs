@@ -1,7 +1,8 @@
 //! The first graph pass: arithmetic on the 16-bit floats becomes arithmetic in f32, as XLA's
 //! CPU backend normalises floats. Each elementwise op on `f16`/`bf16` operands reads them
 //! converted to f32, computes in f32 and converts its result back, so it rounds once, as eager
-//! evaluation does; a sum reads them as f64 (eager accumulates them in f64 and rounds once);
+//! evaluation does; a `dot_general` multiplies them as f32 (gemm's) and rounds once; a sum
+//! reads them as f64 (eager accumulates them in f64 and rounds once);
 //! max, min, argmax and argmin read them as f32 (exact). Data movement (views, slices,
 //! concatenation, gathers, selects, pads, control-flow carries) keeps the 16-bit storage, and
 //! so does a product, whose every step rounds to the 16-bit type (`ops::binary` computes that
@@ -42,6 +43,18 @@ pub fn legalize(g: &mut Graph) {
                 };
                 let r = g.push(Kind::Binary(op, x, y), node.shape.clone(), out, usize::MAX);
                 narrowed(g, r, node.dtype)
+            }
+            // A product of 16-bit floats is an f32 product (gemm's), rounded once.
+            Kind::Dot(d, a, c) if dt(g, a).is_half() => {
+                let half = dt(g, a);
+                let (x, y) = (convert(g, a, DType::F32), convert(g, c, DType::F32));
+                let r = g.push(
+                    Kind::Dot(d, x, y),
+                    node.shape.clone(),
+                    DType::F32,
+                    usize::MAX,
+                );
+                narrowed(g, r, half)
             }
             Kind::Reduce { op, x, init } if dt(g, x).is_half() => {
                 let wide = match op {
@@ -90,9 +103,9 @@ fn narrowed(g: &mut Graph, r: NodeId, to: DType) -> NodeId {
     }
 }
 
-/// An error naming the first node compiled code cannot compute for its dtype: products
-/// (`dot_general`), cumulative reductions, sorts and linear algebra are compiled for the
-/// dtypes they were before the 8-, 16- and 64-bit types came (bool, i32, u32, f32, f64).
+/// An error naming the first node compiled code cannot compute for its dtype: cumulative
+/// reductions, sorts and linear algebra are compiled for the dtypes they were before the 8-,
+/// 16- and 64-bit types came (bool, i32, u32, f32, f64).
 ///
 /// # Errors
 /// Such a node, named with its dtype and shape.
@@ -112,7 +125,6 @@ pub fn check(g: &Graph) -> Result<()> {
 
 fn operand_of(node: &Node) -> NodeId {
     match &node.kind {
-        Kind::Dot(_, a, _) | Kind::MatMul { lhs: a, .. } => *a,
         Kind::Cumulative { x, .. } | Kind::SortPerm { key: x, .. } => *x,
         Kind::Linalg { operands, .. } => operands[0],
         _ => unreachable!("only the kinds `uncompiled` names"),
@@ -128,7 +140,6 @@ fn uncompiled(g: &Graph, node: &Node) -> Option<&'static str> {
         )
     };
     match &node.kind {
-        Kind::Dot(_, a, _) if !old(*a) => Some("dot_general"),
         Kind::Cumulative { x, .. } if !old(*x) => Some("a cumulative reduction"),
         Kind::SortPerm { key, .. } if !old(*key) => Some("sort"),
         Kind::Linalg { operands, .. } if !old(operands[0]) => Some("a linear-algebra primitive"),
