@@ -133,6 +133,23 @@ impl Cumulative {
                 S::F32(logaddexp_f64(a as f64, b as f64) as f32)
             }
             (K::LogSumExp, S::F64(a), S::F64(b)) => S::F64(logaddexp_f64(a, b)),
+            // The 16-bit floats: each step in f32, rounded back.
+            (_, a, b) if a.dtype().is_half() => {
+                let (x, y) = (S::F32(a.to_f64() as f32), S::F32(b.to_f64() as f32));
+                self.combine(x, y).convert(a.dtype())
+            }
+            // The other integers widened (a product of two 64-bit values fits), wrapped back.
+            (kind, a, b) if a.dtype().is_int() => {
+                let (x, y) = (a.to_i128(), b.to_i128());
+                let r = match kind {
+                    K::Sum => x.wrapping_add(y),
+                    K::Prod => x.wrapping_mul(y),
+                    K::Max => x.max(y),
+                    K::Min => x.min(y),
+                    K::LogSumExp => unreachable!("dtypes checked by abstract_eval"),
+                };
+                S::from_i128(r, a.dtype())
+            }
             _ => unreachable!("dtypes checked by abstract_eval"),
         }
     }

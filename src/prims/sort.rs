@@ -174,7 +174,10 @@ fn scalar_order(a: Scalar, b: Scalar) -> Ordering {
         (Scalar::I32(x), Scalar::I32(y)) => x.cmp(&y),
         (Scalar::U32(x), Scalar::U32(y)) => x.cmp(&y),
         (Scalar::Bool(x), Scalar::Bool(y)) => x.cmp(&y),
-        _ => unreachable!("one dtype per operand"),
+        _ if a.dtype() != b.dtype() => unreachable!("one dtype per operand"),
+        // The 16-bit floats exactly as f64, the other integers exactly as i128.
+        _ if a.dtype().is_float() => float_order(a.to_f64(), b.to_f64()),
+        _ => a.to_i128().cmp(&b.to_i128()),
     }
 }
 
@@ -278,6 +281,7 @@ impl TopK {
         let cmp = |p: usize, q: usize| match (data.get(p), data.get(q)) {
             (Scalar::F32(a), Scalar::F32(b)) => top_k_order(a as f64, b as f64),
             (Scalar::F64(a), Scalar::F64(b)) => top_k_order(a, b),
+            (a, b) if a.dtype().is_half() => top_k_order(a.to_f64(), b.to_f64()),
             (a, b) => scalar_order(b, a),
         };
         sort_permutation(outer, n, inner, cmp, &mut perm);
