@@ -931,11 +931,11 @@ fn indices_of_every_integer_dtype() {
 fn uncompiled_kinds_of_the_new_dtypes_are_errors() {
     let x = Array::from_vec(vec![1i64, 2, 3, 4], &[2, 2]).unwrap();
     let avals = [x.aval().clone()];
-    let f = |a: &[Array]| one(lax::cumsum(&a[0], 0, false));
+    let f = |a: &[Array]| lax::sort(&a[..1], 1, true, 1);
     let cj = trace_to_jaxpr(&f, &avals).unwrap();
     let e = backend::compile(&cj).err().expect("an error").to_string();
     assert!(
-        e.contains("cumulative") && e.contains("int64") && e.contains("not compiled yet"),
+        e.contains("sort") && e.contains("int64") && e.contains("not compiled yet"),
         "{e}"
     );
 }
@@ -1206,7 +1206,7 @@ fn cumulative_reductions_along_every_axis() {
         ("cumlogsumexp", lax::cumlogsumexp),
     ];
     for &n in &SIZES {
-        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+        for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
             // Edge values (NaN, ±inf, ±0, ties) for floats; products of values near 1.
             let x = values(
                 dt,
@@ -1233,7 +1233,10 @@ fn cumulative_reductions_along_every_axis() {
                     } else {
                         f64::EPSILON
                     };
-                    let tol = if op == "cumlogsumexp" {
+                    let tol = if op == "cumlogsumexp" && dt.is_half() {
+                        // f32 steps within a few f32 eps: at most one 16-bit rounding apart.
+                        Tol::Ulp(1)
+                    } else if op == "cumlogsumexp" {
                         Tol::Close(4.0 * eps, 4.0 * eps)
                     } else {
                         Tol::Exact
@@ -1255,7 +1258,11 @@ fn cumulative_reductions_along_every_axis() {
 #[test]
 fn sort_and_argsort_with_ties_and_edges() {
     for &n in &SIZES {
-        for dt in [DType::F32, DType::F64, DType::I32, DType::U32, DType::Bool] {
+        // (64-bit integer keys are not compiled yet: `uncompiled_kinds_of_the_new_dtypes_are_errors`.)
+        for dt in ALL
+            .into_iter()
+            .filter(|d| !matches!(d, DType::I64 | DType::U64))
+        {
             // Few distinct values (ties), and NaN, ±inf, ±0 for floats.
             let x = values(dt, 3 * n, n as u64 + 11, dt.is_float(), 3.0);
             let x = if dt.is_float() {

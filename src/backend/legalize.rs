@@ -8,8 +8,9 @@
 //! so does a product, whose every step rounds to the 16-bit type (`ops::binary` computes that
 //! step in f32), and `nextafter`, which steps the 16-bit pattern. Narrow integers need no pass: `ops` computes them in 32 bits.
 //!
-//! [`check`] names what compiled code does not handle yet for the newer dtypes (which eager
-//! evaluation does not define either).
+//! Sort keys of the 16-bit floats and narrow integers are read converted (exactly, keeping
+//! their order) to f32, i32 or u32, which the runtime's sort reads. [`check`] names what
+//! compiled code does not handle yet for the newer dtypes.
 
 use super::graph::{Graph, Kind, Node, NodeId};
 use crate::core::error::{Error, Result};
@@ -55,6 +56,22 @@ pub fn legalize(g: &mut Graph) {
                     usize::MAX,
                 );
                 narrowed(g, r, half)
+            }
+            // Sort keys in an order-preserving wider dtype the runtime's sort reads: the
+            // 16-bit floats as f32, narrow integers as i32/u32 (exact conversions).
+            Kind::SortPerm {
+                dimension,
+                key,
+                top_k,
+            } if super::ops::computed_in(dt(g, key)).is_some() => {
+                let wide = super::ops::computed_in(dt(g, key)).expect("checked");
+                let key = convert(g, key, wide);
+                let kind = Kind::SortPerm {
+                    dimension,
+                    key,
+                    top_k,
+                };
+                g.push(kind, node.shape.clone(), node.dtype, usize::MAX)
             }
             Kind::Reduce { op, x, init } if dt(g, x).is_half() => {
                 let wide = match op {
@@ -103,9 +120,9 @@ fn narrowed(g: &mut Graph, r: NodeId, to: DType) -> NodeId {
     }
 }
 
-/// An error naming the first node compiled code cannot compute for its dtype: cumulative
-/// reductions, sorts and linear algebra are compiled for the dtypes they were before the 8-,
-/// 16- and 64-bit types came (bool, i32, u32, f32, f64).
+/// An error naming the first node compiled code cannot compute for its dtype: sorts by 64-bit
+/// integer keys (the runtime's sort reads 32-bit ones and floats) and linear algebra (faer's
+/// kernels: f32 and f64).
 ///
 /// # Errors
 /// Such a node, named with its dtype and shape.
@@ -125,7 +142,7 @@ pub fn check(g: &Graph) -> Result<()> {
 
 fn operand_of(node: &Node) -> NodeId {
     match &node.kind {
-        Kind::Cumulative { x, .. } | Kind::SortPerm { key: x, .. } => *x,
+        Kind::SortPerm { key: x, .. } => *x,
         Kind::Linalg { operands, .. } => operands[0],
         _ => unreachable!("only the kinds `uncompiled` names"),
     }
@@ -140,8 +157,9 @@ fn uncompiled(g: &Graph, node: &Node) -> Option<&'static str> {
         )
     };
     match &node.kind {
-        Kind::Cumulative { x, .. } if !old(*x) => Some("a cumulative reduction"),
-        Kind::SortPerm { key, .. } if !old(*key) => Some("sort"),
+        Kind::SortPerm { key, .. } if matches!(g.nodes[*key].dtype, DType::I64 | DType::U64) => {
+            Some("sort")
+        }
         Kind::Linalg { operands, .. } if !old(operands[0]) => Some("a linear-algebra primitive"),
         _ => None,
     }
