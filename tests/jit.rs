@@ -926,20 +926,6 @@ fn indices_of_every_integer_dtype() {
     }
 }
 
-/// What compiled code does not compute for the new dtypes yet is an error naming it.
-#[test]
-fn uncompiled_kinds_of_the_new_dtypes_are_errors() {
-    let x = Array::from_vec(vec![1i64, 2, 3, 4], &[2, 2]).unwrap();
-    let avals = [x.aval().clone()];
-    let f = |a: &[Array]| lax::sort(&a[..1], 1, true, 1);
-    let cj = trace_to_jaxpr(&f, &avals).unwrap();
-    let e = backend::compile(&cj).err().expect("an error").to_string();
-    assert!(
-        e.contains("sort") && e.contains("int64") && e.contains("not compiled yet"),
-        "{e}"
-    );
-}
-
 #[test]
 fn select_n_with_bool_and_int_predicates() {
     for dt in ALL {
@@ -1258,11 +1244,7 @@ fn cumulative_reductions_along_every_axis() {
 #[test]
 fn sort_and_argsort_with_ties_and_edges() {
     for &n in &SIZES {
-        // (64-bit integer keys are not compiled yet: `uncompiled_kinds_of_the_new_dtypes_are_errors`.)
-        for dt in ALL
-            .into_iter()
-            .filter(|d| !matches!(d, DType::I64 | DType::U64))
-        {
+        for dt in ALL {
             // Few distinct values (ties), and NaN, ±inf, ±0 for floats.
             let x = values(dt, 3 * n, n as u64 + 11, dt.is_float(), 3.0);
             let x = if dt.is_float() {

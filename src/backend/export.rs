@@ -111,7 +111,6 @@ pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<Export
     }
     let target = codegen::object_target(opts.target.as_deref())?;
     let mut g = graph::build(jaxpr)?;
-    super::legalize::check(&g)?;
     rewrites::run(&mut g);
     let plan = plan::plan(&g)?;
     let fma = target.fma;

@@ -2,18 +2,17 @@
 //! CPU backend normalises floats. Each elementwise op on `f16`/`bf16` operands reads them
 //! converted to f32, computes in f32 and converts its result back, so it rounds once, as eager
 //! evaluation does; a `dot_general` multiplies them as f32 (gemm's) and rounds once; a sum
-//! reads them as f64 (eager accumulates them in f64 and rounds once);
-//! max, min, argmax and argmin read them as f32 (exact). Data movement (views, slices,
-//! concatenation, gathers, selects, pads, control-flow carries) keeps the 16-bit storage, and
-//! so does a product, whose every step rounds to the 16-bit type (`ops::binary` computes that
-//! step in f32), and `nextafter`, which steps the 16-bit pattern. Narrow integers need no pass: `ops` computes them in 32 bits.
+//! reads them as f64 (eager accumulates them in f64 and rounds once); max, min, argmax and
+//! argmin read them as f32 (exact). Data movement (views, slices, concatenation, gathers,
+//! selects, pads, control-flow carries) keeps the 16-bit storage, and so do a product and a
+//! cumulative reduction, whose every step rounds to the 16-bit type (`ops::binary` computes
+//! that step in f32), and `nextafter`, which steps the 16-bit pattern.
 //!
 //! Sort keys of the 16-bit floats and narrow integers are read converted (exactly, keeping
-//! their order) to f32, i32 or u32, which the runtime's sort reads. [`check`] names what
-//! compiled code does not handle yet for the newer dtypes.
+//! their order) to f32, i32 or u32, which the runtime's sort reads (with f64, i64, u64 and
+//! bool). Narrow integer arithmetic needs no pass: `ops` computes it in 32 bits.
 
-use super::graph::{Graph, Kind, Node, NodeId};
-use crate::core::error::{Error, Result};
+use super::graph::{Graph, Kind, NodeId};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp, UnaryOp};
 
@@ -117,50 +116,5 @@ fn narrowed(g: &mut Graph, r: NodeId, to: DType) -> NodeId {
         r
     } else {
         convert(g, r, to)
-    }
-}
-
-/// An error naming the first node compiled code cannot compute for its dtype: sorts by 64-bit
-/// integer keys (the runtime's sort reads 32-bit ones and floats) and linear algebra (faer's
-/// kernels: f32 and f64).
-///
-/// # Errors
-/// Such a node, named with its dtype and shape.
-pub fn check(g: &Graph) -> Result<()> {
-    for node in &g.nodes {
-        if let Some(what) = uncompiled(g, node) {
-            return Err(Error::type_err(format!(
-                "jit: {what} of dtype {} (shape {:?}) is not compiled yet; compiled code \
-                 computes it for bool, int32, uint32, float32 and float64",
-                g.nodes[operand_of(node)].dtype.numpy_name(),
-                g.nodes[operand_of(node)].shape
-            )));
-        }
-    }
-    g.subs.iter().try_for_each(check)
-}
-
-fn operand_of(node: &Node) -> NodeId {
-    match &node.kind {
-        Kind::SortPerm { key: x, .. } => *x,
-        Kind::Linalg { operands, .. } => operands[0],
-        _ => unreachable!("only the kinds `uncompiled` names"),
-    }
-}
-
-/// What `node` is, if compiled code does not compute it for its operand's dtype.
-fn uncompiled(g: &Graph, node: &Node) -> Option<&'static str> {
-    let old = |n: NodeId| {
-        matches!(
-            g.nodes[n].dtype,
-            DType::Bool | DType::I32 | DType::U32 | DType::F32 | DType::F64
-        )
-    };
-    match &node.kind {
-        Kind::SortPerm { key, .. } if matches!(g.nodes[*key].dtype, DType::I64 | DType::U64) => {
-            Some("sort")
-        }
-        Kind::Linalg { operands, .. } if !old(operands[0]) => Some("a linear-algebra primitive"),
-        _ => None,
     }
 }
