@@ -926,6 +926,54 @@ fn indices_of_every_integer_dtype() {
     }
 }
 
+/// Windows and convolutions (graph nodes of reductions, pads and products) in the new
+/// dtypes: 16-bit floats through f32, integers in their width.
+#[test]
+fn windows_and_convolutions_in_the_new_dtypes() {
+    use cranax::lax::{reduce_window_max, reduce_window_min, reduce_window_sum, Padding, Window};
+    for dt in [
+        DType::F16,
+        DType::BF16,
+        DType::I8,
+        DType::U16,
+        DType::I64,
+        DType::U64,
+    ] {
+        let x = reshaped(&values(dt, 5 * 7, 2, true, 20.0), &[5, 7]);
+        let w = Window::new(&[2, 3]);
+        for (name, f) in [
+            (
+                "sum",
+                reduce_window_sum as fn(&Array, &Window) -> Result<Array>,
+            ),
+            ("max", reduce_window_max),
+            ("min", reduce_window_min),
+        ] {
+            check(
+                &format!("reduce_window_{name} {dt}"),
+                &|a| one(f(&a[0], &w)),
+                std::slice::from_ref(&x),
+                Tol::Exact,
+            );
+        }
+    }
+    for dt in [DType::F16, DType::BF16, DType::I16] {
+        let lhs = reshaped(&values(dt, 2 * 3 * 9, 3, false, 4.0), &[2, 3, 9]);
+        let rhs = reshaped(&values(dt, 4 * 3 * 2, 4, false, 4.0), &[4, 3, 2]);
+        let tol = if dt.is_half() {
+            Tol::Ulp(1)
+        } else {
+            Tol::Exact
+        };
+        check(
+            &format!("conv {dt}"),
+            &|a| one(lax::conv(&a[0], &a[1], &[1], Padding::Same)),
+            &[lhs, rhs],
+            tol,
+        );
+    }
+}
+
 #[test]
 fn select_n_with_bool_and_int_predicates() {
     for dt in ALL {
