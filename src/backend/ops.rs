@@ -4,6 +4,10 @@
 //! Which function here (or in `math`) emits a primitive, and whether it vectorises, is read
 //! from the primitive's row in `prims::unary`'s or `prims::binary`'s table.
 //!
+//! Every dtype: the 16-bit floats (held as `i16` bits) are computed in f32 and rounded back
+//! (`half`), 8- and 16-bit integers in 32 bits and wrapped back, 64-bit integers natively;
+//! those are scalar code only (`has_lanes`).
+//!
 //! A value is either uniform across the vector lanes (`Val::S`, a scalar: literals, rank-0
 //! operands, broadcasts along the vectorised dimension) or a vector (`Val::V`). Ops on
 //! uniform operands stay scalar (and are hoisted out of loops by Cranelift); mixed operands are
@@ -899,7 +903,7 @@ fn rem(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     b.ins().select(zero, p, r)
 }
 
-/// A comparison by the condition for floats, signed (i32) or unsigned (u32, bool) integers.
+/// A comparison by the condition for floats, signed or unsigned integers (bools unsigned).
 fn compare(
     b: &mut FunctionBuilder,
     a: Operands,
