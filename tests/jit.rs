@@ -362,16 +362,10 @@ const FLOATS: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
 /// The floats compiled in vector lanes (and whose rounding tests state f32/f64 values).
 const WIDE_FLOATS: [DType; 2] = [DType::F32, DType::F64];
 const ALL: [DType; 13] = DType::ALL;
-const INTS: [DType; 8] = [
-    DType::I8,
-    DType::I16,
-    DType::I32,
-    DType::I64,
-    DType::U8,
-    DType::U16,
-    DType::U32,
-    DType::U64,
-];
+/// The integer dtypes, signed then unsigned.
+fn ints() -> impl Iterator<Item = DType> + Clone {
+    ALL.into_iter().filter(|d| d.is_int())
+}
 
 fn one(r: Result<Array>) -> Result<Vec<Array>> {
     r.map(|a| vec![a])
@@ -523,7 +517,7 @@ fn rounding_ties_and_signed_zeros() {
 #[test]
 fn unary_integer_and_bool_ops() {
     use prims::UnaryOp::*;
-    for dt in INTS {
+    for dt in ints() {
         for &n in &SIZES {
             let int_ops = prims::UnaryOp::without_params()
                 .into_iter()
@@ -723,7 +717,7 @@ fn integer_division_and_shift_edge_cases() {
 /// every amount around the width (below, at, above, "negative"), operand and amount aligned.
 #[test]
 fn integer_division_and_shifts_in_every_width() {
-    for dt in INTS {
+    for dt in ints() {
         let (lo, hi) = int_range(dt);
         let w = dt.bits() as i128;
         let s = |v: &[i128]| {
@@ -870,7 +864,7 @@ fn indices_of_every_integer_dtype() {
     for dt in [DType::F32, DType::F16, DType::I64, DType::U8, DType::BF16] {
         let n = 9;
         let x = reshaped(&values(dt, 3 * n, 4, true, 100.0), &[3, n]);
-        for idt in [DType::I32].into_iter().chain(INTS) {
+        for idt in [DType::I32].into_iter().chain(ints()) {
             let (lo, hi) = int_range(idt);
             for start in [0, 2, 7, -3, 1 << 33, -(1 << 33) - 1, lo, hi] {
                 let s = Array::from_data(

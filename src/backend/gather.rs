@@ -49,28 +49,18 @@ fn index_as_i32(g: &mut Graph, idx: NodeId) -> NodeId {
     if dt == DType::I32 {
         return idx;
     }
+    // Bounds the dtype can exceed: i32::MAX above (64-bit and u32), i32::MIN below (i64).
+    let bounds = [
+        (BinaryOp::Min, i32::MAX, dt.bits() > 32 || dt == DType::U32),
+        (BinaryOp::Max, i32::MIN, dt == DType::I64),
+    ];
     let mut idx = idx;
-    let bound = |g: &mut Graph, v: i64| {
-        let s = Scalar::from_i128(v as i128, dt);
-        g.push(Kind::Lit(s), vec![], dt, usize::MAX)
-    };
-    if dt.bits() > 32 || dt == DType::U32 {
-        let hi = bound(g, i32::MAX as i64);
-        idx = g.push(
-            Kind::Binary(BinaryOp::Min, idx, hi),
-            shape.clone(),
-            dt,
-            usize::MAX,
-        );
-    }
-    if dt == DType::I64 {
-        let lo = bound(g, i32::MIN as i64);
-        idx = g.push(
-            Kind::Binary(BinaryOp::Max, idx, lo),
-            shape.clone(),
-            dt,
-            usize::MAX,
-        );
+    for (op, v, needed) in bounds {
+        if needed {
+            let s = Scalar::from_i128(v as i128, dt);
+            let v = g.push(Kind::Lit(s), vec![], dt, usize::MAX);
+            idx = g.push(Kind::Binary(op, idx, v), shape.clone(), dt, usize::MAX);
+        }
     }
     let conv = UnaryOp::ConvertElementType {
         new_dtype: DType::I32,
