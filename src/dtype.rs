@@ -462,8 +462,9 @@ impl Scalar {
             DType::U16 => Scalar::U16(v as u16),
             DType::U32 => Scalar::U32(v as u32),
             DType::U64 => Scalar::U64(v as u64),
-            DType::F16 => Scalar::F16(f16::from_f64(v as f64)),
-            DType::BF16 => Scalar::BF16(bf16::from_f64(v as f64)),
+            // Through f32 (Rust's `as` rounds to nearest even), as from a float.
+            DType::F16 => Scalar::F16(f16::from_f32(v as f32)),
+            DType::BF16 => Scalar::BF16(bf16::from_f32(v as f32)),
             DType::F32 => Scalar::F32(v as f32),
             DType::F64 => Scalar::F64(v as f64),
         }
@@ -497,15 +498,12 @@ impl Scalar {
             DType::U16 => Scalar::U16(x as u16),
             DType::U32 => Scalar::U32(x as u32),
             DType::U64 => Scalar::U64(x as u64),
-            // From f32 directly, so f32 -> f16 rounds once (f32 -> f64 is exact).
-            DType::F16 => Scalar::F16(match self {
-                Scalar::F32(v) => f16::from_f32(v),
-                _ => f16::from_f64(x),
-            }),
-            DType::BF16 => Scalar::BF16(match self {
-                Scalar::F32(v) => bf16::from_f32(v),
-                _ => bf16::from_f64(x),
-            }),
+            // Through f32: exact from the narrower floats, and from f64 a rounding to f32
+            // first, as XLA's CPU code converts to bf16 and `half` with the F16C instructions
+            // converts to f16 (`half`'s own f64 path drops the low 32 bits of the mantissa
+            // before rounding, so the result would depend on the CPU).
+            DType::F16 => Scalar::F16(f16::from_f32(x as f32)),
+            DType::BF16 => Scalar::BF16(bf16::from_f32(x as f32)),
             DType::F32 => Scalar::F32(x as f32),
             DType::F64 => Scalar::F64(x),
         }

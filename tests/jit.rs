@@ -73,6 +73,19 @@ fn ulp_distance(a: f64, b: f64, f32s: bool) -> u64 {
     }
 }
 
+/// The distance in units in the last place of two 16-bit float patterns.
+fn half_ulps(a: u64, b: u64) -> u64 {
+    let key = |x: u64| {
+        let x = x as i64;
+        if x & 0x8000 != 0 {
+            0x8000 - x
+        } else {
+            x
+        }
+    };
+    (key(a) - key(b)).unsigned_abs()
+}
+
 #[track_caller]
 fn assert_matches(what: &str, got: &Array, want: &Array, tol: Tol) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
@@ -84,6 +97,19 @@ fn assert_matches(what: &str, got: &Array, want: &Array, tol: Tol) {
         let ok = match (a, b) {
             (Scalar::F32(x), Scalar::F32(y)) if x.is_nan() && y.is_nan() => true,
             (Scalar::F64(x), Scalar::F64(y)) if x.is_nan() && y.is_nan() => true,
+            (Scalar::F16(_) | Scalar::BF16(_), _) if a.to_f64().is_nan() && b.to_f64().is_nan() => {
+                true
+            }
+            // The 16-bit floats are computed in f32: an op within a few f32 ulps of the
+            // interpreter's may round to the neighbouring 16-bit value, never further.
+            (Scalar::F16(_), Scalar::F16(_)) | (Scalar::BF16(_), Scalar::BF16(_)) => match tol {
+                Tol::Exact => a.bits() == b.bits(),
+                Tol::Ulp(_) => half_ulps(a.bits(), b.bits()) <= 1,
+                Tol::Close(rtol, atol) => {
+                    let (x, y) = (a.to_f64(), b.to_f64());
+                    x == y || (x - y).abs() <= atol + rtol * y.abs()
+                }
+            },
             (Scalar::F32(_), Scalar::F32(_)) | (Scalar::F64(_), Scalar::F64(_)) => {
                 let (x, y) = (a.to_f64(), b.to_f64());
                 match tol {
@@ -208,6 +234,7 @@ fn lcg(seed: u64) -> impl FnMut() -> u64 {
 
 /// `n` values of `dt`: edge values first (when `edges`), then values spread over `[-r, r]`.
 fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
+    let edges_on = |i: usize| edges && i < 16;
     let mut next = lcg(seed);
     let mut unit = move || (next() as f64 / (1u64 << 53) as f64) * 2.0 - 1.0;
     let data = match dt {
@@ -262,7 +289,57 @@ fn values(dt: DType, n: usize, seed: u64, edges: bool, r: f64) -> Array {
             )
         }
         DType::Bool => Data::Bool((0..n).map(|_| unit() > 0.0).collect()),
-        other => unreachable!("no values of {other} here yet"),
+        DType::F16 | DType::BF16 => {
+            // NaN, ±inf, ±0, subnormals (the smallest), the largest finite values, ties.
+            let edges = [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                if dt == DType::F16 { 6e-8 } else { 9.2e-41 },
+                if dt == DType::F16 { -3e-5 } else { -1e-39 },
+                if dt == DType::F16 { 65504.0 } else { 3.38e38 },
+                if dt == DType::F16 { -65504.0 } else { -3.38e38 },
+                if dt == DType::F16 {
+                    6.1035e-5
+                } else {
+                    1.1755e-38
+                },
+                1.0,
+                -1.0,
+                0.5,
+                -2.5,
+                1000.0,
+                -7e-3,
+            ];
+            let v = (0..n).map(|i| {
+                let x = if edges_on(i) {
+                    edges[(i + seed as usize) % edges.len()]
+                } else {
+                    unit() * r
+                };
+                Scalar::F64(x).convert(dt)
+            });
+            Data::from_scalars(dt, v)
+        }
+        int => {
+            // 0, ±1, the extremes, shift counts around the width.
+            let (lo, hi) = int_range(int);
+            let w = int.bits() as i128;
+            let special = [0, 1, -1, lo, hi, w - 1, w, w + 1, -w, lo + 1, hi - 1, 7];
+            let v = (0..n).map(|i| {
+                let x = if edges_on(i) {
+                    special[(i + seed as usize) % special.len()]
+                } else if int.is_signed_int() {
+                    (unit() * r) as i128
+                } else {
+                    (unit().abs() * r) as i128
+                };
+                Scalar::from_i128(x, int)
+            });
+            Data::from_scalars(int, v)
+        }
     };
     Array::from_data(data, &[n]).unwrap()
 }
@@ -271,8 +348,24 @@ fn reshaped(x: &Array, shape: &[usize]) -> Array {
     Array::from_data(x.data().unwrap().clone(), shape).unwrap()
 }
 
-const FLOATS: [DType; 2] = [DType::F32, DType::F64];
-const ALL: [DType; 5] = [DType::Bool, DType::I32, DType::U32, DType::F32, DType::F64];
+/// The smallest and largest values of an integer dtype.
+fn int_range(dt: DType) -> (i128, i128) {
+    let bits = dt.bits();
+    if dt.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    }
+}
+
+const FLOATS: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
+/// The floats compiled in vector lanes (and whose rounding tests state f32/f64 values).
+const WIDE_FLOATS: [DType; 2] = [DType::F32, DType::F64];
+const ALL: [DType; 13] = DType::ALL;
+/// The integer dtypes, signed then unsigned.
+fn ints() -> impl Iterator<Item = DType> + Clone {
+    ALL.into_iter().filter(|d| d.is_int())
+}
 
 fn one(r: Result<Array>) -> Result<Vec<Array>> {
     r.map(|a| vec![a])
@@ -400,6 +493,9 @@ fn rounding_ties_and_signed_zeros() {
                     .unwrap()
                     .to_f64_vec()
                     .unwrap();
+                if dt.is_half() {
+                    continue; // checked against the interpreter above
+                }
                 for (i, g) in got.iter().enumerate() {
                     let w = want[i % x.len()] as f32 as f64;
                     let w = if dt == DType::F32 {
@@ -421,7 +517,7 @@ fn rounding_ties_and_signed_zeros() {
 #[test]
 fn unary_integer_and_bool_ops() {
     use prims::UnaryOp::*;
-    for dt in [DType::I32, DType::U32] {
+    for dt in ints() {
         for &n in &SIZES {
             let int_ops = prims::UnaryOp::without_params()
                 .into_iter()
@@ -617,6 +713,261 @@ fn integer_division_and_shift_edge_cases() {
     assert!(v[0].to_bits() == 0 && v[1].to_bits() == 0 && v[2].is_nan());
 }
 
+/// Every integer dtype: XLA's division and remainder by 0 and of MIN by -1, and shifts by
+/// every amount around the width (below, at, above, "negative"), operand and amount aligned.
+#[test]
+fn integer_division_and_shifts_in_every_width() {
+    for dt in ints() {
+        let (lo, hi) = int_range(dt);
+        let w = dt.bits() as i128;
+        let s = |v: &[i128]| {
+            let data = Data::from_scalars(dt, v.iter().map(|&x| Scalar::from_i128(x, dt)));
+            Array::from_data(data, &[v.len()]).unwrap()
+        };
+        let x = s(&[lo, lo, 7, -7, 5, hi, -1, 0, lo + 1, hi]);
+        let y = s(&[-1, 0, 0, 2, -1, -1, 3, 0, -1, hi]);
+        for (name, f) in [
+            ("div", lax::div as fn(&Array, &Array) -> Result<Array>),
+            ("rem", lax::rem),
+            ("max", lax::max),
+            ("min", lax::min),
+            ("mul", lax::mul),
+            ("add", lax::add),
+            ("lt", lax::lt),
+        ] {
+            check(
+                &format!("{name} {dt} edges"),
+                &|a| one(f(&a[0], &a[1])),
+                &[x.clone(), y.clone()],
+                Tol::Exact,
+            );
+        }
+        // The semantics themselves: x / 0 is all ones, MIN / -1 is MIN, x rem 0 is x.
+        let q = jit(|a: &Array, b: &Array| lax::div(a, b).unwrap())
+            .call((x.clone(), y.clone()))
+            .unwrap();
+        let q = q.data().unwrap();
+        assert_eq!(
+            q.get(1).to_i128(),
+            Scalar::from_i128(-1, dt).to_i128(),
+            "{dt} x/0"
+        );
+        if dt.is_signed_int() {
+            assert_eq!(q.get(0).to_i128(), lo, "{dt} MIN/-1");
+        }
+        let amounts: Vec<i128> = [0, 1, w / 2, w - 1, w, w + 1, 2 * w, -1, -w, hi]
+            .into_iter()
+            .collect();
+        let xs: Vec<i128> = (0..amounts.len())
+            .map(|i| [lo, hi, -1, 1, lo + 3, 0x55][i % 6])
+            .collect();
+        let amt = s(&amounts);
+        let xv = s(&xs);
+        for (name, f) in [
+            (
+                "shift_left",
+                lax::shift_left as fn(&Array, &Array) -> Result<Array>,
+            ),
+            ("shift_right_logical", lax::shift_right_logical),
+            ("shift_right_arithmetic", lax::shift_right_arithmetic),
+        ] {
+            check(
+                &format!("{name} {dt} by every amount"),
+                &|a| one(f(&a[0], &a[1])),
+                &[xv.clone(), amt.clone()],
+                Tol::Exact,
+            );
+        }
+        // A shift by the width: 0 to the left and logically, the sign to the right.
+        let by_w = |f: fn(&Array, &Array) -> Result<Array>| {
+            let r = jit(move |a: &Array, b: &Array| f(a, b).unwrap())
+                .call((s(&[lo, hi]), s(&[w, w])))
+                .unwrap();
+            let r = r.data().unwrap();
+            (r.get(0).to_i128(), r.get(1).to_i128())
+        };
+        assert_eq!(by_w(lax::shift_left), (0, 0), "{dt} << width");
+        assert_eq!(by_w(lax::shift_right_logical), (0, 0), "{dt} >> width");
+        // Arithmetic: the bits read as signed, so an unsigned MAX is all ones still.
+        let want = if dt.is_signed_int() { (-1, 0) } else { (0, hi) };
+        assert_eq!(by_w(lax::shift_right_arithmetic), want, "{dt} sar width");
+    }
+}
+
+/// vmap over the new dtypes (a batched program of shifts, reductions and 16-bit float math)
+/// and a fori_loop carrying an i64 and an f16 (wrapping and rounding every step), compiled
+/// against the interpreter.
+#[test]
+fn batched_and_looping_programs_in_the_new_dtypes() {
+    for dt in [DType::I8, DType::U16, DType::I64, DType::U64] {
+        for n in [1, 5, 17] {
+            let x = reshaped(&values(dt, 4 * n, n as u64, true, 200.0), &[4, n]);
+            let one_int = Array::from_data(
+                Data::from_scalars(dt, [Scalar::from_i128(1, dt)].into_iter()),
+                &[],
+            )
+            .unwrap();
+            let f = |a: &[Array]| {
+                let row = |r: &Array| {
+                    let t = lax::shift_right_arithmetic(r, &one_int)?;
+                    lax::add(&lax::mul(&t, r)?, &lax::reduce_max(r, &[0])?)
+                };
+                one(vmap(move |r: &Array| row(r).unwrap()).call((a[0].clone(),)))
+            };
+            check(&format!("vmap {dt}[4,{n}]"), &f, &[x], Tol::Exact);
+        }
+    }
+    for dt in [DType::F16, DType::BF16] {
+        for n in [1, 5, 17] {
+            let x = reshaped(&values(dt, 4 * n, n as u64, true, 3.0), &[4, n]);
+            let f = |a: &[Array]| {
+                let row = |r: &Array| {
+                    let e = lax::exp(&lax::mul(r, r)?)?;
+                    lax::sub(&e, &lax::reduce_sum(&lax::abs(r)?, &[0])?)
+                };
+                one(vmap(move |r: &Array| row(r).unwrap()).call((a[0].clone(),)))
+            };
+            check(&format!("vmap {dt}[4,{n}]"), &f, &[x], Tol::Ulp(1));
+        }
+    }
+    let carry = (
+        Array::from_vec(vec![3i64, -5, i64::MAX, i64::MIN], &[4]).unwrap(),
+        lax::convert_element_type(
+            &Array::from_slice(&[0.1f32, -2.5, 1000.0, 6e-5]),
+            DType::F16,
+        )
+        .unwrap(),
+    );
+    let f = |a: &[Array]| {
+        let body = |i: &Array, c: &(Array, Array)| -> Result<(Array, Array)> {
+            let i64s = lax::convert_element_type(i, DType::I64)?;
+            let k = lax::mul(&c.0, &Array::from_vec(vec![3i64], &[]).unwrap())?;
+            let h = lax::convert_element_type(&Array::from(1.5f32), DType::F16)?;
+            let q = lax::convert_element_type(&Array::from(0.25f32), DType::F16)?;
+            Ok((lax::add(&k, &i64s)?, lax::sub(&lax::mul(&c.1, &h)?, &q)?))
+        };
+        let (p, q) = fori_loop(0, 9, body, (a[0].clone(), a[1].clone()))?;
+        Ok(vec![p, q])
+    };
+    check(
+        "fori_loop carrying i64 and f16",
+        &f,
+        &[carry.0, carry.1],
+        Tol::Exact,
+    );
+}
+
+/// Dynamic slices, gathers and scatters with start indices of every integer dtype, far out of
+/// range included (a 64-bit index beyond i32's range must clamp, not wrap).
+#[test]
+fn indices_of_every_integer_dtype() {
+    for dt in [DType::F32, DType::F16, DType::I64, DType::U8, DType::BF16] {
+        let n = 9;
+        let x = reshaped(&values(dt, 3 * n, 4, true, 100.0), &[3, n]);
+        for idt in [DType::I32].into_iter().chain(ints()) {
+            let (lo, hi) = int_range(idt);
+            for start in [0, 2, 7, -3, 1 << 33, -(1 << 33) - 1, lo, hi] {
+                let s = Array::from_data(
+                    Data::from_scalars(idt, [Scalar::from_i128(start, idt)].into_iter()),
+                    &[],
+                )
+                .unwrap();
+                check(
+                    &format!("dynamic_slice {dt} at {idt} {start}"),
+                    &|a| {
+                        one(lax::dynamic_slice(
+                            &a[0],
+                            &[a[1].clone(), a[1].clone()],
+                            &[2, 4],
+                        ))
+                    },
+                    &[x.clone(), s.clone()],
+                    Tol::Exact,
+                );
+                let u = reshaped(&values(dt, 8, 7, false, 9.0), &[2, 4]);
+                check(
+                    &format!("dynamic_update_slice {dt} at {idt} {start}"),
+                    &|a| {
+                        one(lax::dynamic_update_slice(
+                            &a[0],
+                            &a[1],
+                            &[a[2].clone(), a[2].clone()],
+                        ))
+                    },
+                    &[x.clone(), u, s],
+                    Tol::Exact,
+                );
+            }
+            let idx: Vec<Scalar> = [0, 1 << 40, 2, -1, 5, hi, lo, 8]
+                .iter()
+                .map(|&v| Scalar::from_i128(v, idt))
+                .collect();
+            let idx = Array::from_data(Data::from_scalars(idt, idx.into_iter()), &[8]).unwrap();
+            check(
+                &format!("gather {dt} at {idt}"),
+                &|a| one(lax::take_clamped(&a[0], &a[1], 1)),
+                &[x.clone(), idx.clone()],
+                Tol::Exact,
+            );
+            let upd = reshaped(&values(dt, 3 * 8, 5, false, 9.0), &[3, 8]);
+            check(
+                &format!("scatter-add {dt} at {idt}"),
+                &|a| one(lax::scatter_add_clamped(&a[0], &a[1], &a[2], 1)),
+                &[x.clone(), idx, upd],
+                Tol::Exact,
+            );
+        }
+    }
+}
+
+/// Windows and convolutions (graph nodes of reductions, pads and products) in the new
+/// dtypes: 16-bit floats through f32, integers in their width.
+#[test]
+fn windows_and_convolutions_in_the_new_dtypes() {
+    use cranax::lax::{reduce_window_max, reduce_window_min, reduce_window_sum, Padding, Window};
+    for dt in [
+        DType::F16,
+        DType::BF16,
+        DType::I8,
+        DType::U16,
+        DType::I64,
+        DType::U64,
+    ] {
+        let x = reshaped(&values(dt, 5 * 7, 2, true, 20.0), &[5, 7]);
+        let w = Window::new(&[2, 3]);
+        for (name, f) in [
+            (
+                "sum",
+                reduce_window_sum as fn(&Array, &Window) -> Result<Array>,
+            ),
+            ("max", reduce_window_max),
+            ("min", reduce_window_min),
+        ] {
+            check(
+                &format!("reduce_window_{name} {dt}"),
+                &|a| one(f(&a[0], &w)),
+                std::slice::from_ref(&x),
+                Tol::Exact,
+            );
+        }
+    }
+    for dt in [DType::F16, DType::BF16, DType::I16] {
+        let lhs = reshaped(&values(dt, 2 * 3 * 9, 3, false, 4.0), &[2, 3, 9]);
+        let rhs = reshaped(&values(dt, 4 * 3 * 2, 4, false, 4.0), &[4, 3, 2]);
+        let tol = if dt.is_half() {
+            Tol::Ulp(1)
+        } else {
+            Tol::Exact
+        };
+        check(
+            &format!("conv {dt}"),
+            &|a| one(lax::conv(&a[0], &a[1], &[1], Padding::Same)),
+            &[lhs, rhs],
+            tol,
+        );
+    }
+}
+
 #[test]
 fn select_n_with_bool_and_int_predicates() {
     for dt in ALL {
@@ -688,7 +1039,7 @@ fn threefry_is_bit_exact() {
 
 #[test]
 fn iota_in_every_numeric_dtype() {
-    for dt in [DType::I32, DType::U32, DType::F32, DType::F64] {
+    for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
         for &n in &SIZES {
             check(
                 &format!("iota {dt}[{n}]"),
@@ -718,12 +1069,13 @@ fn iota_in_every_numeric_dtype() {
 
 #[test]
 fn reductions_over_every_axis_choice() {
-    for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+    for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
         for &n in &SIZES {
             let x = values(dt, 3 * n, n as u64, false, 10.0);
             let x2 = reshaped(&x, &[3, n]);
             let x2t = reshaped(&x, &[n, 3]);
-            let sum_tol = if dt.is_float() {
+            // 16-bit floats are summed in f64 (exact here) and rounded once, as eager.
+            let sum_tol = if dt.is_float() && !dt.is_half() {
                 summation_tol(dt, Tol::Close(1e-5, 1e-4))
             } else {
                 Tol::Exact
@@ -777,7 +1129,7 @@ fn reductions_over_every_axis_choice() {
 #[test]
 fn products_and_bitwise_reductions() {
     for &n in &SIZES {
-        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+        for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
             // Values near 1 keep float products finite; ints wrap.
             let x = values(
                 dt,
@@ -793,7 +1145,8 @@ fn products_and_bitwise_reductions() {
                 ("[3,n] both", reshaped(&x, &[3, n]), vec![0, 1]),
             ] {
                 // Vector accumulators multiply in another order: a few ulps per factor.
-                let tol = if dt.is_float() {
+                // 16-bit floats: scalar code rounding every step in eager's order, exactly.
+                let tol = if dt.is_float() && !dt.is_half() {
                     summation_tol(dt, Tol::Close(1e-5, 1e-4))
                 } else {
                     Tol::Exact
@@ -881,7 +1234,7 @@ fn cumulative_reductions_along_every_axis() {
         ("cumlogsumexp", lax::cumlogsumexp),
     ];
     for &n in &SIZES {
-        for dt in [DType::F32, DType::F64, DType::I32, DType::U32] {
+        for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
             // Edge values (NaN, ±inf, ±0, ties) for floats; products of values near 1.
             let x = values(
                 dt,
@@ -908,7 +1261,10 @@ fn cumulative_reductions_along_every_axis() {
                     } else {
                         f64::EPSILON
                     };
-                    let tol = if op == "cumlogsumexp" {
+                    let tol = if op == "cumlogsumexp" && dt.is_half() {
+                        // f32 steps within a few f32 eps: at most one 16-bit rounding apart.
+                        Tol::Ulp(1)
+                    } else if op == "cumlogsumexp" {
                         Tol::Close(4.0 * eps, 4.0 * eps)
                     } else {
                         Tol::Exact
@@ -930,7 +1286,7 @@ fn cumulative_reductions_along_every_axis() {
 #[test]
 fn sort_and_argsort_with_ties_and_edges() {
     for &n in &SIZES {
-        for dt in [DType::F32, DType::F64, DType::I32, DType::U32, DType::Bool] {
+        for dt in ALL {
             // Few distinct values (ties), and NaN, ±inf, ±0 for floats.
             let x = values(dt, 3 * n, n as u64 + 11, dt.is_float(), 3.0);
             let x = if dt.is_float() {
@@ -1234,6 +1590,59 @@ fn dynamic_indexing_clamps() {
 
 // ---------------------------------------------------------------------------------------------
 // dot_general
+
+/// `dot_general` in every numeric dtype: integers wrap in their width (a loop), the 16-bit
+/// floats multiply as f32 (gemm, or the fused loops of a thin product) and round once.
+#[test]
+fn dot_general_in_every_dtype() {
+    for dt in ALL.into_iter().filter(|&d| d != DType::Bool) {
+        // Edge values for integers (wrapping is exact in any order); floats overflow or not
+        // depending on the summation order, so they get finite values.
+        let edges = !dt.is_float();
+        for (m, k, n) in [(3, 5, 4), (1, 7, 3), (4, 6, 1), (2, 1, 2)] {
+            let a = reshaped(&values(dt, m * k, 3, edges, 50.0), &[m, k]);
+            let b = reshaped(&values(dt, k * n, 4, edges, 50.0), &[k, n]);
+            // Within a 16-bit rounding of each other where the f32 sums differ in order.
+            let tol = if dt.is_half() {
+                Tol::Ulp(1)
+            } else if dt.is_float() {
+                summation_tol(dt, Tol::Close(1e-5, 1e-4))
+            } else {
+                Tol::Exact
+            };
+            check(
+                &format!("matmul {dt} {m}x{k}x{n}"),
+                &|x| {
+                    let d = DotGeneral {
+                        lhs_contracting: vec![1],
+                        rhs_contracting: vec![0],
+                        lhs_batch: vec![],
+                        rhs_batch: vec![],
+                        preferred_element_type: None,
+                    };
+                    one(lax::dot_general(&x[0], &x[1], d))
+                },
+                &[a.clone(), b.clone()],
+                tol,
+            );
+            let bt = reshaped(&values(dt, 2 * n * k, 5, edges, 50.0), &[2, n, k]);
+            let a2 = reshaped(&values(dt, 2 * m * k, 6, edges, 50.0), &[2, m, k]);
+            let d = DotGeneral {
+                lhs_contracting: vec![2],
+                rhs_contracting: vec![2],
+                lhs_batch: vec![0],
+                rhs_batch: vec![0],
+                preferred_element_type: None,
+            };
+            check(
+                &format!("batched dot_general {dt} {m}x{k}x{n}"),
+                &|x| one(lax::dot_general(&x[0], &x[1], d.clone())),
+                &[a2, bt],
+                tol,
+            );
+        }
+    }
+}
 
 #[test]
 fn dot_general_canonicalises_and_calls_gemm() {
@@ -2019,7 +2428,7 @@ fn a_computed_vector_spread_by_an_outer_product_is_stored_once() {
 fn constants_read_transposed_are_relaid_and_vectorise() {
     // A non-symmetric constant read through a transpose (2-d) and a rotation (3-d): the loop
     // reads a copy in its own order, vectorises, and gives the interpreter's bits.
-    for dt in FLOATS {
+    for dt in WIDE_FLOATS {
         let c2 = reshaped(&values(dt, 24 * 40, 11, true, 3.0), &[24, 40]);
         let c3 = reshaped(&values(dt, 6 * 5 * 16, 12, true, 3.0), &[6, 5, 16]);
         let f = move |a: &[Array]| -> Result<Vec<Array>> {

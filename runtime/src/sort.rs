@@ -68,12 +68,14 @@ pub fn dtype_code(numpy_name: &str) -> u32 {
         "float64" => 1,
         "int32" => 2,
         "uint32" => 3,
+        "int64" => 5,
+        "uint64" => 6,
         _ => 4,
     }
 }
 
 /// `sort_permutation` of one key array whose elements are `dtype` (0 f32, 1 f64, 2 i32,
-/// 3 u32, 4 bool), read from `keys`; with `TOP_K` set in `dtype`, in `lax.top_k`'s order
+/// 3 u32, 4 bool, 5 i64, 6 u64), read from `keys`; with `TOP_K` set in `dtype`, in `lax.top_k`'s order
 /// (descending, `top_k_order` for floats), ties keeping their order either way.
 ///
 /// # Safety
@@ -109,6 +111,14 @@ pub unsafe extern "C" fn cranax_sort_perm(
             }
             3 => {
                 let k = std::slice::from_raw_parts(keys as *const u32, len);
+                sort_permutation(outer, n, inner, |p, q| ord(k[p].cmp(&k[q])), perm)
+            }
+            5 => {
+                let k = std::slice::from_raw_parts(keys as *const i64, len);
+                sort_permutation(outer, n, inner, |p, q| ord(k[p].cmp(&k[q])), perm)
+            }
+            6 => {
+                let k = std::slice::from_raw_parts(keys as *const u64, len);
                 sort_permutation(outer, n, inner, |p, q| ord(k[p].cmp(&k[q])), perm)
             }
             _ => {

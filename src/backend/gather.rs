@@ -42,6 +42,33 @@ fn iota(g: &mut Graph, shape: &[usize], dimension: usize) -> NodeId {
     )
 }
 
+/// Integer indices of any dtype as i32, saturated into i32's range first (wider values would
+/// wrap; every start in range, and every out-of-range one stays out of range).
+fn index_as_i32(g: &mut Graph, idx: NodeId) -> NodeId {
+    let (dt, shape) = (g.node(idx).dtype, g.node(idx).shape.clone());
+    if dt == DType::I32 {
+        return idx;
+    }
+    // Bounds the dtype can exceed: i32::MAX above (64-bit and u32), i32::MIN below (i64).
+    let bounds = [
+        (BinaryOp::Min, i32::MAX, dt.bits() > 32 || dt == DType::U32),
+        (BinaryOp::Max, i32::MIN, dt == DType::I64),
+    ];
+    let mut idx = idx;
+    for (op, v, needed) in bounds {
+        if needed {
+            let s = Scalar::from_i128(v as i128, dt);
+            let v = g.push(Kind::Lit(s), vec![], dt, usize::MAX);
+            idx = g.push(Kind::Binary(op, idx, v), shape.clone(), dt, usize::MAX);
+        }
+    }
+    let conv = UnaryOp::ConvertElementType {
+        new_dtype: DType::I32,
+        weak_type: false,
+    };
+    g.push(Kind::Unary(conv, idx), shape, DType::I32, idx)
+}
+
 /// The flat operand offset of every element of `walk_shape` (`i32`, clamped starts) and, when
 /// not clamping, whether every start of it was in range (`bool`, `None` when clamping).
 fn flat_offsets(
@@ -58,15 +85,7 @@ fn flat_offsets(
     let batch_dims: Vec<usize> = (0..walk_shape.len())
         .filter(|d| !w.window_dims.contains(d))
         .collect();
-    let idx = if g.node(idx).dtype == DType::I32 {
-        idx
-    } else {
-        let conv = UnaryOp::ConvertElementType {
-            new_dtype: DType::I32,
-            weak_type: false,
-        };
-        g.push(Kind::Unary(conv, idx), idx_shape.clone(), DType::I32, idx)
-    };
+    let idx = index_as_i32(g, idx);
     let mut flat = lit(g, 0);
     let mut valid: Option<NodeId> = None;
     let add_term = |g: &mut Graph, flat: &mut NodeId, v: NodeId, stride: i64| {

@@ -289,30 +289,7 @@ pub struct Graph {
     pub subs: Vec<Graph>,
 }
 
-/// Whether compiled code handles values of `dtype` (the others are evaluated eagerly).
-pub fn compiles_dtype(dtype: DType) -> bool {
-    matches!(
-        dtype,
-        DType::Bool | DType::I32 | DType::U32 | DType::F32 | DType::F64
-    )
-}
-
 impl Graph {
-    /// An error naming the first value of a dtype compiled code does not handle yet.
-    pub fn check_dtypes(&self) -> Result<()> {
-        for node in &self.nodes {
-            if !compiles_dtype(node.dtype) {
-                return Err(Error::type_err(format!(
-                    "jit: a value of dtype {} (shape {:?}) is not compiled yet; compiled \
-                     code handles bool, int32, uint32, float32 and float64",
-                    node.dtype.numpy_name(),
-                    node.shape
-                )));
-            }
-        }
-        self.subs.iter().try_for_each(Graph::check_dtypes)
-    }
-
     pub fn node(&self, n: NodeId) -> &Node {
         &self.nodes[n]
     }

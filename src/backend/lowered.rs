@@ -48,7 +48,6 @@ pub fn lower(jaxpr: &ClosedJaxpr) -> Result<Lowered> {
         aval.check_allocatable("jit")?;
     }
     let mut g = graph::build(jaxpr)?;
-    g.check_dtypes()?;
     rewrites::run(&mut g);
     let rewrite_time = start.elapsed();
     let plan = plan::plan(&g)?;

@@ -5,7 +5,8 @@
 //! one's output only:
 //! - `graph`: the jaxpr flattened into one graph (nested `pjit`/custom calls inlined;
 //!   `while`/`scan`/`cond` one node each, their sub-jaxprs graphs of their own);
-//! - `rewrites`: named graph passes run in order (algebraic simplification, common
+//! - `rewrites`: named graph passes run in order (`legalize`: 16-bit float arithmetic in
+//!   f32, as XLA's CPU backend does; algebraic simplification, common
 //!   subexpressions, canonical `dot_general` operands and reduction identities as nodes, dead
 //!   code); after them the graph is final;
 //! - `plan`: fusion: which nodes get buffers and which kernels (loop nests, gemm calls)
@@ -22,7 +23,8 @@
 //!   accumulators, `dot_general` via the runtime's gemm; `while`/`scan`/`cond` as native
 //!   loops and branches with their sub-programs' kernels inline (carries double-buffered,
 //!   scan slices read and written in place, trip counts never unrolled);
-//! - `ops`: one element of each primitive (scalar or vector instructions);
+//! - `ops`: one element of each primitive (scalar or vector instructions), for every dtype
+//!   (`half`: the 16-bit floats' conversions on their bits);
 //! - `codegen`: Cranelift setup, the code generated into any `cranelift_module::Module`
 //!   (one `JITModule` per executable); `lowered` the split into CLIF ([`Lowered`]) and machine
 //!   code; `export` the same code as an object file with a C entry point ([`export_object`]);
@@ -49,8 +51,10 @@ mod emit;
 mod export;
 mod gather;
 mod graph;
+mod half;
 mod index;
 mod layout;
+mod legalize;
 mod lowered;
 mod math;
 mod ops;

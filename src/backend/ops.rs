@@ -4,6 +4,10 @@
 //! Which function here (or in `math`) emits a primitive, and whether it vectorises, is read
 //! from the primitive's row in `prims::unary`'s or `prims::binary`'s table.
 //!
+//! Every dtype: the 16-bit floats (held as `i16` bits) are computed in f32 and rounded back
+//! (`half`), 8- and 16-bit integers in 32 bits and wrapped back, 64-bit integers natively;
+//! those are scalar code only (`has_lanes`).
+//!
 //! A value is either uniform across the vector lanes (`Val::S`, a scalar: literals, rank-0
 //! operands, broadcasts along the vectorised dimension) or a vector (`Val::V`). Ops on
 //! uniform operands stay scalar (and are hoisted out of loops by Cranelift); mixed operands are
@@ -218,6 +222,9 @@ struct Operand {
     ty: Type,
 }
 
+/// One element (or vector) of `op` on `x` of dtype `from`, giving `to`. The 16-bit floats
+/// are computed in f32 and rounded back, narrow integers in 32 bits and wrapped back (scalar
+/// code only), conversions and bitcasts as they are.
 pub fn unary(
     b: &mut FunctionBuilder,
     cx: &Cx,
@@ -226,6 +233,66 @@ pub fn unary(
     to: DType,
     x: Val,
 ) -> Val {
+    let moves_bits = matches!(
+        op,
+        UnaryOp::ConvertElementType { .. }
+            | UnaryOp::BitcastConvertType { .. }
+            | UnaryOp::StopGradient
+    );
+    if !moves_bits {
+        if let Some(wide) = computed_in(from) {
+            let Val::S(v) = x else {
+                unreachable!("{from} is computed in scalar code only")
+            };
+            // The bit counts read the bits as unsigned; the rest the value.
+            let bit_count = matches!(op, UnaryOp::PopulationCount | UnaryOp::Clz);
+            let v = if bit_count {
+                b.ins().uextend(types::I32, v)
+            } else {
+                convert_scalar(b, v, from, wide)
+            };
+            let wide_to = if to == from { wide } else { to };
+            let Val::S(r) = unary_in(b, cx, op, wide, wide_to, Val::S(v)) else {
+                unreachable!("scalar in, scalar out")
+            };
+            let r = if matches!(op, UnaryOp::Clz) {
+                // Leading zeros of the 32-bit extension, less the extension's zeros.
+                b.ins().iadd_imm_s(r, -(32 - from.bits() as i64))
+            } else {
+                r
+            };
+            return Val::S(if to == from {
+                convert_scalar(b, r, wide, to)
+            } else {
+                r
+            });
+        }
+    }
+    unary_in(b, cx, op, from, to, x)
+}
+
+/// The dtype a narrow dtype's arithmetic is computed in: f32 for the 16-bit floats, i32 or
+/// u32 for the 8- and 16-bit integers (the low bits of a ring operation, a quotient or a
+/// comparison are the same); `None` for the dtypes computed as they are.
+pub fn computed_in(dt: DType) -> Option<DType> {
+    match dt {
+        d if d.is_half() => Some(DType::F32),
+        DType::I8 | DType::I16 => Some(DType::I32),
+        DType::U8 | DType::U16 => Some(DType::U32),
+        _ => None,
+    }
+}
+
+/// Whether values of `dt` may be held in vector lanes (the others are computed in scalar
+/// code: their lanes would need instructions x86-64 lacks).
+pub fn has_lanes(dt: DType) -> bool {
+    matches!(
+        dt,
+        DType::Bool | DType::I32 | DType::U32 | DType::F32 | DType::F64
+    )
+}
+
+fn unary_in(b: &mut FunctionBuilder, cx: &Cx, op: &UnaryOp, from: DType, to: DType, x: Val) -> Val {
     let (xs, vec) = lift(b, cx, &[from], &[x]);
     let ty = if vec { vty(from, cx.lanes) } else { sty(from) };
     let a = Operand {
@@ -406,7 +473,12 @@ fn identity(_b: &mut FunctionBuilder, _cx: &Cx, a: Operand) -> Value {
 
 fn bitcast(b: &mut FunctionBuilder, cx: &Cx, a: Operand, _new_dtype: DType) -> Value {
     let (from, to) = (a.from, a.to);
-    if sty(from) == sty(to) && !(from.is_float() ^ to.is_float()) {
+    let same = if a.vec {
+        from.size_bytes() == to.size_bytes() && from.is_float() == to.is_float()
+    } else {
+        sty(from) == sty(to)
+    };
+    if same {
         a.x
     } else {
         let tty = if a.vec { vty(to, cx.lanes) } else { sty(to) };
@@ -425,6 +497,88 @@ fn bool_to_int(b: &mut FunctionBuilder, cx: &Cx, x: Value, vec: bool) -> Value {
 }
 
 fn convert(b: &mut FunctionBuilder, cx: &Cx, a: Operand, _new_dtype: DType, _weak: bool) -> Value {
+    if !a.vec {
+        return convert_scalar(b, a.x, a.from, a.to);
+    }
+    convert_lanes(b, cx, a)
+}
+
+/// A scalar of `from` converted to `to` with [`Scalar::convert`]'s semantics: integers wrap,
+/// floats to integers truncate and saturate (NaN is 0), to floats the nearest value (ties to
+/// even; the 16-bit floats from f32, an f64 or integer through f32 first), to bool `!= 0`.
+pub fn convert_scalar(b: &mut FunctionBuilder, x: Value, from: DType, to: DType) -> Value {
+    use DType::*;
+    if from == to {
+        return x;
+    }
+    if from.is_half() {
+        let f = super::half::to_f32(b, x, from);
+        return convert_scalar(b, f, F32, to);
+    }
+    if to.is_half() {
+        let f = convert_scalar(b, x, from, F32);
+        return super::half::from_f32(b, f, to);
+    }
+    let tty = sty(to);
+    if to == Bool {
+        return if from.is_float() {
+            let zero = sconst(b, float_zero(from));
+            b.ins().fcmp(FloatCC::NotEqual, x, zero)
+        } else {
+            b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
+        };
+    }
+    // A bool is the integer 0 or 1.
+    let from = if from == Bool { U8 } else { from };
+    match (from.is_float(), to.is_float()) {
+        (true, true) if to == F64 => b.ins().fpromote(tty, x),
+        (true, true) => b.ins().fdemote(tty, x),
+        (false, false) => {
+            let (fw, tw) = (from.bits(), to.bits());
+            if fw == tw {
+                x
+            } else if fw > tw {
+                b.ins().ireduce(tty, x)
+            } else if from.is_signed_int() {
+                b.ins().sextend(tty, x)
+            } else {
+                b.ins().uextend(tty, x)
+            }
+        }
+        (false, true) => match from {
+            I64 => b.ins().fcvt_from_sint(tty, x),
+            U64 => b.ins().fcvt_from_uint(tty, x),
+            // Narrower integers are exact in i64 (u32's range needs it).
+            _ => {
+                let w = convert_scalar(b, x, from, I64);
+                b.ins().fcvt_from_sint(tty, w)
+            }
+        },
+        (true, false) => match to {
+            I64 | I32 => b.ins().fcvt_to_sint_sat(tty, x),
+            U64 | U32 => b.ins().fcvt_to_uint_sat(tty, x),
+            // Saturate to i32, then into the narrow range.
+            _ => {
+                let (lo, hi) = crate::prims::reduce::int_range(to);
+                let w = if to.is_signed_int() {
+                    let w = b.ins().fcvt_to_sint_sat(types::I32, x);
+                    let lo = b.ins().iconst(types::I32, lo as i64);
+                    let w = b.ins().smax(w, lo);
+                    let hi = b.ins().iconst(types::I32, hi as i64);
+                    b.ins().smin(w, hi)
+                } else {
+                    let w = b.ins().fcvt_to_uint_sat(types::I32, x);
+                    let hi = b.ins().iconst(types::I32, hi as i64);
+                    b.ins().umin(w, hi)
+                };
+                b.ins().ireduce(tty, w)
+            }
+        },
+    }
+}
+
+/// The conversions between the vectorised dtypes, in lanes (`convertible_in_lanes`).
+fn convert_lanes(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
     use DType::*;
     let (x, from, to, vec) = (a.x, a.from, a.to, a.vec);
     let tty = if vec { vty(to, cx.lanes) } else { sty(to) };
@@ -503,10 +657,8 @@ fn integer_pow(b: &mut FunctionBuilder, cx: &Cx, a: Operand, y: i32) -> Value {
     }
     let one = if float {
         float_one(dt)
-    } else if dt == DType::U32 {
-        Scalar::U32(1)
     } else {
-        Scalar::I32(1)
+        Scalar::from_i128(1, dt)
     };
     let acc = match acc {
         Some(a) => a,
@@ -529,7 +681,7 @@ macro_rules! binary_lowerings {
         lifted($b, $cx, $dt, $x, $y, $f)
     };
     (@lower vals::$f:ident($b:ident, $cx:ident, $dt:ident, $x:ident, $y:ident)) => {
-        $f($b, $cx, $x, $y)
+        $f($b, $cx, $dt, $x, $y)
     };
     ($(
         $(#[$doc:meta])*
@@ -544,7 +696,7 @@ macro_rules! binary_lowerings {
             }
         }
 
-        pub fn binary(
+        fn binary_in(
             b: &mut FunctionBuilder,
             cx: &Cx,
             op: &BinaryOp,
@@ -560,6 +712,48 @@ macro_rules! binary_lowerings {
 }
 
 crate::prims::binary::binary_table!(binary_lowerings);
+
+/// One element (or vector) of `x op y` on operands of dtype `dt`. The 16-bit floats are
+/// computed in f32 and rounded back, narrow integers in 32 bits and wrapped back (scalar code
+/// only; a shift extends its operand by the op's signedness and tests the amount against the
+/// narrow width).
+pub fn binary(b: &mut FunctionBuilder, cx: &Cx, op: &BinaryOp, dt: DType, x: Val, y: Val) -> Val {
+    let Some(wide) = computed_in(dt) else {
+        return binary_in(b, cx, op, dt, x, y);
+    };
+    let (Val::S(p), Val::S(q)) = (x, y) else {
+        unreachable!("{dt} is computed in scalar code only")
+    };
+    let shift = matches!(
+        op,
+        BinaryOp::ShiftLeft | BinaryOp::ShiftRightLogical | BinaryOp::ShiftRightArithmetic
+    );
+    if dt.is_half() && matches!(op, BinaryOp::Nextafter) {
+        return Val::S(super::half::nextafter(b, p, q, dt));
+    }
+    if shift {
+        // The operand's bits extended by the op (arithmetic: the sign), the amount unsigned.
+        let arith = matches!(op, BinaryOp::ShiftRightArithmetic);
+        let p = if arith {
+            b.ins().sextend(types::I32, p)
+        } else {
+            b.ins().uextend(types::I32, p)
+        };
+        let q = b.ins().uextend(types::I32, q);
+        let r = shift_by(b, cx, p, q, dt.bits(), op);
+        return Val::S(b.ins().ireduce(sty(dt), r));
+    }
+    let p = convert_scalar(b, p, dt, wide);
+    let q = convert_scalar(b, q, dt, wide);
+    let Val::S(r) = binary_in(b, cx, op, wide, Val::S(p), Val::S(q)) else {
+        unreachable!("scalar in, scalar out")
+    };
+    Val::S(if op.is_comparison() {
+        r
+    } else {
+        convert_scalar(b, r, wide, dt)
+    })
+}
 
 /// The operands of a binary op, lifted to one representation (scalars or vectors of `ty`).
 #[derive(Clone, Copy)]
@@ -635,7 +829,7 @@ fn div(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
         b.ins().fdiv(a.p, a.q)
     } else {
         debug_assert!(!a.vec);
-        int_div(b, a.p, a.q, a.dt.is_signed_int())
+        int_div(b, a.p, a.q, a.dt)
     }
 }
 
@@ -709,7 +903,7 @@ fn rem(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     b.ins().select(zero, p, r)
 }
 
-/// A comparison by the condition for floats, signed (i32) or unsigned (u32, bool) integers.
+/// A comparison by the condition for floats, signed or unsigned integers (bools unsigned).
 fn compare(
     b: &mut FunctionBuilder,
     a: Operands,
@@ -775,13 +969,16 @@ fn cmp_ge(b: &mut FunctionBuilder, _cx: &Cx, a: Operands) -> Value {
     )
 }
 
-/// XLA's integer division: `x / 0` is -1 (all ones for u32), `INT_MIN / -1` is `INT_MIN`.
-fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, signed: bool) -> Value {
+/// XLA's integer division: `x / 0` is -1 (all ones for unsigned), `MIN / -1` is `MIN`.
+fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, dt: DType) -> Value {
+    let ty = sty(dt);
     let zero = b.ins().icmp_imm_s(IntCC::Equal, q, 0);
-    let one = b.ins().iconst(types::I32, 1);
+    let one = b.ins().iconst(ty, 1);
+    let signed = dt.is_signed_int();
     let bad = if signed {
         let m1 = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
-        let min = b.ins().icmp_imm_s(IntCC::Equal, p, i32::MIN as i64);
+        let min = crate::prims::reduce::int_range(dt).0 as i64;
+        let min = b.ins().icmp_imm_s(IntCC::Equal, p, min);
         let ovf = b.ins().band(m1, min);
         b.ins().bor(zero, ovf)
     } else {
@@ -793,58 +990,66 @@ fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, signed: bool) -> Value {
     } else {
         b.ins().udiv(p, safe_q)
     };
-    let all_ones = b.ins().iconst(types::I32, -1i32 as u32 as i64);
+    let all_ones = b.ins().iconst(ty, -1);
     b.ins().select(zero, all_ones, r)
 }
 
-fn shift_left(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
-    shift(b, cx, x, y, true)
+fn shift_left(b: &mut FunctionBuilder, cx: &Cx, dt: DType, x: Val, y: Val) -> Val {
+    shift(b, cx, dt, x, y, &BinaryOp::ShiftLeft)
 }
 
-fn shift_right_logical(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
-    shift(b, cx, x, y, false)
+fn shift_right_logical(b: &mut FunctionBuilder, cx: &Cx, dt: DType, x: Val, y: Val) -> Val {
+    shift(b, cx, dt, x, y, &BinaryOp::ShiftRightLogical)
 }
 
-/// Shifts by 32 or more give 0 (Cranelift would take the amount modulo 32).
-fn shift(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val, left: bool) -> Val {
-    let dt = DType::I32;
-    let (amount, amount_vec) = match y {
-        Val::S(a) => (a, false),
-        Val::V(a) => (a, true),
-    };
-    debug_assert!(!amount_vec || !x.is_vec() || cx.lanes == 1);
-    if amount_vec {
-        // Only in scalar code (vector amounts are not vectorised).
-        unreachable!("vector shift amounts are not vectorised");
-    }
-    let vec = x.is_vec();
-    let p = to_vec_or_scalar(b, cx, dt, x, vec);
-    let r = if left {
-        b.ins().ishl(p, amount)
-    } else {
-        b.ins().ushr(p, amount)
-    };
-    let big = b
-        .ins()
-        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amount, 32);
-    let zero = konst(b, cx, Scalar::I32(0), vec);
-    let r = b.ins().select(big, zero, r);
-    wrap(r, vec)
+fn shift_right_arithmetic(b: &mut FunctionBuilder, cx: &Cx, dt: DType, x: Val, y: Val) -> Val {
+    shift(b, cx, dt, x, y, &BinaryOp::ShiftRightArithmetic)
 }
 
-/// Arithmetic shift right; amounts of 32 or more fill with the sign bit (a shift by 31).
-fn shift_right_arithmetic(b: &mut FunctionBuilder, cx: &Cx, x: Val, y: Val) -> Val {
+/// A shift of a 32- or 64-bit `dt` by a uniform amount (vector amounts are not vectorised).
+fn shift(b: &mut FunctionBuilder, cx: &Cx, dt: DType, x: Val, y: Val, op: &BinaryOp) -> Val {
     let Val::S(amount) = y else {
         unreachable!("vector shift amounts are not vectorised")
     };
     let vec = x.is_vec();
-    let p = to_vec_or_scalar(b, cx, DType::I32, x, vec);
+    let p = to_vec_or_scalar(b, cx, dt, x, vec);
+    wrap(shift_by(b, cx, p, amount, dt.bits(), op), vec)
+}
+
+/// XLA's shift of a `width`-bit value held in `p` (in a wider type for the narrow dtypes,
+/// extended as the op reads it) by the unsigned `amount`: amounts of the width or more give
+/// 0 (left, logical) or fill with the sign bit (arithmetic, a shift by `width - 1`), where
+/// Cranelift would take them modulo its type's width.
+fn shift_by(
+    b: &mut FunctionBuilder,
+    _cx: &Cx,
+    p: Value,
+    amount: Value,
+    width: u32,
+    op: &BinaryOp,
+) -> Value {
     let big = b
         .ins()
-        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, amount, 32);
-    let k31 = b.ins().iconst(types::I32, 31);
-    let amount = b.ins().select(big, k31, amount);
-    wrap(b.ins().sshr(p, amount), vec)
+        .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, amount, width as i64);
+    if matches!(op, BinaryOp::ShiftRightArithmetic) {
+        let aty = b.func.dfg.value_type(amount);
+        let last = b.ins().iconst(aty, width as i64 - 1);
+        let amount = b.ins().select(big, last, amount);
+        return b.ins().sshr(p, amount);
+    }
+    let r = if matches!(op, BinaryOp::ShiftLeft) {
+        b.ins().ishl(p, amount)
+    } else {
+        b.ins().ushr(p, amount)
+    };
+    let ty = b.func.dfg.value_type(p);
+    let zero = b.ins().iconst(ty.lane_type(), 0);
+    let zero = if ty.is_vector() {
+        b.ins().splat(ty, zero)
+    } else {
+        zero
+    };
+    b.ins().select(big, zero, r)
 }
 
 fn to_vec_or_scalar(b: &mut FunctionBuilder, cx: &Cx, dt: DType, v: Val, vec: bool) -> Value {

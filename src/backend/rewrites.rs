@@ -14,6 +14,7 @@ pub type Pass = fn(&mut Graph);
 
 /// The passes, in the order they run.
 pub const PASSES: &[(&str, Pass)] = &[
+    ("legalize", super::legalize::legalize),
     ("simplify", simplify),
     ("common_subexpressions", common_subexpressions),
     ("transposed_products", transposed_products),

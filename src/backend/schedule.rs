@@ -413,6 +413,9 @@ impl Builder<'_> {
             }
             let node = &g.nodes[n];
             let dt = node.dtype;
+            if !ops::has_lanes(dt) {
+                return 1;
+            }
             if dt != DType::Bool {
                 widths.insert(dt.size_bytes());
             }
@@ -443,7 +446,8 @@ impl Builder<'_> {
             }
         }
         for (dt, form, dyn_uniform) in dests {
-            if *dt == DType::Bool || !dyn_uniform || s.inner_coef(form) != 1 {
+            if *dt == DType::Bool || !ops::has_lanes(*dt) || !dyn_uniform || s.inner_coef(form) != 1
+            {
                 return 1;
             }
             if widths.is_empty() {

@@ -111,30 +111,47 @@ impl Cumulative {
     /// One step of the scan on scalars of one dtype: `acc ⊕ v` (integers wrap).
     pub fn combine(&self, acc: Scalar, v: Scalar) -> Scalar {
         use CumulativeKind as K;
-        let dtype = acc.dtype();
-        if dtype.is_float() {
-            // In f64, rounded once to the dtype: for one add, multiply or comparison that is
-            // the dtype's own operation (f64 holds the exact result of an f32 or f16 one).
-            let (a, b) = (acc.to_f64(), v.to_f64());
-            let r = match self.kind {
-                K::Sum => a + b,
-                K::Prod => a * b,
-                K::Max => float_max(a, b),
-                K::Min => float_min(a, b),
-                K::LogSumExp => logaddexp_f64(a, b),
-            };
-            return Scalar::from_f64(r, dtype);
+        use Scalar as S;
+        match (self.kind, acc, v) {
+            (K::Sum, S::F32(a), S::F32(b)) => S::F32(a + b),
+            (K::Sum, S::F64(a), S::F64(b)) => S::F64(a + b),
+            (K::Sum, S::I32(a), S::I32(b)) => S::I32(a.wrapping_add(b)),
+            (K::Sum, S::U32(a), S::U32(b)) => S::U32(a.wrapping_add(b)),
+            (K::Prod, S::F32(a), S::F32(b)) => S::F32(a * b),
+            (K::Prod, S::F64(a), S::F64(b)) => S::F64(a * b),
+            (K::Prod, S::I32(a), S::I32(b)) => S::I32(a.wrapping_mul(b)),
+            (K::Prod, S::U32(a), S::U32(b)) => S::U32(a.wrapping_mul(b)),
+            (K::Max, S::F32(a), S::F32(b)) => S::F32(float_max(a as f64, b as f64) as f32),
+            (K::Max, S::F64(a), S::F64(b)) => S::F64(float_max(a, b)),
+            (K::Max, S::I32(a), S::I32(b)) => S::I32(a.max(b)),
+            (K::Max, S::U32(a), S::U32(b)) => S::U32(a.max(b)),
+            (K::Min, S::F32(a), S::F32(b)) => S::F32(float_min(a as f64, b as f64) as f32),
+            (K::Min, S::F64(a), S::F64(b)) => S::F64(float_min(a, b)),
+            (K::Min, S::I32(a), S::I32(b)) => S::I32(a.min(b)),
+            (K::Min, S::U32(a), S::U32(b)) => S::U32(a.min(b)),
+            (K::LogSumExp, S::F32(a), S::F32(b)) => {
+                S::F32(logaddexp_f64(a as f64, b as f64) as f32)
+            }
+            (K::LogSumExp, S::F64(a), S::F64(b)) => S::F64(logaddexp_f64(a, b)),
+            // The 16-bit floats: each step in f32, rounded back.
+            (_, a, b) if a.dtype().is_half() => {
+                let (x, y) = (S::F32(a.to_f64() as f32), S::F32(b.to_f64() as f32));
+                self.combine(x, y).convert(a.dtype())
+            }
+            // The other integers widened (a product of two 64-bit values fits), wrapped back.
+            (kind, a, b) if a.dtype().is_int() => {
+                let (x, y) = (a.to_i128(), b.to_i128());
+                let r = match kind {
+                    K::Sum => x.wrapping_add(y),
+                    K::Prod => x.wrapping_mul(y),
+                    K::Max => x.max(y),
+                    K::Min => x.min(y),
+                    K::LogSumExp => unreachable!("dtypes checked by abstract_eval"),
+                };
+                S::from_i128(r, a.dtype())
+            }
+            _ => unreachable!("dtypes checked by abstract_eval"),
         }
-        // Integers: on the values widened to i128, wrapped back to the width.
-        let (a, b) = (acc.to_i128(), v.to_i128());
-        let r = match self.kind {
-            K::Sum => a.wrapping_add(b),
-            K::Prod => a.wrapping_mul(b),
-            K::Max => a.max(b),
-            K::Min => a.min(b),
-            K::LogSumExp => unreachable!("logcumsumexp takes floats (abstract_eval)"),
-        };
-        Scalar::from_i128(r, dtype)
     }
 
     /// Evaluate on a concrete array: a running value along the axis.

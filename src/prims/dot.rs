@@ -7,7 +7,7 @@ use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::bind1;
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use crate::ir::parse::PrintedParams;
 use crate::ir::pretty::Param;
 use crate::lax;
@@ -197,21 +197,33 @@ impl DotGeneral {
                 cranax_runtime::matmul_f64(b, m, k, n, a, bb, &mut r);
                 Data::F64(r)
             }
-            _ => {
-                // Integers: a plain loop with wrapping arithmetic (mod 2^32, as i32 and u32 wrap).
-                let (a, bb) = (xt, yt);
-                let dot = |o: usize| -> i64 {
-                    let (bi, mi, ni) = (o / (m * n), (o / n) % m, o % n);
-                    (0..k).fold(0i64, |acc, p| {
-                        let l = a.get(bi * m * k + mi * k + p).to_f64() as i64;
-                        let r = bb.get(bi * k * n + p * n + ni).to_f64() as i64;
-                        acc.wrapping_add(l.wrapping_mul(r))
-                    })
+            // The 16-bit floats: an f32 product, rounded once (as compiled code and XLA's CPU
+            // backend compute it).
+            (a, _) if a.dtype().is_half() => {
+                let to_f32 = |d: &Data| super::unary::convert_data(d, DType::F32);
+                let (af, bf) = (to_f32(a), to_f32(&yt));
+                let (Data::F32(af), Data::F32(bf)) = (af, bf) else {
+                    unreachable!("converted to f32")
                 };
-                match x.dtype() {
-                    DType::U32 => Data::U32((0..b * m * n).map(|o| dot(o) as u32).collect()),
-                    _ => Data::I32((0..b * m * n).map(|o| dot(o) as i32).collect()),
-                }
+                let mut r = vec![0.0f32; b * m * n];
+                cranax_runtime::matmul_f32(b, m, k, n, &af, &bf, &mut r);
+                super::unary::convert_data(&Data::F32(r), a.dtype())
+            }
+            _ => {
+                // Integers: a plain loop with wrapping arithmetic in the operands' width.
+                let (a, bb) = (xt, yt);
+                let dt = x.dtype();
+                let dot = |o: usize| -> Scalar {
+                    let (bi, mi, ni) = (o / (m * n), (o / n) % m, o % n);
+                    let acc = (0..k).fold(0i128, |acc, p| {
+                        let l = a.get(bi * m * k + mi * k + p).to_i128();
+                        let r = bb.get(bi * k * n + p * n + ni).to_i128();
+                        // Wrapped to 64 bits each step: exact modulo every integer width.
+                        (acc.wrapping_add(l.wrapping_mul(r)) as i64) as i128
+                    });
+                    Scalar::from_i128(acc, dt)
+                };
+                Data::from_scalars(dt, (0..b * m * n).map(dot))
             }
         };
         let data = if data.dtype() != out.dtype {

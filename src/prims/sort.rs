@@ -168,12 +168,16 @@ impl Sort {
 
 /// JAX's order of two scalars of one dtype: floats by `float_order`, the rest as numbers.
 fn scalar_order(a: Scalar, b: Scalar) -> Ordering {
-    debug_assert_eq!(a.dtype(), b.dtype(), "one dtype per operand");
-    if a.dtype().is_float() {
-        float_order(a.to_f64(), b.to_f64())
-    } else {
-        // Integers exactly (i128 holds every u64 and i64), bools as 0 < 1.
-        a.to_i128().cmp(&b.to_i128())
+    match (a, b) {
+        (Scalar::F32(x), Scalar::F32(y)) => float_order(x as f64, y as f64),
+        (Scalar::F64(x), Scalar::F64(y)) => float_order(x, y),
+        (Scalar::I32(x), Scalar::I32(y)) => x.cmp(&y),
+        (Scalar::U32(x), Scalar::U32(y)) => x.cmp(&y),
+        (Scalar::Bool(x), Scalar::Bool(y)) => x.cmp(&y),
+        _ if a.dtype() != b.dtype() => unreachable!("one dtype per operand"),
+        // The 16-bit floats exactly as f64, the other integers exactly as i128.
+        _ if a.dtype().is_float() => float_order(a.to_f64(), b.to_f64()),
+        _ => a.to_i128().cmp(&b.to_i128()),
     }
 }
 
@@ -275,7 +279,9 @@ impl TopK {
         let (outer, n, inner) = lines(shape, self.axis);
         let mut perm = vec![0i32; x.size()];
         let cmp = |p: usize, q: usize| match (data.get(p), data.get(q)) {
-            (a, b) if a.dtype().is_float() => top_k_order(a.to_f64(), b.to_f64()),
+            (Scalar::F32(a), Scalar::F32(b)) => top_k_order(a as f64, b as f64),
+            (Scalar::F64(a), Scalar::F64(b)) => top_k_order(a, b),
+            (a, b) if a.dtype().is_half() => top_k_order(a.to_f64(), b.to_f64()),
             (a, b) => scalar_order(b, a),
         };
         sort_permutation(outer, n, inner, cmp, &mut perm);

@@ -172,6 +172,15 @@ impl Emitter<'_, '_> {
         if let Some(c) = comb {
             return ops::combine(b, &cx, c, dt, acc, v);
         }
+        if dt.is_half() {
+            // A step in f32, rounded back (as every op on the 16-bit floats).
+            let wide = |b: &mut FunctionBuilder, x: Val| {
+                Val::S(ops::convert_scalar(b, val_raw(x), dt, DType::F32))
+            };
+            let (acc, v) = (wide(b, acc), wide(b, v));
+            let r = self.cumulative_step(b, kind, None, DType::F32, lanes, acc, v);
+            return Val::S(ops::convert_scalar(b, val_raw(r), DType::F32, dt));
+        }
         debug_assert_eq!(kind, CumulativeKind::LogSumExp);
         let un = |b: &mut FunctionBuilder, op: UnaryOp, x: Val| ops::unary(b, &cx, &op, dt, dt, x);
         let delta = ops::combine(b, &cx, &BinaryOp::Sub, dt, acc, v);

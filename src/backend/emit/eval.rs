@@ -5,7 +5,7 @@
 use super::{Cached, Emitter};
 use crate::backend::graph::{Kind, NodeId};
 use crate::backend::index::{self, Aff};
-use crate::backend::ops::{self, sconst, sty, Val};
+use crate::backend::ops::{self, sconst, Val};
 use crate::backend::schedule::MapId;
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
@@ -180,10 +180,8 @@ impl Emitter<'_, '_> {
         let base = self.form(b, row);
         let lanes = self.k.lanes;
         if lanes == 1 || self.k.s.aff_uniform(row) {
-            return Val::S(match dt {
-                DType::F32 | DType::F64 => b.ins().fcvt_from_sint(sty(dt), base),
-                _ => b.ins().ireduce(types::I32, base),
-            });
+            // The loop index is an i64: converted as `convert_element_type` would.
+            return Val::S(ops::convert_scalar(b, base, DType::I64, dt));
         }
         let k = self.k.s.inner_coef(row);
         match dt {

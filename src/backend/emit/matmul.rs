@@ -1,10 +1,13 @@
-//! `dot_general` kernels: floats call the runtime's gemm (imported by absolute address),
-//! integers run a plain loop with wrapping arithmetic.
+//! `dot_general` kernels: f32 and f64 call the runtime's gemm (imported by absolute address;
+//! the 16-bit floats reach it as f32, `legalize`), integers run a plain loop with wrapping
+//! arithmetic.
 
 use super::{flags, for_range, Emitter};
 use crate::backend::graph::{Kind, NodeId};
+use crate::backend::ops::{self, sty, Cx, Val};
 use crate::core::error::Result;
 use crate::dtype::DType;
+use crate::prims::BinaryOp;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
@@ -43,12 +46,16 @@ impl Emitter<'_, '_> {
             b.ins().call(f, &args);
             return Ok(());
         }
-        // Integers: a plain loop with wrapping arithmetic.
+        // Integers: a plain loop with wrapping arithmetic (narrow ones computed in 32 bits).
+        let cx = Cx {
+            fma: self.cx.fma,
+            lanes: 1,
+        };
         let (mi, ki, ni) = (m as i64, k as i64, n as i64);
         for_range(self, b, 0, batch as i64, 1, vec![], &mut |s, b, bi, _| {
             for_range(s, b, 0, mi, 1, vec![], &mut |s, b, r, _| {
                 for_range(s, b, 0, ni, 1, vec![], &mut |s, b, col, _| {
-                    let z = b.ins().iconst(types::I32, 0);
+                    let z = b.ins().iconst(sty(dt), 0);
                     let acc = for_range(s, b, 0, ki, 1, vec![z], &mut |s, b, p, cs| {
                         // a[bi, r, p] and b[bi, p, col], through their strides
                         let offset = |b: &mut FunctionBuilder, s: [i64; 3], i: [Value; 3]| {
@@ -62,10 +69,14 @@ impl Emitter<'_, '_> {
                         let bo = offset(b, rhs_strides, [bi, p, col]);
                         let aa = s.address(b, a, ao, dt);
                         let ba = s.address(b, bb, bo, dt);
-                        let x = b.ins().load(types::I32, flags(), aa, 0);
-                        let y = b.ins().load(types::I32, flags(), ba, 0);
-                        let t = b.ins().imul(x, y);
-                        Ok(vec![b.ins().iadd(cs[0], t)])
+                        let x = Val::S(b.ins().load(sty(dt), flags(), aa, 0));
+                        let y = Val::S(b.ins().load(sty(dt), flags(), ba, 0));
+                        let (mul, add) = (&BinaryOp::Mul, &BinaryOp::Add);
+                        let t = ops::binary(b, &cx, mul, dt, x, y);
+                        let Val::S(r) = ops::binary(b, &cx, add, dt, Val::S(cs[0]), t) else {
+                            unreachable!("scalar operands")
+                        };
+                        Ok(vec![r])
                     })?;
                     let co = b.ins().imul_imm_s(bi, mi * ni);
                     let ro = b.ins().imul_imm_s(r, ni);

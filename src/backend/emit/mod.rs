@@ -321,13 +321,13 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let Val::S(v) = v else {
             unreachable!("dynamic indices are uniform in vector code")
         };
-        let w = if dt == DType::U32 {
-            b.ins().uextend(types::I64, v)
-        } else {
-            b.ins().sextend(types::I64, v)
-        };
-        let zero = b.ins().iconst(types::I64, 0);
         let hi = b.ins().iconst(types::I64, hi.max(0));
+        if dt == DType::U64 {
+            // Unsigned: only the upper bound applies (a signed test would read 2^63 as < 0).
+            return b.ins().umin(v, hi);
+        }
+        let w = super::ops::convert_scalar(b, v, dt, DType::I64);
+        let zero = b.ins().iconst(types::I64, 0);
         let t = b.ins().smax(w, zero);
         b.ins().smin(t, hi)
     }

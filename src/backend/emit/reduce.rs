@@ -380,7 +380,7 @@ impl Emitter<'_, '_> {
                 let t = b.ins().bor(better, v_nan);
                 b.ins().band(t, best_ok)
             } else {
-                let cc = match (dt == DType::I32, is_max) {
+                let cc = match (dt.is_signed_int(), is_max) {
                     (true, true) => IntCC::SignedGreaterThan,
                     (true, false) => IntCC::SignedLessThan,
                     (false, true) => IntCC::UnsignedGreaterThan,

@@ -808,6 +808,17 @@ impl ScatterKind {
                 BinaryOp::Add | BinaryOp::Max => a | b,
                 _ => a & b,
             }),
+            // The 16-bit floats in f32, rounded back each step.
+            (a, b) if a.dtype().is_half() => {
+                let (x, y) = (a.to_f64() as f32, b.to_f64() as f32);
+                F32(arith!(x, y, |a, b| a + b, |a, b| a * b)).convert(a.dtype())
+            }
+            // The other integers widened (products of two 64-bit values fit), wrapped back.
+            (a, b) if a.dtype().is_int() => {
+                let (x, y) = (a.to_i128(), b.to_i128());
+                let r = arith!(x, y, i128::wrapping_add, i128::wrapping_mul);
+                Scalar::from_i128(r, a.dtype())
+            }
             _ => upd,
         }
     }

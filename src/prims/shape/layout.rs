@@ -745,7 +745,8 @@ impl ShapeRule for Iota<'_> {
         let vals = for_each_index(&out.shape, |o| o[self.dimension]);
         Ok(Data::from_scalars(
             out.dtype,
-            vals.into_iter().map(|v| Scalar::F64(v as f64)),
+            // From an integer: narrow integer dtypes wrap, as XLA's iota does.
+            vals.into_iter().map(|v| Scalar::I64(v as i64)),
         ))
     }
 
