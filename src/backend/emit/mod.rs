@@ -485,7 +485,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         if len <= 0 {
             return Ok(carried);
         }
-        if len > STRAIGHT_STEPS * step || !carried.is_empty() || self.computes_expensive() {
+        if len > STRAIGHT_STEPS * step || !carried.is_empty() || self.long_body() {
             return for_range(
                 self,
                 b,
@@ -514,22 +514,26 @@ impl<'a, 'c> Emitter<'a, 'c> {
 }
 
 impl Emitter<'_, '_> {
-    /// Does the kernel compute an expensive function (`tanh`, `exp`, a division, ...) inline?
-    /// Its body is long enough that a loop's overhead hardly shows, and straight-line copies
-    /// of it would only cost compile time.
-    fn computes_expensive(&self) -> bool {
+    /// Is the kernel's body long: more than `STRAIGHT_BODY` computed expressions, or an
+    /// expensive function (`tanh`, `exp`, a division, ...)? Then a loop's overhead hardly
+    /// shows, and straight-line copies of the body would only cost compile time.
+    fn long_body(&self) -> bool {
         let g = self.g();
-        self.k
-            .s
-            .exprs
-            .iter()
-            .any(|(&(n, _), ops)| ops.is_some() && is_expensive(&g.nodes[n].kind))
+        let s = self.k.s;
+        s.computed() > STRAIGHT_BODY
+            || s.exprs
+                .iter()
+                .any(|(&(n, _), ops)| ops.is_some() && is_expensive(&g.nodes[n].kind))
     }
 }
 
 /// The most vector steps a short innermost loop emits as straight-line code (see
 /// [`Emitter::vector_steps`]): 64 f32 elements at 4 lanes, unrolled 4 times.
 const STRAIGHT_STEPS: i64 = 4;
+
+/// The most computed expressions a kernel emitted as straight-line steps has (see
+/// [`Emitter::long_body`]).
+const STRAIGHT_BODY: usize = 8;
 
 /// The constant `v` is, if an `iconst` defines it.
 fn iconst_of(b: &FunctionBuilder, v: Value) -> Option<i64> {
