@@ -1,7 +1,9 @@
 //! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
 //! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
-//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
-//! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; a
+//! short innermost loop of a cheap `Map` body as straight-line steps; the outermost loop over
+//! the entry's `(lo, hi)` range when split across threads). Addresses are summed so that
+//! constant offsets become displacements of the accesses. Values of
 //! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
 //! shared within one loop body; large f32 loops with expensive functions run in L1-sized
 //! blocks through the runtime's wide-vector kernels ([`blocked`]). Nothing is decided here:
