@@ -6,7 +6,10 @@
 //! and the cached call of every standard workload (`workloads`, the functions and inputs of
 //! `benches/workloads.rs`), among them `grad_product_scalar`, the cached-call overhead of a
 //! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`);
-//! and the MLP gradient's transposed products (`transposed_products`).
+//! and the MLP gradient's transposed products (`transposed_products`); and the small kernels
+//! of a scan body (`scan_small_kernels`, issue 16): a 1000-step scan accumulating the outer
+//! product `c + y xᵀ` on f32[64, 64] and the row-by-row product `xᵀ W` (straight-line steps),
+//! and the compile time of the RNN workload's gradient (which straight-line steps enlarge).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -209,12 +212,67 @@ fn transposed_products(c: &mut Criterion) {
     g.finish();
 }
 
+/// The small kernels of a scan body: cached calls of the straight-line steps' two shapes (an
+/// outer-product accumulation, a transposed matrix-vector product), and the compile time of
+/// the RNN gradient whose kernels they are.
+fn scan_small_kernels(c: &mut Criterion) {
+    use cranax::api::make_jaxpr;
+    use cranax::{ARG0, ARG1};
+    let mut g = c.benchmark_group("scan_small_kernels");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(2));
+    let outer = |c0: &Array, xs: &Array| {
+        let step = |c: &Array, x: &Array| {
+            let y = or_raise(lax::broadcast_in_dim(x, &[64, 64], &[0]));
+            let xr = or_raise(lax::broadcast_in_dim(x, &[64, 64], &[1]));
+            (c + y * xr, ())
+        };
+        or_raise(lax::scan(step, c0.clone(), xs.clone())).0
+    };
+    let transposed = |w: &Array, xs: &Array| {
+        let step = |h: &Array, x: &Array| {
+            let p = or_raise(lax::dot_general(
+                x,
+                w,
+                cranax::prims::DotGeneral::new(&[0], &[0], &[], &[]),
+            ));
+            (h + p, ())
+        };
+        let h0 = cranax::numpy::zeros(&[64], DType::F32);
+        or_raise(lax::scan(step, h0, xs.clone())).0
+    };
+    let w = defs::normal(7, &[64, 64]);
+    let xs = defs::normal(8, &[1000, 64]);
+    type Kernel = fn(&Array, &Array) -> Array;
+    let cases: [(&str, Kernel); 2] = [
+        ("outer_accumulate_T1000_64x64", outer),
+        ("transposed_matvec_T1000_64x64", transposed),
+    ];
+    for (name, f) in cases {
+        let f = jit(f);
+        let args = (w.clone(), xs.clone());
+        f.call(args.clone()).unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(f.call(args.clone()).unwrap()))
+        });
+    }
+    let (w, u, xs) = defs::rnn_inputs();
+    let cj = make_jaxpr(grad(defs::rnn_loss).argnums((ARG0, ARG1)))
+        .call((w, u, xs))
+        .unwrap();
+    g.bench_function("compile_scan_rnn_grad_T1000_h64", |b| {
+        b.iter(|| black_box(backend::compile(&cj).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     seed,
     compile_time,
     control_compile,
     workloads,
-    transposed_products
+    transposed_products,
+    scan_small_kernels
 );
 criterion_main!(benches);

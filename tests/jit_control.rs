@@ -837,3 +837,67 @@ proptest! {
         check(&format!("{s:?} {a:?} {b:?} [{m}, {n}]"), f, (v, xs, row, col), &[word]);
     }
 }
+
+/// Short inner loops of a scan body (issue 16): `Map` kernels of at most four vector steps are
+/// emitted as straight-line steps at constant offsets, longer ones and reductions as loops;
+/// every width around the boundary (vector steps of 16 f32 and a scalar tail) against the
+/// interpreter, bit for bit. The body is an outer-product accumulation `c + y xᵀ` (as in an
+/// RNN's weight gradient) and a broadcast row `c[0] * 2 + x`.
+#[test]
+fn short_inner_loops_at_every_width_around_the_straight_line_bound() {
+    for n in [3usize, 4, 16, 20, 32, 47, 48, 63, 64, 65, 80, 96] {
+        let f = move |c0: &Array, xs: &Array, ys: &Array| {
+            r(scan(
+                |c: &Array, (x, y): &(Array, Array)| {
+                    let outer = r(lax::mul(
+                        &r(lax::broadcast_in_dim(y, &[5, n], &[0])),
+                        &r(lax::broadcast_in_dim(x, &[5, n], &[1])),
+                    ));
+                    let next = r(lax::add(c, &outer));
+                    let row = r(lax::slice(c, &[0, 0], &[1, n], None));
+                    let row = r(lax::reshape(&row, &[n]));
+                    let out = r(lax::add(&r(lax::mul(&row, &lit(&row, 2.0))), x));
+                    (next, out)
+                },
+                c0.clone(),
+                (xs.clone(), ys.clone()),
+            ))
+        };
+        let c0 = r(lax::reshape(&ramp(5 * n, 0.125, -1.0), &[5, n]));
+        let xs = r(lax::reshape(&ramp(7 * n, 0.25, -2.0), &[7, n]));
+        let ys = r(lax::reshape(&ramp(35, 0.5, 1.0), &[7, 5]));
+        check(&format!("outer products n={n}"), f, (c0, xs, ys), &["scan"]);
+    }
+}
+
+/// An RNN's gradient through a scan (`h = clamp(W h + U x, -1, 1)`, h = 64: matrix-vector
+/// reductions, a transposed product accumulated row by row and outer-product weight
+/// gradients, the last two in straight-line steps) compiled equals the interpreter bit for
+/// bit. Small integer weights and inputs and 16 steps keep every sum exact (the workload's
+/// `tanh` and real weights round, differently in the compiled reductions' order).
+#[test]
+fn rnn_gradient_through_a_scan_matches_the_interpreter() {
+    let loss = |w: &Array, u: &Array, xs: &Array| {
+        let step = |h: &Array, x: &Array| {
+            let pre = w.matmul(h) + u.matmul(x);
+            let h = r(lax::clamp(&lit(&pre, -1.0), &pre, &lit(&pre, 1.0)));
+            let s = h.sum();
+            (h, s)
+        };
+        let h0 = numpy::zeros(&[w.shape()[0]], DType::F32);
+        let (h, ys) = r(lax::scan(step, h0, xs.clone()));
+        h.sum() + ys.mean()
+    };
+    let ints = |shape: &[usize], k: usize| {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|i| ((i * k) % 5) as f32 - 2.0).collect();
+        r(lax::reshape(&f32s(&v), shape))
+    };
+    let (w, u, xs) = (ints(&[64, 64], 7), ints(&[64, 32], 3), ints(&[16, 32], 11));
+    check(
+        "rnn gradient",
+        grad(loss).argnums((ARG0, ARG1)),
+        (w, u, xs),
+        &["scan"],
+    );
+}

@@ -464,7 +464,7 @@ fn computes_a_chain(g: &Graph, n: NodeId) -> bool {
 }
 
 /// Worth computing once and storing when used more than once.
-fn is_expensive(k: &Kind) -> bool {
+pub(super) fn is_expensive(k: &Kind) -> bool {
     use crate::prims::unary::Cost;
     match k {
         Kind::Unary(op, _) => UnaryOp::cost(op) == Cost::Expensive,

@@ -1,7 +1,9 @@
 //! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
 //! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
-//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; the
-//! outermost loop over the entry's `(lo, hi)` range when split across threads). Values of
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; a
+//! short innermost loop of a cheap `Map` body as straight-line steps; the outermost loop over
+//! the entry's `(lo, hi)` range when split across threads). Addresses are summed so that
+//! constant offsets become displacements of the accesses. Values of
 //! inline nodes are computed at the index each consumer needs (no intermediate buffers) and
 //! shared within one loop body; large f32 loops with expensive functions run in L1-sized
 //! blocks through the runtime's wide-vector kernels ([`blocked`]). Nothing is decided here:
@@ -26,13 +28,14 @@ mod reduce;
 use super::graph::{Graph, NodeId};
 use super::index::Aff;
 use super::ops::{sty, vty, Cx, Val};
-use super::plan::{Buf, Kernel, KernelKind, Plan};
+use super::plan::{is_expensive, Buf, Kernel, KernelKind, Plan};
 use super::schedule::{MapId, Schedule, UNROLL};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, BlockArg, FuncRef, GlobalValue, InstBuilder, MemFlagsData, Value,
+    types, BlockArg, FuncRef, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode,
+    Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
@@ -291,29 +294,61 @@ impl<'a, 'c> Emitter<'a, 'c> {
 
     // ----- evaluation of inline expressions -------------------------------------------------
 
-    /// The i64 value of `form` at the current loop variables.
+    /// The i64 value of `form` at the current loop variables: the variable terms, then the
+    /// constant added last, where [`Self::address`] finds it, with the constants of the loop
+    /// variables folded in (a straight-line step's constant variable, an unrolled copy's
+    /// `i + u * lanes`).
     fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
-        let mut acc = b.ins().iconst(types::I64, f.c);
+        let mut c = f.c;
+        let mut acc: Option<Value> = None;
         for (gi, (_, dims)) in self.k.s.groups.iter().enumerate() {
             let coef = f.k[*dims.last().expect("groups are non-empty")];
             if coef == 0 {
                 continue;
             }
-            let v = self.k.vars[gi].expect("loop variable is defined");
+            let mut v = self.k.vars[gi].expect("loop variable is defined");
+            if let Some(k) = iconst_of(b, v) {
+                c += coef * k;
+                continue;
+            }
+            // An unrolled copy's variable `i + u * lanes`: its constant joins `c`.
+            if let Some((x, k)) = plus_const(b, v) {
+                c += coef * k;
+                v = x;
+            }
             let t = if coef == 1 {
                 v
             } else {
                 b.ins().imul_imm_s(v, coef)
             };
-            acc = b.ins().iadd(acc, t);
+            acc = Some(match acc {
+                Some(a) => b.ins().iadd(a, t),
+                None => t,
+            });
         }
-        acc
+        match acc {
+            Some(a) if c != 0 => b.ins().iadd_imm_s(a, c),
+            Some(a) => a,
+            None => b.ins().iconst(types::I64, c),
+        }
     }
 
-    /// `base + esize * offset`.
+    /// `base + esize * offset`, summed term by term when `offset` is a sum (as [`Self::form`]
+    /// builds it: the outer loops' terms first, the constant last): `base` plus the outer
+    /// terms is then invariant in the inner loop (Cranelift hoists it), the innermost term
+    /// becomes the access's scaled index and the constant its displacement.
     fn address(&self, b: &mut FunctionBuilder, base: Value, offset: Value, dt: DType) -> Value {
-        let bytes = b.ins().imul_imm_s(offset, dt.size_bytes() as i64);
-        b.ins().iadd(base, bytes)
+        let size = dt.size_bytes() as i64;
+        let (terms, c) = sum_terms(b, offset);
+        let mut at = base;
+        for t in terms {
+            let bytes = b.ins().imul_imm_s(t, size);
+            at = b.ins().iadd(at, bytes);
+        }
+        if c != 0 {
+            at = b.ins().iadd_imm_s(at, c * size);
+        }
+        at
     }
 
     /// An integer index value as i64, clamped into `[0, hi]`.
@@ -383,10 +418,11 @@ impl<'a, 'c> Emitter<'a, 'c> {
         self.k.cache.clear();
         for u in 0..UNROLL {
             self.k.copy = u as u8;
-            let iu = if u == 0 {
-                i
-            } else {
-                b.ins().iadd_imm_s(i, u as i64 * lanes as i64)
+            let du = u as i64 * lanes as i64;
+            let iu = match iconst_of(b, i) {
+                Some(k) => b.ins().iconst(types::I64, k + du),
+                None if u == 0 => i,
+                None => b.ins().iadd_imm_s(i, du),
             };
             self.k.vars[gi] = Some(iu);
             carried = body(self, b, u, carried)?;
@@ -418,16 +454,139 @@ impl<'a, 'c> Emitter<'a, 'c> {
         let lanes = self.k.s.lanes;
         let step = lanes as i64 * UNROLL as i64;
         let nv = if lanes > 1 { ext / step * step } else { 0 };
-        if nv > 0 {
-            carried = for_range(self, b, 0, nv, step, carried, &mut |s, b, i, cs| {
-                s.unrolled(b, gi, i, cs, body)
-            })?;
-        }
+        carried = self.vector_steps(b, gi, (None, 0), nv, carried, body)?;
         for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
             s.scalar_at(gi, i);
             tail(s, b, cs)
         })
     }
+
+    /// The vector steps ([`Self::unrolled`]) of the innermost group `gi` over `len` elements
+    /// (a multiple of the step) from `start + off` (`start` a run-time value, or 0): a loop,
+    /// or, for a short loop carrying no values (a `Map` kernel's), straight-line code: the
+    /// same steps one after the other, each in a block of its own (so that Cranelift
+    /// rematerialises the constants per step instead of keeping them all live; the jumps
+    /// fall through). Straight-line steps read at constant offsets from the enclosing loop's
+    /// addresses, without the inner loop's counter, compare and branch. (A reduction keeps
+    /// its loop: unrolled, the pure adds of every step would be placed after all the steps'
+    /// loads, which then spill.) The operations and their order are those of the loop.
+    fn vector_steps(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        (start, off): (Option<Value>, i64),
+        len: i64,
+        carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let step = self.k.s.lanes as i64 * UNROLL as i64;
+        let at = |b: &mut FunctionBuilder, i: Value| match start {
+            Some(s) => b.ins().iadd(s, i),
+            None => i,
+        };
+        if len <= 0 {
+            return Ok(carried);
+        }
+        if len > STRAIGHT_STEPS * step || !carried.is_empty() || self.long_body() {
+            return for_range(
+                self,
+                b,
+                off,
+                off + len,
+                step,
+                carried,
+                &mut |s, b, i, cs| {
+                    let i = at(b, i);
+                    s.unrolled(b, gi, i, cs, body)
+                },
+            );
+        }
+        for k in 0..len / step {
+            if k > 0 {
+                let next = b.create_block();
+                b.ins().jump(next, &[]);
+                b.switch_to_block(next);
+            }
+            let c = b.ins().iconst(types::I64, off + k * step);
+            let i = at(b, c);
+            self.unrolled(b, gi, i, vec![], body)?;
+        }
+        Ok(vec![])
+    }
+}
+
+impl Emitter<'_, '_> {
+    /// Is the kernel's body long: more than `STRAIGHT_BODY` computed expressions, or an
+    /// expensive function (`tanh`, `exp`, a division, ...)? Then a loop's overhead hardly
+    /// shows, and straight-line copies of the body would only cost compile time.
+    fn long_body(&self) -> bool {
+        let g = self.g();
+        let s = self.k.s;
+        s.computed() > STRAIGHT_BODY
+            || s.exprs
+                .iter()
+                .any(|(&(n, _), ops)| ops.is_some() && is_expensive(&g.nodes[n].kind))
+    }
+}
+
+/// The most vector steps a short innermost loop emits as straight-line code (see
+/// [`Emitter::vector_steps`]): 64 f32 elements at 4 lanes, unrolled 4 times.
+const STRAIGHT_STEPS: i64 = 4;
+
+/// The most computed expressions a kernel emitted as straight-line steps has (see
+/// [`Emitter::long_body`]).
+const STRAIGHT_BODY: usize = 8;
+
+/// The constant `v` is, if an `iconst` defines it.
+fn iconst_of(b: &FunctionBuilder, v: Value) -> Option<i64> {
+    let inst = b.func.dfg.value_def(v).inst()?;
+    match b.func.dfg.insts[inst] {
+        InstructionData::UnaryImm {
+            opcode: Opcode::Iconst,
+            imm,
+        } => Some(imm.bits()),
+        _ => None,
+    }
+}
+
+/// `(x, c)` when `v` is `iadd x, c` for a constant `c`.
+fn plus_const(b: &FunctionBuilder, v: Value) -> Option<(Value, i64)> {
+    let inst = b.func.dfg.value_def(v).inst()?;
+    match b.func.dfg.insts[inst] {
+        InstructionData::Binary {
+            opcode: Opcode::Iadd,
+            args: [x, y],
+        } => Some((x, iconst_of(b, y)?)),
+        _ => None,
+    }
+}
+
+/// `v` as a sum of terms and a constant, looking through the `iadd`s that define it (a few
+/// levels deep, leftmost term first).
+fn sum_terms(b: &FunctionBuilder, v: Value) -> (Vec<Value>, i64) {
+    fn walk(b: &FunctionBuilder, v: Value, depth: u8, terms: &mut Vec<Value>, c: &mut i64) {
+        if let Some(k) = iconst_of(b, v) {
+            *c += k;
+            return;
+        }
+        if depth > 0 {
+            if let Some(inst) = b.func.dfg.value_def(v).inst() {
+                if let InstructionData::Binary {
+                    opcode: Opcode::Iadd,
+                    args: [x, y],
+                } = b.func.dfg.insts[inst]
+                {
+                    walk(b, x, depth - 1, terms, c);
+                    walk(b, y, depth - 1, terms, c);
+                    return;
+                }
+            }
+        }
+        terms.push(v);
+    }
+    let (mut terms, mut c) = (Vec::new(), 0);
+    walk(b, v, 4, &mut terms, &mut c);
+    (terms, c)
 }
 
 fn val_raw(v: Val) -> Value {

@@ -183,12 +183,11 @@ impl Emitter<'_, '_> {
         let mut carried = carried;
         if nb > 0 {
             carried = for_range(self, b, 0, nb, WIDE_BLOCK, carried, &mut |s, b, bs, cs| {
-                s.wide_block(b, c, gi, bs, WIDE_BLOCK, cs)
+                s.wide_block(b, c, gi, (Some(bs), 0), WIDE_BLOCK, cs)
             })?;
         }
         if nv > nb {
-            let bs = b.ins().iconst(types::I64, nb);
-            carried = self.wide_block(b, c, gi, bs, nv - nb, carried)?;
+            carried = self.wide_block(b, c, gi, (None, nb), nv - nb, carried)?;
         }
         for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
             s.scalar_at(gi, i);
@@ -199,38 +198,27 @@ impl Emitter<'_, '_> {
         })
     }
 
-    /// `len` elements from `start` in f32x4 accumulators, then into the f64x2 ones.
+    /// `len` elements from `start.0 + start.1` (see [`Self::vector_steps`]) in f32x4
+    /// accumulators, then into the f64x2 ones.
     fn wide_block(
         &mut self,
         b: &mut FunctionBuilder,
         c: &Reduction,
         gi: usize,
-        start: Value,
+        start: (Option<Value>, i64),
         len: i64,
         mut cs: Vec<Value>,
     ) -> Result<Vec<Value>> {
-        let lanes = c.lanes as i64;
         let zero = b.ins().f32const(0.0);
         let z = b.ins().splat(types::F32X4, zero);
-        let accs = for_range(
-            self,
-            b,
-            0,
-            len,
-            lanes * UNROLL as i64,
-            vec![z; UNROLL],
-            &mut |s, b, i, acc| {
-                let base = b.ins().iadd(start, i);
-                let mut body =
-                    |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut acc: Vec<Value>| {
-                        let v = s.eval(b, c.x, c.xm)?;
-                        let v = to_vec(b, &s.ops_cx(), DType::F32, v);
-                        acc[u] = b.ins().fadd(acc[u], v);
-                        Ok(acc)
-                    };
-                s.unrolled(b, gi, base, acc, &mut body)
-            },
-        )?;
+        debug_assert_eq!(c.lanes, self.k.s.lanes);
+        let mut body = |s: &mut Self, b: &mut FunctionBuilder, u: usize, mut acc: Vec<Value>| {
+            let v = s.eval(b, c.x, c.xm)?;
+            let v = to_vec(b, &s.ops_cx(), DType::F32, v);
+            acc[u] = b.ins().fadd(acc[u], v);
+            Ok(acc)
+        };
+        let accs = self.vector_steps(b, gi, start, len, vec![z; UNROLL], &mut body)?;
         let p = b.ins().fadd(accs[0], accs[1]);
         let q = b.ins().fadd(accs[2], accs[3]);
         let t = b.ins().fadd(p, q);
