@@ -122,8 +122,9 @@ fn check_same_as_inline(name: &str, f: Prog, n: usize) {
     }
 }
 
-/// 4096: four whole blocks; 5000: blocks and a remainder; 70001: split across threads.
-const SIZES: [usize; 3] = [4096, 5000, 70_001];
+/// 4096: four whole blocks; 5000: blocks and a shorter last block; 5003: the last block
+/// with a scalar tail; 70001: split across threads.
+const SIZES: [usize; 4] = [4096, 5000, 5003, 70_001];
 
 #[test]
 fn blocked_loops_give_the_inline_bits() {
@@ -133,6 +134,56 @@ fn blocked_loops_give_the_inline_bits() {
     }
     for (name, f) in singles() {
         check_same_as_inline(name, f, 5000);
+    }
+}
+
+/// `f` applied to a view of the input: `x[3:]` (read in place from an offset), `x[::-1]`
+/// and `x[::2]` (not contiguous: copied into the block buffer first).
+fn views() -> Vec<(&'static str, fn(&Array) -> Result<Array>)> {
+    vec![
+        ("offset", |x| {
+            let n = x.shape()[0];
+            lax::slice(x, &[3], &[n], None)
+        }),
+        ("reversed", |x| lax::rev(x, &[0])),
+        ("strided", |x| {
+            let n = x.shape()[0];
+            lax::slice(x, &[0], &[n], Some(&[2]))
+        }),
+    ]
+}
+
+/// A blocked function of a view gives the bits of the inline function of the view's values.
+#[test]
+fn blocked_loops_read_views_of_their_inputs() {
+    for n in [9000, 9011] {
+        let xs = inputs(n);
+        let a = Array::from_vec(xs.clone(), &[n]).unwrap();
+        for (view_name, view) in views() {
+            let viewed = view(&a).unwrap().to_vec::<f32>().unwrap();
+            for (name, f) in [("tanh_grad", tanh_grad as Prog), ("all_fns", all_fns)] {
+                let prog = |v: &[Array]| Ok(vec![f(&view(&v[0])?)?]);
+                let cj = trace_to_jaxpr(&prog, &[a.aval().clone()]).unwrap();
+                let out = backend::compile(&cj).unwrap().run(std::slice::from_ref(&a));
+                let big: Vec<u32> = out.unwrap()[0]
+                    .to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let small: Vec<u32> = viewed.chunks(1000).flat_map(|c| run(f, c)).collect();
+                assert_eq!(big.len(), small.len());
+                for i in 0..big.len() {
+                    assert_eq!(
+                        big[i],
+                        small[i],
+                        "{name} of {view_name} n={n}: element {i}: blocked {:e}, inline {:e}",
+                        f32::from_bits(big[i]),
+                        f32::from_bits(small[i])
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -1,21 +1,25 @@
 //! Blocked `Map` loops: a large vectorised single-group f32 loop that computes `exp`, `log`,
 //! `log1p`, `tanh`, `logistic`, `sin` or `cos` runs over L1-sized blocks of [`BLOCK`]
-//! elements. For each such (node, map), in dependency order, a loop over the block computes
-//! its operand into a stack buffer and the runtime's wide-vector block kernel
-//! (`cranax_runtime::vecmath`, AVX-512 or AVX2 where the CPU has them) applies the function
-//! in place; then the kernel's outputs are computed over the block with those values read
-//! back from the buffers. Fusion is kept (no full-size intermediate) and the results are the
-//! inline code's bit for bit (the block kernels compute the same operations). What is left
-//! after the last whole block runs as the ordinary vector loop and scalar tail.
+//! elements and one shorter last block. For each such (node, map), in dependency order, the
+//! runtime's wide-vector block kernel (`cranax_runtime::vecmath`, AVX-512 or AVX2 where the
+//! CPU has them) computes the function over the block into a stack buffer, reading its
+//! operand in place when that is contiguous (an input read along the loop, or an earlier
+//! pair's buffer) and otherwise from a buffer that a loop over the block first fills; then
+//! the kernel's outputs are computed over the block with those values read back from the
+//! buffers. Fusion is kept (no full-size intermediate), no inline polynomial is emitted
+//! (compile time), and the results are the inline code's bit for bit (the block kernels
+//! compute the same operations).
 
+use super::eval::is_view;
 use super::Emitter;
 use crate::backend::graph::{Kind, NodeId};
 use crate::backend::ops::{to_vec, Val};
-use crate::backend::schedule::{MapId, UNROLL};
+use crate::backend::schedule::MapId;
 use crate::core::error::Result;
 use crate::dtype::DType;
 use crate::prims::UnaryOp;
 use cranax_runtime::vecmath::BlockFn;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashSet;
@@ -24,8 +28,14 @@ use std::collections::HashSet;
 /// in L1).
 pub(super) const BLOCK: i64 = 1024;
 
+/// Unrolled copies of the vector body over a whole block.
+pub(super) const BLOCK_UNROLL: usize = 4;
+
 /// Least loop extent that is blocked (smaller loops keep the inline polynomial).
 pub(super) const MIN_EXTENT: usize = 4 * BLOCK as usize;
+
+/// A pass over a block: the code for the current element (vector or scalar).
+pub(super) type Pass<'f, S> = dyn FnMut(&mut S, &mut FunctionBuilder) -> Result<()> + 'f;
 
 /// A (node, map) computed by a block kernel.
 pub(super) type BlockPair = ((NodeId, MapId), BlockFn);
@@ -87,16 +97,16 @@ impl Emitter<'_, '_> {
         order
     }
 
-    /// The blocks of `[lo, hi)` (`lo` a multiple of the vector step): each block's pairs
-    /// through their kernels, then `body` (the outputs) over the block. Returns where the
-    /// blocks end (the rest is the caller's).
+    /// The loop over `[lo, hi)` (`lo` a multiple of the vector step) in blocks of [`BLOCK`]
+    /// elements and one shorter last block: in each, each pair through its kernel, then
+    /// `body` (the outputs) over the block. No inline polynomial is emitted.
     pub(super) fn blocked(
         &mut self,
         b: &mut FunctionBuilder,
         pairs: &[BlockPair],
         (lo, hi): (Value, Value),
-        body: &mut dyn FnMut(&mut Self, &mut FunctionBuilder) -> Result<()>,
-    ) -> Result<Value> {
+        body: &mut Pass<Self>,
+    ) -> Result<()> {
         let bytes = (BLOCK as u32) * 4;
         let bufs: Vec<Value> = pairs
             .iter()
@@ -112,49 +122,141 @@ impl Emitter<'_, '_> {
         let span = b.ins().isub(hi, lo);
         let whole = b.ins().band_imm_s(span, !(BLOCK - 1));
         let end = b.ins().iadd(lo, whole);
-        let step = self.k.s.lanes as i64 * UNROLL as i64;
-        let fma = self.cx.fma;
         super::for_range_dyn(self, b, lo, end, BLOCK, &mut |s, b, i0, _| {
-            s.k.block_start = Some(i0);
             let stop = b.ins().iadd_imm_s(i0, BLOCK);
-            for (k, &((n, m), f)) in pairs.iter().enumerate() {
-                let operand = match &s.k.s.exprs[&(n, m)] {
-                    Some(ch) => ch[0],
-                    None => unreachable!("a unary op has an operand"),
-                };
-                let buf = bufs[k];
-                super::for_range_dyn(s, b, i0, stop, step, &mut |s, b, i, _| {
-                    s.unrolled(b, 0, i, vec![], &mut |s, b, _, _| {
-                        let v = s.eval(b, operand.0, operand.1)?;
-                        let v = to_vec(b, &s.ops_cx(), DType::F32, v);
-                        let addr = s.block_addr(b, buf);
-                        b.ins().store(super::flags(), v, addr, 0);
-                        Ok(vec![])
-                    })?;
-                    Ok(vec![])
-                })?;
-                let (fused, unfused) = f.symbols();
-                let callee =
-                    crate::backend::codegen::runtime_func(if fma { fused } else { unfused });
-                let n_el = b.ins().iconst(types::I64, BLOCK);
-                b.ins().call(callee, &[buf, buf, n_el]);
-                s.k.ready.insert((n, m), buf);
-            }
-            super::for_range_dyn(s, b, i0, stop, step, &mut |s, b, i, _| {
-                s.unrolled(b, 0, i, vec![], &mut |s, b, _, _| {
-                    body(s, b)?;
-                    Ok(vec![])
-                })?;
-                Ok(vec![])
-            })?;
-            s.k.ready.clear();
-            s.k.block_start = None;
+            s.block(b, pairs, &bufs, (i0, stop), true, body)?;
             Ok(vec![])
         })?;
-        Ok(end)
+        // The last, shorter block (when the range is not a whole number of blocks).
+        let last = b.create_block();
+        let exit = b.create_block();
+        let more = b.ins().icmp(IntCC::SignedLessThan, end, hi);
+        b.ins().brif(more, last, &[], exit, &[]);
+        b.switch_to_block(last);
+        self.block(b, pairs, &bufs, (end, hi), false, body)?;
+        b.ins().jump(exit, &[]);
+        b.switch_to_block(exit);
+        Ok(())
     }
 
-    /// The address in a block buffer of the current (vector) element.
+    /// One block `[i0, stop)`: whole ([`BLOCK`] elements) or the shorter last one.
+    fn block(
+        &mut self,
+        b: &mut FunctionBuilder,
+        pairs: &[BlockPair],
+        bufs: &[Value],
+        (i0, stop): (Value, Value),
+        whole: bool,
+        body: &mut Pass<Self>,
+    ) -> Result<()> {
+        self.k.block_start = Some(i0);
+        let fma = self.cx.fma;
+        let n_el = if whole {
+            b.ins().iconst(types::I64, BLOCK)
+        } else {
+            b.ins().isub(stop, i0)
+        };
+        for (&((n, m), f), &buf) in pairs.iter().zip(bufs) {
+            let operand = match &self.k.s.exprs[&(n, m)] {
+                Some(ch) => ch[0],
+                None => unreachable!("a unary op has an operand"),
+            };
+            let src = match self.contiguous_src(b, operand, i0)? {
+                Some(src) => src,
+                None => {
+                    // The operand's values over the block, into the pair's buffer.
+                    self.pass(b, (i0, stop), whole, &mut |s, b| {
+                        let v = s.eval(b, operand.0, operand.1)?;
+                        let v = match s.k.lanes {
+                            1 => v,
+                            _ => Val::V(to_vec(b, &s.ops_cx(), DType::F32, v)),
+                        };
+                        let addr = s.block_addr(b, buf);
+                        let (Val::S(raw) | Val::V(raw)) = v;
+                        b.ins().store(super::flags(), raw, addr, 0);
+                        Ok(())
+                    })?;
+                    buf
+                }
+            };
+            let (fused, unfused) = f.symbols();
+            let callee = crate::backend::codegen::runtime_func(if fma { fused } else { unfused });
+            b.ins().call(callee, &[src, buf, n_el]);
+            self.k.ready.insert((n, m), buf);
+        }
+        self.pass(b, (i0, stop), whole, body)?;
+        self.k.ready.clear();
+        self.k.block_start = None;
+        Ok(())
+    }
+
+    /// `body` over `[i0, stop)`: in vector steps of [`BLOCK_UNROLL`] copies over a whole
+    /// block; over the last block, single vector steps and then a scalar tail.
+    fn pass(
+        &mut self,
+        b: &mut FunctionBuilder,
+        (i0, stop): (Value, Value),
+        whole: bool,
+        body: &mut Pass<Self>,
+    ) -> Result<()> {
+        let lanes = self.k.s.lanes as i64;
+        let mut copy = |s: &mut Self, b: &mut FunctionBuilder, _, _| {
+            body(s, b)?;
+            Ok(vec![])
+        };
+        if whole {
+            let step = lanes * BLOCK_UNROLL as i64;
+            return super::for_range_dyn(self, b, i0, stop, step, &mut |s, b, i, _| {
+                s.unrolled_by(b, 0, i, BLOCK_UNROLL, vec![], &mut copy)
+            });
+        }
+        let span = b.ins().isub(stop, i0);
+        let vspan = b.ins().band_imm_s(span, !(lanes - 1));
+        let nv = b.ins().iadd(i0, vspan);
+        super::for_range_dyn(self, b, i0, nv, lanes, &mut |s, b, i, _| {
+            s.unrolled_by(b, 0, i, 1, vec![], &mut copy)
+        })?;
+        super::for_range_dyn(self, b, nv, stop, 1, &mut |s, b, i, _| {
+            s.scalar_at(0, i);
+            copy(s, b, 0, vec![])
+        })
+    }
+
+    /// The address of the operand's values over the block starting at `i0` when they are
+    /// there already: a pair computed into its buffer, or a leaf read contiguously (then
+    /// the kernel reads it in place, with no copy).
+    fn contiguous_src(
+        &mut self,
+        b: &mut FunctionBuilder,
+        (n, m): (NodeId, MapId),
+        i0: Value,
+    ) -> Result<Option<Value>> {
+        if let Some(&buf) = self.k.ready.get(&(n, m)) {
+            return Ok(Some(buf));
+        }
+        // Through views (their value is their operand's at the operand's map) to a leaf.
+        let (mut n, mut m) = (n, m);
+        loop {
+            match self.k.s.exprs.get(&(n, m)) {
+                Some(None) => break,
+                Some(Some(ch)) if is_view(&self.g().nodes[n].kind) => (n, m) = ch[0],
+                _ => return Ok(None),
+            }
+        }
+        if self.dt(n) != DType::F32 {
+            return Ok(None);
+        }
+        let form = self.leaf_form(n, m);
+        // One loop group: the offset is form.c + coef * i; contiguous when coef is 1.
+        if self.k.s.inner_coef(&form) != 1 {
+            return Ok(None);
+        }
+        let base = self.leaf_base(b, n)?;
+        let off = b.ins().iadd_imm_s(i0, form.c);
+        Ok(Some(self.address(b, base, off, DType::F32)))
+    }
+
+    /// The address in a block buffer of the current element.
     fn block_addr(&self, b: &mut FunctionBuilder, buf: Value) -> Value {
         let i0 = self.k.block_start.expect("inside a block");
         let i = self.k.vars[0].expect("loop variable is defined");
@@ -163,10 +265,12 @@ impl Emitter<'_, '_> {
         b.ins().iadd(buf, off)
     }
 
-    /// The value of a pair already computed into its block buffer, if it is one.
+    /// The value (vector or scalar, as the code being emitted) of a pair already computed
+    /// into its block buffer, if it is one.
     pub(super) fn block_value(&self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Option<Val> {
         let &buf = self.k.ready.get(&(n, m))?;
         let addr = self.block_addr(b, buf);
-        Some(Val::V(b.ins().load(types::F32X4, super::flags(), addr, 0)))
+        let vector = self.k.lanes > 1;
+        Some(self.load(b, addr, DType::F32, vector))
     }
 }

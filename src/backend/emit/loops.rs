@@ -59,8 +59,7 @@ impl Emitter<'_, '_> {
                 let zero = b.ins().iconst(types::I64, 0);
                 (zero, b.ins().iconst(types::I64, ext))
             };
-            let rest = self.blocked(b, &pairs, (lo, hi), &mut |s, b| s.map_body(b, c))?;
-            return self.map_inner_range(b, c, gi, step, (rest, hi));
+            return self.blocked(b, &pairs, (lo, hi), &mut |s, b| s.map_body(b, c));
         }
         if par {
             let range = self.cx.range;
@@ -78,8 +77,8 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 
-    /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range, or what
-    /// follows the blocks of a blocked loop), `lo` a multiple of `PAR_ALIGN`: vector
+    /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range), `lo` a
+    /// multiple of `PAR_ALIGN`: vector
     /// iterations up to `hi` rounded down to the step, then a scalar tail.
     fn map_inner_range(
         &mut self,

@@ -375,13 +375,26 @@ impl<'a, 'c> Emitter<'a, 'c> {
         b: &mut FunctionBuilder,
         gi: usize,
         i: Value,
+        carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+    ) -> Result<Vec<Value>> {
+        self.unrolled_by(b, gi, i, UNROLL, carried, body)
+    }
+
+    /// [`Self::unrolled`] with `copies` copies.
+    fn unrolled_by(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        i: Value,
+        copies: usize,
         mut carried: Vec<Value>,
         body: &mut CopyBody<Self>,
     ) -> Result<Vec<Value>> {
         let lanes = self.k.s.lanes;
         self.k.lanes = lanes;
         self.k.cache.clear();
-        for u in 0..UNROLL {
+        for u in 0..copies {
             self.k.copy = u as u8;
             let iu = if u == 0 {
                 i
