@@ -20,6 +20,30 @@ fn tanh_grad(x: &Array) -> Result<Array> {
     lax::mul(&lax::sub(&one, &t2)?, x)
 }
 
+/// What `vmap(grad(tanh))` computes: `d + d t`, `d = 1 - t`, `t = tanh(x)` (one block
+/// kernel, writing the output directly).
+fn grad_tanh(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(1.0f32), &t)?;
+    lax::add_any(&d, &lax::mul(&d, &t)?)
+}
+
+/// The same with the sum's and the product's operands swapped (the same bits), and `t` also
+/// used on its own (a second output of the loop: tanh and its derivative side by side).
+fn grad_tanh_swapped(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(1.0f32), &t)?;
+    let dt = lax::add(&lax::mul(&t, &d)?, &d)?;
+    lax::add(&dt, &lax::mul(&t, &Array::scalar(0.5f32))?)
+}
+
+/// Not tanh's derivative (`d + d t` with `d = 2 - t`): the ordinary blocked tanh.
+fn near_grad_tanh(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(2.0f32), &t)?;
+    lax::add_any(&d, &lax::mul(&d, &t)?)
+}
+
 /// Every blocked function, nested (exp of sin) and side by side, with shared producers.
 fn all_fns(x: &Array) -> Result<Array> {
     let a = lax::abs(x)?;
@@ -131,6 +155,9 @@ fn blocked_loops_give_the_inline_bits() {
     for n in SIZES {
         check_same_as_inline("tanh_grad", tanh_grad, n);
         check_same_as_inline("all_fns", all_fns, n);
+        check_same_as_inline("grad_tanh", grad_tanh, n);
+        check_same_as_inline("grad_tanh_swapped", grad_tanh_swapped, n);
+        check_same_as_inline("near_grad_tanh", near_grad_tanh, n);
     }
     for (name, f) in singles() {
         check_same_as_inline(name, f, 5000);
@@ -161,7 +188,12 @@ fn blocked_loops_read_views_of_their_inputs() {
         let a = Array::from_vec(xs.clone(), &[n]).unwrap();
         for (view_name, view) in views() {
             let viewed = view(&a).unwrap().to_vec::<f32>().unwrap();
-            for (name, f) in [("tanh_grad", tanh_grad as Prog), ("all_fns", all_fns)] {
+            let progs = [
+                ("tanh_grad", tanh_grad as Prog),
+                ("all_fns", all_fns),
+                ("grad_tanh", grad_tanh),
+            ];
+            for (name, f) in progs {
                 let prog = |v: &[Array]| Ok(vec![f(&view(&v[0])?)?]);
                 let cj = trace_to_jaxpr(&prog, &[a.aval().clone()]).unwrap();
                 let out = backend::compile(&cj).unwrap().run(std::slice::from_ref(&a));

@@ -13,11 +13,13 @@
 use super::eval::is_view;
 use super::Emitter;
 use crate::backend::graph::{Kind, NodeId};
+use crate::backend::index::Aff;
 use crate::backend::ops::{to_vec, Val};
+use crate::backend::plan::{Buf, Out};
 use crate::backend::schedule::MapId;
 use crate::core::error::Result;
 use crate::dtype::DType;
-use crate::prims::UnaryOp;
+use crate::prims::{BinaryOp, UnaryOp};
 use cranax_runtime::vecmath::BlockFn;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, StackSlotData, StackSlotKind, Value};
@@ -37,8 +39,8 @@ pub(super) const MIN_EXTENT: usize = 4 * BLOCK as usize;
 /// A pass over a block: the code for the current element (vector or scalar).
 pub(super) type Pass<'f, S> = dyn FnMut(&mut S, &mut FunctionBuilder) -> Result<()> + 'f;
 
-/// A (node, map) computed by a block kernel.
-pub(super) type BlockPair = ((NodeId, MapId), BlockFn);
+/// A (node, map) computed by a block kernel, the kernel, and the (node, map) it reads.
+pub(super) type BlockPair = ((NodeId, MapId), BlockFn, (NodeId, MapId));
 
 /// The block kernel of a unary op, if it has one.
 fn block_fn(op: &UnaryOp) -> Option<BlockFn> {
@@ -58,7 +60,7 @@ impl Emitter<'_, '_> {
     /// The (node, map) pairs this `Map` kernel computes with block kernels, operands before
     /// their users; empty when the kernel is not blocked (several loop groups, not f32x4
     /// lanes, or an extent below [`MIN_EXTENT`]).
-    pub(super) fn block_pairs(&self, roots: &[MapId], outs: &[NodeId]) -> Vec<BlockPair> {
+    pub(super) fn block_pairs(&self, outs: &[Out], roots: &[MapId]) -> Vec<BlockPair> {
         let s = self.k.s;
         if s.groups.len() != 1 || s.lanes != 4 || s.groups[0].0 < MIN_EXTENT {
             return vec![];
@@ -66,35 +68,100 @@ impl Emitter<'_, '_> {
         let g = self.g();
         let mut order = Vec::new();
         let mut seen = HashSet::new();
-        // Iterative post-order over the expressions from the outputs.
-        let mut stack: Vec<((NodeId, MapId), bool)> = outs
+        // Iterative post-order over the expressions from the outputs (a task is done when
+        // it carries its kernel).
+        type Task = ((NodeId, MapId), Option<(BlockFn, (NodeId, MapId))>);
+        let mut stack: Vec<Task> = outs
             .iter()
             .zip(roots)
-            .map(|(&n, &m)| ((n, m), false))
+            .filter(|(o, _)| o.store)
+            .map(|(o, &m)| ((o.node, m), None))
             .collect();
         while let Some((p, done)) = stack.pop() {
-            if done {
-                let node = &g.nodes[p.0];
-                // Only a unary op computed inline here is blocked: one read from its own
-                // buffer (materialised by an earlier kernel) is a plain load.
-                let inline = matches!(s.exprs.get(&p), Some(Some(_)));
-                if let (Kind::Unary(op, a), true) = (&node.kind, inline) {
-                    let f32s = node.dtype == DType::F32 && self.dt(*a) == DType::F32;
-                    if let (Some(f), true, false) = (block_fn(op), f32s, s.uniform(p.1)) {
-                        order.push((p, f));
-                    }
-                }
+            if let Some((f, operand)) = done {
+                order.push((p, f, operand));
                 continue;
             }
             if !seen.insert(p) {
                 continue;
             }
-            stack.push((p, true));
-            if let Some(Some(ch)) = s.exprs.get(&p) {
-                stack.extend(ch.iter().map(|&c| (c, false)));
+            let Some(Some(ch)) = s.exprs.get(&p) else {
+                continue;
+            };
+            let node = &g.nodes[p.0];
+            let f32s = node.dtype == DType::F32 && !s.uniform(p.1);
+            // Only a unary op computed inline here is blocked: one read from its own buffer
+            // (materialised by an earlier kernel) is a plain load.
+            let kernel = match (&node.kind, f32s) {
+                (Kind::Unary(op, a), true) if self.dt(*a) == DType::F32 => {
+                    block_fn(op).map(|f| (f, ch[0]))
+                }
+                (Kind::Binary(..), true) => self.tanh_grad_of(p).map(|x| (BlockFn::TanhGrad, x)),
+                _ => None,
+            };
+            match kernel {
+                // Its operand's expression only: what the kernel computes is not evaluated.
+                Some((f, operand)) => {
+                    stack.push((p, Some((f, operand))));
+                    stack.push((operand, None));
+                }
+                None => stack.extend(ch.iter().map(|&c| (c, None))),
             }
         }
         order
+    }
+
+    /// The operand `x` when `p` is tanh's derivative as `grad(tanh)` computes it at a unit
+    /// cotangent: `d + d t` with `d = 1 - t`, `t = tanh(x)` (the sum and the product in
+    /// either order: the same bits), all computed inline here in f32.
+    fn tanh_grad_of(&self, p: (NodeId, MapId)) -> Option<(NodeId, MapId)> {
+        let s = self.k.s;
+        let g = self.g();
+        let binary =
+            |p: (NodeId, MapId), want: BinaryOp| match (&g.nodes[p.0].kind, s.exprs.get(&p)) {
+                (Kind::Binary(op, ..), Some(Some(ch)))
+                    if *op == want && g.nodes[p.0].dtype == DType::F32 =>
+                {
+                    Some((ch[0], ch[1]))
+                }
+                _ => None,
+            };
+        let (a, c) = binary(p, BinaryOp::AddAny).or_else(|| binary(p, BinaryOp::Add))?;
+        // One of the sum's terms is d, the other d * t.
+        let (d, (t, one)) = [(a, c), (c, a)].into_iter().find_map(|(d, e)| {
+            let (u, v) = binary(e, BinaryOp::Mul)?;
+            let t = if u == d {
+                v
+            } else if v == d {
+                u
+            } else {
+                return None;
+            };
+            Some((
+                d,
+                binary(d, BinaryOp::Sub)
+                    .filter(|&(_, tt)| tt == t)
+                    .map(|(one, _)| (t, one))?,
+            ))
+        })?;
+        let _ = d;
+        let x = match (&g.nodes[t.0].kind, s.exprs.get(&t)) {
+            (Kind::Unary(UnaryOp::Tanh, a), Some(Some(ch))) if self.dt(*a) == DType::F32 => ch[0],
+            _ => return None,
+        };
+        (self.literal(one) == Some(1.0)).then_some(x)
+    }
+
+    /// The value of a (node, map) that is a literal, through views.
+    fn literal(&self, (mut n, mut m): (NodeId, MapId)) -> Option<f64> {
+        loop {
+            let node = &self.g().nodes[n];
+            match (&node.kind, self.k.s.exprs.get(&(n, m))) {
+                (Kind::Lit(v), _) => return Some(v.to_f64()),
+                (k, Some(Some(ch))) if is_view(k) => (n, m) = ch[0],
+                _ => return None,
+            }
+        }
     }
 
     /// The loop over `[lo, hi)` (`lo` a multiple of the vector step) in blocks of [`BLOCK`]
@@ -104,19 +171,30 @@ impl Emitter<'_, '_> {
         &mut self,
         b: &mut FunctionBuilder,
         pairs: &[BlockPair],
+        outs: &[Out],
         (lo, hi): (Value, Value),
         body: &mut Pass<Self>,
     ) -> Result<()> {
-        let bytes = (BLOCK as u32) * 4;
-        let bufs: Vec<Value> = pairs
+        let direct = self.direct_outputs(pairs, outs);
+        // Whether any output is left for the pass over the block after the kernels.
+        let rest = outs
             .iter()
-            .map(|_| {
-                let slot = b.create_sized_stack_slot(StackSlotData::new(
-                    StackSlotKind::ExplicitSlot,
-                    bytes,
-                    6,
-                ));
-                b.ins().stack_addr(types::I64, slot, 0)
+            .enumerate()
+            .any(|(k, o)| o.store && !direct.iter().flatten().any(|d| d.0 == k));
+        let mut body = if rest { Some(body) } else { None };
+        let bytes = (BLOCK as u32) * 4;
+        // A buffer for each pair not written into an output.
+        let bufs: Vec<Option<Value>> = direct
+            .iter()
+            .map(|d| {
+                d.is_none().then(|| {
+                    let slot = b.create_sized_stack_slot(StackSlotData::new(
+                        StackSlotKind::ExplicitSlot,
+                        bytes,
+                        6,
+                    ));
+                    b.ins().stack_addr(types::I64, slot, 0)
+                })
             })
             .collect();
         let span = b.ins().isub(hi, lo);
@@ -124,7 +202,7 @@ impl Emitter<'_, '_> {
         let end = b.ins().iadd(lo, whole);
         super::for_range_dyn(self, b, lo, end, BLOCK, &mut |s, b, i0, _| {
             let stop = b.ins().iadd_imm_s(i0, BLOCK);
-            s.block(b, pairs, &bufs, (i0, stop), true, body)?;
+            s.block(b, pairs, &bufs, &direct, (i0, stop), true, &mut body)?;
             Ok(vec![])
         })?;
         // The last, shorter block (when the range is not a whole number of blocks).
@@ -133,7 +211,7 @@ impl Emitter<'_, '_> {
         let more = b.ins().icmp(IntCC::SignedLessThan, end, hi);
         b.ins().brif(more, last, &[], exit, &[]);
         b.switch_to_block(last);
-        self.block(b, pairs, &bufs, (end, hi), false, body)?;
+        self.block(b, pairs, &bufs, &direct, (end, hi), false, &mut body)?;
         b.ins().jump(exit, &[]);
         b.switch_to_block(exit);
         Ok(())
@@ -144,10 +222,11 @@ impl Emitter<'_, '_> {
         &mut self,
         b: &mut FunctionBuilder,
         pairs: &[BlockPair],
-        bufs: &[Value],
+        bufs: &[Option<Value>],
+        direct: &[Option<(usize, Buf, Aff)>],
         (i0, stop): (Value, Value),
         whole: bool,
-        body: &mut Pass<Self>,
+        body: &mut Option<&mut Pass<Self>>,
     ) -> Result<()> {
         self.k.block_start = Some(i0);
         let fma = self.cx.fma;
@@ -156,10 +235,16 @@ impl Emitter<'_, '_> {
         } else {
             b.ins().isub(stop, i0)
         };
-        for (&((n, m), f), &buf) in pairs.iter().zip(bufs) {
-            let operand = match &self.k.s.exprs[&(n, m)] {
-                Some(ch) => ch[0],
-                None => unreachable!("a unary op has an operand"),
+        for (k, &((n, m), f, operand)) in pairs.iter().enumerate() {
+            // Into the output itself when it is stored there as it is, else the pair's buffer.
+            let dst = match &direct[k] {
+                Some((out, buf, form)) => {
+                    let base = self.base(*buf);
+                    let off = b.ins().iadd_imm_s(i0, form.c);
+                    self.k.stored.insert(*out);
+                    self.address(b, base, off, DType::F32)
+                }
+                None => bufs[k].expect("a pair not written into an output has a buffer"),
             };
             let src = match self.contiguous_src(b, operand, i0)? {
                 Some(src) => src,
@@ -171,23 +256,62 @@ impl Emitter<'_, '_> {
                             1 => v,
                             _ => Val::V(to_vec(b, &s.ops_cx(), DType::F32, v)),
                         };
-                        let addr = s.block_addr(b, buf);
+                        let addr = s.block_addr(b, dst);
                         let (Val::S(raw) | Val::V(raw)) = v;
                         b.ins().store(super::flags(), raw, addr, 0);
                         Ok(())
                     })?;
-                    buf
+                    dst
                 }
             };
             let (fused, unfused) = f.symbols();
             let callee = crate::backend::codegen::runtime_func(if fma { fused } else { unfused });
-            b.ins().call(callee, &[src, buf, n_el]);
-            self.k.ready.insert((n, m), buf);
+            b.ins().call(callee, &[src, dst, n_el]);
+            self.k.ready.insert((n, m), dst);
         }
-        self.pass(b, (i0, stop), whole, body)?;
+        if let Some(body) = body {
+            self.pass(b, (i0, stop), whole, body)?;
+        }
+        self.k.stored.clear();
         self.k.ready.clear();
         self.k.block_start = None;
         Ok(())
+    }
+
+    /// For each pair, the output (its index and element offset) the block kernel may write
+    /// in place of the pair's buffer: one that stores the pair's value as it is
+    /// (contiguously, with no read-modify-write) into a buffer that nothing else in the
+    /// kernel reads or writes (written a block ahead of the other outputs, it must not
+    /// change what they read).
+    fn direct_outputs(&self, pairs: &[BlockPair], outs: &[Out]) -> Vec<Option<(usize, Buf, Aff)>> {
+        let s = self.k.s;
+        let plan = self.cx.plan;
+        let read: HashSet<Buf> = s
+            .exprs
+            .iter()
+            .filter(|(_, e)| e.is_none())
+            .filter_map(|(&(n, _), _)| plan.buf_of(n))
+            .collect();
+        let target = |o: &Out| plan.target_buf(o.dest.target);
+        let only = |k: usize| {
+            let t = target(&outs[k]);
+            let other = |(j, o): (usize, &Out)| j != k && o.store && target(o) == t;
+            !read.contains(&t) && !outs.iter().enumerate().any(other)
+        };
+        pairs
+            .iter()
+            .map(|&((n, m), ..)| {
+                let k = outs.iter().zip(&s.out_maps).position(|(o, &om)| {
+                    o.node == n
+                        && om == m
+                        && o.store
+                        && o.combine.is_none()
+                        && o.dest.dyn_terms.is_empty()
+                        && s.inner_coef(&o.dest.form) == 1
+                })?;
+                only(k).then(|| (k, target(&outs[k]), outs[k].dest.form.clone()))
+            })
+            .collect()
     }
 
     /// `body` over `[i0, stop)`: in vector steps of [`BLOCK_UNROLL`] copies over a whole

@@ -35,7 +35,7 @@ use cranelift_codegen::ir::{
     types, BlockArg, FuncRef, GlobalValue, InstBuilder, MemFlagsData, Value,
 };
 use cranelift_frontend::FunctionBuilder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What every kernel of one function is emitted against.
 pub struct FunctionEnv<'a> {
@@ -122,6 +122,8 @@ struct LoopState<'a> {
     /// each (node, map) its kernels have computed so far.
     block_start: Option<Value>,
     ready: HashMap<(NodeId, MapId), Value>,
+    /// In a blocked loop: the outputs (by index) a block kernel has stored already.
+    stored: HashSet<usize>,
 }
 
 impl LoopState<'_> {
@@ -249,6 +251,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 copy: 0,
                 block_start: None,
                 ready: HashMap::new(),
+                stored: HashSet::new(),
             },
         }
     }
