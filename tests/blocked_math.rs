@@ -166,7 +166,7 @@ fn blocked_loops_give_the_inline_bits() {
 
 /// `f` applied to a view of the input: `x[3:]` (read in place from an offset), `x[::-1]`
 /// and `x[::2]` (not contiguous: copied into the block buffer first).
-fn views() -> Vec<(&'static str, fn(&Array) -> Result<Array>)> {
+fn views() -> Vec<(&'static str, Prog)> {
     vec![
         ("offset", |x| {
             let n = x.shape()[0];
