@@ -29,7 +29,8 @@ fn grad_tanh(x: &Array) -> Result<Array> {
 }
 
 /// The same with the sum's and the product's operands swapped (the same bits), and `t` also
-/// used on its own (a second output of the loop: tanh and its derivative side by side).
+/// used on its own (the derivative's kernel then writes a block buffer, and tanh has a
+/// kernel of its own).
 fn grad_tanh_swapped(x: &Array) -> Result<Array> {
     let t = lax::tanh(x)?;
     let d = lax::sub(&Array::scalar(1.0f32), &t)?;

@@ -10,9 +10,8 @@
 //! (compile time), and the results are the inline code's bit for bit (the block kernels
 //! compute the same operations).
 
-use super::eval::is_view;
 use super::Emitter;
-use crate::backend::graph::{Kind, NodeId};
+use crate::backend::graph::{is_view, Kind, NodeId};
 use crate::backend::index::Aff;
 use crate::backend::ops::{to_vec, Val};
 use crate::backend::plan::{Buf, Out};

@@ -3,7 +3,7 @@
 //! (cached per node, map and unroll copy).
 
 use super::{Cached, Emitter};
-use crate::backend::graph::{Kind, NodeId};
+use crate::backend::graph::{is_view, Kind, NodeId};
 use crate::backend::index::{self, Aff};
 use crate::backend::ops::{self, sconst, sty, Val};
 use crate::backend::schedule::MapId;
@@ -14,19 +14,6 @@ use cranelift_frontend::FunctionBuilder;
 
 /// An evaluation task: a node at a map, with its operands once they have been pushed.
 type Task<'a> = (NodeId, MapId, Option<&'a [(NodeId, MapId)]>);
-
-/// A node whose value is its operand's at another index map (a view: nothing to compute).
-pub(super) fn is_view(k: &Kind) -> bool {
-    matches!(
-        k,
-        Kind::Broadcast { .. }
-            | Kind::Transpose { .. }
-            | Kind::Rev { .. }
-            | Kind::Reshape
-            | Kind::Squeeze
-            | Kind::Slice { .. }
-    )
-}
 
 impl Emitter<'_, '_> {
     /// The element offset at which a leaf (a node read from its buffer) is read at map `m`,
