@@ -294,11 +294,18 @@ impl Emitter<'_, '_> {
     fn direct_outputs(&self, pairs: &[BlockPair], outs: &[Out]) -> Vec<Option<(usize, Buf, Aff)>> {
         let s = self.k.s;
         let plan = self.cx.plan;
+        // Every buffer the kernel reads: its leaves', and those gathers and dynamic slices
+        // read through their own addresses.
+        let g = self.g();
         let read: HashSet<Buf> = s
             .exprs
             .iter()
-            .filter(|(_, e)| e.is_none())
-            .filter_map(|(&(n, _), _)| plan.buf_of(n))
+            .filter_map(|(&(n, _), e)| match (&g.nodes[n].kind, e) {
+                (_, None) => Some(n),
+                (Kind::Gather { x, .. } | Kind::DynSlice { x, .. }, _) => Some(*x),
+                _ => None,
+            })
+            .filter_map(|n| plan.buf_of(n))
             .collect();
         let target = |o: &Out| plan.target_buf(o.dest.target);
         let only = |k: usize| {
