@@ -6,10 +6,12 @@
 //! and the cached call of every standard workload (`workloads`, the functions and inputs of
 //! `benches/workloads.rs`), among them `grad_product_scalar`, the cached-call overhead of a
 //! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`);
-//! and the MLP gradient's transposed products (`transposed_products`); and the small kernels
+//! and the MLP gradient's transposed products (`transposed_products`); the small kernels
 //! of a scan body (`scan_small_kernels`, issue 16): a 1000-step scan accumulating the outer
 //! product `c + y xᵀ` on f32[64, 64] and the row-by-row product `xᵀ W` (straight-line steps),
-//! and the compile time of the RNN workload's gradient (which straight-line steps enlarge).
+//! and the compile time of the RNN workload's gradient (which straight-line steps enlarge);
+//! and blocked loops (`blocked`: the large workloads' compile time, inline against blocked at
+//! the threshold).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -183,6 +185,48 @@ fn workloads(c: &mut Criterion) {
     g.finish();
 }
 
+/// Blocked loops (backend/emit/blocked.rs): the compile time of the two large workloads'
+/// programs (no inline polynomial in their blocked kernels), and a run of `tanh` and of
+/// `vmap(grad(tanh))` just below the blocking threshold (4095: the inline polynomial) and at
+/// it (4096: the runtime's wide-vector kernels), per element the same work.
+fn blocked(c: &mut Criterion) {
+    use defs::*;
+    let mut g = c.benchmark_group("blocked");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(2));
+    let x1m = normal(0, &[1_000_000]);
+    let programs = [
+        (
+            "compile_vmap_grad_tanh_n1e6",
+            cranax::make_jaxpr(vmap(grad(activate))).call((x1m.clone(),)),
+        ),
+        (
+            "compile_elementwise_chain_n1e6",
+            cranax::make_jaxpr(chain).call((x1m,)),
+        ),
+    ];
+    for (name, cj) in programs {
+        let cj = cj.unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(backend::compile(&cj).unwrap()))
+        });
+    }
+    for n in [4095usize, 4096] {
+        let x = (normal(1, &[n]),);
+        let t = jit(activate);
+        t.call(x.clone()).unwrap();
+        g.bench_with_input(BenchmarkId::new("tanh", n), &x, |b, x| {
+            b.iter(|| black_box(t.call(x.clone()).unwrap()))
+        });
+        let dt = jit(vmap(grad(activate)));
+        dt.call(x.clone()).unwrap();
+        g.bench_with_input(BenchmarkId::new("vmap_grad_tanh", n), &x, |b, x| {
+            b.iter(|| black_box(dt.call(x.clone()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
 /// The MLP gradient's two large products on their own: `dW1 = xᵀ g` (a transposed operand,
 /// read in place) and `(gᵀ x)ᵀ` (a transposed result, computed as `xᵀ g`), guarding the strided
 /// gemm path against a return of the transpose copies.
@@ -272,6 +316,7 @@ criterion_group!(
     compile_time,
     control_compile,
     workloads,
+    blocked,
     transposed_products,
     scan_small_kernels
 );

@@ -20,6 +20,31 @@ fn tanh_grad(x: &Array) -> Result<Array> {
     lax::mul(&lax::sub(&one, &t2)?, x)
 }
 
+/// What `vmap(grad(tanh))` computes: `d + d t`, `d = 1 - t`, `t = tanh(x)` (one block
+/// kernel, writing the output directly).
+fn grad_tanh(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(1.0f32), &t)?;
+    lax::add_any(&d, &lax::mul(&d, &t)?)
+}
+
+/// The same with the sum's and the product's operands swapped (the same bits), and `t` also
+/// used on its own (the derivative's kernel then writes a block buffer, and tanh has a
+/// kernel of its own).
+fn grad_tanh_swapped(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(1.0f32), &t)?;
+    let dt = lax::add(&lax::mul(&t, &d)?, &d)?;
+    lax::add(&dt, &lax::mul(&t, &Array::scalar(0.5f32))?)
+}
+
+/// Not tanh's derivative (`d + d t` with `d = 2 - t`): the ordinary blocked tanh.
+fn near_grad_tanh(x: &Array) -> Result<Array> {
+    let t = lax::tanh(x)?;
+    let d = lax::sub(&Array::scalar(2.0f32), &t)?;
+    lax::add_any(&d, &lax::mul(&d, &t)?)
+}
+
 /// Every blocked function, nested (exp of sin) and side by side, with shared producers.
 fn all_fns(x: &Array) -> Result<Array> {
     let a = lax::abs(x)?;
@@ -122,17 +147,76 @@ fn check_same_as_inline(name: &str, f: Prog, n: usize) {
     }
 }
 
-/// 4096: four whole blocks; 5000: blocks and a remainder; 70001: split across threads.
-const SIZES: [usize; 3] = [4096, 5000, 70_001];
+/// 4096: four whole blocks; 5000: blocks and a shorter last block; 5003: the last block
+/// with a scalar tail; 70001: split across threads.
+const SIZES: [usize; 4] = [4096, 5000, 5003, 70_001];
 
 #[test]
 fn blocked_loops_give_the_inline_bits() {
     for n in SIZES {
         check_same_as_inline("tanh_grad", tanh_grad, n);
         check_same_as_inline("all_fns", all_fns, n);
+        check_same_as_inline("grad_tanh", grad_tanh, n);
+        check_same_as_inline("grad_tanh_swapped", grad_tanh_swapped, n);
+        check_same_as_inline("near_grad_tanh", near_grad_tanh, n);
     }
     for (name, f) in singles() {
         check_same_as_inline(name, f, 5000);
+    }
+}
+
+/// `f` applied to a view of the input: `x[3:]` (read in place from an offset), `x[::-1]`
+/// and `x[::2]` (not contiguous: copied into the block buffer first).
+fn views() -> Vec<(&'static str, Prog)> {
+    vec![
+        ("offset", |x| {
+            let n = x.shape()[0];
+            lax::slice(x, &[3], &[n], None)
+        }),
+        ("reversed", |x| lax::rev(x, &[0])),
+        ("strided", |x| {
+            let n = x.shape()[0];
+            lax::slice(x, &[0], &[n], Some(&[2]))
+        }),
+    ]
+}
+
+/// A blocked function of a view gives the bits of the inline function of the view's values.
+#[test]
+fn blocked_loops_read_views_of_their_inputs() {
+    for n in [9000, 9011] {
+        let xs = inputs(n);
+        let a = Array::from_vec(xs.clone(), &[n]).unwrap();
+        for (view_name, view) in views() {
+            let viewed = view(&a).unwrap().to_vec::<f32>().unwrap();
+            let progs = [
+                ("tanh_grad", tanh_grad as Prog),
+                ("all_fns", all_fns),
+                ("grad_tanh", grad_tanh),
+            ];
+            for (name, f) in progs {
+                let prog = |v: &[Array]| Ok(vec![f(&view(&v[0])?)?]);
+                let cj = trace_to_jaxpr(&prog, &[a.aval().clone()]).unwrap();
+                let out = backend::compile(&cj).unwrap().run(std::slice::from_ref(&a));
+                let big: Vec<u32> = out.unwrap()[0]
+                    .to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                let small: Vec<u32> = viewed.chunks(1000).flat_map(|c| run(f, c)).collect();
+                assert_eq!(big.len(), small.len());
+                for i in 0..big.len() {
+                    assert_eq!(
+                        big[i],
+                        small[i],
+                        "{name} of {view_name} n={n}: element {i}: blocked {:e}, inline {:e}",
+                        f32::from_bits(big[i]),
+                        f32::from_bits(small[i])
+                    );
+                }
+            }
+        }
     }
 }
 

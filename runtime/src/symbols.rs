@@ -105,6 +105,8 @@ pub static SYMBOLS: &[Symbol] = &[
     symbol!(cranax_log1p_f32_block_unfused(Ptr, Ptr, Ptr)),
     symbol!(cranax_tanh_f32_block(Ptr, Ptr, Ptr)),
     symbol!(cranax_tanh_f32_block_unfused(Ptr, Ptr, Ptr)),
+    symbol!(cranax_tanh_grad_f32_block(Ptr, Ptr, Ptr)),
+    symbol!(cranax_tanh_grad_f32_block_unfused(Ptr, Ptr, Ptr)),
     symbol!(cranax_logistic_f32_block(Ptr, Ptr, Ptr)),
     symbol!(cranax_logistic_f32_block_unfused(Ptr, Ptr, Ptr)),
     symbol!(cranax_sin_f32_block(Ptr, Ptr, Ptr)),

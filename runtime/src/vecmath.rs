@@ -1,5 +1,7 @@
 //! Wide-vector block kernels for the expensive f32 functions of large fused loops: `tanh`,
-//! `exp`, `log`, `log1p`, `sin`, `cos` and `logistic` over a block, `fn(src, dst, n)`.
+//! `exp`, `log`, `log1p`, `sin`, `cos` and `logistic` over a block, `fn(src, dst, n)`, and
+//! `tanh_grad`, tanh's derivative as `grad(tanh)` computes it (the whole loop of
+//! `vmap(grad(tanh))` in one pass).
 //!
 //! Each computes *the same operation sequence* as the inline Cranelift polynomial of
 //! `cranax::backend::math` (the constants of both are [`crate::math_defs`]; the same fused
@@ -125,6 +127,16 @@ pub fn tanh<const F: bool>(x: f32) -> f32 {
     let num = n * (q2 + q2);
     let den = madd::<F>(q2, q2, n * n);
     num / den
+}
+
+/// tanh's derivative as the gradient of `tanh` at a unit cotangent computes it from
+/// `t = tanh(x)`: `d + d t` with `d = 1 - t` (JAX's JVP rule `(g + g t)(1 - t)`, transposed,
+/// with `g = 1`); each step rounded, as the compiled code's.
+#[inline(always)]
+pub fn tanh_grad<const F: bool>(x: f32) -> f32 {
+    let t = tanh::<F>(x);
+    let d = 1.0 - t;
+    d + d * t
 }
 
 /// f32 logistic (the emitters' `logistic`).
@@ -333,6 +345,8 @@ pub enum BlockFn {
     Log1p,
     /// tanh
     Tanh,
+    /// tanh's derivative at a unit cotangent ([`tanh_grad`])
+    TanhGrad,
     /// 1 / (1 + e^-x)
     Logistic,
     /// sine
@@ -429,6 +443,7 @@ block_kernels! {
     log: cranax_log_f32_block, cranax_log_f32_block_unfused, Log;
     log1p: cranax_log1p_f32_block, cranax_log1p_f32_block_unfused, Log1p;
     tanh: cranax_tanh_f32_block, cranax_tanh_f32_block_unfused, Tanh;
+    tanh_grad: cranax_tanh_grad_f32_block, cranax_tanh_grad_f32_block_unfused, TanhGrad;
     logistic: cranax_logistic_f32_block, cranax_logistic_f32_block_unfused, Logistic;
     sin: cranax_sin_f32_block, cranax_sin_f32_block_unfused, Sin;
     cos: cranax_cos_f32_block, cranax_cos_f32_block_unfused, Cos;

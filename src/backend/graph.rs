@@ -225,8 +225,9 @@ impl Node {
     }
 }
 
-/// Views name their one operand in `Node::arg` only.
-fn is_view(k: &Kind) -> bool {
+/// A view: its value is its one operand's at another index map (nothing to compute). Views
+/// name their one operand in `Node::arg` only.
+pub(crate) fn is_view(k: &Kind) -> bool {
     matches!(
         k,
         Kind::Broadcast { .. }

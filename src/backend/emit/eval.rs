@@ -3,20 +3,32 @@
 //! (cached per node, map and unroll copy).
 
 use super::{Cached, Emitter};
-use crate::backend::graph::{Kind, NodeId};
+use crate::backend::graph::{is_view, Kind, NodeId};
 use crate::backend::index::{self, Aff};
 use crate::backend::ops::{self, sconst, Val};
 use crate::backend::schedule::MapId;
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
 /// An evaluation task: a node at a map, with its operands once they have been pushed.
 type Task<'a> = (NodeId, MapId, Option<&'a [(NodeId, MapId)]>);
 
 impl Emitter<'_, '_> {
-    fn leaf(&mut self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Result<Val> {
+    /// The element offset at which a leaf (a node read from its buffer) is read at map `m`,
+    /// as a function of the loop variables.
+    pub(super) fn leaf_form(&self, n: NodeId, m: MapId) -> Aff {
+        let plan = self.cx.plan;
+        index::linear(
+            &self.k.s.maps[m as usize],
+            &plan.load_strides(self.g(), n),
+            self.k.nl,
+        )
+    }
+
+    /// The base address a leaf is read from (its buffer, or its relaid copy).
+    pub(super) fn leaf_base(&mut self, b: &mut FunctionBuilder, n: NodeId) -> Result<Value> {
         let node = &self.g().nodes[n];
         let buf = self.cx.plan.buf_of(n).ok_or_else(|| {
             Error::Jit(format!(
@@ -24,23 +36,23 @@ impl Emitter<'_, '_> {
                 node.kind
             ))
         })?;
-        let plan = self.cx.plan;
-        let form = index::linear(
-            &self.k.s.maps[m as usize],
-            &plan.load_strides(self.g(), n),
-            self.k.nl,
-        );
-        let off = self.form(b, &form);
-        let base = match plan.relaid.get(&n) {
+        Ok(match self.cx.plan.relaid.get(&n) {
             Some(r) => {
                 let gv = self.cx.consts[&(r.data.data.as_ptr() as usize)];
                 b.ins().symbol_value(types::I64, gv)
             }
             None => self.base(buf),
-        };
-        let addr = self.address(b, base, off, node.dtype);
+        })
+    }
+
+    fn leaf(&mut self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Result<Val> {
+        let base = self.leaf_base(b, n)?;
+        let form = self.leaf_form(n, m);
+        let off = self.form(b, &form);
+        let dt = self.dt(n);
+        let addr = self.address(b, base, off, dt);
         let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
-        Ok(self.load(b, addr, node.dtype, vector))
+        Ok(self.load(b, addr, dt, vector))
     }
 
     pub(super) fn eval(&mut self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Result<Val> {
@@ -136,12 +148,7 @@ impl Emitter<'_, '_> {
                 }
                 Cached::One(_) => unreachable!("Proj reads a multi-output node"),
             },
-            Kind::Broadcast { .. }
-            | Kind::Transpose { .. }
-            | Kind::Rev { .. }
-            | Kind::Reshape
-            | Kind::Squeeze
-            | Kind::Slice { .. } => vs[0],
+            kind if is_view(kind) => vs[0],
             Kind::DynSlice { x, starts } => {
                 let xn = &g.nodes[*x];
                 let strides = index::row_strides(&xn.shape);

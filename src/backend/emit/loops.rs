@@ -3,7 +3,6 @@
 //! the entry's `(lo, hi)` range when the kernel is split across threads.
 
 use super::{flags, for_range, for_range_dyn, Emitter};
-use crate::backend::graph::NodeId;
 use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
 use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
@@ -50,8 +49,7 @@ impl Emitter<'_, '_> {
             return Ok(());
         }
         let step = c.lanes as i64 * UNROLL as i64;
-        let outs: Vec<NodeId> = c.outs.iter().map(|o| o.node).collect();
-        let pairs = self.block_pairs(c.out_maps, &outs);
+        let pairs = self.block_pairs(c.outs, c.out_maps);
         if !pairs.is_empty() {
             let (lo, hi) = if par {
                 self.cx.range
@@ -59,8 +57,7 @@ impl Emitter<'_, '_> {
                 let zero = b.ins().iconst(types::I64, 0);
                 (zero, b.ins().iconst(types::I64, ext))
             };
-            let rest = self.blocked(b, &pairs, (lo, hi), &mut |s, b| s.map_body(b, c))?;
-            return self.map_inner_range(b, c, gi, step, (rest, hi));
+            return self.blocked(b, &pairs, c.outs, (lo, hi), &mut |s, b| s.map_body(b, c));
         }
         if par {
             let range = self.cx.range;
@@ -78,8 +75,8 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 
-    /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range, or what
-    /// follows the blocks of a blocked loop), `lo` a multiple of `PAR_ALIGN`: vector
+    /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range), `lo` a
+    /// multiple of `PAR_ALIGN`: vector
     /// iterations up to `hi` rounded down to the step, then a scalar tail.
     fn map_inner_range(
         &mut self,
@@ -131,8 +128,9 @@ impl Emitter<'_, '_> {
     fn map_body(&mut self, b: &mut FunctionBuilder, c: &MapKernel) -> Result<()> {
         let vector = self.k.lanes > 1;
         let cx = self.ops_cx();
-        for (o, (&m, ids)) in c.outs.iter().zip(c.out_maps.iter().zip(c.dyn_maps)) {
-            if !o.store {
+        let outs = c.outs.iter().zip(c.out_maps.iter().zip(c.dyn_maps));
+        for (k, (o, (&m, ids))) in outs.enumerate() {
+            if !o.store || self.k.stored.contains(&k) {
                 continue;
             }
             let dt = self.dt(o.node);

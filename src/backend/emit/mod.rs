@@ -38,7 +38,7 @@ use cranelift_codegen::ir::{
     Value,
 };
 use cranelift_frontend::FunctionBuilder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What every kernel of one function is emitted against.
 pub struct FunctionEnv<'a> {
@@ -125,6 +125,8 @@ struct LoopState<'a> {
     /// each (node, map) its kernels have computed so far.
     block_start: Option<Value>,
     ready: HashMap<(NodeId, MapId), Value>,
+    /// In a blocked loop: the outputs (by index) a block kernel has stored already.
+    stored: HashSet<usize>,
 }
 
 impl LoopState<'_> {
@@ -252,6 +254,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 copy: 0,
                 block_start: None,
                 ready: HashMap::new(),
+                stored: HashSet::new(),
             },
         }
     }
@@ -410,13 +413,26 @@ impl<'a, 'c> Emitter<'a, 'c> {
         b: &mut FunctionBuilder,
         gi: usize,
         i: Value,
+        carried: Vec<Value>,
+        body: &mut CopyBody<Self>,
+    ) -> Result<Vec<Value>> {
+        self.unrolled_by(b, gi, i, UNROLL, carried, body)
+    }
+
+    /// [`Self::unrolled`] with `copies` copies.
+    fn unrolled_by(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        i: Value,
+        copies: usize,
         mut carried: Vec<Value>,
         body: &mut CopyBody<Self>,
     ) -> Result<Vec<Value>> {
         let lanes = self.k.s.lanes;
         self.k.lanes = lanes;
         self.k.cache.clear();
-        for u in 0..UNROLL {
+        for u in 0..copies {
             self.k.copy = u as u8;
             let du = u as i64 * lanes as i64;
             let iu = match iconst_of(b, i) {

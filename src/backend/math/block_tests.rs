@@ -71,9 +71,43 @@ fn block_kernels_match_the_inline_code_bit_for_bit() {
     }
 }
 
+/// `tanh_grad` is the compiled code's `d + d t`, `d = 1 - t`, from the inline tanh's `t`
+/// (each step an IEEE operation, as `ops` emits them), on every instruction set.
+#[test]
+fn tanh_grad_kernel_is_the_inline_composition() {
+    let xs = inputs();
+    let fmas: &[bool] = if host_fma() { &[true, false] } else { &[false] };
+    for &fma in fmas {
+        let t = compile(Op::F(MathFn::Tanh), F32X4, fma, true, 1).run1(&xs);
+        let want: Vec<u32> = t
+            .iter()
+            .map(|&t| {
+                let d = 1.0 - t;
+                (d + d * t).to_bits()
+            })
+            .collect();
+        for isa in [Isa::Portable, Isa::Avx2Fma, Isa::Avx512] {
+            if !isa.available() {
+                continue;
+            }
+            let got = block(BlockFn::TanhGrad, isa, fma, &xs);
+            for (i, &x) in xs.iter().enumerate() {
+                assert_eq!(
+                    got[i].to_bits(),
+                    want[i],
+                    "{isa:?} fma={fma}: x = {x:e}: block {:e}, inline {:e}",
+                    got[i],
+                    f32::from_bits(want[i])
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn every_block_kernel_is_a_runtime_symbol() {
-    for (bf, _) in FNS {
+    let all = FNS.iter().map(|f| f.0).chain([BlockFn::TanhGrad]);
+    for bf in all {
         let (fused, unfused) = bf.symbols();
         for name in [fused, unfused] {
             let s = cranax_runtime::symbols::symbol(name).expect(name);
