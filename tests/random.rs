@@ -2,7 +2,7 @@
 //! the team's reference set, generated with JAX in non-partitionable mode) and tests/data/jax_random_more.json (made by
 //! tests/data/gen_jax_reference.py with threefry_partitionable=False), the threefry known
 //! answers of docs/PRNG.md, and the transformations: every sampler traced (a jaxpr run by the
-//! reference interpreter, so the traced paths such as the sorting network of `permutation`) and
+//! reference interpreter, so the traced paths such as the `sort` of `permutation`) and
 //! jitted reproduces the same values, and `vmap` over split keys equals a loop. Then bad input,
 //! and the `rand` interop.
 
@@ -498,7 +498,7 @@ fn jit_normal_equals_eager() {
 }
 
 /// `f(key)` traced to a jaxpr and run by the reference interpreter: the traced code paths
-/// (such as the sorting network of `permutation`) without the native backend.
+/// (such as the `sort` of `permutation`) without the native backend.
 fn staged(f: impl Fn(&Array) -> Result<Array>, key: &Array) -> Result<Array> {
     let jaxpr = make_jaxpr(|k: &Array| or_raise(f(k))).call((key.clone(),))?;
     Ok(eval_jaxpr(&jaxpr, std::slice::from_ref(key))?.remove(0))
@@ -551,7 +551,7 @@ fn jit_of_sorting_samplers_reproduces_jax() {
 
 #[test]
 fn traced_permutation_sorts_like_the_host() {
-    // Sizes around powers of two exercise the sorting network's padding.
+    // Sizes around powers of two, and past 1625 (two sorting rounds).
     for n in [0usize, 1, 2, 3, 7, 16, 33, 100, 1700] {
         let key = random::PRNGKey(n as i64);
         let eager = random::permutation(&key, n)
@@ -1614,7 +1614,8 @@ fn orthogonal_and_ball_have_their_shape_and_norm() {
         .all(|p| p.iter().map(|v| v.abs().powf(1.5)).sum::<f64>() <= 1.0));
 }
 
-// permutation of arrays and multinomial: tests/data/jax_random_permutation.json
+// permutation of arrays, multinomial and gumbel(mode="highest"):
+// tests/data/jax_random_permutation.json
 // (tests/data/gen_jax_random_permutation.py; each kind's parameters are fixed there)
 
 /// A case of jax_random_permutation.json as cranax calls it: `<kind>_<size>`.
@@ -1650,6 +1651,8 @@ fn permutation_case(case: &str, dtype: DType, key: &Array) -> Result<Array> {
             random::multinomial(key, &count, &floats(&p, &[4, 4]), None, dtype)
         }
         "multinomial_int" => random::multinomial(key, 7, &p3, None, DType::I32),
+        "gumbel_highest" => random::gumbel_mode(key, &[n], dtype, "highest"),
+        "gumbel_highest_2d" => random::gumbel_mode(key, &[3, n], dtype, "highest"),
         _ => Err(Error::value_err(format!("no cranax call for {case}"))),
     }
 }
@@ -1699,7 +1702,7 @@ fn every_draw_of_jax_random_permutation_json() {
             }
         }
     }
-    assert_eq!(checked, 2 * 3 * 10 * 3);
+    assert_eq!(checked, 2 * 3 * 12 * 3);
     assert!(
         failures.is_empty(),
         "{} of {checked} draws differ from JAX:\n{}",

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""jax.random.permutation of arrays (along an axis, independent or not) and
-jax.random.multinomial for cranax (issue 13, item 9): tests/data/jax_random_permutation.json.
+"""jax.random.permutation of arrays (along an axis, independent or not),
+jax.random.multinomial and jax.random.gumbel(mode="highest") for cranax (issue 13, item 9):
+tests/data/jax_random_permutation.json.
 
 For a few seeds and sizes, f32 (x64 off) and f64 (x64 on), each drawn eagerly, under jax.jit
 and under jax.vmap over split(key, 3), with jax_threefry_partitionable=False (the mode cranax
@@ -68,6 +69,10 @@ def cases(dtype, n):
          lambda k: r.multinomial(k, f(N_BATCH), f(P_BATCH), dtype=dtype)),
         ("multinomial_int", f"multinomial(key, 7, {dt}({P3}), dtype=int32)",
          lambda k: r.multinomial(k, 7, f(P3), dtype=jnp.int32)),
+        ("gumbel_highest", f"gumbel(key, ({n},), {dt}, mode='highest')",
+         lambda k: r.gumbel(k, (n,), dtype, mode="highest")),
+        ("gumbel_highest_2d", f"gumbel(key, (3, {n}), {dt}, mode='highest')",
+         lambda k: r.gumbel(k, (3, n), dtype, mode="highest")),
     ]
     return [(f"{name}_{n}", call, fn) for name, call, fn in out]
 
