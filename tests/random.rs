@@ -1770,7 +1770,7 @@ fn permutation_and_multinomial_reject_bad_input_and_keep_totals() {
     // Certain outcomes (the last one always is: its ratio is 1): binomial with p = 0 or 1 in f64
     // once looped forever (log1p(-0.0) came out +0.0).
     for dtype in [DType::F32, DType::F64] {
-        let b = random::binomial(&key, 5.0, &Array::from_slice(&[0.0f32, 1.0]), None, dtype);
+        let b = random::binomial(&key, 5.0, Array::from_slice(&[0.0f32, 1.0]), None, dtype);
         assert_eq!(b.unwrap().to_f64_vec().unwrap(), [0.0, 5.0], "{dtype:?}");
     }
     let counts = random::multinomial(&key, 1000.0, &p, Some(&[50, 3]), DType::F32).unwrap();

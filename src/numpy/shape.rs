@@ -687,7 +687,7 @@ pub fn insert(
         let values_ind = indices.at_idx(&[Index::Array(order)]).add(&ranks)?;
         // Element j of `a` goes to the j-th slot no value took.
         let total = n_input + n_insert;
-        let free = lax::full(&Aval::new(&[total], DType::Bool), 1.0)?
+        let free = lax::full(&Aval::new([total], DType::Bool), 1.0)?
             .at_idx(&[Index::Array(values_ind.clone())])
             .set(&Array::scalar(false))?;
         let arr_ind = nth_true(&free, n_input)?;
@@ -701,7 +701,7 @@ pub fn insert(
 /// fewer than `j + 1` trues up to and including themselves, for each `j`.
 fn nth_true(mask: &Array, size: usize) -> Result<Array> {
     let running = lax::cumsum(&lax::convert_element_type(mask, DType::I32)?, 0, false)?;
-    let counts = lax::zeros(&Aval::new(&[size], DType::I32))?
+    let counts = lax::zeros(&Aval::new([size], DType::I32))?
         .at_idx(&[Index::Array(running)])
         .add(&Array::scalar(1i32))?;
     lax::cumsum(&counts, 0, false)
