@@ -20,8 +20,7 @@ import sys
 import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_jax_reference import header, set_x64, write  # noqa: E402
-from gen_jax_random_samplers import cpu, section  # noqa: E402
+from gen_jax_random_samplers import write_sections  # noqa: E402
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -78,23 +77,8 @@ def cases(dtype, n):
 
 
 def main():
-    set_x64(False)
-    f32 = section(jnp.float32, cases, SEEDS, SIZES)
-    set_x64(True)
-    f64 = section(jnp.float64, cases, SEEDS, SIZES)
-    set_x64(False)
-    out = header("'f32' computed with jax_enable_x64=False; 'f64' with it True")
-    out["generator"] = "tests/data/gen_jax_random_permutation.py"
-    out["note"] = ("calls are jax.random.<call> with key = jax.random.PRNGKey(seed); "
-                   "'jit' is jax.jit(lambda key: <call>)(key), \"same\" when bit-equal to eager; "
-                   "'vmap' is jax.vmap(lambda key: <call>)(jax.random.split(key, 3))")
-    out["cpu"] = cpu()
-    out["f32"] = f32
-    out["f64"] = f64
-    write("jax_random_permutation.json", out)
-    for name, sec in (("f32", f32), ("f64", f64)):
-        diff = [(s, c) for s, cs in sec.items() for c, v in cs.items() if v["jit"] != "same"]
-        print(f"{name}: {sum(len(c) for c in sec.values())} draws, jit != eager in JAX: {diff}")
+    write_sections("jax_random_permutation.json", "tests/data/gen_jax_random_permutation.py",
+                   cases, SEEDS, SIZES)
 
 
 if __name__ == "__main__":
