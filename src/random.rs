@@ -13,9 +13,8 @@
 //! Rust numbers passed as parameters behave like Python scalars with x64 off: floats are f32
 //! unless the sample dtype says otherwise, integers i32. Choose f64 per call with `dtype`.
 //!
-//! `permutation` (and `choice` without replacement) sorts by random keys as JAX does. cranax
-//! has no sort primitive: concrete keys sort on the host, traced keys through a bitonic sorting
-//! network of lax ops, which gives the same (stable) order.
+//! `permutation` (and `choice` without replacement) sorts by random keys as JAX does, with
+//! the stable `sort` primitive (JAX's `sort_key_val`).
 //!
 //! Where JAX clamps instead of failing, so does this module: `uniform` with `minval > maxval`
 //! returns `minval` everywhere, `randint` with `maxval <= minval` returns `minval`. Where JAX
@@ -31,12 +30,14 @@ use crate::lax;
 
 mod binomial;
 mod gamma_grad;
+mod multinomial;
 mod multivariate;
 mod samplers;
 mod transforms;
 mod xla_math;
 pub use binomial::binomial;
 pub use gamma_grad::random_gamma_grad;
+pub use multinomial::multinomial;
 pub use multivariate::{choice_array, choice_p, multivariate_normal, orthogonal};
 pub use samplers::{
     beta, chisquare, dirichlet, double_sided_maxwell, exponential, gamma, laplace, loggamma,
@@ -617,11 +618,52 @@ pub fn randint(
 pub fn permutation(key: &Array, n: usize) -> Result<Array> {
     check_key("permutation", key)?;
     check_i32("permutation", n)?;
-    let mut x = lax::iota(DType::I32, &[n], 0)?;
-    let mut key = key.clone();
-    for _ in 0..shuffle_rounds(n) {
+    shuffle(key, &lax::iota(DType::I32, &[n], 0)?, 0)
+}
+
+/// JAX's `permutation(key, x, axis, independent)` of an array: `x` with its slices along `axis`
+/// in a random order (one permutation of `0..n`, as [`permutation`], taken along `axis`), or
+/// with `independent` (or a 1-D `x`) every line along `axis` shuffled on its own: sorted by
+/// fresh u32 keys of `x`'s whole shape, as many rounds as `x.size` asks. A 0-d integer `x`
+/// is the `n` of [`permutation`].
+///
+/// # Errors
+/// A malformed key, an axis out of range, a 0-d `x` that is not a concrete integer.
+pub fn permutation_array(key: &Array, x: &Array, axis: isize, independent: bool) -> Result<Array> {
+    check_key("permutation", key)?;
+    let axis = crate::numpy::normalize_axes("permutation", Some(&[axis]), x.ndim().max(1))?[0];
+    if x.ndim() == 0 {
+        if !x.dtype().is_int() {
+            return Err(Error::type_err(
+                "x must be an integer or at least 1-dimensional",
+            ));
+        }
+        if !x.is_concrete() {
+            return Err(Error::Concretization(format!(
+                "traced array with shape {}\nThe problem arose with the `int` function. The error \
+                 arose in argument x of jax.random.permutation()",
+                x.aval()
+            )));
+        }
+        let n = x.to_f64_vec()?[0];
+        return permutation(key, n.max(0.0) as usize);
+    }
+    if independent || x.ndim() == 1 {
+        return shuffle(key, x, axis);
+    }
+    let order = shuffle(key, &lax::iota(DType::I32, &[x.shape()[axis]], 0)?, 0)?;
+    lax::take_clamped(x, &order, axis)
+}
+
+/// JAX's `_shuffle`: `x` sorted along `axis` by fresh random u32 keys of its shape (a stable
+/// `sort_key_val`), `shuffle_rounds(x.size)` times, each round with the second half of
+/// `split(key)`.
+fn shuffle(key: &Array, x: &Array, axis: usize) -> Result<Array> {
+    let (mut key, mut x) = (key.clone(), x.clone());
+    for _ in 0..shuffle_rounds(x.size()) {
         let (next, subkey) = split2(&key)?;
-        x = sort_key_val(&bits(&subkey, &[n])?, &x)?;
+        let sort_keys = bits(&subkey, x.shape())?;
+        x = lax::sort(&[sort_keys, x], axis, true, 1)?.remove(1);
         key = next;
     }
     Ok(x)
@@ -757,58 +799,6 @@ fn next_after(x: &Array, direction: f64) -> Result<Array> {
     let is_neg_inf = lax::eq(x, &constant(f64::NEG_INFINITY, dtype))?;
     let neg_max = full(&constant(-max, dtype), x.shape())?;
     lax::select(&is_neg_inf, &neg_max, &up)
-}
-
-/// Stable sort of `vals` by u32 `keys` (both 1-D): JAX's `lax.sort_key_val(keys, vals)`.
-/// Concrete keys sort on the host; traced keys go through a bitonic sorting network of lax ops
-/// (cranax has no sort primitive): O(n log² n) work in log² n stages.
-fn sort_key_val(keys: &Array, vals: &Array) -> Result<Array> {
-    let order = if keys.is_concrete() {
-        let k = keys.to_vec::<u32>()?;
-        let mut order: Vec<i32> = (0..k.len() as i32).collect();
-        order.sort_by_key(|&i| k[i as usize]);
-        Array::from_slice(&order)
-    } else {
-        bitonic_order(keys)?
-    };
-    lax::take_clamped(vals, &order, 0)
-}
-
-/// The stable sorting order of `keys` (i32 indices) by a bitonic network over `(key, index)`
-/// pairs, padded to a power of two with `(u32::MAX, index >= n)`, which sort last. The pairs
-/// are distinct, so the network's order is the stable one.
-fn bitonic_order(keys: &Array) -> Result<Array> {
-    let n = keys.size();
-    let size = n.next_power_of_two();
-    let mut keys = lax::pad(keys, &Array::scalar(u32::MAX), &[(0, size - n, 0)])?;
-    let position = lax::iota(DType::I32, &[size], 0)?;
-    let mut index = position.clone();
-    let int = |v: usize| Array::scalar(v as i32);
-    let mut block = 2;
-    while block <= size {
-        let mut stride = block / 2;
-        while stride >= 1 {
-            // Each element meets its partner `i ^ stride`; in an ascending block the lower of
-            // the two positions keeps the smaller pair, in a descending block the larger.
-            let partner = lax::xor(&position, &int(stride))?;
-            let (pk, pi) = (
-                lax::take_clamped(&keys, &partner, 0)?,
-                lax::take_clamped(&index, &partner, 0)?,
-            );
-            let ascending = lax::eq(&lax::and(&position, &int(block))?, &int(0))?;
-            let keep_min = lax::eq(&ascending, &lax::lt(&position, &partner)?)?;
-            let self_first = lax::or(
-                &lax::lt(&keys, &pk)?,
-                &lax::and(&lax::eq(&keys, &pk)?, &lax::lt(&index, &pi)?)?,
-            )?;
-            let keep_self = lax::eq(&self_first, &keep_min)?;
-            keys = lax::select(&keep_self, &keys, &pk)?;
-            index = lax::select(&keep_self, &index, &pi)?;
-            stride /= 2;
-        }
-        block *= 2;
-    }
-    lax::slice(&index, &[0], &[n], None)
 }
 
 // ---------------------------------------------------------------------------------------------

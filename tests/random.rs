@@ -2,7 +2,7 @@
 //! the team's reference set, generated with JAX in non-partitionable mode) and tests/data/jax_random_more.json (made by
 //! tests/data/gen_jax_reference.py with threefry_partitionable=False), the threefry known
 //! answers of docs/PRNG.md, and the transformations: every sampler traced (a jaxpr run by the
-//! reference interpreter, so the traced paths such as the sorting network of `permutation`) and
+//! reference interpreter, so the traced paths such as the `sort` of `permutation`) and
 //! jitted reproduces the same values, and `vmap` over split keys equals a loop. Then bad input,
 //! and the `rand` interop.
 
@@ -498,7 +498,7 @@ fn jit_normal_equals_eager() {
 }
 
 /// `f(key)` traced to a jaxpr and run by the reference interpreter: the traced code paths
-/// (such as the sorting network of `permutation`) without the native backend.
+/// (such as the `sort` of `permutation`) without the native backend.
 fn staged(f: impl Fn(&Array) -> Result<Array>, key: &Array) -> Result<Array> {
     let jaxpr = make_jaxpr(|k: &Array| or_raise(f(k))).call((key.clone(),))?;
     Ok(eval_jaxpr(&jaxpr, std::slice::from_ref(key))?.remove(0))
@@ -551,7 +551,7 @@ fn jit_of_sorting_samplers_reproduces_jax() {
 
 #[test]
 fn traced_permutation_sorts_like_the_host() {
-    // Sizes around powers of two exercise the sorting network's padding.
+    // Sizes around powers of two, and past 1625 (two sorting rounds).
     for n in [0usize, 1, 2, 3, 7, 16, 33, 100, 1700] {
         let key = random::PRNGKey(n as i64);
         let eager = random::permutation(&key, n)
@@ -1612,4 +1612,175 @@ fn orthogonal_and_ball_have_their_shape_and_norm() {
     assert!(x
         .chunks(3)
         .all(|p| p.iter().map(|v| v.abs().powf(1.5)).sum::<f64>() <= 1.0));
+}
+
+// permutation of arrays, multinomial and gumbel(mode="highest"):
+// tests/data/jax_random_permutation.json
+// (tests/data/gen_jax_random_permutation.py; each kind's parameters are fixed there)
+
+/// A case of jax_random_permutation.json as cranax calls it: `<kind>_<size>`.
+fn permutation_case(case: &str, dtype: DType, key: &Array) -> Result<Array> {
+    let (kind, n) = case.rsplit_once('_').unwrap();
+    let n: usize = n.parse().unwrap();
+    let grid = |shape: &[usize]| {
+        let size: usize = shape.iter().product();
+        let v: Vec<f64> = (0..size).map(|i| i as f64).collect();
+        lax_convert(&Array::from_vec(v, shape).unwrap(), dtype)
+    };
+    let floats = |v: &[f64], shape: &[usize]| {
+        lax_convert(&Array::from_vec(v.to_vec(), shape).unwrap(), dtype)
+    };
+    let p3 = floats(&[0.2, 0.3, 0.5], &[3]);
+    match kind {
+        "permutation_1d" => random::permutation_array(key, &grid(&[n]), 0, false),
+        "permutation_rows" => random::permutation_array(key, &grid(&[4, n]), 1, false),
+        "permutation_axis0" => random::permutation_array(key, &grid(&[n, 3]), 0, false),
+        "permutation_independent" => random::permutation_array(key, &grid(&[4, n]), 1, true),
+        "permutation_independent_axis0" => random::permutation_array(key, &grid(&[n, 3]), -2, true),
+        "permutation_two_rounds" => random::permutation_array(key, &grid(&[3, 600]), 1, true),
+        "multinomial" => random::multinomial(key, 10.0, &p3, Some(&[n, 3]), dtype),
+        "multinomial_large" => {
+            let p5 = floats(&[0.1, 0.0, 0.25, 0.4, 0.25], &[5]);
+            random::multinomial(key, 500.0, &p5, Some(&[n, 5]), dtype)
+        }
+        "multinomial_batch" => {
+            let count = floats(&[3.0, 0.0, 50.0, 1000.0], &[4]);
+            let p = [
+                0.5, 0.0, 0.5, 0.0, 0.25, 0.25, 0.25, 0.25, 0.7, 0.1, 0.1, 0.1, 0.0, 0.0, 0.3, 0.7,
+            ];
+            random::multinomial(key, &count, &floats(&p, &[4, 4]), None, dtype)
+        }
+        "multinomial_int" => random::multinomial(key, 7, &p3, None, DType::I32),
+        "gumbel_highest" => random::gumbel_mode(key, &[n], dtype, "highest"),
+        "gumbel_highest_2d" => random::gumbel_mode(key, &[3, n], dtype, "highest"),
+        _ => Err(Error::value_err(format!("no cranax call for {case}"))),
+    }
+}
+
+/// Every draw of jax_random_permutation.json eagerly, under cranax's jit (against JAX's jit
+/// value) and under vmap over `split(key, 3)` (against JAX's vmap), bit for bit.
+#[test]
+fn every_draw_of_jax_random_permutation_json() {
+    let data = load("jax_random_permutation.json");
+    assert_eq!(data["threefry_partitionable"], Value::Bool(false));
+    let (mut checked, mut failures) = (0, Vec::new());
+    for (section, dtype) in [("f32", DType::F32), ("f64", DType::F64)] {
+        for (seed, cases) in data[section].as_object().unwrap() {
+            let key = seed_key(seed);
+            for (case, v) in cases.as_object().unwrap() {
+                let jit_want = match &v["jit"] {
+                    Value::String(s) if s == "same" => &v["eager"],
+                    other => other,
+                };
+                let c = case.clone();
+                let f = jit(move |k: &Array| or_raise(permutation_case(&c, dtype, k)));
+                let c = case.clone();
+                let g = vmap(move |k: &Array| or_raise(permutation_case(&c, dtype, k)));
+                let runs = [
+                    ("eager", permutation_case(case, dtype, &key), &v["eager"]),
+                    ("jit", f.call((key.clone(),)), jit_want),
+                    (
+                        "vmap",
+                        g.call((random::split(&key, 3).unwrap(),)),
+                        &v["vmap"],
+                    ),
+                ];
+                for (mode, got, want) in runs {
+                    checked += 1;
+                    let what = format!("{section} seed {seed} {case} {mode}");
+                    let got = match got {
+                        Ok(g) => g,
+                        Err(e) => {
+                            failures.push(format!("{what}: {e}"));
+                            continue;
+                        }
+                    };
+                    if let Some(msg) = catch_panic(|| assert_record(&what, &got, want)) {
+                        failures.push(format!("{what}: {}", ulp_summary(&got, want, &msg)));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2 * 3 * 12 * 3);
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} draws differ from JAX:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `permutation_array` and `multinomial` refuse bad input as JAX does; a permutation keeps
+/// every element, and multinomial counts add up to `n`.
+#[test]
+fn permutation_and_multinomial_reject_bad_input_and_keep_totals() {
+    let key = random::PRNGKey(3);
+    let x = Array::from_vec((0..12).map(|i| i as f32).collect(), &[3, 4]).unwrap();
+    assert_eq!(
+        err(random::permutation_array(
+            &key,
+            &Array::scalar(2.5f32),
+            0,
+            false
+        ))
+        .to_string(),
+        "x must be an integer or at least 1-dimensional"
+    );
+    assert!(err(random::permutation_array(&key, &x, 2, false))
+        .to_string()
+        .contains("axis 2 is out of bounds for array of dimension 2"));
+    let r = random::permutation_array(&key, &Array::scalar(6i32), 0, false).unwrap();
+    assert_eq!(
+        r.to_vec::<i32>().unwrap(),
+        random::permutation(&key, 6)
+            .unwrap()
+            .to_vec::<i32>()
+            .unwrap()
+    );
+    for independent in [false, true] {
+        let y = random::permutation_array(&key, &x, 1, independent).unwrap();
+        let y = y.to_vec::<f32>().unwrap();
+        for row in 0..3 {
+            let mut r: Vec<f32> = y[row * 4..row * 4 + 4].to_vec();
+            r.sort_by(f32::total_cmp);
+            let want: Vec<f32> = (0..4).map(|j| (row * 4 + j) as f32).collect();
+            assert_eq!(r, want, "independent={independent}");
+        }
+    }
+    let p = Array::from_slice(&[0.2f32, 0.3, 0.5]);
+    assert!(err(random::multinomial(
+        &key,
+        5.0,
+        &p,
+        Some(&[4, 2]),
+        DType::F32
+    ))
+    .to_string()
+    .contains("does not broadcast"));
+    assert!(err(random::multinomial(
+        &key,
+        5.0,
+        &Array::scalar(0.5f32),
+        None,
+        DType::F32
+    ))
+    .to_string()
+    .contains("outcome axis"));
+    // Certain outcomes (the last one always is: its ratio is 1): binomial with p = 0 or 1 in f64
+    // once looped forever (log1p(-0.0) came out +0.0).
+    for dtype in [DType::F32, DType::F64] {
+        let b = random::binomial(&key, 5.0, Array::from_slice(&[0.0f32, 1.0]), None, dtype);
+        assert_eq!(b.unwrap().to_f64_vec().unwrap(), [0.0, 5.0], "{dtype:?}");
+    }
+    let counts = random::multinomial(&key, 1000.0, &p, Some(&[50, 3]), DType::F32).unwrap();
+    let c = counts.to_vec::<f32>().unwrap();
+    assert!(c.chunks(3).all(|row| row.iter().sum::<f32>() == 1000.0));
+    let mean: Vec<f32> = (0..3)
+        .map(|j| c.iter().skip(j).step_by(3).sum::<f32>() / 50.0)
+        .collect();
+    // Means of 50 draws: within 4 standard errors of n p (sd of n p_j over 50 draws is < 3).
+    for (m, pj) in mean.iter().zip([200.0f32, 300.0, 500.0]) {
+        assert!((m - pj).abs() < 12.0, "{mean:?}");
+    }
 }

@@ -148,7 +148,7 @@ fn index_err(msg: String) -> Error {
 
 /// Python's `slice(start, stop, step).indices(n)` as the elements it picks: `(first, count,
 /// stop)`.
-fn slice_range(
+pub(crate) fn slice_range(
     start: Option<i64>,
     stop: Option<i64>,
     step: i64,

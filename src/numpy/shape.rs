@@ -7,7 +7,7 @@
 //! Like the rest of `numpy`, these return `Array` and panic with an `Error` on bad input (caught
 //! and returned as `Err` inside transformations); axes are `isize`, negative from the end.
 
-use super::{normalize_axes, AsArray};
+use super::{normalize_axes, AsArray, Index};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::{or_raise, shape_str, Error, Result};
@@ -500,6 +500,211 @@ pub fn column_stack(xs: &[Array]) -> Array {
         })
         .collect();
     super::concatenate(&xs, 1)
+}
+
+/// `jnp.dstack`: the `atleast_3d` forms concatenated along axis 2.
+pub fn dstack(xs: &[Array]) -> Array {
+    let xs: Vec<Array> = xs.iter().map(atleast_3d).collect();
+    super::concatenate(&xs, 2)
+}
+
+/// `jnp.append(x, values, axis)`: `values` concatenated after `x` along `axis` (`None`: both
+/// flattened first).
+pub fn append(x: impl AsArray, values: impl AsArray, axis: Option<isize>) -> Array {
+    let (x, v) = (x.as_array(), values.as_array());
+    match axis {
+        None => super::concatenate(&[ravel(x), ravel(v)], 0),
+        Some(a) => super::concatenate(&[x, v], a),
+    }
+}
+
+/// `x` and the axis `insert`/`delete` work along: `None` flattens `x` (axis 0).
+fn flat_or_axis(name: &str, x: &Array, axis: Option<isize>) -> Result<(Array, usize)> {
+    match axis {
+        None => Ok((lax::reshape(x, &[x.size()])?, 0)),
+        Some(a) => Ok((x.clone(), axis_index(name, a, x.ndim())?)),
+    }
+}
+
+/// The elements a static slice `start:stop:step` picks from an axis of length `n`.
+fn slice_positions(start: Option<i64>, stop: Option<i64>, step: i64, n: usize) -> Result<Vec<i64>> {
+    let (first, count, _) = super::indexing::slice_range(start, stop, step, n)?;
+    Ok((0..count as i64).map(|k| first + k * step).collect())
+}
+
+/// `[:, ..., :, i]` with `axis` full slices before the integer array `i`.
+fn along(axis: usize, i: Array) -> Vec<Index> {
+    let mut idx = vec![Index::from(..); axis];
+    idx.push(Index::Array(i));
+    idx
+}
+
+/// `jnp.delete(x, obj, axis)` with a static `obj` (`None` axis: of the flattened array): an
+/// integer (the two slices around it, concatenated, as JAX), a slice (`Index::slice(..)`,
+/// `1..4`) or a concrete array of integer indices (negative from the end, repeats allowed) or
+/// a boolean mask of the axis' length; the kept elements are gathered, as JAX's `a[mask]`.
+pub fn delete(x: impl AsArray, obj: impl Into<Index>, axis: Option<isize>) -> Array {
+    let (x, obj) = (x.as_array(), obj.into());
+    or_raise((|| {
+        let (a, axis) = flat_or_axis("delete", &x, axis)?;
+        let n = a.shape()[axis];
+        let mut keep = vec![true; n];
+        match obj {
+            Index::Int(i) => {
+                let i = axis_index("delete", i as isize, n)?;
+                let parts = [slice_axis(&a, axis, 0, i)?, slice_axis(&a, axis, i + 1, n)?];
+                return lax::concatenate(&parts, axis);
+            }
+            Index::Slice { start, stop, step } => {
+                for p in slice_positions(start, stop, step, n)? {
+                    keep[p as usize] = false;
+                }
+            }
+            Index::Array(i) if !i.is_concrete() => {
+                return Err(Error::Concretization(format!(
+                    "traced array with shape {}\nThe error arose in 'obj' array argument of jnp.delete()",
+                    i.aval()
+                )));
+            }
+            Index::Array(i) if i.dtype() == DType::Bool => {
+                if i.shape() != [n] {
+                    return Err(Error::value_err(
+                        "np.delete(arr, obj): for boolean indices, obj must be one-dimensional \
+                         with length matching specified axis.",
+                    ));
+                }
+                keep = i.to_vec::<bool>()?.iter().map(|m| !m).collect();
+            }
+            Index::Array(i) if i.dtype().is_int() => {
+                for v in i.to_f64_vec()? {
+                    let j = if v < 0.0 { v + n as f64 } else { v };
+                    if j < 0.0 || j >= n as f64 {
+                        return Err(Error::value_err(format!(
+                            "index {v} is out of bounds for axis 0 with size {n}"
+                        )));
+                    }
+                    keep[j as usize] = false;
+                }
+            }
+            Index::Array(i) => {
+                return Err(Error::value_err(format!(
+                    "np.delete(arr, obj): got obj.dtype={}; must be integer or bool.",
+                    i.dtype().numpy_name()
+                )));
+            }
+            Index::NewAxis | Index::Ellipsis => {
+                return Err(Error::type_err(
+                    "np.delete(arr, obj): obj must be an integer, a slice or an array",
+                ));
+            }
+        }
+        let kept: Vec<i32> = (0..n as i32).filter(|&i| keep[i as usize]).collect();
+        let len = kept.len();
+        super::index(&a, &along(axis, Array::from_vec(kept, &[len])?))
+    })())
+}
+
+/// `jnp.insert(x, obj, values, axis)`: `values` inserted before the positions `obj` along
+/// `axis` (`None`: of the flattened array). `obj` is an integer (then `values`' first axis runs
+/// along `axis`, as NumPy), a static slice, or an integer array of positions (traced ones
+/// too), negative from the end and clipped to `0..=n`; `values` broadcast to the inserted
+/// slices and take `x`'s dtype. JAX's algorithm: the inserted positions are the sorted
+/// positions plus their ranks, and two scatters fill a zero array of the result's shape.
+pub fn insert(
+    x: impl AsArray,
+    obj: impl Into<Index>,
+    values: impl AsArray,
+    axis: Option<isize>,
+) -> Array {
+    let (x, values, obj) = (x.as_array(), values.as_array(), obj.into());
+    or_raise((|| {
+        let (a, axis) = flat_or_axis("insert", &x, axis)?;
+        let n_input = a.shape()[axis];
+        let indices = match obj {
+            Index::Int(i) => Array::scalar(i as i32),
+            Index::Slice { start, stop, step } => {
+                let p: Vec<i32> = slice_positions(start, stop, step, n_input)?
+                    .into_iter()
+                    .map(|p| p as i32)
+                    .collect();
+                let len = p.len();
+                Array::from_vec(p, &[len])?
+            }
+            Index::Array(i) if i.ndim() > 1 || i.dtype().is_int() => i,
+            Index::Array(i) => {
+                return Err(Error::value_err(format!(
+                    "jnp.insert(): index array must be integer typed; got {}",
+                    i.aval()
+                )))
+            }
+            other => {
+                return Err(Error::value_err(format!(
+                    "jnp.insert(): obj must be a slice, a one-dimensional array, or a scalar; got {other:?}"
+                )))
+            }
+        };
+        if indices.ndim() > 1 || indices.dtype() == DType::Bool {
+            return Err(Error::value_err(format!(
+                "jnp.insert(): obj must be a slice, a one-dimensional array, or a scalar; got {}",
+                indices.aval()
+            )));
+        }
+        // `array(values, ndmin=a.ndim, dtype=a.dtype)`.
+        let mut v = lax::convert_element_type(&values, a.dtype())?;
+        if v.ndim() < a.ndim() {
+            let shape: Vec<usize> = std::iter::repeat_n(1, a.ndim() - v.ndim())
+                .chain(v.shape().iter().copied())
+                .collect();
+            v = lax::reshape(&v, &shape)?;
+        }
+        let indices = lax::convert_element_type(&indices, DType::I32)?;
+        let indices = if indices.size() == 1 {
+            if indices.ndim() == 0 {
+                v = lax::moveaxis(&v, 0, axis)?;
+            }
+            let index = lax::reshape(&indices, &[])?;
+            lax::broadcast_in_dim(&index, &[v.shape()[axis]], &[])?
+        } else {
+            indices
+        };
+        let n_insert =
+            super::broadcast_shapes("insert", &[indices.shape(), &[v.shape()[axis]]])?[0];
+        let indices = lax::broadcast_to_rank(&indices, &[n_insert])?;
+        let mut out_shape = a.shape().to_vec();
+        out_shape[axis] += n_insert;
+        let out = lax::zeros(&Aval::new(out_shape, a.dtype()).weak(a.is_weak()))?;
+
+        let n = Array::scalar(n_input as i32);
+        let indices = lax::select(
+            &lax::lt(&indices, &Array::scalar(0i32))?,
+            &lax::add(&indices, &n)?,
+            &indices,
+        )?;
+        let indices = lax::min(&lax::max(&indices, &Array::scalar(0i32))?, &n)?;
+        // Value k goes to its position plus its rank among the positions (ties in order).
+        let ranks = lax::iota(DType::I32, &[n_insert], 0)?;
+        let order = lax::argsort_along(&indices, 0, false)?;
+        let values_ind = indices.at_idx(&[Index::Array(order)]).add(&ranks)?;
+        // Element j of `a` goes to the j-th slot no value took.
+        let total = n_input + n_insert;
+        let free = lax::full(&Aval::new([total], DType::Bool), 1.0)?
+            .at_idx(&[Index::Array(values_ind.clone())])
+            .set(&Array::scalar(false))?;
+        let arr_ind = nth_true(&free, n_input)?;
+        let out = out.at_idx(&along(axis, values_ind)).set(&v)?;
+        out.at_idx(&along(axis, arr_ind)).set(&a)
+    })())
+}
+
+/// The positions of the first `size` true elements of the 1-D `mask` (JAX's
+/// `where(mask, size=size)[0]`, with at least `size` true elements): how many elements have
+/// fewer than `j + 1` trues up to and including themselves, for each `j`.
+fn nth_true(mask: &Array, size: usize) -> Result<Array> {
+    let running = lax::cumsum(&lax::convert_element_type(mask, DType::I32)?, 0, false)?;
+    let counts = lax::zeros(&Aval::new([size], DType::I32))?
+        .at_idx(&[Index::Array(running)])
+        .add(&Array::scalar(1i32))?;
+    lax::cumsum(&counts, 0, false)
 }
 
 /// How `pad` fills the new elements (NumPy's `mode`).

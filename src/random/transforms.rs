@@ -1,6 +1,6 @@
 //! `jax.random`'s samplers that are closed-form transforms of uniform, normal, exponential and
 //! gamma draws: cauchy, pareto, weibull_min, lognormal, triangular, rayleigh, wald, geometric,
-//! generalized_normal, ball, f, and gumbel's `"high"` mode. JAX 0.10's formulas step for step,
+//! generalized_normal, ball, f, and gumbel's `"high"` and `"highest"` modes. JAX 0.10's formulas step for step,
 //! with XLA's CPU arithmetic where cranax reproduces it (`xla_math`: `log`, `log1p`, fused
 //! multiply-adds); `tan`, `exp` and `pow` are the backend's, so samplers through them agree
 //! with JAX to the ulp bounds docs/PRNG.md states.
@@ -306,16 +306,21 @@ pub fn ball(key: &Array, d: usize, p: f64, shape: &[usize], dtype: DType) -> Res
 /// `(2,) + shape` array) give `x = hi` when `hi >= 1/2`, else `hi + 2^-nmant lo + tiny` (the
 /// finer resolution near 0), then `-log(-log1p(-x))`.
 ///
+/// `"highest"` is `"high"` in f64; in f32 it draws 64 random bits per sample, turns the
+/// number `b` (below 1/2) or `1 - b` (from 1/2 on) of them into an f32 in `(0, 1)` keeping
+/// all the precision near 0 ([`u64_fraction_to_f32`]), and returns `-log(-log1p(-x))` or
+/// `-log(-log(x))` respectively (JAX's `_gumbel`).
+///
 /// # Errors
-/// A malformed key, a non-float dtype, or a mode other than `"low"` and `"high"` (JAX's f32
-/// `"highest"` is not implemented).
+/// A malformed key, a non-float dtype, or a mode other than `"low"`, `"high"` and `"highest"`.
 pub fn gumbel_mode(key: &Array, shape: &[usize], dtype: DType, mode: &str) -> Result<Array> {
     check_key("gumbel", key)?;
     check_float("gumbel", dtype)?;
     match mode {
         "low" => return super::gumbel(key, shape, dtype),
         "high" => {}
-        "highest" if dtype == DType::F64 => {}
+        "highest" if dtype == DType::F32 => return gumbel_highest_f32(key, shape),
+        "highest" => {}
         _ => {
             return Err(Error::value_err(format!(
                 "Must provide valid mode for gumbel got: {mode}"
@@ -331,6 +336,68 @@ pub fn gumbel_mode(key: &Array, shape: &[usize], dtype: DType, mode: &str) -> Re
     let fine = lax::add(&fma(&scale, &lo, &hi)?, &constant(tiny(dtype), dtype))?;
     let x = lax::select(&lax::ge(&hi, &constant(0.5, dtype))?, &hi, &fine)?;
     lax::neg(&log(&lax::neg(&log1p(&lax::neg(&x)?)?)?)?)
+}
+
+/// JAX's f32 `gumbel(mode="highest")`: `bits` are `(hi, lo)` u32 pairs, a 64-bit fraction `b`;
+/// below 1/2 it stands for `b`, else its two's-complement negation `1 - b` (carry from `lo`
+/// into `hi`) is used and the log taken on the other side.
+fn gumbel_highest_f32(key: &Array, shape: &[usize]) -> Result<Array> {
+    let mut wide = vec![2];
+    wide.extend_from_slice(shape);
+    let bits = super::bits(key, &wide)?;
+    let half = |x: &Array, i: usize| -> Result<Array> {
+        let mut lo = vec![0; wide.len()];
+        let mut hi = wide.clone();
+        lo[0] = i;
+        hi[0] = i + 1;
+        lax::reshape(&lax::slice(x, &lo, &hi, None)?, shape)
+    };
+    let u32c = |v: u32| lax::broadcast_to_rank(&Array::scalar(v), shape);
+    let (hi, lo) = (half(&bits, 0)?, half(&bits, 1)?);
+    let (neg_hi, neg_lo) = negate_u64(&hi, &lo)?;
+    let below_half = lax::lt(&hi, &u32c(1 << 31)?)?;
+    let x = u64_fraction_to_f32(
+        &lax::select(&below_half, &hi, &neg_hi)?,
+        &lax::select(&below_half, &lo, &neg_lo)?,
+    )?;
+    let small = log1p(&lax::neg(&x)?)?;
+    let large = log(&x)?;
+    lax::neg(&log(&lax::neg(&lax::select(
+        &below_half,
+        &small,
+        &large,
+    )?)?)?)
+}
+
+/// `-(hi, lo)` in 64-bit two's complement: `(!hi + carry, !lo + 1)`, the carry when `lo` is 0.
+fn negate_u64(hi: &Array, lo: &Array) -> Result<(Array, Array)> {
+    let (not_hi, not_lo) = (lax::not(hi)?, lax::not(lo)?);
+    let max = lax::broadcast_to_rank(&Array::scalar(u32::MAX), lo.shape())?;
+    let carry = lax::convert_element_type(&lax::eq(&not_lo, &max)?, DType::U32)?;
+    let one = lax::broadcast_to_rank(&Array::scalar(1u32), lo.shape())?;
+    Ok((lax::add(&not_hi, &carry)?, lax::add(&not_lo, &one)?))
+}
+
+/// JAX's `_safe_int_to_float`: the 64-bit fraction `(hi, lo)` (u32 halves, not 0) as the f32
+/// `2^-(z+1) * 1.m` with `z` its leading zeros and `m` the 23 bits after its leading one
+/// (truncated), built from the exponent and mantissa bits.
+fn u64_fraction_to_f32(hi: &Array, lo: &Array) -> Result<Array> {
+    let shape = hi.shape().to_vec();
+    let u = |v: u32| lax::broadcast_to_rank(&Array::scalar(v), &shape);
+    let (hz, lz) = (lax::clz(hi)?, lax::clz(lo)?);
+    let hi_zero = lax::eq(&hz, &u(32)?)?;
+    let top = lax::shift_left(hi, &hz)?;
+    let rest = lax::select(
+        &hi_zero,
+        &lax::shift_left(lo, &lz)?,
+        &lax::shift_right_logical(lo, &lax::sub(&u(32)?, &hz)?)?,
+    )?;
+    let mantissa = lax::shift_right_logical(&lax::or(&top, &rest)?, &u(8)?)?;
+    let mantissa = lax::and(&mantissa, &u((1 << 23) - 1)?)?;
+    let zeros = lax::select(&hi_zero, &lax::add(&u(32)?, &lz)?, &hz)?;
+    let exponent = lax::shift_left(&lax::sub(&u(126)?, &zeros)?, &u(23)?)?;
+    let exponent = lax::and(&exponent, &u((1 << 30) - (1 << 22))?)?;
+    lax::bitcast_convert_type(&lax::or(&exponent, &mantissa)?, DType::F32)
 }
 
 /// Snedecor's F floats with `dfnum` and `dfden` degrees of freedom: `(c1 / dfnum) / (c2 /
@@ -357,4 +424,40 @@ pub fn f(
         &div_by_param(&chi_num, &num)?,
         &div_by_param(&chi_den, &den)?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u64_fractions_become_f32_and_negate_with_a_carry() {
+        let words = |v: &[u32]| Array::from_slice(v);
+        let (hi, lo) = (
+            words(&[0x4000_0000, 0, 0xFFFF_FFFF, 0x0000_0001, 0]),
+            words(&[0, 1, 0xFFFF_FFFF, 0x8000_0000, 0x0000_0300]),
+        );
+        let x = u64_fraction_to_f32(&hi, &lo)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        let below_one = 1.0f32 - f32::EPSILON / 2.0;
+        let want = [
+            0.25,
+            2f32.powi(-64),
+            below_one,
+            2f32.powi(-32) * 1.5,
+            2f32.powi(-55) * 1.5,
+        ];
+        assert_eq!(x, want);
+        let (nh, nl) = negate_u64(&hi, &lo).unwrap();
+        assert_eq!(
+            nh.to_vec::<u32>().unwrap(),
+            [0xC000_0000, 0xFFFF_FFFF, 0, 0xFFFF_FFFE, 0xFFFF_FFFF]
+        );
+        assert_eq!(
+            nl.to_vec::<u32>().unwrap(),
+            [0, 0xFFFF_FFFF, 1, 0x8000_0000, 0xFFFF_FD00]
+        );
+    }
 }

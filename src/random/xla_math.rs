@@ -61,13 +61,17 @@ fn fma_f32(a: &Array, b: &Array, c: &Array) -> Result<Array> {
 /// f64: `a * b = ph + pl` exactly (Dekker's product), `ph + c = s + e` exactly (Knuth's
 /// two-sum), then `s + (e + pl)`: the fma's number unless the exact sum lies within about
 /// 2^-100 of it of a rounding tie. Beyond 2^996 the splitting overflows; there the plain
-/// `a * b + c` stands in.
+/// `a * b + c` stands in. So it does for a zero sum: then `a * b` is exactly `-c`, the plain sum
+/// is exact too and has the fma's sign of zero (the error terms would make `-0.0` `+0.0`, and
+/// `log1p(-0.0)` must stay `-0.0`).
 fn fma_f64(a: &Array, b: &Array, c: &Array) -> Result<Array> {
     let (ph, pl) = two_product(a, b)?;
     let (s, e) = two_sum(&ph, c)?;
     let fused = lax::add(&s, &lax::add(&e, &pl)?)?;
     let plain = lax::add(&lax::mul(a, b)?, c)?;
-    lax::select(&lax::ne(&fused, &fused)?, &plain, &fused)
+    let zero = lax::eq(&fused, &lax::scalar_like(&fused, 0.0))?;
+    let use_plain = lax::or(&lax::ne(&fused, &fused)?, &zero)?;
+    lax::select(&use_plain, &plain, &fused)
 }
 
 /// `x = hi + lo` with `hi` holding the upper 26 bits (Veltkamp's split).
@@ -504,6 +508,21 @@ pub(super) fn rsqrt_f64(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Zeros keep the sign IEEE gives them: `fma(-0.5, 0, -0.0) = -0.0` and
+    /// `log1p(-0.0) = -0.0` (binomial's inversion divides by it: `+0.0` never ends its loop).
+    #[test]
+    fn zeros_keep_their_sign() {
+        for dt in [DType::F32, DType::F64] {
+            let f = fma(&c(-0.5, dt), &c(0.0, dt), &c(-0.0, dt)).unwrap();
+            let l = log1p(&c(-0.0, dt)).unwrap();
+            let p = fma(&c(-0.5, dt), &c(0.0, dt), &c(0.0, dt)).unwrap();
+            for (v, neg) in [(f, true), (l, true), (p, false)] {
+                let v = v.to_f64_vec().unwrap()[0];
+                assert!(v == 0.0 && v.is_sign_negative() == neg, "{dt:?}: {v}");
+            }
+        }
+    }
 
     /// Random finite floats of varied magnitude (a fixed xorshift stream).
     fn floats(n: usize, seed: u64) -> Vec<f64> {

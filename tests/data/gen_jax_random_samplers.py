@@ -108,24 +108,30 @@ def cpu():
     return {"vendor_id": vendor, "avx512f": "avx512f" in flags}
 
 
-def main():
+def write_sections(filename, generator, make_cases=cases, seeds=SEEDS, sizes=SIZES):
+    """Write tests/data/<filename>: the f32 section (x64 off) and the f64 one (x64 on) of
+    `section`, with the header, the note on the three modes and the CPU."""
     set_x64(False)
-    f32 = section(jnp.float32)
+    f32 = section(jnp.float32, make_cases, seeds, sizes)
     set_x64(True)
-    f64 = section(jnp.float64)
+    f64 = section(jnp.float64, make_cases, seeds, sizes)
     set_x64(False)
     out = header("'f32' computed with jax_enable_x64=False; 'f64' with it True")
-    out["generator"] = "tests/data/gen_jax_random_samplers.py"
+    out["generator"] = generator
     out["note"] = ("calls are jax.random.<call> with key = jax.random.PRNGKey(seed); "
                    "'jit' is jax.jit(lambda key: <call>)(key), \"same\" when bit-equal to eager; "
                    "'vmap' is jax.vmap(lambda key: <call>)(jax.random.split(key, 3))")
     out["cpu"] = cpu()
     out["f32"] = f32
     out["f64"] = f64
-    write("jax_random_samplers.json", out)
+    write(filename, out)
     for name, sec in (("f32", f32), ("f64", f64)):
         diff = [(s, c) for s, cs in sec.items() for c, v in cs.items() if v["jit"] != "same"]
         print(f"{name}: {sum(len(c) for c in sec.values())} draws, jit != eager in JAX: {diff}")
+
+
+def main():
+    write_sections("jax_random_samplers.json", "tests/data/gen_jax_random_samplers.py")
 
 
 if __name__ == "__main__":
