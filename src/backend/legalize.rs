@@ -21,6 +21,44 @@ pub fn legalize(g: &mut Graph) {
     g.rewrite(|g, _, node| {
         let dt = |g: &Graph, n: NodeId| g.nodes[n].dtype;
         match node.kind.clone() {
+            // x ** y as a chain of products each rounded to the 16-bit type (eager's and
+            // XLA's), by repeated squaring in the interpreter's order; 1 / acc rounded once.
+            Kind::Unary(UnaryOp::IntegerPow { y }, a) if dt(g, a).is_half() && y.abs() > 1 => {
+                let half = dt(g, a);
+                let shape = node.shape.clone();
+                let mul = |g: &mut Graph, p: NodeId, q: NodeId| {
+                    let (x, z) = (convert(g, p, DType::F32), convert(g, q, DType::F32));
+                    let r = g.push(
+                        Kind::Binary(BinaryOp::Mul, x, z),
+                        shape.clone(),
+                        DType::F32,
+                        usize::MAX,
+                    );
+                    convert(g, r, half)
+                };
+                let (mut acc, mut base, mut n) = (None, a, y.unsigned_abs());
+                while n > 0 {
+                    if n & 1 == 1 {
+                        acc = Some(match acc {
+                            None => base,
+                            Some(c) => mul(g, c, base),
+                        });
+                    }
+                    n >>= 1;
+                    if n > 0 {
+                        base = mul(g, base, base);
+                    }
+                }
+                let acc = acc.expect("|y| > 1 has a set bit");
+                if y > 0 {
+                    acc
+                } else {
+                    let x = convert(g, acc, DType::F32);
+                    let inv = UnaryOp::IntegerPow { y: -1 };
+                    let r = g.push(Kind::Unary(inv, x), shape.clone(), DType::F32, x);
+                    convert(g, r, half)
+                }
+            }
             Kind::Unary(op, a) if dt(g, a).is_half() && !moves_bits(&op) => {
                 let half = dt(g, a);
                 let x = convert(g, a, DType::F32);
