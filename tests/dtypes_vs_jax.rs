@@ -47,12 +47,7 @@ fn flushed(dt: DType, b: u64) -> u64 {
 }
 
 fn array(dt: DType, bits: &Value) -> Array {
-    let bits: Vec<u64> = bits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b.as_u64().unwrap())
-        .collect();
+    let bits = jax_data::bits(bits);
     let n = bits.len();
     Array::from_data(Data::from_bits(dt, bits.into_iter()), &[n]).unwrap()
 }
@@ -199,12 +194,7 @@ fn every_op_on_every_dtype_matches_jax() {
             };
             (got, mask)
         };
-        let want: Vec<u64> = case["out"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_u64().unwrap())
-            .collect();
+        let want = jax_data::bits(&case["out"]);
         checked += 1;
         match got {
             Err(e) => failures.push(format!("{op}({dt}): error {e}")),
@@ -247,12 +237,7 @@ fn convert_element_type_between_every_pair_matches_jax() {
             dtype(pair[1].as_str().unwrap()),
         );
         let x = array(from, &case["x"]);
-        let want: Vec<u64> = case["out"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_u64().unwrap())
-            .collect();
+        let want = jax_data::bits(&case["out"]);
         let got = bits_of(&lax::convert_element_type(&x, to).unwrap());
         if !same(to, &got, &want, &compared(&[&x]), 0) {
             failures.push(format!(

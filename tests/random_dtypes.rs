@@ -19,12 +19,7 @@ fn bits_uniform_and_normal_in_every_dtype_match_jax() {
         let f = case["fn"].as_str().unwrap();
         let seed = case["seed"].as_u64().unwrap();
         let dtype = DType::from_name(case["dtype"].as_str().unwrap()).unwrap();
-        let shape: Vec<usize> = case["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
+        let shape = jax_data::shape(case);
         let key = random::PRNGKey(seed as i64);
         let got = match f {
             "bits" => random::bits_as(&key, &shape, dtype),
@@ -41,12 +36,7 @@ fn bits_uniform_and_normal_in_every_dtype_match_jax() {
         .unwrap();
         assert_eq!(got.shape(), &shape[..]);
         assert_eq!(got.dtype(), dtype);
-        let want: Vec<u64> = case["out"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_u64().unwrap())
-            .collect();
+        let want = jax_data::bits(&case["out"]);
         let got = got.data().unwrap().to_bits();
         if got != want {
             let show = |b: &[u64]| -> Vec<String> {

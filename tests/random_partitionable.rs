@@ -41,18 +41,8 @@ fn partitionable_threefry_draws_match_jax_eager_and_jit() {
         let f = case["fn"].as_str().unwrap();
         let seed = case["seed"].as_i64().unwrap();
         let dtype = DType::from_name(case["dtype"].as_str().unwrap()).unwrap();
-        let shape: Vec<usize> = case["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
-        let want: Vec<u64> = case["out"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_u64().unwrap())
-            .collect();
+        let shape = jax_data::shape(case);
+        let want = jax_data::bits(&case["out"]);
         let key = random::PRNGKey(seed);
         let eager = draw(f, &key, &shape, dtype);
         let (s, f2) = (shape.clone(), f.to_string());

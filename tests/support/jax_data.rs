@@ -30,6 +30,15 @@ pub fn shape(v: &Value) -> Vec<usize> {
         .collect()
 }
 
+/// A JSON list of unsigned integers (values stored as their bits).
+pub fn bits(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap())
+        .collect()
+}
+
 /// A JSON list of numbers.
 pub fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
