@@ -429,12 +429,7 @@ impl Scalar {
 
     /// The value widened to f64 (exact but for 64-bit integers beyond 2^53, which round).
     pub fn to_f64(self) -> f64 {
-        match self {
-            Scalar::Bool(b) => b as u8 as f64,
-            Scalar::F16(v) => v.to_f64(),
-            Scalar::BF16(v) => v.to_f64(),
-            s => each_scalar!(s, v => Element64::to_f64(v)),
-        }
+        each_scalar!(self, v => Element64::to_f64(v))
     }
 
     /// An integer or bool value as i128 (exact for every integer dtype); floats truncate

@@ -162,9 +162,14 @@ pub fn bits(key: &Array, shape: &[usize]) -> Result<Array> {
 /// `iota_2x32_shape`).
 fn partitionable_words(key: &Array, shape: &[usize]) -> Result<(Array, Array)> {
     let n: usize = shape.iter().product();
+    if n >= u32::MAX as usize {
+        return Err(Error::value_err(format!(
+            "random bits array of size {n} exceeds 2**32 - 2 elements (not supported)"
+        )));
+    }
     let (k0, k1) = key_words(key)?;
-    let hi: Vec<u32> = (0..n as u64).map(|i| (i >> 32) as u32).collect();
-    let hi = lax::reshape(&Array::from_slice(&hi), shape)?;
+    // Below 2^32 elements every counter's high word is 0.
+    let hi = lax::broadcast_in_dim(&Array::scalar(0u32), shape, &[])?;
     let lo = lax::reshape(&lax::iota(DType::U32, &[n], 0)?, shape)?;
     lax::threefry2x32(&k0, &k1, &hi, &lo)
 }

@@ -400,7 +400,6 @@ fn sign(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
             let zero = konst(b, cx, Scalar::from_i128(0, d), vec);
             let nz = b.ins().icmp(IntCC::NotEqual, x, zero);
             let one = konst(b, cx, Scalar::from_i128(1, d), vec);
-            let zero = konst(b, cx, Scalar::from_i128(0, d), vec);
             choose(b, vec, nz, one, zero)
         }
     }
@@ -559,7 +558,8 @@ pub fn convert_scalar(b: &mut FunctionBuilder, x: Value, from: DType, to: DType)
             U64 | U32 => b.ins().fcvt_to_uint_sat(tty, x),
             // Saturate to i32, then into the narrow range.
             _ => {
-                let (lo, hi) = crate::prims::reduce::int_range(to);
+                let range = to.iinfo().expect("an integer dtype");
+                let (lo, hi) = (range.min, range.max);
                 let w = if to.is_signed_int() {
                     let w = b.ins().fcvt_to_sint_sat(types::I32, x);
                     let lo = b.ins().iconst(types::I32, lo as i64);
@@ -977,7 +977,7 @@ fn int_div(b: &mut FunctionBuilder, p: Value, q: Value, dt: DType) -> Value {
     let signed = dt.is_signed_int();
     let bad = if signed {
         let m1 = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
-        let min = crate::prims::reduce::int_range(dt).0 as i64;
+        let min = dt.iinfo().expect("an integer dtype").min as i64;
         let min = b.ins().icmp_imm_s(IntCC::Equal, p, min);
         let ovf = b.ins().band(m1, min);
         b.ins().bor(zero, ovf)

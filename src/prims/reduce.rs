@@ -138,8 +138,8 @@ impl ReduceOp {
                 dtype,
             ),
             _ => {
-                let (lowest, highest) = int_range(dtype);
-                Scalar::from_i128(if is_max { lowest } else { highest }, dtype)
+                let range = dtype.iinfo().expect("an integer dtype");
+                Scalar::from_i128(if is_max { range.min } else { range.max }, dtype)
             }
         }
     }
@@ -414,16 +414,6 @@ impl ReduceOp {
                 S::from_i128(r, dtype)
             }
         }
-    }
-}
-
-/// The smallest and largest values of an integer dtype.
-pub(crate) fn int_range(dtype: DType) -> (i128, i128) {
-    let bits = dtype.bits();
-    if dtype.is_signed_int() {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-    } else {
-        (0, (1i128 << bits) - 1)
     }
 }
 

@@ -350,8 +350,12 @@ pub fn default_fill(dtype: DType) -> f64 {
         DType::Bool => 1.0,
         d if d.is_float() => f64::NAN,
         d => {
-            let (lowest, highest) = crate::prims::reduce::int_range(d);
-            (if d.is_signed_int() { lowest } else { highest }) as f64
+            let range = d.iinfo().expect("an integer dtype");
+            (if d.is_signed_int() {
+                range.min
+            } else {
+                range.max
+            }) as f64
         }
     }
 }
