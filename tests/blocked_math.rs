@@ -2,8 +2,10 @@
 //! L1-sized blocks through the runtime's wide-vector kernels (backend/emit/blocked.rs). Their
 //! results must be those of the inline polynomial bit for bit: a large array's results are
 //! compared with the same program compiled at a small (unblocked) shape, chunk by chunk, at
-//! sizes that give whole blocks only, blocks and a remainder, and a loop split across
-//! threads; and with the reference interpreter within the jit tests' bounds.
+//! sizes that give whole blocks only, blocks and a remainder (a last block that starts early
+//! and computes again part of the one before, or, where that would change what is stored, a
+//! shorter one), and a loop split across threads; and with the reference interpreter within
+//! the jit tests' bounds.
 
 use cranax::backend;
 use cranax::numpy as jnp;
@@ -162,6 +164,45 @@ fn blocked_loops_give_the_inline_bits() {
     }
     for (name, f) in singles() {
         check_same_as_inline(name, f, 5000);
+    }
+}
+
+/// A blocked function written into a larger array at a dynamic offset (its store has a
+/// dynamic term, so its last block is not recomputed from an earlier start but runs short,
+/// with a scalar tail at 5003) gives the inline bits there and leaves the rest alone.
+#[test]
+fn blocked_loops_store_at_dynamic_offsets() {
+    for n in [5000, 5003] {
+        let xs = inputs(n);
+        let x = Array::from_vec(xs.clone(), &[n]).unwrap();
+        let big = Array::from_vec(vec![7.0f32; n + 40], &[n + 40]).unwrap();
+        let at = 17;
+        let prog = |v: &[Array]| {
+            Ok(vec![lax::dynamic_update_slice(
+                &v[0],
+                &all_fns(&v[1])?,
+                &[v[2].clone()],
+            )?])
+        };
+        let args = [big, x, Array::scalar(at as i32)];
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let cj = trace_to_jaxpr(&prog, &avals).unwrap();
+        let got = backend::compile(&cj).unwrap().run(&args).unwrap()[0]
+            .to_vec::<f32>()
+            .unwrap();
+        let inline: Vec<u32> = xs.chunks(1000).flat_map(|c| run(all_fns, c)).collect();
+        for (i, g) in got.iter().enumerate() {
+            let want = match i.checked_sub(at) {
+                Some(j) if j < n => inline[j],
+                _ => 7.0f32.to_bits(),
+            };
+            assert_eq!(
+                g.to_bits(),
+                want,
+                "n={n}: element {i}: {g:e}, want {:e}",
+                f32::from_bits(want)
+            );
+        }
     }
 }
 

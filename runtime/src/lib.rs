@@ -228,26 +228,87 @@ pub fn num_threads() -> usize {
 }
 
 /// Run `f(lo, hi)` over a partition of `0..n` into at most [`num_threads`] contiguous
-/// chunks, in parallel on the worker pool, returning when all are done. Every boundary
-/// except `n` itself is a multiple of `align`; with one thread, or when `n` is too small to
-/// split at that alignment, this is the single call `f(0, n)` on the calling thread.
-pub fn for_chunks(n: usize, align: usize, f: impl Fn(usize, usize) + Sync) {
+/// chunks of near-equal length, in parallel on the worker pool, returning when all are
+/// done. Every boundary except `n` itself is a multiple of `align`, and every chunk has at
+/// least `min_chunk` elements; with one thread, or when `n` is too small to split so, this
+/// is the single call `f(0, n)` on the calling thread.
+pub fn for_chunks(n: usize, align: usize, min_chunk: usize, f: impl Fn(usize, usize) + Sync) {
     use rayon::prelude::*;
-    let align = align.max(1);
-    let threads = num_threads().min(n / align).max(1);
-    if threads == 1 {
+    let chunks = Chunks::new(n, num_threads(), align, min_chunk);
+    if chunks.count == 1 {
         f(0, n);
         return;
     }
-    let per = n.div_ceil(threads).div_ceil(align) * align;
-    let chunks = n.div_ceil(per);
-    (0..chunks)
+    (0..chunks.count)
         .into_par_iter()
-        .for_each(|c| f(c * per, ((c + 1) * per).min(n)));
+        .for_each(|c| f(chunks.bound(c), chunks.bound(c + 1)));
+}
+
+/// The partition [`for_chunks`] runs: `count` chunks, chunk `c` being
+/// `bound(c)..bound(c + 1)`.
+#[derive(Clone, Copy, Debug)]
+struct Chunks {
+    n: usize,
+    count: usize,
+    align: usize,
+}
+
+impl Chunks {
+    fn new(n: usize, threads: usize, align: usize, min_chunk: usize) -> Chunks {
+        let align = align.max(1);
+        // Inner boundaries round `c * n / count` down to `align`, so every chunk is at least
+        // `n / count - (align - 1)` long.
+        let count = threads.min(n / (min_chunk.max(1) + align - 1)).max(1);
+        Chunks { n, count, align }
+    }
+
+    fn bound(&self, c: usize) -> usize {
+        match c {
+            c if c >= self.count => self.n,
+            c => c * self.n / self.count / self.align * self.align,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chunks_cover_the_range_aligned_near_equal_and_long_enough() {
+        let sizes = [0, 1, 15, 16, 17, 1023, 4096, 4097, 65_537, 1_000_000];
+        for (n, threads) in sizes
+            .into_iter()
+            .flat_map(|n| [1, 2, 3, 7, 64, 300].map(|t| (n, t)))
+        {
+            for (align, min_chunk) in [(1, 1), (16, 1), (16, 1024)] {
+                let p = super::Chunks::new(n, threads, align, min_chunk);
+                let chunks: Vec<_> = (0..p.count).map(|c| (p.bound(c), p.bound(c + 1))).collect();
+                let what = format!("n {n}, {threads} threads, align {align}: {chunks:?}");
+                assert!(p.count <= threads, "{what}");
+                assert_eq!((chunks[0].0, chunks[p.count - 1].1), (0, n), "{what}");
+                assert!(chunks.windows(2).all(|w| w[0].1 == w[1].0), "{what}");
+                assert!(chunks.iter().all(|&(lo, _)| lo % align == 0), "{what}");
+                if p.count > 1 {
+                    assert!(
+                        chunks.iter().all(|&(lo, hi)| hi - lo >= min_chunk),
+                        "{what}"
+                    );
+                    let (short, long) = chunks
+                        .iter()
+                        .fold((n, 0), |(s, l), &(lo, hi)| (s.min(hi - lo), l.max(hi - lo)));
+                    assert!(long - short < 2 * align, "{what}: not near-equal");
+                }
+                // As many chunks as the threads allow: one more would be too short.
+                if p.count < threads && n > 0 {
+                    let more = n / (p.count + 1);
+                    assert!(
+                        more < min_chunk + align - 1,
+                        "{what}: could use more threads"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn strided_operands_are_read_in_place() {
         // Batched aᵀ-by-bᵀ: a stored [batch, k, m], b stored [batch, n, k].

@@ -127,7 +127,12 @@ pub fn export_object(jaxpr: &ClosedJaxpr, opts: &ExportOptions) -> Result<Export
         codegen::Consts::Defined,
     )?;
     codegen::define(&mut module, &mut built, false)?;
-    codegen::c_entry(&mut module, &built, name, plan.split.map_or(0, |p| p.0))?;
+    codegen::c_entry(
+        &mut module,
+        &built,
+        name,
+        plan.split.map_or(0, |p| p.extent),
+    )?;
     let object = module
         .finish()
         .emit()

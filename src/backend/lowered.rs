@@ -19,7 +19,7 @@ pub struct Lowered {
     consts: Vec<Arc<crate::array::Concrete>>,
     kernels: usize,
     summary: String,
-    par: Option<(usize, usize)>,
+    par: Option<super::schedule::Split>,
     lower_time: Duration,
     /// The part of `lower_time` spent building the graph and running its rewrites.
     rewrite_time: Duration,

@@ -112,9 +112,9 @@ pub struct Executable {
     pub(crate) rewrite_time: Duration,
     kernels: usize,
     summary: String,
-    /// (extent, alignment) of the outermost loop when the code may run it in chunks on
-    /// several threads.
-    par: Option<(usize, usize)>,
+    /// The split of the outermost loop when the code may run it in chunks on several
+    /// threads.
+    par: Option<schedule::Split>,
 }
 
 /// How many argument or output pointers a call keeps on the stack.
@@ -230,15 +230,15 @@ impl Executable {
             // `scratch_bytes` of `scratch`. The module owning the code lives as long as
             // `self`. A function that is not split ignores `lo`/`hi`; a split one runs its
             // whole range here.
-            let hi = self.par.map_or(0, |p| p.0);
+            let hi = self.par.map_or(0, |p| p.extent);
             unsafe { (self.entry)(ins.as_ptr(), outs.as_ptr(), scratch, 0, hi) }
         };
         let par = self
             .par
             .filter(|_| threads && cranax_runtime::num_threads() > 1);
-        if let Some((ext, align)) = par {
+        if let Some(split) = par {
             let ptrs = CallPtrs(ins.as_ptr(), outs.as_ptr());
-            cranax_runtime::for_chunks(ext, align, |lo, hi| {
+            cranax_runtime::for_chunks(split.extent, split.align, split.min_chunk, |lo, hi| {
                 let p = &ptrs;
                 let scratch = std::ptr::NonNull::<u64>::dangling().as_ptr() as *mut u8;
                 // SAFETY: as for `call` (split functions use no scratch); `lo < hi <= ext`

@@ -334,9 +334,9 @@ pub struct Plan {
     pub reshape: Vec<Option<ReshapePlan>>,
     pub kernels: Vec<Kernel>,
     pub scratch_bytes: usize,
-    /// (extent, alignment) of the outermost loop when the function is one kernel split
-    /// across threads (see `Schedule::split`).
-    pub split: Option<(usize, usize)>,
+    /// The split of the outermost loop when the function is one kernel split across
+    /// threads (see `Schedule::split`).
+    pub split: Option<super::schedule::Split>,
     /// The plan of each sub-program (`Graph::subs`).
     pub subs: Vec<Plan>,
     /// Constants loaded through a copy in another dimension order (`layout`).

@@ -27,6 +27,16 @@ pub const PAR_MIN_WORK: usize = 1 << 16;
 /// the same elements as one unsplit loop would and the scalar tail stays the last chunk's.
 pub const PAR_ALIGN: usize = 16;
 
+/// How a kernel's outermost loop is split across threads: the entry function runs it over
+/// `[lo, hi)` chunks of `0..extent` whose inner boundaries are multiples of `align`, each at
+/// least `min_chunk` long (see `cranax_runtime::for_chunks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub extent: usize,
+    pub align: usize,
+    pub min_chunk: usize,
+}
+
 /// Most distinct index maps one inline node may be evaluated at in one kernel.
 pub const MAX_MAPS_PER_NODE: usize = 8;
 
@@ -52,9 +62,9 @@ pub struct Schedule {
     pub inner_dims: Vec<usize>,
     /// Lanes of the innermost loop (1: scalar).
     pub lanes: u8,
-    /// (extent, alignment) of the outermost loop when it runs over the entry function's
-    /// `(lo, hi)` range in chunks on several threads.
-    pub split: Option<(usize, usize)>,
+    /// The split of the outermost loop when it runs over the entry function's `(lo, hi)`
+    /// range in chunks on several threads.
+    pub split: Option<Split>,
     /// `Map` kernels: the map of each output, and of each output's dynamic address terms.
     pub out_maps: Vec<MapId>,
     pub dyn_maps: Vec<Vec<MapId>>,
@@ -341,12 +351,20 @@ impl Builder<'_> {
             .collect();
         self.set_lanes(&dests, inner_extent);
         if self.parallelisable(kern, outs) {
-            let align = if self.s.groups.len() == 1 {
-                PAR_ALIGN
+            // One vectorised group: chunks start on a vector step, and are at least a block
+            // long (a blocked loop's last block ends at its chunk's end and may start
+            // before the last whole one: it stays inside the chunk).
+            let (align, min_chunk) = if self.s.groups.len() == 1 {
+                (PAR_ALIGN, super::emit::BLOCK as usize)
             } else {
-                1
+                (1, 1)
             };
-            self.s.split = Some((self.s.groups[0].0, align));
+            let extent = self.s.groups[0].0;
+            self.s.split = Some(Split {
+                extent,
+                align,
+                min_chunk,
+            });
         }
     }
 

@@ -32,6 +32,7 @@ use super::plan::{is_expensive, Buf, Kernel, KernelKind, Plan};
 use super::schedule::{MapId, Schedule, UNROLL};
 use crate::core::error::Result;
 use crate::dtype::DType;
+pub(super) use blocked::BLOCK;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, BlockArg, FuncRef, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode,
