@@ -48,6 +48,10 @@ impl Emitter<'_, '_> {
             }
             return Ok(());
         }
+        if let Some(tv) = &self.k.s.two_valued {
+            let io = (c.outs, c.out_maps, c.dyn_maps);
+            return self.two_valued_loop(b, io, gi, ext, tv);
+        }
         let step = c.lanes as i64 * UNROLL as i64;
         let pairs = self.block_pairs(c.outs, c.out_maps);
         if !pairs.is_empty() {
@@ -109,7 +113,7 @@ impl Emitter<'_, '_> {
         })
     }
 
-    fn dest_address(
+    pub(super) fn dest_address(
         &mut self,
         b: &mut FunctionBuilder,
         dest: &Dest,

@@ -10,7 +10,8 @@
 //! emission only writes code.
 //!
 //! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
-//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
+//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels ([`two_valued`]
+//! those over a two-valued constant), [`reduce`] reductions, [`matmul`]
 //! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
 //! the loop body or branch, against an environment of their own).
 
@@ -21,6 +22,7 @@ mod eval;
 mod linalg;
 mod loops;
 mod matmul;
+mod two_valued;
 
 pub use linalg::LinalgFns;
 mod reduce;
