@@ -11,7 +11,8 @@
 //! product `c + y xᵀ` on f32[64, 64] and the row-by-row product `xᵀ W` (straight-line steps),
 //! and the compile time of the RNN workload's gradient (which straight-line steps enlarge);
 //! and blocked loops (`blocked`: the large workloads' compile time, inline against blocked at
-//! the threshold).
+//! the threshold); and the hessian workload's first call, compile and cached call
+//! (`hessian_n100`).
 //!
 //! `cargo bench --bench jit` (criterion prints medians as the middle of each `time:` triple).
 
@@ -310,8 +311,38 @@ fn scan_small_kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// The hessian workload (`hessian_n100`): its first call (trace, transform, compile, run, a
+/// fresh `jit` each iteration), its compile alone, and its cached call, whose big loop selects
+/// between two values per row (the identity basis is a two-valued constant).
+fn hessian_n100(c: &mut Criterion) {
+    use cranax::{hessian, make_jaxpr};
+    let x = defs::normal(2, &[100]);
+    let mut g = c.benchmark_group("hessian_n100");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(2));
+    g.bench_function("first_call", |b| {
+        b.iter(|| {
+            let f = jit(hessian(defs::cubic_tanh));
+            black_box(f.call((x.clone(),)).unwrap())
+        })
+    });
+    let cj = make_jaxpr(hessian(defs::cubic_tanh))
+        .call((x.clone(),))
+        .unwrap();
+    g.bench_function("compile", |b| {
+        b.iter(|| black_box(backend::compile(&cj).unwrap()))
+    });
+    let f = jit(hessian(defs::cubic_tanh));
+    f.call((x.clone(),)).unwrap();
+    g.bench_function("cached_call", |b| {
+        b.iter(|| black_box(f.call((x.clone(),)).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    hessian_n100,
     seed,
     compile_time,
     control_compile,

@@ -507,8 +507,11 @@ impl Array {
 
     /// The `n x n` identity matrix.
     pub fn eye(n: usize, dtype: DType) -> Array {
-        let vals = (0..n * n).map(|i| Scalar::F64(if i / n == i % n { 1.0 } else { 0.0 }));
-        Array::from_concrete(Aval::new([n, n], dtype), Data::from_scalars(dtype, vals))
+        // One and zero converted once, then copied: element i is on the diagonal when
+        // i = r * n + r, i.e. when n + 1 divides it.
+        let one_zero = Data::from_scalars(dtype, [Scalar::F64(1.0), Scalar::F64(0.0)].into_iter());
+        let data = one_zero.take((0..n * n).map(|i| usize::from(i % (n + 1) != 0)));
+        Array::from_concrete(Aval::new([n, n], dtype), data)
     }
 
     /// Shape, dtype and weak type: known for tracers too.

@@ -2464,3 +2464,74 @@ fn constants_read_transposed_are_relaid_and_vectorise() {
     let plan = exe.kernels_summary();
     assert!(plan.lines().all(|l| l.contains("lanes")), "{plan}");
 }
+
+/// A constant of `shape` whose element `i` is `a` where `pick(i)`, else `b`.
+fn two_valued_const(
+    dt: DType,
+    shape: &[usize],
+    (a, b): (f64, f64),
+    pick: impl Fn(usize) -> bool,
+) -> Array {
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n).map(|i| if pick(i) { a } else { b }).collect();
+    Array::from_vec(v, shape).unwrap().astype(dt)
+}
+
+#[test]
+fn kernels_over_a_two_valued_constant_select_between_two_results() {
+    // Only a constant of two distinct elements varies along the vectorised loop (as the
+    // identity basis of `jacfwd` and `hessian` does): each output is computed once per distinct
+    // element and the loop selects by the constant's bits. The interpreter's bits, with
+    // NaN, infinities and signed zeros in the row values (0 * inf, -0 + 0, ...), a scalar
+    // tail (40 = 2 x 16 + 8) and a constant of one distinct element.
+    for dt in WIDE_FLOATS {
+        let (rows, cols) = (24, 40);
+        let basis = two_valued_const(dt, &[rows, cols], (1.0, 0.0), |i| i % (cols + 1) == 0);
+        let signed = two_valued_const(dt, &[rows, cols], (-0.0, 2.5), |i| (i / 3) % 2 == 0);
+        let flat = two_valued_const(dt, &[rows, cols], (-1.5, -1.5), |_| true);
+        for (name, c) in [("basis", basis), ("signed", signed), ("flat", flat)] {
+            // Two outputs of one loop, both selected.
+            let f = move |a: &[Array]| -> Result<Vec<Array>> {
+                let r = lax::broadcast_in_dim(&a[0], &[rows, cols], &[0])?;
+                let sq = lax::sub(&lax::mul(&a[0], &a[0])?, &a[0])?;
+                let t = lax::broadcast_in_dim(&sq, &[rows, cols], &[0])?;
+                let y = lax::add(&lax::mul(&c, &r)?, &c)?;
+                let y = lax::sub(&lax::mul(&y, &t)?, &lax::neg(&lax::mul(&c, &r)?)?)?;
+                Ok(vec![lax::mul(&y, &r)?, y])
+            };
+            let x = values(dt, rows, 21, true, 3.0);
+            let what = format!("two-valued constant {name} {dt}");
+            check(&what, &f, std::slice::from_ref(&x), Tol::Exact);
+            let exe = backend::compile(&trace_to_jaxpr(&f, &[x.aval().clone()]).unwrap()).unwrap();
+            let plan = exe.kernels_summary();
+            assert!(
+                plan.contains("two-valued"),
+                "{what}: no kernel selects:\n{plan}"
+            );
+        }
+    }
+    // Three distinct elements: computed at every element, as before.
+    let three = two_valued_const(DType::F32, &[8, 32], (1.0, 0.0), |i| i % 9 == 0);
+    let three = lax::add(
+        &three,
+        &two_valued_const(DType::F32, &[8, 32], (2.0, 0.0), |i| i == 5),
+    )
+    .unwrap();
+    let f = move |a: &[Array]| -> Result<Vec<Array>> {
+        let r = lax::broadcast_in_dim(&a[0], &[8, 32], &[0])?;
+        Ok(vec![lax::mul(&lax::add(&three, &r)?, &r)?])
+    };
+    let x = values(DType::F32, 8, 22, true, 3.0);
+    check(
+        "three-valued constant",
+        &f,
+        std::slice::from_ref(&x),
+        Tol::Exact,
+    );
+    let exe = backend::compile(&trace_to_jaxpr(&f, &[x.aval().clone()]).unwrap()).unwrap();
+    assert!(
+        !exe.kernels_summary().contains("two-valued"),
+        "{}",
+        exe.kernels_summary()
+    );
+}

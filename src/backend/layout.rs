@@ -90,17 +90,24 @@ fn relaid(g: &Graph, n: NodeId, order: &[usize]) -> Relaid {
     for (k, &d) in order.iter().enumerate() {
         strides[d] = physical[k];
     }
-    // Physical position p (row-major over `shape`) holds logical element sum_k i_k * logical.
+    // Physical position p (row-major over `shape`, index (i_0, ..)) holds the logical element
+    // sum_k i_k * step_k: walked as an odometer, the last index fastest.
     let size: usize = shape.iter().product();
-    let source = (0..size).map(|p| {
-        let mut rest = p;
-        let mut at = 0usize;
-        for (k, &d) in order.iter().enumerate().rev() {
-            let i = rest % shape[k];
-            rest /= shape[k];
-            at += i * logical[d] as usize;
+    let step: Vec<usize> = order.iter().map(|&d| logical[d] as usize).collect();
+    let (mut idx, mut at) = (vec![0usize; shape.len()], 0usize);
+    let dims = shape.clone();
+    let source = (0..size).map(move |_| {
+        let here = at;
+        for k in (0..dims.len()).rev() {
+            idx[k] += 1;
+            at += step[k];
+            if idx[k] < dims[k] {
+                break;
+            }
+            at -= step[k] * dims[k];
+            idx[k] = 0;
         }
-        at
+        here
     });
     let data = g.consts[j].data.take(source);
     Relaid {

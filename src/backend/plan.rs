@@ -79,7 +79,7 @@ pub struct Out {
 }
 
 impl Out {
-    fn is_plain(&self) -> bool {
+    pub(super) fn is_plain(&self) -> bool {
         self.combine.is_none() && self.dest.dyn_terms.is_empty()
     }
 
@@ -217,9 +217,11 @@ impl Kernel {
                     })
                     .collect();
                 let split = if s.split.is_some() {
-                    ", split across threads"
+                    ", split across threads".to_string()
+                } else if let Some(tv) = &s.two_valued {
+                    format!(", selecting by n{} (two-valued)", tv.node)
                 } else {
-                    ""
+                    String::new()
                 };
                 format!(
                     "loop {extents:?} -> [{}]: {} nodes inline, {}{split}",

@@ -10,6 +10,7 @@ use super::graph::{Graph, Kind, NodeId};
 use super::index::{self, Aff, IndexMap};
 use super::ops;
 use super::plan::{access, Access, Buf, Kernel, KernelKind, Out, Plan};
+use crate::array::Data;
 use crate::dtype::DType;
 use crate::prims::ReduceOp;
 use std::collections::{HashMap, HashSet};
@@ -73,6 +74,25 @@ pub struct Schedule {
     pub x_map: MapId,
     pub kept_groups: usize,
     pub dest_form: Aff,
+    /// `Map` kernels: the one value varying along the vectorised loop, when it is a constant
+    /// of at most two distinct elements (see [`TwoValued`]).
+    pub two_valued: Option<TwoValued>,
+}
+
+/// A vectorised `Map` kernel in which only one value varies along the innermost loop: a
+/// constant with one or two distinct elements (`jacfwd`'s and `hessian`'s identity basis),
+/// every other leaf being uniform along that loop. Each output is then a function of that
+/// constant's element and of uniform values alone, so emission computes each output once per
+/// distinct element (scalar code, before the innermost loop), and the loop only selects
+/// between them by the constant's bits: the same operations on the same operands, so the same
+/// bits as computing every element.
+#[derive(Clone, Debug)]
+pub struct TwoValued {
+    /// The constant, and the (non-uniform) map at which the kernel reads it.
+    pub node: NodeId,
+    pub map: MapId,
+    /// The bit patterns of its distinct elements (one or two, in order of appearance).
+    pub bits: Vec<u64>,
 }
 
 impl Schedule {
@@ -142,6 +162,21 @@ pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeI
         plan.kernels[i].schedule = s;
     }
     Ok(())
+}
+
+/// The distinct bit patterns of the elements of `data` (in order of appearance), if there
+/// are at most `most`.
+fn distinct_bits(data: &Data, most: usize) -> Option<Vec<u64>> {
+    let mut seen = Vec::with_capacity(most);
+    for b in data.to_bits() {
+        if !seen.contains(&b) {
+            if seen.len() == most {
+                return None;
+            }
+            seen.push(b);
+        }
+    }
+    Some(seen)
 }
 
 struct Builder<'a> {
@@ -366,6 +401,41 @@ impl Builder<'_> {
                 min_chunk,
             });
         }
+        if self.s.split.is_none() && outs.iter().all(|o| o.is_plain()) {
+            self.s.two_valued = self.two_valued();
+        }
+    }
+
+    /// The [`TwoValued`] constant of a vectorised `Map` kernel, if it has one: every
+    /// (node, map) it evaluates at a map that moves along the innermost loop is computed from
+    /// its operands by a pure elementwise op or view, except one load of a constant with at
+    /// most two distinct elements.
+    fn two_valued(&self) -> Option<TwoValued> {
+        let (g, s) = (self.g, &self.s);
+        if s.lanes == 1 {
+            return None;
+        }
+        let mut leaf = None;
+        for (&(n, m), e) in &s.exprs {
+            if s.uniform(m) {
+                continue;
+            }
+            let node = &g.nodes[n];
+            match (e, &node.kind) {
+                (None, Kind::Const(_)) if leaf.is_none_or(|l| l == (n, m)) => leaf = Some((n, m)),
+                (None, _) => return None,
+                (Some(_), Kind::Iota { .. } | Kind::DynSlice { .. } | Kind::Gather { .. }) => {
+                    return None
+                }
+                (Some(_), _) => {}
+            }
+        }
+        let (node, map) = leaf?;
+        let Kind::Const(j) = g.nodes[node].kind else {
+            unreachable!("matched above")
+        };
+        let bits = distinct_bits(&g.consts[j].data, 2)?;
+        Some(TwoValued { node, map, bits })
     }
 
     fn reduce_kernel(

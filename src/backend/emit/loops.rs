@@ -2,10 +2,10 @@
 //! per iteration; the innermost loop vectorised with a scalar tail, and the outermost one over
 //! the entry's `(lo, hi)` range when the kernel is split across threads.
 
-use super::{flags, for_range, for_range_dyn, Emitter};
+use super::{flags, for_range, for_range_dyn, Emitter, SHORT_EXTENT};
 use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
-use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
+use crate::backend::schedule::{MapId, PAR_ALIGN};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -48,8 +48,15 @@ impl Emitter<'_, '_> {
             }
             return Ok(());
         }
-        let step = c.lanes as i64 * UNROLL as i64;
+        if let Some(tv) = &self.k.s.two_valued {
+            let io = (c.outs, c.out_maps, c.dyn_maps);
+            return self.two_valued_loop(b, io, gi, ext, tv);
+        }
         let pairs = self.block_pairs(c.outs, c.out_maps);
+        if pairs.is_empty() && !par && c.lanes > 1 && ext <= SHORT_EXTENT && self.long_body() {
+            self.k.unroll = 1;
+        }
+        let step = c.lanes as i64 * self.k.unroll as i64;
         if !pairs.is_empty() {
             let (lo, hi) = if par {
                 self.cx.range
@@ -109,7 +116,7 @@ impl Emitter<'_, '_> {
         })
     }
 
-    fn dest_address(
+    pub(super) fn dest_address(
         &mut self,
         b: &mut FunctionBuilder,
         dest: &Dest,

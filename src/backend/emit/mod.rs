@@ -10,7 +10,8 @@
 //! emission only writes code.
 //!
 //! This file holds the emitter, loop helpers and the vector-body/scalar-tail combinator;
-//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels, [`reduce`] reductions, [`matmul`]
+//! [`eval`] inline expressions, [`blocked`] blocked loops, [`loops`] `Map` kernels ([`two_valued`]
+//! those over a two-valued constant), [`reduce`] reductions, [`matmul`]
 //! `dot_general`, [`control`] `while`/`scan`/`cond` (their sub-programs emitted inline, in
 //! the loop body or branch, against an environment of their own).
 
@@ -21,6 +22,7 @@ mod eval;
 mod linalg;
 mod loops;
 mod matmul;
+mod two_valued;
 
 pub use linalg::LinalgFns;
 mod reduce;
@@ -122,6 +124,9 @@ struct LoopState<'a> {
     lanes: u8,
     /// Unroll copy being emitted (part of the cache key of non-uniform values).
     copy: u8,
+    /// Copies per vector step of the innermost loop: `UNROLL`, or 1 for a short loop of a
+    /// long `Map` body (see `SHORT_EXTENT`).
+    unroll: usize,
     /// In a blocked loop (`blocked`): the block's first element, and the block buffer of
     /// each (node, map) its kernels have computed so far.
     block_start: Option<Value>,
@@ -253,6 +258,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 cache: HashMap::new(),
                 lanes: 1,
                 copy: 0,
+                unroll: UNROLL,
                 block_start: None,
                 ready: HashMap::new(),
                 stored: HashSet::new(),
@@ -417,7 +423,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         carried: Vec<Value>,
         body: &mut CopyBody<Self>,
     ) -> Result<Vec<Value>> {
-        self.unrolled_by(b, gi, i, UNROLL, carried, body)
+        self.unrolled_by(b, gi, i, self.k.unroll, carried, body)
     }
 
     /// [`Self::unrolled`] with `copies` copies.
@@ -469,7 +475,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         tail: &mut TailBody<Self>,
     ) -> Result<Vec<Value>> {
         let lanes = self.k.s.lanes;
-        let step = lanes as i64 * UNROLL as i64;
+        let step = lanes as i64 * self.k.unroll as i64;
         let nv = if lanes > 1 { ext / step * step } else { 0 };
         carried = self.vector_steps(b, gi, (None, 0), nv, carried, body)?;
         for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
@@ -496,7 +502,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
         carried: Vec<Value>,
         body: &mut CopyBody<Self>,
     ) -> Result<Vec<Value>> {
-        let step = self.k.s.lanes as i64 * UNROLL as i64;
+        let step = self.k.s.lanes as i64 * self.k.unroll as i64;
         let at = |b: &mut FunctionBuilder, i: Value| match start {
             Some(s) => b.ins().iadd(s, i),
             None => i,
@@ -545,6 +551,12 @@ impl Emitter<'_, '_> {
                 .any(|(&(n, _), ops)| ops.is_some() && is_expensive(&g.nodes[n].kind))
     }
 }
+
+/// The longest innermost loop of a long `Map` body (see [`Emitter::long_body`]) emitted with
+/// one copy per vector step instead of `UNROLL`: its run time hardly shows next to compiling
+/// four copies of the body (and a scalar tail, when the extent is a multiple of the lanes but
+/// not of the unrolled step), and the elements are independent, so the results are the same.
+pub(super) const SHORT_EXTENT: i64 = 128;
 
 /// The most vector steps a short innermost loop emits as straight-line code (see
 /// [`Emitter::vector_steps`]): 64 f32 elements at 4 lanes, unrolled 4 times.
