@@ -6,7 +6,8 @@
 //! and the cached call of every standard workload (`workloads`, the functions and inputs of
 //! `benches/workloads.rs`), among them `grad_product_scalar`, the cached-call overhead of a
 //! scalar function, guarding each against regressions (`cargo bench --bench jit -- workloads`);
-//! and the MLP gradient's transposed products (`transposed_products`); the small kernels
+//! and the MLP gradient's transposed products (`transposed_products`) and each of its
+//! products, the threading threshold and the whole gradient (`mlp_products`); the small kernels
 //! of a scan body (`scan_small_kernels`, issue 16): a 1000-step scan accumulating the outer
 //! product `c + y xᵀ` on f32[64, 64] and the row-by-row product `xᵀ W` (straight-line steps),
 //! and the compile time of the RNN workload's gradient (which straight-line steps enlarge);
@@ -257,6 +258,56 @@ fn transposed_products(c: &mut Criterion) {
     g.finish();
 }
 
+/// The MLP gradient's products one by one (issue 16), as cached jit calls on the workload's
+/// own shapes: the forward `x @ W1` and the backward `xᵀ g` (the two large ones, faer's
+/// kernels split between threads), and the three 10-wide ones (faer on one thread); then
+/// square products at 2^20, 2^21 (the threading threshold) and 2^22 multiply-adds, the
+/// threshold's guard; then the whole cached gradient.
+fn mlp_products(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mlp_products");
+    g.sample_size(20);
+    fn dot(a: &Array, b: &Array, lc: usize, rc: usize) -> Array {
+        let d = cranax::prims::DotGeneral::new(&[lc], &[rc], &[], &[]);
+        or_raise(lax::dot_general(a, b, d))
+    }
+    type Product = fn(&Array, &Array) -> Array;
+    let mm: Product = |a, b| dot(a, b, 1, 0);
+    let at_b: Product = |a, b| dot(a, b, 0, 0);
+    let a_bt: Product = |a, b| dot(a, b, 1, 1);
+    let n = defs::normal;
+    let cases: Vec<(&str, Product, Array, Array)> = vec![
+        ("x_W1_128x784x256", mm, n(2, &[128, 784]), n(0, &[784, 256])),
+        (
+            "xT_g_784x128x256",
+            at_b,
+            n(2, &[128, 784]),
+            n(3, &[128, 256]),
+        ),
+        ("h_W2_128x256x10", mm, n(4, &[128, 256]), n(1, &[256, 10])),
+        ("hT_v_256x128x10", at_b, n(4, &[128, 256]), n(5, &[128, 10])),
+        ("v_W2T_128x10x256", a_bt, n(5, &[128, 10]), n(1, &[256, 10])),
+        ("square_2e20_102", mm, n(6, &[102, 102]), n(7, &[102, 102])),
+        ("square_2e21_128", mm, n(6, &[128, 128]), n(7, &[128, 128])),
+        ("square_2e22_161", mm, n(6, &[161, 161]), n(7, &[161, 161])),
+    ];
+    for (name, f, a, b) in cases {
+        let f = jit(f);
+        let args = (a, b);
+        f.call(args.clone()).unwrap();
+        g.bench_function(name, |bch| {
+            bch.iter(|| black_box(f.call(args.clone()).unwrap()))
+        });
+    }
+    let (p, x, y) = defs::mlp_inputs();
+    let f = jit(grad(defs::mlp_loss));
+    let args = (p, x, y);
+    f.call(args.clone()).unwrap();
+    g.bench_function("mlp_grad_b128", |bch| {
+        bch.iter(|| black_box(f.call(args.clone()).unwrap()))
+    });
+    g.finish();
+}
+
 /// The small kernels of a scan body: cached calls of the straight-line steps' two shapes (an
 /// outer-product accumulation, a transposed matrix-vector product), and the compile time of
 /// the RNN gradient whose kernels they are.
@@ -349,6 +400,7 @@ criterion_group!(
     workloads,
     blocked,
     transposed_products,
+    mlp_products,
     scan_small_kernels
 );
 criterion_main!(benches);

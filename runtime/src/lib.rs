@@ -7,6 +7,7 @@
 
 pub mod linalg;
 pub mod math_defs;
+mod matmul;
 pub mod sort;
 pub mod special;
 pub mod symbols;
@@ -88,53 +89,21 @@ unsafe fn matmul_strided<T: Element>(
         unsafe { std::ptr::write_bytes(c, 0, batch * m * n) };
         return;
     }
-    let par = parallelism(m, k, n);
     for i in 0..batch {
-        let at = |s: Strided<T>| s.ptr.wrapping_offset(i as isize * s.batch);
+        let at = |s: Strided<T>| Strided {
+            ptr: s.ptr.wrapping_offset(i as isize * s.batch),
+            ..s
+        };
         // SAFETY: the caller vouches for every element the strides reach, and batch `i` of c
-        // is the disjoint block at `i*m*n`; read_dst = false overwrites it.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.add(i * m * n),
-                1,
-                n as isize,
-                false,
-                at(a),
-                a.col,
-                a.row,
-                at(b),
-                b.col,
-                b.row,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                par,
-            )
-        }
-    }
-}
-
-/// Multiply-adds from which one product is shared across the worker pool's threads. gemm
-/// splits the output's rows and columns between threads, never the `k` sums, so every
-/// element is summed in the same order as single-threaded.
-const PAR_MIN_MACS: usize = 1 << 21;
-
-fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
-    let threads = num_threads();
-    if threads > 1 && m.saturating_mul(k).saturating_mul(n) >= PAR_MIN_MACS {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
+        // is the disjoint block at `i*m*n`.
+        unsafe { matmul::product(m, k, n, at(a), at(b), c.add(i * m * n), n as isize) }
     }
 }
 
 /// The element types products are computed in, with the constants gemm's `alpha`/`beta` need.
-trait Element: 'static + Copy {
+trait Element:
+    'static + Copy + faer::traits::ComplexField + faer::traits::Conjugate<Canonical = Self>
+{
     const ZERO: Self;
     const ONE: Self;
 }
