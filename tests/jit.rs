@@ -1816,18 +1816,26 @@ fn blocked_thin_products_keep_the_plain_loops_bits() {
     // W h with 65 rows: rows 0..64 in pairs, row 64 alone; rows 0 and 1 (the two places of
     // a pair) are copies of row 64.
     let (rows, k) = (65, 48);
-    let mut w = values(DType::F32, rows * k, 5, false, 3.0).to_vec::<f32>().unwrap();
+    let mut w = values(DType::F32, rows * k, 5, false, 3.0)
+        .to_vec::<f32>()
+        .unwrap();
     w.copy_within((rows - 1) * k.., 0);
     w.copy_within((rows - 1) * k.., k);
     let w = Array::from_vec(w, &[rows, k]).unwrap();
     let h = values(DType::F32, k, 6, false, 3.0);
     let wh = compiled(&|x| one(lax::dot_general(&x[0], &x[1], dims(1))), &[w, h]);
     for i in [0, 1] {
-        assert_eq!(wh[i].to_bits(), wh[rows - 1].to_bits(), "paired row {i}, row 64");
+        assert_eq!(
+            wh[i].to_bits(),
+            wh[rows - 1].to_bits(),
+            "paired row {i}, row 64"
+        );
     }
     // gᵀ W: 64 columns in registers against the same columns of a 68-wide W.
     let (m, n) = (40, 68);
-    let w = values(DType::F32, m * n, 7, false, 3.0).to_vec::<f32>().unwrap();
+    let w = values(DType::F32, m * n, 7, false, 3.0)
+        .to_vec::<f32>()
+        .unwrap();
     let w64: Vec<f32> = w.chunks(n).flat_map(|r| r[..64].to_vec()).collect();
     let g = values(DType::F32, m, 8, false, 3.0);
     let f = |x: &[Array]| one(lax::dot_general(&x[0], &x[1], dims(0)));

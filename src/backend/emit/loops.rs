@@ -1,6 +1,8 @@
 //! `Map` kernels: the loop nest over the collapsed groups, storing (or combining) each output
 //! per iteration; the innermost loop vectorised with a scalar tail, and the outermost one over
-//! the entry's `(lo, hi)` range when the kernel is split across threads.
+//! the entry's `(lo, hi)` range when the kernel is split across threads; an output combined
+//! along a loop it does not move with (a vector-matrix product's rows) held in registers
+//! across that loop.
 
 use super::{flags, for_range, for_range_dyn, val_raw, Emitter};
 use crate::backend::graph::Kind;

@@ -1,6 +1,7 @@
 //! Reductions: sum/prod/max/min/and/or/xor with several vector accumulators along the innermost reduced group,
 //! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), `any`/`all` of bools (lane masks
-//! tested per vector step, leaving as soon as the result is decided), and argmax/argmin.
+//! tested per vector step, leaving as soon as the result is decided), and argmax/argmin. A
+//! thin matrix-vector product's f32 sums run two rows per loop, sharing the vector's loads.
 
 use super::{flags, for_range, val_raw, Emitter};
 use crate::backend::graph::NodeId;
