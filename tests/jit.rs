@@ -1671,8 +1671,10 @@ fn dot_general_canonicalises_and_calls_gemm() {
             // matrix-vector, outer product.
             (1, 9, 8),
             (1, 64, 33),
+            (1, 9, 64),
             (7, 9, 1),
             (64, 33, 1),
+            (63, 48, 1),
             (5, 1, 6),
             (1, 7, 1),
         ] {
@@ -1794,6 +1796,53 @@ fn dot_general_canonicalises_and_calls_gemm() {
             &[v.clone(), v],
             tol,
         );
+    }
+}
+
+/// The thin products' blocked loops (two matrix-vector rows per loop sharing the vector's
+/// loads; a vector-matrix product's result held in registers across the rows) run each
+/// element's operations in the plain loops' order: a row computed in a pair has the bits of
+/// the same row computed alone, and a result column held in registers those of the same
+/// column computed in memory (a width with a scalar tail, which takes the plain loop).
+#[test]
+fn blocked_thin_products_keep_the_plain_loops_bits() {
+    let dims = |lc: usize| DotGeneral::new(&[lc], &[0], &[], &[]);
+    let compiled = |f: &dyn Fn(&[Array]) -> Result<Vec<Array>>, args: &[Array]| {
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let cj = trace_to_jaxpr(f, &avals).unwrap();
+        let out = backend::compile(&cj).unwrap().run(args).unwrap();
+        out[0].to_vec::<f32>().unwrap()
+    };
+    // W h with 65 rows: rows 0..64 in pairs, row 64 alone; rows 0 and 1 (the two places of
+    // a pair) are copies of row 64.
+    let (rows, k) = (65, 48);
+    let mut w = values(DType::F32, rows * k, 5, false, 3.0)
+        .to_vec::<f32>()
+        .unwrap();
+    w.copy_within((rows - 1) * k.., 0);
+    w.copy_within((rows - 1) * k.., k);
+    let w = Array::from_vec(w, &[rows, k]).unwrap();
+    let h = values(DType::F32, k, 6, false, 3.0);
+    let wh = compiled(&|x| one(lax::dot_general(&x[0], &x[1], dims(1))), &[w, h]);
+    for i in [0, 1] {
+        assert_eq!(
+            wh[i].to_bits(),
+            wh[rows - 1].to_bits(),
+            "paired row {i}, row 64"
+        );
+    }
+    // gᵀ W: 64 columns in registers against the same columns of a 68-wide W.
+    let (m, n) = (40, 68);
+    let w = values(DType::F32, m * n, 7, false, 3.0)
+        .to_vec::<f32>()
+        .unwrap();
+    let w64: Vec<f32> = w.chunks(n).flat_map(|r| r[..64].to_vec()).collect();
+    let g = values(DType::F32, m, 8, false, 3.0);
+    let f = |x: &[Array]| one(lax::dot_general(&x[0], &x[1], dims(0)));
+    let wide = compiled(&f, &[g.clone(), Array::from_vec(w, &[m, n]).unwrap()]);
+    let narrow = compiled(&f, &[g, Array::from_vec(w64, &[m, 64]).unwrap()]);
+    for j in 0..64 {
+        assert_eq!(narrow[j].to_bits(), wide[j].to_bits(), "column {j}");
     }
 }
 

@@ -1,11 +1,14 @@
 //! `Map` kernels: the loop nest over the collapsed groups, storing (or combining) each output
 //! per iteration; the innermost loop vectorised with a scalar tail, and the outermost one over
-//! the entry's `(lo, hi)` range when the kernel is split across threads.
+//! the entry's `(lo, hi)` range when the kernel is split across threads; an output combined
+//! along a loop it does not move with (a vector-matrix product's rows) held in registers
+//! across that loop.
 
-use super::{flags, for_range, for_range_dyn, Emitter, SHORT_EXTENT};
+use super::{flags, for_range, for_range_dyn, val_raw, Emitter, SHORT_EXTENT};
+use crate::backend::graph::Kind;
 use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
-use crate::backend::schedule::{MapId, PAR_ALIGN};
+use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -34,6 +37,9 @@ impl Emitter<'_, '_> {
         }
         let ext = self.k.s.groups[gi].0 as i64;
         let par = c.par && gi == 0;
+        if gi + 2 == ng && !par && self.accumulates_rows(c, gi) {
+            return self.accumulate_rows(b, c, gi);
+        }
         if gi + 1 < ng {
             let mut body = |s: &mut Self, b: &mut FunctionBuilder, i, _| {
                 s.k.vars[gi] = Some(i);
@@ -116,6 +122,83 @@ impl Emitter<'_, '_> {
         })
     }
 
+    /// Is the kernel `out op= f(i, j)` with the loop `gi` over `i` just outside the vector
+    /// loop over `j`, `out` not moving along `i` and not read by `f` (a vector-matrix
+    /// product's rows accumulated into the result), the vector loop without a scalar tail?
+    /// Then [`Self::accumulate_rows`] keeps `out` in registers across the loop over `i`.
+    fn accumulates_rows(&self, c: &MapKernel, gi: usize) -> bool {
+        let s = self.k.s;
+        let [o] = c.outs else { return false };
+        if o.combine.is_none() {
+            return false;
+        }
+        let inner = s.groups[gi + 1].0 as i64;
+        let step = c.lanes as i64 * UNROLL as i64;
+        if !o.store || !o.dest.dyn_terms.is_empty() || c.lanes == 1 || inner % step != 0 {
+            return false;
+        }
+        if s.groups[gi].0 < 2 || s.groups[gi].1.iter().any(|&d| o.dest.form.k[d] != 0) {
+            return false;
+        }
+        let plan = self.cx.plan;
+        let target = plan.target_buf(o.dest.target);
+        let g = self.g();
+        s.exprs.iter().all(|(&(n, _), ops)| {
+            let read = match (&g.nodes[n].kind, ops) {
+                (_, None) => Some(n),
+                (Kind::DynSlice { x, .. } | Kind::Gather { x, .. }, _) => Some(*x),
+                _ => None,
+            };
+            read.is_none_or(|r| plan.buf_of(r) != Some(target))
+        })
+    }
+
+    /// The kernel [`Self::accumulates_rows`] allows: for each chunk of `ROW_VECTORS` vectors
+    /// of `out`, load them, combine every `i`'s values into them in registers, in the order
+    /// the loop nest would (so the same bits), and store them once.
+    fn accumulate_rows(&mut self, b: &mut FunctionBuilder, c: &MapKernel, gi: usize) -> Result<()> {
+        let o = &c.outs[0];
+        let (m, op) = (
+            c.out_maps[0],
+            o.combine.clone().expect("a combining output"),
+        );
+        let dt = self.dt(o.node);
+        let (gj, lanes) = (gi + 1, c.lanes as i64);
+        let (outer, inner) = (self.k.s.groups[gi].0 as i64, self.k.s.groups[gj].0 as i64);
+        self.k.lanes = c.lanes;
+        let mut chunk = 0;
+        while chunk < inner {
+            let n = ((inner - chunk) / lanes).min(ROW_VECTORS);
+            let at = |s: &mut Self, b: &mut FunctionBuilder, v: i64| {
+                s.k.vars[gj] = Some(b.ins().iconst(types::I64, chunk + v * lanes));
+                s.dest_address(b, &o.dest, &[], dt)
+            };
+            self.k.vars[gi] = Some(b.ins().iconst(types::I64, 0));
+            let mut accs = Vec::with_capacity(n as usize);
+            for v in 0..n {
+                let addr = at(self, b, v)?;
+                accs.push(val_raw(self.load(b, addr, dt, true)));
+            }
+            let start = b.ins().iconst(types::I64, chunk);
+            let accs = for_range(self, b, 0, outer, 1, accs, &mut |s, b, i, accs| {
+                s.k.vars[gi] = Some(i);
+                s.unrolled_by(b, gj, start, n as usize, accs, &mut |s, b, u, mut accs| {
+                    let cx = s.ops_cx();
+                    let v = s.eval(b, o.node, m)?;
+                    let v = Val::V(to_vec(b, &cx, dt, v));
+                    accs[u] = val_raw(ops::combine(b, &cx, &op, dt, Val::V(accs[u]), v));
+                    Ok(accs)
+                })
+            })?;
+            for (v, &acc) in accs.iter().enumerate() {
+                let addr = at(self, b, v as i64)?;
+                b.ins().store(flags(), acc, addr, 0);
+            }
+            chunk += n * lanes;
+        }
+        Ok(())
+    }
+
     pub(super) fn dest_address(
         &mut self,
         b: &mut FunctionBuilder,
@@ -163,6 +246,9 @@ impl Emitter<'_, '_> {
         Ok(())
     }
 }
+
+/// The most vectors of an output [`Emitter::accumulate_rows`] keeps in registers at a time.
+const ROW_VECTORS: i64 = 8;
 
 /// The `Map` kernel being emitted: its outputs and the schedule's maps and lanes for them.
 struct MapKernel<'o> {

@@ -1,6 +1,7 @@
 //! Reductions: sum/prod/max/min/and/or/xor with several vector accumulators along the innermost reduced group,
 //! f32 sums accumulated in f64 (blocks in f32x4, then f64x2), `any`/`all` of bools (lane masks
-//! tested per vector step, leaving as soon as the result is decided), and argmax/argmin.
+//! tested per vector step, leaving as soon as the result is decided), and argmax/argmin. A
+//! thin matrix-vector product's f32 sums run two rows per loop, sharing the vector's loads.
 
 use super::{flags, for_range, val_raw, Emitter};
 use crate::backend::graph::NodeId;
@@ -42,7 +43,15 @@ impl Emitter<'_, '_> {
     fn reduce_outer(&mut self, b: &mut FunctionBuilder, c: &Reduction, gi: usize) -> Result<()> {
         if gi < c.n_kept_groups {
             let ext = self.k.s.groups[gi].0 as i64;
-            for_range(self, b, 0, ext, 1, vec![], &mut |s, b, i, _| {
+            let mut done = 0;
+            if self.paired_rows(c, gi) {
+                done = ext / 2 * 2;
+                for_range(self, b, 0, done, 2, vec![], &mut |s, b, i, _| {
+                    s.wide_sum_rows(b, c, gi, i)?;
+                    Ok(vec![])
+                })?;
+            }
+            for_range(self, b, done, ext, 1, vec![], &mut |s, b, i, _| {
                 s.k.vars[gi] = Some(i);
                 s.reduce_outer(b, c, gi + 1)?;
                 Ok(vec![])
@@ -151,15 +160,74 @@ impl Emitter<'_, '_> {
         } else {
             self.wide_loops(b, c, c.n_kept_groups, carried)?
         };
-        let mut acc = out[0];
-        if c.lanes > 1 {
-            let d = b.ins().fadd(out[1], out[2]);
-            let l0 = b.ins().extractlane(d, 0);
-            let l1 = b.ins().extractlane(d, 1);
-            let h = b.ins().fadd(l0, l1);
-            acc = b.ins().fadd(h, acc);
+        Ok(wide_result(b, &out, c.lanes))
+    }
+
+    /// Can the last kept group `gi` of `c` run two rows per iteration ([`Self::wide_sum_rows`]):
+    /// an f32 sum over one vectorised group of at most one `WIDE_BLOCK` (a thin matrix-vector
+    /// product's rows) of a cheap expression?
+    fn paired_rows(&self, c: &Reduction, gi: usize) -> bool {
+        let s = self.k.s;
+        let wide = self.dt(c.x) == DType::F32 && matches!(c.op, ReduceOp::Sum { .. });
+        let step = c.lanes as i64 * UNROLL as i64;
+        wide && c.lanes > 1
+            && gi + 1 == c.n_kept_groups
+            && s.groups.len() == gi + 2
+            && s.groups[gi].0 >= 2
+            && (step..=WIDE_BLOCK).contains(&(s.groups[gi + 1].0 as i64 / step * step))
+            && !self.long_body()
+    }
+
+    /// Rows `i` and `i + 1` of the kept group `gi` of a sum [`Self::paired_rows`] allows, in
+    /// one loop over the reduced group: each row's operations are [`Self::wide_sum`]'s, in its
+    /// order (so the same bits), and what the rows share (a matrix-vector product's vector)
+    /// is loaded once per step for both (Cranelift merges the identical loads).
+    fn wide_sum_rows(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        gi: usize,
+        i: Value,
+    ) -> Result<()> {
+        let rows = [i, b.ins().iadd_imm_s(i, 1)];
+        let gj = gi + 1;
+        let ext = self.k.s.groups[gj].0 as i64;
+        let step = c.lanes as i64 * UNROLL as i64;
+        let nv = ext / step * step;
+        let zero = b.ins().f32const(0.0);
+        let z = b.ins().splat(types::F32X4, zero);
+        let carried = vec![z; rows.len() * UNROLL];
+        let accs = for_range(self, b, 0, nv, step, carried, &mut |s, b, j, acc| {
+            s.unrolled(b, gj, j, acc, &mut |s, b, u, mut acc| {
+                for (r, &row) in rows.iter().enumerate() {
+                    s.k.cache.clear();
+                    s.k.vars[gi] = Some(row);
+                    let v = s.eval(b, c.x, c.xm)?;
+                    let v = to_vec(b, &s.ops_cx(), DType::F32, v);
+                    acc[r * UNROLL + u] = b.ins().fadd(acc[r * UNROLL + u], v);
+                }
+                Ok(acc)
+            })
+        })?;
+        let base = self.base(
+            self.cx
+                .plan
+                .buf_of(c.node)
+                .expect("reductions have buffers"),
+        );
+        for (r, &row) in rows.iter().enumerate() {
+            let zero = b.ins().f64const(0.0);
+            let z = b.ins().splat(types::F64X2, zero);
+            let cs = block_into_wide(b, &accs[r * UNROLL..(r + 1) * UNROLL], vec![zero, z, z]);
+            self.k.vars[gi] = Some(row);
+            let out = self.wide_tail(b, c, gj, (nv, ext), cs)?;
+            let result = wide_result(b, &out, c.lanes);
+            self.k.vars[gi] = Some(row);
+            let off = self.form(b, &c.dest_form);
+            let addr = self.address(b, base, off, DType::F32);
+            b.ins().store(flags(), result, addr, 0);
         }
-        Ok(b.ins().fdemote(types::F32, acc))
+        Ok(())
     }
 
     fn wide_loops(
@@ -189,7 +257,20 @@ impl Emitter<'_, '_> {
         if nv > nb {
             carried = self.wide_block(b, c, gi, (None, nb), nv - nb, carried)?;
         }
-        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, mut cs| {
+        self.wide_tail(b, c, gi, (nv, ext), carried)
+    }
+
+    /// The scalar tail `[from, to)` of the innermost group `gi` of a wide sum: each element
+    /// added in f64 to `carried[0]`.
+    fn wide_tail(
+        &mut self,
+        b: &mut FunctionBuilder,
+        c: &Reduction,
+        gi: usize,
+        (from, to): (i64, i64),
+        carried: Vec<Value>,
+    ) -> Result<Vec<Value>> {
+        for_range(self, b, from, to, 1, carried, &mut |s, b, i, mut cs| {
             s.scalar_at(gi, i);
             let v = val_raw(s.eval(b, c.x, c.xm)?);
             let w = b.ins().fpromote(types::F64, v);
@@ -207,7 +288,7 @@ impl Emitter<'_, '_> {
         gi: usize,
         start: (Option<Value>, i64),
         len: i64,
-        mut cs: Vec<Value>,
+        cs: Vec<Value>,
     ) -> Result<Vec<Value>> {
         let zero = b.ins().f32const(0.0);
         let z = b.ins().splat(types::F32X4, zero);
@@ -219,19 +300,7 @@ impl Emitter<'_, '_> {
             Ok(acc)
         };
         let accs = self.vector_steps(b, gi, start, len, vec![z; UNROLL], &mut body)?;
-        let p = b.ins().fadd(accs[0], accs[1]);
-        let q = b.ins().fadd(accs[2], accs[3]);
-        let t = b.ins().fadd(p, q);
-        let lo = b.ins().fvpromote_low(t);
-        let mask: Vec<u8> = (8..16).chain(0..8).collect();
-        let tb = b.ins().bitcast(types::I8X16, ops::le(), t);
-        let imm = b.func.dfg.immediates.push(mask.into());
-        let swapped = b.ins().shuffle(tb, tb, imm);
-        let swapped = b.ins().bitcast(types::F32X4, ops::le(), swapped);
-        let hi = b.ins().fvpromote_low(swapped);
-        cs[1] = b.ins().fadd(cs[1], lo);
-        cs[2] = b.ins().fadd(cs[2], hi);
-        Ok(cs)
+        Ok(block_into_wide(b, &accs, cs))
     }
 
     fn reduce_loops(
@@ -382,6 +451,38 @@ impl Emitter<'_, '_> {
         })?;
         Ok(b.ins().ireduce(types::I32, out[1]))
     }
+}
+
+/// A block's four f32x4 partial sums `accs` added into the f64x2 accumulators `cs[1]`,
+/// `cs[2]` of a wide sum.
+fn block_into_wide(b: &mut FunctionBuilder, accs: &[Value], mut cs: Vec<Value>) -> Vec<Value> {
+    let p = b.ins().fadd(accs[0], accs[1]);
+    let q = b.ins().fadd(accs[2], accs[3]);
+    let t = b.ins().fadd(p, q);
+    let lo = b.ins().fvpromote_low(t);
+    let mask: Vec<u8> = (8..16).chain(0..8).collect();
+    let tb = b.ins().bitcast(types::I8X16, ops::le(), t);
+    let imm = b.func.dfg.immediates.push(mask.into());
+    let swapped = b.ins().shuffle(tb, tb, imm);
+    let swapped = b.ins().bitcast(types::F32X4, ops::le(), swapped);
+    let hi = b.ins().fvpromote_low(swapped);
+    cs[1] = b.ins().fadd(cs[1], lo);
+    cs[2] = b.ins().fadd(cs[2], hi);
+    cs
+}
+
+/// A wide sum's f32 result from its accumulators (`out[0]` the scalar one, then the two
+/// f64x2 ones when vectorised).
+fn wide_result(b: &mut FunctionBuilder, out: &[Value], lanes: u8) -> Value {
+    let mut acc = out[0];
+    if lanes > 1 {
+        let d = b.ins().fadd(out[1], out[2]);
+        let l0 = b.ins().extractlane(d, 0);
+        let l1 = b.ins().extractlane(d, 1);
+        let h = b.ins().fadd(l0, l1);
+        acc = b.ins().fadd(h, acc);
+    }
+    b.ins().fdemote(types::F32, acc)
 }
 
 /// Jump to `done` with the result when `flag` (an element or a step's `vany_true` /
