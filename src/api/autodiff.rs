@@ -12,6 +12,7 @@ use crate::prims::Tangent;
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::jvp::jvp_flat;
 use crate::transform::linearize::{linearize_flat, LinearFn};
+use smallvec::{smallvec, SmallVec};
 
 /// Argument position `N`, for `argnums`: `grad(f).argnums(Argnum::<1>)`,
 /// `grad(f).argnums((Argnum::<0>, Argnum::<1>))`.
@@ -174,18 +175,15 @@ fn value_and_grad_flat(
         )));
     }
     debug_assert!(aux.len() == num_aux || num_aux == usize::MAX);
-    let mut cts_out: Vec<Tangent> = vec![Some(lax::scalar_like(&out, 1.0))];
+    let mut cts_out: SmallVec<[Tangent; 4]> = smallvec![Some(lax::scalar_like(&out, 1.0))];
     cts_out.extend(lin.out_avals[1..].iter().map(|_| None));
     let cts = lin.transpose(&cts_out)?;
-    // The cotangents come per differentiated leaf, in leaf order.
-    let diff_leaves: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    // The cotangents come per differentiated leaf, in leaf order: leaf `l`'s is at the
+    // number of differentiated leaves before it.
     let grads = order
         .iter()
-        .map(|leaf| {
-            let k = diff_leaves
-                .iter()
-                .position(|l| l == leaf)
-                .expect("a differentiated leaf");
+        .map(|&leaf| {
+            let k = mask[..leaf].iter().filter(|&&m| m).count();
             match &cts[k] {
                 Some(g) => Ok(g.clone()),
                 None => lax::zeros(&lin.in_avals[k]),

@@ -51,6 +51,13 @@ pub trait Interpreter {
     fn parent(&self) -> Option<Rc<dyn Interpreter>>;
     /// Apply `prim` to `args` (some may be this interpreter's tracers, others outer values).
     fn process(&self, prim: &Prim, args: &[Array]) -> Result<Vec<Array>>;
+    /// `process` for a primitive with exactly one output, returned without a list (what
+    /// `bind1`, and so every `lax` function of one result, calls).
+    fn process1(&self, prim: &Prim, args: &[Array]) -> Result<Array> {
+        let mut outs = self.process(prim, args)?;
+        debug_assert_eq!(outs.len(), 1);
+        Ok(outs.pop().expect("one output"))
+    }
     /// A short name for messages ("jvp", "vmap", "make_jaxpr", ...).
     fn name(&self) -> &'static str;
 }
@@ -102,11 +109,12 @@ pub fn bind(prim: Prim, args: &[Array]) -> Result<Vec<Array>> {
     }
 }
 
-/// `bind` for primitives with exactly one output.
+/// `bind` for primitives with exactly one output (no list of outputs is made).
 pub fn bind1(prim: Prim, args: &[Array]) -> Result<Array> {
-    let mut outs = bind(prim, args)?;
-    debug_assert_eq!(outs.len(), 1);
-    Ok(outs.pop().expect("one output"))
+    match current() {
+        None => crate::prims::eval_eager1(&prim, args),
+        Some(interp) => interp.process1(&prim, args),
+    }
 }
 
 /// Is `tag` the tag of `interp` or of one of its ancestors (the traces still running)?

@@ -9,6 +9,7 @@ use crate::array::Array;
 use crate::core::error::Result;
 use crate::core::trace::bind;
 use crate::prims::Prim;
+use smallvec::SmallVec;
 
 /// What an interpreter's value is for an inline literal.
 pub trait FromLiteral {
@@ -29,9 +30,11 @@ impl<U> FromLiteral for (Array, Option<U>) {
 }
 
 /// The values of a jaxpr's variables, indexed by `Var`; a variable is unset until written.
+/// On the stack for the few variables of a small jaxpr (eager `grad` of a scalar function
+/// interprets one per call).
 #[derive(Debug)]
 pub struct Env<T> {
-    values: Vec<Option<T>>,
+    values: SmallVec<[Option<T>; 8]>,
 }
 
 impl<T: Clone + FromLiteral> Env<T> {

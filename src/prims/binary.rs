@@ -71,10 +71,10 @@ macro_rules! binary_table {
                 ])?,
                 transpose(ct, x, y) => match (x, y) {
                     (LinArg::Linear(_), LinArg::Known(yv)) => {
-                        Ok(vec![for_linear(x, lax::mul(ct, yv))?, None])
+                        Ok([for_linear(x, lax::mul(ct, yv))?, None])
                     }
                     (LinArg::Known(xv), LinArg::Linear(_)) => {
-                        Ok(vec![None, for_linear(y, lax::mul(xv, ct))?])
+                        Ok([None, for_linear(y, lax::mul(xv, ct))?])
                     }
                     _ => Err(Error::type_err(
                         "transpose of mul: exactly one operand must be linear",
@@ -91,7 +91,7 @@ macro_rules! binary_table {
                 ])?,
                 transpose(ct, x, y) => match (x, y) {
                     (LinArg::Linear(_), LinArg::Known(yv)) => {
-                        Ok(vec![for_linear(x, lax::div(ct, yv))?, None])
+                        Ok([for_linear(x, lax::div(ct, yv))?, None])
                     }
                     _ => Err(Error::type_err(
                         "transpose of div: only the numerator may be linear",
@@ -359,9 +359,9 @@ macro_rules! define_binary_ops {
             ///
             /// # Errors
             /// A linear operand used non-linearly, or an error of a primitive the rule binds.
-            pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<Vec<Tangent>> {
+            pub fn transpose(&self, ct: &Tangent, x: &LinArg, y: &LinArg) -> Result<[Tangent; 2]> {
                 let Some(ct) = ct else {
-                    return Ok(vec![None, None]);
+                    return Ok([None, None]);
                 };
                 match self {
                     $(BinaryOp::$op => define_binary_ops!(
@@ -431,6 +431,21 @@ impl BinaryOp {
     /// # Errors
     /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, y: &Array, xd: &Tangent, yd: &Tangent) -> Result<JvpOut> {
+        let (ans, t) = self.jvp1(x, y, xd, yd)?;
+        Ok((vec![ans], vec![t]))
+    }
+
+    /// [`BinaryOp::jvp`]'s one primal and tangent, without lists.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
+    pub fn jvp1(
+        &self,
+        x: &Array,
+        y: &Array,
+        xd: &Tangent,
+        yd: &Tangent,
+    ) -> Result<(Array, Tangent)> {
         let ans = bind1(Prim::Binary(self.clone()), &[x.clone(), y.clone()])?;
         let t = match self.tangent(x, y, xd, yd, &ans)? {
             Some(t) if !same_shape(t.shape(), ans.shape()) => {
@@ -438,7 +453,7 @@ impl BinaryOp {
             }
             t => t,
         };
-        Ok((vec![ans], vec![t]))
+        Ok((ans, t))
     }
 }
 
@@ -743,8 +758,8 @@ fn for_linear(arg: &LinArg, v: Result<Array>) -> Result<Tangent> {
 
 /// Transpose of `add`, `add_any`, `sub`: the cotangent to each linear operand (negated on
 /// `sub`'s right).
-fn sum_transpose(ct: &Array, x: &LinArg, y: &LinArg, negate_y: bool) -> Result<Vec<Tangent>> {
-    Ok(vec![
+fn sum_transpose(ct: &Array, x: &LinArg, y: &LinArg, negate_y: bool) -> Result<[Tangent; 2]> {
+    Ok([
         for_linear(x, Ok(ct.clone()))?,
         if !negate_y {
             for_linear(y, Ok(ct.clone()))?

@@ -140,6 +140,9 @@ impl LinArg {
 
 /// Tangents: `None` is a symbolic zero.
 pub type Tangent = Option<Array>;
+/// Transpose rule result: a cotangent per operand (`None` for known operands and zeros), on
+/// the stack for the one or two operands of the elementwise families.
+pub type Cotangents = SmallVec<[Tangent; 2]>;
 /// JVP rule result: primal outputs and their tangents.
 pub type JvpOut = (Vec<Array>, Vec<Tangent>);
 /// Batching rule result: outputs and their batch dimensions (`None`: not batched).
@@ -280,44 +283,36 @@ impl Prim {
     /// Evaluate on concrete arrays (types already checked).
     fn eval(&self, args: &[Array], out_avals: OutAvals) -> Result<Vec<Array>> {
         match self {
-            Prim::Unary(op) => op
-                .eval(&args[0], out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
-            Prim::Binary(op) => op
-                .eval(
-                    &args[0],
-                    &args[1],
-                    out_avals.into_iter().next().expect("one output"),
-                )
-                .map(|a| vec![a]),
-            Prim::SelectN => select::eval(args, out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
-            Prim::Reduce(op) => op
-                .eval(&args[0], out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
-            Prim::Cumulative(op) => op.eval(&args[0]).map(|a| vec![a]),
             Prim::Sort(op) => op.eval(args),
             Prim::TopK(op) => op.eval(&args[0]),
-            Prim::Shape(op) => op
-                .eval(args, out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
-            Prim::Dot(d) => d
-                .eval(
-                    &args[0],
-                    &args[1],
-                    out_avals.into_iter().next().expect("one output"),
-                )
-                .map(|a| vec![a]),
-            Prim::Conv(c) => c.eval(&args[0], &args[1]).map(|a| vec![a]),
             Prim::Random(op) => op.eval(args),
             Prim::Call(op) => op.eval(args),
             Prim::Control(op) => op.eval(args),
             Prim::Linalg(op) => op.eval(args, out_avals.into_vec()),
-            Prim::Window(op) => op
-                .eval(args, out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
-            Prim::Clamp => clamp::eval(args, out_avals.into_iter().next().expect("one output"))
-                .map(|a| vec![a]),
+            _ => self.eval1(args, out_avals).map(|a| vec![a]),
+        }
+    }
+
+    /// [`Prim::eval`] of a primitive with one output, without a list.
+    fn eval1(&self, args: &[Array], out_avals: OutAvals) -> Result<Array> {
+        let one = |avals: OutAvals| avals.into_iter().next().expect("one output");
+        match self {
+            Prim::Unary(op) => op.eval(&args[0], one(out_avals)),
+            Prim::Binary(op) => op.eval(&args[0], &args[1], one(out_avals)),
+            Prim::SelectN => select::eval(args, one(out_avals)),
+            Prim::Reduce(op) => op.eval(&args[0], one(out_avals)),
+            Prim::Cumulative(op) => op.eval(&args[0]),
+            Prim::Shape(op) => op.eval(args, one(out_avals)),
+            Prim::Dot(d) => d.eval(&args[0], &args[1], one(out_avals)),
+            Prim::Conv(c) => c.eval(&args[0], &args[1]),
+            Prim::Window(op) => op.eval(args, one(out_avals)),
+            Prim::Clamp => clamp::eval(args, one(out_avals)),
+            Prim::Sort(_)
+            | Prim::TopK(_)
+            | Prim::Random(_)
+            | Prim::Call(_)
+            | Prim::Control(_)
+            | Prim::Linalg(_) => single(self.eval(args, out_avals)?),
         }
     }
 
@@ -333,8 +328,10 @@ impl Prim {
         sub: &dyn JaxprTransforms,
     ) -> Result<JvpOut> {
         match self {
-            Prim::Unary(op) => op.jvp(&primals[0], &tangents[0]),
-            Prim::Binary(op) => op.jvp(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            Prim::Unary(_) | Prim::Binary(_) => {
+                let (ans, t) = self.jvp1(primals, tangents, sub)?;
+                Ok((vec![ans], vec![t]))
+            }
             Prim::SelectN => select::jvp(primals, tangents),
             Prim::Reduce(op) => op.jvp(&primals[0], &tangents[0]),
             Prim::Cumulative(op) => op.jvp(&primals[0], &tangents[0]),
@@ -352,6 +349,29 @@ impl Prim {
         }
     }
 
+    /// [`Prim::jvp`] of a primitive with exactly one output: its primal and tangent, without
+    /// lists for the elementwise families.
+    ///
+    /// # Errors
+    /// As [`Prim::jvp`].
+    pub fn jvp1(
+        &self,
+        primals: &[Array],
+        tangents: &[Tangent],
+        sub: &dyn JaxprTransforms,
+    ) -> Result<(Array, Tangent)> {
+        match self {
+            Prim::Unary(op) => op.jvp1(&primals[0], &tangents[0]),
+            Prim::Binary(op) => op.jvp1(&primals[0], &primals[1], &tangents[0], &tangents[1]),
+            _ => {
+                let (outs, touts) = self.jvp(primals, tangents, sub)?;
+                debug_assert!(outs.len() == 1 && touts.len() == 1);
+                let t = touts.into_iter().next().expect("one tangent");
+                Ok((single(outs)?, t))
+            }
+        }
+    }
+
     /// Transpose rule of a linear primitive: cotangents for the linear operands.
     ///
     /// # Errors
@@ -361,28 +381,32 @@ impl Prim {
         cts: &[Tangent],
         args: &[LinArg],
         sub: &dyn JaxprTransforms,
-    ) -> Result<Vec<Tangent>> {
+    ) -> Result<Cotangents> {
         let not_linear = || {
             Error::type_err(format!(
                 "transpose of {} is not defined: it is not linear",
                 self.name()
             ))
         };
+        let one = |c: Tangent| smallvec![c];
+        let listed = |cs: Vec<Tangent>| SmallVec::from_vec(cs);
         match self {
-            Prim::Unary(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
-            Prim::Binary(op) => op.transpose(&cts[0], &args[0], &args[1]),
-            Prim::SelectN => select::transpose(&cts[0], args),
-            Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
-            Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(|c| vec![c]),
+            Prim::Unary(op) => op.transpose(&cts[0], &args[0]).map(one),
+            Prim::Binary(op) => op
+                .transpose(&cts[0], &args[0], &args[1])
+                .map(SmallVec::from),
+            Prim::SelectN => select::transpose(&cts[0], args).map(listed),
+            Prim::Reduce(op) => op.transpose(&cts[0], &args[0]).map(one),
+            Prim::Cumulative(op) => op.transpose(&cts[0], &args[0]).map(one),
             Prim::Sort(_) | Prim::TopK(_) => Err(not_linear()),
-            Prim::Shape(op) => op.transpose(&cts[0], args),
-            Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]),
-            Prim::Conv(c) => c.transpose(&cts[0], &args[0], &args[1]),
+            Prim::Shape(op) => op.transpose(&cts[0], args).map(listed),
+            Prim::Dot(d) => d.transpose(&cts[0], &args[0], &args[1]).map(listed),
+            Prim::Conv(c) => c.transpose(&cts[0], &args[0], &args[1]).map(listed),
             Prim::Random(_) => Err(not_linear()),
-            Prim::Call(op) => op.transpose(cts, args, sub),
-            Prim::Control(op) => op.transpose(cts, args, sub),
-            Prim::Linalg(op) => op.transpose(&cts[0], args),
-            Prim::Window(op) => op.transpose(&cts[0], args),
+            Prim::Call(op) => op.transpose(cts, args, sub).map(listed),
+            Prim::Control(op) => op.transpose(cts, args, sub).map(listed),
+            Prim::Linalg(op) => op.transpose(&cts[0], args).map(listed),
+            Prim::Window(op) => op.transpose(&cts[0], args).map(listed),
             Prim::Clamp => Err(not_linear()),
         }
     }
@@ -433,20 +457,47 @@ pub(crate) type OutAvals = SmallVec<[Aval; 1]>;
 /// # Errors
 /// As `abstract_eval`, for concrete operands.
 pub fn eval_eager(prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
-    for a in args {
-        if let Some(t) = a.tracer() {
-            return Err(escaped(t));
-        }
-    }
     match prim {
         // Call and control primitives evaluate their jaxprs (and check their own types).
-        Prim::Call(op) => return op.eval(args),
-        Prim::Control(op) => return op.eval(args),
-        _ => {}
+        Prim::Call(op) => eval_concrete(args).and_then(|()| op.eval(args)),
+        Prim::Control(op) => eval_concrete(args).and_then(|()| op.eval(args)),
+        _ => prim.eval(args, eager_out_avals(prim, args)?),
     }
+}
+
+/// [`eval_eager`] of a primitive with exactly one output (what `bind1` calls outside any
+/// transformation): no list of outputs is made.
+///
+/// # Errors
+/// As [`eval_eager`].
+pub fn eval_eager1(prim: &Prim, args: &[Array]) -> Result<Array> {
+    match prim {
+        Prim::Call(_) | Prim::Control(_) => single(eval_eager(prim, args)?),
+        _ => prim.eval1(args, eager_out_avals(prim, args)?),
+    }
+}
+
+/// Operands of eager evaluation must be concrete (a tracer here escaped its trace).
+fn eval_concrete(args: &[Array]) -> Result<()> {
+    match args.iter().find_map(Array::tracer) {
+        Some(t) => Err(escaped(t)),
+        None => Ok(()),
+    }
+}
+
+/// The checks of eager evaluation: concrete operands, their types admitted, the results
+/// allocatable; the results' types.
+fn eager_out_avals(prim: &Prim, args: &[Array]) -> Result<OutAvals> {
+    eval_concrete(args)?;
     let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
     for aval in &out_avals {
         aval.check_allocatable(prim.name())?;
     }
-    prim.eval(args, out_avals)
+    Ok(out_avals)
+}
+
+/// The one result of a primitive with one output.
+fn single(mut outs: Vec<Array>) -> Result<Array> {
+    debug_assert_eq!(outs.len(), 1);
+    Ok(outs.pop().expect("one output"))
 }

@@ -554,12 +554,21 @@ impl UnaryOp {
     /// # Errors
     /// An error of a primitive the rule binds.
     pub fn jvp(&self, x: &Array, g: &Tangent) -> Result<JvpOut> {
+        let (ans, t) = self.jvp1(x, g)?;
+        Ok((vec![ans], vec![t]))
+    }
+
+    /// [`UnaryOp::jvp`]'s one primal and tangent, without lists.
+    ///
+    /// # Errors
+    /// An error of a primitive the rule binds.
+    pub fn jvp1(&self, x: &Array, g: &Tangent) -> Result<(Array, Tangent)> {
         let ans = lax_unary(self, x)?;
         let Some(g) = g else {
-            return Ok((vec![ans], vec![None]));
+            return Ok((ans, None));
         };
         let t = self.tangent(g, x, &ans)?;
-        Ok((vec![ans], vec![t]))
+        Ok((ans, t))
     }
 
     /// Elementwise: the batch dimension stays where it is.

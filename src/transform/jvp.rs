@@ -6,7 +6,7 @@ use super::subjaxpr::Transforms;
 use crate::array::{Array, Repr};
 use crate::core::error::Result;
 use crate::core::trace::{
-    self, bind, check_outer, with_interpreter, Interpreter, Payload, Tag, Tracer,
+    self, bind, bind1, check_outer, with_interpreter, Interpreter, Payload, Tag, Tracer,
 };
 use crate::ir::env::interpret_annotated;
 use crate::ir::ClosedJaxpr;
@@ -87,14 +87,7 @@ impl Interpreter for JvpInterp {
     }
 
     fn process(&self, prim: &Prim, args: &[Array]) -> Result<Vec<Array>> {
-        // On the stack for the usual one to four operands.
-        let mut primals = SmallVec::<[Array; 4]>::new();
-        let mut tangents = SmallVec::<[Tangent; 4]>::new();
-        for a in args {
-            let (p, t) = self.unpack(a)?;
-            primals.push(p);
-            tangents.push(t);
-        }
+        let (primals, tangents) = self.unpack_all(args)?;
         if tangents.iter().all(|t| t.is_none()) {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), &primals));
         }
@@ -106,6 +99,34 @@ impl Interpreter for JvpInterp {
             .zip(touts)
             .map(|(p, t)| self.dual(p, t))
             .collect())
+    }
+
+    fn process1(&self, prim: &Prim, args: &[Array]) -> Result<Array> {
+        let (primals, tangents) = self.unpack_all(args)?;
+        if tangents.iter().all(|t| t.is_none()) {
+            return with_interpreter(self.parent.clone(), || bind1(prim.clone(), &primals));
+        }
+        let (out, tout) = with_interpreter(self.rule_ctx.clone(), || {
+            prim.jvp1(&primals, &tangents, &Transforms)
+        })?;
+        Ok(self.dual(out, tout))
+    }
+}
+
+/// Operands split into primals and tangents, on the stack for the usual one to four.
+type Unpacked = (SmallVec<[Array; 4]>, SmallVec<[Tangent; 4]>);
+
+impl JvpInterp {
+    /// [`JvpInterp::unpack`] of each operand.
+    fn unpack_all(&self, args: &[Array]) -> Result<Unpacked> {
+        let mut primals = SmallVec::new();
+        let mut tangents = SmallVec::new();
+        for a in args {
+            let (p, t) = self.unpack(a)?;
+            primals.push(p);
+            tangents.push(t);
+        }
+        Ok((primals, tangents))
     }
 }
 

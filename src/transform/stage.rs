@@ -6,11 +6,12 @@ use crate::array::{with_avals, Array, Repr};
 use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::core::trace::{
-    self, bind, escaped, is_live_in, with_interpreter, Interpreter, Payload, Tag, Tracer,
+    self, bind, bind1, escaped, is_live_in, with_interpreter, Interpreter, Payload, Tag, Tracer,
 };
 use crate::ir::builder::{literal_of, JaxprBuilder};
 use crate::ir::{Atom, ClosedJaxpr};
 use crate::prims::Prim;
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -105,6 +106,22 @@ impl Interpreter for StagingInterp {
         if self.forward_known && !args.iter().any(|a| self.owns(a)) {
             return with_interpreter(self.parent.clone(), || bind(prim.clone(), args));
         }
+        Ok(self.stage(prim, args)?.into_vec())
+    }
+
+    fn process1(&self, prim: &Prim, args: &[Array]) -> Result<Array> {
+        if self.forward_known && !args.iter().any(|a| self.owns(a)) {
+            return with_interpreter(self.parent.clone(), || bind1(prim.clone(), args));
+        }
+        let mut outs = self.stage(prim, args)?;
+        debug_assert_eq!(outs.len(), 1);
+        Ok(outs.pop().expect("one output"))
+    }
+}
+
+impl StagingInterp {
+    /// Record `prim` on `args` as an equation; tracers for its outputs.
+    fn stage(&self, prim: &Prim, args: &[Array]) -> Result<SmallVec<[Array; 1]>> {
         let atoms = args
             .iter()
             .map(|a| self.to_atom(a))

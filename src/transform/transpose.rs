@@ -6,9 +6,9 @@ use super::linearize::{linearize_flat, LinearFn};
 use super::subjaxpr::Transforms;
 use crate::array::Array;
 use crate::core::error::Result;
-use crate::core::trace::bind;
+use crate::core::trace::{bind, bind1};
 use crate::ir::env::Env;
-use crate::ir::{Atom, Jaxpr, Var};
+use crate::ir::{Atom, Eqn, Jaxpr, Var};
 use crate::lax;
 use crate::prims::{LinArg, Tangent};
 use smallvec::SmallVec;
@@ -29,11 +29,15 @@ pub fn backward_pass(
             known.write(*v, x.clone());
         }
     }
-    let mut linear_eqns = Vec::new();
+    let mut linear_eqns: SmallVec<[&Eqn; 8]> = SmallVec::new();
     for eqn in &jaxpr.eqns {
         if eqn.inputs.iter().all(|a| known.has(a)) {
-            let outs = bind(eqn.prim.clone(), &known.read_all(&eqn.inputs))?;
-            known.write_all(&eqn.outputs, outs);
+            let ins: SmallVec<[Array; 4]> = eqn.inputs.iter().map(|a| known.read(a)).collect();
+            if let [v] = eqn.outputs[..] {
+                known.write(v, bind1(eqn.prim.clone(), &ins)?);
+            } else {
+                known.write_all(&eqn.outputs, bind(eqn.prim.clone(), &ins)?);
+            }
         } else {
             linear_eqns.push(eqn);
         }
@@ -87,7 +91,7 @@ pub fn backward_pass(
 impl LinearFn {
     /// The transposed map: cotangents of the inputs from cotangents of the outputs.
     pub fn transpose(&self, cts: &[Tangent]) -> Result<Vec<Tangent>> {
-        let args: Vec<LinArg> = self
+        let args: SmallVec<[LinArg; 4]> = self
             .in_avals
             .iter()
             .map(|a| LinArg::Linear(a.clone()))
