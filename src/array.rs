@@ -367,7 +367,6 @@ impl Array {
             data: Data::unfilled(aval.dtype, aval.size()),
         });
         let ptr = Arc::get_mut(&mut c).expect("just made").data.spare_ptr();
-        cranax_runtime::advise_huge_pages(ptr, aval.size() * aval.dtype.size_bytes());
         let a = Array {
             repr: Repr::Concrete(c),
         };

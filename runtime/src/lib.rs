@@ -166,31 +166,6 @@ macro_rules! matmul_entry {
 matmul_entry!(cranax_matmul_f32, f32);
 matmul_entry!(cranax_matmul_f64, f64);
 
-/// Size of a transparent huge page on x86-64 and aarch64 Linux (2 MiB).
-const HUGE_PAGE: usize = 2 << 20;
-
-/// Ask the kernel to back the whole 2 MiB huge pages inside `[ptr, ptr + bytes)` with
-/// transparent huge pages when they are first touched (Linux `madvise(MADV_HUGEPAGE)`; a
-/// no-op elsewhere, for buffers smaller than one huge page, or where the kernel says no).
-/// For large buffers about to be written whole: a fresh 4 MB output then takes ~1 fault
-/// per huge page instead of 512, and a first call on it spends 40% less time faulting
-/// (measured, 4 MB written once: 2.2-2.5 ms to 1.3-1.5 ms). Advice only: the contents and
-/// the allocation are untouched.
-pub fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
-    let start = (ptr as usize).next_multiple_of(HUGE_PAGE);
-    let end = (ptr as usize).saturating_add(bytes) / HUGE_PAGE * HUGE_PAGE;
-    if end <= start {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: `[start, end)` lies inside the caller's allocation, and MADV_HUGEPAGE changes
-    // no memory contents or mapping, only how later faults in it are served; an error
-    // (THP off, an old kernel) just leaves the advice untaken.
-    unsafe {
-        libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-    }
-}
-
 /// Threads available to [`for_chunks`].
 pub fn num_threads() -> usize {
     rayon::current_num_threads()
