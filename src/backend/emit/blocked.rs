@@ -183,7 +183,8 @@ impl Emitter<'_, '_> {
         (lo, hi): (Value, Value),
         body: &mut Pass<Self>,
     ) -> Result<()> {
-        let direct = self.direct_outputs(pairs, outs);
+        let read = self.read_bufs();
+        let direct = self.direct_outputs(pairs, outs, &read);
         // Whether any output is left for the pass over the block after the kernels.
         let rest = outs
             .iter()
@@ -206,7 +207,7 @@ impl Emitter<'_, '_> {
                 }
             })
             .collect();
-        if self.recomputable(outs) {
+        if self.recomputable(outs, &read) {
             // One copy of the block's code: the last block, when the range is not a whole
             // number of blocks, ends at `hi` and starts up to BLOCK - 1 elements early,
             // computing again (the same bits) what the block before it wrote. It starts at
@@ -307,10 +308,14 @@ impl Emitter<'_, '_> {
     /// (contiguously, with no read-modify-write) into a buffer that nothing else in the
     /// kernel reads or writes (written a block ahead of the other outputs, it must not
     /// change what they read).
-    fn direct_outputs(&self, pairs: &[BlockPair], outs: &[Out]) -> Vec<Option<(usize, Buf, Aff)>> {
+    fn direct_outputs(
+        &self,
+        pairs: &[BlockPair],
+        outs: &[Out],
+        read: &HashSet<Buf>,
+    ) -> Vec<Option<(usize, Buf, Aff)>> {
         let s = self.k.s;
         let plan = self.cx.plan;
-        let read = self.read_bufs();
         let target = |o: &Out| plan.target_buf(o.dest.target);
         let only = |k: usize| {
             let t = target(&outs[k]);
@@ -333,29 +338,10 @@ impl Emitter<'_, '_> {
             .collect()
     }
 
-    /// Every buffer the kernel reads: its leaves', and those gathers and dynamic slices read
-    /// through their own addresses.
-    fn read_bufs(&self) -> HashSet<Buf> {
-        let g = self.g();
-        let plan = self.cx.plan;
-        self.k
-            .s
-            .exprs
-            .iter()
-            .filter_map(|(&(n, _), e)| match (&g.nodes[n].kind, e) {
-                (_, None) => Some(n),
-                (Kind::Gather { x, .. } | Kind::DynSlice { x, .. }, _) => Some(*x),
-                _ => None,
-            })
-            .filter_map(|n| plan.buf_of(n))
-            .collect()
-    }
-
     /// Whether computing an element again gives what is already there: every output a
     /// plain store at a static place (no combine into it, no dynamic offset) into a buffer
     /// the kernel does not read (no output written in place of an operand).
-    fn recomputable(&self, outs: &[Out]) -> bool {
-        let read = self.read_bufs();
+    fn recomputable(&self, outs: &[Out], read: &HashSet<Buf>) -> bool {
         outs.iter().filter(|o| o.store).all(|o| {
             o.combine.is_none()
                 && o.dest.dyn_terms.is_empty()

@@ -5,7 +5,6 @@
 //! across that loop.
 
 use super::{flags, for_range, for_range_dyn, val_raw, Emitter, SHORT_EXTENT};
-use crate::backend::graph::Kind;
 use crate::backend::ops::{self, to_vec, Val};
 use crate::backend::plan::{Dest, Out};
 use crate::backend::schedule::{MapId, PAR_ALIGN, UNROLL};
@@ -149,17 +148,8 @@ impl Emitter<'_, '_> {
         if s.groups[gi].0 < 2 || s.groups[gi].1.iter().any(|&d| o.dest.form.k[d] != 0) {
             return false;
         }
-        let plan = self.cx.plan;
-        let target = plan.target_buf(o.dest.target);
-        let g = self.g();
-        s.exprs.iter().all(|(&(n, _), ops)| {
-            let read = match (&g.nodes[n].kind, ops) {
-                (_, None) => Some(n),
-                (Kind::DynSlice { x, .. } | Kind::Gather { x, .. }, _) => Some(*x),
-                _ => None,
-            };
-            read.is_none_or(|r| plan.buf_of(r) != Some(target))
-        })
+        let target = self.cx.plan.target_buf(o.dest.target);
+        !self.read_bufs().contains(&target)
     }
 
     /// The kernel [`Self::accumulates_rows`] allows: for each chunk of `ROW_VECTORS` vectors

@@ -27,7 +27,7 @@ mod two_valued;
 pub use linalg::LinalgFns;
 mod reduce;
 
-use super::graph::{Graph, NodeId};
+use super::graph::{Graph, Kind, NodeId};
 use super::index::Aff;
 use super::ops::{sty, vty, Cx, Val};
 use super::plan::{is_expensive, Buf, Kernel, KernelKind, Plan};
@@ -268,6 +268,24 @@ impl<'a, 'c> Emitter<'a, 'c> {
 
     fn g(&self) -> &'a Graph {
         self.cx.g
+    }
+
+    /// Every buffer the current kernel reads: its leaves', and those gathers and dynamic
+    /// slices read through their own addresses.
+    fn read_bufs(&self) -> HashSet<Buf> {
+        let g = self.g();
+        let plan = self.cx.plan;
+        self.k
+            .s
+            .exprs
+            .iter()
+            .filter_map(|(&(n, _), e)| match (&g.nodes[n].kind, e) {
+                (_, None) => Some(n),
+                (Kind::Gather { x, .. } | Kind::DynSlice { x, .. }, _) => Some(*x),
+                _ => None,
+            })
+            .filter_map(|n| plan.buf_of(n))
+            .collect()
     }
 
     fn dt(&self, n: NodeId) -> DType {
