@@ -60,6 +60,7 @@ mod math;
 mod ops;
 mod plan;
 mod rewrites;
+mod scan_invariants;
 mod schedule;
 mod window;
 

@@ -9,11 +9,13 @@ use crate::prims::{BinaryOp, DotGeneral, ReduceOp};
 use std::collections::HashMap;
 
 /// A graph pass: rewrites the graph in place, computing the same outputs bit for bit (except
-/// `thin_dot`'s sums, which run in another order than gemm's).
+/// `thin_dot`'s sums, which run in another order than gemm's, and the products
+/// `scan_invariants` moves out of scan bodies).
 pub type Pass = fn(&mut Graph);
 
 /// The passes, in the order they run.
 pub const PASSES: &[(&str, Pass)] = &[
+    ("scan_invariants", super::scan_invariants::scan_invariants),
     ("legalize", super::legalize::legalize),
     ("simplify", simplify),
     ("common_subexpressions", common_subexpressions),

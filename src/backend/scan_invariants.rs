@@ -1,0 +1,424 @@
+//! Carry-independent products out of `scan` bodies (the first pass of `rewrites::PASSES`).
+//!
+//! - Hoisting: a `dot_general` in a body whose operands are only the scan's consts and its
+//!   `xs[i]` is, for all steps at once, one product over the stacked `xs` computed before the
+//!   loop and read as one more `xs` (`U xᵢ` for every `i` is `X Uᵀ`).
+//! - Sinking: a carry whose only use is `c' = c + dot_general(aᵢ, bᵢ)` (a gradient's weight
+//!   accumulation, `dW += gᵢ hᵢᵀ`) leaves the loop: its result is `c + dot_general(A, B)` over
+//!   the stacked `aᵢ`, `bᵢ` with the step axis contracted as well (`dW = Gᵀ H`); the `aᵢ`, `bᵢ`
+//!   that are not `xs` already become `ys`.
+//!
+//! Both change only the order of a product's sums (as compiled products already do); results
+//! are the same bits for exact data. Only f32 and f64 products, scans of at least one step and
+//! stacked values of at most [`MAX_STACKED_BYTES`] are rewritten; each nested scan is
+//! rewritten when its own graph is.
+
+use super::graph::{Control, Graph, Kind, NodeId};
+use crate::dtype::DType;
+use crate::prims::{BinaryOp, DotGeneral};
+use std::collections::HashMap;
+
+/// The largest array (bytes) a rewrite stacks over the steps (a hoisted product's result, a
+/// new `ys`).
+const MAX_STACKED_BYTES: usize = 1 << 26;
+
+/// Where a sunk product's stacked operand comes from: the scan's operand (an `xs`, by its
+/// index in the rewritten scan's operands) or an output of the rewritten body (a `ys`).
+#[derive(Clone, Copy)]
+enum Stacked {
+    Operand(usize),
+    Output(usize),
+}
+
+/// A carry whose accumulation leaves the loop.
+struct Sink {
+    /// Its index among the carries (before the rewrite).
+    carry: usize,
+    /// The accumulating op (`add` or `add_any`) and whether the carry is its left operand.
+    add: BinaryOp,
+    carry_on_left: bool,
+    dot: DotGeneral,
+    a: Stacked,
+    b: Stacked,
+}
+
+/// A product computed for all steps before the loop, read as the last `xs`.
+struct Hoist {
+    dot: DotGeneral,
+    /// The operands' indices in the rewritten scan's operands, and whether each is an `xs`.
+    a: (usize, bool),
+    b: (usize, bool),
+    shape: Vec<usize>,
+    dtype: DType,
+    /// The rank of the product's left operand (one step's).
+    lhs_rank: usize,
+}
+
+/// The rewrite of one scan (its body already rewritten).
+struct Change {
+    sinks: Vec<Sink>,
+    hoists: Vec<Hoist>,
+    /// The body's number of outputs before the rewrite.
+    old_outputs: usize,
+    /// Shape and dtype of each output of the rewritten body.
+    outputs: Vec<(Vec<usize>, DType)>,
+}
+
+/// What an old output of a rewritten scan is now.
+#[derive(Clone, Copy)]
+enum Out {
+    /// The rewritten scan's output with this index.
+    Index(usize),
+    /// A node after the loop (a sunk carry's result).
+    Node(NodeId),
+}
+
+/// Hoist and sink the carry-independent products of every `scan` of `g` (see the module doc).
+pub fn scan_invariants(g: &mut Graph) {
+    let mut changes: HashMap<NodeId, Change> = HashMap::new();
+    for i in 0..g.nodes.len() {
+        let Kind::Control {
+            op:
+                Control::Scan {
+                    body,
+                    length,
+                    num_consts,
+                    num_carry,
+                    ..
+                },
+            operands,
+        } = &g.nodes[i].kind
+        else {
+            continue;
+        };
+        let (body, length, nc, ncarry, nops) =
+            (*body, *length, *num_consts, *num_carry, operands.len());
+        if length == 0 {
+            continue;
+        }
+        if let Some(c) = rewrite_body(&mut g.subs[body], length, nc, ncarry, nops) {
+            changes.insert(i, c);
+        }
+    }
+    if changes.is_empty() {
+        return;
+    }
+    let mut outs: HashMap<NodeId, Vec<Out>> = HashMap::new();
+    g.rewrite(|g, i, mut node| {
+        if let Some(c) = changes.remove(&i) {
+            return rebuild(g, node, c, &mut outs);
+        }
+        if let Kind::ControlOut(ctrl, k) = node.kind {
+            match outs.get(&ctrl).map(|m| m[k]) {
+                Some(Out::Node(n)) => return n,
+                Some(Out::Index(k)) => node.kind = Kind::ControlOut(ctrl, k),
+                None => {}
+            }
+        }
+        g.push_node(node)
+    });
+}
+
+/// Whether products of this dtype are rewritten.
+fn rewritable(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::F64)
+}
+
+/// How many times each node is read (as an operand or an output).
+fn use_counts(g: &Graph) -> Vec<usize> {
+    let mut uses = vec![0usize; g.nodes.len()];
+    for node in &g.nodes {
+        for o in node.operands() {
+            uses[o] += 1;
+        }
+    }
+    for &o in &g.outputs {
+        uses[o] += 1;
+    }
+    uses
+}
+
+/// Rewrite the body of a scan of `length` steps with `nc` consts, `ncarry` carries and `nops`
+/// operands: its sunk carries and hoisted products removed, their `xs` and `ys` added.
+fn rewrite_body(
+    body: &mut Graph,
+    length: usize,
+    nc: usize,
+    ncarry: usize,
+    nops: usize,
+) -> Option<Change> {
+    let old_outputs = body.outputs.len();
+    let sinks = sink(body, length, nc, ncarry);
+    let ncarry = ncarry - sinks.len();
+    let hoists = hoist(body, length, nc, ncarry, nops - sinks.len());
+    if sinks.is_empty() && hoists.is_empty() {
+        return None;
+    }
+    let outputs = (body.outputs.iter())
+        .map(|&o| (body.nodes[o].shape.clone(), body.nodes[o].dtype))
+        .collect();
+    Some(Change {
+        sinks,
+        hoists,
+        old_outputs,
+        outputs,
+    })
+}
+
+/// Take the sinkable carries out of `body` (see the module doc); returns them, in order.
+fn sink(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<Sink> {
+    let uses = use_counts(body);
+    let mut input_nodes: HashMap<usize, Vec<NodeId>> = HashMap::new();
+    for (n, node) in body.nodes.iter().enumerate() {
+        if let Kind::Input(i) = node.kind {
+            input_nodes.entry(i).or_default().push(n);
+        }
+    }
+    let stackable = |n: NodeId| body.nodes[n].bytes() * length <= MAX_STACKED_BYTES;
+    // (carry, its input node, its output node, the sink with node ids for a and b)
+    let mut found = Vec::new();
+    for k in 0..ncarry {
+        let Some([c]) = input_nodes.get(&(nc + k)).map(Vec::as_slice) else {
+            continue;
+        };
+        let out = body.outputs[k];
+        let Kind::Binary(add @ (BinaryOp::Add | BinaryOp::AddAny), x, y) = &body.nodes[out].kind
+        else {
+            continue;
+        };
+        let (t, carry_on_left) = match (*x == *c, *y == *c) {
+            (true, false) => (*y, true),
+            (false, true) => (*x, false),
+            _ => continue,
+        };
+        let Kind::Dot(dot, a, b) = &body.nodes[t].kind else {
+            continue;
+        };
+        let same = |n: NodeId| {
+            body.nodes[n].shape == body.nodes[out].shape
+                && body.nodes[n].dtype == body.nodes[out].dtype
+        };
+        if uses[*c] != 1
+            || uses[out] != 1
+            || !same(*c)
+            || !same(t)
+            || !rewritable(body.nodes[out].dtype)
+            || !stackable(*a)
+            || !stackable(*b)
+        {
+            continue;
+        }
+        found.push((k, *c, out, add.clone(), carry_on_left, dot.clone(), *a, *b));
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let removed: Vec<usize> = found.iter().map(|f| f.0).collect();
+    let dropped: Vec<NodeId> = found.iter().flat_map(|f| [f.1, f.2]).collect();
+    let xs_start = nc + ncarry;
+    // The outputs: the kept carries, the old ys, then each stacked operand not an xs or a ys.
+    let mut outputs: Vec<NodeId> = (0..ncarry)
+        .filter(|k| !removed.contains(k))
+        .map(|k| body.outputs[k])
+        .collect();
+    outputs.extend_from_slice(&body.outputs[ncarry..]);
+    let ys_start = outputs.len() - (body.outputs.len() - ncarry);
+    let stacked = |n: NodeId, outputs: &mut Vec<NodeId>| match body.nodes[n].kind {
+        Kind::Input(i) if i >= xs_start => Stacked::Operand(i - removed.len()),
+        _ => match outputs[ys_start..].iter().position(|&o| o == n) {
+            Some(p) => Stacked::Output(ys_start + p),
+            None => {
+                outputs.push(n);
+                Stacked::Output(outputs.len() - 1)
+            }
+        },
+    };
+    let sinks: Vec<Sink> = (found.iter())
+        .map(|(k, _, _, add, left, dot, a, b)| Sink {
+            carry: *k,
+            add: add.clone(),
+            carry_on_left: *left,
+            dot: dot.clone(),
+            a: stacked(*a, &mut outputs),
+            b: stacked(*b, &mut outputs),
+        })
+        .collect();
+    body.outputs = outputs;
+    // Renumber the inputs after the removed carries.
+    let new_index = |i: usize| i - removed.iter().filter(|&&k| nc + k < i).count();
+    body.rewrite(|g, n, mut node| {
+        if dropped.contains(&n) {
+            return usize::MAX;
+        }
+        if let Kind::Input(i) = node.kind {
+            node.kind = Kind::Input(new_index(i));
+        }
+        g.push_node(node)
+    });
+    super::rewrites::dead_code(body);
+    sinks
+}
+
+/// Replace each product of `body` on consts and `xs` only by a new last `xs` input; returns
+/// them, in order (`nops` operands, of which `nc` consts and `ncarry` carries).
+fn hoist(body: &mut Graph, length: usize, nc: usize, ncarry: usize, nops: usize) -> Vec<Hoist> {
+    let xs_start = nc + ncarry;
+    let invariant = |n: NodeId| match body.nodes[n].kind {
+        Kind::Input(i) if i < nc => Some((i, false)),
+        Kind::Input(i) if i >= xs_start => Some((i, true)),
+        _ => None,
+    };
+    let mut hoists = Vec::new();
+    let mut replaced: HashMap<NodeId, usize> = HashMap::new();
+    for (n, node) in body.nodes.iter().enumerate() {
+        let Kind::Dot(dot, a, b) = &node.kind else {
+            continue;
+        };
+        let (Some(ia), Some(ib)) = (invariant(*a), invariant(*b)) else {
+            continue;
+        };
+        if !(ia.1 || ib.1) || !rewritable(node.dtype) || node.bytes() * length > MAX_STACKED_BYTES {
+            continue;
+        }
+        replaced.insert(n, nops + hoists.len());
+        hoists.push(Hoist {
+            dot: dot.clone(),
+            a: ia,
+            b: ib,
+            shape: node.shape.clone(),
+            dtype: node.dtype,
+            lhs_rank: body.nodes[*a].shape.len(),
+        });
+    }
+    if !hoists.is_empty() {
+        body.rewrite(|g, n, mut node| {
+            if let Some(&i) = replaced.get(&n) {
+                node.kind = Kind::Input(i);
+                node.arg = usize::MAX;
+            }
+            g.push_node(node)
+        });
+    }
+    hoists
+}
+
+/// Push the rewritten scan `node` (operands renamed) with its hoisted products before it and
+/// its sunk carries' results after it; records in `outs` what each old output now is.
+fn rebuild(
+    g: &mut Graph,
+    node: super::graph::Node,
+    c: Change,
+    outs: &mut HashMap<NodeId, Vec<Out>>,
+) -> NodeId {
+    let Kind::Control {
+        op:
+            Control::Scan {
+                body,
+                length,
+                reverse,
+                num_consts,
+                num_carry,
+            },
+        operands,
+    } = node.kind
+    else {
+        unreachable!("only scans are rewritten")
+    };
+    let removed: Vec<usize> = c.sinks.iter().map(|s| s.carry).collect();
+    let carry_operand = |j: usize| (num_consts..num_consts + num_carry).contains(&j);
+    let mut ops: Vec<NodeId> = (operands.iter().enumerate())
+        .filter(|&(j, _)| !(carry_operand(j) && removed.contains(&(j - num_consts))))
+        .map(|(_, &o)| o)
+        .collect();
+    for h in &c.hoists {
+        let x = hoisted(g, h, &ops, length);
+        ops.push(x);
+    }
+    let op = Control::Scan {
+        body,
+        length,
+        reverse,
+        num_consts,
+        num_carry: num_carry - removed.len(),
+    };
+    let kind = Kind::Control {
+        op,
+        operands: ops.clone(),
+    };
+    let ctrl = g.push(kind, vec![], DType::Bool, usize::MAX);
+    let mut map: Vec<Out> = (0..c.old_outputs)
+        .map(|k| Out::Index(k - removed.iter().filter(|&&r| r < k).count()))
+        .collect();
+    for s in &c.sinks {
+        let mut operand = |st: Stacked| match st {
+            Stacked::Operand(j) => ops[j],
+            Stacked::Output(k) => {
+                let (shape, dtype) = &c.outputs[k];
+                let shape = [&[length], &shape[..]].concat();
+                g.push(Kind::ControlOut(ctrl, k), shape, *dtype, usize::MAX)
+            }
+        };
+        let (a, b) = (operand(s.a), operand(s.b));
+        let shift = |v: &[usize]| v.iter().map(|d| d + 1).collect::<Vec<_>>();
+        let with_steps = |v: &[usize]| [&[0], &shift(v)[..]].concat();
+        let dot = DotGeneral {
+            lhs_contracting: with_steps(&s.dot.lhs_contracting),
+            rhs_contracting: with_steps(&s.dot.rhs_contracting),
+            lhs_batch: shift(&s.dot.lhs_batch),
+            rhs_batch: shift(&s.dot.rhs_batch),
+            preferred_element_type: s.dot.preferred_element_type,
+        };
+        let init = operands[num_consts + s.carry];
+        let (shape, dtype) = (g.nodes[init].shape.clone(), g.nodes[init].dtype);
+        let sum = g.push(Kind::Dot(dot, a, b), shape.clone(), dtype, usize::MAX);
+        let (x, y) = if s.carry_on_left {
+            (init, sum)
+        } else {
+            (sum, init)
+        };
+        let total = g.push(Kind::Binary(s.add.clone(), x, y), shape, dtype, usize::MAX);
+        map[s.carry] = Out::Node(total);
+    }
+    outs.insert(ctrl, map);
+    ctrl
+}
+
+/// The product `h` for every step: one `dot_general` over the stacked `xs` operands (the step
+/// axis a free dim, or a batch dim when both are `xs`), transposed to put the steps first.
+fn hoisted(g: &mut Graph, h: &Hoist, ops: &[NodeId], length: usize) -> NodeId {
+    let shift = |v: &[usize], on: bool| v.iter().map(|d| d + on as usize).collect::<Vec<_>>();
+    let (ax, bx) = (h.a.1, h.b.1);
+    let mut dot = DotGeneral {
+        lhs_contracting: shift(&h.dot.lhs_contracting, ax),
+        rhs_contracting: shift(&h.dot.rhs_contracting, bx),
+        lhs_batch: shift(&h.dot.lhs_batch, ax),
+        rhs_batch: shift(&h.dot.rhs_batch, bx),
+        preferred_element_type: h.dot.preferred_element_type,
+    };
+    let nb = h.dot.lhs_batch.len();
+    let nlf = h.lhs_rank - nb - h.dot.lhs_contracting.len();
+    // Where the step axis lands among the product's dims (batch, lhs free, rhs free).
+    let p = match (ax, bx) {
+        (true, true) => {
+            dot.lhs_batch.insert(0, 0);
+            dot.rhs_batch.insert(0, 0);
+            0
+        }
+        (true, false) => nb,
+        _ => nb + nlf,
+    };
+    let mut shape = h.shape.clone();
+    shape.insert(p, length);
+    let prod = g.push(
+        Kind::Dot(dot, ops[h.a.0], ops[h.b.0]),
+        shape,
+        h.dtype,
+        usize::MAX,
+    );
+    if p == 0 {
+        return prod;
+    }
+    let perm = (std::iter::once(p).chain(0..p).chain(p + 1..=h.shape.len())).collect();
+    let shape = [&[length], &h.shape[..]].concat();
+    g.push(Kind::Transpose { perm }, shape, h.dtype, prod)
+}
