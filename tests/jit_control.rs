@@ -901,3 +901,212 @@ fn rnn_gradient_through_a_scan_matches_the_interpreter() {
         &["scan"],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// scan: carry-independent products out of the loop (src/backend/scan_invariants.rs)
+
+/// Small integers of `shape` (every product and sum here stays exact in f32).
+fn small_ints(shape: &[usize], k: usize) -> Array {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|i| ((i * k + 1) % 5) as f32 - 2.0).collect();
+    r(lax::reshape(&f32s(&v), shape))
+}
+
+fn dot(x: &Array, y: &Array, c: (&[usize], &[usize]), b: (&[usize], &[usize])) -> Array {
+    r(lax::dot_general(
+        x,
+        y,
+        prims::DotGeneral::new(c.0, c.1, b.0, b.1),
+    ))
+}
+
+/// The number of operands and of results of the plan's (first, outermost) scan kernel.
+fn scan_arity(plan: &str) -> (usize, usize) {
+    let line = plan
+        .lines()
+        .find(|l| !l.starts_with(' ') && l.contains(": scan ["))
+        .unwrap_or_else(|| panic!("no scan in\n{plan}"));
+    let count = |s: &str| s.split(',').count();
+    let (ins, outs) = line.split_once("] -> [").expect("scan [..] -> [..]");
+    let ins = &ins[ins.find('[').unwrap() + 1..];
+    (count(ins), count(&outs[..outs.find(']').unwrap()]))
+}
+
+/// `h = clamp(W h + U x)` with ys `x V` (xs on the left) and `x·x` (both xs): `U x`, `x V`
+/// and `x·x` are hoisted (3 more xs), `W h` (carry-dependent) stays in the loop.
+fn hoistable(
+    reverse: bool,
+) -> impl Fn(&Array, &Array, &Array, &Array) -> (Array, Array, Array) + Clone {
+    move |w: &Array, u: &Array, v: &Array, xs: &Array| {
+        let step = |h: &Array, x: &Array| {
+            let pre = w.matmul(h) + u.matmul(x);
+            let h = r(lax::clamp(&lit(&pre, -4.0), &pre, &lit(&pre, 4.0)));
+            let xv = dot(x, v, (&[0], &[0]), (&[], &[]));
+            let xx = dot(x, x, (&[0], &[0]), (&[], &[]));
+            (h, (xv, xx))
+        };
+        let h0 = numpy::zeros(&[w.shape()[0]], DType::F32);
+        let opts = ScanOptions {
+            reverse,
+            ..ScanOptions::default()
+        };
+        let (h, (xv, xx)) = r(scan_with(step, h0, xs.clone(), opts));
+        (h, xv, xx)
+    }
+}
+
+#[test]
+fn scan_products_on_consts_and_xs_run_before_the_loop() {
+    let (w, u, v) = (
+        small_ints(&[8, 8], 7),
+        small_ints(&[8, 4], 3),
+        small_ints(&[4, 3], 2),
+    );
+    for len in [0usize, 1, 2, 9] {
+        for reverse in [false, true] {
+            let xs = small_ints(&[len, 4], 11);
+            let what = format!("hoisting, {len} steps, reverse {reverse}");
+            let plan = check(
+                &what,
+                hoistable(reverse),
+                (w.clone(), u.clone(), v.clone(), xs),
+                &["scan"],
+            );
+            // W, U, V, h0, xs; the carry and two ys.
+            let want = if len == 0 { (5, 3) } else { (8, 3) };
+            assert_eq!(scan_arity(&plan), want, "{what}\n{plan}");
+        }
+    }
+}
+
+/// Carries `(dW, h, dU)`: `dW += g hᵀ` (g carry-dependent) and `dU = x gᵀ + dU` (the carry on
+/// the right) leave the loop; `h = g` stays. `g` becomes a ys (`h` is one already).
+type Sunk = ((Array, Array, Array), Array);
+
+fn sinkable(reverse: bool) -> impl Fn(&Array, &Array, &Array) -> Sunk + Clone {
+    move |w: &Array, u: &Array, xs: &Array| {
+        let step = |c: &(Array, Array, Array), x: &Array| {
+            let (dw, h, du) = c;
+            let pre = w.matmul(h) + u.matmul(x);
+            let g = r(lax::clamp(&lit(&pre, -3.0), &pre, &lit(&pre, 3.0)));
+            let dw = r(lax::add(dw, &dot(&g, h, (&[], &[]), (&[], &[]))));
+            let du = r(lax::add(&dot(x, &g, (&[], &[]), (&[], &[])), du));
+            ((dw, g, du), h.clone())
+        };
+        let n = w.shape()[0];
+        let init = (
+            small_ints(&[n, n], 5),
+            numpy::ones(&[n], DType::F32),
+            r(lax::neg(&numpy::zeros(&[u.shape()[1], n], DType::F32))),
+        );
+        let opts = ScanOptions {
+            reverse,
+            ..ScanOptions::default()
+        };
+        r(scan_with(step, init, xs.clone(), opts))
+    }
+}
+
+#[test]
+fn scan_carries_accumulating_products_leave_the_loop() {
+    let (w, u) = (small_ints(&[8, 8], 7), small_ints(&[8, 4], 3));
+    for len in [0usize, 1, 2, 9] {
+        for reverse in [false, true] {
+            let xs = small_ints(&[len, 4], 11);
+            let what = format!("sinking, {len} steps, reverse {reverse}");
+            let plan = check(
+                &what,
+                sinkable(reverse),
+                (w.clone(), u.clone(), xs),
+                &["scan"],
+            );
+            // W, U, three carries, xs; three carries and one ys. Sunk: two carries out, `g`
+            // as a ys, `U x` hoisted.
+            let want = if len == 0 { (6, 4) } else { (5, 3) };
+            assert_eq!(scan_arity(&plan), want, "{what}\n{plan}");
+        }
+    }
+}
+
+#[test]
+fn scan_carries_read_elsewhere_or_in_their_own_product_stay_in_the_loop() {
+    let (w, xs) = (small_ints(&[6, 6], 7), small_ints(&[5, 6], 3));
+    // The carry is also a ys.
+    let read_twice = |w: &Array, xs: &Array| {
+        let step = |c: &Array, x: &Array| {
+            let wx = w.matmul(x);
+            (c + dot(&wx, x, (&[], &[]), (&[], &[])), c.clone())
+        };
+        r(lax::scan(
+            step,
+            numpy::zeros(&[6, 6], DType::F32),
+            xs.clone(),
+        ))
+    };
+    let plan = check(
+        "carry read twice",
+        read_twice,
+        (w.clone(), xs.clone()),
+        &["scan"],
+    );
+    // W, c, xs (+ `W x` hoisted); one carry, one ys.
+    assert_eq!(scan_arity(&plan), (4, 2), "{plan}");
+    // The carry is a factor of its own increment.
+    let own = |w: &Array, xs: &Array| {
+        let step = |c: &Array, x: &Array| {
+            let cx = dot(c, x, (&[1], &[0]), (&[], &[]));
+            (c + dot(&cx, x, (&[], &[]), (&[], &[])), ())
+        };
+        r(lax::scan(step, w.clone(), xs.clone())).0
+    };
+    let plan = check(
+        "carry in its own product",
+        own,
+        (w.clone(), xs.clone()),
+        &["scan"],
+    );
+    assert_eq!(scan_arity(&plan), (2, 1), "{plan}");
+    // A step-invariant factor is not stacked: `c + x W` is hoisted, not sunk.
+    let invariant = |w: &Array, xs: &Array| {
+        let step = |c: &Array, x: &Array| (c + dot(x, w, (&[0], &[0]), (&[], &[])), ());
+        r(lax::scan(step, numpy::zeros(&[6], DType::F32), xs.clone())).0
+    };
+    let plan = check("step-invariant factor", invariant, (w, xs), &["scan"]);
+    assert_eq!(scan_arity(&plan), (4, 1), "{plan}");
+}
+
+/// The RNN workload's gradient (`tanh`, real data, 200 steps) compiled against the
+/// interpreter: the hoisted and sunk products sum in another order, within f32 rounding.
+#[test]
+fn rnn_gradient_on_real_data_is_close_to_the_interpreter() {
+    let loss = |w: &Array, u: &Array, xs: &Array| {
+        let step = |h: &Array, x: &Array| {
+            let h = numpy::tanh(&(w.matmul(h) + u.matmul(x)));
+            let s = h.sum();
+            (h, s)
+        };
+        let (h, ys) = r(lax::scan(step, numpy::zeros(&[32], DType::F32), xs.clone()));
+        h.sum() + ys.mean()
+    };
+    let key = |i| r(random::split(&random::PRNGKey(3), 3)).at(i);
+    let normal = |i, shape: &[usize]| r(random::normal(&key(i), shape, DType::F32));
+    let args = (
+        normal(0, &[32, 32]) * 0.2,
+        normal(1, &[32, 16]) * 0.2,
+        normal(2, &[200, 16]),
+    );
+    let f = grad(loss).argnums((ARG0, ARG1));
+    let cj = make_jaxpr(f.clone()).call(args.clone()).unwrap();
+    let want = eval_jaxpr(&cj, &args.leaves()).unwrap();
+    let got = jit(f).call(args.clone()).unwrap().leaves();
+    for (g, w) in got.iter().zip(&want) {
+        let (g, w) = (g.to_vec::<f32>().unwrap(), w.to_vec::<f32>().unwrap());
+        let scale = w.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let err = g
+            .iter()
+            .zip(&w)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        // 200-term f32 sums: measured 6e-7 of the largest entry; a wrong term is far more.
+        assert!(err <= 5e-6 * scale, "error {err} at scale {scale}");
+    }
+}

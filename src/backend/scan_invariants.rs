@@ -174,7 +174,11 @@ fn sink(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<Sink> 
             input_nodes.entry(i).or_default().push(n);
         }
     }
-    let stackable = |n: NodeId| body.nodes[n].bytes() * length <= MAX_STACKED_BYTES;
+    // Stacking a step-invariant factor would only copy it every step: its product is left
+    // to `hoist` (or to the loop).
+    let invariant = step_invariant(body, nc);
+    let stackable =
+        |n: NodeId| !invariant[n] && body.nodes[n].bytes() * length <= MAX_STACKED_BYTES;
     // (carry, its input node, its output node, the sink with node ids for a and b)
     let mut found = Vec::new();
     for k in 0..ncarry {
@@ -257,6 +261,20 @@ fn sink(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<Sink> 
     });
     super::rewrites::dead_code(body);
     sinks
+}
+
+/// Which nodes of a scan body with `nc` consts are the same at every step (computed from
+/// consts, constants and literals only).
+fn step_invariant(body: &Graph, nc: usize) -> Vec<bool> {
+    let mut inv = vec![false; body.nodes.len()];
+    for (n, node) in body.nodes.iter().enumerate() {
+        inv[n] = match node.kind {
+            Kind::Input(i) => i < nc,
+            Kind::Const(_) | Kind::Lit(_) | Kind::Iota { .. } => true,
+            _ => node.operands().iter().all(|&o| inv[o]),
+        };
+    }
+    inv
 }
 
 /// Replace each product of `body` on consts and `xs` only by a new last `xs` input; returns
