@@ -9,7 +9,8 @@
 //! and the MLP gradient's transposed products (`transposed_products`) and each of its
 //! products, the threading threshold and the whole gradient (`mlp_products`); the small kernels
 //! of a scan body (`scan_small_kernels`, issue 16): a 1000-step scan accumulating the outer
-//! product `c + y xᵀ` on f32[64, 64] and the row-by-row product `xᵀ W` (straight-line steps),
+//! product `c + y xᵀ` on f32[64, 64], the row-by-row product `xᵀ W` (straight-line steps) and
+//! an accumulated `dot_general` outer product (moved out of the loop),
 //! and the compile time of the RNN workload's gradient (which straight-line steps enlarge);
 //! and blocked loops (`blocked`: the large workloads' compile time, inline against blocked at
 //! the threshold); and the hessian workload's first call, compile and cached call
@@ -337,12 +338,28 @@ fn scan_small_kernels(c: &mut Criterion) {
         let h0 = cranax::numpy::zeros(&[64], DType::F32);
         or_raise(lax::scan(step, h0, xs.clone())).0
     };
+    // `c + dot_general(tanh(W x), x)` (an outer product): the accumulation leaves the loop
+    // (backend/scan_invariants.rs, one product over the steps after it).
+    let sunk = |w: &Array, xs: &Array| {
+        let step = |c: &Array, x: &Array| {
+            let g = tanh(&w.matmul(x));
+            let p = or_raise(lax::dot_general(
+                &g,
+                x,
+                cranax::prims::DotGeneral::new(&[], &[], &[], &[]),
+            ));
+            (c + p, ())
+        };
+        let c0 = cranax::numpy::zeros(&[64, 64], DType::F32);
+        or_raise(lax::scan(step, c0, xs.clone())).0
+    };
     let w = defs::normal(7, &[64, 64]);
     let xs = defs::normal(8, &[1000, 64]);
     type Kernel = fn(&Array, &Array) -> Array;
-    let cases: [(&str, Kernel); 2] = [
+    let cases: [(&str, Kernel); 3] = [
         ("outer_accumulate_T1000_64x64", outer),
         ("transposed_matvec_T1000_64x64", transposed),
+        ("sunk_dot_accumulate_T1000_64x64", sunk),
     ];
     for (name, f) in cases {
         let f = jit(f);
