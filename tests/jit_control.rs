@@ -1110,3 +1110,26 @@ fn rnn_gradient_on_real_data_is_close_to_the_interpreter() {
         assert!(err <= 5e-6 * scale, "error {err} at scale {scale}");
     }
 }
+
+/// Hoisted products with batch dims, the steps landing among the free dims (then transposed
+/// to the front, in place or as a copy the scan reads): `A mᵢ` (xs on the right) and `mᵢ A`
+/// (xs on the left), batched over their first dim.
+#[test]
+fn hoisted_batched_products_put_the_steps_first() {
+    let f = |a: &Array, ms: &Array| {
+        let step = |c: &Array, m: &Array| {
+            let am = dot(a, m, (&[2], &[1]), (&[0], &[0]));
+            let ma = dot(m, a, (&[1], &[2]), (&[0], &[0]));
+            let s = r(lax::reduce_sum(&am, &[0, 2]));
+            (c + s, (am, ma))
+        };
+        r(lax::scan(step, numpy::zeros(&[8], DType::F32), ms.clone()))
+    };
+    let a = small_ints(&[2, 8, 4], 3);
+    for len in [1usize, 3] {
+        let ms = small_ints(&[len, 2, 4, 3], 7);
+        let plan = check("batched hoisting", f, (a.clone(), ms), &["scan"]);
+        // A, c, ms and the two hoisted products; the carry and two ys.
+        assert_eq!(scan_arity(&plan), (5, 3), "{plan}");
+    }
+}

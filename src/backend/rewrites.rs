@@ -34,6 +34,20 @@ pub fn run(g: &mut Graph) {
     }
 }
 
+/// How many times each node is read (as an operand or an output).
+pub fn use_counts(g: &Graph) -> Vec<usize> {
+    let mut uses = vec![0usize; g.nodes.len()];
+    for node in &g.nodes {
+        for o in node.operands() {
+            uses[o] += 1;
+        }
+    }
+    for &o in &g.outputs {
+        uses[o] += 1;
+    }
+    uses
+}
+
 /// Drop the nodes no output depends on.
 pub fn dead_code(g: &mut Graph) {
     let mut live = vec![false; g.nodes.len()];
@@ -128,15 +142,7 @@ fn lit_bits(v: Scalar) -> (crate::dtype::DType, u64) {
 /// writes the transposed result directly instead of a result that is then copied transposed
 /// (a gradient's `dW = (xᵀ g)ᵀ`). Only for a product nothing else reads.
 pub fn transposed_products(g: &mut Graph) {
-    let mut uses = vec![0usize; g.nodes.len()];
-    for node in &g.nodes {
-        for o in node.operands() {
-            uses[o] += 1;
-        }
-    }
-    for &o in &g.outputs {
-        uses[o] += 1;
-    }
+    let uses = use_counts(g);
     let swaps_free_dims = |node: &Node| {
         let Kind::Transpose { perm } = &node.kind else {
             return false;

@@ -14,6 +14,7 @@
 //! rewritten when its own graph is.
 
 use super::graph::{Control, Graph, Kind, NodeId};
+use super::rewrites::{dead_code, use_counts};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, DotGeneral};
 use std::collections::HashMap;
@@ -122,20 +123,6 @@ pub fn scan_invariants(g: &mut Graph) {
 /// Whether products of this dtype are rewritten.
 fn rewritable(dtype: DType) -> bool {
     matches!(dtype, DType::F32 | DType::F64)
-}
-
-/// How many times each node is read (as an operand or an output).
-fn use_counts(g: &Graph) -> Vec<usize> {
-    let mut uses = vec![0usize; g.nodes.len()];
-    for node in &g.nodes {
-        for o in node.operands() {
-            uses[o] += 1;
-        }
-    }
-    for &o in &g.outputs {
-        uses[o] += 1;
-    }
-    uses
 }
 
 /// Rewrite the body of a scan of `length` steps with `nc` consts, `ncarry` carries and `nops`
@@ -259,7 +246,7 @@ fn sink(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<Sink> 
         }
         g.push_node(node)
     });
-    super::rewrites::dead_code(body);
+    dead_code(body);
     sinks
 }
 
