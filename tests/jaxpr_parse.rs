@@ -49,7 +49,7 @@ fn one_eqn(prim: Prim, ins: &[Aval]) -> ClosedJaxpr {
         eqns: vec![Eqn {
             prim,
             inputs: (0..n).map(|i| Atom::Var(Var(i))).collect(),
-            outputs: outputs.clone(),
+            outputs: outputs.iter().copied().collect(),
         }],
         outvars: outputs.into_iter().map(Atom::Var).collect(),
     };

@@ -113,11 +113,17 @@ macro_rules! argnums_tuple {
 }
 crate::pytree::up_to_max_arity!(argnums_tuple);
 
-/// Leaf mask of the differentiated arguments, and the leaf order of their gradients.
-pub(super) fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(Vec<bool>, Vec<usize>)> {
+/// Which leaves are differentiated.
+pub(super) type LeafMask = SmallVec<[bool; 8]>;
+/// The differentiated leaves, in the order of their gradients.
+pub(super) type LeafOrder = SmallVec<[usize; 8]>;
+
+/// Leaf mask of the differentiated arguments, and the leaf order of their gradients (on the
+/// stack for up to eight leaves).
+pub(super) fn wrt_leaves(counts: &[usize], indices: &[usize]) -> Result<(LeafMask, LeafOrder)> {
     let start = |i: usize| counts[..i].iter().sum::<usize>();
-    let mut mask = vec![false; start(counts.len())];
-    let mut order = Vec::with_capacity(indices.len());
+    let mut mask: LeafMask = smallvec![false; start(counts.len())];
+    let mut order = LeafOrder::new();
     for &i in indices {
         if i >= counts.len() {
             return Err(Error::value_err(format!(

@@ -1,6 +1,6 @@
 //! Builds a jaxpr one equation at a time (the staging side of make_jaxpr, jit and linearize).
 
-use super::{Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var};
+use super::{Atom, ClosedJaxpr, Eqn, EqnInputs, Jaxpr, Literal, Var};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::prims::Prim;
@@ -16,8 +16,14 @@ pub struct JaxprBuilder {
 }
 
 impl JaxprBuilder {
+    /// An empty builder, with room for the types of a small jaxpr's first eight variables
+    /// (an eager `grad` of a scalar function builds one per call; they then grow once, not
+    /// twice).
     pub fn new() -> JaxprBuilder {
-        JaxprBuilder::default()
+        JaxprBuilder {
+            avals: Vec::with_capacity(8),
+            ..JaxprBuilder::default()
+        }
     }
 
     pub fn new_var(&mut self, aval: Aval) -> Var {
@@ -52,7 +58,7 @@ impl JaxprBuilder {
     }
 
     pub fn add_eqn(&mut self, prim: Prim, inputs: Vec<Atom>, out_avals: Vec<Aval>) -> Vec<Var> {
-        self.push_eqn(prim, inputs, &out_avals).collect()
+        self.push_eqn(prim, inputs.into(), &out_avals).collect()
     }
 
     /// As [`JaxprBuilder::add_eqn`], the new variables as an iterator (they are numbered
@@ -60,11 +66,11 @@ impl JaxprBuilder {
     pub(crate) fn push_eqn(
         &mut self,
         prim: Prim,
-        inputs: Vec<Atom>,
+        inputs: EqnInputs,
         out_avals: &[Aval],
     ) -> impl Iterator<Item = Var> {
         let first = self.avals.len() as u32;
-        let outputs: Vec<Var> = out_avals.iter().map(|a| self.new_var(a.clone())).collect();
+        let outputs = out_avals.iter().map(|a| self.new_var(a.clone())).collect();
         self.eqns.push(Eqn {
             prim,
             inputs,
@@ -99,10 +105,7 @@ pub fn literal_of(value: &Array) -> Option<Literal> {
     if !c.aval.shape.is_empty() {
         return None;
     }
-    Some(Literal {
-        value: c.data.get(0),
-        weak_type: c.aval.weak_type,
-    })
+    Some(Literal::of_array(c.data.get(0), value))
 }
 
 /// Do two arrays share their storage (or tracer)?

@@ -34,15 +34,54 @@ pub enum Atom {
 }
 
 /// A scalar constant inlined into an equation (`1.0` in `mul 1.0 b`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct Literal {
     /// The value (its dtype is the literal's).
     pub value: Scalar,
     /// Whether the literal is weakly typed (printed without a dtype, as `1.0`).
     pub weak_type: bool,
+    /// The literal as an array, made once: the array it was staged from, or built on the
+    /// first [`Literal::to_array`] (the backward pass of an eager `grad` reads each residual
+    /// literal once per call; this way it allocates nothing).
+    array: std::sync::OnceLock<Array>,
+}
+
+/// Literals are equal when their values and weak types are (the cached array is not compared).
+impl PartialEq for Literal {
+    fn eq(&self, other: &Literal) -> bool {
+        self.value == other.value && self.weak_type == other.weak_type
+    }
+}
+
+impl fmt::Debug for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Literal")
+            .field("value", &self.value)
+            .field("weak_type", &self.weak_type)
+            .finish()
+    }
 }
 
 impl Literal {
+    /// A literal of this value and weak type.
+    pub fn new(value: Scalar, weak_type: bool) -> Literal {
+        Literal {
+            value,
+            weak_type,
+            array: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The literal of a concrete scalar array, which [`Literal::to_array`] gives back (a
+    /// clone of the same array, not a copy).
+    pub(crate) fn of_array(value: Scalar, array: &Array) -> Literal {
+        Literal {
+            value,
+            weak_type: array.is_weak(),
+            array: std::sync::OnceLock::from(array.clone()),
+        }
+    }
+
     /// The literal's type.
     pub fn aval(&self) -> Aval {
         Aval::scalar(self.value.dtype()).weak(self.weak_type)
@@ -50,13 +89,22 @@ impl Literal {
 
     /// The literal as a scalar array.
     pub fn to_array(&self) -> Array {
-        if self.weak_type {
-            Array::weak_scalar(self.value.to_f64(), self.value.dtype())
-        } else {
-            Array::from_scalar(self.value)
-        }
+        let make = || {
+            if self.weak_type {
+                Array::weak_scalar(self.value.to_f64(), self.value.dtype())
+            } else {
+                Array::from_scalar(self.value)
+            }
+        };
+        self.array.get_or_init(make).clone()
     }
 }
+
+/// An equation's operands: on the stack for the one or two of nearly every primitive, so
+/// staging one (an eager `grad` stages every equation of its tangent map) allocates no list.
+pub type EqnInputs = smallvec::SmallVec<[Atom; 2]>;
+/// An equation's output variables, on the stack for up to four.
+pub type EqnOutputs = smallvec::SmallVec<[Var; 4]>;
 
 /// `outputs = prim inputs`.
 #[derive(Clone, Debug)]
@@ -64,9 +112,9 @@ pub struct Eqn {
     /// The primitive and its parameters.
     pub prim: Prim,
     /// The operands.
-    pub inputs: Vec<Atom>,
+    pub inputs: EqnInputs,
     /// The variables the results are bound to.
-    pub outputs: Vec<Var>,
+    pub outputs: EqnOutputs,
 }
 
 /// A function in A-normal form: `{ lambda constvars ; invars . let eqns in outvars }`.

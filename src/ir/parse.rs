@@ -831,7 +831,7 @@ fn literal(l: &RawLit, dtype: DType, weak_type: bool) -> Result<Literal> {
         },
         _ => Scalar::parse(&l.text, dtype).ok_or_else(bad)?,
     };
-    Ok(Literal { value, weak_type })
+    Ok(Literal::new(value, weak_type))
 }
 
 /// A jaxpr under construction, with the names in its scope.
@@ -908,7 +908,7 @@ impl Builder {
             .collect();
         self.j.eqns.push(Eqn {
             prim,
-            inputs,
+            inputs: inputs.into(),
             outputs,
         });
         Ok(())
@@ -955,8 +955,8 @@ impl Builder {
                     let out = self.new_var(Aval::new(target.clone(), x.dtype).weak(x.weak_type));
                     self.j.eqns.push(Eqn {
                         prim: Prim::Shape(op),
-                        inputs: vec![Atom::Var(v)],
-                        outputs: vec![out],
+                        inputs: smallvec::smallvec![Atom::Var(v)],
+                        outputs: smallvec::smallvec![out],
                     });
                     RawAtom::Var(out)
                 }

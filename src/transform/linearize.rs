@@ -10,6 +10,7 @@ use crate::core::trace::{self, with_interpreter, Interpreter};
 use crate::ir::eval::eval_closed;
 use crate::ir::ClosedJaxpr;
 use crate::prims::Tangent;
+use smallvec::SmallVec;
 use std::rc::Rc;
 
 /// The linear map `tangents in -> tangents out` of a function at a point.
@@ -41,7 +42,7 @@ pub fn linearize_flat(
     let tangent_ctx: Rc<dyn Interpreter> = tangent_trace.clone();
     let interp = JvpInterp::new(parent, Some(tangent_ctx));
     let mut in_avals = Vec::new();
-    let ins: Vec<Array> = primals
+    let ins: SmallVec<[Array; 4]> = primals
         .iter()
         .zip(wrt)
         .map(|(p, &w)| {
@@ -58,7 +59,7 @@ pub fn linearize_flat(
     let dyn_interp: Rc<dyn Interpreter> = interp.clone();
     let outs = with_interpreter(Some(dyn_interp), || f(&ins))?;
     let mut primal_outs = Vec::with_capacity(outs.len());
-    let mut tangent_outs = Vec::with_capacity(outs.len());
+    let mut tangent_outs: SmallVec<[Array; 4]> = SmallVec::with_capacity(outs.len());
     let mut out_avals = Vec::with_capacity(outs.len());
     for o in &outs {
         let (p, t): (Array, Tangent) = interp.unpack(o)?;

@@ -9,7 +9,7 @@ use crate::core::trace::{
     self, bind, bind1, escaped, is_live_in, with_interpreter, Interpreter, Payload, Tag, Tracer,
 };
 use crate::ir::builder::{literal_of, JaxprBuilder};
-use crate::ir::{Atom, ClosedJaxpr};
+use crate::ir::{Atom, ClosedJaxpr, EqnInputs};
 use crate::prims::Prim;
 use smallvec::SmallVec;
 use std::cell::RefCell;
@@ -125,7 +125,7 @@ impl StagingInterp {
         let atoms = args
             .iter()
             .map(|a| self.to_atom(a))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<EqnInputs>>()?;
         let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
         let vars = (self.builder.borrow_mut()).push_eqn(prim.clone(), atoms, &out_avals);
         Ok(vars
