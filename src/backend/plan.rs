@@ -607,11 +607,12 @@ pub fn plan(g: &Graph) -> Result<Plan> {
         match schedule::schedule(g, &mut p) {
             Ok(()) => {
                 // Constants read transposed get a copy in the order the loops walk them,
-                // and the kernels are scheduled again with its strides (same maps).
+                // and the kernels reading it are scheduled again with its strides (same
+                // maps).
                 p.relaid = layout::relayout(g, &p);
                 if !p.relaid.is_empty() {
                     // The maps are those of the first run, so no node is over-expanded.
-                    schedule::schedule(g, &mut p).map_err(|_| {
+                    schedule::reschedule_relaid(g, &mut p).map_err(|_| {
                         Error::Jit("internal: relaid constants changed the schedule".into())
                     })?;
                 }

@@ -120,9 +120,31 @@ impl Schedule {
 /// Schedule every kernel of `plan`, in order. `Err(nodes)`: the first kernel that evaluates
 /// these inline nodes at too many index maps (views that do not commute can multiply them).
 pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeId>> {
+    schedule_where(g, plan, |_| true)
+}
+
+/// Schedule again, after constants were relaid, only the kernels that load one of them: a
+/// kernel's schedule depends on the plan only through the strides of the nodes it loads
+/// (`Plan::load_strides`), so every other kernel's schedule stays what it was.
+pub fn reschedule_relaid(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeId>> {
+    let relaid: HashSet<NodeId> = plan.relaid.keys().copied().collect();
+    schedule_where(g, plan, |k| {
+        k.schedule
+            .exprs
+            .iter()
+            .any(|(&(n, _), e)| e.is_none() && relaid.contains(&n))
+    })
+}
+
+/// Schedule the kernels of `plan` that `wanted` picks, in order (see [`schedule`]).
+fn schedule_where(
+    g: &Graph,
+    plan: &mut Plan,
+    wanted: impl Fn(&Kernel) -> bool,
+) -> std::result::Result<(), Vec<NodeId>> {
     for i in 0..plan.kernels.len() {
         let kern = &plan.kernels[i];
-        if kern.is_empty() {
+        if kern.is_empty() || !wanted(kern) {
             continue;
         }
         let mut b = Builder {
