@@ -364,15 +364,17 @@ fn rebuild(
             }
         };
         let (a, b) = (operand(s.a), operand(s.b));
-        let shift = |v: &[usize]| v.iter().map(|d| d + 1).collect::<Vec<_>>();
-        let with_steps = |v: &[usize]| [&[0], &shift(v)[..]].concat();
-        let dot = DotGeneral {
-            lhs_contracting: with_steps(&s.dot.lhs_contracting),
-            rhs_contracting: with_steps(&s.dot.rhs_contracting),
-            lhs_batch: shift(&s.dot.lhs_batch),
-            rhs_batch: shift(&s.dot.rhs_batch),
-            preferred_element_type: s.dot.preferred_element_type,
-        };
+        // The steps' product, batched over the steps, summed over them: the step axis is
+        // contracted instead.
+        let (mut dot, _) = s
+            .dot
+            .with_leading_axis(true, true, g.nodes[a].shape.len() - 1);
+        for (batch, contracting) in [
+            (&mut dot.lhs_batch, &mut dot.lhs_contracting),
+            (&mut dot.rhs_batch, &mut dot.rhs_contracting),
+        ] {
+            contracting.insert(0, batch.remove(0));
+        }
         let init = operands[num_consts + s.carry];
         let (shape, dtype) = (g.nodes[init].shape.clone(), g.nodes[init].dtype);
         let sum = g.push(Kind::Dot(dot, a, b), shape.clone(), dtype, usize::MAX);
@@ -391,27 +393,7 @@ fn rebuild(
 /// The product `h` for every step: one `dot_general` over the stacked `xs` operands (the step
 /// axis a free dim, or a batch dim when both are `xs`), transposed to put the steps first.
 fn hoisted(g: &mut Graph, h: &Hoist, ops: &[NodeId], length: usize) -> NodeId {
-    let shift = |v: &[usize], on: bool| v.iter().map(|d| d + on as usize).collect::<Vec<_>>();
-    let (ax, bx) = (h.a.1, h.b.1);
-    let mut dot = DotGeneral {
-        lhs_contracting: shift(&h.dot.lhs_contracting, ax),
-        rhs_contracting: shift(&h.dot.rhs_contracting, bx),
-        lhs_batch: shift(&h.dot.lhs_batch, ax),
-        rhs_batch: shift(&h.dot.rhs_batch, bx),
-        preferred_element_type: h.dot.preferred_element_type,
-    };
-    let nb = h.dot.lhs_batch.len();
-    let nlf = h.lhs_rank - nb - h.dot.lhs_contracting.len();
-    // Where the step axis lands among the product's dims (batch, lhs free, rhs free).
-    let p = match (ax, bx) {
-        (true, true) => {
-            dot.lhs_batch.insert(0, 0);
-            dot.rhs_batch.insert(0, 0);
-            0
-        }
-        (true, false) => nb,
-        _ => nb + nlf,
-    };
+    let (dot, p) = h.dot.with_leading_axis(h.a.1, h.b.1, h.lhs_rank);
     let mut shape = h.shape.clone();
     shape.insert(p, length);
     let prod = g.push(

@@ -335,47 +335,43 @@ impl DotGeneral {
         dx: Option<usize>,
         dy: Option<usize>,
     ) -> Result<BatchOut> {
-        let shift = |axes: &[usize]| axes.iter().map(|a| a + 1).collect::<Vec<_>>();
-        match (dx, dy) {
-            (Some(dx), Some(dy)) => {
-                let (x, y) = (lax::moveaxis(x, dx, 0)?, lax::moveaxis(y, dy, 0)?);
-                let dims = DotGeneral {
-                    lhs_contracting: shift(&self.lhs_contracting),
-                    rhs_contracting: shift(&self.rhs_contracting),
-                    lhs_batch: [vec![0], shift(&self.lhs_batch)].concat(),
-                    rhs_batch: [vec![0], shift(&self.rhs_batch)].concat(),
-                    preferred_element_type: self.preferred_element_type,
-                };
-                Ok((vec![lax::dot_general(&x, &y, dims)?], vec![Some(0)]))
+        let lead = |a: &Array, d: Option<usize>| match d {
+            Some(d) => lax::moveaxis(a, d, 0),
+            None => Ok(a.clone()),
+        };
+        let lhs_rank = x.ndim() - dx.is_some() as usize;
+        let (dims, axis) = self.with_leading_axis(dx.is_some(), dy.is_some(), lhs_rank);
+        let out = lax::dot_general(&lead(x, dx)?, &lead(y, dy)?, dims)?;
+        Ok((vec![out], vec![Some(axis)]))
+    }
+
+    /// These dimension numbers for operands given a new leading axis 0 (the left one, the
+    /// right one or both, as marked; `lhs_rank` is the left operand's rank without it), and
+    /// where that axis lands in the result: it joins the batch dimensions (both), or is its
+    /// operand's first free axis (one: right after the batch axes for the left operand, after
+    /// the left operand's free axes for the right one). The rule of `batch`, and of products
+    /// compiled for all steps of a loop at once.
+    pub fn with_leading_axis(&self, lhs: bool, rhs: bool, lhs_rank: usize) -> (DotGeneral, usize) {
+        let shift = |axes: &[usize], on: bool| axes.iter().map(|a| a + on as usize).collect();
+        let mut dims = DotGeneral {
+            lhs_contracting: shift(&self.lhs_contracting, lhs),
+            rhs_contracting: shift(&self.rhs_contracting, rhs),
+            lhs_batch: shift(&self.lhs_batch, lhs),
+            rhs_batch: shift(&self.rhs_batch, rhs),
+            preferred_element_type: self.preferred_element_type,
+        };
+        let nb = self.lhs_batch.len();
+        let axis = match (lhs, rhs) {
+            (true, true) => {
+                dims.lhs_batch.insert(0, 0);
+                dims.rhs_batch.insert(0, 0);
+                0
             }
-            (Some(dx), None) => {
-                let x = lax::moveaxis(x, dx, 0)?;
-                let dims = DotGeneral {
-                    lhs_contracting: shift(&self.lhs_contracting),
-                    lhs_batch: shift(&self.lhs_batch),
-                    ..self.clone()
-                };
-                // Axis 0 of lhs is its first free axis: it lands right after the batch axes.
-                Ok((
-                    vec![lax::dot_general(&x, y, dims)?],
-                    vec![Some(self.lhs_batch.len())],
-                ))
-            }
-            (None, Some(dy)) => {
-                let y = lax::moveaxis(y, dy, 0)?;
-                let dims = DotGeneral {
-                    rhs_contracting: shift(&self.rhs_contracting),
-                    rhs_batch: shift(&self.rhs_batch),
-                    ..self.clone()
-                };
-                let lhs_free = x.ndim() - self.lhs_contracting.len() - self.lhs_batch.len();
-                Ok((
-                    vec![lax::dot_general(x, &y, dims)?],
-                    vec![Some(self.lhs_batch.len() + lhs_free)],
-                ))
-            }
-            (None, None) => unreachable!("a batching rule runs only with a batched operand"),
-        }
+            (true, false) => nb,
+            (false, true) => lhs_rank - self.lhs_contracting.len(),
+            (false, false) => unreachable!("a leading axis is added to at least one operand"),
+        };
+        (dims, axis)
     }
 }
 
