@@ -23,7 +23,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, DataDescription, FuncId, Linkage, Module};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, OnceLock};
 
 /// An ISA with the backend's flags, and whether it has FMA.
@@ -123,7 +123,7 @@ fn const_symbol(prefix: &str, k: usize) -> String {
 /// Every constant `g` and its sub-programs read, and the copies `plan` relaid, each once (by
 /// the address of its data).
 pub fn distinct_consts(g: &Graph, plan: &Plan) -> Vec<Arc<Concrete>> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     let mut all = [g.all_consts(), plan.relaid_consts()].concat();
     all.retain(|c| seen.insert(c.data.as_ptr() as usize));
     all
@@ -268,7 +268,7 @@ pub fn build<M: Module>(
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
         import_runtime(module, &fn_ids, b.func);
         let f = runtime_func;
-        let const_gvs: HashMap<usize, GlobalValue> = data_ids
+        let const_gvs: FxHashMap<usize, GlobalValue> = data_ids
             .iter()
             .map(|&(addr, id)| (addr, module.declare_data_in_func(id, b.func)))
             .collect();

@@ -13,7 +13,7 @@ use super::index::{self, IndexMap};
 use super::plan::{KernelKind, Plan};
 use crate::array::Concrete;
 use crate::core::aval::Aval;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// A constant's data in another dimension order.
@@ -45,8 +45,8 @@ fn walk_order(map: &IndexMap, nl: usize) -> Option<Vec<usize>> {
 /// The constants worth relaying: every constant node loaded (not through an alias) by a
 /// `Map` or `Reduce` kernel at maps that all agree on one non-row-major walk order, with the
 /// permuted copy of each.
-pub fn relayout(g: &Graph, plan: &Plan) -> HashMap<NodeId, Relaid> {
-    let mut orders: HashMap<NodeId, Option<Vec<usize>>> = HashMap::new();
+pub fn relayout(g: &Graph, plan: &Plan) -> FxHashMap<NodeId, Relaid> {
+    let mut orders: FxHashMap<NodeId, Option<Vec<usize>>> = FxHashMap::default();
     for kern in &plan.kernels {
         if !matches!(
             kern.kind,

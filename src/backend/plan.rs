@@ -25,7 +25,7 @@ use crate::array::Concrete;
 use crate::core::error::{Error, Result};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, ReduceOp, UnaryOp};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 /// Where a node's row-major data lives.
@@ -315,14 +315,14 @@ impl Kernel {
 
     /// Nodes a `Map` kernel evaluates inline even if they have a buffer: the values of its
     /// plain outputs (elementwise kinds only).
-    pub fn roots(&self, g: &Graph) -> HashSet<NodeId> {
+    pub fn roots(&self, g: &Graph) -> FxHashSet<NodeId> {
         match &self.kind {
             KernelKind::Map { outs } => outs
                 .iter()
                 .filter(|o| o.is_root(g) && is_inline_kind(&g.nodes[o.node].kind))
                 .map(|o| o.node)
                 .collect(),
-            _ => HashSet::new(),
+            _ => FxHashSet::default(),
         }
     }
 }
@@ -342,7 +342,7 @@ pub struct Plan {
     /// The plan of each sub-program (`Graph::subs`).
     pub subs: Vec<Plan>,
     /// Constants loaded through a copy in another dimension order (`layout`).
-    pub relaid: HashMap<NodeId, Relaid>,
+    pub relaid: FxHashMap<NodeId, Relaid>,
 }
 
 impl Plan {
@@ -506,7 +506,7 @@ pub enum Access {
 
 /// The one rule for what a kernel computes inline: inline kinds without a buffer, and the
 /// kernel's own roots; everything else is loaded.
-pub fn access(g: &Graph, owner: &[Option<NodeId>], roots: &HashSet<NodeId>, n: NodeId) -> Access {
+pub fn access(g: &Graph, owner: &[Option<NodeId>], roots: &FxHashSet<NodeId>, n: NodeId) -> Access {
     let node = &g.nodes[n];
     let inline = is_inline_kind(&node.kind)
         && match owner[n] {
@@ -535,12 +535,12 @@ pub fn access(g: &Graph, owner: &[Option<NodeId>], roots: &HashSet<NodeId>, n: N
 fn any_load(
     g: &Graph,
     owner: &[Option<NodeId>],
-    roots: &HashSet<NodeId>,
+    roots: &FxHashSet<NodeId>,
     starts: Vec<NodeId>,
     mut load: impl FnMut(NodeId) -> Result<bool>,
 ) -> Result<bool> {
     let mut stack = starts;
-    let mut seen = HashSet::new();
+    let mut seen = FxHashSet::default();
     while let Some(m) = stack.pop() {
         if !seen.insert(m) {
             continue;
@@ -567,14 +567,14 @@ fn any_load(
 /// Does evaluating `n` inline in a loop that also stores `outs` read (from memory) a buffer
 /// one of those outputs writes? Then it cannot share their loop.
 fn reads_any(g: &Graph, owner: &[Option<NodeId>], outs: &[Out], n: NodeId) -> bool {
-    let written: HashSet<NodeId> = outs
+    let written: FxHashSet<NodeId> = outs
         .iter()
         .filter_map(|o| match o.dest.target {
             Target::Node(t) => owner[t],
             Target::Out(_) => None,
         })
         .collect();
-    let roots: HashSet<NodeId> = outs.iter().map(|o| o.node).chain([n]).collect();
+    let roots: FxHashSet<NodeId> = outs.iter().map(|o| o.node).chain([n]).collect();
     let writes = |m: NodeId| Ok(owner[m].is_some_and(|o| written.contains(&o)));
     any_load(g, owner, &roots, vec![n], writes).expect("the check cannot fail")
 }
@@ -601,7 +601,7 @@ pub fn plan(g: &Graph) -> Result<Plan> {
             Ok(p)
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut buffered = HashSet::new();
+    let mut buffered = FxHashSet::default();
     loop {
         let mut p = fuse(g, &buffered, &subs)?;
         match schedule::schedule(g, &mut p) {
@@ -638,7 +638,7 @@ pub fn plan(g: &Graph) -> Result<Plan> {
 
 /// Plan fusion for `g` (every node live, as `rewrites` leaves it); nodes in `force` get
 /// buffers even if they could be computed inline.
-fn fuse(g: &Graph, force: &HashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
+fn fuse(g: &Graph, force: &FxHashSet<NodeId>, subs: &[Plan]) -> Result<Plan> {
     let n = g.nodes.len();
     let mut uses = vec![0usize; n];
     for node in &g.nodes {
@@ -1170,7 +1170,7 @@ impl Planner<'_> {
             scratch_bytes: end,
             split: None,
             subs: vec![],
-            relaid: HashMap::new(),
+            relaid: FxHashMap::default(),
         })
     }
 }

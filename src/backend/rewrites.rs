@@ -6,7 +6,8 @@
 use super::graph::{Graph, Kind, Node, NodeId};
 use crate::dtype::Scalar;
 use crate::prims::{BinaryOp, DotGeneral, ReduceOp};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 /// A graph pass: rewrites the graph in place, computing the same outputs bit for bit (except
 /// `thin_dot`'s sums, which run in another order than gemm's, and the products
@@ -121,15 +122,48 @@ fn keeps_bits(op: &BinaryOp, v: Scalar, on_right: bool) -> bool {
 
 /// Compute each value once: a node with the kind, operands, shape and dtype of an earlier
 /// one is that node (literals are the same when their bits are).
+///
+/// Nodes are bucketed by a cheap [`fingerprint`]; only nodes sharing one are compared in
+/// full (by their printed form), so a graph with few repeats prints almost nothing.
 pub fn common_subexpressions(g: &mut Graph) {
-    let mut first: HashMap<String, NodeId> = HashMap::new();
+    let mut buckets: FxHashMap<u64, SmallVec<[NodeId; 1]>> = FxHashMap::default();
     g.rewrite(|g, _, node| {
-        let key = match node.kind {
-            Kind::Lit(v) => format!("Lit {:?}", lit_bits(v)),
-            _ => format!("{node:?}"),
-        };
-        *first.entry(key).or_insert_with(|| g.push_node(node))
+        let bucket = buckets.entry(fingerprint(&node)).or_default();
+        if !bucket.is_empty() {
+            let key = full_key(&node);
+            if let Some(&same) = bucket.iter().find(|&&id| full_key(&g.nodes[id]) == key) {
+                return same;
+            }
+        }
+        let id = g.push_node(node);
+        bucket.push(id);
+        id
     });
+}
+
+/// What two nodes computing the same value must share: the variant of their kind, shape,
+/// dtype, view operand, and for the commonest kinds (literals, elementwise ops) the rest.
+fn fingerprint(node: &Node) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    std::mem::discriminant(&node.kind).hash(&mut h);
+    (&node.shape, node.dtype, node.arg).hash(&mut h);
+    match &node.kind {
+        Kind::Lit(v) => lit_bits(*v).hash(&mut h),
+        Kind::Input(i) | Kind::Const(i) => i.hash(&mut h),
+        Kind::Unary(_, x) => x.hash(&mut h),
+        Kind::Binary(_, a, b) => (a, b).hash(&mut h),
+        _ => {}
+    }
+    h.finish()
+}
+
+/// Everything a node computes, as text: equal exactly for nodes computing the same value.
+fn full_key(node: &Node) -> String {
+    match node.kind {
+        Kind::Lit(v) => format!("Lit {:?}", lit_bits(v)),
+        _ => format!("{node:?}"),
+    }
 }
 
 /// A literal's dtype and bits.
@@ -483,6 +517,34 @@ mod tests {
         assert_eq!(g.outputs[0], g.outputs[1]);
         assert_ne!(g.outputs[2], g.outputs[3], "0.0 and -0.0 differ");
         assert_eq!(g.nodes.len(), 1 + 3 + 3);
+    }
+
+    #[test]
+    fn common_subexpressions_compare_what_the_fingerprint_leaves_out() {
+        // Same fingerprint (kind variant, operands, shape, dtype), different op or attributes.
+        let mut g = graph();
+        let two = lit(&mut g, 2.0);
+        let mul = binary(&mut g, BinaryOp::Mul, 0, two);
+        let add = binary(&mut g, BinaryOp::Add, 0, two);
+        let mul_again = binary(&mut g, BinaryOp::Mul, 0, two);
+        let slice = |g: &mut Graph, start: usize| {
+            let kind = Kind::Slice {
+                start: vec![start],
+                strides: vec![1],
+            };
+            g.push(kind, vec![2], DType::F32, 0)
+        };
+        let (head, tail, head_again) = (slice(&mut g, 0), slice(&mut g, 1), slice(&mut g, 0));
+        g.outputs = vec![mul, add, mul_again, head, tail, head_again];
+        common_subexpressions(&mut g);
+        let o = &g.outputs;
+        assert_eq!((o[0], o[3]), (o[2], o[5]), "repeats are computed once");
+        assert!(is_binary(&g, o[1], BinaryOp::Add), "x + 2 is not x * 2");
+        assert!(
+            o[0] != o[1] && o[3] != o[4],
+            "different ops or starts stay apart"
+        );
+        assert_eq!(g.nodes.len(), 1 + 1 + 2 + 2);
     }
 
     #[test]

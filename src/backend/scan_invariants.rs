@@ -17,7 +17,7 @@ use super::graph::{Control, Graph, Kind, NodeId};
 use super::rewrites::{dead_code, use_counts};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, DotGeneral};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The largest array (bytes) a rewrite stacks over the steps (a hoisted product's result, a
 /// new `ys`).
@@ -76,7 +76,7 @@ enum Out {
 
 /// Hoist and sink the carry-independent products of every `scan` of `g` (see the module doc).
 pub fn scan_invariants(g: &mut Graph) {
-    let mut changes: HashMap<NodeId, Change> = HashMap::new();
+    let mut changes: FxHashMap<NodeId, Change> = FxHashMap::default();
     for i in 0..g.nodes.len() {
         let Kind::Control {
             op:
@@ -104,7 +104,7 @@ pub fn scan_invariants(g: &mut Graph) {
     if changes.is_empty() {
         return;
     }
-    let mut outs: HashMap<NodeId, Vec<Out>> = HashMap::new();
+    let mut outs: FxHashMap<NodeId, Vec<Out>> = FxHashMap::default();
     g.rewrite(|g, i, mut node| {
         if let Some(c) = changes.remove(&i) {
             return rebuild(g, node, c, &mut outs);
@@ -155,7 +155,7 @@ fn rewrite_body(
 /// Take the sinkable carries out of `body` (see the module doc); returns them, in order.
 fn sink(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<Sink> {
     let uses = use_counts(body);
-    let mut input_nodes: HashMap<usize, Vec<NodeId>> = HashMap::new();
+    let mut input_nodes: FxHashMap<usize, Vec<NodeId>> = FxHashMap::default();
     for (n, node) in body.nodes.iter().enumerate() {
         if let Kind::Input(i) = node.kind {
             input_nodes.entry(i).or_default().push(n);
@@ -274,7 +274,7 @@ fn hoist(body: &mut Graph, length: usize, nc: usize, ncarry: usize, nops: usize)
         _ => None,
     };
     let mut hoists = Vec::new();
-    let mut replaced: HashMap<NodeId, usize> = HashMap::new();
+    let mut replaced: FxHashMap<NodeId, usize> = FxHashMap::default();
     for (n, node) in body.nodes.iter().enumerate() {
         let Kind::Dot(dot, a, b) = &node.kind else {
             continue;
@@ -313,7 +313,7 @@ fn rebuild(
     g: &mut Graph,
     node: super::graph::Node,
     c: Change,
-    outs: &mut HashMap<NodeId, Vec<Out>>,
+    outs: &mut FxHashMap<NodeId, Vec<Out>>,
 ) -> NodeId {
     let Kind::Control {
         op:

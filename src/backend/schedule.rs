@@ -13,7 +13,7 @@ use super::plan::{access, Access, Buf, Kernel, KernelKind, Out, Plan};
 use crate::array::Data;
 use crate::dtype::DType;
 use crate::prims::ReduceOp;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How many vector bodies one iteration of a vectorised loop runs (and accumulators a
 /// vectorised reduction keeps).
@@ -56,7 +56,7 @@ pub struct Schedule {
     /// The index maps nodes are evaluated at (`EMPTY` first).
     pub maps: Vec<IndexMap>,
     /// Every expression the kernel evaluates, by (node, map).
-    pub exprs: HashMap<(NodeId, MapId), Operands>,
+    pub exprs: FxHashMap<(NodeId, MapId), Operands>,
     /// Collapsed loop groups, outermost first: (extent, the kernel's dims it covers).
     pub groups: Vec<(usize, Vec<usize>)>,
     /// The kernel dims of the vectorised group (empty when scalar).
@@ -127,7 +127,7 @@ pub fn schedule(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeI
 /// kernel's schedule depends on the plan only through the strides of the nodes it loads
 /// (`Plan::load_strides`), so every other kernel's schedule stays what it was.
 pub fn reschedule_relaid(g: &Graph, plan: &mut Plan) -> std::result::Result<(), Vec<NodeId>> {
-    let relaid: HashSet<NodeId> = plan.relaid.keys().copied().collect();
+    let relaid: FxHashSet<NodeId> = plan.relaid.keys().copied().collect();
     schedule_where(g, plan, |k| {
         k.schedule
             .exprs
@@ -156,7 +156,7 @@ fn schedule_where(
                 lanes: 1,
                 ..Schedule::default()
             },
-            map_ids: HashMap::new(),
+            map_ids: FxHashMap::default(),
             forms: Vec::new(),
             visited: Vec::new(),
         };
@@ -205,11 +205,11 @@ struct Builder<'a> {
     g: &'a Graph,
     plan: &'a Plan,
     /// Nodes the kernel evaluates inline even though they have buffers (`Kernel::roots`).
-    roots: HashSet<NodeId>,
+    roots: FxHashSet<NodeId>,
     /// The kernel's loop dimensions (before collapsing).
     nl: usize,
     s: Schedule,
-    map_ids: HashMap<IndexMap, MapId>,
+    map_ids: FxHashMap<IndexMap, MapId>,
     /// The element offsets the kernel addresses (they decide which loops collapse).
     forms: Vec<Aff>,
     /// Every (node, map, loaded?) in visiting order.
@@ -353,7 +353,7 @@ impl Builder<'_> {
 
     /// Inline nodes evaluated at more than `MAX_MAPS_PER_NODE` maps, in increasing order.
     fn over_expanded(&self) -> Vec<NodeId> {
-        let mut maps_of: HashMap<NodeId, usize> = HashMap::new();
+        let mut maps_of: FxHashMap<NodeId, usize> = FxHashMap::default();
         for &(n, _, loaded) in &self.visited {
             if !loaded {
                 *maps_of.entry(n).or_default() += 1;
@@ -516,7 +516,7 @@ impl Builder<'_> {
     fn lanes(&self, dests: &[(DType, Aff, bool)], inner_extent: usize) -> u8 {
         let (g, s) = (self.g, &self.s);
         let nl = self.nl;
-        let mut widths = HashSet::new();
+        let mut widths = FxHashSet::default();
         for &(n, m, loaded) in &self.visited {
             if s.uniform(m) {
                 continue;

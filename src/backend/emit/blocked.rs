@@ -23,7 +23,7 @@ use cranax_runtime::vecmath::BlockFn;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, StackSlotData, StackSlotKind, Value};
 use cranelift_frontend::FunctionBuilder;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 /// Elements per block (4 KB of f32 per buffer, so a few buffers and the block's inputs stay
 /// in L1).
@@ -75,7 +75,7 @@ impl Emitter<'_, '_> {
         }
         let g = self.g();
         let mut order = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         // Iterative post-order over the expressions from the outputs (a task is done when
         // it carries its kernel).
         type Task = ((NodeId, MapId), Option<(BlockFn, (NodeId, MapId))>);
@@ -312,7 +312,7 @@ impl Emitter<'_, '_> {
         &self,
         pairs: &[BlockPair],
         outs: &[Out],
-        read: &HashSet<Buf>,
+        read: &FxHashSet<Buf>,
     ) -> Vec<Option<(usize, Buf, Aff)>> {
         let s = self.k.s;
         let plan = self.cx.plan;
@@ -341,7 +341,7 @@ impl Emitter<'_, '_> {
     /// Whether computing an element again gives what is already there: every output a
     /// plain store at a static place (no combine into it, no dynamic offset) into a buffer
     /// the kernel does not read (no output written in place of an operand).
-    fn recomputable(&self, outs: &[Out], read: &HashSet<Buf>) -> bool {
+    fn recomputable(&self, outs: &[Out], read: &FxHashSet<Buf>) -> bool {
         outs.iter().filter(|o| o.store).all(|o| {
             o.combine.is_none()
                 && o.dest.dyn_terms.is_empty()

@@ -41,7 +41,7 @@ use cranelift_codegen::ir::{
     Value,
 };
 use cranelift_frontend::FunctionBuilder;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// What every kernel of one function is emitted against.
 pub struct FunctionEnv<'a> {
@@ -49,7 +49,7 @@ pub struct FunctionEnv<'a> {
     pub plan: &'a Plan,
     pub fma: bool,
     /// Base address of every buffer (defined in the entry block).
-    pub bases: HashMap<Buf, Value>,
+    pub bases: FxHashMap<Buf, Value>,
     /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
     pub matmul: [FuncRef; 2],
     /// The runtime's linalg entry points (imported with absolute addresses).
@@ -57,7 +57,7 @@ pub struct FunctionEnv<'a> {
     /// `cranax_sort_perm` (imported with an absolute address).
     pub sort_perm: FuncRef,
     /// The data object of every constant, by the address of its data.
-    pub consts: &'a HashMap<usize, GlobalValue>,
+    pub consts: &'a FxHashMap<usize, GlobalValue>,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a
     /// split kernel runs (see `Schedule::split`).
     pub range: (Value, Value),
@@ -74,10 +74,10 @@ pub fn buffer_bases(
     g: &Graph,
     plan: &Plan,
     scratch: Value,
-    consts: &HashMap<usize, GlobalValue>,
+    consts: &FxHashMap<usize, GlobalValue>,
     io: &mut dyn FnMut(&mut FunctionBuilder, Buf) -> Value,
-) -> HashMap<Buf, Value> {
-    let mut bases = HashMap::new();
+) -> FxHashMap<Buf, Value> {
+    let mut bases = FxHashMap::default();
     let mut bufs: Vec<Buf> = plan.buf.iter().flatten().copied().collect();
     bufs.extend((0..g.outputs.len()).map(Buf::Output));
     for buf in bufs {
@@ -119,7 +119,7 @@ struct LoopState<'a> {
     nl: usize,
     /// Current value of each group's loop variable.
     vars: Vec<Option<Value>>,
-    cache: HashMap<(NodeId, MapId, u8), Cached>,
+    cache: FxHashMap<(NodeId, MapId, u8), Cached>,
     /// Lanes of the code being emitted now (1 in scalar bodies).
     lanes: u8,
     /// Unroll copy being emitted (part of the cache key of non-uniform values).
@@ -130,9 +130,9 @@ struct LoopState<'a> {
     /// In a blocked loop (`blocked`): the block's first element, and the block buffer of
     /// each (node, map) its kernels have computed so far.
     block_start: Option<Value>,
-    ready: HashMap<(NodeId, MapId), Value>,
+    ready: FxHashMap<(NodeId, MapId), Value>,
     /// In a blocked loop: the outputs (by index) a block kernel has stored already.
-    stored: HashSet<usize>,
+    stored: FxHashSet<usize>,
 }
 
 impl LoopState<'_> {
@@ -255,13 +255,13 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 s,
                 nl: kern.dims.len(),
                 vars: vec![None; s.groups.len()],
-                cache: HashMap::new(),
+                cache: FxHashMap::default(),
                 lanes: 1,
                 copy: 0,
                 unroll: UNROLL,
                 block_start: None,
-                ready: HashMap::new(),
-                stored: HashSet::new(),
+                ready: FxHashMap::default(),
+                stored: FxHashSet::default(),
             },
         }
     }
@@ -272,7 +272,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
 
     /// Every buffer the current kernel reads: its leaves', and those gathers and dynamic
     /// slices read through their own addresses.
-    fn read_bufs(&self) -> HashSet<Buf> {
+    fn read_bufs(&self) -> FxHashSet<Buf> {
         let g = self.g();
         let plan = self.cx.plan;
         self.k
