@@ -2584,3 +2584,52 @@ fn kernels_over_a_two_valued_constant_select_between_two_results() {
         exe.kernels_summary()
     );
 }
+
+/// The runtime entry points a compiled function's CLIF imports (`fnK = ...` lines) and the
+/// distinct ones it calls (`call fnK(...)`).
+fn imported_and_called(clif: &str) -> (Vec<String>, Vec<String>) {
+    let mut imported: Vec<String> = clif
+        .lines()
+        .filter_map(|l| l.trim().split_once(" = ").map(|(k, _)| k.to_string()))
+        .filter(|k| k.starts_with("fn"))
+        .collect();
+    let mut called: Vec<String> = clif
+        .lines()
+        .filter_map(|l| l.split_once("call ").map(|(_, r)| r))
+        .filter_map(|r| r.split_once('(').map(|(f, _)| f.to_string()))
+        .collect();
+    imported.sort();
+    called.sort();
+    called.dedup();
+    (imported, called)
+}
+
+#[test]
+fn compiled_functions_import_only_the_runtime_entry_points_they_call() {
+    let x = Array::from_vec((0..4096).map(|i| i as f32 * 1e-3).collect(), &[4096]).unwrap();
+    let m = Array::from_vec((0..64 * 64).map(|i| i as f32 * 1e-3).collect(), &[64, 64]).unwrap();
+    let affine = jit(|x: &Array| x * 2.0 + 1.0);
+    let chain = jit(|x: &Array| {
+        use cranax::numpy as jnp;
+        jnp::exp(jnp::sin(x)) * jnp::cos(x) + jnp::log1p(x * x)
+    });
+    let square = jit(|m: &Array| m.matmul(m));
+    affine.call((x.clone(),)).unwrap();
+    chain.call((x.clone(),)).unwrap();
+    square.call((m.clone(),)).unwrap();
+    let (xs, ms) = (signature_of(&(x,)), signature_of(&(m,)));
+    let cases = [
+        ("x * 2 + 1", affine.executable_for(&xs), 0),
+        ("the elementwise chain", chain.executable_for(&xs), 4),
+        ("a 64x64 matmul", square.executable_for(&ms), 1),
+    ];
+    for (what, exe, calls) in cases {
+        let clif = exe.unwrap().clif_ir().to_string();
+        let (imported, called) = imported_and_called(&clif);
+        assert_eq!(
+            imported, called,
+            "{what}: imports are what is called:\n{clif}"
+        );
+        assert_eq!(called.len(), calls, "{what}:\n{clif}");
+    }
+}

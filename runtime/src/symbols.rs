@@ -3,8 +3,7 @@
 //! addresses; an exported object file refers to the same names, resolved by linking this
 //! crate's static library (`libcranax_runtime.a`). Adding a kernel is one line here.
 //!
-//! Compiled functions declare these in table order before anything else, so the `k`-th
-//! symbol is function reference `k` in every function ([`index`]).
+//! A compiled function imports only the entry points it calls, each found here by name.
 
 use crate::linalg::*;
 use crate::sort::*;

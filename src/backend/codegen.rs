@@ -15,8 +15,10 @@ use crate::array::Concrete;
 use crate::core::error::{Error, Result};
 use cranax_runtime::symbols::{Param, SYMBOLS};
 use cranelift_codegen::ir::{
-    types, AbiParam, FuncRef, GlobalValue, InstBuilder, MemFlagsData, Signature, UserFuncName,
+    types, AbiParam, ExtFuncData, ExternalName, FuncRef, GlobalValue, InstBuilder, MemFlagsData,
+    Signature, UserExternalName, UserFuncName,
 };
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
@@ -149,55 +151,90 @@ fn jit_err(what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::Jit(format!("{what}: {e}"))
 }
 
-/// Declare every runtime entry point (`cranax_runtime::symbols::SYMBOLS`) in `module`, in
-/// table order.
-pub fn declare_runtime<M: Module>(module: &mut M) -> Result<Vec<FuncId>> {
-    let ptr = module.target_config().pointer_type();
-    let call_conv = module.isa().default_call_conv();
+/// The namespace of a runtime entry point's name while its function is being written: the
+/// name's index is the entry point's position in `cranax_runtime::symbols::SYMBOLS`, until
+/// [`declare_runtime_used`] declares the entry point in the module and renames it.
+const RUNTIME_NAMESPACE: u32 = 2;
+
+/// The signature of runtime entry point `s` (pointers as `ptr`).
+fn runtime_signature(
+    s: &cranax_runtime::symbols::Symbol,
+    ptr: types::Type,
+    call_conv: CallConv,
+) -> Signature {
     let kind = |p: &Param| match p {
         Param::Ptr => ptr,
         Param::U32 => types::I32,
         Param::F32 => types::F32,
         Param::F64 => types::F64,
     };
-    SYMBOLS
-        .iter()
-        .map(|s| {
-            let mut sig = Signature::new(call_conv);
-            sig.params
-                .extend(s.params.iter().map(|p| AbiParam::new(kind(p))));
-            sig.returns
-                .extend(s.returns.iter().map(|p| AbiParam::new(kind(p))));
-            module
-                .declare_function(s.name, Linkage::Import, &sig)
-                .map_err(|e| jit_err(&format!("declaring {}", s.name), &e))
-        })
-        .collect()
+    let mut sig = Signature::new(call_conv);
+    sig.params
+        .extend(s.params.iter().map(|p| AbiParam::new(kind(p))));
+    sig.returns
+        .extend(s.returns.iter().map(|p| AbiParam::new(kind(p))));
+    sig
 }
 
-/// Import the declared entry points into `func`, before any other function reference, so
-/// that [`runtime_func`] finds the `k`-th symbol at reference `k`.
-pub fn import_runtime<M: Module>(
-    module: &mut M,
-    ids: &[FuncId],
-    func: &mut cranelift_codegen::ir::Function,
-) {
-    assert!(
-        func.dfg.ext_funcs.is_empty(),
-        "the runtime's entry points are imported first"
-    );
-    for (k, &id) in ids.iter().enumerate() {
-        let r = module.declare_func_in_func(id, func);
-        assert_eq!(r.as_u32() as usize, k, "runtime entry point {k}");
-    }
-}
-
-/// The reference to the runtime entry point `name` in a function that [`import_runtime`]
-/// prepared.
-pub fn runtime_func(name: &str) -> FuncRef {
+/// A reference to the runtime entry point `name` in the function `b` writes, imported on
+/// first use (a function imports only the entry points it calls: each import costs Cranelift
+/// a signature to lower and the module a declaration). Generated code passes pointers as
+/// `i64` and calls with the function's own calling convention, the platform's C one.
+pub fn runtime_func(b: &mut FunctionBuilder, name: &str) -> FuncRef {
     let k = cranax_runtime::symbols::index(name)
         .unwrap_or_else(|| panic!("{name} is not in the runtime's symbol table"));
-    FuncRef::from_u32(k as u32)
+    let user = UserExternalName::new(RUNTIME_NAMESPACE, k as u32);
+    let func = &*b.func;
+    let imported = func
+        .dfg
+        .ext_funcs
+        .iter()
+        .find_map(|(r, ext)| match ext.name {
+            ExternalName::User(u) if func.params.user_named_funcs()[u] == user => Some(r),
+            _ => None,
+        });
+    if let Some(r) = imported {
+        return r;
+    }
+    let sig = runtime_signature(&SYMBOLS[k], types::I64, b.func.signature.call_conv);
+    let signature = b.import_signature(sig);
+    let name = b.func.declare_imported_user_function(user);
+    b.import_function(ExtFuncData {
+        name: ExternalName::user(name),
+        signature,
+        colocated: false,
+        patchable: false,
+    })
+}
+
+/// Declare in `module` each runtime entry point `func` imported through [`runtime_func`], and
+/// name it by its declaration there (as `Module::declare_func_in_func` would have).
+pub fn declare_runtime_used<M: Module>(
+    module: &mut M,
+    func: &mut cranelift_codegen::ir::Function,
+) -> Result<()> {
+    let ptr = module.target_config().pointer_type();
+    let call_conv = module.isa().default_call_conv();
+    let used: Vec<_> = func
+        .params
+        .user_named_funcs()
+        .iter()
+        .filter(|(_, n)| n.namespace == RUNTIME_NAMESPACE)
+        .map(|(r, n)| (r, n.index as usize))
+        .collect();
+    for (r, k) in used {
+        let s = &SYMBOLS[k];
+        let id = module
+            .declare_function(
+                s.name,
+                Linkage::Import,
+                &runtime_signature(s, ptr, call_conv),
+            )
+            .map_err(|e| jit_err(&format!("declaring {}", s.name), &e))?;
+        func.params
+            .reset_user_func_name(r, UserExternalName::new(0, id.as_u32()));
+    }
+    Ok(())
 }
 
 /// A JIT builder for `isa` with the runtime's entry points bound to their addresses here.
@@ -221,7 +258,6 @@ pub fn build<M: Module>(
 ) -> Result<Built> {
     let ptr = module.target_config().pointer_type();
     let call_conv = module.isa().default_call_conv();
-    let fn_ids = declare_runtime(module)?;
     let mut data_ids = Vec::new();
     for (k, c) in distinct_consts(g, plan).iter().enumerate() {
         let name = const_symbol(prefix, k);
@@ -266,23 +302,18 @@ pub fn build<M: Module>(
     let target = module.target_config();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
-        import_runtime(module, &fn_ids, b.func);
-        let f = runtime_func;
         let const_gvs: FxHashMap<usize, GlobalValue> = data_ids
             .iter()
             .map(|&(addr, id)| (addr, module.declare_data_in_func(id, b.func)))
             .collect();
         let linalg = LinalgFns {
-            cholesky: [f("cranax_cholesky_f32"), f("cranax_cholesky_f64")],
-            triangular_solve: [
-                f("cranax_triangular_solve_f32"),
-                f("cranax_triangular_solve_f64"),
-            ],
-            lu_packed: [f("cranax_lu_packed_f32"), f("cranax_lu_packed_f64")],
-            lu_pivots_to_permutation: f("cranax_lu_pivots_to_permutation"),
-            decompose: [f("cranax_decompose_f32"), f("cranax_decompose_f64")],
+            cholesky: ["cranax_cholesky_f32", "cranax_cholesky_f64"],
+            triangular_solve: ["cranax_triangular_solve_f32", "cranax_triangular_solve_f64"],
+            lu_packed: ["cranax_lu_packed_f32", "cranax_lu_packed_f64"],
+            lu_pivots_to_permutation: "cranax_lu_pivots_to_permutation",
+            decompose: ["cranax_decompose_f32", "cranax_decompose_f64"],
         };
-        let sort_perm = f("cranax_sort_perm");
+        let sort_perm = "cranax_sort_perm";
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -306,7 +337,7 @@ pub fn build<M: Module>(
             plan,
             fma,
             bases,
-            matmul: [f("cranax_matmul_f32"), f("cranax_matmul_f64")],
+            matmul: ["cranax_matmul_f32", "cranax_matmul_f64"],
             linalg,
             sort_perm,
             consts: &const_gvs,
@@ -318,6 +349,7 @@ pub fn build<M: Module>(
         b.seal_all_blocks();
         b.finalize(target);
     }
+    declare_runtime_used(module, &mut ctx.func)?;
     let func = ctx.func.clone();
     Ok(Built { fid, ctx, func })
 }

@@ -290,7 +290,8 @@ impl Emitter<'_, '_> {
                 }
             };
             let (fused, unfused) = f.symbols();
-            let callee = crate::backend::codegen::runtime_func(if fma { fused } else { unfused });
+            let callee =
+                crate::backend::codegen::runtime_func(b, if fma { fused } else { unfused });
             b.ins().call(callee, &[src, dst, n_el]);
             self.k.ready.insert((n, m), dst);
         }

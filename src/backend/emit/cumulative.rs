@@ -8,6 +8,7 @@
 //! buffered operand.
 
 use super::{flags, for_range, val_raw, Emitter};
+use crate::backend::codegen::runtime_func;
 use crate::backend::graph::{Kind, NodeId};
 use crate::backend::ops::{self, Cx, Val};
 use crate::core::error::Result;
@@ -129,7 +130,8 @@ impl Emitter<'_, '_> {
         let c = |b: &mut FunctionBuilder, v: usize| b.ins().iconst(types::I64, v as i64);
         let dt = b.ins().iconst(types::I32, code as i64);
         let (o, nn, i) = (c(b, outer), c(b, n), c(b, inner));
-        b.ins().call(self.cx.sort_perm, &[dt, o, nn, i, kb, pb]);
+        let f = runtime_func(b, self.cx.sort_perm);
+        b.ins().call(f, &[dt, o, nn, i, kb, pb]);
         Ok(())
     }
 

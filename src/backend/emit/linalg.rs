@@ -3,21 +3,22 @@
 //! code computes exactly what eager evaluation does.
 
 use super::Emitter;
+use crate::backend::codegen::runtime_func;
 use crate::backend::graph::{Kind, NodeId};
 use crate::core::error::Result;
 use crate::dtype::DType;
 use crate::prims::LinalgOp;
-use cranelift_codegen::ir::{types, FuncRef, InstBuilder};
+use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_frontend::FunctionBuilder;
 
 /// The runtime's linalg entry points, `[f32, f64]` where typed.
 #[derive(Clone, Copy)]
 pub struct LinalgFns {
-    pub cholesky: [FuncRef; 2],
-    pub triangular_solve: [FuncRef; 2],
-    pub lu_packed: [FuncRef; 2],
-    pub lu_pivots_to_permutation: FuncRef,
-    pub decompose: [FuncRef; 2],
+    pub cholesky: [&'static str; 2],
+    pub triangular_solve: [&'static str; 2],
+    pub lu_packed: [&'static str; 2],
+    pub lu_pivots_to_permutation: &'static str,
+    pub decompose: [&'static str; 2],
 }
 
 impl Emitter<'_, '_> {
@@ -45,8 +46,8 @@ impl Emitter<'_, '_> {
             LinalgOp::Cholesky => {
                 let n = shape[nd - 1];
                 let (bt, nn) = (c(b, batch), c(b, n));
-                b.ins()
-                    .call(fns.cholesky[f64_index], &[bt, nn, args[0], out]);
+                let f = runtime_func(b, fns.cholesky[f64_index]);
+                b.ins().call(f, &[bt, nn, args[0], out]);
             }
             LinalgOp::TriangularSolve {
                 left_side,
@@ -63,21 +64,21 @@ impl Emitter<'_, '_> {
                     | u32::from(unit_diagonal) << 3;
                 let fl = b.ins().iconst(types::I32, flags as i64);
                 let (bt, mm, nn) = (c(b, batch), c(b, m), c(b, n));
-                let f = fns.triangular_solve[f64_index];
+                let f = runtime_func(b, fns.triangular_solve[f64_index]);
                 b.ins().call(f, &[fl, bt, mm, nn, args[0], args[1], out]);
             }
             LinalgOp::Lu => {
                 let (m, n) = (shape[nd - 2], shape[nd - 1]);
                 let (bt, mm, nn) = (c(b, batch), c(b, m), c(b, n));
-                b.ins()
-                    .call(fns.lu_packed[f64_index], &[bt, mm, nn, args[0], out]);
+                let f = runtime_func(b, fns.lu_packed[f64_index]);
+                b.ins().call(f, &[bt, mm, nn, args[0], out]);
             }
             LinalgOp::LuPivotsToPermutation { permutation_size } => {
                 let k = shape[nd - 1];
                 let batch: usize = shape[..nd - 1].iter().product();
                 let (bt, kk, mm) = (c(b, batch), c(b, k), c(b, permutation_size));
-                b.ins()
-                    .call(fns.lu_pivots_to_permutation, &[bt, kk, mm, args[0], out]);
+                let f = runtime_func(b, fns.lu_pivots_to_permutation);
+                b.ins().call(f, &[bt, kk, mm, args[0], out]);
             }
             LinalgOp::Qr { .. } | LinalgOp::Eigh { .. } | LinalgOp::Svd { .. } => {
                 let (m, n) = (shape[nd - 2], shape[nd - 1]);
@@ -86,10 +87,8 @@ impl Emitter<'_, '_> {
                     .into_iter()
                     .map(|v| c(b, v))
                     .collect();
-                b.ins().call(
-                    fns.decompose[f64_index],
-                    &[&vals[..], &[args[0], out]].concat(),
-                );
+                let f = runtime_func(b, fns.decompose[f64_index]);
+                b.ins().call(f, &[&vals[..], &[args[0], out]].concat());
             }
         }
         Ok(())

@@ -3,6 +3,7 @@
 //! arithmetic.
 
 use super::{flags, for_range, Emitter};
+use crate::backend::codegen::runtime_func;
 use crate::backend::graph::{Kind, NodeId};
 use crate::backend::ops::{self, sty, Cx, Val};
 use crate::core::error::Result;
@@ -35,7 +36,7 @@ impl Emitter<'_, '_> {
         let cc = self.base(plan.buf_of(node).expect("dot results have buffers"));
         let dt = self.dt(node);
         if dt.is_float() {
-            let f = self.cx.matmul[if dt == DType::F32 { 0 } else { 1 }];
+            let f = runtime_func(b, self.cx.matmul[if dt == DType::F32 { 0 } else { 1 }]);
             let mut c = |v: i64| b.ins().iconst(types::I64, v);
             let [ab, ar, ac] = lhs_strides.map(&mut c);
             let [bb_, br, bc] = rhs_strides.map(&mut c);

@@ -37,8 +37,7 @@ use crate::dtype::DType;
 pub(super) use blocked::BLOCK;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, BlockArg, FuncRef, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode,
-    Value,
+    types, BlockArg, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -50,12 +49,13 @@ pub struct FunctionEnv<'a> {
     pub fma: bool,
     /// Base address of every buffer (defined in the entry block).
     pub bases: FxHashMap<Buf, Value>,
-    /// `cranax_matmul_f32`, `cranax_matmul_f64` (imported with absolute addresses).
-    pub matmul: [FuncRef; 2],
-    /// The runtime's linalg entry points (imported with absolute addresses).
+    /// `cranax_matmul_f32`, `cranax_matmul_f64` (runtime entry points, imported where called
+    /// through `codegen::runtime_func`, like all of them).
+    pub matmul: [&'static str; 2],
+    /// The runtime's linalg entry points.
     pub linalg: LinalgFns,
-    /// `cranax_sort_perm` (imported with an absolute address).
-    pub sort_perm: FuncRef,
+    /// `cranax_sort_perm`.
+    pub sort_perm: &'static str,
     /// The data object of every constant, by the address of its data.
     pub consts: &'a FxHashMap<usize, GlobalValue>,
     /// The entry function's `(lo, hi)` parameters: the range of the outermost loop a

@@ -52,7 +52,7 @@ pub fn emit_runtime_call(b: &mut FunctionBuilder, f: RuntimeFn, args: &[Value]) 
     };
     let (name, arity) = f.entry(wide);
     assert_eq!(args.len(), arity, "runtime call {f:?}: arity");
-    let callee = runtime_func(name);
+    let callee = runtime_func(b, name);
     per_lane(b, args, &|b, xs| {
         let call = b.ins().call(callee, xs);
         b.inst_results(call)[0]

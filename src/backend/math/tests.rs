@@ -156,7 +156,6 @@ pub(super) fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) 
         .finish(settings::Flags::new(fb))
         .unwrap();
     let mut module = JITModule::new(codegen::jit_builder(isa));
-    let runtime = codegen::declare_runtime(&mut module).unwrap();
     let cfg = module.target_config();
     let pt = cfg.pointer_type();
     let nin = match op {
@@ -174,7 +173,6 @@ pub(super) fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) 
     ctx.func.signature = sig;
     let mut fctx = FunctionBuilderContext::new();
     {
-        codegen::import_runtime(&mut module, &runtime, &mut ctx.func);
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -265,6 +263,7 @@ pub(super) fn compile(op: Op, ty: Type, fma: bool, vector: bool, unroll: usize) 
         b.seal_all_blocks();
         b.finalize(cfg);
     }
+    codegen::declare_runtime_used(&mut module, &mut ctx.func).unwrap();
     if std::env::var("CRANAX_MATH_DISASM").is_ok() {
         ctx.set_disasm(true);
     }
