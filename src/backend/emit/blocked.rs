@@ -281,9 +281,9 @@ impl Emitter<'_, '_> {
                             1 => v,
                             _ => Val::V(to_vec(b, &s.ops_cx(), DType::F32, v)),
                         };
-                        let addr = s.block_addr(b, dst);
+                        let (addr, disp) = s.block_addr(b, dst);
                         let (Val::S(raw) | Val::V(raw)) = v;
-                        b.ins().store(super::flags(), raw, addr, 0);
+                        b.ins().store(super::flags(), raw, addr, disp);
                         Ok(())
                     })?;
                     dst
@@ -416,13 +416,15 @@ impl Emitter<'_, '_> {
         Ok(Some(self.address(b, base, off, DType::F32)))
     }
 
-    /// The address in a block buffer of the current element.
-    fn block_addr(&self, b: &mut FunctionBuilder, buf: Value) -> Value {
+    /// The address in a block buffer of the current element, as `(at, disp)`: an unrolled
+    /// copy's `i + k` is `(i - block start) + k`, its constant the displacement.
+    fn block_addr(&self, b: &mut FunctionBuilder, buf: Value) -> (Value, i32) {
         let i0 = self.k.block_start.expect("inside a block");
         let i = self.k.vars[0].expect("loop variable is defined");
-        let j = b.ins().isub(i, i0);
-        let off = b.ins().imul_imm_s(j, 4);
-        b.ins().iadd(buf, off)
+        let (i, k) = super::plus_const(b, i).unwrap_or((i, 0));
+        let j = self.difference(b, i, i0);
+        let off = b.ins().iadd_imm_s(j, k);
+        self.address_parts(b, buf, off, DType::F32)
     }
 
     /// The value (vector or scalar, as the code being emitted) of a pair already computed
@@ -431,6 +433,6 @@ impl Emitter<'_, '_> {
         let &buf = self.k.ready.get(&(n, m))?;
         let addr = self.block_addr(b, buf);
         let vector = self.k.lanes > 1;
-        Some(self.load(b, addr, DType::F32, vector))
+        Some(self.load_disp(b, addr, DType::F32, vector))
     }
 }

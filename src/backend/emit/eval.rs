@@ -50,9 +50,9 @@ impl Emitter<'_, '_> {
         let form = self.leaf_form(n, m);
         let off = self.form(b, &form);
         let dt = self.dt(n);
-        let addr = self.address(b, base, off, dt);
+        let addr = self.address_parts(b, base, off, dt);
         let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
-        Ok(self.load(b, addr, dt, vector))
+        Ok(self.load_disp(b, addr, dt, vector))
     }
 
     pub(super) fn eval(&mut self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Result<Val> {

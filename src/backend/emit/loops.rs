@@ -176,7 +176,7 @@ impl Emitter<'_, '_> {
             let mut accs = Vec::with_capacity(n as usize);
             for v in 0..n {
                 let addr = at(self, b, v)?;
-                accs.push(val_raw(self.load(b, addr, dt, true)));
+                accs.push(val_raw(self.load_disp(b, addr, dt, true)));
             }
             let start = b.ins().iconst(types::I64, chunk);
             let accs = for_range(self, b, 0, outer, 1, accs, &mut |s, b, i, accs| {
@@ -190,8 +190,8 @@ impl Emitter<'_, '_> {
                 })
             })?;
             for (v, &acc) in accs.iter().enumerate() {
-                let addr = at(self, b, v as i64)?;
-                b.ins().store(flags(), acc, addr, 0);
+                let (addr, disp) = at(self, b, v as i64)?;
+                b.ins().store(flags(), acc, addr, disp);
             }
             chunk += n * lanes;
         }
@@ -204,14 +204,14 @@ impl Emitter<'_, '_> {
         dest: &Dest,
         ids: &[MapId],
         dt: DType,
-    ) -> Result<Value> {
+    ) -> Result<(Value, i32)> {
         let mut off = self.form(b, &dest.form);
         for (t, &id) in dest.dyn_terms.iter().zip(ids) {
             let v = self.eval(b, t.node, id)?;
             off = self.add_index_term(b, off, (v, self.dt(t.node)), t.hi, t.stride);
         }
         let base = self.base(self.cx.plan.target_buf(dest.target));
-        Ok(self.address(b, base, off, dt))
+        Ok(self.address_parts(b, base, off, dt))
     }
 
     fn map_body(&mut self, b: &mut FunctionBuilder, c: &MapKernel) -> Result<()> {
@@ -232,7 +232,7 @@ impl Emitter<'_, '_> {
             };
             let v = match &o.combine {
                 Some(op) => {
-                    let old = self.load(b, addr, dt, vector);
+                    let old = self.load_disp(b, addr, dt, vector);
                     ops::combine(b, &cx, op, dt, old, v)
                 }
                 None => v,
@@ -240,7 +240,7 @@ impl Emitter<'_, '_> {
             let raw = match v {
                 Val::S(x) | Val::V(x) => x,
             };
-            b.ins().store(flags(), raw, addr, 0);
+            b.ins().store(flags(), raw, addr.0, addr.1);
         }
         Ok(())
     }

@@ -37,10 +37,11 @@ use crate::dtype::DType;
 pub(super) use blocked::BLOCK;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, BlockArg, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode, Value,
+    types, Block, BlockArg, GlobalValue, InstBuilder, InstructionData, MemFlagsData, Opcode, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 
 /// What every kernel of one function is emitted against.
 pub struct FunctionEnv<'a> {
@@ -133,6 +134,18 @@ struct LoopState<'a> {
     ready: FxHashMap<(NodeId, MapId), Value>,
     /// In a blocked loop: the outputs (by index) a block kernel has stored already.
     stored: FxHashSet<usize>,
+    /// Address arithmetic already emitted in a block: the unrolled copies of a body read the
+    /// same buffers at the same index plus constants.
+    addresses: RefCell<FxHashMap<(Block, AddressPart), Value>>,
+}
+
+/// A step of address arithmetic [`LoopState::addresses`] remembers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum AddressPart {
+    /// `at + esize * term`: (at, term, esize).
+    Scaled(Value, Value, i64),
+    /// `x - y`.
+    Difference(Value, Value),
 }
 
 impl LoopState<'_> {
@@ -262,6 +275,7 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 block_start: None,
                 ready: FxHashMap::default(),
                 stored: FxHashSet::default(),
+                addresses: RefCell::default(),
             },
         }
     }
@@ -366,17 +380,58 @@ impl<'a, 'c> Emitter<'a, 'c> {
     /// terms is then invariant in the inner loop (Cranelift hoists it), the innermost term
     /// becomes the access's scaled index and the constant its displacement.
     fn address(&self, b: &mut FunctionBuilder, base: Value, offset: Value, dt: DType) -> Value {
+        match self.address_parts(b, base, offset, dt) {
+            (at, 0) => at,
+            (at, disp) => b.ins().iadd_imm_s(at, i64::from(disp)),
+        }
+    }
+
+    /// [`Self::address`] as `(at, disp)` for an access instruction's displacement: the
+    /// constant term in bytes when it fits in 32 bits (else it is added into `at`). Each
+    /// `at + esize * term` is computed once per block.
+    fn address_parts(
+        &self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        offset: Value,
+        dt: DType,
+    ) -> (Value, i32) {
         let size = dt.size_bytes() as i64;
         let (terms, c) = sum_terms(b, offset);
         let mut at = base;
         for t in terms {
-            let bytes = b.ins().imul_imm_s(t, size);
-            at = b.ins().iadd(at, bytes);
+            at = self.once_per_block(b, AddressPart::Scaled(at, t, size), |b| {
+                let bytes = b.ins().imul_imm_s(t, size);
+                b.ins().iadd(at, bytes)
+            });
         }
-        if c != 0 {
-            at = b.ins().iadd_imm_s(at, c * size);
+        match i32::try_from(c * size) {
+            Ok(disp) => (at, disp),
+            Err(_) => (b.ins().iadd_imm_s(at, c * size), 0),
         }
-        at
+    }
+
+    /// `x - y`, computed once per block.
+    fn difference(&self, b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
+        self.once_per_block(b, AddressPart::Difference(x, y), |b| b.ins().isub(x, y))
+    }
+
+    /// The value of `part` in the current block: `emit`ted the first time.
+    fn once_per_block(
+        &self,
+        b: &mut FunctionBuilder,
+        part: AddressPart,
+        emit: impl FnOnce(&mut FunctionBuilder) -> Value,
+    ) -> Value {
+        let block = b
+            .current_block()
+            .expect("addresses are computed inside a block");
+        if let Some(&v) = self.k.addresses.borrow().get(&(block, part)) {
+            return v;
+        }
+        let v = emit(b);
+        self.k.addresses.borrow_mut().insert((block, part), v);
+        v
     }
 
     /// An integer index value as i64, clamped into `[0, hi]`.
@@ -417,15 +472,26 @@ impl<'a, 'c> Emitter<'a, 'c> {
             .plan
             .buf_of(x)
             .expect("operands read in place have buffers");
-        let addr = self.address(b, self.base(buf), off, dt);
-        self.load(b, addr, dt, vector)
+        let addr = self.address_parts(b, self.base(buf), off, dt);
+        self.load_disp(b, addr, dt, vector)
     }
 
     fn load(&self, b: &mut FunctionBuilder, addr: Value, dt: DType, vector: bool) -> Val {
+        self.load_disp(b, (addr, 0), dt, vector)
+    }
+
+    /// Load from `at + disp`.
+    fn load_disp(
+        &self,
+        b: &mut FunctionBuilder,
+        (at, disp): (Value, i32),
+        dt: DType,
+        vector: bool,
+    ) -> Val {
         if vector {
-            Val::V(b.ins().load(vty(dt, self.k.lanes), flags(), addr, 0))
+            Val::V(b.ins().load(vty(dt, self.k.lanes), flags(), at, disp))
         } else {
-            Val::S(b.ins().load(sty(dt), flags(), addr, 0))
+            Val::S(b.ins().load(sty(dt), flags(), at, disp))
         }
     }
 

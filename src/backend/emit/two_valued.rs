@@ -159,8 +159,8 @@ impl Emitter<'_, '_> {
                     }
                 }
             };
-            let addr = self.dest_address(b, &o.dest, &sel.dyn_maps[k], odt)?;
-            b.ins().store(flags(), v, addr, 0);
+            let (addr, disp) = self.dest_address(b, &o.dest, &sel.dyn_maps[k], odt)?;
+            b.ins().store(flags(), v, addr, disp);
         }
         Ok(())
     }
