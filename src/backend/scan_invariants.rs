@@ -18,7 +18,7 @@
 //! rewritten; each nested scan is rewritten when its own graph is.
 
 use super::graph::{Control, Graph, Kind, NodeId};
-use super::rewrites::{dead_code, use_counts};
+use super::rewrites::{dead_code, use_counts, THIN_DOT_MAX_WORK};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, DotGeneral};
 use std::collections::HashMap;
@@ -162,10 +162,11 @@ fn rewrite_body(
 }
 
 /// Make each matrix-vector product of `body` (`nc` consts, `ncarry` carries) that contracts
-/// the last dim of a rank-2 const `M` with a vector computed in the loop (not a const or an
-/// `xs`, whose products `hoist` takes) read `Mᵀ` instead, as a new const input after the old
-/// ones (the carries and `xs` renumbered after them): `M v` and `v Mᵀ` become the
-/// vector-matrix product `v (Mᵀ)`, the same result. Returns the transposed consts, in the
+/// the last dim of a rank-2 const `M` (both dims above 1, small enough for the product to be
+/// a fused loop) with a vector computed in the loop (not a const or an `xs`, whose products
+/// `hoist` takes) read `Mᵀ` instead, as a new const input after the old ones (the carries
+/// and `xs` renumbered after them): `M v` and `v Mᵀ` become the vector-matrix product
+/// `v (Mᵀ)`, the same result. Returns the transposed consts, in the
 /// order of the new inputs (one per const, however many products read it).
 fn transpose_consts(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<usize> {
     if length < 2 {
@@ -175,9 +176,15 @@ fn transpose_consts(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -
         body.nodes[n].shape.len() == 1
             && !matches!(body.nodes[n].kind, Kind::Input(i) if i < nc || i >= nc + ncarry)
     };
-    let matrix = |n: NodeId| match body.nodes[n].kind {
-        Kind::Input(i) if i < nc && body.nodes[n].shape.len() == 2 => Some(i),
-        _ => None,
+    // A matrix whose product `rewrites::canonical_operands` fuses into a loop (a gemm call
+    // reads it through strides in either order).
+    let matrix = |n: NodeId| {
+        let s = &body.nodes[n].shape;
+        let fused = s.len() == 2 && s[0] > 1 && s[1] > 1 && s[0] * s[1] <= THIN_DOT_MAX_WORK;
+        match body.nodes[n].kind {
+            Kind::Input(i) if i < nc && fused => Some(i),
+            _ => None,
+        }
     };
     let mut transposed: Vec<usize> = Vec::new();
     // Each product rewritten: whether the matrix is its left operand, and the new input's
