@@ -972,8 +972,13 @@ fn scan_products_on_consts_and_xs_run_before_the_loop() {
                 (w.clone(), u.clone(), v.clone(), xs),
                 &["scan"],
             );
-            // W, U, V, h0, xs; the carry and two ys.
-            let want = if len == 0 { (5, 3) } else { (8, 3) };
+            // W, U, V, h0, xs; the carry and two ys. Hoisted: three more xs; from two steps
+            // `W h` reads `Wᵀ`, one more const.
+            let want = match len {
+                0 => (5, 3),
+                1 => (8, 3),
+                _ => (9, 3),
+            };
             assert_eq!(scan_arity(&plan), want, "{what}\n{plan}");
         }
     }
@@ -1021,8 +1026,12 @@ fn scan_carries_accumulating_products_leave_the_loop() {
                 &["scan"],
             );
             // W, U, three carries, xs; three carries and one ys. Sunk: two carries out, `g`
-            // as a ys, `U x` hoisted.
-            let want = if len == 0 { (6, 4) } else { (5, 3) };
+            // as a ys, `U x` hoisted; from two steps `W h` reads `Wᵀ`, one more const.
+            let want = match len {
+                0 => (6, 4),
+                1 => (5, 3),
+                _ => (6, 3),
+            };
             assert_eq!(scan_arity(&plan), want, "{what}\n{plan}");
         }
     }
@@ -1073,6 +1082,45 @@ fn scan_carries_read_elsewhere_or_in_their_own_product_stay_in_the_loop() {
     };
     let plan = check("step-invariant factor", invariant, (w, xs), &["scan"]);
     assert_eq!(scan_arity(&plan), (4, 1), "{plan}");
+}
+
+/// Matrix-vector products in a scan body that sum along a const matrix's rows (`W h` and
+/// `h Wᵀ`, and `V h` on a non-square const) read the const transposed, one new const per
+/// matrix however many products read it; a vector-matrix product (`h W`, already summed
+/// along columns), a product with an `xs` (hoisted), one with a single-row const (`R h`) and
+/// a one-step scan are left alone.
+#[test]
+fn scan_products_summing_along_const_rows_read_the_const_transposed() {
+    let f = |w: &Array, v: &Array, row: &Array, h0: &Array, xs: &Array| {
+        let step = |h: &Array, x: &Array| {
+            let wh = dot(w, h, (&[1], &[0]), (&[], &[]));
+            let hw_t = dot(h, w, (&[0], &[1]), (&[], &[]));
+            let hw = dot(h, w, (&[0], &[0]), (&[], &[]));
+            let vh = dot(v, h, (&[1], &[0]), (&[], &[]));
+            let vx = dot(v, x, (&[1], &[0]), (&[], &[]));
+            let rh = dot(row, h, (&[1], &[0]), (&[], &[]));
+            let pre = r(lax::add(&r(lax::sub(&wh, &hw_t)), x));
+            let next = r(lax::clamp(&lit(h, -8.0), &pre, &lit(h, 8.0)));
+            (next, (hw, vh, vx, rh))
+        };
+        r(lax::scan(step, h0.clone(), xs.clone()))
+    };
+    let (w, v, row, h0) = (
+        small_ints(&[6, 6], 7),
+        small_ints(&[4, 6], 3),
+        small_ints(&[1, 6], 2),
+        small_ints(&[6], 5),
+    );
+    for len in [1usize, 2, 7] {
+        let xs = small_ints(&[len, 6], 11);
+        let what = format!("transposed consts, {len} steps");
+        let args = (w.clone(), v.clone(), row.clone(), h0.clone(), xs);
+        let plan = check(&what, f, args, &["scan"]);
+        // W, V, R, h0, xs and the hoisted `V x`; from two steps `Wᵀ` and `Vᵀ`. One carry,
+        // four ys.
+        let want = if len == 1 { (6, 5) } else { (8, 5) };
+        assert_eq!(scan_arity(&plan), want, "{what}\n{plan}");
+    }
 }
 
 /// The RNN workload's gradient (`tanh`, real data, 200 steps) compiled against the

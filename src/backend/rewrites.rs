@@ -268,7 +268,7 @@ fn reduce_init(g: &mut Graph, op: &ReduceOp, x: NodeId) -> Option<NodeId> {
 }
 
 /// Products with at most this many multiply-adds and a unit dimension become fused loops.
-const THIN_DOT_MAX_WORK: usize = 1 << 22;
+pub(super) const THIN_DOT_MAX_WORK: usize = 1 << 22;
 
 /// A floating-point `dot_general` with a unit free or contracted size (matrix-vector,
 /// vector-matrix, outer product) as a sum over the contracted dims of the broadcast product of

@@ -7,14 +7,18 @@
 //!   accumulation, `dW += gᵢ hᵢᵀ`) leaves the loop: its result is `c + dot_general(A, B)` over
 //!   the stacked `aᵢ`, `bᵢ` with the step axis contracted as well (`dW = Gᵀ H`); the `aᵢ`, `bᵢ`
 //!   that are not `xs` already become `ys`.
+//! - Transposing: a product left in the loop of a const matrix and a vector that contracts
+//!   the matrix's last dim (`W hᵢ`, summed along rows: one horizontal sum per output) reads
+//!   the matrix transposed, as one more const computed once before the loop (`hᵢ Wᵀ`,
+//!   vectorised along the output and accumulated row by row, as a gradient's `gᵢ W` is).
 //!
-//! Both change only the order of a product's sums (as compiled products already do); results
-//! are the same bits for exact data. Only f32 and f64 products, scans of at least one step and
-//! stacked values of at most [`MAX_STACKED_BYTES`] are rewritten; each nested scan is
-//! rewritten when its own graph is.
+//! All three change only the order of a product's sums (as compiled products already do);
+//! results are the same bits for exact data. Only f32 and f64 products, scans of at least one
+//! step (two for a transposed const) and stacked values of at most [`MAX_STACKED_BYTES`] are
+//! rewritten; each nested scan is rewritten when its own graph is.
 
 use super::graph::{Control, Graph, Kind, NodeId};
-use super::rewrites::{dead_code, use_counts};
+use super::rewrites::{dead_code, use_counts, THIN_DOT_MAX_WORK};
 use crate::dtype::DType;
 use crate::prims::{BinaryOp, DotGeneral};
 use rustc_hash::FxHashMap;
@@ -57,6 +61,8 @@ struct Hoist {
 
 /// The rewrite of one scan (its body already rewritten).
 struct Change {
+    /// The consts (by index) whose transposes are new consts after the old ones, in order.
+    transposed: Vec<usize>,
     sinks: Vec<Sink>,
     hoists: Vec<Hoist>,
     /// The body's number of outputs before the rewrite.
@@ -135,21 +141,123 @@ fn rewrite_body(
     nops: usize,
 ) -> Option<Change> {
     let old_outputs = body.outputs.len();
+    let transposed = transpose_consts(body, length, nc, ncarry);
+    let (nc, nops) = (nc + transposed.len(), nops + transposed.len());
     let sinks = sink(body, length, nc, ncarry);
     let ncarry = ncarry - sinks.len();
     let hoists = hoist(body, length, nc, ncarry, nops - sinks.len());
-    if sinks.is_empty() && hoists.is_empty() {
+    if transposed.is_empty() && sinks.is_empty() && hoists.is_empty() {
         return None;
     }
     let outputs = (body.outputs.iter())
         .map(|&o| (body.nodes[o].shape.clone(), body.nodes[o].dtype))
         .collect();
     Some(Change {
+        transposed,
         sinks,
         hoists,
         old_outputs,
         outputs,
     })
+}
+
+/// Make each matrix-vector product of `body` (`nc` consts, `ncarry` carries) that contracts
+/// the last dim of a rank-2 const `M` (both dims above 1, small enough for the product to be
+/// a fused loop) with a vector computed in the loop (not a const or an `xs`, whose products
+/// `hoist` takes) read `Mᵀ` instead, as a new const input after the old ones (the carries
+/// and `xs` renumbered after them): `M v` and `v Mᵀ` become the vector-matrix product
+/// `v (Mᵀ)`, the same result. Returns the transposed consts, in the
+/// order of the new inputs (one per const, however many products read it).
+fn transpose_consts(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -> Vec<usize> {
+    if length < 2 {
+        return Vec::new();
+    }
+    let loop_vector = |n: NodeId| {
+        body.nodes[n].shape.len() == 1
+            && !matches!(body.nodes[n].kind, Kind::Input(i) if i < nc || i >= nc + ncarry)
+    };
+    // A matrix whose product `rewrites::canonical_operands` fuses into a loop (a gemm call
+    // reads it through strides in either order).
+    let matrix = |n: NodeId| {
+        let s = &body.nodes[n].shape;
+        let fused = s.len() == 2 && s[0] > 1 && s[1] > 1 && s[0] * s[1] <= THIN_DOT_MAX_WORK;
+        match body.nodes[n].kind {
+            Kind::Input(i) if i < nc && fused => Some(i),
+            _ => None,
+        }
+    };
+    let mut transposed: Vec<usize> = Vec::new();
+    // Each product rewritten: whether the matrix is its left operand, and the new input's
+    // position among the transposed consts.
+    let mut products: HashMap<NodeId, (bool, usize)> = HashMap::new();
+    for (n, node) in body.nodes.iter().enumerate() {
+        let Kind::Dot(d, a, b) = &node.kind else {
+            continue;
+        };
+        if !rewritable(node.dtype) || !d.lhs_batch.is_empty() {
+            continue;
+        }
+        let (konst, on_left) = match (matrix(*a), matrix(*b)) {
+            (Some(i), None) if d.lhs_contracting == [1] && loop_vector(*b) => (i, true),
+            (None, Some(i)) if d.rhs_contracting == [1] && loop_vector(*a) => (i, false),
+            _ => continue,
+        };
+        let p = match transposed.iter().position(|&c| c == konst) {
+            Some(p) => p,
+            None => {
+                transposed.push(konst);
+                transposed.len() - 1
+            }
+        };
+        products.insert(n, (on_left, p));
+    }
+    if transposed.is_empty() {
+        return transposed;
+    }
+    let t = transposed.len();
+    // The matrices' shapes and dtypes, read before the rewrite renumbers the inputs.
+    let matrices: Vec<(Vec<usize>, DType)> = (transposed.iter())
+        .map(|&c| {
+            let node = (body.nodes.iter())
+                .find(|node| matches!(node.kind, Kind::Input(i) if i == c))
+                .expect("a transposed const is read");
+            (vec![node.shape[1], node.shape[0]], node.dtype)
+        })
+        .collect();
+    let mut inputs: Vec<Option<NodeId>> = vec![None; t];
+    body.rewrite(|g, n, mut node| {
+        if let Kind::Input(i) = node.kind {
+            if i >= nc {
+                node.kind = Kind::Input(i + t);
+            }
+        }
+        let Some(&(on_left, p)) = products.get(&n) else {
+            return g.push_node(node);
+        };
+        let Kind::Dot(d, a, b) = &node.kind else {
+            unreachable!("only products are transposed")
+        };
+        let v = if on_left { *b } else { *a };
+        let mt = match inputs[p] {
+            Some(mt) => mt,
+            None => {
+                let (shape, dtype) = matrices[p].clone();
+                let mt = g.push(Kind::Input(nc + p), shape, dtype, usize::MAX);
+                inputs[p] = Some(mt);
+                mt
+            }
+        };
+        let dot = DotGeneral {
+            lhs_contracting: vec![0],
+            rhs_contracting: vec![0],
+            lhs_batch: vec![],
+            rhs_batch: vec![],
+            preferred_element_type: d.preferred_element_type,
+        };
+        g.push(Kind::Dot(dot, v, mt), node.shape, node.dtype, usize::MAX)
+    });
+    dead_code(body);
+    transposed
 }
 
 /// Take the sinkable carries out of `body` (see the module doc); returns them, in order.
@@ -329,6 +437,17 @@ fn rebuild(
     else {
         unreachable!("only scans are rewritten")
     };
+    // The transposed consts after the old ones.
+    let mut operands = operands;
+    for (p, &k) in c.transposed.iter().enumerate() {
+        let m = operands[k];
+        let (shape, dtype) = (&g.nodes[m].shape, g.nodes[m].dtype);
+        let shape = vec![shape[1], shape[0]];
+        let perm = vec![1, 0];
+        let mt = g.push(Kind::Transpose { perm }, shape, dtype, m);
+        operands.insert(num_consts + p, mt);
+    }
+    let num_consts = num_consts + c.transposed.len();
     let removed: Vec<usize> = c.sinks.iter().map(|s| s.carry).collect();
     let carry_operand = |j: usize| (num_consts..num_consts + num_carry).contains(&j);
     let mut ops: Vec<NodeId> = (operands.iter().enumerate())
