@@ -189,7 +189,7 @@ fn transpose_consts(body: &mut Graph, length: usize, nc: usize, ncarry: usize) -
     let mut transposed: Vec<usize> = Vec::new();
     // Each product rewritten: whether the matrix is its left operand, and the new input's
     // position among the transposed consts.
-    let mut products: HashMap<NodeId, (bool, usize)> = HashMap::new();
+    let mut products: FxHashMap<NodeId, (bool, usize)> = FxHashMap::default();
     for (n, node) in body.nodes.iter().enumerate() {
         let Kind::Dot(d, a, b) = &node.kind else {
             continue;
