@@ -171,6 +171,13 @@ pub fn num_threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// Start the worker pool [`for_chunks`] runs on, if it is not running yet, without waiting for
+/// its threads to come up. The JIT calls this when it sets itself up, so that the threads
+/// (about 0.2 ms to start two) are ready by the first large call instead of starting in it.
+pub fn start_workers() {
+    num_threads();
+}
+
 /// Run `f(lo, hi)` over a partition of `0..n` into at most [`num_threads`] contiguous
 /// chunks of near-equal length, in parallel on the worker pool, returning when all are
 /// done. Every boundary except `n` itself is a multiple of `align`, and every chunk has at

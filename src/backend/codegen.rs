@@ -74,9 +74,13 @@ fn make_target(triple: Option<target_lexicon::Triple>, pic: bool) -> Result<Targ
 
 fn host() -> Result<&'static Target> {
     static HOST: OnceLock<std::result::Result<Target, String>> = OnceLock::new();
-    HOST.get_or_init(|| make_target(None, false))
-        .as_ref()
-        .map_err(|e| Error::Jit(format!("cannot set up Cranelift for this machine: {e}")))
+    HOST.get_or_init(|| {
+        // Setting up the JIT includes its worker pool (as XLA's client starts its threads).
+        cranax_runtime::start_workers();
+        make_target(None, false)
+    })
+    .as_ref()
+    .map_err(|e| Error::Jit(format!("cannot set up Cranelift for this machine: {e}")))
 }
 
 /// The target of an object file: the host (same instruction set features as the JIT, so the
