@@ -154,6 +154,9 @@ pub(super) fn check_differentiable_inputs(
     Ok(())
 }
 
+/// The gradients of the differentiated leaves, on the stack for up to four.
+type LeafGrads = SmallVec<[Array; 4]>;
+
 /// The core of `grad`: value, gradients of the differentiated leaves (in `order`), and aux.
 fn value_and_grad_flat(
     flat: &dyn Fn(&[Array]) -> Result<Vec<Array>>,
@@ -161,7 +164,7 @@ fn value_and_grad_flat(
     mask: &[bool],
     order: &[usize],
     num_aux: usize,
-) -> Result<(Array, Vec<Array>, Vec<Array>)> {
+) -> Result<(Array, LeafGrads, Vec<Array>)> {
     check_differentiable_inputs("grad", leaves, mask)?;
     let (mut outs, lin) = linearize_flat(flat, leaves, mask)?;
     let aux = outs.split_off(1.min(outs.len()));
@@ -195,7 +198,7 @@ fn value_and_grad_flat(
                 None => lax::zeros(&lin.in_avals[k]),
             }
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<LeafGrads>>()?;
     Ok((out, grads, aux))
 }
 
@@ -252,7 +255,7 @@ where
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
         let (_, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
-        self.argnums.template(&args).rebuild(grads)
+        self.argnums.template(&args).rebuild_cloned(&grads)
     }
 
     fn name(&self) -> String {
@@ -291,7 +294,7 @@ where
             value_and_grad_flat(&flat, &args.leaves(), &mask, &order, usize::MAX)?;
         let template = out.take();
         Ok((
-            self.argnums.template(&args).rebuild(grads)?,
+            self.argnums.template(&args).rebuild_cloned(&grads)?,
             template.1.rebuild(aux)?,
         ))
     }
@@ -339,7 +342,7 @@ where
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
         let (value, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
-        Ok((value, self.argnums.template(&args).rebuild(grads)?))
+        Ok((value, self.argnums.template(&args).rebuild_cloned(&grads)?))
     }
 
     fn name(&self) -> String {
@@ -379,7 +382,7 @@ where
         let template = out.take();
         Ok((
             (value, template.1.rebuild(aux)?),
-            self.argnums.template(&args).rebuild(grads)?,
+            self.argnums.template(&args).rebuild_cloned(&grads)?,
         ))
     }
 }
