@@ -796,11 +796,18 @@ impl Array {
     }
 }
 
-/// `f` of the arrays' types (on the stack for up to four arrays, the arity of nearly every
-/// primitive: binding one allocates no list of types).
+/// `f` of the arrays' types, on the stack: binding a primitive allocates no list of types
+/// (one or two operands, nearly every primitive's, as a plain array: building even a small
+/// vector of them cost as much as the primitive's type rule).
 pub(crate) fn with_avals<R>(args: &[Array], f: impl FnOnce(&[&Aval]) -> R) -> R {
-    let avals: smallvec::SmallVec<[&Aval; 4]> = args.iter().map(Array::aval).collect();
-    f(&avals)
+    match args {
+        [x] => f(&[x.aval()]),
+        [x, y] => f(&[x.aval(), y.aval()]),
+        _ => {
+            let avals: smallvec::SmallVec<[&Aval; 4]> = args.iter().map(Array::aval).collect();
+            f(&avals)
+        }
+    }
 }
 
 impl fmt::Debug for Array {
