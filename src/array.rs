@@ -31,31 +31,174 @@ pub(crate) struct Concrete {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {
     /// Booleans.
-    Bool(Vec<bool>),
+    Bool(Buffer<bool>),
     /// 8-bit signed integers.
-    I8(Vec<i8>),
+    I8(Buffer<i8>),
     /// 16-bit signed integers.
-    I16(Vec<i16>),
+    I16(Buffer<i16>),
     /// 32-bit signed integers.
-    I32(Vec<i32>),
+    I32(Buffer<i32>),
     /// 64-bit signed integers.
-    I64(Vec<i64>),
+    I64(Buffer<i64>),
     /// 8-bit unsigned integers.
-    U8(Vec<u8>),
+    U8(Buffer<u8>),
     /// 16-bit unsigned integers.
-    U16(Vec<u16>),
+    U16(Buffer<u16>),
     /// 32-bit unsigned integers.
-    U32(Vec<u32>),
+    U32(Buffer<u32>),
     /// 64-bit unsigned integers.
-    U64(Vec<u64>),
+    U64(Buffer<u64>),
     /// IEEE half-precision floats.
-    F16(Vec<f16>),
+    F16(Buffer<f16>),
     /// bfloat16 floats.
-    BF16(Vec<bf16>),
+    BF16(Buffer<bf16>),
     /// 32-bit floats.
-    F32(Vec<f32>),
+    F32(Buffer<f32>),
     /// 64-bit floats.
-    F64(Vec<f64>),
+    F64(Buffer<f64>),
+}
+
+/// The elements of one [`Data`] variant, read as a slice: a single element is held inline
+/// (a scalar array, what eager code makes most, then costs one allocation, its `Arc`, not
+/// two); more are a `Vec`. A `Vec` converts in without a copy (`Data::F32(v.into())`), and
+/// collecting an iterator builds one.
+#[derive(Clone)]
+pub struct Buffer<T>(Store<T>);
+
+#[derive(Clone)]
+enum Store<T> {
+    One(T),
+    Heap(Vec<T>),
+}
+
+impl<T> Buffer<T> {
+    /// A buffer of the one element `x` (no allocation).
+    pub fn one(x: T) -> Buffer<T> {
+        Buffer(Store::One(x))
+    }
+
+    /// The elements as a `Vec` (no copy unless held inline).
+    pub fn into_vec(self) -> Vec<T> {
+        match self.0 {
+            Store::One(x) => vec![x],
+            Store::Heap(v) => v,
+        }
+    }
+
+    /// Room for `n` elements, none initialised yet: see [`Data::unfilled`].
+    fn unfilled(n: usize) -> Buffer<T> {
+        Buffer(Store::Heap(Vec::with_capacity(n)))
+    }
+
+    /// The start of the room [`Buffer::unfilled`] made (for one held inline, the element).
+    fn spare_ptr(&mut self) -> *mut T {
+        match &mut self.0 {
+            Store::One(x) => x,
+            Store::Heap(v) => v.spare_capacity_mut().as_mut_ptr().cast(),
+        }
+    }
+
+    /// Mark [`Buffer::unfilled`] room as holding `n` elements.
+    ///
+    /// # Safety
+    /// As [`Data::assume_filled`].
+    unsafe fn assume_filled(&mut self, n: usize) {
+        match &mut self.0 {
+            Store::One(_) => debug_assert_eq!(n, 1),
+            // SAFETY: the caller vouches for the first `n` elements of the capacity.
+            Store::Heap(v) => unsafe { v.set_len(n) },
+        }
+    }
+}
+
+impl<T: Clone> Buffer<T> {
+    /// `n` copies of `x` (inline for one).
+    pub fn filled(x: T, n: usize) -> Buffer<T> {
+        if n == 1 {
+            Buffer::one(x)
+        } else {
+            Buffer(Store::Heap(vec![x; n]))
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Buffer<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match &self.0 {
+            Store::One(x) => std::slice::from_ref(x),
+            Store::Heap(v) => v,
+        }
+    }
+}
+
+impl<T> std::ops::DerefMut for Buffer<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match &mut self.0 {
+            Store::One(x) => std::slice::from_mut(x),
+            Store::Heap(v) => v,
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Buffer<T> {
+    fn from(v: Vec<T>) -> Buffer<T> {
+        Buffer(Store::Heap(v))
+    }
+}
+
+impl<T> From<Buffer<T>> for Vec<T> {
+    fn from(b: Buffer<T>) -> Vec<T> {
+        b.into_vec()
+    }
+}
+
+impl<T> FromIterator<T> for Buffer<T> {
+    /// One element inline, otherwise a `Vec`.
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Buffer<T> {
+        let mut it = iter.into_iter();
+        let Some(first) = it.next() else {
+            return Buffer(Store::Heap(Vec::new()));
+        };
+        let Some(second) = it.next() else {
+            return Buffer::one(first);
+        };
+        let mut v = Vec::with_capacity(it.size_hint().0.saturating_add(2));
+        v.push(first);
+        v.push(second);
+        v.extend(it);
+        Buffer(Store::Heap(v))
+    }
+}
+
+impl<T> IntoIterator for Buffer<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_vec().into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Buffer<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Buffers are equal when their elements are (however they are held).
+impl<T: PartialEq> PartialEq for Buffer<T> {
+    fn eq(&self, other: &Buffer<T>) -> bool {
+        **self == **other
+    }
+}
+
+/// As the slice of elements: `[1.0, 2.0]`.
+impl<T: fmt::Debug> fmt::Debug for Buffer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// `$body` with `$v` bound to the vector inside a [`Data`], whatever its element type.
@@ -194,7 +337,7 @@ impl Data {
 
     /// `n` copies of a scalar.
     pub fn filled(value: Scalar, n: usize) -> Data {
-        data_of_dtype!(value.dtype(), T => vec![T::from_scalar(value); n])
+        data_of_dtype!(value.dtype(), T => Buffer::filled(T::from_scalar(value), n))
     }
 
     /// Gather elements by flat index (used by the shape primitives' eager evaluation).
@@ -220,12 +363,12 @@ impl Data {
     /// Room for `n` elements, none of them initialised yet (`len` 0, capacity `n`): for a
     /// buffer that compiled code fills completely before [`Data::assume_filled`].
     pub(crate) fn unfilled(dtype: DType, n: usize) -> Data {
-        data_of_dtype!(dtype, T => Vec::<T>::with_capacity(n))
+        data_of_dtype!(dtype, T => Buffer::<T>::unfilled(n))
     }
 
     /// The spare capacity's start (where `unfilled` storage is written).
     pub(crate) fn spare_ptr(&mut self) -> *mut u8 {
-        each_data!(self, v => v.spare_capacity_mut().as_mut_ptr() as *mut u8)
+        each_data!(self, v => v.spare_ptr().cast::<u8>())
     }
 
     /// Mark `unfilled` storage as holding `n` elements.
@@ -235,7 +378,7 @@ impl Data {
     /// (`bool`s as the bytes 0 or 1), and `n` must not exceed the capacity.
     pub(crate) unsafe fn assume_filled(&mut self, n: usize) {
         // SAFETY: the caller vouches for the first `n` elements.
-        unsafe { each_data!(self, v => v.set_len(n)) }
+        unsafe { each_data!(self, v => v.assume_filled(n)) }
     }
 
     /// Zero-filled storage of `n` elements.
@@ -288,8 +431,8 @@ fn element_dtype<T: Element>(_: &[T]) -> DType {
 pub trait Element: Copy + Send + Sync + 'static {
     /// The dtype of this element type.
     const DTYPE: DType;
-    /// Wrap a vector of elements as array data.
-    fn into_data(v: Vec<Self>) -> Data;
+    /// Wrap elements (a `Vec` or a [`Buffer`]) as array data.
+    fn into_data(v: impl Into<Buffer<Self>>) -> Data;
     /// The elements, if `d` holds this type.
     fn slice(d: &Data) -> Option<&[Self]>;
     /// The value as a [`Scalar`].
@@ -304,8 +447,8 @@ macro_rules! element {
     ($t:ty, $variant:ident) => {
         impl Element for $t {
             const DTYPE: DType = DType::$variant;
-            fn into_data(v: Vec<Self>) -> Data {
-                Data::$variant(v)
+            fn into_data(v: impl Into<Buffer<Self>>) -> Data {
+                Data::$variant(v.into())
             }
             fn slice(d: &Data) -> Option<&[Self]> {
                 match d {
@@ -318,7 +461,7 @@ macro_rules! element {
             }
             fn from_data(d: Data) -> std::result::Result<Vec<Self>, Data> {
                 match d {
-                    Data::$variant(v) => Ok(v),
+                    Data::$variant(v) => Ok(v.into_vec()),
                     other => Err(other),
                 }
             }
@@ -439,7 +582,7 @@ impl Array {
 
     /// A 0-d array.
     pub fn scalar<T: Element>(v: T) -> Array {
-        Array::from_concrete(Aval::scalar(T::DTYPE), T::into_data(vec![v]))
+        Array::from_concrete(Aval::scalar(T::DTYPE), T::into_data(Buffer::one(v)))
     }
 
     /// A 0-d array of a dtype from a `Scalar`.
@@ -653,11 +796,18 @@ impl Array {
     }
 }
 
-/// `f` of the arrays' types (on the stack for up to four arrays, the arity of nearly every
-/// primitive: binding one allocates no list of types).
+/// `f` of the arrays' types, on the stack: binding a primitive allocates no list of types
+/// (one or two operands, nearly every primitive's, as a plain array: building even a small
+/// vector of them cost as much as the primitive's type rule).
 pub(crate) fn with_avals<R>(args: &[Array], f: impl FnOnce(&[&Aval]) -> R) -> R {
-    let avals: smallvec::SmallVec<[&Aval; 4]> = args.iter().map(Array::aval).collect();
-    f(&avals)
+    match args {
+        [x] => f(&[x.aval()]),
+        [x, y] => f(&[x.aval(), y.aval()]),
+        _ => {
+            let avals: smallvec::SmallVec<[&Aval; 4]> = args.iter().map(Array::aval).collect();
+            f(&avals)
+        }
+    }
 }
 
 impl fmt::Debug for Array {
@@ -679,5 +829,26 @@ impl fmt::Display for Array {
             }
             Repr::Tracer(t) => write!(f, "Traced<{}>", t.aval),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_compare_by_elements_however_held() {
+        // A scalar's element is inline, a `Vec` converted in stays a `Vec`: the same data.
+        let inline = Array::scalar(2.0f32);
+        let heap = Data::F32(vec![2.0f32].into());
+        assert_eq!(inline.data().unwrap(), &heap);
+        assert_ne!(inline.data().unwrap(), &Data::F32(vec![3.0f32].into()));
+        assert_eq!(format!("{heap:?}"), "F32([2.0])");
+        // Collecting builds either form, by length.
+        let one: Buffer<i32> = std::iter::once(7).collect();
+        let three: Buffer<i32> = (0..3).collect();
+        assert_eq!((&*one, &*three), (&[7][..], &[0, 1, 2][..]));
+        assert_eq!(three.into_vec(), vec![0, 1, 2]);
+        assert!((0..0).collect::<Buffer<i32>>().is_empty());
     }
 }

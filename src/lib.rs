@@ -26,7 +26,7 @@ pub mod prims;
 #[doc(hidden)]
 pub mod transform;
 
-pub use array::{Array, Data, Element};
+pub use array::{Array, Buffer, Data, Element};
 pub use core::aval::Aval;
 pub use core::error::{install_quiet_panic_hook, ArgumentMismatch, Error, Result};
 pub use dtype::{DType, Scalar};

@@ -44,14 +44,13 @@ pub trait Pytree: Clone + 'static {
     /// allocation kept for reuse).
     fn rebuild_from(&self, leaves: &mut Vec<Array>) -> Result<Self> {
         let n = leaves.len();
-        let mut it = leaves.drain(..);
-        let out = self.unflatten(&mut it)?;
-        if it.next().is_some() {
-            return Err(Error::type_err(format!(
-                "pytree rebuild got {n} leaves, more than the structure holds"
-            )));
-        }
-        Ok(out)
+        rebuild_exact(self, n, &mut leaves.drain(..))
+    }
+
+    /// As [`Pytree::rebuild`], from a slice of leaves, each cloned (no list of them is made:
+    /// what a function of flat leaves does to call the user's function on its arguments).
+    fn rebuild_cloned(&self, leaves: &[Array]) -> Result<Self> {
+        rebuild_exact(self, leaves.len(), &mut leaves.iter().cloned())
     }
 
     /// How many leaves.
@@ -95,6 +94,21 @@ impl Pytree for () {
     fn treedef(&self, out: &mut String) {
         out.push_str("()");
     }
+}
+
+/// `template` rebuilt from `leaves`, which must be exactly the `n` it holds.
+fn rebuild_exact<T: Pytree>(
+    template: &T,
+    n: usize,
+    leaves: &mut dyn Iterator<Item = Array>,
+) -> Result<T> {
+    let out = template.unflatten(leaves)?;
+    if leaves.next().is_some() {
+        return Err(Error::type_err(format!(
+            "pytree rebuild got {n} leaves, more than the structure holds"
+        )));
+    }
+    Ok(out)
 }
 
 /// The treedef of a sequence (a `Vec` or an array): `[` each child's treedef and `,` `]`.

@@ -436,7 +436,7 @@ fn rand_like(rng: &mut StdRng, x: &Array) -> Array {
     let vals: Vec<f64> = (0..n).map(|_| standard_normal(rng)).collect();
     let data = match x.dtype() {
         DType::F32 => Data::F32(vals.iter().map(|&v| v as f32).collect()),
-        _ => Data::F64(vals),
+        _ => Data::F64(vals.into()),
     };
     let dtype = data.dtype();
     Array::from_concrete(crate::core::aval::Aval::new(x.shape(), dtype), data)

@@ -2,6 +2,7 @@
 //! allocator (this test binary's own) sees zero allocations over 1e6 calls of a scalar
 //! function in a plain loop, and over many calls of a function of several kernels (softmax
 //! cross-entropy and its gradient: reductions, broadcasts, scratch) and of one with control flow.
+//! And an eager op on scalars allocates one block, its result's (the element is held inline).
 
 use cranax::api::stages::{ArgView, OutView};
 use cranax::core::error::or_raise;
@@ -62,6 +63,13 @@ fn allocations(f: impl FnOnce()) -> usize {
     f();
     COUNTING.with(|c| c.set(false));
     ALLOCS.with(|n| n.get()) - before
+}
+
+#[test]
+fn an_eager_scalar_op_allocates_only_its_result() {
+    let (x, y) = (Array::scalar(3.0f32), Array::scalar(4.0f32));
+    let n = allocations(|| drop(std::hint::black_box(lax::mul(&x, &y).unwrap())));
+    assert_eq!(n, 1);
 }
 
 #[test]

@@ -197,3 +197,21 @@ fn num_leaves_counts_what_flatten_lists() {
         (vec![9.0], vec![0.0], vec![6.0])
     );
 }
+
+#[test]
+fn rebuild_cloned_takes_exactly_the_leaves_it_needs() {
+    let template = (Array::scalar(1.0f32), vec![Array::scalar(2.0f32)]);
+    let leaves = [Array::scalar(3.0f32), Array::scalar(4.0f32)];
+    let (a, v) = template.rebuild_cloned(&leaves).unwrap();
+    assert_eq!(
+        (a.item::<f32>().unwrap(), v[0].item::<f32>().unwrap()),
+        (3.0, 4.0)
+    );
+    let three = [leaves[0].clone(), leaves[1].clone(), leaves[0].clone()];
+    let err = template.rebuild_cloned(&three).unwrap_err().to_string();
+    assert!(
+        err.contains("got 3 leaves, more than the structure holds"),
+        "{err}"
+    );
+    assert!(template.rebuild_cloned(&leaves[..1]).is_err());
+}

@@ -154,6 +154,9 @@ pub(super) fn check_differentiable_inputs(
     Ok(())
 }
 
+/// The gradients of the differentiated leaves, on the stack for up to four.
+type LeafGrads = SmallVec<[Array; 4]>;
+
 /// The core of `grad`: value, gradients of the differentiated leaves (in `order`), and aux.
 fn value_and_grad_flat(
     flat: &dyn Fn(&[Array]) -> Result<Vec<Array>>,
@@ -161,7 +164,7 @@ fn value_and_grad_flat(
     mask: &[bool],
     order: &[usize],
     num_aux: usize,
-) -> Result<(Array, Vec<Array>, Vec<Array>)> {
+) -> Result<(Array, LeafGrads, Vec<Array>)> {
     check_differentiable_inputs("grad", leaves, mask)?;
     let (mut outs, lin) = linearize_flat(flat, leaves, mask)?;
     let aux = outs.split_off(1.min(outs.len()));
@@ -186,16 +189,14 @@ fn value_and_grad_flat(
     let cts = lin.transpose(&cts_out)?;
     // The cotangents come per differentiated leaf, in leaf order: leaf `l`'s is at the
     // number of differentiated leaves before it.
-    let grads = order
-        .iter()
-        .map(|&leaf| {
-            let k = mask[..leaf].iter().filter(|&&m| m).count();
-            match &cts[k] {
-                Some(g) => Ok(g.clone()),
-                None => lax::zeros(&lin.in_avals[k]),
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut grads = LeafGrads::new();
+    for &leaf in order {
+        let k = mask[..leaf].iter().filter(|&&m| m).count();
+        grads.push(match &cts[k] {
+            Some(g) => g.clone(),
+            None => lax::zeros(&lin.in_avals[k])?,
+        });
+    }
     Ok((out, grads, aux))
 }
 
@@ -252,7 +253,7 @@ where
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
         let (_, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
-        self.argnums.template(&args).rebuild(grads)
+        self.argnums.template(&args).rebuild_cloned(&grads)
     }
 
     fn name(&self) -> String {
@@ -291,7 +292,7 @@ where
             value_and_grad_flat(&flat, &args.leaves(), &mask, &order, usize::MAX)?;
         let template = out.take();
         Ok((
-            self.argnums.template(&args).rebuild(grads)?,
+            self.argnums.template(&args).rebuild_cloned(&grads)?,
             template.1.rebuild(aux)?,
         ))
     }
@@ -339,7 +340,7 @@ where
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
         let (value, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
-        Ok((value, self.argnums.template(&args).rebuild(grads)?))
+        Ok((value, self.argnums.template(&args).rebuild_cloned(&grads)?))
     }
 
     fn name(&self) -> String {
@@ -379,7 +380,7 @@ where
         let template = out.take();
         Ok((
             (value, template.1.rebuild(aux)?),
-            self.argnums.template(&args).rebuild(grads)?,
+            self.argnums.template(&args).rebuild_cloned(&grads)?,
         ))
     }
 }

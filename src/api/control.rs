@@ -41,7 +41,7 @@ fn trace_sub<T: Pytree, R: FnResult>(
     let out: RefCell<Option<R::Output>> = RefCell::new(None);
     let closed = trace_to_jaxpr(
         &|leaves: &[Array]| {
-            let arg = template.rebuild(leaves.to_vec())?;
+            let arg = template.rebuild_cloned(leaves)?;
             let r = catch(|| f(&arg).into_result())?;
             let flat = r.leaves();
             *out.borrow_mut() = Some(r);

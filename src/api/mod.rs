@@ -121,7 +121,7 @@ where
     F: Function<Args>,
 {
     move |leaves: &[Array]| {
-        let args = template.rebuild(leaves.to_vec())?;
+        let args = template.rebuild_cloned(leaves)?;
         let r = f.call(args)?;
         let flat = r.leaves();
         *out.0.borrow_mut() = Some(r);

@@ -37,20 +37,20 @@ impl Serialize for Array {
         st.serialize_field("shape", self.shape())?;
         st.serialize_field("dtype", &self.dtype())?;
         match data {
-            Data::Bool(v) => st.serialize_field("data", v)?,
-            Data::I8(v) => st.serialize_field("data", v)?,
-            Data::I16(v) => st.serialize_field("data", v)?,
-            Data::I32(v) => st.serialize_field("data", v)?,
-            Data::I64(v) => st.serialize_field("data", v)?,
-            Data::U8(v) => st.serialize_field("data", v)?,
-            Data::U16(v) => st.serialize_field("data", v)?,
-            Data::U32(v) => st.serialize_field("data", v)?,
-            Data::U64(v) => st.serialize_field("data", v)?,
+            Data::Bool(v) => st.serialize_field("data", &**v)?,
+            Data::I8(v) => st.serialize_field("data", &**v)?,
+            Data::I16(v) => st.serialize_field("data", &**v)?,
+            Data::I32(v) => st.serialize_field("data", &**v)?,
+            Data::I64(v) => st.serialize_field("data", &**v)?,
+            Data::U8(v) => st.serialize_field("data", &**v)?,
+            Data::U16(v) => st.serialize_field("data", &**v)?,
+            Data::U32(v) => st.serialize_field("data", &**v)?,
+            Data::U64(v) => st.serialize_field("data", &**v)?,
             // The 16-bit floats as their (exact) f32 values, read back by rounding.
             Data::F16(v) => st.serialize_field("data", &widened(v, half::f16::to_f32))?,
             Data::BF16(v) => st.serialize_field("data", &widened(v, half::bf16::to_f32))?,
-            Data::F32(v) => st.serialize_field("data", v)?,
-            Data::F64(v) => st.serialize_field("data", v)?,
+            Data::F32(v) => st.serialize_field("data", &**v)?,
+            Data::F64(v) => st.serialize_field("data", &**v)?,
         }
         st.end()
     }
@@ -68,18 +68,18 @@ impl<'de> DeserializeSeed<'de> for DataOf {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
         let narrowed = |v: Vec<f32>| Data::from_scalars(self.0, v.into_iter().map(Scalar::F32));
         Ok(match self.0 {
-            DType::Bool => Data::Bool(Vec::deserialize(d)?),
-            DType::I8 => Data::I8(Vec::deserialize(d)?),
-            DType::I16 => Data::I16(Vec::deserialize(d)?),
-            DType::I32 => Data::I32(Vec::deserialize(d)?),
-            DType::I64 => Data::I64(Vec::deserialize(d)?),
-            DType::U8 => Data::U8(Vec::deserialize(d)?),
-            DType::U16 => Data::U16(Vec::deserialize(d)?),
-            DType::U32 => Data::U32(Vec::deserialize(d)?),
-            DType::U64 => Data::U64(Vec::deserialize(d)?),
+            DType::Bool => Data::Bool(Vec::deserialize(d)?.into()),
+            DType::I8 => Data::I8(Vec::deserialize(d)?.into()),
+            DType::I16 => Data::I16(Vec::deserialize(d)?.into()),
+            DType::I32 => Data::I32(Vec::deserialize(d)?.into()),
+            DType::I64 => Data::I64(Vec::deserialize(d)?.into()),
+            DType::U8 => Data::U8(Vec::deserialize(d)?.into()),
+            DType::U16 => Data::U16(Vec::deserialize(d)?.into()),
+            DType::U32 => Data::U32(Vec::deserialize(d)?.into()),
+            DType::U64 => Data::U64(Vec::deserialize(d)?.into()),
             DType::F16 | DType::BF16 => narrowed(Vec::deserialize(d)?),
-            DType::F32 => Data::F32(Vec::deserialize(d)?),
-            DType::F64 => Data::F64(Vec::deserialize(d)?),
+            DType::F32 => Data::F32(Vec::deserialize(d)?.into()),
+            DType::F64 => Data::F64(Vec::deserialize(d)?.into()),
         })
     }
 }

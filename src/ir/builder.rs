@@ -1,6 +1,6 @@
 //! Builds a jaxpr one equation at a time (the staging side of make_jaxpr, jit and linearize).
 
-use super::{Atom, ClosedJaxpr, Eqn, EqnInputs, Jaxpr, Literal, Var};
+use super::{Atom, ClosedJaxpr, Eqn, EqnInputs, EqnOutputs, Jaxpr, Literal, Var};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::prims::Prim;
@@ -70,7 +70,10 @@ impl JaxprBuilder {
         out_avals: &[Aval],
     ) -> impl Iterator<Item = Var> {
         let first = self.avals.len() as u32;
-        let outputs = out_avals.iter().map(|a| self.new_var(a.clone())).collect();
+        let mut outputs = EqnOutputs::new();
+        for a in out_avals {
+            outputs.push(self.new_var(a.clone()));
+        }
         self.eqns.push(Eqn {
             prim,
             inputs,

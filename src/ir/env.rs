@@ -41,7 +41,7 @@ impl<T: Clone + FromLiteral> Env<T> {
     /// An environment for `jaxpr` with nothing set.
     pub fn new(jaxpr: &Jaxpr) -> Env<T> {
         Env {
-            values: (0..jaxpr.avals.len()).map(|_| None).collect(),
+            values: smallvec::smallvec![None; jaxpr.avals.len()],
         }
     }
 

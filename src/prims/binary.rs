@@ -23,7 +23,7 @@
 
 use super::unary::{Accepts, Cost};
 use super::{JvpOut, LinArg, Prim, Tangent};
-use crate::array::{Array, Data};
+use crate::array::{Array, Buffer, Data};
 use crate::core::aval::{same_shape, Aval};
 use crate::core::error::{Error, Result};
 use crate::core::trace::bind1;
@@ -458,7 +458,7 @@ impl BinaryOp {
 }
 
 /// `n` elements of `f(x[i], y[i])`, a rank-0 operand read at index 0 for every element.
-fn zip<T: Copy, R>(x: &[T], y: &[T], n: usize, f: impl Fn(T, T) -> R) -> Vec<R> {
+fn zip<T: Copy, R>(x: &[T], y: &[T], n: usize, f: impl Fn(T, T) -> R) -> Buffer<R> {
     let ix = |i: usize| if x.len() == 1 { 0 } else { i };
     let iy = |i: usize| if y.len() == 1 { 0 } else { i };
     (0..n).map(|i| f(x[ix(i)], y[iy(i)])).collect()

@@ -190,12 +190,12 @@ impl DotGeneral {
             (Data::F32(a), Data::F32(bb)) => {
                 let mut r = vec![0.0f32; b * m * n];
                 cranax_runtime::matmul_f32(b, m, k, n, a, bb, &mut r);
-                Data::F32(r)
+                Data::F32(r.into())
             }
             (Data::F64(a), Data::F64(bb)) => {
                 let mut r = vec![0.0f64; b * m * n];
                 cranax_runtime::matmul_f64(b, m, k, n, a, bb, &mut r);
-                Data::F64(r)
+                Data::F64(r.into())
             }
             // The 16-bit floats: an f32 product, rounded once (as compiled code and XLA's CPU
             // backend compute it).
@@ -207,7 +207,7 @@ impl DotGeneral {
                 };
                 let mut r = vec![0.0f32; b * m * n];
                 cranax_runtime::matmul_f32(b, m, k, n, &af, &bf, &mut r);
-                super::unary::convert_data(&Data::F32(r), a.dtype())
+                super::unary::convert_data(&Data::F32(r.into()), a.dtype())
             }
             _ => {
                 // Integers: a plain loop with wrapping arithmetic in the operands' width.

@@ -69,8 +69,8 @@ impl RandomOp {
             y1.push(b);
         }
         Ok(vec![
-            Array::from_concrete(out[0].clone(), Data::U32(y0)),
-            Array::from_concrete(out[1].clone(), Data::U32(y1)),
+            Array::from_concrete(out[0].clone(), Data::U32(y0.into())),
+            Array::from_concrete(out[1].clone(), Data::U32(y1.into())),
         ])
     }
 

@@ -42,20 +42,17 @@ pub fn linearize_flat(
     let tangent_ctx: Rc<dyn Interpreter> = tangent_trace.clone();
     let interp = JvpInterp::new(parent, Some(tangent_ctx));
     let mut in_avals = Vec::new();
-    let ins: SmallVec<[Array; 4]> = primals
-        .iter()
-        .zip(wrt)
-        .map(|(p, &w)| {
-            if w {
-                let aval = p.aval().clone().weak(false);
-                in_avals.push(aval.clone());
-                let t = tangent_trace.new_arg(aval);
-                interp.dual(p.clone(), Some(t))
-            } else {
-                p.clone()
-            }
-        })
-        .collect();
+    let mut ins: SmallVec<[Array; 4]> = SmallVec::new();
+    for (p, &w) in primals.iter().zip(wrt) {
+        ins.push(if w {
+            let aval = p.aval().clone().weak(false);
+            in_avals.push(aval.clone());
+            let t = tangent_trace.new_arg(aval);
+            interp.dual(p.clone(), Some(t))
+        } else {
+            p.clone()
+        });
+    }
     let dyn_interp: Rc<dyn Interpreter> = interp.clone();
     let outs = with_interpreter(Some(dyn_interp), || f(&ins))?;
     let mut primal_outs = Vec::with_capacity(outs.len());

@@ -120,24 +120,25 @@ impl Interpreter for StagingInterp {
 }
 
 impl StagingInterp {
-    /// Record `prim` on `args` as an equation; tracers for its outputs.
+    /// Record `prim` on `args` as an equation; tracers for its outputs. (Pushed one by one:
+    /// collecting the one or two operands and outputs of an equation through iterator
+    /// adapters cost more than the rest of staging it.)
     fn stage(&self, prim: &Prim, args: &[Array]) -> Result<SmallVec<[Array; 1]>> {
-        let atoms = args
-            .iter()
-            .map(|a| self.to_atom(a))
-            .collect::<Result<EqnInputs>>()?;
+        let mut atoms = EqnInputs::new();
+        for a in args {
+            atoms.push(self.to_atom(a)?);
+        }
         let out_avals = with_avals(args, |avals| prim.out_avals(avals))?;
         let vars = (self.builder.borrow_mut()).push_eqn(prim.clone(), atoms, &out_avals);
-        Ok(vars
-            .zip(out_avals)
-            .map(|(v, aval)| {
-                Array::from_tracer(Tracer {
-                    tag: self.tag,
-                    aval,
-                    payload: Payload::Staged(v),
-                })
-            })
-            .collect())
+        let mut outs = SmallVec::new();
+        for (v, aval) in vars.zip(out_avals) {
+            outs.push(Array::from_tracer(Tracer {
+                tag: self.tag,
+                aval,
+                payload: Payload::Staged(v),
+            }));
+        }
+        Ok(outs)
     }
 }
 

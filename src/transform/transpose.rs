@@ -60,19 +60,22 @@ pub fn backward_pass(
         }
     }
     for eqn in linear_eqns.iter().rev() {
-        // On the stack for the usual one to four outputs and operands.
-        let eqn_cts: SmallVec<[Tangent; 4]> = eqn.outputs.iter().map(|v| cts.take(*v)).collect();
+        // On the stack for the usual one to four outputs and operands (pushed one by one,
+        // cheaper than collecting so few).
+        let mut eqn_cts: SmallVec<[Tangent; 4]> = SmallVec::new();
+        for v in &eqn.outputs {
+            eqn_cts.push(cts.take(*v));
+        }
         if eqn_cts.iter().all(|c| c.is_none()) {
             continue;
         }
-        let lin_args: SmallVec<[LinArg; 4]> = eqn
-            .inputs
-            .iter()
-            .map(|a| match a {
+        let mut lin_args: SmallVec<[LinArg; 4]> = SmallVec::new();
+        for a in &eqn.inputs {
+            lin_args.push(match a {
                 Atom::Var(v) if !known.has(a) => LinArg::Linear(jaxpr.aval(*v).clone()),
                 _ => LinArg::Known(known.read(a)),
-            })
-            .collect();
+            });
+        }
         let cts_in = eqn.prim.transpose(&eqn_cts, &lin_args, &Transforms)?;
         for ((a, la), ct) in eqn.inputs.iter().zip(&lin_args).zip(cts_in) {
             if let (Atom::Var(v), true, Some(ct)) = (a, la.is_linear(), ct) {
@@ -91,11 +94,10 @@ pub fn backward_pass(
 impl LinearFn {
     /// The transposed map: cotangents of the inputs from cotangents of the outputs.
     pub fn transpose(&self, cts: &[Tangent]) -> Result<Vec<Tangent>> {
-        let args: SmallVec<[LinArg; 4]> = self
-            .in_avals
-            .iter()
-            .map(|a| LinArg::Linear(a.clone()))
-            .collect();
+        let mut args: SmallVec<[LinArg; 4]> = SmallVec::new();
+        for a in &self.in_avals {
+            args.push(LinArg::Linear(a.clone()));
+        }
         backward_pass(&self.jaxpr.jaxpr, &self.jaxpr.consts, &args, cts)
     }
 }

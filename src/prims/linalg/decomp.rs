@@ -323,7 +323,7 @@ pub(super) fn eval(op: &LinalgOp, a: &Array, out: Vec<Aval>) -> Result<Vec<Array
             rt::decompose(d, batch, m, n, x, &mut p);
             unpack(&p, batch, &parts)
                 .into_iter()
-                .map(Data::F32)
+                .map(|v| Data::F32(v.into()))
                 .collect()
         }
         Data::F64(x) => {
@@ -331,7 +331,7 @@ pub(super) fn eval(op: &LinalgOp, a: &Array, out: Vec<Aval>) -> Result<Vec<Array
             rt::decompose(d, batch, m, n, x, &mut p);
             unpack(&p, batch, &parts)
                 .into_iter()
-                .map(Data::F64)
+                .map(|v| Data::F64(v.into()))
                 .collect()
         }
         _ => unreachable!("abstract_eval admits only floats"),

@@ -8,7 +8,7 @@ pub(crate) use decomp::symmetrize;
 pub use decomp::{EighImplementation, SvdAlgorithm};
 
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
-use crate::array::{Array, Data};
+use crate::array::{Array, Buffer, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::core::trace::{bind, bind1};
@@ -305,8 +305,8 @@ impl LinalgOp {
                 };
                 Ok(vec![
                     Array::from_concrete(out[0].clone(), data),
-                    Array::from_concrete(out[1].clone(), Data::I32(piv)),
-                    Array::from_concrete(out[2].clone(), Data::I32(perm)),
+                    Array::from_concrete(out[1].clone(), Data::I32(piv.into())),
+                    Array::from_concrete(out[2].clone(), Data::I32(perm.into())),
                 ])
             }
         }
@@ -447,8 +447,8 @@ impl LinalgOp {
 }
 
 /// A fresh buffer shaped like `x`, filled by the kernel `f(x, out)`.
-fn run<T: Copy + Default>(x: &[T], f: impl FnOnce(&[T], &mut [T])) -> Vec<T> {
-    let mut out = vec![T::default(); x.len()];
+fn run<T: Copy + Default>(x: &[T], f: impl FnOnce(&[T], &mut [T])) -> Buffer<T> {
+    let mut out = Buffer::filled(T::default(), x.len());
     f(x, &mut out);
     out
 }
@@ -632,5 +632,8 @@ fn pivots_to_permutation(a: &Array, m: usize, out: &Aval) -> Result<Vec<Array>> 
     let batch: usize = a.shape()[..a.ndim() - 1].iter().product();
     let mut perm = vec![0i32; out.size()];
     rt::lu_pivots_to_permutation(batch, k, m, a.as_slice::<i32>()?, &mut perm);
-    Ok(vec![Array::from_concrete(out.clone(), Data::I32(perm))])
+    Ok(vec![Array::from_concrete(
+        out.clone(),
+        Data::I32(perm.into()),
+    )])
 }
