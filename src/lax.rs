@@ -490,7 +490,7 @@ pub fn gather(
         fill_value: options.fill_value,
     };
     bind1(
-        Prim::Shape(ShapeOp::Gather(p)),
+        Prim::Shape(ShapeOp::Gather(Box::new(p))),
         &[operand.clone(), indices.clone()],
     )
 }
@@ -516,7 +516,7 @@ pub fn scatter_kind(
         dtype: operand.dtype(),
     };
     bind1(
-        Prim::Shape(ShapeOp::Scatter(p)),
+        Prim::Shape(ShapeOp::Scatter(Box::new(p))),
         &[operand.clone(), indices.clone(), updates.clone()],
     )
 }

@@ -69,7 +69,7 @@ pub fn conv_general_dilated(
         batch_group_count,
         preferred_element_type: None,
     };
-    bind1(Prim::Conv(params), &[lhs.clone(), rhs.clone()])
+    bind1(Prim::Conv(Box::new(params)), &[lhs.clone(), rhs.clone()])
 }
 
 /// JAX's `lax.conv(lhs, rhs, window_strides, padding)`: NCHW input, OIHW kernel.

@@ -16,7 +16,7 @@ fn reduce(x: &Array, kind: WindowKind, window: &Window) -> Result<Array> {
         kind,
         window: window.clone(),
     };
-    bind1(Prim::Window(op), std::slice::from_ref(x))
+    bind1(Prim::Window(Box::new(op)), std::slice::from_ref(x))
 }
 
 /// The `reduce_window_sum` primitive: the sum of every window of `x` (padding adds zeros).

@@ -548,7 +548,7 @@ impl ConvGeneralDilated {
     }
 
     fn bind(&self, x: &Array, y: &Array) -> Result<Array> {
-        bind1(Prim::Conv(self.clone()), &[x.clone(), y.clone()])
+        bind1(Prim::Conv(Box::new(self.clone())), &[x.clone(), y.clone()])
     }
 
     /// Bilinear: `conv(lhs_dot, rhs) + conv(lhs, rhs_dot)`.
@@ -719,7 +719,7 @@ impl ConvGeneralDilated {
                 Ok((vec![out], vec![Some(dn.out_spec[1])]))
             }
             _ => super::batching::batch_by_loop(
-                &Prim::Conv(self.clone()),
+                &Prim::Conv(Box::new(self.clone())),
                 &[x.clone(), y.clone()],
                 &[dx, dy],
                 size,

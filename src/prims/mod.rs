@@ -72,8 +72,10 @@ pub enum Prim {
     Shape(ShapeOp),
     /// `dot_general`.
     Dot(DotGeneral),
-    /// `conv_general_dilated`.
-    Conv(ConvGeneralDilated),
+    /// `conv_general_dilated` (boxed, as are the other large parameter sets, so that a
+    /// `Prim`, and every equation holding one, stays small: equations are built and copied on
+    /// every eager op).
+    Conv(Box<ConvGeneralDilated>),
     /// `threefry2x32`.
     Random(RandomOp),
     /// Primitives that carry jaxprs: `pjit` (a nested jit), custom derivative calls.
@@ -83,7 +85,7 @@ pub enum Prim {
     /// `cholesky`, `triangular_solve`, `lu` on batches of matrices.
     Linalg(LinalgOp),
     /// `reduce_window_sum`/`max`/`min`, `select_and_gather_add`, `select_and_scatter_add`.
-    Window(WindowOp),
+    Window(Box<WindowOp>),
     /// `clamp(min, x, max)`.
     Clamp,
 }
@@ -205,7 +207,9 @@ impl Prim {
             "select_n" => Some(Prim::SelectN),
             "clamp" => Some(Prim::Clamp),
             "dot_general" => Some(Prim::Dot(DotGeneral::from_printed(p)?)),
-            "conv_general_dilated" => Some(Prim::Conv(ConvGeneralDilated::from_printed(p)?)),
+            "conv_general_dilated" => {
+                Some(Prim::Conv(Box::new(ConvGeneralDilated::from_printed(p)?)))
+            }
             "threefry2x32" => Some(Prim::Random(RandomOp::Threefry2x32)),
             "sort" => Some(Prim::Sort(Sort::from_printed(p)?)),
             "top_k" => Some(Prim::TopK(TopK::from_printed(p)?)),
@@ -218,7 +222,7 @@ impl Prim {
                 .or(CallOp::from_printed(name, p)?.map(Prim::Call))
                 .or(ControlOp::from_printed(name, p)?.map(Prim::Control))
                 .or(LinalgOp::from_printed(name, p)?.map(Prim::Linalg))
-                .or(WindowOp::from_printed(name, p)?.map(Prim::Window)),
+                .or(WindowOp::from_printed(name, p)?.map(|w| Prim::Window(Box::new(w)))),
         })
     }
 

@@ -584,7 +584,7 @@ impl WindowOp {
     }
 
     fn bind(&self, args: &[Array]) -> Result<Array> {
-        bind1(Prim::Window(self.clone()), args)
+        bind1(Prim::Window(Box::new(self.clone())), args)
     }
 
     /// JVP rules: `reduce_window_sum` and the two select primitives are linear in their first

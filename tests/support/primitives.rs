@@ -75,15 +75,13 @@ pub fn variant(p: &Prim) -> String {
             | ShapeOp::Gather(_)
             | ShapeOp::Iota { .. },
         ) => p.name(),
-        Prim::Shape(ShapeOp::Scatter(ScatterParams {
-            kind:
-                ScatterKind::Replace
-                | ScatterKind::Add
-                | ScatterKind::Mul
-                | ScatterKind::Min
-                | ScatterKind::Max,
-            ..
-        })) => p.name(),
+        Prim::Shape(ShapeOp::Scatter(s)) => match s.kind {
+            ScatterKind::Replace
+            | ScatterKind::Add
+            | ScatterKind::Mul
+            | ScatterKind::Min
+            | ScatterKind::Max => p.name(),
+        },
         Prim::Linalg(
             LinalgOp::Cholesky
             | LinalgOp::TriangularSolve { .. }
@@ -104,14 +102,14 @@ pub fn variant(p: &Prim) -> String {
         Prim::Control(
             ControlOp::While { .. } | ControlOp::Scan { .. } | ControlOp::Cond { .. },
         ) => p.name(),
-        Prim::Window(
+        Prim::Window(w) => match **w {
             WindowOp::Reduce {
                 kind: WindowKind::Sum | WindowKind::Max | WindowKind::Min,
                 ..
             }
             | WindowOp::SelectAndGatherAdd { .. }
-            | WindowOp::SelectAndScatterAdd { .. },
-        ) => p.name(),
+            | WindowOp::SelectAndScatterAdd { .. } => p.name(),
+        },
     };
     name.to_string()
 }
@@ -177,7 +175,7 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![f32s(&[5, 2, 3]), f32s(&[5, 3, 4])],
         ),
         (
-            Prim::Conv(cranax::prims::ConvGeneralDilated {
+            Prim::Conv(Box::new(cranax::prims::ConvGeneralDilated {
                 window_strides: vec![2, 1],
                 padding: vec![(1, -1), (0, 2)],
                 lhs_dilation: vec![1, 2],
@@ -190,7 +188,7 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
                 feature_group_count: 2,
                 batch_group_count: 1,
                 preferred_element_type: None,
-            }),
+            })),
             vec![f32s(&[1, 7, 5, 4]), f32s(&[2, 2, 2, 6])],
         ),
         (
@@ -356,14 +354,14 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![f.clone(), f32s(&[1, 2]), i32s.clone(), i32s.clone()],
         ),
         (
-            Prim::Shape(ShapeOp::Gather(GatherParams {
+            Prim::Shape(ShapeOp::Gather(Box::new(GatherParams {
                 dimension_numbers: take_dims.to_gather(),
                 slice_sizes: vec![2, 1],
                 indices_are_sorted: false,
                 unique_indices: false,
                 mode: GatherScatterMode::FillOrDrop,
                 fill_value: None,
-            })),
+            }))),
             vec![f.clone(), idx.clone()],
         ),
         (
@@ -375,43 +373,43 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
             vec![],
         ),
         (
-            Prim::Window(WindowOp::Reduce {
+            Prim::Window(Box::new(WindowOp::Reduce {
                 kind: WindowKind::Sum,
                 window: Window {
                     window_strides: vec![2, 1],
                     padding: vec![(1, 0), (0, 1)],
                     ..Window::new(&[2, 2])
                 },
-            }),
+            })),
             vec![f32s(&[4, 3])],
         ),
         (
-            Prim::Window(WindowOp::Reduce {
+            Prim::Window(Box::new(WindowOp::Reduce {
                 kind: WindowKind::Max,
                 window: Window::new(&[2]),
-            }),
+            })),
             vec![f32s(&[4])],
         ),
         (
-            Prim::Window(WindowOp::Reduce {
+            Prim::Window(Box::new(WindowOp::Reduce {
                 kind: WindowKind::Min,
                 window: Window::new(&[2]),
-            }),
+            })),
             vec![f32s(&[4])],
         ),
         (Prim::Clamp, vec![f32s(&[]), f32s(&[3]), f32s(&[])]),
         (
-            Prim::Window(WindowOp::SelectAndGatherAdd {
+            Prim::Window(Box::new(WindowOp::SelectAndGatherAdd {
                 select_prim: SelectPrim::Ge,
                 window: Window::new(&[2]),
-            }),
+            })),
             vec![f32s(&[4]), f32s(&[4])],
         ),
         (
-            Prim::Window(WindowOp::SelectAndScatterAdd {
+            Prim::Window(Box::new(WindowOp::SelectAndScatterAdd {
                 select_prim: SelectPrim::Le,
                 window: Window::new(&[2]),
-            }),
+            })),
             vec![f32s(&[3]), f32s(&[4])],
         ),
         (Prim::Linalg(LinalgOp::Cholesky), vec![sq.clone()]),
@@ -493,14 +491,14 @@ pub fn instances() -> Vec<(Prim, Vec<Aval>)> {
     out.extend(rest);
     for kind in ScatterKind::ALL {
         out.push((
-            Prim::Shape(ShapeOp::Scatter(ScatterParams {
+            Prim::Shape(ShapeOp::Scatter(Box::new(ScatterParams {
                 kind,
                 dimension_numbers: take_dims.clone(),
                 indices_are_sorted: false,
                 unique_indices: false,
                 mode: GatherScatterMode::Clip,
                 dtype: DType::F32,
-            })),
+            }))),
             vec![f.clone(), idx.clone(), f32s(&[2, 2])],
         ));
     }

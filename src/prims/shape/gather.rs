@@ -403,7 +403,7 @@ impl ShapeRule for GatherParams {
             }),
             Some(_) => return Err(param_err(p, "gather", "fill_value")),
         };
-        Ok(ShapeOp::Gather(GatherParams {
+        Ok(ShapeOp::Gather(Box::new(GatherParams {
             dimension_numbers: GatherDimensionNumbers {
                 offset_dims,
                 collapsed_slice_dims,
@@ -416,7 +416,7 @@ impl ShapeRule for GatherParams {
             unique_indices: p.get_or("unique_indices", false)?,
             mode: read_mode(p, "gather")?,
             fill_value,
-        }))
+        })))
     }
 
     /// JAX's `_gather_shape_rule` and `_gather_dtype_rule`.
@@ -593,7 +593,10 @@ impl ShapeRule for GatherParams {
         let up = |v: &[usize]| v.iter().map(|d| d + 1).collect::<Vec<_>>();
         let bind = |x: &Array, i: &Array, p: GatherParams| -> Result<BatchOut> {
             one(
-                bind1(Prim::Shape(ShapeOp::Gather(p)), &[x.clone(), i.clone()])?,
+                bind1(
+                    Prim::Shape(ShapeOp::Gather(Box::new(p))),
+                    &[x.clone(), i.clone()],
+                )?,
                 0,
             )
         };
@@ -702,7 +705,10 @@ impl GatherParams {
 
     /// JAX's `_gather_jvp_rule`: the tangent gathered the same way, filled with 0.
     pub(super) fn jvp(&self, primals: &[Array], tangents: &[Tangent]) -> Result<JvpOut> {
-        let ans = bind1(Prim::Shape(ShapeOp::Gather(self.clone())), primals)?;
+        let ans = bind1(
+            Prim::Shape(ShapeOp::Gather(Box::new(self.clone()))),
+            primals,
+        )?;
         let t = match &tangents[0] {
             None => None,
             Some(t) => {
@@ -711,7 +717,7 @@ impl GatherParams {
                     ..self.clone()
                 };
                 Some(bind1(
-                    Prim::Shape(ShapeOp::Gather(p)),
+                    Prim::Shape(ShapeOp::Gather(Box::new(p))),
                     &[t.clone(), primals[1].clone()],
                 )?)
             }
@@ -963,7 +969,7 @@ impl ScatterParams {
             ..self.clone()
         };
         bind1(
-            Prim::Shape(ShapeOp::Scatter(p)),
+            Prim::Shape(ShapeOp::Scatter(Box::new(p))),
             &[x.clone(), idx.clone(), upd.clone()],
         )
     }
@@ -1173,7 +1179,7 @@ impl ShapeRule for ScatterParams {
             .first()
             .map(|a| a.dtype)
             .ok_or_else(|| param_err(p, name, "update_jaxpr"))?;
-        Ok(ShapeOp::Scatter(ScatterParams {
+        Ok(ShapeOp::Scatter(Box::new(ScatterParams {
             kind,
             dimension_numbers: ScatterDimensionNumbers {
                 update_window_dims,
@@ -1186,7 +1192,7 @@ impl ShapeRule for ScatterParams {
             unique_indices: p.get_or("unique_indices", false)?,
             mode: read_mode(p, name)?,
             dtype,
-        }))
+        })))
     }
 
     /// JAX's `_scatter_shape_rule` and `_scatter_dtype_rule`.

@@ -82,10 +82,10 @@ pub enum ShapeOp {
     /// Operand, update, then one integer scalar start per axis (clamped).
     DynamicUpdateSlice,
     /// XLA's general gather (operand, indices).
-    Gather(GatherParams),
+    Gather(Box<GatherParams>),
     /// `scatter`, `scatter-add`, `scatter-mul`, `scatter-min`, `scatter-max` (operand,
     /// indices, updates).
-    Scatter(ScatterParams),
+    Scatter(Box<ScatterParams>),
     /// `iota`: `0, 1, ...` along `dimension` of `shape`.
     Iota {
         /// The element type.
@@ -196,8 +196,8 @@ impl ShapeOp {
             }),
             ShapeOp::DynamicSlice { slice_sizes } => f(&indexing::DynamicSlice { slice_sizes }),
             ShapeOp::DynamicUpdateSlice => f(&indexing::DynamicUpdateSlice),
-            ShapeOp::Gather(p) => f(p),
-            ShapeOp::Scatter(p) => f(p),
+            ShapeOp::Gather(p) => f(&**p),
+            ShapeOp::Scatter(p) => f(&**p),
         }
     }
 
