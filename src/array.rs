@@ -649,10 +649,14 @@ impl Array {
 
     /// The `n x n` identity matrix.
     pub fn eye(n: usize, dtype: DType) -> Array {
-        // One and zero converted once, then copied: element i is on the diagonal when
-        // i = r * n + r, i.e. when n + 1 divides it.
-        let one_zero = Data::from_scalars(dtype, [Scalar::F64(1.0), Scalar::F64(0.0)].into_iter());
-        let data = one_zero.take((0..n * n).map(|i| usize::from(i % (n + 1) != 0)));
+        // Zeros, then a one every n + 1 elements (the diagonal: r * n + r).
+        let data = data_of_dtype!(dtype, T => {
+            let mut v = vec![T::from_scalar(Scalar::F64(0.0)); n * n];
+            v.iter_mut()
+                .step_by(n + 1)
+                .for_each(|d| *d = T::from_scalar(Scalar::F64(1.0)));
+            v.into()
+        });
         Array::from_concrete(Aval::new([n, n], dtype), data)
     }
 

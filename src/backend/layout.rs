@@ -91,25 +91,32 @@ fn relaid(g: &Graph, n: NodeId, order: &[usize]) -> Relaid {
         strides[d] = physical[k];
     }
     // Physical position p (row-major over `shape`, index (i_0, ..)) holds the logical element
-    // sum_k i_k * step_k: walked as an odometer, the last index fastest.
-    let size: usize = shape.iter().product();
+    // sum_k i_k * step_k: the outer indices walked as an odometer, each run of the last one
+    // (the fastest) a strided row.
     let step: Vec<usize> = order.iter().map(|&d| logical[d] as usize).collect();
-    let (mut idx, mut at) = (vec![0usize; shape.len()], 0usize);
-    let dims = shape.clone();
-    let source = (0..size).map(move |_| {
-        let here = at;
-        for k in (0..dims.len()).rev() {
-            idx[k] += 1;
-            at += step[k];
-            if idx[k] < dims[k] {
-                break;
+    let size: usize = shape.iter().product();
+    let mut source = Vec::with_capacity(size);
+    match shape.split_last() {
+        None => source.push(0),
+        Some(_) if size == 0 => {}
+        Some((&inner, outer)) => {
+            let inner_step = step[outer.len()];
+            let (mut idx, mut at) = (vec![0usize; outer.len()], 0usize);
+            for _ in 0..size / inner {
+                source.extend((0..inner).map(|i| at + i * inner_step));
+                for k in (0..idx.len()).rev() {
+                    idx[k] += 1;
+                    at += step[k];
+                    if idx[k] < outer[k] {
+                        break;
+                    }
+                    at -= step[k] * outer[k];
+                    idx[k] = 0;
+                }
             }
-            at -= step[k] * dims[k];
-            idx[k] = 0;
         }
-        here
-    });
-    let data = g.consts[j].data.take(source);
+    }
+    let data = g.consts[j].data.take(source.into_iter());
     Relaid {
         strides,
         data: Arc::new(Concrete {
