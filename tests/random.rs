@@ -497,6 +497,30 @@ fn jit_normal_equals_eager() {
     );
 }
 
+#[test]
+fn large_eager_normal_draws_run_compiled_with_the_bits_of_the_op_by_op_draw() {
+    // From 4096 elements, `normal` on a concrete key runs a compiled draw; under `vmap` (a
+    // batch of one key) the key is traced and its lax ops run one by one, eagerly.
+    for (dt, n) in [(DType::F32, 5000), (DType::F64, 4096), (DType::F32, 4095)] {
+        let key = random::PRNGKey(7);
+        let direct = random::normal(&key, &[n], dt).unwrap();
+        let cached = random::normal(&key, &[n], dt).unwrap();
+        let batch = cranax::lax::reshape(&key, &[1, 2]).unwrap();
+        let by_ops = vmap(move |k: &Array| or_raise(random::normal(k, &[n], dt)))
+            .call((batch,))
+            .unwrap();
+        let by_ops = cranax::lax::reshape(&by_ops, &[n]).unwrap();
+        assert!(
+            direct.same_bits(&by_ops),
+            "{dt}[{n}]: compiled and op-by-op draws differ"
+        );
+        assert!(
+            direct.same_bits(&cached),
+            "{dt}[{n}]: the cached draw differs"
+        );
+    }
+}
+
 /// `f(key)` traced to a jaxpr and run by the reference interpreter: the traced code paths
 /// (such as the `sort` of `permutation`) without the native backend.
 fn staged(f: impl Fn(&Array) -> Result<Array>, key: &Array) -> Result<Array> {

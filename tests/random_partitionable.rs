@@ -9,7 +9,7 @@
 mod jax_data;
 
 use cranax::dtype::DType;
-use cranax::{config, jit, random, Array, Function};
+use cranax::{config, jit, random, vmap, Array, Function};
 use jax_data::load;
 
 fn draw(f: &str, key: &Array, shape: &[usize], dtype: DType) -> Array {
@@ -58,11 +58,22 @@ fn partitionable_threefry_draws_match_jax_eager_and_jit() {
             }
         }
     }
-    // The jit cache keys the switch: the same function retraces for the other scheme.
+    // The jit cache keys the switch: the same function retraces for the other scheme. So does
+    // the compiled draw behind a large eager `normal` (see `random::normal`).
     let jit_partitionable = jitted.call((key0.clone(),)).unwrap();
+    let large = random::normal(&key0, &[5000], DType::F32).unwrap();
+    let by_ops = vmap(|k: &Array| random::normal(k, &[5000], DType::F32))
+        .call((cranax::lax::reshape(&key0, &[1, 2]).unwrap(),))
+        .unwrap();
+    assert!(large.same_bits(&cranax::lax::reshape(&by_ops, &[5000]).unwrap()));
     config::set_threefry_partitionable(false);
     assert!(!jit_partitionable.same_bits(&jit_original));
     assert!(jitted.call((key0.clone(),)).unwrap().same_bits(&original));
+    let large_original = random::normal(&key0, &[5000], DType::F32).unwrap();
+    assert!(
+        !large_original.same_bits(&large),
+        "the compiled draw follows the switch"
+    );
     assert_eq!(cases.len(), 78);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
