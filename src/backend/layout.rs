@@ -83,40 +83,15 @@ fn relaid(g: &Graph, n: NodeId, order: &[usize]) -> Relaid {
     let Kind::Const(j) = node.kind else {
         unreachable!("only constants are relaid")
     };
-    let logical = index::row_strides(&node.shape);
     let shape: Vec<usize> = order.iter().map(|&d| node.shape[d]).collect();
     let physical = index::row_strides(&shape);
     let mut strides = vec![0i64; order.len()];
     for (k, &d) in order.iter().enumerate() {
         strides[d] = physical[k];
     }
-    // Physical position p (row-major over `shape`, index (i_0, ..)) holds the logical element
-    // sum_k i_k * step_k: the outer indices walked as an odometer, each run of the last one
-    // (the fastest) a strided row.
-    let step: Vec<usize> = order.iter().map(|&d| logical[d] as usize).collect();
-    let size: usize = shape.iter().product();
-    let mut source = Vec::with_capacity(size);
-    match shape.split_last() {
-        None => source.push(0),
-        Some(_) if size == 0 => {}
-        Some((&inner, outer)) => {
-            let inner_step = step[outer.len()];
-            let (mut idx, mut at) = (vec![0usize; outer.len()], 0usize);
-            for _ in 0..size / inner {
-                source.extend((0..inner).map(|i| at + i * inner_step));
-                for k in (0..idx.len()).rev() {
-                    idx[k] += 1;
-                    at += step[k];
-                    if idx[k] < outer[k] {
-                        break;
-                    }
-                    at -= step[k] * outer[k];
-                    idx[k] = 0;
-                }
-            }
-        }
-    }
-    let data = g.consts[j].data.take(source.into_iter());
+    // Physical position p (row-major over `shape`) holds the logical element of the
+    // constant transposed by `order`.
+    let data = crate::prims::shape::transposed_data(&g.consts[j].data, &node.shape, order);
     Relaid {
         strides,
         data: Arc::new(Concrete {

@@ -398,13 +398,5 @@ fn permuted(x: &Array, perm: &[usize]) -> Result<Data> {
     if perm.iter().enumerate().all(|(i, &p)| i == p) {
         return Ok(data.clone());
     }
-    let in_strides = super::shape::strides(x.shape());
-    let out_shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
-    let src = super::shape::for_each_index(&out_shape, |o| {
-        perm.iter()
-            .enumerate()
-            .map(|(k, &p)| o[k] * in_strides[p])
-            .sum()
-    });
-    Ok(data.take(src.into_iter()))
+    Ok(super::shape::transposed_data(data, x.shape(), perm))
 }

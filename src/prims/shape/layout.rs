@@ -3,7 +3,7 @@
 //! `iota`. One block per primitive with all its rules.
 
 use super::ShapeOp;
-use super::{for_each_index, one, strides, type_err, Batching, ShapeRule};
+use super::{for_each_index, one, strides, transposed_data, type_err, Batching, ShapeRule};
 use crate::array::{Array, Data};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
@@ -237,17 +237,9 @@ impl ShapeRule for Transpose<'_> {
         Ok(Aval::new(shape, x.dtype).weak(x.weak_type))
     }
 
-    fn eval(&self, args: &[Array], out: &Aval) -> Result<Data> {
+    fn eval(&self, args: &[Array], _: &Aval) -> Result<Data> {
         let x = &args[0];
-        let in_strides = strides(x.shape());
-        let src = for_each_index(&out.shape, |o| {
-            self.permutation
-                .iter()
-                .enumerate()
-                .map(|(k, &p)| o[k] * in_strides[p])
-                .sum()
-        });
-        Ok(x.data()?.take(src.into_iter()))
+        Ok(transposed_data(x.data()?, x.shape(), self.permutation))
     }
 
     fn transpose(&self, ct: &Array, _: &[LinArg], out: &mut [Tangent]) -> Result<()> {

@@ -315,6 +315,39 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// The data of a row-major array of `shape` transposed by `perm` (output axis `k` is input
+/// axis `perm[k]`), as `transpose` computes it: output element `(o_0, ..)` is input element
+/// `sum_k o_k * stride[perm[k]]`, the source indices built a row (the last output axis) at a
+/// time, the outer axes walked as an odometer.
+pub fn transposed_data(data: &Data, shape: &[usize], perm: &[usize]) -> Data {
+    let in_strides = strides(shape);
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let step: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
+    let size: usize = out_shape.iter().product();
+    let mut source = Vec::with_capacity(size);
+    match out_shape.split_last() {
+        None => source.push(0),
+        Some(_) if size == 0 => {}
+        Some((&inner, outer)) => {
+            let inner_step = step[outer.len()];
+            let (mut idx, mut at) = (vec![0usize; outer.len()], 0usize);
+            for _ in 0..size / inner {
+                source.extend((0..inner).map(|i| at + i * inner_step));
+                for k in (0..idx.len()).rev() {
+                    idx[k] += 1;
+                    at += step[k];
+                    if idx[k] < outer[k] {
+                        break;
+                    }
+                    at -= step[k] * outer[k];
+                    idx[k] = 0;
+                }
+            }
+        }
+    }
+    data.take(source.into_iter())
+}
+
 /// Visit every multi-index of `shape` in row-major order, collecting `f(index)`.
 pub fn for_each_index<T>(shape: &[usize], mut f: impl FnMut(&[usize]) -> T) -> Vec<T> {
     let total: usize = shape.iter().product();
