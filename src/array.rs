@@ -651,11 +651,11 @@ impl Array {
     pub fn eye(n: usize, dtype: DType) -> Array {
         // Zeros, then a one every n + 1 elements (the diagonal: r * n + r).
         let data = data_of_dtype!(dtype, T => {
-            let mut v = vec![T::from_scalar(Scalar::F64(0.0)); n * n];
+            let mut v = Buffer::filled(T::from_scalar(Scalar::F64(0.0)), n * n);
             v.iter_mut()
                 .step_by(n + 1)
                 .for_each(|d| *d = T::from_scalar(Scalar::F64(1.0)));
-            v.into()
+            v
         });
         Array::from_concrete(Aval::new([n, n], dtype), data)
     }

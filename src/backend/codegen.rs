@@ -211,30 +211,27 @@ pub fn runtime_func(b: &mut FunctionBuilder, name: &str) -> FuncRef {
     })
 }
 
-/// Declare in `module` each runtime entry point `func` imported through [`runtime_func`], and
-/// name it by its declaration there (as `Module::declare_func_in_func` would have).
+/// Declare in `module` each runtime entry point `func` imported through [`runtime_func`] (with
+/// the signature imported there), and name it by its declaration there (as
+/// `Module::declare_func_in_func` would have).
 pub fn declare_runtime_used<M: Module>(
     module: &mut M,
     func: &mut cranelift_codegen::ir::Function,
 ) -> Result<()> {
-    let ptr = module.target_config().pointer_type();
-    let call_conv = module.isa().default_call_conv();
-    let used: Vec<_> = func
-        .params
-        .user_named_funcs()
-        .iter()
-        .filter(|(_, n)| n.namespace == RUNTIME_NAMESPACE)
-        .map(|(r, n)| (r, n.index as usize))
+    let used: Vec<_> = (func.dfg.ext_funcs.values())
+        .filter_map(|ext| match ext.name {
+            ExternalName::User(r) => {
+                let n = &func.params.user_named_funcs()[r];
+                (n.namespace == RUNTIME_NAMESPACE).then_some((r, n.index as usize, ext.signature))
+            }
+            _ => None,
+        })
         .collect();
-    for (r, k) in used {
-        let s = &SYMBOLS[k];
+    for (r, k, sig) in used {
+        let name = SYMBOLS[k].name;
         let id = module
-            .declare_function(
-                s.name,
-                Linkage::Import,
-                &runtime_signature(s, ptr, call_conv),
-            )
-            .map_err(|e| jit_err(&format!("declaring {}", s.name), &e))?;
+            .declare_function(name, Linkage::Import, &func.dfg.signatures[sig])
+            .map_err(|e| jit_err(&format!("declaring {name}"), &e))?;
         func.params
             .reset_user_func_name(r, UserExternalName::new(0, id.as_u32()));
     }
