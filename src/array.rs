@@ -5,6 +5,7 @@ use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::core::trace::Tracer;
 use crate::dtype::{DType, Scalar};
+use cranax_runtime::pages::Pages;
 use half::{bf16, f16};
 use std::fmt;
 use std::sync::Arc;
@@ -60,15 +61,27 @@ pub enum Data {
 
 /// The elements of one [`Data`] variant, read as a slice: a single element is held inline
 /// (a scalar array, what eager code makes most, then costs one allocation, its `Arc`, not
-/// two); more are a `Vec`. A `Vec` converts in without a copy (`Data::F32(v.into())`), and
-/// collecting an iterator builds one.
-#[derive(Clone)]
+/// two); more are a `Vec`, or, for the large outputs of compiled calls, a huge-page mapping
+/// (see [`cranax_runtime::pages`]). A `Vec` converts in without a copy
+/// (`Data::F32(v.into())`), and collecting an iterator builds one.
 pub struct Buffer<T>(Store<T>);
 
-#[derive(Clone)]
 enum Store<T> {
     One(T),
     Heap(Vec<T>),
+    /// `len` elements at the start of a mapping (elements are plain data: never dropped).
+    Pages(Pages, usize, std::marker::PhantomData<T>),
+}
+
+impl<T: Clone> Clone for Buffer<T> {
+    /// A copy (of a mapped buffer: into a `Vec`).
+    fn clone(&self) -> Buffer<T> {
+        Buffer(match &self.0 {
+            Store::One(x) => Store::One(x.clone()),
+            Store::Heap(v) => Store::Heap(v.clone()),
+            Store::Pages(..) => Store::Heap(self.to_vec()),
+        })
+    }
 }
 
 impl<T> Buffer<T> {
@@ -76,18 +89,27 @@ impl<T> Buffer<T> {
     pub fn one(x: T) -> Buffer<T> {
         Buffer(Store::One(x))
     }
+}
 
-    /// The elements as a `Vec` (no copy unless held inline).
+impl<T: Copy> Buffer<T> {
+    /// The elements as a `Vec` (no copy when they are one already).
     pub fn into_vec(self) -> Vec<T> {
         match self.0 {
             Store::One(x) => vec![x],
             Store::Heap(v) => v,
+            Store::Pages(..) => self.to_vec(),
         }
     }
 
-    /// Room for `n` elements, none initialised yet: see [`Data::unfilled`].
+    /// Room for `n` elements, none initialised yet: see [`Data::unfilled`]. Room of
+    /// [`cranax_runtime::pages::MIN_BYTES`] or more is a mapping from that module's pool
+    /// (already faulted in when the JIT prefaulted it), less is a `Vec`.
     fn unfilled(n: usize) -> Buffer<T> {
-        Buffer(Store::Heap(Vec::with_capacity(n)))
+        let bytes = n.saturating_mul(std::mem::size_of::<T>());
+        match Pages::new(bytes) {
+            Some(p) => Buffer(Store::Pages(p, 0, std::marker::PhantomData)),
+            None => Buffer(Store::Heap(Vec::with_capacity(n))),
+        }
     }
 
     /// The start of the room [`Buffer::unfilled`] made (for one held inline, the element).
@@ -95,6 +117,7 @@ impl<T> Buffer<T> {
         match &mut self.0 {
             Store::One(x) => x,
             Store::Heap(v) => v.spare_capacity_mut().as_mut_ptr().cast(),
+            Store::Pages(p, _, _) => p.as_mut_ptr().cast(),
         }
     }
 
@@ -107,6 +130,10 @@ impl<T> Buffer<T> {
             Store::One(_) => debug_assert_eq!(n, 1),
             // SAFETY: the caller vouches for the first `n` elements of the capacity.
             Store::Heap(v) => unsafe { v.set_len(n) },
+            Store::Pages(p, len, _) => {
+                debug_assert!(n * std::mem::size_of::<T>() <= p.len());
+                *len = n;
+            }
         }
     }
 }
@@ -128,6 +155,11 @@ impl<T> std::ops::Deref for Buffer<T> {
         match &self.0 {
             Store::One(x) => std::slice::from_ref(x),
             Store::Heap(v) => v,
+            // SAFETY: the mapping is aligned to 2 MiB (enough for any element type) and its
+            // first `len` elements were written (`assume_filled`); it lives as long as `self`.
+            Store::Pages(p, len, _) => unsafe {
+                std::slice::from_raw_parts(p.as_ptr().cast(), *len)
+            },
         }
     }
 }
@@ -137,6 +169,10 @@ impl<T> std::ops::DerefMut for Buffer<T> {
         match &mut self.0 {
             Store::One(x) => std::slice::from_mut(x),
             Store::Heap(v) => v,
+            // SAFETY: as in `deref`, with `&mut self` the only access to the mapping.
+            Store::Pages(p, len, _) => unsafe {
+                std::slice::from_raw_parts_mut(p.as_mut_ptr().cast(), *len)
+            },
         }
     }
 }
@@ -147,7 +183,7 @@ impl<T> From<Vec<T>> for Buffer<T> {
     }
 }
 
-impl<T> From<Buffer<T>> for Vec<T> {
+impl<T: Copy> From<Buffer<T>> for Vec<T> {
     fn from(b: Buffer<T>) -> Vec<T> {
         b.into_vec()
     }
@@ -171,7 +207,7 @@ impl<T> FromIterator<T> for Buffer<T> {
     }
 }
 
-impl<T> IntoIterator for Buffer<T> {
+impl<T: Copy> IntoIterator for Buffer<T> {
     type Item = T;
     type IntoIter = std::vec::IntoIter<T>;
     fn into_iter(self) -> Self::IntoIter {
@@ -854,5 +890,29 @@ mod tests {
         assert_eq!((&*one, &*three), (&[7][..], &[0, 1, 2][..]));
         assert_eq!(three.into_vec(), vec![0, 1, 2]);
         assert!((0..0).collect::<Buffer<i32>>().is_empty());
+    }
+
+    #[test]
+    fn large_compiled_outputs_are_mapped_pooled_and_copied_out_whole() {
+        use crate::api::Function;
+        // 3 MiB of f32 (over `pages::MIN_BYTES`), from a compiled call: a mapped buffer.
+        let n = 3 << 18;
+        let x = Array::from_vec((0..n).map(|i| i as f32).collect(), &[n]).unwrap();
+        let f = crate::jit(|x: &Array| x * 2.0);
+        let y = f.call((x.clone(),)).unwrap();
+        let Data::F32(Buffer(Store::Pages(..))) = y.data().unwrap() else {
+            panic!("a 3 MiB output is a mapped buffer");
+        };
+        let want: Vec<f32> = (0..n).map(|i| 2.0 * i as f32).collect();
+        assert_eq!(y.as_slice::<f32>().unwrap(), &want[..]);
+        // A clone and `into_vec` copy every element out.
+        assert_eq!(y.clone().as_slice::<f32>().unwrap(), &want[..]);
+        let at = y.as_slice::<f32>().unwrap().as_ptr();
+        assert_eq!(y.data().unwrap().clone(), Data::F32(want.clone().into()));
+        assert_eq!(y.into_vec::<f32>().unwrap(), want);
+        // Dropped (by `into_vec`), the mapping went back to the pool: the next call reuses it.
+        let again = f.call((x,)).unwrap();
+        assert_eq!(again.as_slice::<f32>().unwrap().as_ptr(), at);
+        assert_eq!(again.as_slice::<f32>().unwrap(), &want[..]);
     }
 }

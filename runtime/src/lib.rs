@@ -8,6 +8,7 @@
 pub mod linalg;
 pub mod math_defs;
 mod matmul;
+pub mod pages;
 pub mod sort;
 pub mod special;
 pub mod symbols;

@@ -331,7 +331,14 @@ impl<F, Out: Pytree> Jit<F, Out> {
         let start = Instant::now();
         let (jaxpr, template) = stage(&self.f, args, &sig.avals)?;
         let traced = start.elapsed();
+        // The first call's large outputs are faulted in on a worker while this thread lowers
+        // and compiles (see `cranax_runtime::pages`), and wait in the buffer pool for the run.
+        let out_bytes: Vec<usize> = (jaxpr.out_avals().iter())
+            .map(|a| a.size() * a.dtype.size_bytes())
+            .collect();
+        let outputs_ready = cranax_runtime::pages::prefault(&out_bytes);
         let exe = backend::lower(&jaxpr)?.compile_with(observe::dumping())?;
+        outputs_ready.wait();
         let out = template.rebuild(
             jaxpr
                 .out_avals()

@@ -9,7 +9,7 @@
 //! | conversion | copies? |
 //! |---|---|
 //! | `Array::from_shape_vec`, `Array::from(ndarray::Array<T, D>)` in standard layout, `Array::from(DVector<T>)` | no: the vector moves in |
-//! | `array.into_vec()`, `ArrayD::try_from(array)`, `DVector::try_from(array)` | no when the array is not shared (no clone alive), else one copy |
+//! | `array.into_vec()`, `ArrayD::try_from(array)`, `DVector::try_from(array)` | no when the array is not shared (no clone alive) and not a compiled call's output of 2 MiB or more, else one copy |
 //! | `array.as_ndarray_view()`, `as_nalgebra_view()`, `as_faer_view()` | no: views of the array's own buffer |
 //! | `Array::from(ndarray view)` / a non-standard-layout `ndarray::Array` | one copy, in logical (row-major) order |
 //! | `DMatrix` / `faer::Mat` to or from `Array` (owned) | one copy (they are column-major) |
@@ -58,7 +58,8 @@ impl Array {
     }
 
     /// The elements in row-major order, moved out without a copy when this is the only handle
-    /// to the buffer (no clone of the array is alive), copied otherwise.
+    /// to the buffer (no clone of the array is alive), copied otherwise. A compiled call's
+    /// output of 2 MiB or more lives in a pooled mapping, not a `Vec`, and is copied.
     ///
     /// # Errors
     /// If the dtype is not `T`'s, or for a tracer.
