@@ -492,6 +492,7 @@ macro_rules! element {
                     _ => None,
                 }
             }
+            #[inline]
             fn scalar(self) -> Scalar {
                 Scalar::$variant(self)
             }
@@ -501,6 +502,7 @@ macro_rules! element {
                     other => Err(other),
                 }
             }
+            #[inline]
             fn from_scalar(s: Scalar) -> Self {
                 match s.convert(DType::$variant) {
                     Scalar::$variant(v) => v,

@@ -446,6 +446,7 @@ impl Scalar {
 
     /// An integer value `v` of any width converted to `dtype` (integers wrap, as C's
     /// conversions of two's-complement values do; floats round to nearest).
+    #[inline]
     pub fn from_i128(v: i128, dtype: DType) -> Scalar {
         match dtype {
             DType::Bool => Scalar::Bool(v != 0),
@@ -469,6 +470,7 @@ impl Scalar {
     /// Integers to integers wrap (two's complement); floats to integers truncate toward zero
     /// and saturate, NaN giving 0; to floats, the nearest value (ties to even); to bool,
     /// `!= 0` (NaN is true).
+    #[inline]
     pub fn convert(self, dtype: DType) -> Scalar {
         if self.dtype() == dtype {
             return self;

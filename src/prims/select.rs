@@ -5,11 +5,12 @@
 use super::batching::batch_elementwise;
 use super::binary::broadcast_shapes;
 use super::{BatchOut, JvpOut, LinArg, Prim, Tangent};
-use crate::array::{Array, Data};
+use crate::array::{data_of_dtype, Array, Data, Element};
 use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::DType;
 use crate::lax;
+use smallvec::SmallVec;
 
 /// Cases share a dtype and shape; `which` is bool (two cases) or i32, scalar or of the cases'
 /// shape.
@@ -53,23 +54,39 @@ pub fn abstract_eval(avals: &[&Aval]) -> Result<Aval> {
     Ok(Aval::new(shape, dt).weak(cases.iter().all(|c| c.weak_type)))
 }
 
-/// `select_n` on concrete arrays.
+/// `select_n` on concrete arrays: a typed loop per case dtype (the predicate's checked dtype
+/// and shape, as `abstract_eval` gives them).
 ///
 /// # Errors
 /// As `abstract_eval`, for concrete operands.
 pub fn eval(args: &[Array], out: Aval) -> Result<Array> {
-    let which = args[0].data()?;
-    let n = out.size();
-    let pick = |i: usize| -> usize {
-        let w = which.get(if which.len() == 1 { 0 } else { i });
-        (w.to_f64() as i64).clamp(0, args.len() as i64 - 2) as usize
+    let cases: SmallVec<[&Data; 4]> = args[1..].iter().map(|a| a.data()).collect::<Result<_>>()?;
+    let (n, last) = (out.size(), cases.len() - 1);
+    // A predicate of one element picks for every element.
+    let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
+    let data = match args[0].data()? {
+        Data::Bool(w) => choose(&cases, out.dtype, n, |i| usize::from(w[at(w.len(), i)])),
+        Data::I32(w) => choose(&cases, out.dtype, n, |i| {
+            w[at(w.len(), i)].clamp(0, last as i32) as usize
+        }),
+        other => {
+            return Err(Error::type_err(format!(
+                "select_n predicate must be bool or int32, got {}",
+                other.dtype().numpy_name()
+            )))
+        }
     };
-    let cases: Vec<&Data> = args[1..].iter().map(|a| a.data()).collect::<Result<_>>()?;
-    let data = Data::from_scalars(
-        out.dtype,
-        (0..n).map(|i| cases[pick(i)].get(if cases[0].len() == 1 { 0 } else { i })),
-    );
     Ok(Array::from_concrete(out, data))
+}
+
+/// Element `i` of `cases[pick(i)]` for each `i < n`; every case holds `n` elements of `dtype`.
+fn choose(cases: &[&Data], dtype: DType, n: usize, pick: impl Fn(usize) -> usize) -> Data {
+    data_of_dtype!(dtype, T => {
+        let cases: SmallVec<[&[T]; 4]> = (cases.iter())
+            .map(|c| T::slice(c).expect("select_n's cases have the output dtype"))
+            .collect();
+        (0..n).map(|i| cases[pick(i)][i]).collect()
+    })
 }
 
 /// `select_n`'s JVP rule.

@@ -24,7 +24,7 @@
 //! instruction for) or the `backend::ops` function that emits it.
 
 use super::{BatchOut, JvpOut, LinArg, Tangent};
-use crate::array::{Array, Data};
+use crate::array::{data_of_dtype, each_data, Array, Data, Element};
 use crate::core::aval::Aval;
 use crate::core::error::{Error, Result};
 use crate::defs::erf_inv;
@@ -782,7 +782,9 @@ pub fn erf_inv_f64(x: f64) -> f64 {
 /// `convert_element_type` on data ([`Scalar::convert`]'s rules: floats to ints truncate toward
 /// zero and saturate, NaN is 0; ints wrap; to floats round to nearest even).
 pub fn convert_data(d: &Data, to: DType) -> Data {
-    Data::from_scalars(to, (0..d.len()).map(|i| d.get(i)))
+    // One loop per (source, target) pair, each through `Scalar::convert` (the one definition
+    // of the rules) with both dtypes known, so it inlines to the plain conversion.
+    each_data!(d, v => data_of_dtype!(to, T => (v.iter()).map(|&x| T::from_scalar(x.scalar())).collect()))
 }
 
 fn bitcast_data(d: &Data, to: DType) -> Data {
