@@ -24,6 +24,7 @@
 //! [`KeyStream`] turns a key into a `rand::RngCore` for code written against the `rand` crate.
 
 use crate::array::Array;
+use crate::core::aval::Aval;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::{DType, Scalar};
 use crate::lax;
@@ -150,11 +151,13 @@ fn random_bits(key: &Array, n: usize) -> Result<Array> {
 /// A key that is not u32 of shape `[2]`, or a shape too large to allocate.
 pub fn bits(key: &Array, shape: &[usize]) -> Result<Array> {
     check_key("bits", key)?;
-    if crate::config::threefry_partitionable() {
-        let (b1, b2) = partitionable_words(key, shape)?;
-        return lax::xor(&b1, &b2);
-    }
-    lax::reshape(&random_bits(key, shape.iter().product())?, shape)
+    draw("bits", key, &[], shape, DType::U32, |key, _, shape, _| {
+        if crate::config::threefry_partitionable() {
+            let (b1, b2) = partitionable_words(key, shape)?;
+            return lax::xor(&b1, &b2);
+        }
+        lax::reshape(&random_bits(key, shape.iter().product())?, shape)
+    })
 }
 
 /// The partitionable scheme's two words per element: `threefry2x32(k1, k2, hi, lo)` of each
@@ -467,9 +470,19 @@ pub fn uniform(
     check_float("uniform", dtype)?;
     let lo = param("uniform", &minval, dtype, shape)?;
     let hi = param("uniform", &maxval, dtype, shape)?;
-    let u = unit_floats(key, shape, dtype)?;
-    // XLA fuses the multiply and the add: one rounding.
-    lax::max(&lo, &fma(&u, &lax::sub(&hi, &lo)?, &lo)?)
+    draw(
+        "uniform",
+        key,
+        &[lo, hi],
+        shape,
+        dtype,
+        |key, p, shape, dtype| {
+            let (lo, hi) = (&p[0], &p[1]);
+            let u = unit_floats(key, shape, dtype)?;
+            // XLA fuses the multiply and the add: one rounding.
+            lax::max(lo, &fma(&u, &lax::sub(hi, lo)?, lo)?)
+        },
+    )
 }
 
 /// Standard normal floats: `sqrt(2) * erf_inv(u)` with `u` uniform in `(-1, 1)`.
@@ -479,55 +492,82 @@ pub fn uniform(
 pub fn normal(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("normal", key)?;
     check_float("normal", dtype)?;
-    if key.is_concrete() && shape.iter().product::<usize>() >= COMPILED_DRAWS {
-        return compiled_normal(key, shape, dtype);
-    }
-    normal_ops(key, shape, dtype)
+    draw("normal", key, &[], shape, dtype, |key, _, shape, dtype| {
+        // nextafter(-1, 0) in the dtype.
+        let above_minus_one = lax::nextafter(&constant(-1.0, dtype), &constant(0.0, dtype))?;
+        let u = uniform(key, shape, dtype, above_minus_one, 1.0)?;
+        lax::mul(&constant(std::f64::consts::SQRT_2, dtype), &erf_inv(&u)?)
+    })
 }
 
-/// The fewest elements a draw on a concrete key has for [`normal`] to run it compiled (as
-/// JAX's samplers are jitted): each eager op of its ~140 allocates its result and walks it
-/// once, about 1.8 µs per element in all, against a compile of a few milliseconds, done once
-/// per shape, dtype and `config::trace_context`.
+/// The fewest elements an eager draw has for [`draw`] to run it compiled: each eager op of a
+/// sampler (`normal` has ~140) allocates its result and walks it once, about 1.8 µs per
+/// element in all for `normal`, against a compile of a few milliseconds, done once per
+/// sampler, shape, dtype and `config::trace_context`.
 const COMPILED_DRAWS: usize = 4096;
 
-/// `normal` on a concrete key, compiled once per (shape, dtype, `config::trace_context`):
-/// the same lax ops as the eager draw, so the same bits (`tests/random.rs` holds jitted draws
-/// to JAX's bit for bit, as it holds eager ones).
-fn compiled_normal(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
+/// A sampler's lax ops: `(key, parameters, shape, dtype) -> sample`.
+pub(super) type DrawOps = fn(&Array, &[Array], &[usize], DType) -> Result<Array>;
+
+/// A sampler's draw: its lax `ops` on `key` and `params` (its array parameters). As JAX's
+/// samplers are jitted, an eager draw (no transformation under way, a concrete key and
+/// parameters) of [`COMPILED_DRAWS`] elements or more runs compiled, once per (sampler,
+/// shape, dtype, parameter types, `config::trace_context`), cached; anything else runs the
+/// ops as they are (op by op on small eager draws; under `jit`, `vmap` or `grad` they join
+/// the trace, as JAX's inlined jitted sampler does). The same ops either way, so the same bits
+/// (`tests/random.rs` holds jitted draws to JAX's bit for bit, as it holds eager ones).
+pub(super) fn draw(
+    name: &'static str,
+    key: &Array,
+    params: &[Array],
+    shape: &[usize],
+    dtype: DType,
+    ops: DrawOps,
+) -> Result<Array> {
     use crate::api::stages::{Compiled, ShapeDtypeStruct};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    type Draw = Arc<Compiled<(Array,), Array>>;
-    type Cache = Mutex<HashMap<(Vec<usize>, DType, u32), Draw>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Cache::default);
-    let k = (shape.to_vec(), dtype, crate::config::trace_context());
+    let eager = crate::core::trace::current().is_none()
+        && key.is_concrete()
+        && params.iter().all(Array::is_concrete);
+    if !eager || shape.iter().product::<usize>() < COMPILED_DRAWS {
+        return ops(key, params, shape, dtype);
+    }
+    type Draw = Arc<Compiled<(Array, Vec<Array>), Array>>;
+    type Key = (&'static str, Vec<usize>, DType, Vec<Aval>, u32);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Draw>>> = OnceLock::new();
+    /// The most compiled draws kept (then the cache starts over).
+    const CAPACITY: usize = 64;
+    let cache = CACHE.get_or_init(Default::default);
+    let param_types = params.iter().map(|p| p.aval().clone()).collect();
+    let k = (
+        name,
+        shape.to_vec(),
+        dtype,
+        param_types,
+        crate::config::trace_context(),
+    );
     let known = cache.lock().ok().and_then(|c| c.get(&k).cloned());
-    let draw = match known {
+    let compiled = match known {
         Some(d) => d,
         None => {
             let s = shape.to_vec();
-            let f = crate::jit(move |key: &Array| {
-                crate::core::error::or_raise(normal_ops(key, &s, dtype))
+            let f = crate::jit(move |key: &Array, params: &Vec<Array>| {
+                crate::core::error::or_raise(ops(key, params, &s, dtype))
             });
-            let spec = ShapeDtypeStruct::like(key);
-            let d = Arc::new(f.lower((Array::from(spec),))?.compile()?);
+            let like = |x: &Array| Array::from(ShapeDtypeStruct::like(x));
+            let specs = (like(key), params.iter().map(like).collect::<Vec<_>>());
+            let d = Arc::new(f.lower(specs)?.compile()?);
             if let Ok(mut c) = cache.lock() {
+                if c.len() >= CAPACITY {
+                    c.clear();
+                }
                 c.insert(k, d.clone());
             }
             d
         }
     };
-    draw.call((key.clone(),))
-}
-
-/// [`normal`] as lax ops (traced under `jit` and `vmap`, run op by op on small eager draws).
-fn normal_ops(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
-    // nextafter(-1, 0) in the dtype.
-    let above_minus_one = lax::nextafter(&constant(-1.0, dtype), &constant(0.0, dtype))?;
-    let u = uniform(key, shape, dtype, above_minus_one, 1.0)?;
-    lax::mul(&constant(std::f64::consts::SQRT_2, dtype), &erf_inv(&u)?)
+    compiled.call((key.clone(), params.to_vec()))
 }
 
 /// Normal floats truncated to the open interval `(lower, upper)`: a uniform draw between
@@ -595,12 +635,14 @@ fn staging() -> bool {
 pub fn gumbel(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("gumbel", key)?;
     check_float("gumbel", dtype)?;
-    let tiny = match dtype {
-        DType::F32 => f32::MIN_POSITIVE as f64,
-        _ => f64::MIN_POSITIVE,
-    };
-    let u = uniform(key, shape, dtype, tiny, 1.0)?;
-    lax::neg(&log(&lax::neg(&log(&u)?)?)?)
+    draw("gumbel", key, &[], shape, dtype, |key, _, shape, dtype| {
+        let tiny = match dtype {
+            DType::F32 => f32::MIN_POSITIVE as f64,
+            _ => f64::MIN_POSITIVE,
+        };
+        let u = uniform(key, shape, dtype, tiny, 1.0)?;
+        lax::neg(&log(&lax::neg(&log(&u)?)?)?)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -622,7 +664,14 @@ pub fn bernoulli(key: &Array, p: impl Param, shape: &[usize]) -> Result<Array> {
         )));
     }
     let p = param("bernoulli", &p, dtype, shape)?;
-    lax::lt(&uniform(key, shape, dtype, 0.0, 1.0)?, &p)
+    draw(
+        "bernoulli",
+        key,
+        &[p],
+        shape,
+        dtype,
+        |key, p, shape, dtype| lax::lt(&uniform(key, shape, dtype, 0.0, 1.0)?, &p[0]),
+    )
 }
 
 /// Uniform i32 in `[minval, maxval)` (`minval` where `maxval <= minval`). JAX's algorithm: two
@@ -638,8 +687,15 @@ pub fn randint(
     maxval: impl Param,
 ) -> Result<Array> {
     check_key("randint", key)?;
-    let lo = full(&param("randint", &minval, DType::I32, shape)?, shape)?;
-    let hi = full(&param("randint", &maxval, DType::I32, shape)?, shape)?;
+    let lo = param("randint", &minval, DType::I32, shape)?;
+    let hi = param("randint", &maxval, DType::I32, shape)?;
+    draw("randint", key, &[lo, hi], shape, DType::I32, randint_ops)
+}
+
+/// [`randint`]'s lax ops, on bounds already in i32.
+fn randint_ops(key: &Array, bounds: &[Array], shape: &[usize], _: DType) -> Result<Array> {
+    let lo = full(&bounds[0], shape)?;
+    let hi = full(&bounds[1], shape)?;
     let (k1, k2) = split2(key)?;
     let (higher, lower) = (bits(&k1, shape)?, bits(&k2, shape)?);
 

@@ -497,26 +497,76 @@ fn jit_normal_equals_eager() {
     );
 }
 
+/// The samplers whose large eager draws run compiled (`random::draw`), each as `(name, draw of
+/// `n` elements)`.
+type Draw = fn(&Array, usize) -> Result<Array>;
+const COMPILED_SAMPLERS: [(&str, Draw); 12] = [
+    ("bits", |k, n| random::bits(k, &[n])),
+    ("uniform", |k, n| {
+        random::uniform(k, &[n], DType::F32, -2.0, 3.0)
+    }),
+    ("uniform f64, array bounds", |k, n| {
+        let lo = Array::from_slice(&[-1.0f64; 1]);
+        random::uniform(k, &[n], DType::F64, lo, 2.0)
+    }),
+    ("normal", |k, n| random::normal(k, &[n], DType::F32)),
+    ("normal f64", |k, n| random::normal(k, &[n], DType::F64)),
+    ("bernoulli", |k, n| random::bernoulli(k, 0.3, &[n])),
+    ("randint", |k, n| random::randint(k, &[n], -5, 1000)),
+    ("gumbel", |k, n| random::gumbel(k, &[n], DType::F32)),
+    ("exponential", |k, n| {
+        random::exponential(k, &[n], DType::F32)
+    }),
+    ("laplace", |k, n| random::laplace(k, &[n], DType::F64)),
+    ("logistic", |k, n| random::logistic(k, &[n], DType::F32)),
+    ("cauchy", |k, n| random::cauchy(k, &[n], DType::F32)),
+];
+
 #[test]
-fn large_eager_normal_draws_run_compiled_with_the_bits_of_the_op_by_op_draw() {
-    // From 4096 elements, `normal` on a concrete key runs a compiled draw; under `vmap` (a
+fn large_eager_draws_run_compiled_with_the_bits_of_the_op_by_op_draw() {
+    // From 4096 elements a sampler on a concrete key runs a compiled draw; under `vmap` (a
     // batch of one key) the key is traced and its lax ops run one by one, eagerly.
-    for (dt, n) in [(DType::F32, 5000), (DType::F64, 4096), (DType::F32, 4095)] {
-        let key = random::PRNGKey(7);
-        let direct = random::normal(&key, &[n], dt).unwrap();
-        let cached = random::normal(&key, &[n], dt).unwrap();
-        let batch = cranax::lax::reshape(&key, &[1, 2]).unwrap();
-        let by_ops = vmap(move |k: &Array| or_raise(random::normal(k, &[n], dt)))
-            .call((batch,))
-            .unwrap();
-        let by_ops = cranax::lax::reshape(&by_ops, &[n]).unwrap();
+    let mut samplers = COMPILED_SAMPLERS.to_vec();
+    samplers.push(("maxwell", |k, n| random::maxwell(k, &[n / 3], DType::F32)));
+    for (name, f) in samplers {
+        for n in [4096, 5000, 4095] {
+            let key = random::PRNGKey(7);
+            let direct = f(&key, n).unwrap();
+            let cached = f(&key, n).unwrap();
+            let batch = cranax::lax::reshape(&key, &[1, 2]).unwrap();
+            let by_ops = vmap(move |k: &Array| or_raise(f(k, n)))
+                .call((batch,))
+                .unwrap();
+            let by_ops = cranax::lax::reshape(&by_ops, direct.shape()).unwrap();
+            assert!(
+                direct.same_bits(&by_ops),
+                "{name}[{n}]: compiled and op-by-op draws differ"
+            );
+            assert!(
+                direct.same_bits(&cached),
+                "{name}[{n}]: the cached draw differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn large_draws_on_a_concrete_key_inside_jit_are_staged_not_baked_in() {
+    // As in JAX, a draw inside a traced function joins the trace (its ops, not a 5000-element
+    // constant computed at trace time).
+    for (name, f) in COMPILED_SAMPLERS {
+        let jaxpr = make_jaxpr(move |x: &Array| {
+            let d = or_raise(f(&random::PRNGKey(0), 5000));
+            or_raise(cranax::lax::convert_element_type(&d, DType::F32)) + x
+        })
+        .call((Array::from(1.0f32),))
+        .unwrap()
+        .to_string();
+        assert!(jaxpr.contains("threefry2x32"), "{name}: {jaxpr}");
+        let constvars = jaxpr.split(';').next().unwrap_or_default();
         assert!(
-            direct.same_bits(&by_ops),
-            "{dt}[{n}]: compiled and op-by-op draws differ"
-        );
-        assert!(
-            direct.same_bits(&cached),
-            "{dt}[{n}]: the cached draw differs"
+            !constvars.contains("5000"),
+            "{name}: a drawn constant: {jaxpr}"
         );
     }
 }

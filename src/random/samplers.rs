@@ -9,8 +9,8 @@
 use super::gamma_grad::random_gamma_grad;
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
 use super::{
-    bernoulli, check_float, check_key, constant, normal, param, split, split2, split3, staging,
-    uniform, Param,
+    bernoulli, check_float, check_key, constant, draw, normal, param, split, split2, split3,
+    staging, uniform, Param,
 };
 use crate::api::batching::vmap;
 use crate::api::control::while_loop;
@@ -27,8 +27,17 @@ use crate::lax;
 pub fn exponential(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("exponential", key)?;
     check_float("exponential", dtype)?;
-    let u = uniform(key, shape, dtype, 0.0, 1.0)?;
-    lax::neg(&log1p(&lax::neg(&u)?)?)
+    draw(
+        "exponential",
+        key,
+        &[],
+        shape,
+        dtype,
+        |key, _, shape, dtype| {
+            let u = uniform(key, shape, dtype, 0.0, 1.0)?;
+            lax::neg(&log1p(&lax::neg(&u)?)?)
+        },
+    )
 }
 
 /// Laplace floats (location 0, scale 1): `sign(u) log1p(-|u|)` with `u` uniform in
@@ -36,20 +45,31 @@ pub fn exponential(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> 
 pub fn laplace(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("laplace", key)?;
     check_float("laplace", dtype)?;
-    let epsneg = match dtype {
-        DType::F32 => 2f64.powi(-24),
-        _ => 2f64.powi(-53),
-    };
-    let u = uniform(key, shape, dtype, -1.0 + epsneg, 1.0)?;
-    lax::mul(&lax::sign(&u)?, &log1p(&lax::neg(&lax::abs(&u)?)?)?)
+    draw("laplace", key, &[], shape, dtype, |key, _, shape, dtype| {
+        let epsneg = match dtype {
+            DType::F32 => 2f64.powi(-24),
+            _ => 2f64.powi(-53),
+        };
+        let u = uniform(key, shape, dtype, -1.0 + epsneg, 1.0)?;
+        lax::mul(&lax::sign(&u)?, &log1p(&lax::neg(&lax::abs(&u)?)?)?)
+    })
 }
 
 /// Logistic floats: `log(u) - log1p(-u)` with `u` uniform in `[tiny, 1)`.
 pub fn logistic(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("logistic", key)?;
     check_float("logistic", dtype)?;
-    let u = uniform(key, shape, dtype, tiny(dtype), 1.0)?;
-    lax::sub(&log(&u)?, &log1p(&lax::neg(&u)?)?)
+    draw(
+        "logistic",
+        key,
+        &[],
+        shape,
+        dtype,
+        |key, _, shape, dtype| {
+            let u = uniform(key, shape, dtype, tiny(dtype), 1.0)?;
+            lax::sub(&log(&u)?, &log1p(&lax::neg(&u)?)?)
+        },
+    )
 }
 
 /// The smallest normal float of `dtype` (`finfo(dtype).tiny`).
@@ -82,6 +102,11 @@ pub fn rademacher(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
 pub fn maxwell(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("maxwell", key)?;
     check_float("maxwell", dtype)?;
+    draw("maxwell", key, &[], shape, dtype, maxwell_ops)
+}
+
+/// [`maxwell`]'s lax ops.
+fn maxwell_ops(key: &Array, _: &[Array], shape: &[usize], dtype: DType) -> Result<Array> {
     let mut full = shape.to_vec();
     full.push(3);
     let x = normal(key, &full, dtype)?;

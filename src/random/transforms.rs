@@ -8,7 +8,8 @@
 use super::samplers::{chisquare, gamma, rademacher};
 use super::xla_math::{fma, log, log1p};
 use super::{
-    check_float, check_key, constant, exponential, normal, param, split2, staging, uniform, Param,
+    check_float, check_key, constant, draw, exponential, normal, param, split2, staging, uniform,
+    Param,
 };
 use crate::array::Array;
 use crate::core::error::{Error, Result};
@@ -62,9 +63,11 @@ pub(super) fn tiny(dtype: DType) -> f64 {
 pub fn cauchy(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("cauchy", key)?;
     check_float("cauchy", dtype)?;
-    let u = uniform(key, shape, dtype, eps(dtype), 1.0)?;
-    let pi = constant(std::f64::consts::PI, dtype);
-    lax::tan(&lax::mul(&pi, &lax::sub(&u, &constant(0.5, dtype))?)?)
+    draw("cauchy", key, &[], shape, dtype, |key, _, shape, dtype| {
+        let u = uniform(key, shape, dtype, eps(dtype), 1.0)?;
+        let pi = constant(std::f64::consts::PI, dtype);
+        lax::tan(&lax::mul(&pi, &lax::sub(&u, &constant(0.5, dtype))?)?)
+    })
 }
 
 /// Pareto floats with shape parameter `b` (support `[1, inf)`): `exp(e / b)` for a standard
