@@ -577,6 +577,40 @@ fn conversions_between_every_pair_of_dtypes() {
 }
 
 #[test]
+fn an_f32_multiply_add_formed_in_f64_keeps_its_bits_at_every_size() {
+    // `random`'s emulated f32 fma: converts, an f64 multiply and add, one rounding back to
+    // f32. The backend folds it into one node and vectorises the loop around it (with a
+    // literal operand, and with the product by 1.0 that `simplify` drops).
+    let wide = |x: &Array| lax::convert_element_type(x, DType::F64);
+    let fma = |a: &Array, b: &Array, c: &Array| -> Result<Array> {
+        let sum = lax::add(&lax::mul(&wide(a)?, &wide(b)?)?, &wide(c)?)?;
+        lax::convert_element_type(&sum, DType::F32)
+    };
+    for &n in &SIZES {
+        let (a, b, c) = (
+            values(DType::F32, n, 3, true, 1e3),
+            values(DType::F32, n, 4, true, 1e3),
+            values(DType::F32, n, 5, true, 1e6),
+        );
+        check(
+            &format!("fma [{n}]"),
+            &|x| one(fma(&x[0], &x[1], &x[2])),
+            &[a.clone(), b, c.clone()],
+            Tol::Exact,
+        );
+        check(
+            &format!("fma with literals [{n}]"),
+            &|x| {
+                let y = fma(&x[0], &Array::from(0.3f32), &x[1])?;
+                one(fma(&y, &Array::from(1.0f32), &x[1]))
+            },
+            &[a, c],
+            Tol::Exact,
+        );
+    }
+}
+
+#[test]
 fn binary_ops_at_every_size_and_dtype() {
     use prims::BinaryOp::*;
     for dt in ALL {

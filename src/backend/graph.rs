@@ -36,6 +36,11 @@ pub enum Kind {
     Select(Vec<NodeId>),
     /// Both words of `threefry2x32(k0, k1, x0, x1)`; read through `Proj`.
     Threefry([NodeId; 4]),
+    /// `a * b + c` of f32 operands formed in f64 and rounded once to f32: the value of
+    /// `convert_f32(convert_f64(a) * convert_f64(b) + convert_f64(c))`, which `rewrites`
+    /// folds into this node so that the loop around it keeps f32 lanes (the f32 `fma` that
+    /// `random`'s XLA functions emulate).
+    WideFma([NodeId; 3]),
     /// Output `k` of a multi-output node.
     Proj(NodeId, usize),
     Iota {
@@ -269,6 +274,7 @@ impl Kind {
             | Kind::Control { operands: xs, .. }
             | Kind::Linalg { operands: xs, .. } => xs.iter_mut().collect(),
             Kind::Threefry(xs) => xs.iter_mut().collect(),
+            Kind::WideFma(xs) => xs.iter_mut().collect(),
             Kind::DynSlice { x, starts } => std::iter::once(x).chain(starts).collect(),
             Kind::UpdateSlice { x, update, starts } => {
                 [x, update].into_iter().chain(starts).collect()

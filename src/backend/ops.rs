@@ -320,7 +320,7 @@ fn convertible_in_lanes(from: DType, to: DType) -> bool {
     use DType::*;
     match (from, to) {
         (a, b) if a == b => true,
-        (I32, U32) | (U32, I32) | (F32, I32) | (I32, F32) => true,
+        (I32, U32) | (U32, I32) | (F32, I32) | (I32, F32) | (U32, F32) => true,
         (_, Bool) | (Bool, _) => true,
         _ => false,
     }
@@ -590,6 +590,20 @@ fn convert_lanes(b: &mut FunctionBuilder, cx: &Cx, a: Operand) -> Value {
         (F32 | F64, I32) => b.ins().fcvt_to_sint_sat(tty, x),
         (F32 | F64, U32) => b.ins().fcvt_to_uint_sat(tty, x),
         (I32, F32 | F64) => b.ins().fcvt_from_sint(tty, x),
+        (U32, F32) if vec => {
+            // The high and low 16 bits are exact as f32 (and so is the high part times
+            // 2^16); their sum is the one rounding a direct conversion makes.
+            let bits16 = konst(b, cx, Scalar::I32(0xFFFF), true);
+            let lo = b.ins().band(x, bits16);
+            let hi = b.ins().ushr_imm_s(x, 16);
+            let (lo, hi) = (
+                b.ins().fcvt_from_sint(tty, lo),
+                b.ins().fcvt_from_sint(tty, hi),
+            );
+            let scale = konst(b, cx, Scalar::F32(65536.0), true);
+            let hi = b.ins().fmul(hi, scale);
+            b.ins().fadd(hi, lo)
+        }
         (U32, F32 | F64) => {
             debug_assert!(!vec);
             let w = b.ins().uextend(types::I64, x);
@@ -1131,6 +1145,51 @@ pub fn threefry(b: &mut FunctionBuilder, cx: &Cx, args: [Val; 4]) -> (Val, Val) 
         x1 = add(b, t, g1);
     }
     (x0, x1)
+}
+
+/// `a * b + c` for f32 values (scalars or f32x4 vectors) formed in f64 and rounded once to f32
+/// (`Kind::WideFma`): the instructions the unfused converts, multiply and add would run, a
+/// vector taken as two f64x2 halves, so the loop stays 4 lanes wide.
+pub fn wide_fma(b: &mut FunctionBuilder, x: Val, y: Val, z: Val) -> Val {
+    let formed = |b: &mut FunctionBuilder, x: Value, y: Value, z: Value| {
+        let p = b.ins().fmul(x, y);
+        b.ins().fadd(p, z)
+    };
+    if let (Val::S(x), Val::S(y), Val::S(z)) = (x, y, z) {
+        let wide = |b: &mut FunctionBuilder, v: Value| b.ins().fpromote(types::F64, v);
+        let (x, y, z) = (wide(b, x), wide(b, y), wide(b, z));
+        let s = formed(b, x, y, z);
+        return Val::S(b.ins().fdemote(types::F32, s));
+    }
+    let vector = |b: &mut FunctionBuilder, v: Val| match v {
+        Val::S(s) => b.ins().splat(types::F32X4, s),
+        Val::V(v) => v,
+    };
+    let (x, y, z) = (vector(b, x), vector(b, y), vector(b, z));
+    let lanes = |b: &mut FunctionBuilder, v: Value, bytes_of: [u8; 16], w: Value| {
+        let mask = b.func.dfg.immediates.push(bytes_of.to_vec().into());
+        let (v, w) = (
+            b.ins().bitcast(types::I8X16, le(), v),
+            b.ins().bitcast(types::I8X16, le(), w),
+        );
+        let r = b.ins().shuffle(v, w, mask);
+        b.ins().bitcast(types::F32X4, le(), r)
+    };
+    // Lanes 2 and 3 moved down to 0 and 1.
+    const HIGH: [u8; 16] = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+    let half = |b: &mut FunctionBuilder, high: bool| {
+        let wide = |b: &mut FunctionBuilder, v: Value| {
+            let v = if high { lanes(b, v, HIGH, v) } else { v };
+            b.ins().fvpromote_low(v)
+        };
+        let (p, q, r) = (wide(b, x), wide(b, y), wide(b, z));
+        let s = formed(b, p, q, r);
+        b.ins().fvdemote(s)
+    };
+    let (lo, hi) = (half(b, false), half(b, true));
+    // Each demoted half holds its two results in lanes 0 and 1: lo's, then hi's.
+    const JOIN: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+    Val::V(lanes(b, lo, JOIN, hi))
 }
 
 /// A reduction's combining op on two values of one representation.

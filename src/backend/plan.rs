@@ -422,6 +422,7 @@ pub fn is_inline_kind(k: &Kind) -> bool {
             | Kind::Binary(..)
             | Kind::Select(_)
             | Kind::Threefry(_)
+            | Kind::WideFma(_)
             | Kind::Proj(..)
             | Kind::Iota { .. }
             | Kind::Broadcast { .. }

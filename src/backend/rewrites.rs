@@ -20,6 +20,7 @@ pub const PASSES: &[(&str, Pass)] = &[
     ("legalize", super::legalize::legalize),
     ("simplify", simplify),
     ("common_subexpressions", common_subexpressions),
+    ("wide_fma", wide_fma),
     ("transposed_products", transposed_products),
     ("canonical_operands", canonical_operands),
     ("dead_code", dead_code),
@@ -169,6 +170,69 @@ fn full_key(node: &Node) -> String {
 /// A literal's dtype and bits.
 fn lit_bits(v: Scalar) -> (crate::dtype::DType, u64) {
     (v.dtype(), v.bits())
+}
+
+/// `convert_f32(convert_f64(a) * convert_f64(b) + convert_f64(c))` for f32 `a`, `b`, `c` is
+/// one `WideFma` node (the same instructions, see `ops::wide_fma`): a loop holding it then
+/// computes in f32 lanes only, and vectorises (a loop mixing 4- and 8-byte lanes does not).
+/// The f64 nodes stay for any other reader (`dead_code` drops them otherwise).
+pub fn wide_fma(g: &mut Graph) {
+    use crate::dtype::DType;
+    use crate::prims::UnaryOp;
+    g.rewrite(|g, _, node| {
+        // `n` as `convert_element_type(x, to)`: `x`.
+        let converted = |n: NodeId, to: DType, from: DType| match g.nodes[n].kind {
+            Kind::Unary(UnaryOp::ConvertElementType { new_dtype, .. }, x)
+                if new_dtype == to && g.nodes[x].dtype == from =>
+            {
+                Some(x)
+            }
+            _ => None,
+        };
+        let binary = |n: NodeId, want: BinaryOp| match &g.nodes[n].kind {
+            Kind::Binary(op, x, y) if *op == want => Some((*x, *y)),
+            _ => None,
+        };
+        let fold = (|| {
+            let Kind::Unary(UnaryOp::ConvertElementType { new_dtype, .. }, sum) = node.kind else {
+                return None;
+            };
+            if new_dtype != DType::F32 || g.nodes[sum].dtype != DType::F64 {
+                return None;
+            }
+            let (product, c) = binary(sum, BinaryOp::Add)?;
+            // An f64 literal that is exactly an f32 is one converted from f32 (folded).
+            let exact_f32 = |n: NodeId| match g.nodes[n].kind {
+                Kind::Lit(Scalar::F64(v)) if (v as f32 as f64).to_bits() == v.to_bits() => {
+                    Some(v as f32)
+                }
+                _ => None,
+            };
+            let narrow = |n: NodeId| match converted(n, DType::F64, DType::F32) {
+                Some(x) => Some(Ok(x)),
+                None => exact_f32(n).map(Err),
+            };
+            let (a, b) = match binary(product, BinaryOp::Mul) {
+                Some((a, b)) => (narrow(a)?, narrow(b)?),
+                // A product by 1.0 that `simplify` dropped is still `a * 1.0`, exactly.
+                None => (narrow(product)?, Err(1.0)),
+            };
+            Some([a, b, narrow(c)?])
+        })();
+        let fold = fold.map(|xs| {
+            xs.map(|x| match x {
+                Ok(x) => x,
+                Err(v) => g.push(Kind::Lit(Scalar::F32(v)), vec![], DType::F32, usize::MAX),
+            })
+        });
+        match fold {
+            Some(xs) => g.push_node(Node {
+                kind: Kind::WideFma(xs),
+                ..node
+            }),
+            None => g.push_node(node),
+        }
+    });
 }
 
 /// `transpose(dot_general(a, b))` that swaps the result's lhs-free and rhs-free dims is

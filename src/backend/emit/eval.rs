@@ -134,6 +134,7 @@ impl Emitter<'_, '_> {
             Kind::Unary(op, a) => ops::unary(b, &cx, op, self.dt(*a), node.dtype, vs[0]),
             Kind::Binary(op, a, _) => ops::binary(b, &cx, op, self.dt(*a), vs[0], vs[1]),
             Kind::Select(xs) => ops::select_n(b, &cx, self.dt(xs[0]), node.dtype, vs[0], &vs[1..]),
+            Kind::WideFma(_) => ops::wide_fma(b, vs[0], vs[1], vs[2]),
             Kind::Threefry(_) => {
                 let (y0, y1) = ops::threefry(b, &cx, [vs[0], vs[1], vs[2], vs[3]]);
                 return Ok(Cached::Two(y0, y1));
