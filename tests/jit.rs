@@ -2531,10 +2531,13 @@ fn kernels_over_a_two_valued_constant_select_between_two_results() {
     // Only a constant of two distinct elements varies along the vectorised loop (as the
     // identity basis of `jacfwd` and `hessian` does): each output is computed once per distinct
     // element and the loop selects by the constant's bits. The interpreter's bits, with
-    // NaN, infinities and signed zeros in the row values (0 * inf, -0 + 0, ...), a scalar
-    // tail (40 = 2 x 16 + 8) and a constant of one distinct element.
-    for dt in WIDE_FLOATS {
-        let (rows, cols) = (24, 40);
+    // NaN, infinities and signed zeros in the row values (0 * inf, -0 + 0, ...), vectors left
+    // after the unrolled steps (f32: 40 = 2 x 16 + 2 x 4), a scalar tail after them (43 =
+    // 2 x 16 + 2 x 4 + 3) and a constant of one distinct element.
+    for (dt, (rows, cols)) in WIDE_FLOATS
+        .into_iter()
+        .flat_map(|dt| [(dt, (24, 40)), (dt, (5, 43))])
+    {
         let basis = two_valued_const(dt, &[rows, cols], (1.0, 0.0), |i| i % (cols + 1) == 0);
         let signed = two_valued_const(dt, &[rows, cols], (-0.0, 2.5), |i| (i / 3) % 2 == 0);
         let flat = two_valued_const(dt, &[rows, cols], (-1.5, -1.5), |_| true);
@@ -2549,7 +2552,7 @@ fn kernels_over_a_two_valued_constant_select_between_two_results() {
                 Ok(vec![lax::mul(&y, &r)?, y])
             };
             let x = values(dt, rows, 21, true, 3.0);
-            let what = format!("two-valued constant {name} {dt}");
+            let what = format!("two-valued constant {name} {dt} [{rows}, {cols}]");
             check(&what, &f, std::slice::from_ref(&x), Tol::Exact);
             let exe = backend::compile(&trace_to_jaxpr(&f, &[x.aval().clone()]).unwrap()).unwrap();
             let plan = exe.kernels_summary();

@@ -1,5 +1,6 @@
 //! `Map` kernels: the loop nest over the collapsed groups, storing (or combining) each output
-//! per iteration; the innermost loop vectorised with a scalar tail, and the outermost one over
+//! per iteration; the innermost loop vectorised (the whole vectors left after its unrolled
+//! steps as single copies) with a scalar tail, and the outermost one over
 //! the entry's `(lo, hi)` range when the kernel is split across threads; an output combined
 //! along a loop it does not move with (a vector-matrix product's rows) held in registers
 //! across that loop.
@@ -92,8 +93,7 @@ impl Emitter<'_, '_> {
             s.map_body(b, c)?;
             Ok(vec![])
         };
-        self.vector_then_scalar(b, gi, ext, vec![], &mut body, &mut tail)?;
-        Ok(())
+        self.elementwise_then_scalar(b, gi, ext, &mut body, &mut tail)
     }
 
     /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range), `lo` a

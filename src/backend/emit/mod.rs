@@ -1,6 +1,7 @@
 //! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
 //! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
-//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; a
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, then (in `Map`
+//! kernels) the whole vectors left as single copies, scalar tail; a
 //! short innermost loop of a cheap `Map` body as straight-line steps; the outermost loop over
 //! the entry's `(lo, hi)` range when split across threads). Addresses are summed so that
 //! constant offsets become displacements of the accesses. Values of
@@ -554,18 +555,66 @@ impl<'a, 'c> Emitter<'a, 'c> {
         b: &mut FunctionBuilder,
         gi: usize,
         ext: i64,
-        mut carried: Vec<Value>,
+        carried: Vec<Value>,
         body: &mut CopyBody<Self>,
         tail: &mut TailBody<Self>,
     ) -> Result<Vec<Value>> {
-        let lanes = self.k.s.lanes;
-        let step = lanes as i64 * self.k.unroll as i64;
+        self.vectors_then_scalar(b, gi, ext, (carried, false), body, tail)
+    }
+
+    /// [`Self::vector_then_scalar`] for a `Map` kernel's elementwise body (no carried
+    /// values, every element independent of the others): the whole vectors left after the
+    /// last step run as single copies of the body, straight-line, so that the scalar tail
+    /// (a loop) covers only the elements short of a vector. The same operations on the same
+    /// elements, so the same values.
+    fn elementwise_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<()> {
+        self.vectors_then_scalar(b, gi, ext, (vec![], true), body, tail)?;
+        Ok(())
+    }
+
+    /// [`Self::vector_then_scalar`], with the left-over whole vectors as single copies when
+    /// `independent` (see [`Self::elementwise_then_scalar`]).
+    fn vectors_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        (mut carried, independent): (Vec<Value>, bool),
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let lanes = self.k.s.lanes as i64;
+        let step = lanes * self.k.unroll as i64;
         let nv = if lanes > 1 { ext / step * step } else { 0 };
         carried = self.vector_steps(b, gi, (None, 0), nv, carried, body)?;
-        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
-            s.scalar_at(gi, i);
-            tail(s, b, cs)
-        })
+        let whole = if lanes > 1 && independent {
+            (ext - nv) / lanes
+        } else {
+            0
+        };
+        if whole > 0 {
+            let i = b.ins().iconst(types::I64, nv);
+            carried = self.unrolled_by(b, gi, i, whole as usize, carried, body)?;
+        }
+        for_range(
+            self,
+            b,
+            nv + whole * lanes,
+            ext,
+            1,
+            carried,
+            &mut |s, b, i, cs| {
+                s.scalar_at(gi, i);
+                tail(s, b, cs)
+            },
+        )
     }
 
     /// The vector steps ([`Self::unrolled`]) of the innermost group `gi` over `len` elements

@@ -2,7 +2,8 @@
 //! of `jacfwd` and `hessian`): before the innermost loop, each output is computed once per
 //! distinct element of the constant, in scalar code at the outer loops' index; the loop then
 //! only loads the constant, compares its bits with the first distinct element's and stores the
-//! matching value (vector steps, then a scalar tail, as every `Map` kernel's innermost loop).
+//! matching value (vector steps, the whole vectors left, then a scalar tail, as every `Map`
+//! kernel's innermost loop).
 
 use super::{flags, val_raw, Cached, Emitter};
 use crate::backend::ops::{sconst, sty, vty, Val};
@@ -94,15 +95,13 @@ impl Emitter<'_, '_> {
             stored,
             slot,
         };
-        self.vector_then_scalar(
+        self.elementwise_then_scalar(
             b,
             gi,
             ext,
-            vec![],
             &mut |s, b, _, _| s.select_step(b, &sel).map(|()| vec![]),
             &mut |s, b, _| s.select_step(b, &sel).map(|()| vec![]),
-        )?;
-        Ok(())
+        )
     }
 
     /// One step (a vector, or one element in the tail) of a two-valued kernel's loop.
