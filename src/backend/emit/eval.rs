@@ -39,7 +39,7 @@ impl Emitter<'_, '_> {
         Ok(match self.cx.plan.relaid.get(&n) {
             Some(r) => {
                 let gv = self.cx.consts[&(r.data.data.as_ptr() as usize)];
-                b.ins().symbol_value(types::I64, gv)
+                self.symbol(b, gv)
             }
             None => self.base(buf),
         })

@@ -147,6 +147,13 @@ enum AddressPart {
     Scaled(Value, Value, i64),
     /// `x - y`.
     Difference(Value, Value),
+    /// `v * k`, `x + y`, `v + c` and `c` ([`Emitter::form`]'s steps).
+    Product(Value, i64),
+    Sum(Value, Value),
+    Offset(Value, i64),
+    Const(i64),
+    /// The address of a data object (a relaid constant's).
+    Symbol(GlobalValue),
 }
 
 impl LoopState<'_> {
@@ -340,7 +347,8 @@ impl<'a, 'c> Emitter<'a, 'c> {
     /// The i64 value of `form` at the current loop variables: the variable terms, then the
     /// constant added last, where [`Self::address`] finds it, with the constants of the loop
     /// variables folded in (a straight-line step's constant variable, an unrolled copy's
-    /// `i + u * lanes`).
+    /// `i + u * lanes`). Each step is emitted once per block (the unrolled copies of a body,
+    /// its loads and stores, compute the same terms).
     fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
         let mut c = f.c;
         let mut acc: Option<Value> = None;
@@ -362,18 +370,31 @@ impl<'a, 'c> Emitter<'a, 'c> {
             let t = if coef == 1 {
                 v
             } else {
-                b.ins().imul_imm_s(v, coef)
+                self.once_per_block(b, AddressPart::Product(v, coef), |b| {
+                    b.ins().imul_imm_s(v, coef)
+                })
             };
             acc = Some(match acc {
-                Some(a) => b.ins().iadd(a, t),
+                Some(a) => self.once_per_block(b, AddressPart::Sum(a, t), |b| b.ins().iadd(a, t)),
                 None => t,
             });
         }
         match acc {
-            Some(a) if c != 0 => b.ins().iadd_imm_s(a, c),
+            Some(a) if c != 0 => {
+                self.once_per_block(b, AddressPart::Offset(a, c), |b| b.ins().iadd_imm_s(a, c))
+            }
             Some(a) => a,
-            None => b.ins().iconst(types::I64, c),
+            None => {
+                self.once_per_block(b, AddressPart::Const(c), |b| b.ins().iconst(types::I64, c))
+            }
         }
+    }
+
+    /// The address of the data object `gv`, computed once per block.
+    fn symbol(&self, b: &mut FunctionBuilder, gv: GlobalValue) -> Value {
+        self.once_per_block(b, AddressPart::Symbol(gv), |b| {
+            b.ins().symbol_value(types::I64, gv)
+        })
     }
 
     /// `base + esize * offset`, summed term by term when `offset` is a sum (as [`Self::form`]
