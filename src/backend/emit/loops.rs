@@ -205,12 +205,15 @@ impl Emitter<'_, '_> {
         ids: &[MapId],
         dt: DType,
     ) -> Result<(Value, i32)> {
+        let base = self.base(self.cx.plan.target_buf(dest.target));
+        if dest.dyn_terms.is_empty() {
+            return Ok(self.form_address(b, base, &dest.form, dt));
+        }
         let mut off = self.form(b, &dest.form);
         for (t, &id) in dest.dyn_terms.iter().zip(ids) {
             let v = self.eval(b, t.node, id)?;
             off = self.add_index_term(b, off, (v, self.dt(t.node)), t.hi, t.stride);
         }
-        let base = self.base(self.cx.plan.target_buf(dest.target));
         Ok(self.address_parts(b, base, off, dt))
     }
 

@@ -350,8 +350,29 @@ impl<'a, 'c> Emitter<'a, 'c> {
     /// `i + u * lanes`). Each step is emitted once per block (the unrolled copies of a body,
     /// its loads and stores, compute the same terms).
     fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
-        let mut c = f.c;
+        let (terms, c) = self.form_parts(b, f);
         let mut acc: Option<Value> = None;
+        for t in terms {
+            acc = Some(match acc {
+                Some(a) => self.once_per_block(b, AddressPart::Sum(a, t), |b| b.ins().iadd(a, t)),
+                None => t,
+            });
+        }
+        match acc {
+            Some(a) if c != 0 => {
+                self.once_per_block(b, AddressPart::Offset(a, c), |b| b.ins().iadd_imm_s(a, c))
+            }
+            Some(a) => a,
+            None => {
+                self.once_per_block(b, AddressPart::Const(c), |b| b.ins().iconst(types::I64, c))
+            }
+        }
+    }
+
+    /// [`Self::form`] unsummed: its variable terms (outermost first) and its constant.
+    fn form_parts(&self, b: &mut FunctionBuilder, f: &Aff) -> (Vec<Value>, i64) {
+        let mut c = f.c;
+        let mut terms = Vec::new();
         for (gi, (_, dims)) in self.k.s.groups.iter().enumerate() {
             let coef = f.k[*dims.last().expect("groups are non-empty")];
             if coef == 0 {
@@ -367,27 +388,33 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 c += coef * k;
                 v = x;
             }
-            let t = if coef == 1 {
+            terms.push(if coef == 1 {
                 v
             } else {
                 self.once_per_block(b, AddressPart::Product(v, coef), |b| {
                     b.ins().imul_imm_s(v, coef)
                 })
-            };
-            acc = Some(match acc {
-                Some(a) => self.once_per_block(b, AddressPart::Sum(a, t), |b| b.ins().iadd(a, t)),
-                None => t,
             });
         }
-        match acc {
-            Some(a) if c != 0 => {
-                self.once_per_block(b, AddressPart::Offset(a, c), |b| b.ins().iadd_imm_s(a, c))
-            }
-            Some(a) => a,
-            None => {
-                self.once_per_block(b, AddressPart::Const(c), |b| b.ins().iconst(types::I64, c))
-            }
+        (terms, c)
+    }
+
+    /// [`Self::address_parts`] at the element offset `f` (no sum of its terms is emitted).
+    fn form_address(
+        &self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        f: &Aff,
+        dt: DType,
+    ) -> (Value, i32) {
+        let (parts, mut c) = self.form_parts(b, f);
+        let mut terms = Vec::with_capacity(parts.len());
+        for t in parts {
+            let (ts, k) = sum_terms(b, t);
+            terms.extend(ts);
+            c += k;
         }
+        self.scaled_address(b, base, &terms, c, dt)
     }
 
     /// The address of the data object `gv`, computed once per block.
@@ -418,10 +445,22 @@ impl<'a, 'c> Emitter<'a, 'c> {
         offset: Value,
         dt: DType,
     ) -> (Value, i32) {
-        let size = dt.size_bytes() as i64;
         let (terms, c) = sum_terms(b, offset);
+        self.scaled_address(b, base, &terms, c, dt)
+    }
+
+    /// `base + esize * (sum of terms + c)` as `(at, disp)` (see [`Self::address_parts`]).
+    fn scaled_address(
+        &self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        terms: &[Value],
+        c: i64,
+        dt: DType,
+    ) -> (Value, i32) {
+        let size = dt.size_bytes() as i64;
         let mut at = base;
-        for t in terms {
+        for &t in terms {
             at = self.once_per_block(b, AddressPart::Scaled(at, t, size), |b| {
                 let bytes = b.ins().imul_imm_s(t, size);
                 b.ins().iadd(at, bytes)
