@@ -2514,6 +2514,43 @@ fn constants_read_transposed_are_relaid_and_vectorise() {
     assert!(plan.lines().all(|l| l.contains("lanes")), "{plan}");
 }
 
+#[test]
+fn elementwise_roots_over_loops_equal_up_to_unit_dims_share_one_kernel() {
+    // `[n]` and `[1, n]` roots (jacrev's seed times a vector next to the vector itself): one
+    // loop nest, the interpreter's bits; `[n, 1]` after `[n]` too, `[2, n]` not.
+    for n in [5, 40] {
+        let f = move |a: &[Array]| -> Result<Vec<Array>> {
+            let t = lax::mul(&a[0], &a[0])?;
+            let u = lax::sub(&t, &a[0])?;
+            let seed = |shape: &[usize], d: usize| lax::broadcast_in_dim(&a[1], shape, &[d]);
+            let row = lax::mul(
+                &lax::broadcast_in_dim(&u, &[1, n], &[1])?,
+                &seed(&[1, n], 0)?,
+            )?;
+            let col = lax::add(
+                &lax::broadcast_in_dim(&t, &[n, 1], &[0])?,
+                &seed(&[n, 1], 1)?,
+            )?;
+            Ok(vec![t, u, row, col])
+        };
+        let args = [
+            values(DType::F32, n, 31, true, 3.0),
+            Array::from_vec(vec![1.5f32], &[1]).unwrap(),
+        ];
+        check(&format!("unit dims n={n}"), &f, &args, Tol::Exact);
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let exe = backend::compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+        let plan = exe.kernels_summary();
+        assert_eq!(plan.lines().count(), 1, "n={n}:\n{plan}");
+        let g = |a: &[Array]| -> Result<Vec<Array>> {
+            let t = lax::mul(&a[0], &a[0])?;
+            Ok(vec![t.clone(), lax::broadcast_in_dim(&t, &[2, n], &[1])?])
+        };
+        let args = [values(DType::F32, n, 32, true, 3.0)];
+        check(&format!("two rows n={n}"), &g, &args, Tol::Exact);
+    }
+}
+
 /// A constant of `shape` whose element `i` is `a` where `pick(i)`, else `b`.
 fn two_valued_const(
     dt: DType,
