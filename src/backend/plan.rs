@@ -6,8 +6,8 @@
 //! output, a non-fusible consumer such as `gather`'s operand, or an expensive value used more
 //! than once). Every consumer evaluates them inline at the index it needs, so a run of
 //! elementwise ops becomes one loop with no intermediate buffers. Elementwise roots of the same
-//! shape (up to unit dims) that follow each other share one loop nest (multi-output fusion); inside it they are
-//! evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
+//! shape (up to unit dims) that follow each other share one loop nest (multi-output fusion);
+//! inside it they are evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
 //! one rule for what a kernel computes inline and what it loads. A node that some kernel would
 //! evaluate at too many indices (see `schedule`) gets a buffer, and fusion is planned again.
 //!
