@@ -427,6 +427,29 @@ impl Data {
         each_data!(self, v => v.iter().map(|x| x.scalar().bits()).collect())
     }
 
+    /// The distinct bit patterns of the elements (in order of appearance), if there are at
+    /// most `most`. A run of equal elements costs one comparison each.
+    pub fn distinct_bits(&self, most: usize) -> Option<Vec<u64>> {
+        each_data!(self, v => {
+            let mut seen: Vec<u64> = Vec::with_capacity(most);
+            let mut last = None;
+            for x in v.iter() {
+                let b = x.scalar().bits();
+                if last == Some(b) {
+                    continue;
+                }
+                last = Some(b);
+                if !seen.contains(&b) {
+                    if seen.len() == most {
+                        return None;
+                    }
+                    seen.push(b);
+                }
+            }
+            Some(seen)
+        })
+    }
+
     /// Elements of `dtype` from their bits (the low `dtype.bits()` of each).
     pub fn from_bits(dtype: DType, bits: impl Iterator<Item = u64>) -> Data {
         data_of_dtype!(dtype, T => bits.map(|b| T::from_scalar(Scalar::from_bits(b, dtype))).collect())
@@ -877,6 +900,18 @@ impl fmt::Display for Array {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_bits_in_order_of_appearance_up_to_most() {
+        let d = Data::F32(vec![0.0f32, 0.0, 1.0, 0.0, -0.0, 1.0].into());
+        assert_eq!(d.distinct_bits(2), None, "0.0, 1.0 and -0.0 are three");
+        let d = Data::F32(vec![0.0f32, 0.0, 1.0, 0.0, 1.0].into());
+        let bits = vec![0u64, 1.0f32.to_bits() as u64];
+        assert_eq!(d.distinct_bits(2), Some(bits));
+        assert_eq!(d.distinct_bits(1), None);
+        let d = Data::I32(vec![7, 7, 7].into());
+        assert_eq!(d.distinct_bits(1), Some(vec![7]));
+    }
 
     #[test]
     fn buffers_compare_by_elements_however_held() {

@@ -2548,6 +2548,43 @@ fn constants_read_transposed_are_relaid_and_vectorise() {
     assert!(plan.lines().all(|l| l.contains("lanes")), "{plan}");
 }
 
+#[test]
+fn elementwise_roots_over_loops_equal_up_to_unit_dims_share_one_kernel() {
+    // `[n]` and `[1, n]` roots (jacrev's seed times a vector next to the vector itself): one
+    // loop nest, the interpreter's bits; `[n, 1]` after `[n]` too, `[2, n]` not.
+    for n in [5, 40] {
+        let f = move |a: &[Array]| -> Result<Vec<Array>> {
+            let t = lax::mul(&a[0], &a[0])?;
+            let u = lax::sub(&t, &a[0])?;
+            let seed = |shape: &[usize], d: usize| lax::broadcast_in_dim(&a[1], shape, &[d]);
+            let row = lax::mul(
+                &lax::broadcast_in_dim(&u, &[1, n], &[1])?,
+                &seed(&[1, n], 0)?,
+            )?;
+            let col = lax::add(
+                &lax::broadcast_in_dim(&t, &[n, 1], &[0])?,
+                &seed(&[n, 1], 1)?,
+            )?;
+            Ok(vec![t, u, row, col])
+        };
+        let args = [
+            values(DType::F32, n, 31, true, 3.0),
+            Array::from_vec(vec![1.5f32], &[1]).unwrap(),
+        ];
+        check(&format!("unit dims n={n}"), &f, &args, Tol::Exact);
+        let avals: Vec<Aval> = args.iter().map(|a| a.aval().clone()).collect();
+        let exe = backend::compile(&trace_to_jaxpr(&f, &avals).unwrap()).unwrap();
+        let plan = exe.kernels_summary();
+        assert_eq!(plan.lines().count(), 1, "n={n}:\n{plan}");
+        let g = |a: &[Array]| -> Result<Vec<Array>> {
+            let t = lax::mul(&a[0], &a[0])?;
+            Ok(vec![t.clone(), lax::broadcast_in_dim(&t, &[2, n], &[1])?])
+        };
+        let args = [values(DType::F32, n, 32, true, 3.0)];
+        check(&format!("two rows n={n}"), &g, &args, Tol::Exact);
+    }
+}
+
 /// A constant of `shape` whose element `i` is `a` where `pick(i)`, else `b`.
 fn two_valued_const(
     dt: DType,
@@ -2565,10 +2602,13 @@ fn kernels_over_a_two_valued_constant_select_between_two_results() {
     // Only a constant of two distinct elements varies along the vectorised loop (as the
     // identity basis of `jacfwd` and `hessian` does): each output is computed once per distinct
     // element and the loop selects by the constant's bits. The interpreter's bits, with
-    // NaN, infinities and signed zeros in the row values (0 * inf, -0 + 0, ...), a scalar
-    // tail (40 = 2 x 16 + 8) and a constant of one distinct element.
-    for dt in WIDE_FLOATS {
-        let (rows, cols) = (24, 40);
+    // NaN, infinities and signed zeros in the row values (0 * inf, -0 + 0, ...), vectors left
+    // after the unrolled steps (f32: 40 = 2 x 16 + 2 x 4), a scalar tail after them (43 =
+    // 2 x 16 + 2 x 4 + 3) and a constant of one distinct element.
+    for (dt, (rows, cols)) in WIDE_FLOATS
+        .into_iter()
+        .flat_map(|dt| [(dt, (24, 40)), (dt, (5, 43))])
+    {
         let basis = two_valued_const(dt, &[rows, cols], (1.0, 0.0), |i| i % (cols + 1) == 0);
         let signed = two_valued_const(dt, &[rows, cols], (-0.0, 2.5), |i| (i / 3) % 2 == 0);
         let flat = two_valued_const(dt, &[rows, cols], (-1.5, -1.5), |_| true);
@@ -2583,7 +2623,7 @@ fn kernels_over_a_two_valued_constant_select_between_two_results() {
                 Ok(vec![lax::mul(&y, &r)?, y])
             };
             let x = values(dt, rows, 21, true, 3.0);
-            let what = format!("two-valued constant {name} {dt}");
+            let what = format!("two-valued constant {name} {dt} [{rows}, {cols}]");
             check(&what, &f, std::slice::from_ref(&x), Tol::Exact);
             let exe = backend::compile(&trace_to_jaxpr(&f, &[x.aval().clone()]).unwrap()).unwrap();
             let plan = exe.kernels_summary();

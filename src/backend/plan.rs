@@ -6,8 +6,8 @@
 //! output, a non-fusible consumer such as `gather`'s operand, or an expensive value used more
 //! than once). Every consumer evaluates them inline at the index it needs, so a run of
 //! elementwise ops becomes one loop with no intermediate buffers. Elementwise roots of the same
-//! shape that follow each other share one loop nest (multi-output fusion); inside it they are
-//! evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
+//! shape (up to unit dims) that follow each other share one loop nest (multi-output fusion);
+//! inside it they are evaluated inline, so shared subexpressions are computed once per element. [`access`] is the
 //! one rule for what a kernel computes inline and what it loads. A node that some kernel would
 //! evaluate at too many indices (see `schedule`) gets a buffer, and fusion is planned again.
 //!
@@ -442,6 +442,33 @@ pub fn is_inline_kind(k: &Kind) -> bool {
 /// body (emission does not hoist values that are uniform along inner loops).
 const SPREAD_STORE_RATIO: usize = 8;
 
+/// A plain `Map` output over loops of extents `from`, over loops of extents `to` instead,
+/// when the two agree once their unit loops (whose variable is always 0) are dropped: the
+/// same elements, indexed by the matching variables.
+fn on_loops(out: &Out, from: &[usize], to: &[usize]) -> Option<Out> {
+    if from == to {
+        return Some(out.clone());
+    }
+    let moving =
+        |dims: &[usize]| -> Vec<usize> { (0..dims.len()).filter(|&d| dims[d] != 1).collect() };
+    let (src, dst) = (moving(from), moving(to));
+    let same = src.len() == dst.len() && src.iter().zip(&dst).all(|(&a, &b)| from[a] == to[b]);
+    if !same || !out.dest.dyn_terms.is_empty() {
+        return None;
+    }
+    let move_aff = |a: &Aff| {
+        let mut k = vec![0; to.len()];
+        for (&a_d, &b_d) in src.iter().zip(&dst) {
+            k[b_d] = a.k[a_d];
+        }
+        Aff { c: a.c, k }
+    };
+    let mut moved = out.clone();
+    moved.map = out.map.iter().map(move_aff).collect();
+    moved.dest.form = move_aff(&out.dest.form);
+    Some(moved)
+}
+
 /// The node a chain of views (reshape, transpose, squeeze) reads.
 fn through_views(g: &Graph, mut n: NodeId) -> NodeId {
     while matches!(
@@ -780,7 +807,7 @@ impl Planner<'_> {
     }
 
     /// Append a `Map` kernel, merging plain outputs into the previous kernel when it is a
-    /// plain `Map` over the same domain.
+    /// plain `Map` over the same domain (up to unit dims: `[1, n]` and `[n]` are one loop).
     fn push_map(&mut self, dims: Vec<usize>, out: Out) {
         if out.is_root(self.g) {
             let g = self.g;
@@ -790,12 +817,11 @@ impl Planner<'_> {
                 ..
             }) = self.kernels.last_mut()
             {
-                if *last_dims == dims
-                    && outs.iter().all(|o| o.is_root(g))
-                    && !reads_any(g, &self.owner, outs, out.node)
-                {
-                    outs.push(out);
-                    return;
+                if outs.iter().all(|o| o.is_root(g)) && !reads_any(g, &self.owner, outs, out.node) {
+                    if let Some(out) = on_loops(&out, &dims, last_dims) {
+                        outs.push(out);
+                        return;
+                    }
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use super::graph::{Graph, Kind, Node, NodeId};
 use crate::dtype::Scalar;
-use crate::prims::{BinaryOp, DotGeneral, ReduceOp};
+use crate::prims::{BinaryOp, DotGeneral, ReduceOp, UnaryOp};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
@@ -75,25 +75,47 @@ pub fn dead_code(g: &mut Graph) {
 /// Algebraic identities that keep every bit of `x`: `x * 1`, `x + (-0.0)`, `x - 0.0` (and
 /// `1 * x`, `-0.0 + x`) are `x`, for floats and integers (`x + 0` for integers). `x + 0.0` is
 /// not `x` for floats: `-0.0 + 0.0` is `+0.0`. (A signalling NaN, which the arithmetic would
-/// quiet, passes through unchanged.)
+/// quiet, passes through unchanged.) A literal spread by broadcasts counts as the literal.
+/// `integer_pow` by 1 is `x` and by 0 is 1 (as the compiled code computes them: no
+/// multiplication by the initial 1).
 pub fn simplify(g: &mut Graph) {
     g.rewrite(|g, _, node| {
-        if let Kind::Binary(op, a, b) = &node.kind {
-            let lit = |n: NodeId| match g.nodes[n].kind {
-                Kind::Lit(v) => Some(v),
-                _ => None,
-            };
-            let same_type =
-                |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
-            if lit(*b).is_some_and(|v| keeps_bits(op, v, true)) && same_type(*a) {
-                return *a;
+        match &node.kind {
+            Kind::Binary(op, a, b) => {
+                let same_type =
+                    |n: NodeId| g.nodes[n].shape == node.shape && g.nodes[n].dtype == node.dtype;
+                if spread_lit(g, *b).is_some_and(|v| keeps_bits(op, v, true)) && same_type(*a) {
+                    return *a;
+                }
+                if spread_lit(g, *a).is_some_and(|v| keeps_bits(op, v, false)) && same_type(*b) {
+                    return *b;
+                }
             }
-            if lit(*a).is_some_and(|v| keeps_bits(op, v, false)) && same_type(*b) {
-                return *b;
+            Kind::Unary(UnaryOp::IntegerPow { y: 1 }, x) => return *x,
+            Kind::Unary(UnaryOp::IntegerPow { y: 0 }, _) => {
+                let one = Kind::Lit(Scalar::from_i128(1, node.dtype));
+                let lit = g.push(one, vec![], node.dtype, usize::MAX);
+                if node.shape.is_empty() {
+                    return lit;
+                }
+                let spread = Kind::Broadcast { dims: vec![] };
+                return g.push(spread, node.shape, node.dtype, lit);
             }
+            _ => {}
         }
         g.push_node(node)
     });
+}
+
+/// The literal node `n` is, or spreads by broadcasts.
+fn spread_lit(g: &Graph, mut n: NodeId) -> Option<Scalar> {
+    loop {
+        match g.nodes[n].kind {
+            Kind::Lit(v) => return Some(v),
+            Kind::Broadcast { .. } => n = g.nodes[n].arg,
+            _ => return None,
+        }
+    }
 }
 
 /// Is `x op v` (`v op x` when `!on_right`) `x`, bit for bit, for every `x`?
@@ -565,6 +587,34 @@ mod tests {
             is_binary(&g, g.outputs[2], BinaryOp::Sub),
             "x - (-0.0) stays"
         );
+    }
+
+    #[test]
+    fn simplify_folds_integer_pow_by_one_and_zero() {
+        // x^1 is x; x^0 is a spread 1, and x * (x^0 spread again) is x.
+        let mut g = graph();
+        let pow = |g: &mut Graph, y: i32| {
+            g.push(
+                Kind::Unary(UnaryOp::IntegerPow { y }, 0),
+                vec![3],
+                DType::F32,
+                0,
+            )
+        };
+        let (p1, p0, p2) = (pow(&mut g, 1), pow(&mut g, 0), pow(&mut g, 2));
+        let spread = g.push(Kind::Broadcast { dims: vec![0] }, vec![3], DType::F32, p0);
+        let times_one = binary(&mut g, BinaryOp::Mul, 0, spread);
+        g.outputs = vec![p1, p0, times_one, p2];
+        simplify(&mut g);
+        dead_code(&mut g);
+        let o = &g.outputs;
+        assert_eq!((o[0], o[2]), (0, 0), "x^1 and x * x^0 are x");
+        assert_eq!(spread_lit(&g, o[1]), Some(Scalar::F32(1.0)), "x^0 is 1");
+        assert_eq!(g.nodes[o[1]].shape, vec![3]);
+        assert!(matches!(
+            g.nodes[o[3]].kind,
+            Kind::Unary(UnaryOp::IntegerPow { y: 2 }, 0)
+        ));
     }
 
     #[test]

@@ -10,7 +10,6 @@ use super::graph::{Graph, Kind, NodeId};
 use super::index::{self, Aff, IndexMap};
 use super::ops;
 use super::plan::{access, Access, Buf, Kernel, KernelKind, Out, Plan};
-use crate::array::Data;
 use crate::dtype::DType;
 use crate::prims::ReduceOp;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -184,21 +183,6 @@ fn schedule_where(
         plan.kernels[i].schedule = s;
     }
     Ok(())
-}
-
-/// The distinct bit patterns of the elements of `data` (in order of appearance), if there
-/// are at most `most`.
-fn distinct_bits(data: &Data, most: usize) -> Option<Vec<u64>> {
-    let mut seen = Vec::with_capacity(most);
-    for b in data.to_bits() {
-        if !seen.contains(&b) {
-            if seen.len() == most {
-                return None;
-            }
-            seen.push(b);
-        }
-    }
-    Some(seen)
 }
 
 struct Builder<'a> {
@@ -456,7 +440,7 @@ impl Builder<'_> {
         let Kind::Const(j) = g.nodes[node].kind else {
             unreachable!("matched above")
         };
-        let bits = distinct_bits(&g.consts[j].data, 2)?;
+        let bits = g.consts[j].data.distinct_bits(2)?;
         Some(TwoValued { node, map, bits })
     }
 

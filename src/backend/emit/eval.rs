@@ -39,7 +39,7 @@ impl Emitter<'_, '_> {
         Ok(match self.cx.plan.relaid.get(&n) {
             Some(r) => {
                 let gv = self.cx.consts[&(r.data.data.as_ptr() as usize)];
-                b.ins().symbol_value(types::I64, gv)
+                self.symbol(b, gv)
             }
             None => self.base(buf),
         })
@@ -48,9 +48,8 @@ impl Emitter<'_, '_> {
     fn leaf(&mut self, b: &mut FunctionBuilder, n: NodeId, m: MapId) -> Result<Val> {
         let base = self.leaf_base(b, n)?;
         let form = self.leaf_form(n, m);
-        let off = self.form(b, &form);
         let dt = self.dt(n);
-        let addr = self.address_parts(b, base, off, dt);
+        let addr = self.form_address(b, base, &form, dt);
         let vector = self.k.lanes > 1 && !self.k.s.uniform(m);
         Ok(self.load_disp(b, addr, dt, vector))
     }

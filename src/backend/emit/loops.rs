@@ -1,5 +1,6 @@
 //! `Map` kernels: the loop nest over the collapsed groups, storing (or combining) each output
-//! per iteration; the innermost loop vectorised with a scalar tail, and the outermost one over
+//! per iteration; the innermost loop vectorised (the whole vectors left after its unrolled
+//! steps as single copies) with a scalar tail, and the outermost one over
 //! the entry's `(lo, hi)` range when the kernel is split across threads; an output combined
 //! along a loop it does not move with (a vector-matrix product's rows) held in registers
 //! across that loop.
@@ -92,8 +93,7 @@ impl Emitter<'_, '_> {
             s.map_body(b, c)?;
             Ok(vec![])
         };
-        self.vector_then_scalar(b, gi, ext, vec![], &mut body, &mut tail)?;
-        Ok(())
+        self.elementwise_then_scalar(b, gi, ext, &mut body, &mut tail)
     }
 
     /// The innermost (vectorised) loop over `[lo, hi)` (a split kernel's range), `lo` a
@@ -205,12 +205,15 @@ impl Emitter<'_, '_> {
         ids: &[MapId],
         dt: DType,
     ) -> Result<(Value, i32)> {
+        let base = self.base(self.cx.plan.target_buf(dest.target));
+        if dest.dyn_terms.is_empty() {
+            return Ok(self.form_address(b, base, &dest.form, dt));
+        }
         let mut off = self.form(b, &dest.form);
         for (t, &id) in dest.dyn_terms.iter().zip(ids) {
             let v = self.eval(b, t.node, id)?;
             off = self.add_index_term(b, off, (v, self.dt(t.node)), t.hi, t.stride);
         }
-        let base = self.base(self.cx.plan.target_buf(dest.target));
         Ok(self.address_parts(b, base, off, dt))
     }
 

@@ -1,6 +1,7 @@
 //! Kernel emission: each planned kernel becomes a loop nest in the one Cranelift function of
 //! the executable, exactly as its `Schedule` decided (collapsed loop groups, the innermost
-//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, scalar tail; a
+//! loop vectorised with f32x4/i32x4/f64x2 lanes, unrolled `UNROLL` times, then (in `Map`
+//! kernels) the whole vectors left as single copies, scalar tail; a
 //! short innermost loop of a cheap `Map` body as straight-line steps; the outermost loop over
 //! the entry's `(lo, hi)` range when split across threads). Addresses are summed so that
 //! constant offsets become displacements of the accesses. Values of
@@ -146,6 +147,13 @@ enum AddressPart {
     Scaled(Value, Value, i64),
     /// `x - y`.
     Difference(Value, Value),
+    /// `v * k`, `x + y`, `v + c` and `c` ([`Emitter::form`]'s steps).
+    Product(Value, i64),
+    Sum(Value, Value),
+    Offset(Value, i64),
+    Const(i64),
+    /// The address of a data object (a relaid constant's).
+    Symbol(GlobalValue),
 }
 
 impl LoopState<'_> {
@@ -339,10 +347,32 @@ impl<'a, 'c> Emitter<'a, 'c> {
     /// The i64 value of `form` at the current loop variables: the variable terms, then the
     /// constant added last, where [`Self::address`] finds it, with the constants of the loop
     /// variables folded in (a straight-line step's constant variable, an unrolled copy's
-    /// `i + u * lanes`).
+    /// `i + u * lanes`). Each step is emitted once per block (the unrolled copies of a body,
+    /// its loads and stores, compute the same terms).
     fn form(&self, b: &mut FunctionBuilder, f: &Aff) -> Value {
-        let mut c = f.c;
+        let (terms, c) = self.form_parts(b, f);
         let mut acc: Option<Value> = None;
+        for t in terms {
+            acc = Some(match acc {
+                Some(a) => self.once_per_block(b, AddressPart::Sum(a, t), |b| b.ins().iadd(a, t)),
+                None => t,
+            });
+        }
+        match acc {
+            Some(a) if c != 0 => {
+                self.once_per_block(b, AddressPart::Offset(a, c), |b| b.ins().iadd_imm_s(a, c))
+            }
+            Some(a) => a,
+            None => {
+                self.once_per_block(b, AddressPart::Const(c), |b| b.ins().iconst(types::I64, c))
+            }
+        }
+    }
+
+    /// [`Self::form`] unsummed: its variable terms (outermost first) and its constant.
+    fn form_parts(&self, b: &mut FunctionBuilder, f: &Aff) -> (Vec<Value>, i64) {
+        let mut c = f.c;
+        let mut terms = Vec::new();
         for (gi, (_, dims)) in self.k.s.groups.iter().enumerate() {
             let coef = f.k[*dims.last().expect("groups are non-empty")];
             if coef == 0 {
@@ -358,21 +388,40 @@ impl<'a, 'c> Emitter<'a, 'c> {
                 c += coef * k;
                 v = x;
             }
-            let t = if coef == 1 {
+            terms.push(if coef == 1 {
                 v
             } else {
-                b.ins().imul_imm_s(v, coef)
-            };
-            acc = Some(match acc {
-                Some(a) => b.ins().iadd(a, t),
-                None => t,
+                self.once_per_block(b, AddressPart::Product(v, coef), |b| {
+                    b.ins().imul_imm_s(v, coef)
+                })
             });
         }
-        match acc {
-            Some(a) if c != 0 => b.ins().iadd_imm_s(a, c),
-            Some(a) => a,
-            None => b.ins().iconst(types::I64, c),
+        (terms, c)
+    }
+
+    /// [`Self::address_parts`] at the element offset `f` (no sum of its terms is emitted).
+    fn form_address(
+        &self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        f: &Aff,
+        dt: DType,
+    ) -> (Value, i32) {
+        let (parts, mut c) = self.form_parts(b, f);
+        let mut terms = Vec::with_capacity(parts.len());
+        for t in parts {
+            let (ts, k) = sum_terms(b, t);
+            terms.extend(ts);
+            c += k;
         }
+        self.scaled_address(b, base, &terms, c, dt)
+    }
+
+    /// The address of the data object `gv`, computed once per block.
+    fn symbol(&self, b: &mut FunctionBuilder, gv: GlobalValue) -> Value {
+        self.once_per_block(b, AddressPart::Symbol(gv), |b| {
+            b.ins().symbol_value(types::I64, gv)
+        })
     }
 
     /// `base + esize * offset`, summed term by term when `offset` is a sum (as [`Self::form`]
@@ -396,10 +445,22 @@ impl<'a, 'c> Emitter<'a, 'c> {
         offset: Value,
         dt: DType,
     ) -> (Value, i32) {
-        let size = dt.size_bytes() as i64;
         let (terms, c) = sum_terms(b, offset);
+        self.scaled_address(b, base, &terms, c, dt)
+    }
+
+    /// `base + esize * (sum of terms + c)` as `(at, disp)` (see [`Self::address_parts`]).
+    fn scaled_address(
+        &self,
+        b: &mut FunctionBuilder,
+        base: Value,
+        terms: &[Value],
+        c: i64,
+        dt: DType,
+    ) -> (Value, i32) {
+        let size = dt.size_bytes() as i64;
         let mut at = base;
-        for t in terms {
+        for &t in terms {
             at = self.once_per_block(b, AddressPart::Scaled(at, t, size), |b| {
                 let bytes = b.ins().imul_imm_s(t, size);
                 b.ins().iadd(at, bytes)
@@ -554,18 +615,66 @@ impl<'a, 'c> Emitter<'a, 'c> {
         b: &mut FunctionBuilder,
         gi: usize,
         ext: i64,
-        mut carried: Vec<Value>,
+        carried: Vec<Value>,
         body: &mut CopyBody<Self>,
         tail: &mut TailBody<Self>,
     ) -> Result<Vec<Value>> {
-        let lanes = self.k.s.lanes;
-        let step = lanes as i64 * self.k.unroll as i64;
+        self.vectors_then_scalar(b, gi, ext, (carried, false), body, tail)
+    }
+
+    /// [`Self::vector_then_scalar`] for a `Map` kernel's elementwise body (no carried
+    /// values, every element independent of the others): the whole vectors left after the
+    /// last step run as single copies of the body, straight-line, so that the scalar tail
+    /// (a loop) covers only the elements short of a vector. The same operations on the same
+    /// elements, so the same values.
+    fn elementwise_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<()> {
+        self.vectors_then_scalar(b, gi, ext, (vec![], true), body, tail)?;
+        Ok(())
+    }
+
+    /// [`Self::vector_then_scalar`], with the left-over whole vectors as single copies when
+    /// `independent` (see [`Self::elementwise_then_scalar`]).
+    fn vectors_then_scalar(
+        &mut self,
+        b: &mut FunctionBuilder,
+        gi: usize,
+        ext: i64,
+        (mut carried, independent): (Vec<Value>, bool),
+        body: &mut CopyBody<Self>,
+        tail: &mut TailBody<Self>,
+    ) -> Result<Vec<Value>> {
+        let lanes = self.k.s.lanes as i64;
+        let step = lanes * self.k.unroll as i64;
         let nv = if lanes > 1 { ext / step * step } else { 0 };
         carried = self.vector_steps(b, gi, (None, 0), nv, carried, body)?;
-        for_range(self, b, nv, ext, 1, carried, &mut |s, b, i, cs| {
-            s.scalar_at(gi, i);
-            tail(s, b, cs)
-        })
+        let whole = if lanes > 1 && independent {
+            (ext - nv) / lanes
+        } else {
+            0
+        };
+        if whole > 0 {
+            let i = b.ins().iconst(types::I64, nv);
+            carried = self.unrolled_by(b, gi, i, whole as usize, carried, body)?;
+        }
+        for_range(
+            self,
+            b,
+            nv + whole * lanes,
+            ext,
+            1,
+            carried,
+            &mut |s, b, i, cs| {
+                s.scalar_at(gi, i);
+                tail(s, b, cs)
+            },
+        )
     }
 
     /// The vector steps ([`Self::unrolled`]) of the innermost group `gi` over `len` elements

@@ -2,17 +2,23 @@
 //! of `jacfwd` and `hessian`): before the innermost loop, each output is computed once per
 //! distinct element of the constant, in scalar code at the outer loops' index; the loop then
 //! only loads the constant, compares its bits with the first distinct element's and stores the
-//! matching value (vector steps, then a scalar tail, as every `Map` kernel's innermost loop).
+//! matching value (vector steps, the whole vectors left, then a scalar tail, as every `Map`
+//! kernel's innermost loop).
 
 use super::{flags, val_raw, Cached, Emitter};
+use crate::backend::graph::NodeId;
 use crate::backend::ops::{sconst, sty, vty, Val};
 use crate::backend::plan::Out;
 use crate::backend::schedule::{MapId, TwoValued};
 use crate::core::error::{Error, Result};
 use crate::dtype::{DType, Scalar};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Type};
+use cranelift_codegen::ir::{
+    types, Block, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Type, Value,
+};
 use cranelift_frontend::FunctionBuilder;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 
 /// The outputs of a two-valued kernel and their values at each distinct element.
 pub(super) struct Selected<'o> {
@@ -24,6 +30,9 @@ pub(super) struct Selected<'o> {
     /// Each stored output's value at each distinct element (the first element's for every
     /// output, then the second's), one 16-byte vector each.
     slot: StackSlot,
+    /// Per block: the values loaded from `slot` (by type and position), and the splat first
+    /// element (position `usize::MAX`).
+    loaded: RefCell<FxHashMap<(Block, Type, usize), Value>>,
 }
 
 /// The integer type holding the bits of a `dt` element (`lanes` of them when above 1).
@@ -52,10 +61,17 @@ impl Emitter<'_, '_> {
     ) -> Result<()> {
         let dt = self.dt(tv.node);
         let mut values = Vec::with_capacity(tv.bits.len());
-        for &bits in &tv.bits {
-            self.k.lanes = 1;
-            self.k.copy = 0;
-            self.k.cache.clear();
+        self.k.lanes = 1;
+        self.k.copy = 0;
+        self.k.cache.clear();
+        for (d, &bits) in tv.bits.iter().enumerate() {
+            if d > 0 {
+                // What does not read the constant is the same at every distinct element.
+                let varying = self.reads_constant(tv);
+                self.k
+                    .cache
+                    .retain(|&(n, m, _), _| !varying.contains(&(n, m)));
+            }
             let c = sconst(b, Scalar::from_bits(bits, dt));
             let key = self.k.key(tv.node, tv.map);
             self.k.cache.insert(key, Cached::One(Val::S(c)));
@@ -93,16 +109,33 @@ impl Emitter<'_, '_> {
             tv,
             stored,
             slot,
+            loaded: RefCell::default(),
         };
-        self.vector_then_scalar(
+        self.elementwise_then_scalar(
             b,
             gi,
             ext,
-            vec![],
             &mut |s, b, _, _| s.select_step(b, &sel).map(|()| vec![]),
             &mut |s, b, _| s.select_step(b, &sel).map(|()| vec![]),
-        )?;
-        Ok(())
+        )
+    }
+
+    /// The (node, map) pairs in the cache whose value reads the two-valued constant.
+    fn reads_constant(&self, tv: &TwoValued) -> FxHashSet<(NodeId, MapId)> {
+        // Operands have smaller ids than the nodes reading them.
+        let mut keys: Vec<(NodeId, MapId)> = self.k.cache.keys().map(|&(n, m, _)| (n, m)).collect();
+        keys.sort_unstable();
+        let mut varying = FxHashSet::default();
+        for key in keys {
+            let reads = key == (tv.node, tv.map)
+                || self.k.s.exprs[&key]
+                    .as_ref()
+                    .is_some_and(|ops| ops.iter().any(|o| varying.contains(o)));
+            if reads {
+                varying.insert(key);
+            }
+        }
+        varying
     }
 
     /// One step (a vector, or one element in the tail) of a two-valued kernel's loop.
@@ -112,9 +145,16 @@ impl Emitter<'_, '_> {
         let dt = self.dt(sel.tv.node);
         // Is the element the first distinct one (bit for bit)?
         let (no, nd) = (sel.stored.len(), sel.tv.bits.len());
+        // The selected values and the compared bits are loaded and built once per block.
+        let block = b.current_block().expect("steps are emitted inside a block");
         let at = |b: &mut FunctionBuilder, ty: Type, d: usize, j: usize| {
-            b.ins()
-                .stack_load(types::I64, ty, sel.slot, 16 * (d * no + j) as i32)
+            *sel.loaded
+                .borrow_mut()
+                .entry((block, ty, d * no + j))
+                .or_insert_with(|| {
+                    b.ins()
+                        .stack_load(types::I64, ty, sel.slot, 16 * (d * no + j) as i32)
+                })
         };
         let first = match nd {
             1 => None,
@@ -129,8 +169,14 @@ impl Emitter<'_, '_> {
                 let lane = bits_type(dt, 1);
                 let bits = sel.tv.bits[0] as i64;
                 Some(if vector {
-                    let c = b.ins().iconst(lane, bits);
-                    let c = b.ins().splat(ity, c);
+                    let c = *sel
+                        .loaded
+                        .borrow_mut()
+                        .entry((block, ity, usize::MAX))
+                        .or_insert_with(|| {
+                            let c = b.ins().iconst(lane, bits);
+                            b.ins().splat(ity, c)
+                        });
                     b.ins().icmp(IntCC::Equal, d, c)
                 } else {
                     b.ins().icmp_imm_u(IntCC::Equal, d, bits)

@@ -317,22 +317,21 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 
 /// The data of a row-major array of `shape` transposed by `perm` (output axis `k` is input
 /// axis `perm[k]`), as `transpose` computes it: output element `(o_0, ..)` is input element
-/// `sum_k o_k * stride[perm[k]]`, the source indices built a row (the last output axis) at a
-/// time, the outer axes walked as an odometer.
+/// `sum_k o_k * stride[perm[k]]`, the first source index of each row (the last output axis)
+/// found by walking the outer axes as an odometer, each row then read at its stride.
 pub fn transposed_data(data: &Data, shape: &[usize], perm: &[usize]) -> Data {
     let in_strides = strides(shape);
     let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let step: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
     let size: usize = out_shape.iter().product();
-    let mut source = Vec::with_capacity(size);
-    match out_shape.split_last() {
-        None => source.push(0),
-        Some(_) if size == 0 => {}
+    let (inner, inner_step, row_starts) = match out_shape.split_last() {
+        None => (1, 0, vec![0]),
+        Some(_) if size == 0 => (0, 0, vec![]),
         Some((&inner, outer)) => {
-            let inner_step = step[outer.len()];
+            let mut starts = Vec::with_capacity(size / inner);
             let (mut idx, mut at) = (vec![0usize; outer.len()], 0usize);
             for _ in 0..size / inner {
-                source.extend((0..inner).map(|i| at + i * inner_step));
+                starts.push(at);
                 for k in (0..idx.len()).rev() {
                     idx[k] += 1;
                     at += step[k];
@@ -343,9 +342,16 @@ pub fn transposed_data(data: &Data, shape: &[usize], perm: &[usize]) -> Data {
                     idx[k] = 0;
                 }
             }
+            (inner, step[outer.len()], starts)
         }
-    }
-    data.take(source.into_iter())
+    };
+    crate::array::map_data!(data, v => {
+        let mut out = Vec::with_capacity(size);
+        for &at in &row_starts {
+            out.extend((0..inner).map(|i| v[at + i * inner_step]));
+        }
+        out.into()
+    })
 }
 
 /// Visit every multi-index of `shape` in row-major order, collecting `f(index)`.
