@@ -62,7 +62,7 @@ fn known_values(args: &[LinArg]) -> Vec<Array> {
 fn linear_avals(args: &[LinArg]) -> Vec<Aval> {
     args.iter()
         .filter(|a| a.is_linear())
-        .map(|a| a.aval().weak(false))
+        .map(|a| a.aval().clone().weak(false))
         .collect()
 }
 
@@ -81,7 +81,7 @@ fn linear_cts(args: &[LinArg], grads: Vec<Tangent>) -> Result<Vec<Array>> {
     args.iter()
         .zip(grads)
         .filter(|(a, _)| a.is_linear())
-        .map(|(a, g)| instantiate(g, &a.aval()))
+        .map(|(a, g)| instantiate(g, a.aval()))
         .collect()
 }
 
@@ -112,7 +112,10 @@ impl ScanT<'_> {
         // A known initial carry is a zero tangent instantiated under linearize (a constant
         // of the linear function): as in JAX, the body is still transposed in it, and its
         // cotangent dropped.
-        let carry_lin: Vec<LinArg> = carry.iter().map(|a| LinArg::Linear(a.aval())).collect();
+        let carry_lin: Vec<LinArg> = carry
+            .iter()
+            .map(|a| LinArg::Linear(a.aval().clone()))
+            .collect();
         let ncar = carry.len();
         let known_consts = known_values(consts);
         let const_avals = linear_avals(consts);
