@@ -77,7 +77,7 @@ fn with_known(args: &[LinArg], known: &mut dyn Iterator<Item = Array>) -> Vec<Li
 }
 
 /// The cotangents of the linear operands among `args`, zeros instantiated.
-fn linear_cts(args: &[LinArg], grads: Vec<Tangent>) -> Result<Vec<Array>> {
+fn linear_cts(args: &[LinArg], grads: impl IntoIterator<Item = Tangent>) -> Result<Vec<Array>> {
     args.iter()
         .zip(grads)
         .filter(|(a, _)| a.is_linear())
@@ -171,7 +171,9 @@ impl ScanT<'_> {
                             .map(|c| c.as_ref().and_then(|_| ct_y.next().cloned())),
                     )
                     .collect();
-                let mut grads = sub.backward_pass(self.jaxpr, &lin_args, &cts_out)?;
+                let mut grads = sub
+                    .backward_pass(self.jaxpr, &lin_args, &cts_out)?
+                    .into_vec();
                 let x_grads = grads.split_off(consts.len() + ncar);
                 let carry_grads = grads.split_off(consts.len());
                 let acc: Vec<Array> = linear_cts(consts, grads)?
