@@ -14,6 +14,8 @@ pub struct JaxprBuilder {
     consts: Vec<Array>,
     invars: Vec<Var>,
     eqns: Vec<Eqn>,
+    /// An empty list for the outputs (a recycled one; see [`JaxprBuilder::outvars_list`]).
+    outvars: Vec<Atom>,
 }
 
 /// The emptied lists of a dropped small jaxpr, kept for the thread's next builder.
@@ -21,6 +23,7 @@ struct Spare {
     avals: Vec<Aval>,
     invars: Vec<Var>,
     eqns: Vec<Eqn>,
+    outvars: Vec<Atom>,
 }
 
 /// The most equations a jaxpr may have for its lists to be kept (a spare holds no large
@@ -37,14 +40,16 @@ pub(super) fn recycle(jaxpr: &mut Jaxpr) {
     if jaxpr.eqns.capacity() > SPARE_MAX_EQNS || jaxpr.avals.capacity() > 4 * SPARE_MAX_EQNS {
         return;
     }
-    let (mut avals, mut invars, mut eqns) = (
+    let (mut avals, mut invars, mut eqns, mut outvars) = (
         std::mem::take(&mut jaxpr.avals),
         std::mem::take(&mut jaxpr.invars),
         std::mem::take(&mut jaxpr.eqns),
+        std::mem::take(&mut jaxpr.outvars),
     );
     eqns.clear();
     avals.clear();
     invars.clear();
+    outvars.clear();
     // At thread exit the slot may be gone: the lists are then simply freed.
     let _ = SPARE.try_with(|s| {
         let kept = s.take();
@@ -52,6 +57,7 @@ pub(super) fn recycle(jaxpr: &mut Jaxpr) {
             avals,
             invars,
             eqns,
+            outvars,
         })));
     });
 }
@@ -66,10 +72,12 @@ impl JaxprBuilder {
                 avals,
                 invars,
                 eqns,
+                outvars,
             }) => JaxprBuilder {
                 avals,
                 invars,
                 eqns,
+                outvars,
                 ..JaxprBuilder::default()
             },
             None => JaxprBuilder {
@@ -135,6 +143,14 @@ impl JaxprBuilder {
         (first..self.avals.len() as u32).map(Var)
     }
 
+    /// An empty list to gather the outputs for [`JaxprBuilder::build`] in, with room for `n`
+    /// (the recycled list of a dropped jaxpr, if this builder has one).
+    pub fn outvars_list(&mut self, n: usize) -> Vec<Atom> {
+        let mut v = std::mem::take(&mut self.outvars);
+        v.reserve(n);
+        v
+    }
+
     pub fn num_eqns(&self) -> usize {
         self.eqns.len()
     }
@@ -190,7 +206,9 @@ mod tests {
             let ins = vec![Atom::Var(v), Atom::Var(x)];
             v = b.add_eqn(Prim::Binary(BinaryOp::Add), ins, vec![f32()])[0];
         }
-        b.build(vec![Atom::Var(v)])
+        let mut outs = b.outvars_list(n);
+        outs.push(Atom::Var(v));
+        b.build(outs)
     }
 
     /// The next builder on the thread takes a dropped small jaxpr's lists (their capacity
@@ -200,8 +218,10 @@ mod tests {
         drop(sum_of(9));
         let j = sum_of(1);
         assert!(j.jaxpr.eqns.capacity() >= 9 && j.jaxpr.avals.capacity() >= 10);
+        assert!(j.jaxpr.outvars.capacity() >= 9);
         assert_eq!(j.jaxpr.invars, [Var(0)]);
         assert_eq!((j.jaxpr.eqns.len(), j.jaxpr.avals.len()), (1, 2));
+        assert_eq!(j.jaxpr.outvars, [Atom::Var(Var(1))]);
         assert_eq!(j.to_string(), sum_of(1).to_string());
         assert_eq!(
             j.jaxpr.eqns[0].inputs[..],

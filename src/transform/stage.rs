@@ -80,7 +80,7 @@ impl StagingInterp {
 
     /// Finish: the jaxpr with `outs` as its outputs.
     pub fn finish(&self, outs: &[Array]) -> Result<ClosedJaxpr> {
-        let mut atoms = Vec::with_capacity(outs.len());
+        let mut atoms = self.builder.borrow_mut().outvars_list(outs.len());
         for o in outs {
             atoms.push(self.to_atom(o)?);
         }
