@@ -204,6 +204,10 @@ pub(crate) use up_to_max_arity;
 /// The most positional arguments a function may take (and the longest tuple that is a pytree).
 pub const MAX_ARITY: usize = 12;
 
+/// One value per positional argument (leaf counts, argnums): never more than [`MAX_ARITY`],
+/// so always on the stack (an eager `grad` makes two such lists per call).
+pub type PerArg<T> = smallvec::SmallVec<[T; MAX_ARITY]>;
+
 macro_rules! tuple_pytree {
     ($($T:ident $i:tt),+) => {
         impl<$($T: Pytree),+> Pytree for ($($T,)+) {
@@ -227,8 +231,8 @@ macro_rules! tuple_pytree {
         }
 
         impl<$($T: Pytree),+> ArgTuple for ($($T,)+) {
-            fn arg_leaf_counts(&self) -> Vec<usize> {
-                vec![$(self.$i.num_leaves()),+]
+            fn arg_leaf_counts(&self) -> PerArg<usize> {
+                smallvec::smallvec![$(self.$i.num_leaves()),+]
             }
         }
     };
@@ -238,7 +242,7 @@ up_to_max_arity!(tuple_pytree);
 /// A tuple of positional arguments: how many leaves each argument has.
 pub trait ArgTuple: Pytree {
     /// The number of leaves of each argument, in order.
-    fn arg_leaf_counts(&self) -> Vec<usize>;
+    fn arg_leaf_counts(&self) -> PerArg<usize>;
 }
 
 /// The treedef of a map: `{key:child,...}` in sorted key order.

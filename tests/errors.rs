@@ -518,8 +518,8 @@ fn grad_of_an_int_input() {
 struct Third;
 impl Argnums<(Array, Array)> for Third {
     type Grads = Array;
-    fn indices(&self) -> Vec<usize> {
-        vec![2]
+    fn indices(&self) -> cranax::pytree::PerArg<usize> {
+        [2].into_iter().collect()
     }
     fn template(&self, args: &(Array, Array)) -> Array {
         args.0.clone()

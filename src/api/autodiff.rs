@@ -3,13 +3,13 @@
 //! Reverse mode is linearize + transpose, as in JAX, so `make_jaxpr(grad(f))` prints what JAX
 //! prints.
 
-use super::{flat_fn, Function, OutTemplate};
+use super::{flat_fn, with_leaves, Function, OutTemplate};
 use crate::array::Array;
 use crate::core::error::{shape_str, Error, Result};
 use crate::dtype::DType;
 use crate::lax;
 use crate::prims::Tangent;
-use crate::pytree::{ArgTuple, Pytree};
+use crate::pytree::{ArgTuple, PerArg, Pytree};
 use crate::transform::jvp::jvp_flat;
 use crate::transform::linearize::{linearize_flat, LinearFn};
 use smallvec::{smallvec, SmallVec};
@@ -79,7 +79,7 @@ pub trait Argnums<Args>: Clone {
     /// The gradients' type.
     type Grads: Pytree;
     /// The positions, in order.
-    fn indices(&self) -> Vec<usize>;
+    fn indices(&self) -> PerArg<usize>;
     /// The differentiated arguments themselves (the structure the gradients rebuild into).
     fn template(&self, args: &Args) -> Self::Grads;
 }
@@ -89,8 +89,8 @@ where
     Argnum<K>: Pick<Args>,
 {
     type Grads = <Argnum<K> as Pick<Args>>::Out;
-    fn indices(&self) -> Vec<usize> {
-        vec![K]
+    fn indices(&self) -> PerArg<usize> {
+        smallvec![K]
     }
     fn template(&self, args: &Args) -> Self::Grads {
         <Self as Pick<Args>>::pick(args).clone()
@@ -102,8 +102,8 @@ macro_rules! argnums_tuple {
     ($($N:ident $i:tt),+) => {
         impl<Args, $($N: Pick<Args> + Clone),+> Argnums<Args> for ($($N,)+) {
             type Grads = ($($N::Out,)+);
-            fn indices(&self) -> Vec<usize> {
-                vec![$($N::INDEX),+]
+            fn indices(&self) -> PerArg<usize> {
+                smallvec![$($N::INDEX),+]
             }
             fn template(&self, args: &Args) -> Self::Grads {
                 ($($N::pick(args).clone(),)+)
@@ -252,7 +252,9 @@ where
         let (mask, order) = wrt_leaves(&args.arg_leaf_counts(), &self.argnums.indices())?;
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
-        let (_, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
+        let (_, grads, _) = with_leaves(&args, |leaves| {
+            value_and_grad_flat(&flat, leaves, &mask, &order, 0)
+        })?;
         self.argnums.template(&args).rebuild_cloned(&grads)
     }
 
@@ -288,8 +290,9 @@ where
         let (mask, order) = wrt_leaves(&args.arg_leaf_counts(), &self.argnums.indices())?;
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
-        let (_, grads, aux) =
-            value_and_grad_flat(&flat, &args.leaves(), &mask, &order, usize::MAX)?;
+        let (_, grads, aux) = with_leaves(&args, |leaves| {
+            value_and_grad_flat(&flat, leaves, &mask, &order, usize::MAX)
+        })?;
         let template = out.take();
         Ok((
             self.argnums.template(&args).rebuild_cloned(&grads)?,
@@ -339,7 +342,9 @@ where
         let (mask, order) = wrt_leaves(&args.arg_leaf_counts(), &self.argnums.indices())?;
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
-        let (value, grads, _) = value_and_grad_flat(&flat, &args.leaves(), &mask, &order, 0)?;
+        let (value, grads, _) = with_leaves(&args, |leaves| {
+            value_and_grad_flat(&flat, leaves, &mask, &order, 0)
+        })?;
         Ok((value, self.argnums.template(&args).rebuild_cloned(&grads)?))
     }
 
@@ -375,8 +380,9 @@ where
         let (mask, order) = wrt_leaves(&args.arg_leaf_counts(), &self.argnums.indices())?;
         let out = OutTemplate::new();
         let flat = flat_fn(&self.f, &args, &out);
-        let (value, grads, aux) =
-            value_and_grad_flat(&flat, &args.leaves(), &mask, &order, usize::MAX)?;
+        let (value, grads, aux) = with_leaves(&args, |leaves| {
+            value_and_grad_flat(&flat, leaves, &mask, &order, usize::MAX)
+        })?;
         let template = out.take();
         Ok((
             (value, template.1.rebuild(aux)?),

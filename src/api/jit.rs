@@ -11,7 +11,7 @@
 //! `objdump -D -b binary -mi386:x86-64 FILE`), and with `CRANAX_JIT_DISASM=1` set,
 //! `disassembly()` is Cranelift's own listing.
 
-use super::{bind_call, stage, Function};
+use super::{bind_call, give_list, stage, take_list, Function};
 use crate::array::Array;
 use crate::backend::{self, Executable};
 use crate::core::aval::Aval;
@@ -298,17 +298,6 @@ thread_local! {
     /// Spare lists for the leaves and the results of a call, kept between calls.
     static LEAVES: Cell<Vec<Array>> = const { Cell::new(Vec::new()) };
     static RESULTS: Cell<Vec<Array>> = const { Cell::new(Vec::new()) };
-}
-
-/// The thread's spare list in `slot` (a nested call finds it taken and gets a new one).
-fn take_list(slot: &'static std::thread::LocalKey<Cell<Vec<Array>>>) -> Vec<Array> {
-    slot.with(|l| l.take())
-}
-
-/// Return a list to the thread's spare `slot`, emptied.
-fn give_list(slot: &'static std::thread::LocalKey<Cell<Vec<Array>>>, mut v: Vec<Array>) {
-    v.clear();
-    slot.with(|l| l.set(v));
 }
 
 impl Signature {

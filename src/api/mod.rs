@@ -19,7 +19,7 @@ use crate::ir::ClosedJaxpr;
 use crate::prims::{CallOp, Prim};
 use crate::pytree::{ArgTuple, Pytree};
 use crate::transform::stage::trace_to_jaxpr;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// A function of a tuple of pytree arguments. Implemented by Rust closures and `fn`s of one
 /// to twelve (`MAX_ARITY`) `&` arguments (`Fn(&A, &B) -> R`, `R` a pytree or a `Result` of one) and by every transformation's result.
@@ -107,6 +107,35 @@ impl<T: Pytree> OutTemplate<T> {
     pub fn get(&self) -> T {
         self.0.borrow().clone().expect("the function was called")
     }
+}
+
+/// A thread's spare list of arrays, kept between calls in a `thread_local!` slot.
+pub(crate) type SpareList = std::thread::LocalKey<Cell<Vec<Array>>>;
+
+/// The thread's spare list in `slot` (a nested call finds it taken and gets a new one).
+pub(crate) fn take_list(slot: &'static SpareList) -> Vec<Array> {
+    slot.with(|l| l.take())
+}
+
+/// Return a list to the thread's spare `slot`, emptied.
+pub(crate) fn give_list(slot: &'static SpareList, mut v: Vec<Array>) {
+    v.clear();
+    slot.with(|l| l.set(v));
+}
+
+thread_local! {
+    /// The spare list [`with_leaves`] lists arguments' leaves in.
+    static ARG_LEAVES: Cell<Vec<Array>> = const { Cell::new(Vec::new()) };
+}
+
+/// `f` of the leaves of `args`, listed in the thread's spare list (an eager `grad` lists its
+/// arguments' leaves on every call; this way it allocates no list for them).
+pub(crate) fn with_leaves<T: Pytree, R>(args: &T, f: impl FnOnce(&[Array]) -> R) -> R {
+    let mut leaves = take_list(&ARG_LEAVES);
+    args.flatten(&mut leaves);
+    let r = f(&leaves);
+    give_list(&ARG_LEAVES, leaves);
+    r
 }
 
 /// `f` as a function of the flat leaves of arguments shaped like `template`, recording its

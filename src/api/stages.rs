@@ -131,7 +131,7 @@ impl<F, Out: Pytree> Jit<F, Out> {
                 in_tree: sig.treedef,
                 in_statics: sig.statics,
                 in_avals: sig.avals,
-                arg_leaves: args.arg_leaf_counts(),
+                arg_leaves: args.arg_leaf_counts().to_vec(),
                 out,
                 trace_time,
                 _args: PhantomData,

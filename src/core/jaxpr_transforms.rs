@@ -16,7 +16,7 @@ use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::core::error::Result;
 use crate::ir::ClosedJaxpr;
-use crate::prims::{BatchOut, JvpOut, LinArg, Tangent};
+use crate::prims::{BatchOut, Cotangents, JvpOut, LinArg, Tangent};
 
 /// A traceable function on flat lists of arrays.
 pub type FlatFn<'a> = &'a dyn Fn(&[Array]) -> Result<Vec<Array>>;
@@ -80,7 +80,7 @@ pub trait JaxprTransforms {
         jaxpr: &ClosedJaxpr,
         args: &[LinArg],
         cts_out: &[Tangent],
-    ) -> Result<Vec<Tangent>>;
+    ) -> Result<Cotangents>;
 
     /// Batching of a call of `jaxpr` on (value, batch dimension) pairs, each equation's rule
     /// applied in the current context.

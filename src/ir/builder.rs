@@ -4,6 +4,7 @@ use super::{Atom, ClosedJaxpr, Eqn, EqnInputs, EqnOutputs, Jaxpr, Literal, Var};
 use crate::array::Array;
 use crate::core::aval::Aval;
 use crate::prims::Prim;
+use std::cell::Cell;
 use std::sync::Arc;
 
 #[derive(Debug, Default)]
@@ -13,16 +14,76 @@ pub struct JaxprBuilder {
     consts: Vec<Array>,
     invars: Vec<Var>,
     eqns: Vec<Eqn>,
+    /// An empty list for the outputs (a recycled one; see [`JaxprBuilder::outvars_list`]).
+    outvars: Vec<Atom>,
+}
+
+/// The emptied lists of a dropped small jaxpr, kept for the thread's next builder.
+struct Spare {
+    avals: Vec<Aval>,
+    invars: Vec<Var>,
+    eqns: Vec<Eqn>,
+    outvars: Vec<Atom>,
+}
+
+/// The most equations a jaxpr may have for its lists to be kept (a spare holds no large
+/// allocation for long).
+const SPARE_MAX_EQNS: usize = 32;
+
+thread_local! {
+    static SPARE: Cell<Option<Spare>> = const { Cell::new(None) };
+}
+
+/// Keep `jaxpr`'s lists, emptied, for the thread's next builder if it is small and no spare
+/// is kept yet (its equations are dropped first: a nested jaxpr recycles before its parent).
+pub(super) fn recycle(jaxpr: &mut Jaxpr) {
+    if jaxpr.eqns.capacity() > SPARE_MAX_EQNS || jaxpr.avals.capacity() > 4 * SPARE_MAX_EQNS {
+        return;
+    }
+    let (mut avals, mut invars, mut eqns, mut outvars) = (
+        std::mem::take(&mut jaxpr.avals),
+        std::mem::take(&mut jaxpr.invars),
+        std::mem::take(&mut jaxpr.eqns),
+        std::mem::take(&mut jaxpr.outvars),
+    );
+    eqns.clear();
+    avals.clear();
+    invars.clear();
+    outvars.clear();
+    // At thread exit the slot may be gone: the lists are then simply freed.
+    let _ = SPARE.try_with(|s| {
+        let kept = s.take();
+        s.set(Some(kept.unwrap_or(Spare {
+            avals,
+            invars,
+            eqns,
+            outvars,
+        })));
+    });
 }
 
 impl JaxprBuilder {
-    /// An empty builder, with room for the types of a small jaxpr's first eight variables
-    /// (an eager `grad` of a scalar function builds one per call; they then grow once, not
-    /// twice).
+    /// An empty builder: the lists of the last small jaxpr this thread dropped, or room for
+    /// the types of a small jaxpr's first eight variables (an eager `grad` of a scalar
+    /// function builds one per call).
     pub fn new() -> JaxprBuilder {
-        JaxprBuilder {
-            avals: Vec::with_capacity(8),
-            ..JaxprBuilder::default()
+        match SPARE.try_with(Cell::take).ok().flatten() {
+            Some(Spare {
+                avals,
+                invars,
+                eqns,
+                outvars,
+            }) => JaxprBuilder {
+                avals,
+                invars,
+                eqns,
+                outvars,
+                ..JaxprBuilder::default()
+            },
+            None => JaxprBuilder {
+                avals: Vec::with_capacity(8),
+                ..JaxprBuilder::default()
+            },
         }
     }
 
@@ -82,6 +143,14 @@ impl JaxprBuilder {
         (first..self.avals.len() as u32).map(Var)
     }
 
+    /// An empty list to gather the outputs for [`JaxprBuilder::build`] in, with room for `n`
+    /// (the recycled list of a dropped jaxpr, if this builder has one).
+    pub fn outvars_list(&mut self, n: usize) -> Vec<Atom> {
+        let mut v = std::mem::take(&mut self.outvars);
+        v.reserve(n);
+        v
+    }
+
     pub fn num_eqns(&self) -> usize {
         self.eqns.len()
     }
@@ -118,5 +187,45 @@ pub fn same_array(a: &Array, b: &Array) -> bool {
         (Repr::Concrete(x), Repr::Concrete(y)) => Arc::ptr_eq(x, y),
         (Repr::Tracer(x), Repr::Tracer(y)) => Arc::ptr_eq(x, y),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+    use crate::prims::BinaryOp;
+
+    /// `x + x + ... + x`, `n` equations.
+    fn sum_of(n: usize) -> ClosedJaxpr {
+        let f32 = || Aval::scalar(DType::F32);
+        let mut b = JaxprBuilder::new();
+        let x = b.add_invar(f32());
+        let mut v = x;
+        for _ in 0..n {
+            let ins = vec![Atom::Var(v), Atom::Var(x)];
+            v = b.add_eqn(Prim::Binary(BinaryOp::Add), ins, vec![f32()])[0];
+        }
+        let mut outs = b.outvars_list(n);
+        outs.push(Atom::Var(v));
+        b.build(outs)
+    }
+
+    /// The next builder on the thread takes a dropped small jaxpr's lists (their capacity
+    /// shows it), emptied: the new jaxpr holds only its own variables and equations.
+    #[test]
+    fn a_dropped_jaxprs_lists_serve_the_next_builder_empty() {
+        drop(sum_of(9));
+        let j = sum_of(1);
+        assert!(j.jaxpr.eqns.capacity() >= 9 && j.jaxpr.avals.capacity() >= 10);
+        assert!(j.jaxpr.outvars.capacity() >= 9);
+        assert_eq!(j.jaxpr.invars, [Var(0)]);
+        assert_eq!((j.jaxpr.eqns.len(), j.jaxpr.avals.len()), (1, 2));
+        assert_eq!(j.jaxpr.outvars, [Atom::Var(Var(1))]);
+        assert_eq!(j.to_string(), sum_of(1).to_string());
+        assert_eq!(
+            j.jaxpr.eqns[0].inputs[..],
+            [Atom::Var(Var(0)), Atom::Var(Var(0))]
+        );
     }
 }

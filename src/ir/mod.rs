@@ -132,6 +132,14 @@ pub struct Jaxpr {
     pub outvars: Vec<Atom>,
 }
 
+/// A dropped small jaxpr's lists go, emptied, to the thread's next [`builder::JaxprBuilder`]
+/// (an eager `grad` builds and drops one linear jaxpr per call).
+impl Drop for Jaxpr {
+    fn drop(&mut self) {
+        builder::recycle(self);
+    }
+}
+
 impl Jaxpr {
     /// The type of a variable.
     pub fn aval(&self, v: Var) -> &Aval {
@@ -251,7 +259,7 @@ impl ClosedJaxpr {
     pub fn consts_as_invars(&self) -> (ClosedJaxpr, Vec<Array>) {
         let mut j = (*self.jaxpr).clone();
         let mut invars = std::mem::take(&mut j.constvars);
-        invars.extend(j.invars);
+        invars.append(&mut j.invars);
         j.invars = invars;
         let closed = ClosedJaxpr {
             jaxpr: Arc::new(j),

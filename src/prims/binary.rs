@@ -750,7 +750,7 @@ fn max_min_jvp(x: &Array, y: &Array, xd: &Tangent, yd: &Tangent, ans: &Array) ->
 /// A cotangent for a linear operand (unbroadcast to its shape); none for a known one.
 fn for_linear(arg: &LinArg, v: Result<Array>) -> Result<Tangent> {
     if arg.is_linear() {
-        Ok(Some(unbroadcast(&arg.aval(), &v?)?))
+        Ok(Some(unbroadcast(arg.aval(), &v?)?))
     } else {
         Ok(None)
     }

@@ -119,10 +119,10 @@ impl LinArg {
     }
 
     /// Its type.
-    pub fn aval(&self) -> Aval {
+    pub fn aval(&self) -> &Aval {
         match self {
-            LinArg::Linear(a) => a.clone(),
-            LinArg::Known(x) => x.aval().clone(),
+            LinArg::Linear(a) => a,
+            LinArg::Known(x) => x.aval(),
         }
     }
 

@@ -649,7 +649,7 @@ impl WindowOp {
                 kind: WindowKind::Sum,
                 window,
             } => {
-                let in_shape = args[0].aval().shape;
+                let in_shape = args[0].aval().shape.clone();
                 Ok(vec![Some(reduce_window_sum_transpose(
                     ct, window, &in_shape,
                 )?)])

@@ -13,15 +13,19 @@ use crate::prims::Tangent;
 use smallvec::SmallVec;
 use std::rc::Rc;
 
+/// Types of a linear map's inputs or outputs, on the stack for up to four (an eager `grad`
+/// of a scalar function linearizes one per call).
+pub type LinAvals = SmallVec<[Aval; 4]>;
+
 /// The linear map `tangents in -> tangents out` of a function at a point.
 #[derive(Debug, Clone)]
 pub struct LinearFn {
     /// `{ lambda residuals ; tangents . ... }`.
     pub jaxpr: ClosedJaxpr,
     /// The types of the inputs (and so of their tangents and cotangents).
-    pub in_avals: Vec<Aval>,
+    pub in_avals: LinAvals,
     /// The types of the outputs.
-    pub out_avals: Vec<Aval>,
+    pub out_avals: LinAvals,
 }
 
 impl LinearFn {
@@ -41,7 +45,7 @@ pub fn linearize_flat(
     let tangent_trace = StagingInterp::new(parent.clone(), true);
     let tangent_ctx: Rc<dyn Interpreter> = tangent_trace.clone();
     let interp = JvpInterp::new(parent, Some(tangent_ctx));
-    let mut in_avals = Vec::new();
+    let mut in_avals = LinAvals::new();
     let mut ins: SmallVec<[Array; 4]> = SmallVec::new();
     for (p, &w) in primals.iter().zip(wrt) {
         ins.push(if w {
@@ -54,11 +58,11 @@ pub fn linearize_flat(
         });
     }
     let dyn_interp: Rc<dyn Interpreter> = interp.clone();
-    let outs = with_interpreter(Some(dyn_interp), || f(&ins))?;
-    let mut primal_outs = Vec::with_capacity(outs.len());
-    let mut tangent_outs: SmallVec<[Array; 4]> = SmallVec::with_capacity(outs.len());
-    let mut out_avals = Vec::with_capacity(outs.len());
-    for o in &outs {
+    // The primal outputs replace the outputs in their list (no second list is made).
+    let mut primal_outs = with_interpreter(Some(dyn_interp), || f(&ins))?;
+    let mut tangent_outs: SmallVec<[Array; 4]> = SmallVec::with_capacity(primal_outs.len());
+    let mut out_avals = LinAvals::with_capacity(primal_outs.len());
+    for o in &mut primal_outs {
         let (p, t): (Array, Tangent) = interp.unpack(o)?;
         out_avals.push(p.aval().clone().weak(false));
         let t = match t {
@@ -67,7 +71,7 @@ pub fn linearize_flat(
                 crate::lax::zeros(&p.aval().clone().weak(false))
             })?,
         };
-        primal_outs.push(p);
+        *o = p;
         tangent_outs.push(t);
     }
     let jaxpr = tangent_trace.finish(&tangent_outs)?;

@@ -80,10 +80,10 @@ impl StagingInterp {
 
     /// Finish: the jaxpr with `outs` as its outputs.
     pub fn finish(&self, outs: &[Array]) -> Result<ClosedJaxpr> {
-        let atoms = outs
-            .iter()
-            .map(|o| self.to_atom(o))
-            .collect::<Result<Vec<_>>>()?;
+        let mut atoms = self.builder.borrow_mut().outvars_list(outs.len());
+        for o in outs {
+            atoms.push(self.to_atom(o)?);
+        }
         let builder = std::mem::take(&mut *self.builder.borrow_mut());
         Ok(builder.build(atoms))
     }

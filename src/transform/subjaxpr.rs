@@ -15,7 +15,7 @@ use crate::ir::eval::eval_closed;
 use crate::ir::{ClosedJaxpr, Jaxpr};
 use crate::lax;
 use crate::prims::batching::bdim_to_front;
-use crate::prims::{BatchOut, JvpOut, LinArg, Tangent};
+use crate::prims::{BatchOut, Cotangents, JvpOut, LinArg, Tangent};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -147,7 +147,7 @@ impl JaxprTransforms for Transforms {
         jaxpr: &ClosedJaxpr,
         args: &[LinArg],
         cts_out: &[Tangent],
-    ) -> Result<Vec<Tangent>> {
+    ) -> Result<Cotangents> {
         transpose::backward_pass(&jaxpr.jaxpr, &jaxpr.consts, args, cts_out)
     }
 

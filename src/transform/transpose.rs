@@ -10,7 +10,7 @@ use crate::core::trace::{bind, bind1};
 use crate::ir::env::Env;
 use crate::ir::{Atom, Eqn, Jaxpr, Var};
 use crate::lax;
-use crate::prims::{LinArg, Tangent};
+use crate::prims::{Cotangents, LinArg, Tangent};
 use smallvec::SmallVec;
 
 /// Cotangents of the linear inputs of `jaxpr` given cotangents of its outputs. `args` says
@@ -20,7 +20,7 @@ pub fn backward_pass(
     consts: &[Array],
     args: &[LinArg],
     cts_out: &[Tangent],
-) -> Result<Vec<Tangent>> {
+) -> Result<Cotangents> {
     // Forward: every value that does not depend on a linear input.
     let mut known: Env<Array> = Env::new(jaxpr);
     known.write_all(&jaxpr.constvars, consts.iter().cloned());
@@ -93,7 +93,7 @@ pub fn backward_pass(
 
 impl LinearFn {
     /// The transposed map: cotangents of the inputs from cotangents of the outputs.
-    pub fn transpose(&self, cts: &[Tangent]) -> Result<Vec<Tangent>> {
+    pub fn transpose(&self, cts: &[Tangent]) -> Result<Cotangents> {
         let mut args: SmallVec<[LinArg; 4]> = SmallVec::new();
         for a in &self.in_avals {
             args.push(LinArg::Linear(a.clone()));

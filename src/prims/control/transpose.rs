@@ -62,7 +62,7 @@ fn known_values(args: &[LinArg]) -> Vec<Array> {
 fn linear_avals(args: &[LinArg]) -> Vec<Aval> {
     args.iter()
         .filter(|a| a.is_linear())
-        .map(|a| a.aval().weak(false))
+        .map(|a| a.aval().clone().weak(false))
         .collect()
 }
 
@@ -77,11 +77,11 @@ fn with_known(args: &[LinArg], known: &mut dyn Iterator<Item = Array>) -> Vec<Li
 }
 
 /// The cotangents of the linear operands among `args`, zeros instantiated.
-fn linear_cts(args: &[LinArg], grads: Vec<Tangent>) -> Result<Vec<Array>> {
+fn linear_cts(args: &[LinArg], grads: impl IntoIterator<Item = Tangent>) -> Result<Vec<Array>> {
     args.iter()
         .zip(grads)
         .filter(|(a, _)| a.is_linear())
-        .map(|(a, g)| instantiate(g, &a.aval()))
+        .map(|(a, g)| instantiate(g, a.aval()))
         .collect()
 }
 
@@ -112,7 +112,10 @@ impl ScanT<'_> {
         // A known initial carry is a zero tangent instantiated under linearize (a constant
         // of the linear function): as in JAX, the body is still transposed in it, and its
         // cotangent dropped.
-        let carry_lin: Vec<LinArg> = carry.iter().map(|a| LinArg::Linear(a.aval())).collect();
+        let carry_lin: Vec<LinArg> = carry
+            .iter()
+            .map(|a| LinArg::Linear(a.aval().clone()))
+            .collect();
         let ncar = carry.len();
         let known_consts = known_values(consts);
         let const_avals = linear_avals(consts);
@@ -168,7 +171,9 @@ impl ScanT<'_> {
                             .map(|c| c.as_ref().and_then(|_| ct_y.next().cloned())),
                     )
                     .collect();
-                let mut grads = sub.backward_pass(self.jaxpr, &lin_args, &cts_out)?;
+                let mut grads = sub
+                    .backward_pass(self.jaxpr, &lin_args, &cts_out)?
+                    .into_vec();
                 let x_grads = grads.split_off(consts.len() + ncar);
                 let carry_grads = grads.split_off(consts.len());
                 let acc: Vec<Array> = linear_cts(consts, grads)?

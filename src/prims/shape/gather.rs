@@ -571,7 +571,7 @@ impl ShapeRule for GatherParams {
     /// JAX's `_gather_transpose_rule`: a scatter-add into zeros.
     fn transpose(&self, ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
         let idx = args[1].known()?;
-        let zeros = lax::zeros(&args[0].aval().weak(false))?;
+        let zeros = lax::zeros(&args[0].aval().clone().weak(false))?;
         let opts = ScatterOptions {
             indices_are_sorted: self.indices_are_sorted,
             unique_indices: self.unique_indices,
@@ -1321,7 +1321,7 @@ impl ShapeRule for ScatterParams {
     /// JAX's transpose rules of scatter-add, scatter (unique indices) and scatter-mul.
     fn transpose(&self, ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
         let idx = args[1].known()?;
-        let upd_shape = args[2].aval().shape;
+        let upd_shape = args[2].aval().shape.clone();
         match self.kind {
             ScatterKind::Add => {
                 if args[0].is_linear() {

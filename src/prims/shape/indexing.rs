@@ -110,7 +110,7 @@ impl ShapeRule for DynamicSlice<'_> {
 
     fn transpose(&self, ct: &Array, args: &[LinArg], out: &mut [Tangent]) -> Result<()> {
         let starts = known_all(&args[1..])?;
-        let zeros = lax::zeros(&args[0].aval())?;
+        let zeros = lax::zeros(args[0].aval())?;
         out[0] = Some(lax::dynamic_update_slice(&zeros, ct, &starts)?);
         Ok(())
     }
@@ -229,7 +229,7 @@ impl ShapeRule for DynamicUpdateSlice {
         let starts = known_all(&args[2..])?;
         let upd_aval = args[1].aval();
         if args[0].is_linear() {
-            let zeros = lax::zeros(&upd_aval)?;
+            let zeros = lax::zeros(upd_aval)?;
             out[0] = Some(lax::dynamic_update_slice(ct, &zeros, &starts)?);
         }
         if args[1].is_linear() {
