@@ -282,7 +282,7 @@ fn touch(addr: usize, len: usize) {
 /// multiple of 2 MiB (so huge pages can back it).
 #[cfg(target_os = "linux")]
 fn map(len: usize) -> Option<usize> {
-    let align = if len % HUGE == 0 { HUGE } else { PAGE };
+    let align = if len.is_multiple_of(HUGE) { HUGE } else { PAGE };
     let span = len + align - PAGE;
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
     // existing memory; the result is checked for failure before use.
