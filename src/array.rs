@@ -61,7 +61,7 @@ pub enum Data {
 
 /// The elements of one [`Data`] variant, read as a slice: a single element is held inline
 /// (a scalar array, what eager code makes most, then costs one allocation, its `Arc`, not
-/// two); more are a `Vec`, or, for the large outputs of compiled calls, a huge-page mapping
+/// two); more are a `Vec`, or, for the large outputs of compiled calls, a pooled mapping
 /// (see [`cranax_runtime::pages`]). A `Vec` converts in without a copy
 /// (`Data::F32(v.into())`), and collecting an iterator builds one.
 pub struct Buffer<T>(Store<T>);
@@ -155,8 +155,8 @@ impl<T> std::ops::Deref for Buffer<T> {
         match &self.0 {
             Store::One(x) => std::slice::from_ref(x),
             Store::Heap(v) => v,
-            // SAFETY: the mapping is aligned to 2 MiB (enough for any element type) and its
-            // first `len` elements were written (`assume_filled`); it lives as long as `self`.
+            // SAFETY: the mapping is page-aligned (enough for any element type) and its first
+            // `len` elements were written (`assume_filled`); it lives as long as `self`.
             Store::Pages(p, len, _) => unsafe {
                 std::slice::from_raw_parts(p.as_ptr().cast(), *len)
             },

@@ -636,11 +636,7 @@ pub fn gumbel(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
     check_key("gumbel", key)?;
     check_float("gumbel", dtype)?;
     draw("gumbel", key, &[], shape, dtype, |key, _, shape, dtype| {
-        let tiny = match dtype {
-            DType::F32 => f32::MIN_POSITIVE as f64,
-            _ => f64::MIN_POSITIVE,
-        };
-        let u = uniform(key, shape, dtype, tiny, 1.0)?;
+        let u = uniform(key, shape, dtype, transforms::tiny(dtype), 1.0)?;
         lax::neg(&log(&lax::neg(&log(&u)?)?)?)
     })
 }

@@ -68,6 +68,11 @@ fn pool() -> std::sync::MutexGuard<'static, Vec<(usize, usize)>> {
     POOL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether a pool of `blocks` buffers holding `bytes` has room for one more of `len` bytes.
+fn has_room(blocks: usize, bytes: usize, len: usize) -> bool {
+    blocks < POOL_BLOCKS && bytes + len <= POOL_BYTES
+}
+
 /// The huge-page size mappings are aligned to (when at least this long).
 const HUGE: usize = 2 << 20;
 
@@ -136,7 +141,7 @@ impl Drop for Pages {
     fn drop(&mut self) {
         let mut pool = pool();
         let held: usize = pool.iter().map(|&(_, l)| l).sum();
-        if pool.len() < POOL_BLOCKS && held + self.len <= POOL_BYTES {
+        if has_room(pool.len(), held, self.len) {
             pool.push((self.ptr.as_ptr() as usize, self.len));
         } else {
             drop(pool);
@@ -170,7 +175,7 @@ pub fn prefault(sizes: &[usize]) -> Prefault {
             let len = mapped_len(size);
             if let Some(i) = held.iter().position(|&l| l == len) {
                 held.swap_remove(i); // already pooled (and so already faulted in)
-            } else if pool.len() + lens.len() < POOL_BLOCKS && bytes + len <= POOL_BYTES {
+            } else if has_room(pool.len() + lens.len(), bytes, len) {
                 lens.push(len);
                 bytes += len;
             }

@@ -7,6 +7,7 @@
 //! docs/PRNG.md says so.
 
 use super::gamma_grad::random_gamma_grad;
+use super::transforms::tiny;
 use super::xla_math::{flush_subnormal, fma, log, log1p, rsqrt_f32, rsqrt_f64};
 use super::{
     bernoulli, check_float, check_key, constant, draw, normal, param, split, split2, split3,
@@ -70,14 +71,6 @@ pub fn logistic(key: &Array, shape: &[usize], dtype: DType) -> Result<Array> {
             lax::sub(&log(&u)?, &log1p(&lax::neg(&u)?)?)
         },
     )
-}
-
-/// The smallest normal float of `dtype` (`finfo(dtype).tiny`).
-fn tiny(dtype: DType) -> f64 {
-    match dtype {
-        DType::F32 => f32::MIN_POSITIVE as f64,
-        _ => f64::MIN_POSITIVE,
-    }
 }
 
 /// `-1` or `1` with equal probability, in `dtype` (any numeric dtype): `2 b - 1` for
@@ -212,7 +205,7 @@ fn gamma_impl(
             let out = gamma_draws(&p[0], &p[1], p[1].host().map(|(v, _)| v), log_space)?;
             let d = if log_space {
                 let sample = lax::exp(&out)?;
-                let tiny = constant(super::transforms::tiny(dtype), dtype);
+                let tiny = constant(tiny(dtype), dtype);
                 let zero = lax::eq(&sample, &constant(0.0, dtype))?;
                 let sample = lax::select(&zero, &lax::broadcast_to_rank(&tiny, &shape)?, &sample)?;
                 lax::div(&random_gamma_grad(&p[1], &sample)?, &sample)?
